@@ -1,0 +1,94 @@
+// Exception vector table and trap-frame save/restore (Linux: arch/arm64/kernel/entry.S).
+//
+// Every vector slot reserves a TrapFrame on the current stack, saves x0/x1,
+// loads its slot number and branches to the common path, which saves the rest
+// (x2-x30, SP_EL0, ELR_EL1, SPSR_EL1: 272 bytes, see exception.rs) and calls
+// exception_dispatch(frame, slot). On return the frame is restored and eret'ed,
+// so a handler may change the interrupted context by editing the frame.
+
+.equ FRAME_SIZE, 272
+
+.macro vector slot
+.balign 128
+    sub     sp, sp, #FRAME_SIZE
+    stp     x0, x1, [sp, #(0 * 16)]
+    mov     x1, #\slot
+    b       exception_common
+.endm
+
+.section .text, "ax"
+.balign 2048
+.global exception_vectors
+exception_vectors:
+    // Current EL with SP_EL0
+    vector 0
+    vector 1
+    vector 2
+    vector 3
+    // Current EL with SP_ELx
+    vector 4
+    vector 5
+    vector 6
+    vector 7
+    // Lower EL, AArch64
+    vector 8
+    vector 9
+    vector 10
+    vector 11
+    // Lower EL, AArch32
+    vector 12
+    vector 13
+    vector 14
+    vector 15
+
+exception_common:
+    stp     x2, x3, [sp, #(1 * 16)]
+    stp     x4, x5, [sp, #(2 * 16)]
+    stp     x6, x7, [sp, #(3 * 16)]
+    stp     x8, x9, [sp, #(4 * 16)]
+    stp     x10, x11, [sp, #(5 * 16)]
+    stp     x12, x13, [sp, #(6 * 16)]
+    stp     x14, x15, [sp, #(7 * 16)]
+    stp     x16, x17, [sp, #(8 * 16)]
+    stp     x18, x19, [sp, #(9 * 16)]
+    stp     x20, x21, [sp, #(10 * 16)]
+    stp     x22, x23, [sp, #(11 * 16)]
+    stp     x24, x25, [sp, #(12 * 16)]
+    stp     x26, x27, [sp, #(13 * 16)]
+    stp     x28, x29, [sp, #(14 * 16)]
+    mrs     x2, sp_el0
+    stp     x30, x2, [sp, #(15 * 16)]
+    mrs     x2, elr_el1
+    mrs     x3, spsr_el1
+    stp     x2, x3, [sp, #(16 * 16)]
+
+    // Link the interrupted frame into the frame-pointer chain so a backtrace
+    // taken inside the handler continues into the interrupted code.
+    stp     x29, x2, [sp, #-16]!
+    mov     x29, sp
+    add     x0, sp, #16
+    bl      exception_dispatch
+    add     sp, sp, #16
+
+    ldp     x2, x3, [sp, #(16 * 16)]
+    msr     elr_el1, x2
+    msr     spsr_el1, x3
+    ldp     x30, x2, [sp, #(15 * 16)]
+    msr     sp_el0, x2
+    ldp     x0, x1, [sp, #(0 * 16)]
+    ldp     x2, x3, [sp, #(1 * 16)]
+    ldp     x4, x5, [sp, #(2 * 16)]
+    ldp     x6, x7, [sp, #(3 * 16)]
+    ldp     x8, x9, [sp, #(4 * 16)]
+    ldp     x10, x11, [sp, #(5 * 16)]
+    ldp     x12, x13, [sp, #(6 * 16)]
+    ldp     x14, x15, [sp, #(7 * 16)]
+    ldp     x16, x17, [sp, #(8 * 16)]
+    ldp     x18, x19, [sp, #(9 * 16)]
+    ldp     x20, x21, [sp, #(10 * 16)]
+    ldp     x22, x23, [sp, #(11 * 16)]
+    ldp     x24, x25, [sp, #(12 * 16)]
+    ldp     x26, x27, [sp, #(13 * 16)]
+    ldp     x28, x29, [sp, #(14 * 16)]
+    add     sp, sp, #FRAME_SIZE
+    eret

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing the kernel need on a Debian machine:
+# the pinned Rust toolchain (targets and llvm-tools, from rust-toolchain.toml) and
+# QEMU >= 9 with the raspi4b machine (Debian bookworm-backports).
+#
+# Idempotent: it checks first and installs only what is missing. Without root it
+# prints what to install instead of failing half-way.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+log() { printf 'setup: %s\n' "$*" >&2; }
+
+qemu_ok() {
+    command -v qemu-system-aarch64 >/dev/null 2>&1 || return 1
+    qemu-system-aarch64 -machine help 2>/dev/null | grep -q '^raspi4b '
+}
+
+need_pkgs=()
+qemu_ok || need_pkgs+=(qemu-system-arm)
+command -v gdb-multiarch >/dev/null 2>&1 || [ "${SETUP_GDB:-0}" = 0 ] || need_pkgs+=(gdb-multiarch)
+
+if [ "${#need_pkgs[@]}" -gt 0 ]; then
+    if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+        log "missing: ${need_pkgs[*]}"
+        log "install QEMU >= 9 with the raspi4b machine, e.g. on Debian bookworm as root:"
+        log "  echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list"
+        log "  apt-get update && apt-get install -t bookworm-backports qemu-system-arm"
+        exit 1
+    fi
+    . /etc/os-release
+    target=()
+    if [ "${VERSION_CODENAME:-}" = bookworm ]; then
+        # bookworm's own QEMU is 7.2, which has no raspi4b; backports carries 10.x.
+        list=/etc/apt/sources.list.d/bookworm-backports.list
+        if ! grep -rqs 'bookworm-backports' /etc/apt/sources.list /etc/apt/sources.list.d/; then
+            log "adding bookworm-backports to apt sources"
+            echo 'deb http://deb.debian.org/debian bookworm-backports main' > "$list"
+        fi
+        target=(-t bookworm-backports)
+    fi
+    log "installing ${need_pkgs[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${target[@]}" "${need_pkgs[@]}" >/dev/null
+    qemu_ok || { log "qemu-system-aarch64 still lacks raspi4b"; exit 1; }
+fi
+
+# rustup reads rust-toolchain.toml and installs the pinned toolchain, its targets
+# and components on first use; asking rustc for its version triggers that.
+if ! command -v cargo >/dev/null 2>&1; then
+    log "cargo not found: install rustup (https://rustup.rs) and run this again"
+    exit 1
+fi
+rustc --version >/dev/null
+for t in aarch64-unknown-none-softfloat; do
+    rustup target list --installed | grep -qx "$t" || rustup target add "$t"
+done
+rustup component list --installed | grep -q '^llvm-tools' || rustup component add llvm-tools

@@ -1,1 +1,36 @@
-#![no_std]
+//! A Raspberry Pi 4 kernel with the Linux process model.
+//!
+//! Layers: `arch` (AArch64: boot, vectors, MMU, caches), the board support
+//! crate `bsp` (PL011, GIC-400, timer, mailbox, GPIO, watchdog), and the
+//! generic kernel here (memory, interrupts, time, SMP, console, shell).
+//!
+//! Modules that touch hardware exist only on the bare-metal target
+//! (`target_os = "none"`); the rest is plain logic that the host's
+//! `cargo test` checks.
+#![cfg_attr(not(test), no_std)]
+
+extern crate alloc;
+
+pub mod arch;
+pub mod config;
+pub mod mm;
+pub mod shell;
+pub mod sync;
+pub mod util;
+
+#[cfg(target_os = "none")]
+pub mod board;
+#[cfg(target_os = "none")]
+pub mod console;
+#[cfg(target_os = "none")]
+pub mod init;
+#[cfg(target_os = "none")]
+pub mod irq;
+#[cfg(target_os = "none")]
+pub mod logger;
+#[cfg(target_os = "none")]
+mod panic;
+#[cfg(target_os = "none")]
+pub mod smp;
+#[cfg(target_os = "none")]
+pub mod time;

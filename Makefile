@@ -1,0 +1,78 @@
+# Raspberry Pi 4 kernel: build, run in QEMU, test.
+#   make          build/kernel8.img (raw image) and build/kernel8.elf
+#   make run      boot it in qemu-system-aarch64 -M raspi4b, console on this terminal
+#   make test     host unit tests + QEMU system tests (installs what is missing)
+#   make clippy   lints, -D warnings, kernel target and host
+#   make gdb      QEMU halted, waiting for gdb-multiarch on tcp::1234
+#   make bench    boot-time figures
+#   make clean
+# Options: PROFILE=release|dev (default release), HZ=<ticks per second>.
+
+TARGET   := aarch64-unknown-none-softfloat
+PROFILE  ?= release
+BUILD    := build
+ELF      := $(BUILD)/kernel8.elf
+IMG      := $(BUILD)/kernel8.img
+CARGO_OUT = target/$(TARGET)/$(PROFILE)/kernel8
+QEMU     ?= qemu-system-aarch64
+QEMU_ARGS = -M raspi4b -kernel $(IMG) -serial stdio -display none -monitor none -no-reboot
+SYSROOT   = $(shell rustc --print sysroot)
+OBJCOPY   = $(firstword $(wildcard $(SYSROOT)/lib/rustlib/*/bin/llvm-objcopy))
+
+ifeq ($(PROFILE),release)
+CARGO_PROFILE := --release
+else
+CARGO_PROFILE :=
+endif
+
+ifdef HZ
+export HZ
+endif
+
+.PHONY: all setup run test unit-test system-test clippy fmt gdb bench clean FORCE
+
+all: $(IMG)
+
+setup:
+	@bash scripts/setup.sh
+
+$(ELF): FORCE
+	@bash scripts/setup.sh
+	cargo build -p kernel --bin kernel8 --target $(TARGET) $(CARGO_PROFILE)
+	@mkdir -p $(BUILD)
+	cp $(CARGO_OUT) $(ELF)
+
+$(IMG): $(ELF)
+	$(OBJCOPY) -O binary $(ELF) $(IMG)
+	@echo "built $(IMG) ($$(stat -c %s $(IMG)) bytes)"
+
+run: $(IMG)
+	$(QEMU) $(QEMU_ARGS)
+
+gdb: $(IMG)
+	@echo "QEMU waits for gdb: gdb-multiarch $(ELF) -ex 'target remote :1234'"
+	$(QEMU) $(QEMU_ARGS) -S -gdb tcp:127.0.0.1:1234
+
+test: unit-test system-test
+
+unit-test:
+	@bash scripts/setup.sh
+	cargo test --workspace --lib
+
+system-test: $(IMG)
+	KERNEL_IMAGE=$(abspath $(IMG)) QEMU=$(QEMU) cargo test -p kernel --test '*' -- --test-threads=2
+
+clippy:
+	@bash scripts/setup.sh
+	cargo clippy -p kernel -p bsp --target $(TARGET) -- -D warnings
+	cargo clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	cargo fmt --all
+
+bench: $(IMG)
+	@bash scripts/bench-boot.sh $(IMG)
+
+clean:
+	cargo clean
+	rm -rf $(BUILD)

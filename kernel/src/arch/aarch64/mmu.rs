@@ -1,0 +1,34 @@
+//! MMU control beyond boot.S: installing the kernel's final TTBR1 tables and
+//! turning off TTBR0 walks until user address spaces exist.
+
+use aarch64_cpu::registers::TCR_EL1;
+use tock_registers::interfaces::ReadWriteable;
+
+extern "C" {
+    fn switch_ttbr1_identity(table_pa: u64);
+}
+
+/// Installs the translation table at `table_pa` in TTBR1_EL1 on this core.
+///
+/// # Safety
+/// The new table must map the kernel image, its stacks and every address in
+/// use at the same physical addresses as the current one, and the boot identity
+/// map must still be live in TTBR0.
+pub unsafe fn switch_kernel_table(table_pa: u64) {
+    let entry_pa = crate::mm::virt_to_phys(switch_ttbr1_identity as *const () as usize);
+    // SAFETY: the routine is position-independent and identity-mapped through
+    // TTBR0, so it keeps running while TTBR1 changes; the caller guarantees the
+    // new table maps what this core uses once it returns to the upper half.
+    unsafe {
+        let at_pa: extern "C" fn(u64) = core::mem::transmute(entry_pa as usize);
+        at_pa(table_pa);
+    }
+}
+
+/// Stops translation table walks through TTBR0 on this core (TCR_EL1.EPD0),
+/// so a stray low address faults instead of hitting the boot identity map.
+pub fn disable_low_half() {
+    TCR_EL1.modify(TCR_EL1::EPD0::DisableTTBR0Walks);
+    // SAFETY: barriers and a local TLB flush have no memory-safety effect.
+    unsafe { core::arch::asm!("isb", "tlbi vmalle1", "dsb nsh", "isb", options(nostack, preserves_flags)) };
+}

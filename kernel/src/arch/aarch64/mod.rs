@@ -1,0 +1,15 @@
+//! AArch64 (ARMv8-A, Cortex-A72): boot, exception vectors, the MMU switch,
+//! cache maintenance, backtraces and per-core primitives.
+
+pub mod backtrace;
+pub mod cache;
+pub mod cpu;
+pub mod esr;
+
+#[cfg(target_os = "none")]
+pub mod exception;
+#[cfg(target_os = "none")]
+pub mod mmu;
+
+#[cfg(target_os = "none")]
+core::arch::global_asm!(include_str!("boot.S"));

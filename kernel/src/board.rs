@@ -1,0 +1,90 @@
+//! The kernel's instances of the Raspberry Pi 4 devices, at their linear-map
+//! addresses, and what the firmware tells us about the board.
+
+use crate::arch::cache::PointOfCoherency;
+use crate::mm::{phys_to_virt, virt_to_phys};
+use crate::sync::IrqSpinLock;
+use bsp::gic::{CpuInterface, Distributor};
+use bsp::gpio::Gpio;
+use bsp::mailbox::{clock, tag, Mailbox, MailboxError, PropertyMessage};
+use bsp::memory_map as map;
+use bsp::pl011::Pl011;
+use bsp::watchdog::Watchdog;
+use spin::Once;
+
+const fn mmio(pa: usize) -> usize {
+    phys_to_virt(pa as u64)
+}
+
+// SAFETY (all below): each address is the linear-map alias of that block's
+// physical address, mapped as device memory by boot.S and mm/kmap.rs, and each
+// block gets exactly one driver instance.
+/// The serial console UART.
+pub static UART: Pl011 = unsafe { Pl011::new(mmio(map::PL011_UART0)) };
+/// The interrupt distributor.
+pub static GICD: Distributor = unsafe { Distributor::new(mmio(map::GICD)) };
+/// The interrupt CPU interface (banked: each core sees its own).
+pub static GICC: CpuInterface = unsafe { CpuInterface::new(mmio(map::GICC)) };
+/// GPIO pins.
+pub static GPIO: Gpio = unsafe { Gpio::new(mmio(map::GPIO)) };
+/// The reset/power-off watchdog.
+pub static WATCHDOG: Watchdog = unsafe { Watchdog::new(mmio(map::POWER_MANAGER)) };
+// SAFETY: as above.
+static MAILBOX: IrqSpinLock<Mailbox> = IrqSpinLock::new(unsafe { Mailbox::new(mmio(map::MAILBOX)) });
+
+/// Board facts reported by the firmware.
+#[derive(Clone, Copy, Debug)]
+pub struct BoardInfo {
+    /// Board revision code (QEMU raspi4b: 0xb03115), if the firmware answered.
+    pub revision: Option<u32>,
+    /// The ARM's RAM as (base, size) in bytes.
+    pub arm_memory: (u64, u64),
+    /// The UART reference clock in Hz.
+    pub uart_clock: u32,
+}
+
+static INFO: Once<BoardInfo> = Once::new();
+
+/// Asks the firmware for the board revision, ARM memory and UART clock in one
+/// mailbox call.
+pub fn query_firmware() -> Result<&'static BoardInfo, MailboxError> {
+    let mut msg = PropertyMessage::<32>::new();
+    let rev = msg.add(tag::GET_BOARD_REVISION, &[], 1)?;
+    let mem = msg.add(tag::GET_ARM_MEMORY, &[], 2)?;
+    let clk = msg.add(tag::GET_CLOCK_RATE, &[clock::UART], 2)?;
+    let bus = virt_to_phys(&msg as *const _ as usize);
+    MAILBOX.lock().call(&mut msg, bus, &PointOfCoherency)?;
+    let arm_memory = match msg.response(mem) {
+        Some(&[base, size]) if size > 0 => (base as u64, size as u64),
+        _ => return Err(MailboxError::Rejected(tag::GET_ARM_MEMORY)),
+    };
+    let uart_clock = match msg.response(clk) {
+        Some(&[_, rate]) if rate > 0 => rate,
+        _ => crate::config::DEFAULT_UART_CLOCK,
+    };
+    let revision = msg.response(rev).and_then(|r| r.first().copied());
+    Ok(INFO.call_once(|| BoardInfo { revision, arm_memory, uart_clock }))
+}
+
+/// What [`query_firmware`] found, once it has run.
+pub fn info() -> Option<&'static BoardInfo> {
+    INFO.get()
+}
+
+/// Board name from a revision code (new-style codes only).
+pub fn model_name(revision: u32) -> &'static str {
+    if revision & (1 << 23) == 0 {
+        return "unknown (old-style revision code)";
+    }
+    match (revision >> 4) & 0xff {
+        0x11 => "Raspberry Pi 4 Model B",
+        0x13 => "Raspberry Pi 400",
+        0x14 => "Raspberry Pi Compute Module 4",
+        _ => "unknown Raspberry Pi",
+    }
+}
+
+/// RAM size from a revision code (bits 22:20: 256 MiB << n).
+pub fn revision_memory_bytes(revision: u32) -> u64 {
+    (256u64 << 20) << ((revision >> 20) & 7)
+}

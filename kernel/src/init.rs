@@ -1,0 +1,102 @@
+//! Kernel start-up (Linux: `start_kernel`, `secondary_start_kernel`).
+//!
+//! boot.S arrives here on core 0 at EL1 with the MMU on (boot tables), IRQs
+//! masked, on the core's boot stack. The order matters: the firmware is asked
+//! about memory and the UART clock before the console exists; the frame
+//! allocator must exist before the final page tables; those before the heap and
+//! before the secondary cores, which start on them.
+
+use crate::arch::{cpu, mmu};
+use crate::mm::{self, frame::PAGE_SIZE, phys, virt_to_phys};
+use crate::{board, config, irq, smp, time};
+use core::sync::atomic::Ordering;
+use log::{error, info, warn};
+
+extern "C" {
+    static __kernel_start: u8;
+    static __kernel_end: u8;
+}
+
+/// Core 0's Rust entry point. `boot_arg` is x0 from the firmware (an FDT or
+/// ATAG address).
+#[no_mangle]
+extern "C" fn kernel_entry(boot_arg: u64) -> ! {
+    time::init();
+    let firmware = board::query_firmware();
+    let uart_clock = firmware.map_or(config::DEFAULT_UART_CLOCK, |i| i.uart_clock);
+    board::GPIO.map_pl011_uart();
+    board::UART.init(uart_clock, config::CONSOLE_BAUD);
+    crate::logger::init(log::LevelFilter::Info);
+    crate::println!("\nrpi4-kernel {} (aarch64, {} cores, HZ={})", env!("CARGO_PKG_VERSION"), config::NR_CPUS, config::HZ);
+
+    let info = match firmware {
+        Ok(info) => info,
+        Err(e) => {
+            error!("firmware mailbox: {e:?}; cannot learn the memory size");
+            panic!("no memory map from the firmware");
+        }
+    };
+    match info.revision {
+        Some(rev) => info!("board: {} (revision {rev:#x}), boot argument {boot_arg:#x}", board::model_name(rev)),
+        None => info!("board: revision unknown, boot argument {boot_arg:#x}"),
+    }
+
+    let (base, size) = info.arm_memory;
+    let ram = [(base, base + size)];
+    // SAFETY: addresses of linker-script symbols.
+    let image = unsafe {
+        (virt_to_phys(&__kernel_start as *const u8 as usize), virt_to_phys(&__kernel_end as *const u8 as usize))
+    };
+    // Page 0 holds the firmware's spin table (and the ATAGs on QEMU).
+    let reserved = [(0, PAGE_SIZE as u64), image];
+    phys::init(&ram, &reserved);
+    let stats = phys::stats();
+    info!(
+        "memory: {} MiB at {base:#x} from the firmware; kernel image {:#x}-{:#x}; {} pages free",
+        size >> 20,
+        image.0,
+        image.1,
+        stats.free
+    );
+
+    let kernel_table = match mm::kmap::init(&ram) {
+        Ok(root) => root,
+        Err(e) => panic!("building the kernel page tables: {e:?}"),
+    };
+    mmu::disable_low_half();
+    if !mm::heap::init(config::INITIAL_HEAP_BYTES) {
+        panic!("no memory for the kernel heap");
+    }
+
+    irq::init();
+    bring_up_this_cpu();
+    info!("core 0 online at EL{}", cpu::current_el());
+    smp::start_secondaries(kernel_table);
+    let online = smp::online_count();
+    if online < config::NR_CPUS {
+        warn!("{online} of {} cores online", config::NR_CPUS);
+    }
+    info!("boot complete in {} ms: {online} cores online", time::uptime_ns() / 1_000_000);
+    crate::shell::run()
+}
+
+/// Per-core set-up shared by all cores: record the EL, interrupts, tick.
+fn bring_up_this_cpu() {
+    let me = smp::this_cpu();
+    me.el.store(cpu::current_el(), Ordering::Relaxed);
+    irq::init_this_cpu();
+    time::start_tick();
+    me.online.store(true, Ordering::Release);
+    cpu::local_irq_enable();
+}
+
+/// Entry of cores 1-3 from boot.S, already on the final kernel tables.
+#[no_mangle]
+extern "C" fn secondary_entry(core: u64) -> ! {
+    mmu::disable_low_half();
+    bring_up_this_cpu();
+    info!("core {core} online at EL{}", cpu::current_el());
+    loop {
+        cpu::wait_for_interrupt();
+    }
+}

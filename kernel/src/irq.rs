@@ -1,0 +1,96 @@
+//! Generic interrupt handling: a table of handlers indexed by interrupt ID,
+//! dispatch from the IRQ exception, and inter-processor interrupts (SGIs).
+
+use crate::board::{GICC, GICD};
+use crate::smp::this_cpu;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// Interrupt IDs the table covers (the GIC-400 on a Pi 4 implements 256).
+pub const NR_IRQS: usize = 256;
+
+/// An interrupt handler; it gets the interrupt ID.
+pub type Handler = fn(u32);
+
+static HANDLERS: [AtomicUsize; NR_IRQS] = [const { AtomicUsize::new(0) }; NR_IRQS];
+
+/// Inter-processor interrupts (SGI numbers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum Ipi {
+    /// Stop the core for good (panic).
+    Stop = 1,
+}
+
+/// Why [`register`] refused.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IrqError {
+    OutOfRange,
+    Busy,
+}
+
+/// Installs `handler` for `intid`; each ID has at most one handler.
+pub fn register(intid: u32, handler: Handler) -> Result<(), IrqError> {
+    let slot = HANDLERS.get(intid as usize).ok_or(IrqError::OutOfRange)?;
+    slot.compare_exchange(0, handler as usize, Ordering::AcqRel, Ordering::Acquire)
+        .map(|_| ())
+        .map_err(|_| IrqError::Busy)
+}
+
+/// Enables `intid` in the distributor (for SGIs/PPIs: on this core).
+pub fn enable(intid: u32) {
+    GICD.enable(intid);
+}
+
+/// Sends `ipi` to the cores in `core_mask`.
+pub fn send_ipi(ipi: Ipi, core_mask: u8) {
+    GICD.send_sgi(ipi as u32, core_mask);
+}
+
+/// Called from the IRQ exception: handles every pending interrupt.
+pub fn handle_irq() {
+    loop {
+        let iar = GICC.acknowledge();
+        let intid = iar & 0x3ff;
+        if intid >= 1020 {
+            break;
+        }
+        this_cpu().irqs.fetch_add(1, Ordering::Relaxed);
+        let handler = HANDLERS.get(intid as usize).map_or(0, |h| h.load(Ordering::Acquire));
+        if handler == 0 {
+            log::warn!("unexpected interrupt {intid}; disabling it");
+            GICD.disable(intid);
+        } else {
+            // SAFETY: non-zero entries are only ever written by `register`, from a `Handler`.
+            let handler: Handler = unsafe { core::mem::transmute::<usize, Handler>(handler) };
+            handler(intid);
+        }
+        GICC.end_of_interrupt(iar);
+    }
+}
+
+/// Per-core interrupt setup: banked distributor registers, CPU interface, IPIs.
+pub fn init_this_cpu() {
+    GICD.init_banked();
+    GICC.init();
+    enable(Ipi::Stop as u32);
+}
+
+/// Boot-time setup on core 0: distributor, handlers for the IPIs, the timer and the UART.
+pub fn init() {
+    GICD.init();
+    let handlers: [(u32, Handler); 3] = [
+        (Ipi::Stop as u32, ipi_stop),
+        (bsp::memory_map::irq::TIMER_EL1_PHYS, crate::time::tick_irq),
+        (bsp::memory_map::irq::PL011_UART0, crate::console::uart_irq),
+    ];
+    for (intid, handler) in handlers {
+        register(intid, handler).expect("boot-time interrupt handlers are registered once");
+    }
+    GICD.set_targets(bsp::memory_map::irq::PL011_UART0, 1 << 0);
+    enable(bsp::memory_map::irq::PL011_UART0);
+}
+
+fn ipi_stop(_intid: u32) {
+    this_cpu().online.store(false, Ordering::Release);
+    crate::arch::cpu::halt();
+}

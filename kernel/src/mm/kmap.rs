@@ -1,0 +1,94 @@
+//! The kernel's own address space (TTBR1): the final page tables that replace
+//! boot.S's 1 GiB blocks.
+//!
+//! - the kernel image at page granularity: text R-X, rodata R--, data/bss RW-,
+//!   each core's boot stack RW- with an unmapped guard page below it;
+//! - the rest of RAM, linearly, RW- with the largest blocks that fit;
+//! - the peripheral window as device memory, RW-, never executable.
+
+use super::frame::PAGE_SIZE;
+use super::pgtable::{Attributes, MapError, PageTable, Table, TableMemory};
+use super::{phys, phys_to_virt, virt_to_phys, KERNEL_VA_BASE};
+use crate::config::NR_CPUS;
+use crate::smp;
+use bsp::memory_map::{PERIPHERAL_BASE, PERIPHERAL_END};
+
+extern "C" {
+    static __kernel_start: u8;
+    static __text_end: u8;
+    static __rodata_end: u8;
+    static __boot_stacks_start: u8;
+    static __kernel_end: u8;
+}
+
+/// Table memory from the frame allocator, reached through the linear map.
+///
+/// Until the new tables are live only the boot map's first GiB is reachable,
+/// so every table must come from there: the allocator hands out the lowest
+/// free frames first, which lie just above the kernel image.
+struct LinearMapTables;
+
+impl TableMemory for LinearMapTables {
+    fn alloc_table(&mut self) -> Option<u64> {
+        let pa = phys::alloc_frame()?;
+        assert!(pa < 1 << 30, "boot page-table frame outside the boot map");
+        // SAFETY: a fresh frame from the allocator, mapped by the linear map.
+        unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
+        Some(pa)
+    }
+
+    fn table(&mut self, pa: u64) -> &mut Table {
+        // SAFETY: `pa` is a table frame this builder allocated; nothing else
+        // references it while the tables are being built.
+        unsafe { &mut *(phys_to_virt(pa) as *mut Table) }
+    }
+}
+
+fn sym(s: &u8) -> usize {
+    s as *const u8 as usize
+}
+
+/// Builds the kernel tables, switches this core to them and returns the
+/// physical address of the L0 table (for the other cores).
+pub fn init(ram: &[phys::Range]) -> Result<u64, MapError> {
+    // SAFETY: taking the addresses of linker-script symbols.
+    let (kstart, text_end, rodata_end, stacks, kend) = unsafe {
+        (
+            sym(&__kernel_start),
+            sym(&__text_end),
+            sym(&__rodata_end),
+            sym(&__boot_stacks_start),
+            sym(&__kernel_end),
+        )
+    };
+    let mut memory = LinearMapTables;
+    let mut pt = PageTable::new(&mut memory)?;
+    let map_kernel = |pt: &mut PageTable<'_, LinearMapTables>, start: usize, end: usize, attrs| {
+        pt.map(start as u64, virt_to_phys(start), (end - start) as u64, attrs, false)
+    };
+    map_kernel(&mut pt, kstart, text_end, Attributes::KERNEL_TEXT)?;
+    map_kernel(&mut pt, text_end, rodata_end, Attributes::KERNEL_RODATA)?;
+    map_kernel(&mut pt, rodata_end, stacks, Attributes::KERNEL_DATA)?;
+    for core in 0..NR_CPUS {
+        let (low, high) = smp::boot_stack_bounds(core);
+        map_kernel(&mut pt, low, high, Attributes::KERNEL_DATA)?;
+    }
+
+    let (image_start, image_end) = (virt_to_phys(kstart), virt_to_phys(kend));
+    for &(start, end) in ram {
+        // RAM below and above the image; the image itself is mapped above.
+        for (s, e) in [(start, end.min(image_start)), (start.max(image_end), end)] {
+            if s < e {
+                pt.map(s + KERNEL_VA_BASE as u64, s, e - s, Attributes::KERNEL_DATA, true)?;
+            }
+        }
+    }
+    let (dev_start, dev_end) = (PERIPHERAL_BASE as u64, PERIPHERAL_END as u64);
+    pt.map(dev_start + KERNEL_VA_BASE as u64, dev_start, dev_end - dev_start, Attributes::DEVICE, true)?;
+
+    let root = pt.root();
+    // SAFETY: the new tables map the image, the stacks in use, all RAM and the
+    // devices at the same addresses as the boot tables did.
+    unsafe { crate::arch::mmu::switch_kernel_table(root) };
+    Ok(root)
+}

@@ -1,0 +1,316 @@
+//! AArch64 translation tables, 4 KiB granule, 48-bit virtual addresses, four
+//! levels (L0..L3; Linux: pgd, pud, pmd, pte).
+//!
+//! [`PageTable::map`] installs a range with the largest blocks alignment
+//! allows (1 GiB at L1, 2 MiB at L2, 4 KiB pages at L3) and
+//! [`PageTable::translate`] walks a virtual address. Tables are reached
+//! through a [`TableMemory`], so the same code edits real tables through the
+//! kernel's linear map and fake ones in host unit tests.
+
+use crate::mm::frame::PAGE_SIZE;
+
+/// Entries in one table.
+pub const ENTRIES: usize = 512;
+/// One translation table (any level).
+pub type Table = [u64; ENTRIES];
+
+const VALID: u64 = 1 << 0;
+const TABLE_OR_PAGE: u64 = 1 << 1;
+const ATTR_INDEX_SHIFT: u64 = 2;
+const AP_EL0: u64 = 1 << 6;
+const AP_READ_ONLY: u64 = 1 << 7;
+const SH_INNER: u64 = 3 << 8;
+const ACCESS_FLAG: u64 = 1 << 10;
+const NOT_GLOBAL: u64 = 1 << 11;
+const PXN: u64 = 1 << 53;
+const UXN: u64 = 1 << 54;
+const ADDRESS_MASK: u64 = 0x0000_ffff_ffff_f000;
+
+/// Memory types, as indexes into MAIR_EL1 (set up in boot.S).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemoryType {
+    /// Device-nGnRE: MMIO registers.
+    Device = 0,
+    /// Normal, write-back cacheable.
+    Normal = 1,
+    /// Normal, non-cacheable.
+    NormalUncached = 2,
+}
+
+/// What a mapping allows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Attributes {
+    pub memory: MemoryType,
+    pub writable: bool,
+    /// Executable at EL1.
+    pub kernel_exec: bool,
+    /// Accessible from EL0.
+    pub user: bool,
+    /// Executable at EL0.
+    pub user_exec: bool,
+    /// Valid in every address space (kernel mappings), not tagged with an ASID.
+    pub global: bool,
+}
+
+impl Attributes {
+    /// Kernel code: read-only, executable.
+    pub const KERNEL_TEXT: Attributes = Attributes::kernel(MemoryType::Normal, false, true);
+    /// Kernel constants: read-only, never executable.
+    pub const KERNEL_RODATA: Attributes = Attributes::kernel(MemoryType::Normal, false, false);
+    /// Kernel data and the linear map of RAM: read-write, never executable.
+    pub const KERNEL_DATA: Attributes = Attributes::kernel(MemoryType::Normal, true, false);
+    /// MMIO: device memory, read-write, never executable.
+    pub const DEVICE: Attributes = Attributes::kernel(MemoryType::Device, true, false);
+
+    const fn kernel(memory: MemoryType, writable: bool, kernel_exec: bool) -> Self {
+        Attributes { memory, writable, kernel_exec, user: false, user_exec: false, global: true }
+    }
+
+    /// The attribute bits of a leaf descriptor.
+    pub const fn descriptor_bits(self) -> u64 {
+        let mut bits = ACCESS_FLAG | ((self.memory as u64) << ATTR_INDEX_SHIFT);
+        if !matches!(self.memory, MemoryType::Device) {
+            bits |= SH_INNER;
+        }
+        if !self.writable {
+            bits |= AP_READ_ONLY;
+        }
+        if self.user {
+            bits |= AP_EL0;
+        }
+        if !self.kernel_exec {
+            bits |= PXN;
+        }
+        if !self.user_exec {
+            bits |= UXN;
+        }
+        if !self.global {
+            bits |= NOT_GLOBAL;
+        }
+        bits
+    }
+
+    /// Decodes the attribute bits of a leaf descriptor.
+    pub const fn from_descriptor(desc: u64) -> Self {
+        let memory = match (desc >> ATTR_INDEX_SHIFT) & 7 {
+            0 => MemoryType::Device,
+            2 => MemoryType::NormalUncached,
+            _ => MemoryType::Normal,
+        };
+        Attributes {
+            memory,
+            writable: desc & AP_READ_ONLY == 0,
+            kernel_exec: desc & PXN == 0,
+            user: desc & AP_EL0 != 0,
+            user_exec: desc & UXN == 0,
+            global: desc & NOT_GLOBAL == 0,
+        }
+    }
+}
+
+/// Why a mapping could not be made.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MapError {
+    /// No memory for a new table.
+    OutOfMemory,
+    /// Part of the range is mapped already.
+    AlreadyMapped,
+    /// An address or the length is not page-aligned.
+    Misaligned,
+}
+
+/// Access to the memory holding translation tables.
+pub trait TableMemory {
+    /// A new zeroed table; returns its physical address.
+    fn alloc_table(&mut self) -> Option<u64>;
+    /// The table at physical address `pa`.
+    fn table(&mut self, pa: u64) -> &mut Table;
+}
+
+/// Size of the region one entry at `level` maps.
+pub const fn level_size(level: usize) -> u64 {
+    1 << (39 - 9 * level)
+}
+
+/// Index of `va` in a table at `level`.
+pub const fn level_index(va: u64, level: usize) -> usize {
+    ((va >> (39 - 9 * level)) & (ENTRIES as u64 - 1)) as usize
+}
+
+/// A translation table tree rooted at an L0 table.
+pub struct PageTable<'m, M: TableMemory> {
+    root: u64,
+    memory: &'m mut M,
+}
+
+impl<'m, M: TableMemory> PageTable<'m, M> {
+    /// A new, empty tree.
+    pub fn new(memory: &'m mut M) -> Result<Self, MapError> {
+        let root = memory.alloc_table().ok_or(MapError::OutOfMemory)?;
+        Ok(PageTable { root, memory })
+    }
+
+    /// Physical address of the L0 table (for TTBRn_EL1).
+    pub fn root(&self) -> u64 {
+        self.root
+    }
+
+    /// Maps `[va, va + len)` to `[pa, pa + len)`. With `blocks`, uses 1 GiB and
+    /// 2 MiB blocks wherever `va`, `pa` and the remaining length allow.
+    pub fn map(&mut self, va: u64, pa: u64, len: u64, attrs: Attributes, blocks: bool) -> Result<(), MapError> {
+        let page = PAGE_SIZE as u64;
+        if va % page != 0 || pa % page != 0 || len % page != 0 {
+            return Err(MapError::Misaligned);
+        }
+        let mut offset = 0;
+        while offset < len {
+            let (v, p) = (va + offset, pa + offset);
+            let level = (1..=3)
+                .find(|&level| {
+                    let size = level_size(level);
+                    (level == 3 || blocks) && v % size == 0 && p % size == 0 && len - offset >= size
+                })
+                .unwrap_or(3);
+            self.map_one(v, p, level, attrs)?;
+            offset += level_size(level);
+        }
+        Ok(())
+    }
+
+    /// Installs one leaf at `level` for `va`.
+    fn map_one(&mut self, va: u64, pa: u64, level: usize, attrs: Attributes) -> Result<(), MapError> {
+        let mut table = self.root;
+        for l in 0..level {
+            let index = level_index(va, l);
+            let entry = self.memory.table(table)[index];
+            table = if entry & VALID == 0 {
+                let next = self.memory.alloc_table().ok_or(MapError::OutOfMemory)?;
+                self.memory.table(table)[index] = next | VALID | TABLE_OR_PAGE;
+                next
+            } else if entry & TABLE_OR_PAGE != 0 {
+                entry & ADDRESS_MASK
+            } else {
+                return Err(MapError::AlreadyMapped); // a block covers it
+            };
+        }
+        let slot = &mut self.memory.table(table)[level_index(va, level)];
+        if *slot & VALID != 0 {
+            return Err(MapError::AlreadyMapped);
+        }
+        let kind = if level == 3 { TABLE_OR_PAGE } else { 0 };
+        *slot = pa | attrs.descriptor_bits() | VALID | kind;
+        Ok(())
+    }
+
+    /// Walks `va`: the physical address it maps to, the leaf's attributes and
+    /// level, or `None` if unmapped.
+    pub fn translate(&mut self, va: u64) -> Option<(u64, Attributes, usize)> {
+        let mut table = self.root;
+        for level in 0..=3 {
+            let entry = self.memory.table(table)[level_index(va, level)];
+            if entry & VALID == 0 {
+                return None;
+            }
+            let is_leaf = level == 3 || entry & TABLE_OR_PAGE == 0;
+            if is_leaf {
+                let size = level_size(level);
+                let pa = (entry & ADDRESS_MASK & !(size - 1)) | (va & (size - 1));
+                return Some((pa, Attributes::from_descriptor(entry), level));
+            }
+            table = entry & ADDRESS_MASK;
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::boxed::Box;
+    use std::vec::Vec;
+
+    /// Tables in host memory, at fake physical addresses 0x1000_0000 + n * 4 KiB.
+    #[derive(Default)]
+    struct FakeMemory {
+        tables: Vec<Box<Table>>,
+        limit: Option<usize>,
+    }
+
+    const FAKE_BASE: u64 = 0x1000_0000;
+
+    impl TableMemory for FakeMemory {
+        fn alloc_table(&mut self) -> Option<u64> {
+            if self.limit.is_some_and(|l| self.tables.len() >= l) {
+                return None;
+            }
+            self.tables.push(Box::new([0; ENTRIES]));
+            Some(FAKE_BASE + (self.tables.len() as u64 - 1) * PAGE_SIZE as u64)
+        }
+        fn table(&mut self, pa: u64) -> &mut Table {
+            &mut self.tables[((pa - FAKE_BASE) / PAGE_SIZE as u64) as usize]
+        }
+    }
+
+    const KVA: u64 = 0xffff_0000_0000_0000;
+
+    #[test]
+    fn blocks_where_aligned_pages_elsewhere() {
+        let mut mem = FakeMemory::default();
+        let mut pt = PageTable::new(&mut mem).unwrap();
+        // 0x80000..0x20_0000 (pages), then 2 MiB blocks up to 1 GiB, then a 1 GiB block.
+        pt.map(KVA + 0x8_0000, 0x8_0000, 0x8000_0000 - 0x8_0000, Attributes::KERNEL_DATA, true).unwrap();
+        assert_eq!(pt.translate(KVA + 0x8_0123).map(|t| (t.0, t.2)), Some((0x8_0123, 3)));
+        assert_eq!(pt.translate(KVA + 0x20_0000).map(|t| (t.0, t.2)), Some((0x20_0000, 2)));
+        assert_eq!(pt.translate(KVA + 0x4000_1234).map(|t| (t.0, t.2)), Some((0x4000_1234, 1)));
+        assert_eq!(pt.translate(KVA + 0x7_f000), None);
+        assert_eq!(pt.translate(KVA + 0x8000_0000), None);
+        // L0 + L1 + L2 (first GiB) + L3 (first 2 MiB).
+        drop(pt);
+        assert_eq!(mem.tables.len(), 4);
+    }
+
+    #[test]
+    fn without_blocks_everything_is_pages() {
+        let mut mem = FakeMemory::default();
+        let mut pt = PageTable::new(&mut mem).unwrap();
+        pt.map(0x20_0000, 0x20_0000, 0x20_0000, Attributes::KERNEL_TEXT, false).unwrap();
+        assert_eq!(pt.translate(0x3f_ffff).map(|t| t.2), Some(3));
+    }
+
+    #[test]
+    fn attributes_round_trip_through_descriptors() {
+        for attrs in [Attributes::KERNEL_TEXT, Attributes::KERNEL_RODATA, Attributes::KERNEL_DATA, Attributes::DEVICE] {
+            let mut mem = FakeMemory::default();
+            let mut pt = PageTable::new(&mut mem).unwrap();
+            pt.map(KVA, 0x1000, 0x1000, attrs, true).unwrap();
+            assert_eq!(pt.translate(KVA).unwrap().1, attrs);
+        }
+        let text = Attributes::KERNEL_TEXT.descriptor_bits();
+        assert_eq!(text & PXN, 0, "kernel text is executable at EL1");
+        assert_ne!(text & UXN, 0, "but never at EL0");
+        assert_ne!(text & AP_READ_ONLY, 0);
+        let data = Attributes::KERNEL_DATA.descriptor_bits();
+        assert_ne!(data & PXN, 0, "data is never executable");
+        assert_eq!(data & AP_READ_ONLY, 0);
+        assert_eq!(Attributes::DEVICE.descriptor_bits() & SH_INNER, 0);
+    }
+
+    #[test]
+    fn overlapping_and_misaligned_maps_are_refused() {
+        let mut mem = FakeMemory::default();
+        let mut pt = PageTable::new(&mut mem).unwrap();
+        pt.map(0, 0, 0x20_0000, Attributes::KERNEL_DATA, true).unwrap();
+        assert_eq!(pt.map(0x1000, 0x1000, 0x1000, Attributes::KERNEL_DATA, true), Err(MapError::AlreadyMapped));
+        pt.map(0x40_0000, 0, 0x1000, Attributes::KERNEL_DATA, true).unwrap();
+        assert_eq!(pt.map(0x40_0000, 0, 0x1000, Attributes::KERNEL_DATA, true), Err(MapError::AlreadyMapped));
+        assert_eq!(pt.map(0x123, 0, 0x1000, Attributes::KERNEL_DATA, true), Err(MapError::Misaligned));
+    }
+
+    #[test]
+    fn running_out_of_table_memory_is_an_error() {
+        let mut mem = FakeMemory { limit: Some(2), ..Default::default() };
+        let mut pt = PageTable::new(&mut mem).unwrap();
+        assert_eq!(pt.map(0, 0, 0x1000, Attributes::KERNEL_DATA, true), Err(MapError::OutOfMemory));
+    }
+}

@@ -1,0 +1,45 @@
+//! The kernel panic handler: report the message, the core and a backtrace,
+//! stop every other core, and halt (Linux: `panic()` with `panic=0`).
+
+use crate::arch::{backtrace, cpu};
+use core::fmt::Write;
+use core::panic::PanicInfo;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+/// 0 while no core is panicking, else the panicking core's number + 1.
+static PANICKING: AtomicUsize = AtomicUsize::new(0);
+
+#[panic_handler]
+fn panic(info: &PanicInfo) -> ! {
+    cpu::local_irq_disable();
+    let core = cpu::core_id();
+    if let Err(owner) = PANICKING.compare_exchange(0, core + 1, Ordering::AcqRel, Ordering::Acquire) {
+        if owner == core + 1 {
+            // A panic while reporting a panic: say so briefly and stop.
+            let _ = writeln!(crate::console::panic_writer(), "\nnested panic on core {core}: {}", info.message());
+        }
+        cpu::halt();
+    }
+    crate::smp::stop_other_cpus();
+
+    let mut out = crate::console::panic_writer();
+    let _ = writeln!(out, "\nKernel panic on core {core}: {}", info.message());
+    if let Some(loc) = info.location() {
+        let _ = writeln!(out, "  at {}:{}:{}", loc.file(), loc.line(), loc.column());
+    }
+    let _ = writeln!(out, "Call trace:");
+    let (low, high) = crate::smp::boot_stack_bounds(core);
+    let read = |addr: usize| {
+        // SAFETY: `walk` only reads addresses inside this core's boot stack,
+        // which is mapped for as long as the kernel runs.
+        unsafe { (addr as *const usize).read_volatile() }
+    };
+    let frames = backtrace::walk(cpu::frame_pointer(), low, high, read, |pc| {
+        let _ = writeln!(out, "  [<{pc:#018x}>]");
+    });
+    if frames == 0 {
+        let _ = writeln!(out, "  (no frames)");
+    }
+    let _ = writeln!(out, "---[ end Kernel panic ]---");
+    cpu::halt()
+}

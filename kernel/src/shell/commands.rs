@@ -1,0 +1,202 @@
+//! The console shell's commands.
+
+use crate::arch::cpu;
+use crate::config::{HZ, NR_CPUS};
+use crate::mm::{frame::PAGE_SIZE, heap, phys};
+use crate::{board, println, smp, time};
+use core::sync::atomic::Ordering;
+
+struct Command {
+    name: &'static str,
+    usage: &'static str,
+    help: &'static str,
+    run: fn(&[&str]) -> Result<(), &'static str>,
+}
+
+const COMMANDS: &[Command] = &[
+    Command { name: "help", usage: "help", help: "list the commands", run: help },
+    Command { name: "uptime", usage: "uptime", help: "time since boot", run: uptime },
+    Command { name: "cpus", usage: "cpus", help: "each core: online, exception level, ticks, interrupts", run: cpus },
+    Command { name: "meminfo", usage: "meminfo", help: "physical pages and kernel heap", run: meminfo },
+    Command { name: "board", usage: "board", help: "what the firmware reports about the board", run: board_info },
+    Command {
+        name: "log",
+        usage: "log [off|error|warn|info|debug|trace]",
+        help: "show or set the log level",
+        run: log_level,
+    },
+    Command { name: "echo", usage: "echo [text...]", help: "print the arguments", run: echo },
+    Command { name: "led", usage: "led on|off", help: "switch the green activity LED", run: led },
+    Command { name: "panic", usage: "panic [message]", help: "test: panic the kernel (stops every core)", run: panic },
+    Command {
+        name: "fault",
+        usage: "fault",
+        help: "test: read an unmapped address in kernel mode (a fatal data abort)",
+        run: fault,
+    },
+    Command { name: "reboot", usage: "reboot", help: "reset the board", run: reboot },
+    Command { name: "poweroff", usage: "poweroff", help: "halt the board (QEMU exits)", run: poweroff },
+];
+
+/// Runs one command line.
+pub fn execute(line: &str) {
+    let mut words = line.split_whitespace();
+    let Some(name) = words.next() else { return };
+    let args: alloc::vec::Vec<&str> = words.collect();
+    match COMMANDS.iter().find(|c| c.name == name) {
+        Some(cmd) => {
+            if let Err(msg) = (cmd.run)(&args) {
+                println!("{name}: {msg}");
+                println!("usage: {}", cmd.usage);
+            }
+        }
+        None => println!("{name}: command not found (type 'help')"),
+    }
+}
+
+fn no_args(args: &[&str]) -> Result<(), &'static str> {
+    if args.is_empty() {
+        Ok(())
+    } else {
+        Err("takes no arguments")
+    }
+}
+
+fn help(args: &[&str]) -> Result<(), &'static str> {
+    no_args(args)?;
+    for cmd in COMMANDS {
+        println!("  {:<40} {}", cmd.usage, cmd.help);
+    }
+    Ok(())
+}
+
+fn uptime(args: &[&str]) -> Result<(), &'static str> {
+    no_args(args)?;
+    let ns = time::uptime_ns();
+    let secs = ns / 1_000_000_000;
+    println!(
+        "up {}:{:02}:{:02}.{:03} ({}.{:06} s)",
+        secs / 3600,
+        secs / 60 % 60,
+        secs % 60,
+        ns / 1_000_000 % 1000,
+        secs,
+        ns / 1000 % 1_000_000
+    );
+    Ok(())
+}
+
+fn cpus(args: &[&str]) -> Result<(), &'static str> {
+    no_args(args)?;
+    println!("core  state    EL  ticks       irqs");
+    for (core, c) in smp::CPUS.iter().enumerate() {
+        let online = c.online.load(Ordering::Acquire);
+        println!(
+            "{core:<5} {:<8} {:<3} {:<11} {}",
+            if online { "online" } else { "offline" },
+            c.el.load(Ordering::Relaxed),
+            c.ticks.load(Ordering::Relaxed),
+            c.irqs.load(Ordering::Relaxed)
+        );
+    }
+    println!("{} of {NR_CPUS} cores online, tick {HZ} Hz", smp::online_count());
+    Ok(())
+}
+
+fn meminfo(args: &[&str]) -> Result<(), &'static str> {
+    no_args(args)?;
+    let s = phys::stats();
+    let kib = |pages: usize| pages * PAGE_SIZE / 1024;
+    let (heap_total, heap_used) = heap::stats();
+    println!("MemTotal:   {:>10} kB  {:>8} pages", kib(s.total), s.total);
+    println!("MemFree:    {:>10} kB  {:>8} pages", kib(s.free), s.free);
+    println!("MemUsed:    {:>10} kB  {:>8} pages", kib(s.used), s.used);
+    println!("HeapTotal:  {:>10} kB", heap_total / 1024);
+    println!("HeapUsed:   {:>10} kB  ({heap_used} bytes)", heap_used / 1024);
+    println!("InputLost:  {:>10} bytes", crate::console::input_dropped());
+    Ok(())
+}
+
+fn board_info(args: &[&str]) -> Result<(), &'static str> {
+    no_args(args)?;
+    let Some(info) = board::info() else { return Err("the firmware did not answer at boot") };
+    match info.revision {
+        Some(rev) => println!(
+            "model:      {} (revision {rev:#x}, {} MiB fitted)",
+            board::model_name(rev),
+            board::revision_memory_bytes(rev) >> 20
+        ),
+        None => println!("model:      unknown"),
+    }
+    let (base, size) = info.arm_memory;
+    println!("ARM memory: {} MiB at {base:#x}", size >> 20);
+    println!("UART clock: {} Hz", info.uart_clock);
+    println!("timer:      {} Hz counter, {HZ} Hz tick", time::frequency());
+    Ok(())
+}
+
+fn log_level(args: &[&str]) -> Result<(), &'static str> {
+    match args {
+        [] => {
+            println!("log level: {}", log::max_level().as_str().to_ascii_lowercase());
+            Ok(())
+        }
+        [name] => {
+            let level = crate::logger::parse_level(name).ok_or("unknown level")?;
+            log::set_max_level(level);
+            println!("log level: {name}");
+            Ok(())
+        }
+        _ => Err("takes one level"),
+    }
+}
+
+fn echo(args: &[&str]) -> Result<(), &'static str> {
+    println!("{}", args.join(" "));
+    Ok(())
+}
+
+fn led(args: &[&str]) -> Result<(), &'static str> {
+    use embedded_hal::digital::OutputPin;
+    let on = match args {
+        ["on"] => true,
+        ["off"] => false,
+        _ => return Err("say on or off"),
+    };
+    let mut pin = bsp::gpio::OutputPin::new(&board::GPIO, bsp::memory_map::ACT_LED_GPIO);
+    let _ = if on { pin.set_high() } else { pin.set_low() };
+    Ok(())
+}
+
+fn panic(args: &[&str]) -> Result<(), &'static str> {
+    if args.is_empty() {
+        panic!("requested from the console");
+    }
+    panic!("{}", args.join(" "));
+}
+
+fn fault(args: &[&str]) -> Result<(), &'static str> {
+    no_args(args)?;
+    // SAFETY: deliberately unsound: this reads an address nothing maps, to show
+    // the fault report. The resulting exception never returns here.
+    let value = unsafe { core::ptr::read_volatile(0x10 as *const u64) };
+    println!("read {value:#x}: the fault did not happen");
+    Ok(())
+}
+
+fn shutdown(what: &str, action: fn(&bsp::watchdog::Watchdog)) -> ! {
+    println!("{what}...");
+    board::UART.flush();
+    action(&board::WATCHDOG);
+    cpu::halt()
+}
+
+fn reboot(args: &[&str]) -> Result<(), &'static str> {
+    no_args(args)?;
+    shutdown("Restarting", bsp::watchdog::Watchdog::reboot)
+}
+
+fn poweroff(args: &[&str]) -> Result<(), &'static str> {
+    no_args(args)?;
+    shutdown("Power down", bsp::watchdog::Watchdog::power_off)
+}

@@ -1,0 +1,30 @@
+//! The kernel console shell: a debugging monitor on the serial console.
+//!
+//! `line` is the line editor (host-tested); `commands` the built-in commands.
+
+pub mod line;
+
+#[cfg(target_os = "none")]
+mod commands;
+
+/// The prompt printed before every command line.
+pub const PROMPT: &str = "rpi4> ";
+
+/// Reads and runs commands forever.
+#[cfg(target_os = "none")]
+pub fn run() -> ! {
+    use line::{Event, LineEditor};
+    let mut editor = LineEditor::new();
+    crate::println!("Type 'help' for the list of commands.");
+    crate::print!("{PROMPT}");
+    loop {
+        let byte = crate::console::read_byte();
+        let event = editor.feed(byte, &mut |bytes| crate::console::writer().write_bytes(bytes));
+        match event {
+            Event::Pending => continue,
+            Event::Interrupt => {}
+            Event::Line(line) => commands::execute(&line),
+        }
+        crate::print!("{PROMPT}");
+    }
+}

@@ -1,0 +1,99 @@
+//! Per-core data and bringing up the secondary cores through the firmware's
+//! spin table (Linux: arch/arm64/kernel/smp_spin_table.c).
+
+use crate::arch::{cache, cpu};
+use crate::config::NR_CPUS;
+use crate::mm::{phys_to_virt, virt_to_phys};
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
+
+/// What each core records about itself.
+pub struct PerCpu {
+    /// The core has finished its bring-up and takes interrupts.
+    pub online: AtomicBool,
+    /// Timer ticks taken.
+    pub ticks: AtomicU64,
+    /// Interrupts taken.
+    pub irqs: AtomicU64,
+    /// Exception level the core runs the kernel at.
+    pub el: AtomicU8,
+}
+
+impl PerCpu {
+    const fn new() -> Self {
+        PerCpu { online: AtomicBool::new(false), ticks: AtomicU64::new(0), irqs: AtomicU64::new(0), el: AtomicU8::new(0) }
+    }
+}
+
+/// Per-core data, indexed by core number.
+pub static CPUS: [PerCpu; NR_CPUS] = [const { PerCpu::new() }; NR_CPUS];
+
+/// This core's data.
+pub fn this_cpu() -> &'static PerCpu {
+    &CPUS[cpu::core_id()]
+}
+
+/// Number of cores online.
+pub fn online_count() -> usize {
+    CPUS.iter().filter(|c| c.online.load(Ordering::Acquire)).count()
+}
+
+extern "C" {
+    static __boot_stacks_start: u8;
+    static __boot_stacks_end: u8;
+    static mut secondary_boot_ttbr1: u64;
+    fn _secondary_start();
+}
+
+/// Size of each core's boot stack; link.ld's BOOT_STACK_SIZE must match.
+pub const BOOT_STACK_SIZE: usize = 64 * 1024;
+/// The unmapped guard below each boot stack; link.ld's layout must match.
+pub const BOOT_STACK_GUARD: usize = crate::mm::frame::PAGE_SIZE;
+
+/// The boot stack of `core` as `[low, high)` virtual addresses (link.ld lays
+/// out per core a guard page, then the stack).
+pub fn boot_stack_bounds(core: usize) -> (usize, usize) {
+    let start = &raw const __boot_stacks_start as usize;
+    let end = &raw const __boot_stacks_end as usize;
+    debug_assert_eq!(end - start, NR_CPUS * (BOOT_STACK_GUARD + BOOT_STACK_SIZE), "link.ld disagrees");
+    let low = start + core * (BOOT_STACK_GUARD + BOOT_STACK_SIZE) + BOOT_STACK_GUARD;
+    (low, low + BOOT_STACK_SIZE)
+}
+
+/// Releases cores 1.. from the spin table and waits up to a second for each to
+/// come online. `kernel_table_pa` is the TTBR1 table they switch to.
+pub fn start_secondaries(kernel_table_pa: u64) {
+    // SAFETY: the boot parameter is written before any secondary runs, and read
+    // by them only after the release below; cleaning it to the point of
+    // coherency makes it visible to cores whose MMU and caches are still off.
+    unsafe {
+        let param = &raw mut secondary_boot_ttbr1;
+        param.write_volatile(kernel_table_pa);
+        cache::clean_invalidate_range(param as usize, 8);
+    }
+    let entry = virt_to_phys(_secondary_start as *const () as usize);
+    for core in 1..NR_CPUS {
+        let slot = phys_to_virt(bsp::memory_map::spin_table_slot(core) as u64) as *mut u64;
+        // SAFETY: the spin table page is mapped and reserved from the frame
+        // allocator; the firmware stub of `core` polls this slot with its MMU off.
+        unsafe {
+            slot.write_volatile(entry);
+            cache::clean_invalidate_range(slot as usize, 8);
+            core::arch::asm!("dsb sy", "sev", options(nostack, preserves_flags));
+        }
+        let deadline = crate::time::uptime_ns() + 1_000_000_000;
+        if !crate::time::wait_until(deadline, || CPUS[core].online.load(Ordering::Acquire)) {
+            log::error!("core {core} did not come online");
+        }
+    }
+}
+
+/// Stops every other online core (panic path).
+pub fn stop_other_cpus() {
+    let me = cpu::core_id();
+    let mask = (0..NR_CPUS)
+        .filter(|&c| c != me && CPUS[c].online.load(Ordering::Acquire))
+        .fold(0u8, |m, c| m | (1 << c));
+    if mask != 0 {
+        crate::irq::send_ipi(crate::irq::Ipi::Stop, mask);
+    }
+}

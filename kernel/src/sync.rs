@@ -1,0 +1,107 @@
+//! Kernel locks.
+//!
+//! [`IrqSpinLock`] is the kernel's basic lock: a spinlock that masks IRQs on the
+//! local core while held, so an interrupt handler on the same core can never
+//! spin on a lock its own core holds. It must not be taken before the MMU and
+//! caches are on (exclusive accesses need them on real hardware); boot code
+//! before `kernel_entry` takes no locks.
+//!
+//! Lock order (outer first): console output < mailbox < heap < frame allocator.
+//! Interrupt handlers take only the console output lock and the UART ring (lock-free).
+
+use crate::arch::cpu::{local_irq_restore, local_irq_save, IrqFlags};
+use core::mem::ManuallyDrop;
+use core::ops::{Deref, DerefMut};
+
+/// A spinlock that masks IRQs on this core while held.
+pub struct IrqSpinLock<T: ?Sized> {
+    inner: spin::Mutex<T>,
+}
+
+/// Holds an [`IrqSpinLock`]; dropping it unlocks and restores the IRQ mask.
+pub struct IrqSpinLockGuard<'a, T: ?Sized> {
+    guard: ManuallyDrop<spin::MutexGuard<'a, T>>,
+    flags: IrqFlags,
+}
+
+impl<T> IrqSpinLock<T> {
+    /// A new unlocked lock around `value`.
+    pub const fn new(value: T) -> Self {
+        IrqSpinLock { inner: spin::Mutex::new(value) }
+    }
+}
+
+impl<T: ?Sized> IrqSpinLock<T> {
+    /// Masks IRQs, then spins until the lock is free.
+    pub fn lock(&self) -> IrqSpinLockGuard<'_, T> {
+        let flags = local_irq_save();
+        let guard = self.inner.lock();
+        IrqSpinLockGuard { guard: ManuallyDrop::new(guard), flags }
+    }
+
+    /// Takes the lock if it is free.
+    pub fn try_lock(&self) -> Option<IrqSpinLockGuard<'_, T>> {
+        let flags = local_irq_save();
+        match self.inner.try_lock() {
+            Some(guard) => Some(IrqSpinLockGuard { guard: ManuallyDrop::new(guard), flags }),
+            None => {
+                local_irq_restore(flags);
+                None
+            }
+        }
+    }
+
+    /// Whether some core holds the lock (a hint: it may change at once).
+    pub fn is_locked(&self) -> bool {
+        self.inner.is_locked()
+    }
+
+    /// Releases the lock whoever holds it.
+    ///
+    /// # Safety
+    /// Only for the panic path, after every other core has been stopped: the
+    /// holder will never run again, so nothing else uses the data.
+    pub unsafe fn force_unlock(&self) {
+        // SAFETY: forwarded contract.
+        unsafe { self.inner.force_unlock() }
+    }
+}
+
+impl<T: ?Sized> Deref for IrqSpinLockGuard<'_, T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.guard
+    }
+}
+
+impl<T: ?Sized> DerefMut for IrqSpinLockGuard<'_, T> {
+    fn deref_mut(&mut self) -> &mut T {
+        &mut self.guard
+    }
+}
+
+impl<T: ?Sized> Drop for IrqSpinLockGuard<'_, T> {
+    fn drop(&mut self) {
+        // SAFETY: the guard is dropped exactly once, here, before the IRQ mask is
+        // restored, so no interrupt on this core can find the lock held by us.
+        unsafe { ManuallyDrop::drop(&mut self.guard) };
+        local_irq_restore(self.flags);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lock_excludes_and_releases() {
+        let lock = IrqSpinLock::new(5);
+        {
+            let mut g = lock.lock();
+            *g += 1;
+            assert!(lock.try_lock().is_none());
+            assert!(lock.is_locked());
+        }
+        assert_eq!(*lock.try_lock().unwrap(), 6);
+    }
+}

@@ -1,0 +1,3 @@
+//! Small data structures with no hardware dependencies.
+
+pub mod ringbuf;

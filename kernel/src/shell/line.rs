@@ -273,10 +273,13 @@ mod tests {
         // Up, up: "one" (duplicates are stored once); down: "two"; down: the draft.
         let (events, _) = feed_all(&mut ed, b"dr\x1b[A\x1b[A\x1b[B\x1b[B\r");
         assert_eq!(events, [line("dr")]);
-        let (events, _) = feed_all(&mut ed, b"\x1b[A\x1b[A\x1b[A\r");
-        assert_eq!(events, [line("two")], "the newest entry is now 'dr'");
-        let (events, _) = feed_all(&mut ed, b"\x1b[A\x1b[A\x1b[A\x1b[A\r");
+        // History is now dr, two, one (newest first).
+        let (events, _) = feed_all(&mut ed, b"\x1b[A\x1b[A\r");
+        assert_eq!(events, [line("two")]);
+        // Now two, dr, two, one. Past the oldest entry the bell rings and the line stays.
+        let (events, echo) = feed_all(&mut ed, b"\x1b[A\x1b[A\x1b[A\x1b[A\x1b[A\r");
         assert_eq!(events, [line("one")]);
+        assert!(echo.contains(&0x07));
     }
 
     #[test]

@@ -17,7 +17,14 @@ pub struct Writer {
 }
 
 impl Writer {
-    /// Sends raw bytes, LF translated to CR LF.
+    /// Sends bytes as they are (terminal control sequences, echo).
+    pub fn write_raw(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            UART.write_byte(b);
+        }
+    }
+
+    /// Sends text, LF translated to CR LF.
     pub fn write_bytes(&mut self, bytes: &[u8]) {
         for &b in bytes {
             if b == b'\n' {

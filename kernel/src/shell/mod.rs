@@ -19,7 +19,7 @@ pub fn run() -> ! {
     crate::print!("{PROMPT}");
     loop {
         let byte = crate::console::read_byte();
-        let event = editor.feed(byte, &mut |bytes| crate::console::writer().write_bytes(bytes));
+        let event = editor.feed(byte, &mut |bytes| crate::console::writer().write_raw(bytes));
         match event {
             Event::Pending => continue,
             Event::Interrupt => {}

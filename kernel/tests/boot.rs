@@ -1,0 +1,161 @@
+//! System tests of the boot foundation: QEMU raspi4b boots the real image and
+//! the tests talk to the kernel console over the serial port.
+
+mod common;
+
+use common::{field, parse_cpus, Qemu};
+use std::thread::sleep;
+use std::time::Duration;
+
+#[test]
+fn all_four_cores_come_online_at_el1() {
+    let mut q = Qemu::boot();
+    let boot_log = q.transcript();
+    for core in 0..4 {
+        assert!(boot_log.contains(&format!("core{core}: core {core} online at EL1")), "{boot_log}");
+    }
+    assert!(boot_log.contains("4 cores online"), "{boot_log}");
+    let rows = parse_cpus(&q.command("cpus"));
+    assert_eq!(rows.len(), 4, "one row per core");
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.core, i);
+        assert!(row.online, "core {i} offline: {row:?}");
+        assert_eq!(row.el, 1, "core {i} runs the kernel at EL{}", row.el);
+    }
+}
+
+#[test]
+fn timer_ticks_advance_on_every_core() {
+    let mut q = Qemu::boot();
+    let before = parse_cpus(&q.command("cpus"));
+    sleep(Duration::from_millis(1500));
+    let after = parse_cpus(&q.command("cpus"));
+    assert_eq!(before.len(), 4);
+    assert_eq!(after.len(), 4);
+    for (b, a) in before.iter().zip(&after) {
+        assert!(a.ticks > b.ticks, "core {} took no tick: {} -> {}", a.core, b.ticks, a.ticks);
+        assert!(a.irqs >= a.ticks, "every tick is an interrupt on core {}", a.core);
+    }
+}
+
+#[test]
+fn memory_size_is_what_the_firmware_reports() {
+    let mut q = Qemu::boot();
+    // QEMU's raspi4b firmware mailbox reports ARM memory 0..0x3c000000 (960 MiB).
+    let board = q.command("board");
+    assert!(board.contains("ARM memory: 960 MiB at 0x0"), "{board}");
+    assert!(board.contains("revision 0xb03115"), "{board}");
+    let mem = q.command("meminfo");
+    let total = field(&mem, "MemTotal:");
+    assert_eq!(total, 960 * 1024, "MemTotal in kB");
+    let free = field(&mem, "MemFree:");
+    let used = field(&mem, "MemUsed:");
+    assert_eq!(free + used, total);
+    // The kernel image, its tables and the heap are in use; the rest is free.
+    assert!(used > 0 && used < 64 * 1024, "used {used} kB");
+    assert!(field(&mem, "HeapTotal:") >= 4096);
+}
+
+#[test]
+fn shell_commands_answer() {
+    let mut q = Qemu::boot();
+    let help = q.command("help");
+    for cmd in ["help", "uptime", "cpus", "meminfo", "log", "reboot", "poweroff", "panic", "fault"] {
+        assert!(help.lines().any(|l| l.trim_start().starts_with(cmd)), "help lacks {cmd}:\n{help}");
+    }
+    let up = q.command("uptime");
+    assert!(up.starts_with("up 0:00:"), "{up}");
+    assert_eq!(q.command("echo hello   world"), "hello world\n");
+    assert_eq!(q.command("frobnicate"), "frobnicate: command not found (type 'help')\n");
+    assert_eq!(q.command("log"), "log level: info\n");
+    assert_eq!(q.command("log warn"), "log level: warn\n");
+    assert_eq!(q.command("log"), "log level: warn\n");
+    let bad = q.command("log loud");
+    assert!(bad.contains("unknown level") && bad.contains("usage: log"), "{bad}");
+    let extra = q.command("cpus now");
+    assert!(extra.contains("takes no arguments"), "{extra}");
+}
+
+#[test]
+fn line_editing_keys() {
+    let mut q = Qemu::boot();
+    // Backspace (DEL and BS) erase one character each.
+    q.send(b"echx\x7fo ab\x08c\r");
+    q.expect("ac\r\n");
+    q.expect(common::PROMPT);
+    // Ctrl-U kills the whole line.
+    q.send(b"reboot\x15echo kept\r");
+    q.expect("kept\r\n");
+    q.expect(common::PROMPT);
+    // Ctrl-C abandons the line and gives a new prompt.
+    q.send(b"poweroff\x03");
+    q.expect("^C\r\n");
+    q.expect(common::PROMPT);
+    assert_eq!(q.command("echo still here"), "still here\n");
+}
+
+#[test]
+fn pasted_burst_of_200_characters_arrives_intact() {
+    let mut q = Qemu::boot();
+    let text: String = (0..200).map(|i| (b'!' + (i * 7 % 94) as u8) as char).filter(|c| *c != ' ').collect();
+    let text = format!("{text}{}", "z".repeat(200 - text.len()));
+    assert_eq!(text.len(), 200);
+    // One write: QEMU feeds it to the UART as fast as the guest drains the FIFO.
+    q.send(format!("echo {text}\r").as_bytes());
+    q.expect(&format!("echo {text}\r\n"));
+    let out = q.expect(common::PROMPT);
+    assert_eq!(out, format!("{text}\r\n{}", common::PROMPT));
+    let mem = q.command("meminfo");
+    assert_eq!(field(&mem, "InputLost:"), 0);
+}
+
+#[test]
+fn panic_prints_message_core_and_backtrace() {
+    let mut q = Qemu::boot();
+    q.send(b"panic the sky is falling\r");
+    q.expect("Kernel panic on core 0: the sky is falling");
+    let trace = q.expect("---[ end Kernel panic ]---");
+    assert!(trace.contains("Call trace:"), "{trace}");
+    let frames = trace.lines().filter(|l| l.trim_start().starts_with("[<0xffff0000")).count();
+    assert!(frames >= 3, "expected a multi-frame backtrace into the shell:\n{trace}");
+    // Every core stops: the console answers no more.
+    q.send(b"echo alive\r");
+    sleep(Duration::from_millis(500));
+    assert!(!q.transcript().contains("alive\r\n"), "the kernel kept running after a panic");
+}
+
+#[test]
+fn kernel_fault_prints_decoded_diagnostics() {
+    let mut q = Qemu::boot();
+    q.send(b"fault\r");
+    let report = q.expect("---[ end Kernel panic ]---");
+    for needle in [
+        "Unhandled synchronous exception from EL1 on core 0",
+        "Data Abort from current EL (EC 0x25): translation fault, level 0, read",
+        "FAR  0x0000000000000010",
+        "ELR  0xffff0000",
+        "Kernel panic on core 0: fatal exception in kernel mode",
+        "Call trace:",
+    ] {
+        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
+    }
+}
+
+#[test]
+fn poweroff_ends_qemu_with_status_0() {
+    let mut q = Qemu::boot();
+    q.send(b"poweroff\r");
+    q.expect("Power down");
+    let status = q.wait_exit(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}
+
+#[test]
+fn reboot_resets_through_the_watchdog() {
+    let mut q = Qemu::boot();
+    q.send(b"reboot\r");
+    q.expect("Restarting");
+    // With -no-reboot QEMU turns the watchdog reset into an exit.
+    let status = q.wait_exit(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}

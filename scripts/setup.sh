@@ -51,7 +51,10 @@ if ! command -v cargo >/dev/null 2>&1; then
     log "cargo not found: install rustup (https://rustup.rs) and run this again"
     exit 1
 fi
-rustc --version >/dev/null
+if ! rustc --version >/dev/null 2>&1; then
+    log "installing the Rust toolchain pinned in rust-toolchain.toml"
+    rustup toolchain install
+fi
 for t in aarch64-unknown-none-softfloat; do
     rustup target list --installed | grep -qx "$t" || rustup target add "$t"
 done

@@ -55,9 +55,9 @@ pub mod clock {
 /// Cache maintenance around a buffer the VideoCore reads and writes.
 pub trait DmaCoherence {
     /// Makes the CPU's writes to `[va, va + len)` visible to the device.
-    fn to_device(&self, va: usize, len: usize);
+    fn before_device(&self, va: usize, len: usize);
     /// Makes the device's writes to `[va, va + len)` visible to the CPU.
-    fn from_device(&self, va: usize, len: usize);
+    fn after_device(&self, va: usize, len: usize);
 }
 
 /// Why a mailbox call failed.
@@ -198,7 +198,7 @@ impl Mailbox {
         }
         let len = msg.finish().len() * 4;
         let va = msg.words.as_ptr() as usize;
-        dma.to_device(va, len);
+        dma.before_device(va, len);
         let r = self.regs();
         let mut polls = 0;
         while r.WRITE_STATUS.get() & STATUS_FULL != 0 {
@@ -222,7 +222,7 @@ impl Mailbox {
                 break;
             }
         }
-        dma.from_device(va, len);
+        dma.after_device(va, len);
         if msg.succeeded() {
             Ok(())
         } else {

@@ -27,7 +27,12 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
     board::GPIO.map_pl011_uart();
     board::UART.init(uart_clock, config::CONSOLE_BAUD);
     crate::logger::init(log::LevelFilter::Info);
-    crate::println!("\nrpi4-kernel {} (aarch64, {} cores, HZ={})", env!("CARGO_PKG_VERSION"), config::NR_CPUS, config::HZ);
+    crate::println!(
+        "\nrpi4-kernel {} (aarch64, {} cores, HZ={})",
+        env!("CARGO_PKG_VERSION"),
+        config::NR_CPUS,
+        config::HZ
+    );
 
     let info = match firmware {
         Ok(info) => info,

@@ -20,7 +20,12 @@ pub struct PerCpu {
 
 impl PerCpu {
     const fn new() -> Self {
-        PerCpu { online: AtomicBool::new(false), ticks: AtomicU64::new(0), irqs: AtomicU64::new(0), el: AtomicU8::new(0) }
+        PerCpu {
+            online: AtomicBool::new(false),
+            ticks: AtomicU64::new(0),
+            irqs: AtomicU64::new(0),
+            el: AtomicU8::new(0),
+        }
     }
 }
 
@@ -71,7 +76,7 @@ pub fn start_secondaries(kernel_table_pa: u64) {
         cache::clean_invalidate_range(param as usize, 8);
     }
     let entry = virt_to_phys(_secondary_start as *const () as usize);
-    for core in 1..NR_CPUS {
+    for (core, cpu) in CPUS.iter().enumerate().skip(1) {
         let slot = phys_to_virt(bsp::memory_map::spin_table_slot(core) as u64) as *mut u64;
         // SAFETY: the spin table page is mapped and reserved from the frame
         // allocator; the firmware stub of `core` polls this slot with its MMU off.
@@ -81,7 +86,7 @@ pub fn start_secondaries(kernel_table_pa: u64) {
             core::arch::asm!("dsb sy", "sev", options(nostack, preserves_flags));
         }
         let deadline = crate::time::uptime_ns() + 1_000_000_000;
-        if !crate::time::wait_until(deadline, || CPUS[core].online.load(Ordering::Acquire)) {
+        if !crate::time::wait_until(deadline, || cpu.online.load(Ordering::Acquire)) {
             log::error!("core {core} did not come online");
         }
     }
@@ -90,9 +95,8 @@ pub fn start_secondaries(kernel_table_pa: u64) {
 /// Stops every other online core (panic path).
 pub fn stop_other_cpus() {
     let me = cpu::core_id();
-    let mask = (0..NR_CPUS)
-        .filter(|&c| c != me && CPUS[c].online.load(Ordering::Acquire))
-        .fold(0u8, |m, c| m | (1 << c));
+    let mask =
+        (0..NR_CPUS).filter(|&c| c != me && CPUS[c].online.load(Ordering::Acquire)).fold(0u8, |m, c| m | (1 << c));
     if mask != 0 {
         crate::irq::send_ipi(crate::irq::Ipi::Stop, mask);
     }

@@ -145,7 +145,7 @@ impl<'a> FrameAllocator<'a> {
     /// Returns the frame at `addr` to the allocator.
     pub fn free(&mut self, addr: u64) -> Result<(), FrameError> {
         let addr = addr as usize;
-        if addr % PAGE_SIZE != 0 || addr / PAGE_SIZE >= self.nr_frames {
+        if !addr.is_multiple_of(PAGE_SIZE) || addr / PAGE_SIZE >= self.nr_frames {
             return Err(FrameError::BadAddress);
         }
         let frame = addr / PAGE_SIZE;

@@ -53,13 +53,7 @@ fn sym(s: &u8) -> usize {
 pub fn init(ram: &[phys::Range]) -> Result<u64, MapError> {
     // SAFETY: taking the addresses of linker-script symbols.
     let (kstart, text_end, rodata_end, stacks, kend) = unsafe {
-        (
-            sym(&__kernel_start),
-            sym(&__text_end),
-            sym(&__rodata_end),
-            sym(&__boot_stacks_start),
-            sym(&__kernel_end),
-        )
+        (sym(&__kernel_start), sym(&__text_end), sym(&__rodata_end), sym(&__boot_stacks_start), sym(&__kernel_end))
     };
     let mut memory = LinearMapTables;
     let mut pt = PageTable::new(&mut memory)?;

@@ -159,7 +159,7 @@ impl<'m, M: TableMemory> PageTable<'m, M> {
     /// 2 MiB blocks wherever `va`, `pa` and the remaining length allow.
     pub fn map(&mut self, va: u64, pa: u64, len: u64, attrs: Attributes, blocks: bool) -> Result<(), MapError> {
         let page = PAGE_SIZE as u64;
-        if va % page != 0 || pa % page != 0 || len % page != 0 {
+        if !va.is_multiple_of(page) || !pa.is_multiple_of(page) || !len.is_multiple_of(page) {
             return Err(MapError::Misaligned);
         }
         let mut offset = 0;
@@ -266,7 +266,6 @@ mod tests {
         assert_eq!(pt.translate(KVA + 0x7_f000), None);
         assert_eq!(pt.translate(KVA + 0x8000_0000), None);
         // L0 + L1 + L2 (first GiB) + L3 (first 2 MiB).
-        drop(pt);
         assert_eq!(mem.tables.len(), 4);
     }
 

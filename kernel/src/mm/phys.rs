@@ -24,7 +24,7 @@ pub fn init(ram: &[Range], reserved: &[Range]) {
     INIT.call_once(|| {
         // SAFETY: `call_once` runs this exactly once, so this is the only
         // reference ever made to BITMAP.
-        let bitmap = unsafe { &mut *(&raw mut BITMAP) };
+        let bitmap = unsafe { core::slice::from_raw_parts_mut((&raw mut BITMAP).cast::<u64>(), MAX_FRAMES / 64) };
         let mut frames = FrameAllocator::new(bitmap, MAX_FRAMES);
         for &(start, end) in ram {
             if end > MAX_PHYS {

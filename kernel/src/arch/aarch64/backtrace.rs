@@ -22,7 +22,7 @@ pub fn walk(
 ) -> usize {
     let mut depth = 0;
     while depth < MAX_DEPTH {
-        if fp == 0 || fp % 16 != 0 || fp < stack_low || fp + 16 > stack_high {
+        if fp == 0 || !fp.is_multiple_of(16) || fp < stack_low || fp + 16 > stack_high {
             break;
         }
         let next = read(fp);

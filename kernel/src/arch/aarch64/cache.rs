@@ -24,10 +24,10 @@ pub struct PointOfCoherency;
 
 #[cfg(target_os = "none")]
 impl bsp::mailbox::DmaCoherence for PointOfCoherency {
-    fn to_device(&self, va: usize, len: usize) {
+    fn before_device(&self, va: usize, len: usize) {
         clean_invalidate_range(va, len);
     }
-    fn from_device(&self, va: usize, len: usize) {
+    fn after_device(&self, va: usize, len: usize) {
         clean_invalidate_range(va, len);
     }
 }

@@ -37,6 +37,7 @@ pub fn wait_for_interrupt() {
 
 /// Saved interrupt-mask state, returned by [`local_irq_save`].
 #[derive(Clone, Copy)]
+#[cfg_attr(not(target_os = "none"), allow(dead_code))]
 pub struct IrqFlags(u64);
 
 /// Masks IRQs on this core and returns the previous mask state.

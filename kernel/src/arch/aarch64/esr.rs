@@ -92,10 +92,7 @@ impl ExceptionClass {
     /// Whether the ISS carries an instruction/data fault status code.
     pub fn is_abort(self) -> bool {
         use ExceptionClass::*;
-        matches!(
-            self,
-            InstructionAbortLowerEl | InstructionAbortCurrentEl | DataAbortLowerEl | DataAbortCurrentEl
-        )
+        matches!(self, InstructionAbortLowerEl | InstructionAbortCurrentEl | DataAbortLowerEl | DataAbortCurrentEl)
     }
 
     /// Whether FAR_EL1 holds the faulting address for this class.

@@ -1,7 +1,7 @@
 # Raspberry Pi 4 kernel: build, run in QEMU, test.
 #   make          build/kernel8.img (raw image) and build/kernel8.elf
 #   make run      boot it in qemu-system-aarch64 -M raspi4b, console on this terminal
-#   make test     host unit tests + QEMU system tests (installs what is missing)
+#   make test     host unit tests + QEMU system tests + lints (installs what is missing)
 #   make clippy   lints, -D warnings, kernel target and host
 #   make gdb      QEMU halted, waiting for gdb-multiarch on tcp::1234
 #   make bench    boot-time figures
@@ -29,7 +29,7 @@ ifdef HZ
 export HZ
 endif
 
-.PHONY: all setup run test unit-test system-test clippy fmt gdb bench clean FORCE
+.PHONY: all setup run test unit-test system-test clippy lint fmt gdb bench clean FORCE
 
 all: $(IMG)
 
@@ -53,7 +53,7 @@ gdb: $(IMG)
 	@echo "QEMU waits for gdb: gdb-multiarch $(ELF) -ex 'target remote :1234'"
 	$(QEMU) $(QEMU_ARGS) -S -gdb tcp:127.0.0.1:1234
 
-test: unit-test system-test
+test: unit-test system-test lint
 
 unit-test:
 	@bash scripts/setup.sh
@@ -66,6 +66,9 @@ clippy:
 	@bash scripts/setup.sh
 	cargo clippy -p kernel -p bsp --target $(TARGET) -- -D warnings
 	cargo clippy --workspace --all-targets -- -D warnings
+
+lint: clippy
+	cargo fmt --all --check
 
 fmt:
 	cargo fmt --all

@@ -137,13 +137,18 @@ impl Pl011 {
         }
     }
 
-    /// Interrupt handler body: moves every byte in the receive FIFO to `sink`
-    /// and acknowledges the receive interrupts.
+    /// Interrupt handler body: acknowledges the receive interrupts, then moves
+    /// every byte in the receive FIFO to `sink`.
+    ///
+    /// Acknowledge first, drain second: a byte that arrives after the last read
+    /// raises a fresh interrupt. The other order can clear the interrupt of a
+    /// byte that came in between, and a UART (QEMU's) that signals only when
+    /// the FIFO goes from empty to non-empty would then never interrupt again.
     pub fn drain_rx(&self, mut sink: impl FnMut(u8)) {
+        self.regs().ICR.write(INT::RX::SET + INT::RT::SET + INT::OE::SET);
         while let Some(byte) = self.read_byte() {
             sink(byte);
         }
-        self.regs().ICR.write(INT::RX::SET + INT::RT::SET + INT::OE::SET);
     }
 }
 

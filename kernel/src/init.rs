@@ -75,7 +75,7 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
 
     irq::init();
     bring_up_this_cpu();
-    info!("core 0 online at EL{}", cpu::current_el());
+    info!("core 0 online at EL{} (entered at EL{})", cpu::current_el(), smp::entry_el(0));
     smp::start_secondaries(kernel_table);
     let online = smp::online_count();
     if online < config::NR_CPUS {
@@ -100,7 +100,7 @@ fn bring_up_this_cpu() {
 extern "C" fn secondary_entry(core: u64) -> ! {
     mmu::disable_low_half();
     bring_up_this_cpu();
-    info!("core {core} online at EL{}", cpu::current_el());
+    info!("core {core} online at EL{} (entered at EL{})", cpu::current_el(), smp::entry_el(core as usize));
     loop {
         cpu::wait_for_interrupt();
     }

@@ -37,6 +37,15 @@ pub fn this_cpu() -> &'static PerCpu {
     &CPUS[cpu::core_id()]
 }
 
+/// The exception level `core` entered the kernel at (boot.S records it before
+/// dropping to EL1): 2 from the Pi firmware or QEMU's raw-image boot, 3 from a
+/// loader that starts at EL3.
+pub fn entry_el(core: usize) -> u8 {
+    // SAFETY: each byte is written once by its core before it turns its MMU on
+    // (and its line invalidated); read only after that core is online.
+    unsafe { (&raw const boot_entry_el).cast::<u8>().add(core).read_volatile() }
+}
+
 /// Number of cores online.
 pub fn online_count() -> usize {
     CPUS.iter().filter(|c| c.online.load(Ordering::Acquire)).count()
@@ -46,6 +55,7 @@ extern "C" {
     static __boot_stacks_start: u8;
     static __boot_stacks_end: u8;
     static mut secondary_boot_ttbr1: u64;
+    static boot_entry_el: [u8; NR_CPUS];
     fn _secondary_start();
 }
 

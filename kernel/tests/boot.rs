@@ -4,6 +4,8 @@
 mod common;
 
 use common::{field, parse_cpus, Qemu};
+use std::io::Write;
+use std::process::{Command, Stdio};
 use std::thread::sleep;
 use std::time::Duration;
 
@@ -12,7 +14,9 @@ fn all_four_cores_come_online_at_el1() {
     let mut q = Qemu::boot();
     let boot_log = q.transcript();
     for core in 0..4 {
-        assert!(boot_log.contains(&format!("core{core}: core {core} online at EL1")), "{boot_log}");
+        // A raw image starts at EL2, as the Pi firmware starts it.
+        let line = format!("core{core}: core {core} online at EL1 (entered at EL2)");
+        assert!(boot_log.contains(&line), "{boot_log}");
     }
     assert!(boot_log.contains("4 cores online"), "{boot_log}");
     let rows = parse_cpus(&q.command("cpus"));
@@ -22,6 +26,21 @@ fn all_four_cores_come_online_at_el1() {
         assert!(row.online, "core {i} offline: {row:?}");
         assert_eq!(row.el, 1, "core {i} runs the kernel at EL{}", row.el);
     }
+}
+
+#[test]
+fn entry_at_el3_drops_to_el1_on_every_core() {
+    // Given the ELF, QEMU starts all four cores at its entry at EL3 with no
+    // firmware stub: boot.S parks cores 1-3 on the spin table itself.
+    let mut q = Qemu::boot_kernel(&common::elf(), &[]);
+    q.expect_within(common::PROMPT, common::BOOT_DEADLINE);
+    let boot_log = q.transcript();
+    for core in 0..4 {
+        let line = format!("core{core}: core {core} online at EL1 (entered at EL3)");
+        assert!(boot_log.contains(&line), "{boot_log}");
+    }
+    let rows = parse_cpus(&q.command("cpus"));
+    assert!(rows.iter().all(|r| r.online && r.el == 1), "{rows:?}");
 }
 
 #[test]
@@ -122,6 +141,29 @@ fn panic_prints_message_core_and_backtrace() {
     q.send(b"echo alive\r");
     sleep(Duration::from_millis(500));
     assert!(!q.transcript().contains("alive\r\n"), "the kernel kept running after a panic");
+}
+
+#[test]
+fn panic_backtrace_symbolizes_to_the_calling_functions() {
+    let mut q = Qemu::boot();
+    q.send(b"panic symbolize me\r");
+    let report = q.expect("---[ end Kernel panic ]---");
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/symbolize.sh");
+    let mut child = Command::new("bash")
+        .arg(script)
+        .arg(common::elf())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("bash runs scripts/symbolize.sh");
+    child.stdin.take().unwrap().write_all(report.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    // The trace leads from the panic through the shell command back to kernel_entry.
+    for frame in ["<kernel::shell::commands::panic+", "<kernel::shell::commands::execute+", "<kernel_entry+"] {
+        assert!(text.contains(frame), "missing {frame} in:\n{text}");
+    }
 }
 
 #[test]

@@ -35,7 +35,8 @@ pub struct Qemu {
     cursor: usize,
 }
 
-fn image() -> PathBuf {
+/// The raw kernel image, `build/kernel8.img` (or `$KERNEL_IMAGE`).
+pub fn image() -> PathBuf {
     let path = std::env::var_os("KERNEL_IMAGE")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../build/kernel8.img"));
@@ -43,14 +44,26 @@ fn image() -> PathBuf {
     path
 }
 
+/// The kernel ELF beside the image.
+pub fn elf() -> PathBuf {
+    let path = image().with_extension("elf");
+    assert!(path.exists(), "{} does not exist: build it with `make`", path.display());
+    path
+}
+
 impl Qemu {
-    /// Boots the kernel image with `extra` QEMU arguments.
+    /// Boots the raw kernel image with `extra` QEMU arguments.
     pub fn boot_with(extra: &[&str]) -> Qemu {
+        Qemu::boot_kernel(&image(), extra)
+    }
+
+    /// Boots `kernel` (raw image or ELF) with `extra` QEMU arguments.
+    pub fn boot_kernel(kernel: &std::path::Path, extra: &[&str]) -> Qemu {
         let qemu = std::env::var("QEMU").unwrap_or_else(|_| "qemu-system-aarch64".into());
         let mut child = Command::new(&qemu)
             .args(["-M", "raspi4b", "-display", "none", "-monitor", "none", "-serial", "stdio", "-no-reboot"])
             .arg("-kernel")
-            .arg(image())
+            .arg(kernel)
             .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

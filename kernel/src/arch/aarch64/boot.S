@@ -40,6 +40,20 @@
     add     \reg, \reg, #:lo12:\sym
 .endm
 
+// Records the exception level this core was entered at in boot_entry_el[core].
+// The line is invalidated afterwards: the write went to memory with the MMU off,
+// and core 0 may hold a stale cached copy. Clobbers x1-x3.
+.macro record_entry_el
+    mrs     x1, mpidr_el1
+    and     x1, x1, #0xff
+    mrs     x2, CurrentEL
+    lsr     x2, x2, #2
+    adr_pa  x3, boot_entry_el
+    strb    w2, [x3, x1]
+    dc      ivac, x3
+    dsb     sy
+.endm
+
 .section .text.boot, "ax"
 .global _start
 _start:
@@ -48,10 +62,16 @@ _start:
     and     x1, x1, #0xff
     cbz     x1, 1f
     // Only core 0 comes here on a Pi. A loader that starts every core at the entry
-    // (QEMU given an ELF) gets the others parked: they never run the kernel.
+    // (QEMU given the ELF, at EL3) has no firmware stub to hold the others, so they
+    // wait here on the same spin table the firmware uses: smp.rs releases them alike.
+    mov     x2, #0xd8
+    add     x2, x2, x1, lsl #3
 0:  wfe
-    b       0b
-1:  adr_pa  x0, exception_vectors       // early faults land in the kernel's vectors
+    ldr     x3, [x2]
+    cbz     x3, 0b
+    br      x3
+1:  record_entry_el
+    adr_pa  x0, exception_vectors       // early faults land in the kernel's vectors
     bl      drop_to_el1
     msr     vbar_el1, x0
 
@@ -84,6 +104,7 @@ _start:
 // Entry for cores 1-3, released through the spin table by smp.rs.
 .global _secondary_start
 _secondary_start:
+    record_entry_el
     adr_pa  x0, exception_vectors
     bl      drop_to_el1
     msr     vbar_el1, x0
@@ -225,6 +246,12 @@ switch_ttbr1_identity:
 .global secondary_boot_ttbr1
 secondary_boot_ttbr1:
     .quad 0
+.balign 64
+// Exception level each core entered the kernel at (3 or 2; 1 if already at EL1).
+// Alone in its cache line: only cores with their MMU off write it.
+.global boot_entry_el
+boot_entry_el:
+    .byte 0, 0, 0, 0
 .balign 64
 
 .section .bss.boot_page_tables, "aw", @nobits

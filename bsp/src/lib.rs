@@ -18,5 +18,6 @@ pub mod gpio;
 pub mod mailbox;
 pub mod memory_map;
 pub mod pl011;
+pub mod revision;
 pub mod timer;
 pub mod watchdog;

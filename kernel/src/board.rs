@@ -70,21 +70,3 @@ pub fn query_firmware() -> Result<&'static BoardInfo, MailboxError> {
 pub fn info() -> Option<&'static BoardInfo> {
     INFO.get()
 }
-
-/// Board name from a revision code (new-style codes only).
-pub fn model_name(revision: u32) -> &'static str {
-    if revision & (1 << 23) == 0 {
-        return "unknown (old-style revision code)";
-    }
-    match (revision >> 4) & 0xff {
-        0x11 => "Raspberry Pi 4 Model B",
-        0x13 => "Raspberry Pi 400",
-        0x14 => "Raspberry Pi Compute Module 4",
-        _ => "unknown Raspberry Pi",
-    }
-}
-
-/// RAM size from a revision code (bits 22:20: 256 MiB << n).
-pub fn revision_memory_bytes(revision: u32) -> u64 {
-    (256u64 << 20) << ((revision >> 20) & 7)
-}

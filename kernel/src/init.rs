@@ -42,7 +42,9 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
         }
     };
     match info.revision {
-        Some(rev) => info!("board: {} (revision {rev:#x}), boot argument {boot_arg:#x}", board::model_name(rev)),
+        Some(rev) => {
+            info!("board: {} (revision {rev:#x}), boot argument {boot_arg:#x}", bsp::revision::model_name(rev))
+        }
         None => info!("board: revision unknown, boot argument {boot_arg:#x}"),
     }
 

@@ -90,6 +90,7 @@ pub fn init() {
     enable(bsp::memory_map::irq::PL011_UART0);
 }
 
+/// Stop IPI: the core leaves the online set and halts with IRQs masked.
 fn ipi_stop(_intid: u32) {
     this_cpu().online.store(false, Ordering::Release);
     crate::arch::cpu::halt();

@@ -20,12 +20,20 @@ fn panic(info: &PanicInfo) -> ! {
         }
         cpu::halt();
     }
-    crate::smp::stop_other_cpus();
+    let (asked, still_running) = crate::smp::stop_other_cpus();
 
     let mut out = crate::console::panic_writer();
     let _ = writeln!(out, "\nKernel panic on core {core}: {}", info.message());
     if let Some(loc) = info.location() {
         let _ = writeln!(out, "  at {}:{}:{}", loc.file(), loc.line(), loc.column());
+    }
+    let _ = write!(out, "Stopped cores:");
+    for c in (0..crate::config::NR_CPUS).filter(|c| (asked & !still_running) & (1 << c) != 0) {
+        let _ = write!(out, " {c}");
+    }
+    let _ = writeln!(out);
+    if still_running != 0 {
+        let _ = writeln!(out, "Cores that did not stop (mask): {still_running:#x}");
     }
     let _ = writeln!(out, "Call trace:");
     let (low, high) = crate::smp::boot_stack_bounds(core);

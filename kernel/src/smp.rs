@@ -102,12 +102,17 @@ pub fn start_secondaries(kernel_table_pa: u64) {
     }
 }
 
-/// Stops every other online core (panic path).
-pub fn stop_other_cpus() {
+/// Stops every other online core (panic path) and waits up to 100 ms for them
+/// to acknowledge; returns (cores asked to stop, cores still running) as masks.
+pub fn stop_other_cpus() -> (u8, u8) {
     let me = cpu::core_id();
-    let mask =
-        (0..NR_CPUS).filter(|&c| c != me && CPUS[c].online.load(Ordering::Acquire)).fold(0u8, |m, c| m | (1 << c));
-    if mask != 0 {
-        crate::irq::send_ipi(crate::irq::Ipi::Stop, mask);
+    let running =
+        || (0..NR_CPUS).filter(|&c| c != me && CPUS[c].online.load(Ordering::Acquire)).fold(0u8, |m, c| m | (1 << c));
+    let asked = running();
+    if asked != 0 {
+        crate::irq::send_ipi(crate::irq::Ipi::Stop, asked);
+        let deadline = crate::time::uptime_ns() + 100_000_000;
+        crate::time::wait_until(deadline, || running() == 0);
     }
+    (asked, running())
 }

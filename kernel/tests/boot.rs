@@ -134,6 +134,7 @@ fn panic_prints_message_core_and_backtrace() {
     q.send(b"panic the sky is falling\r");
     q.expect("Kernel panic on core 0: the sky is falling");
     let trace = q.expect("---[ end Kernel panic ]---");
+    assert!(trace.contains("Stopped cores: 1 2 3\r\n"), "the other cores acknowledge the stop IPI:\n{trace}");
     assert!(trace.contains("Call trace:"), "{trace}");
     let frames = trace.lines().filter(|l| l.trim_start().starts_with("[<0xffff0000")).count();
     assert!(frames >= 3, "expected a multi-frame backtrace into the shell:\n{trace}");

@@ -121,11 +121,10 @@ fn board_info(args: &[&str]) -> Result<(), &'static str> {
     no_args(args)?;
     let Some(info) = board::info() else { return Err("the firmware did not answer at boot") };
     match info.revision {
-        Some(rev) => println!(
-            "model:      {} (revision {rev:#x}, {} MiB fitted)",
-            board::model_name(rev),
-            board::revision_memory_bytes(rev) >> 20
-        ),
+        Some(rev) => {
+            let fitted = bsp::revision::memory_bytes(rev).map_or(0, |b| b >> 20);
+            println!("model:      {} (revision {rev:#x}, {fitted} MiB fitted)", bsp::revision::model_name(rev));
+        }
         None => println!("model:      unknown"),
     }
     let (base, size) = info.arm_memory;

@@ -62,13 +62,7 @@ impl<'a> FrameAllocator<'a> {
     pub fn add_free_range(&mut self, start: u64, end: u64) -> usize {
         let first = (start as usize).div_ceil(PAGE_SIZE);
         let last = ((end as usize) / PAGE_SIZE).min(self.nr_frames);
-        let mut added = 0;
-        for frame in first..last {
-            if !self.is_free(frame) {
-                self.set_free(frame, true);
-                added += 1;
-            }
-        }
+        let added = self.set_range(first, last, true);
         self.free += added;
         self.managed += added;
         added
@@ -79,15 +73,27 @@ impl<'a> FrameAllocator<'a> {
     pub fn reserve_range(&mut self, start: u64, end: u64) -> usize {
         let first = start as usize / PAGE_SIZE;
         let last = (end as usize).div_ceil(PAGE_SIZE).min(self.nr_frames);
-        let mut taken = 0;
-        for frame in first..last {
-            if self.is_free(frame) {
-                self.set_free(frame, false);
-                taken += 1;
-            }
-        }
+        let taken = self.set_range(first, last, false);
         self.free -= taken;
         taken
+    }
+
+    /// Marks frames `[first, last)` free or used a bitmap word at a time;
+    /// returns how many changed state.
+    fn set_range(&mut self, first: usize, last: usize, free: bool) -> usize {
+        let mut changed = 0;
+        let mut frame = first;
+        while frame < last {
+            let bit = frame % BITS;
+            let run = (BITS - bit).min(last - frame);
+            let mask = if run == BITS { u64::MAX } else { ((1u64 << run) - 1) << bit };
+            let word = &mut self.bitmap[frame / BITS];
+            let before = *word;
+            *word = if free { before | mask } else { before & !mask };
+            changed += (before ^ *word).count_ones() as usize;
+            frame += run;
+        }
+        changed
     }
 
     /// Allocates one frame; returns its physical address.
@@ -219,6 +225,18 @@ mod tests {
         assert_eq!(got.len(), 54);
         assert!(got.iter().all(|&f| f != 0 && !(8..=16).contains(&f)));
         assert_eq!(a.used_frames(), 64);
+    }
+
+    #[test]
+    fn ranges_spanning_bitmap_words_count_exactly() {
+        let mut bm = [0u64; 4];
+        let mut a = FrameAllocator::new(&mut bm, 250);
+        assert_eq!(a.add_free_range(3 * P, 200 * P), 197);
+        assert_eq!(a.add_free_range(0, 10 * P), 3, "frames already free are not counted twice");
+        assert_eq!(a.reserve_range(60 * P, 130 * P), 70);
+        assert_eq!(a.reserve_range(64 * P, 128 * P), 0, "a whole word already in use");
+        assert_eq!(a.free_frames(), 200 - 70);
+        assert_eq!(a.alloc_contiguous(70, 1), Some(130 * P), "the hole is really in use");
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! group 1 and runs us non-secure. Writing 1 to the enable bit of GICD_CTLR and
 //! GICC_CTLR enables the group this kernel can see in both cases.
 
+use crate::mmio::Mmio;
 use tock_registers::{
     interfaces::{Readable, Writeable},
     register_structs,
@@ -78,38 +79,29 @@ pub const fn sgir_value(sgi: u32, target_mask: u8) -> u32 {
     ((target_mask as u32) << 16) | (sgi & 0xf)
 }
 
-/// The GIC-400 distributor.
+/// The GIC-400 distributor. Configured once at boot by one core; afterwards
+/// only single-register writes (enable, disable, SGIR) that need no lock.
 pub struct Distributor {
-    regs: *const DistributorRegs,
+    regs: Mmio<DistributorRegs>,
 }
-
-// SAFETY: MMIO registers; the kernel configures the distributor on one core at
-// boot, and later accesses are single register writes to set/clear banks.
-unsafe impl Send for Distributor {}
-// SAFETY: as above.
-unsafe impl Sync for Distributor {}
 
 impl Distributor {
     /// # Safety
     /// `base` must be the mapped virtual address of the GIC-400 distributor.
     pub const unsafe fn new(base: usize) -> Self {
-        Distributor { regs: base as *const DistributorRegs }
-    }
-
-    fn regs(&self) -> &DistributorRegs {
-        // SAFETY: `new`'s contract.
-        unsafe { &*self.regs }
+        // SAFETY: forwarded contract.
+        Distributor { regs: unsafe { Mmio::new(base) } }
     }
 
     /// Number of interrupt IDs the distributor implements (GICD_TYPER.ITLinesNumber).
     pub fn lines(&self) -> u32 {
-        32 * ((self.regs().TYPER.get() & 0x1f) + 1)
+        32 * ((self.regs.TYPER.get() & 0x1f) + 1)
     }
 
     /// Boot-time setup, once: every SPI disabled, not pending, default priority,
     /// routed to core 0, level-triggered; then the distributor is enabled.
     pub fn init(&self) {
-        let r = self.regs();
+        let r = &*self.regs;
         r.CTLR.set(0);
         let lines = self.lines();
         for intid in (SPI_BASE..lines).step_by(32) {
@@ -132,7 +124,7 @@ impl Distributor {
 
     /// Per-core setup of the banked SGI/PPI registers: all disabled, default priority.
     pub fn init_banked(&self) {
-        let r = self.regs();
+        let r = &*self.regs;
         r.ICENABLER[0].set(u32::MAX);
         r.ICPENDR[0].set(u32::MAX);
         let prio = u32::from_ne_bytes([DEFAULT_PRIORITY; 4]);
@@ -144,53 +136,45 @@ impl Distributor {
     /// Enables `intid` (for SGIs/PPIs: on the calling core).
     pub fn enable(&self, intid: u32) {
         let (i, bit) = bit_position(intid);
-        self.regs().ISENABLER[i].set(bit);
+        self.regs.ISENABLER[i].set(bit);
     }
 
     /// Disables `intid`.
     pub fn disable(&self, intid: u32) {
         let (i, bit) = bit_position(intid);
-        self.regs().ICENABLER[i].set(bit);
+        self.regs.ICENABLER[i].set(bit);
     }
 
     /// Routes SPI `intid` to the cores in `core_mask`.
     pub fn set_targets(&self, intid: u32, core_mask: u8) {
         let (i, shift) = byte_position(intid);
-        let reg = &self.regs().ITARGETSR[i];
+        let reg = &self.regs.ITARGETSR[i];
         reg.set((reg.get() & !(0xff << shift)) | ((core_mask as u32) << shift));
     }
 
     /// Sends software-generated interrupt `sgi` to the cores in `core_mask`.
     pub fn send_sgi(&self, sgi: u32, core_mask: u8) {
-        self.regs().SGIR.set(sgir_value(sgi, core_mask));
+        self.regs.SGIR.set(sgir_value(sgi, core_mask));
     }
 }
 
-/// The GIC-400 CPU interface of the calling core.
+/// The GIC-400 CPU interface of the calling core: its registers are banked,
+/// so every core reaching this address sees its own.
 pub struct CpuInterface {
-    regs: *const CpuInterfaceRegs,
+    regs: Mmio<CpuInterfaceRegs>,
 }
-
-// SAFETY: the registers are banked: each core reaching them sees its own.
-unsafe impl Send for CpuInterface {}
-// SAFETY: as above.
-unsafe impl Sync for CpuInterface {}
 
 impl CpuInterface {
     /// # Safety
     /// `base` must be the mapped virtual address of the GIC-400 CPU interface.
     pub const unsafe fn new(base: usize) -> Self {
-        CpuInterface { regs: base as *const CpuInterfaceRegs }
-    }
-
-    fn regs(&self) -> &CpuInterfaceRegs {
-        // SAFETY: `new`'s contract.
-        unsafe { &*self.regs }
+        // SAFETY: forwarded contract.
+        CpuInterface { regs: unsafe { Mmio::new(base) } }
     }
 
     /// Per-core setup: priority mask, no preemption grouping, interface enabled.
     pub fn init(&self) {
-        let r = self.regs();
+        let r = &*self.regs;
         r.PMR.set(PRIORITY_MASK as u32);
         r.BPR.set(0);
         r.CTLR.set(1);
@@ -199,12 +183,12 @@ impl CpuInterface {
     /// Acknowledges the highest-priority pending interrupt: returns the raw
     /// IAR value (INTID in bits 9:0, source core of an SGI in bits 12:10).
     pub fn acknowledge(&self) -> u32 {
-        self.regs().IAR.get()
+        self.regs.IAR.get()
     }
 
     /// Signals the end of handling for an IAR value returned by [`acknowledge`](Self::acknowledge).
     pub fn end_of_interrupt(&self, iar: u32) {
-        self.regs().EOIR.set(iar);
+        self.regs.EOIR.set(iar);
     }
 }
 

@@ -2,6 +2,7 @@
 //! (GPIO_PUP_PDN_CNTRL, not the BCM2835's GPPUD sequence), and output pins as
 //! embedded-hal `OutputPin`s (the activity LED on GPIO 42).
 
+use crate::mmio::Mmio;
 use core::convert::Infallible;
 use tock_registers::{
     interfaces::{Readable, Writeable},
@@ -58,16 +59,11 @@ pub const fn pull_position(pin: u32) -> (usize, u32) {
     ((pin / 16) as usize, (pin % 16) * 2)
 }
 
-/// The GPIO controller.
+/// The GPIO controller. Function and pull changes are read-modify-write:
+/// callers serialise them; GPSET/GPCLR writes are per pin and need no lock.
 pub struct Gpio {
-    regs: *const RegisterBlock,
+    regs: Mmio<RegisterBlock>,
 }
-
-// SAFETY: MMIO; the kernel serialises read-modify-write of GPFSEL/PUP_PDN with
-// its own lock, and GPSET/GPCLR writes are atomic per pin.
-unsafe impl Send for Gpio {}
-// SAFETY: as above.
-unsafe impl Sync for Gpio {}
 
 impl Gpio {
     /// Number of GPIO pins on the BCM2711.
@@ -76,25 +72,21 @@ impl Gpio {
     /// # Safety
     /// `base` must be the mapped virtual address of the GPIO block.
     pub const unsafe fn new(base: usize) -> Self {
-        Gpio { regs: base as *const RegisterBlock }
-    }
-
-    fn regs(&self) -> &RegisterBlock {
-        // SAFETY: `new`'s contract.
-        unsafe { &*self.regs }
+        // SAFETY: forwarded contract.
+        Gpio { regs: unsafe { Mmio::new(base) } }
     }
 
     /// Selects `function` for `pin`.
     pub fn set_function(&self, pin: u32, function: Function) {
         let (i, shift) = fsel_position(pin);
-        let reg = &self.regs().GPFSEL[i];
+        let reg = &self.regs.GPFSEL[i];
         reg.set((reg.get() & !(0b111 << shift)) | ((function as u32) << shift));
     }
 
     /// Sets the pull resistor of `pin`.
     pub fn set_pull(&self, pin: u32, pull: Pull) {
         let (i, shift) = pull_position(pin);
-        let reg = &self.regs().PUP_PDN_CNTRL[i];
+        let reg = &self.regs.PUP_PDN_CNTRL[i];
         reg.set((reg.get() & !(0b11 << shift)) | ((pull as u32) << shift));
     }
 
@@ -103,9 +95,9 @@ impl Gpio {
         let bank = (pin / 32) as usize;
         let bit = 1 << (pin % 32);
         if high {
-            self.regs().GPSET[bank].set(bit);
+            self.regs.GPSET[bank].set(bit);
         } else {
-            self.regs().GPCLR[bank].set(bit);
+            self.regs.GPCLR[bank].set(bit);
         }
     }
 

@@ -17,6 +17,7 @@ pub mod gic;
 pub mod gpio;
 pub mod mailbox;
 pub mod memory_map;
+pub mod mmio;
 pub mod pl011;
 pub mod revision;
 pub mod timer;

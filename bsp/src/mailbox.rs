@@ -8,6 +8,7 @@
 //! GPU does not snoop the ARM caches, so the caller supplies the cache
 //! maintenance ([`DmaCoherence`]) and the buffer's bus address.
 
+use crate::mmio::Mmio;
 use tock_registers::{
     interfaces::{Readable, Writeable},
     register_structs,
@@ -159,15 +160,11 @@ impl<const N: usize> PropertyMessage<N> {
     }
 }
 
-/// The mailbox registers.
+/// The mailbox registers. One call at a time: callers hold a lock across
+/// [`Mailbox::call`].
 pub struct Mailbox {
-    regs: *const RegisterBlock,
+    regs: Mmio<RegisterBlock>,
 }
-
-// SAFETY: MMIO; the kernel serialises calls with a lock.
-unsafe impl Send for Mailbox {}
-// SAFETY: as above.
-unsafe impl Sync for Mailbox {}
 
 /// How many status polls to wait for the firmware before giving up.
 const POLL_LIMIT: u32 = 10_000_000;
@@ -176,12 +173,8 @@ impl Mailbox {
     /// # Safety
     /// `base` must be the mapped virtual address of the mailbox registers.
     pub const unsafe fn new(base: usize) -> Self {
-        Mailbox { regs: base as *const RegisterBlock }
-    }
-
-    fn regs(&self) -> &RegisterBlock {
-        // SAFETY: `new`'s contract.
-        unsafe { &*self.regs }
+        // SAFETY: forwarded contract.
+        Mailbox { regs: unsafe { Mmio::new(base) } }
     }
 
     /// Sends `msg` on the property channel and waits for the answer.
@@ -199,7 +192,7 @@ impl Mailbox {
         let len = msg.finish().len() * 4;
         let va = msg.words.as_ptr() as usize;
         dma.before_device(va, len);
-        let r = self.regs();
+        let r = &*self.regs;
         let mut polls = 0;
         while r.WRITE_STATUS.get() & STATUS_FULL != 0 {
             polls += 1;

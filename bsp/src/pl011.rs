@@ -4,6 +4,7 @@
 //! the 16-byte hardware FIFO into a larger ring buffer before it overflows, so
 //! input pasted as one burst is not lost.
 
+use crate::mmio::Mmio;
 use tock_registers::{
     interfaces::{Readable, Writeable},
     register_bitfields, register_structs,
@@ -71,34 +72,25 @@ pub const fn baud_divisors(clock_hz: u32, baud: u32) -> (u32, u32) {
     ((div64 >> 6) as u32, (div64 & 0x3f) as u32)
 }
 
-/// A PL011 UART.
+/// A PL011 UART. Writers are serialised by the caller (the kernel's console
+/// lock); the receive interrupt handler only reads DR and writes ICR.
 pub struct Pl011 {
-    regs: *const RegisterBlock,
+    regs: Mmio<RegisterBlock>,
 }
-
-// SAFETY: the register block is MMIO; the kernel serialises writers with its
-// console lock, and the receive path (interrupt handler) only touches DR/ICR.
-unsafe impl Send for Pl011 {}
-// SAFETY: as above.
-unsafe impl Sync for Pl011 {}
 
 impl Pl011 {
     /// # Safety
     /// `base` must be the mapped virtual address of a PL011 register block, and
     /// the caller must not create two drivers for the same block.
     pub const unsafe fn new(base: usize) -> Self {
-        Pl011 { regs: base as *const RegisterBlock }
-    }
-
-    fn regs(&self) -> &RegisterBlock {
-        // SAFETY: `new`'s contract: regs points to a mapped register block.
-        unsafe { &*self.regs }
+        // SAFETY: forwarded contract.
+        Pl011 { regs: unsafe { Mmio::new(base) } }
     }
 
     /// Programs 8N1 at `baud` from a `clock_hz` reference clock, FIFOs on,
     /// receive interrupts (FIFO level and timeout) unmasked.
     pub fn init(&self, clock_hz: u32, baud: u32) {
-        let r = self.regs();
+        let r = &*self.regs;
         self.flush();
         r.CR.set(0);
         r.ICR.set(0x7ff);
@@ -113,7 +105,7 @@ impl Pl011 {
 
     /// Sends one byte, waiting while the transmit FIFO is full.
     pub fn write_byte(&self, byte: u8) {
-        let r = self.regs();
+        let r = &*self.regs;
         while r.FR.is_set(FR::TXFF) {
             core::hint::spin_loop();
         }
@@ -122,14 +114,14 @@ impl Pl011 {
 
     /// Waits until everything written has left the UART.
     pub fn flush(&self) {
-        while self.regs().FR.is_set(FR::BUSY) {
+        while self.regs.FR.is_set(FR::BUSY) {
             core::hint::spin_loop();
         }
     }
 
     /// Takes one received byte, if the receive FIFO holds one.
     pub fn read_byte(&self) -> Option<u8> {
-        let r = self.regs();
+        let r = &*self.regs;
         if r.FR.is_set(FR::RXFE) {
             None
         } else {
@@ -145,7 +137,7 @@ impl Pl011 {
     /// byte that came in between, and a UART (QEMU's) that signals only when
     /// the FIFO goes from empty to non-empty would then never interrupt again.
     pub fn drain_rx(&self, mut sink: impl FnMut(u8)) {
-        self.regs().ICR.write(INT::RX::SET + INT::RT::SET + INT::OE::SET);
+        self.regs.ICR.write(INT::RX::SET + INT::RT::SET + INT::OE::SET);
         while let Some(byte) = self.read_byte() {
             sink(byte);
         }

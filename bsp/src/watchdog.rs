@@ -6,6 +6,7 @@
 //! bcm2835 watchdog driver does the same). QEMU started with `-no-reboot` exits
 //! on either.
 
+use crate::mmio::Mmio;
 use tock_registers::{
     interfaces::{Readable, Writeable},
     register_structs,
@@ -46,30 +47,21 @@ pub const fn rsts_partition_bits(partition: u32) -> u32 {
 /// The partition the firmware treats as "halt".
 pub const HALT_PARTITION: u32 = 63;
 
-/// The watchdog block.
+/// The watchdog block, used by one core on the way down.
 pub struct Watchdog {
-    regs: *const RegisterBlock,
+    regs: Mmio<RegisterBlock>,
 }
-
-// SAFETY: MMIO; used only on the way down, by one core.
-unsafe impl Send for Watchdog {}
-// SAFETY: as above.
-unsafe impl Sync for Watchdog {}
 
 impl Watchdog {
     /// # Safety
     /// `base` must be the mapped virtual address of the power manager block.
     pub const unsafe fn new(base: usize) -> Self {
-        Watchdog { regs: base as *const RegisterBlock }
-    }
-
-    fn regs(&self) -> &RegisterBlock {
-        // SAFETY: `new`'s contract.
-        unsafe { &*self.regs }
+        // SAFETY: forwarded contract.
+        Watchdog { regs: unsafe { Mmio::new(base) } }
     }
 
     fn reset_with_partition(&self, partition: u32) {
-        let r = self.regs();
+        let r = &*self.regs;
         let rsts = (r.RSTS.get() & !rsts_partition_bits(HALT_PARTITION)) | rsts_partition_bits(partition);
         r.RSTS.set(PASSWORD | rsts);
         r.WDOG.set(PASSWORD | TIMEOUT_TICKS);

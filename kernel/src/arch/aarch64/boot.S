@@ -54,6 +54,23 @@
     dsb     sy
 .endm
 
+// With the MMU on and still running at the physical address: move the stack
+// and the vectors to their upper-half addresses and jump to the Rust entry
+// \target at its link address, with x0 = x19.
+.macro enter_upper_half target
+    ldr     x1, =KERNEL_VA_BASE
+    add     sp, sp, x1
+    adr_pa  x2, exception_vectors
+    add     x2, x2, x1
+    msr     vbar_el1, x2
+    isb
+    mov     x0, x19
+    mov     x29, xzr                    // terminates the frame-pointer chain
+    mov     x30, xzr
+    ldr     x1, =\target
+    br      x1
+.endm
+
 .section .text.boot, "ax"
 .global _start
 _start:
@@ -89,17 +106,7 @@ _start:
     adr_pa  x0, boot_l0
     bl      enable_mmu
 
-    ldr     x1, =KERNEL_VA_BASE
-    add     sp, sp, x1
-    adr_pa  x2, exception_vectors
-    add     x2, x2, x1
-    msr     vbar_el1, x2
-    isb
-    mov     x0, x19
-    mov     x29, xzr                    // terminates the frame-pointer chain
-    mov     x30, xzr
-    ldr     x1, =kernel_entry
-    br      x1
+    enter_upper_half kernel_entry
 
 // Entry for cores 1-3, released through the spin table by smp.rs.
 .global _secondary_start
@@ -117,17 +124,7 @@ _secondary_start:
     ldr     x0, [x0]
     bl      enable_mmu
 
-    ldr     x1, =KERNEL_VA_BASE
-    add     sp, sp, x1
-    adr_pa  x2, exception_vectors
-    add     x2, x2, x1
-    msr     vbar_el1, x2
-    isb
-    mov     x0, x19
-    mov     x29, xzr
-    mov     x30, xzr
-    ldr     x1, =secondary_entry
-    br      x1
+    enter_upper_half secondary_entry
 
 // Drops from EL3 or EL2 to EL1h with interrupts masked and returns at EL1.
 // Clobbers x1-x2; x0 is preserved.

@@ -31,9 +31,13 @@ pub const fn ticks_to_ns(ticks: u64, freq: u64) -> u64 {
 }
 
 /// Arms this core's EL1 physical timer to fire `ticks` counter ticks from now.
+/// TVAL is a signed 32-bit count, so longer waits are clamped to `i32::MAX`.
+/// The ISB makes the new deadline take effect before the caller goes on (the
+/// tick handler then ends the interrupt, which must no longer be asserted).
 pub fn arm_after(ticks: u64) {
-    CNTP_TVAL_EL0.set(ticks.min(u32::MAX as u64));
+    CNTP_TVAL_EL0.set(ticks.min(i32::MAX as u64));
     CNTP_CTL_EL0.write(CNTP_CTL_EL0::ENABLE::SET + CNTP_CTL_EL0::IMASK::CLEAR);
+    aarch64_cpu::asm::barrier::isb(aarch64_cpu::asm::barrier::SY);
 }
 
 /// Stops this core's EL1 physical timer.

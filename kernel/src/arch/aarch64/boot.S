@@ -29,6 +29,7 @@
 .equ TCR_VALUE,         (TCR_T0SZ | TCR_T1SZ | TCR_WALK0 | TCR_WALK1 | TCR_TG1_4K | TCR_AS16)
 // SCTLR_EL1: RES1 bits with the MMU and caches off; then M | C | SA | I.
 .equ SCTLR_EL1_RES1,    0x30D00800
+.equ SCTLR_EL2_RES1,    0x30C50830
 .equ SCTLR_MMU_CACHES,  ((1 << 0) | (1 << 2) | (1 << 3) | (1 << 12))
 // Block descriptors for the boot tables: normal memory RWX at EL1, and device memory XN.
 .equ BLOCK_NORMAL,      (1 | (1 << 2) | (3 << 8) | (1 << 10))
@@ -50,6 +51,7 @@
     lsr     x2, x2, #2
     adr_pa  x3, boot_entry_el
     strb    w2, [x3, x1]
+    dsb     sy                          // the store reaches memory before the invalidate
     dc      ivac, x3
     dsb     sy
 .endm
@@ -133,7 +135,13 @@ drop_to_el1:
     lsr     x1, x1, #2
     cmp     x1, #3
     b.ne    1f
-    // EL3 -> EL2: non-secure, EL2 AArch64, HVC enabled, SMC disabled.
+    // EL3 -> EL2, doing what the Pi firmware's armstub8 does at EL3: coherency
+    // for this core (CPUECTLR_EL1.SMPEN, needed before caches and MMU on the A72),
+    // no FP/SIMD traps, then non-secure, EL2 AArch64, HVC enabled, SMC disabled.
+    mrs     x1, S3_1_C15_C2_1
+    orr     x1, x1, #(1 << 6)
+    msr     S3_1_C15_C2_1, x1
+    msr     cptr_el3, xzr
     mov     x1, #((1 << 0) | (3 << 4) | (1 << 7) | (1 << 8) | (1 << 10))
     msr     scr_el3, x1
     mov     x1, #0x3c9                  // EL2h, DAIF masked
@@ -149,6 +157,12 @@ drop_to_el1:
     // virtual offset, no FP/SIMD traps to EL2, EL1 starts with the MMU off.
     mov     x1, #(1 << 31)
     msr     hcr_el2, x1
+    ldr     x1, =SCTLR_EL2_RES1         // EL2 itself: MMU and caches off, known state
+    msr     sctlr_el2, x1
+    mrs     x1, midr_el1                // EL1 reads these through the virtualisation
+    msr     vpidr_el2, x1               // registers: make them the real values
+    mrs     x1, mpidr_el1
+    msr     vmpidr_el2, x1
     mov     x1, #3
     msr     cnthctl_el2, x1
     msr     cntvoff_el2, xzr
@@ -228,10 +242,15 @@ enable_mmu:
 .global switch_ttbr1_identity
 switch_ttbr1_identity:
     dsb     ishst
-    msr     ttbr1_el1, x0
+    // Break: an empty table, and no old entry left in the TLB...
+    adr_pa  x1, boot_empty_table
+    msr     ttbr1_el1, x1
     isb
     tlbi    vmalle1
     dsb     nsh
+    isb
+    // ...then make: the new table. No TLB ever holds old and new entries at once.
+    msr     ttbr1_el1, x0
     isb
     ret
 .ltorg
@@ -257,4 +276,6 @@ boot_entry_el:
 boot_l0:
     .space 4096
 boot_l1:
+    .space 4096
+boot_empty_table:
     .space 4096

@@ -3,6 +3,10 @@
 //!
 //! On the host (unit tests) the interrupt mask is a no-op and the core is 0,
 //! so lock-using logic can be tested without hardware.
+//!
+//! Masking, unmasking and WFI are compiler barriers (no `nomem`): the compiler
+//! must not move memory accesses across them, or a lock could be taken before
+//! IRQs are masked or released after they are unmasked.
 
 /// Number of the executing core (MPIDR_EL1.Aff0; 0..=3 on a Pi 4).
 #[inline(always)]
@@ -32,7 +36,7 @@ pub fn current_el() -> u8 {
 #[inline(always)]
 pub fn wait_for_interrupt() {
     // SAFETY: WFI only suspends the core until an interrupt or event.
-    unsafe { core::arch::asm!("wfi", options(nomem, nostack, preserves_flags)) };
+    unsafe { core::arch::asm!("wfi", options(nostack, preserves_flags)) };
 }
 
 /// Saved interrupt-mask state, returned by [`local_irq_save`].
@@ -48,7 +52,7 @@ pub fn local_irq_save() -> IrqFlags {
         let daif: u64;
         // SAFETY: reads DAIF and sets the I bit; only this core's interrupt mask changes.
         unsafe {
-            core::arch::asm!("mrs {}, daif", "msr daifset, #2", out(reg) daif, options(nomem, nostack, preserves_flags))
+            core::arch::asm!("mrs {}, daif", "msr daifset, #2", out(reg) daif, options(nostack, preserves_flags))
         };
         IrqFlags(daif)
     }
@@ -62,7 +66,7 @@ pub fn local_irq_restore(flags: IrqFlags) {
     #[cfg(target_os = "none")]
     // SAFETY: writes back a DAIF value previously read on this core.
     unsafe {
-        core::arch::asm!("msr daif, {}", in(reg) flags.0, options(nomem, nostack, preserves_flags))
+        core::arch::asm!("msr daif, {}", in(reg) flags.0, options(nostack, preserves_flags))
     };
     #[cfg(not(target_os = "none"))]
     let _ = flags;
@@ -73,7 +77,7 @@ pub fn local_irq_restore(flags: IrqFlags) {
 #[inline(always)]
 pub fn local_irq_enable() {
     // SAFETY: clears the I bit of DAIF; handlers are installed before any core calls this.
-    unsafe { core::arch::asm!("msr daifclr, #2", options(nomem, nostack, preserves_flags)) };
+    unsafe { core::arch::asm!("msr daifclr, #2", options(nostack, preserves_flags)) };
 }
 
 /// Masks IRQs on this core.
@@ -81,7 +85,7 @@ pub fn local_irq_enable() {
 #[inline(always)]
 pub fn local_irq_disable() {
     // SAFETY: sets the I bit of DAIF.
-    unsafe { core::arch::asm!("msr daifset, #2", options(nomem, nostack, preserves_flags)) };
+    unsafe { core::arch::asm!("msr daifset, #2", options(nostack, preserves_flags)) };
 }
 
 /// Stops this core for good: IRQs masked, waiting forever.

@@ -57,7 +57,8 @@ pub mod clock {
 pub trait DmaCoherence {
     /// Makes the CPU's writes to `[va, va + len)` visible to the device.
     fn before_device(&self, va: usize, len: usize);
-    /// Makes the device's writes to `[va, va + len)` visible to the CPU.
+    /// Makes the device's writes to `[va, va + len)` visible to the CPU
+    /// (discarding, not writing back, any cached copy).
     fn after_device(&self, va: usize, len: usize);
 }
 
@@ -77,7 +78,12 @@ pub enum MailboxError {
 /// A property message under construction or as answered, in a buffer of `N`
 /// words. [`PropertyMessage::add`] returns the tag's handle for reading the
 /// response.
-#[repr(C, align(16))]
+///
+/// The words fill whole 64-byte cache lines (`N` a multiple of 16) and start
+/// on a line, so no other data shares a line with what the VideoCore writes:
+/// cache maintenance on the buffer can never write stale CPU data over the
+/// answer.
+#[repr(C, align(64))]
 pub struct PropertyMessage<const N: usize> {
     words: [u32; N],
     len: usize,
@@ -97,8 +103,12 @@ impl<const N: usize> Default for PropertyMessage<N> {
 }
 
 impl<const N: usize> PropertyMessage<N> {
+    const WHOLE_CACHE_LINES: () = assert!(N % 16 == 0, "a property buffer fills whole 64-byte lines");
+
     /// An empty request.
     pub const fn new() -> Self {
+        #[allow(clippy::let_unit_value)]
+        let _ = Self::WHOLE_CACHE_LINES;
         let mut words = [0; N];
         words[1] = REQUEST;
         PropertyMessage { words, len: 2 }
@@ -189,8 +199,8 @@ impl Mailbox {
         if bus_addr & 0xf != 0 || bus_addr > u32::MAX as u64 {
             return Err(MailboxError::BadAddress);
         }
-        let len = msg.finish().len() * 4;
-        let va = msg.words.as_ptr() as usize;
+        msg.finish();
+        let (va, len) = (msg.words.as_ptr() as usize, N * 4);
         dma.before_device(va, len);
         let r = &*self.regs;
         let mut polls = 0;
@@ -263,13 +273,14 @@ mod tests {
 
     #[test]
     fn refuses_messages_that_do_not_fit() {
-        let mut msg = PropertyMessage::<8>::new();
+        let mut msg = PropertyMessage::<16>::new();
+        assert!(msg.add(tag::GET_ARM_MEMORY, &[], 2).is_ok());
         assert!(msg.add(tag::GET_ARM_MEMORY, &[], 2).is_ok());
         assert_eq!(msg.add(tag::GET_ARM_MEMORY, &[], 2), Err(MailboxError::TooLarge));
     }
 
     #[test]
-    fn buffer_is_16_byte_aligned() {
-        assert_eq!(core::mem::align_of::<PropertyMessage<8>>(), 16);
+    fn buffer_starts_on_a_cache_line() {
+        assert_eq!(core::mem::align_of::<PropertyMessage<16>>(), 64);
     }
 }

@@ -29,8 +29,18 @@ pub static GICC: CpuInterface = unsafe { CpuInterface::new(mmio(map::GICC)) };
 pub static GPIO: Gpio = unsafe { Gpio::new(mmio(map::GPIO)) };
 /// The reset/power-off watchdog.
 pub static WATCHDOG: Watchdog = unsafe { Watchdog::new(mmio(map::POWER_MANAGER)) };
+/// The mailbox and the one buffer it is used with. The buffer is static, not
+/// on a stack: after a timed-out call the firmware may still write into it.
+struct MailboxChannel {
+    mailbox: Mailbox,
+    msg: PropertyMessage<32>,
+}
+
 // SAFETY: as above.
-static MAILBOX: IrqSpinLock<Mailbox> = IrqSpinLock::new(unsafe { Mailbox::new(mmio(map::MAILBOX)) });
+static MAILBOX: IrqSpinLock<MailboxChannel> = IrqSpinLock::new(MailboxChannel {
+    mailbox: unsafe { Mailbox::new(mmio(map::MAILBOX)) },
+    msg: PropertyMessage::new(),
+});
 
 /// Board facts reported by the firmware.
 #[derive(Clone, Copy, Debug)]
@@ -48,12 +58,14 @@ static INFO: Once<BoardInfo> = Once::new();
 /// Asks the firmware for the board revision, ARM memory and UART clock in one
 /// mailbox call.
 pub fn query_firmware() -> Result<&'static BoardInfo, MailboxError> {
-    let mut msg = PropertyMessage::<32>::new();
+    let mut channel = MAILBOX.lock();
+    let MailboxChannel { mailbox, msg } = &mut *channel;
+    *msg = PropertyMessage::new();
     let rev = msg.add(tag::GET_BOARD_REVISION, &[], 1)?;
     let mem = msg.add(tag::GET_ARM_MEMORY, &[], 2)?;
     let clk = msg.add(tag::GET_CLOCK_RATE, &[clock::UART], 2)?;
-    let bus = virt_to_phys(&msg as *const _ as usize);
-    MAILBOX.lock().call(&mut msg, bus, &PointOfCoherency)?;
+    let bus = virt_to_phys(msg as *const _ as usize);
+    mailbox.call(msg, bus, &PointOfCoherency)?;
     let arm_memory = match msg.response(mem) {
         Some(&[base, size]) if size > 0 => (base as u64, size as u64),
         _ => return Err(MailboxError::Rejected(tag::GET_ARM_MEMORY)),

@@ -19,6 +19,22 @@ pub fn clean_invalidate_range(va: usize, len: usize) {
     unsafe { core::arch::asm!("dsb sy", options(nostack, preserves_flags)) };
 }
 
+/// Invalidates `[va, va + len)`: the next read comes from memory. Whatever
+/// the caches held for the range is discarded, so the range must not share a
+/// cache line with data the CPU has written and not cleaned.
+#[cfg(target_os = "none")]
+pub fn invalidate_range(va: usize, len: usize) {
+    let mut line = va & !(CACHE_LINE - 1);
+    while line < va + len {
+        // SAFETY: DC IVAC discards cache lines of a buffer the caller owns whole
+        // lines of (see above); no memory outside it changes.
+        unsafe { core::arch::asm!("dc ivac, {}", in(reg) line, options(nostack, preserves_flags)) };
+        line += CACHE_LINE;
+    }
+    // SAFETY: a barrier has no memory-safety effect.
+    unsafe { core::arch::asm!("dsb sy", options(nostack, preserves_flags)) };
+}
+
 /// The mailbox's view of cache maintenance (see `bsp::mailbox`).
 pub struct PointOfCoherency;
 
@@ -28,6 +44,6 @@ impl bsp::mailbox::DmaCoherence for PointOfCoherency {
         clean_invalidate_range(va, len);
     }
     fn after_device(&self, va: usize, len: usize) {
-        clean_invalidate_range(va, len);
+        invalidate_range(va, len);
     }
 }

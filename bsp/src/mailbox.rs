@@ -103,7 +103,7 @@ impl<const N: usize> Default for PropertyMessage<N> {
 }
 
 impl<const N: usize> PropertyMessage<N> {
-    const WHOLE_CACHE_LINES: () = assert!(N % 16 == 0, "a property buffer fills whole 64-byte lines");
+    const WHOLE_CACHE_LINES: () = assert!(N.is_multiple_of(16), "a property buffer fills whole 64-byte lines");
 
     /// An empty request.
     pub const fn new() -> Self {

@@ -5,18 +5,29 @@
 /// Size of a data-cache line on the Cortex-A72.
 pub const CACHE_LINE: usize = 64;
 
+/// Runs the data-cache operation `$op` on every line of `[va, va + len)`,
+/// then waits for completion.
+#[cfg(target_os = "none")]
+macro_rules! for_each_line {
+    ($op:literal, $va:expr, $len:expr) => {{
+        let (va, len): (usize, usize) = ($va, $len);
+        let mut line = va & !(CACHE_LINE - 1);
+        while line < va + len {
+            // SAFETY: cache maintenance by VA on mapped memory changes no memory
+            // contents beyond what the caller's function documents.
+            unsafe { core::arch::asm!(concat!("dc ", $op, ", {}"), in(reg) line, options(nostack, preserves_flags)) };
+            line += CACHE_LINE;
+        }
+        // SAFETY: a barrier has no memory-safety effect.
+        unsafe { core::arch::asm!("dsb sy", options(nostack, preserves_flags)) };
+    }};
+}
+
 /// Cleans and invalidates `[va, va + len)` to the point of coherency, so memory
 /// holds what the caches held and the next read comes from memory.
 #[cfg(target_os = "none")]
 pub fn clean_invalidate_range(va: usize, len: usize) {
-    let mut line = va & !(CACHE_LINE - 1);
-    while line < va + len {
-        // SAFETY: DC CIVAC on a mapped address only writes back/discards cache lines.
-        unsafe { core::arch::asm!("dc civac, {}", in(reg) line, options(nostack, preserves_flags)) };
-        line += CACHE_LINE;
-    }
-    // SAFETY: a barrier has no memory-safety effect.
-    unsafe { core::arch::asm!("dsb sy", options(nostack, preserves_flags)) };
+    for_each_line!("civac", va, len);
 }
 
 /// Invalidates `[va, va + len)`: the next read comes from memory. Whatever
@@ -24,15 +35,7 @@ pub fn clean_invalidate_range(va: usize, len: usize) {
 /// cache line with data the CPU has written and not cleaned.
 #[cfg(target_os = "none")]
 pub fn invalidate_range(va: usize, len: usize) {
-    let mut line = va & !(CACHE_LINE - 1);
-    while line < va + len {
-        // SAFETY: DC IVAC discards cache lines of a buffer the caller owns whole
-        // lines of (see above); no memory outside it changes.
-        unsafe { core::arch::asm!("dc ivac, {}", in(reg) line, options(nostack, preserves_flags)) };
-        line += CACHE_LINE;
-    }
-    // SAFETY: a barrier has no memory-safety effect.
-    unsafe { core::arch::asm!("dsb sy", options(nostack, preserves_flags)) };
+    for_each_line!("ivac", va, len);
 }
 
 /// The mailbox's view of cache maintenance (see `bsp::mailbox`).

@@ -17,7 +17,7 @@ const BITS: usize = u64::BITS as usize;
 /// Errors of [`FrameAllocator::free`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FrameError {
-    /// The address is not page-aligned or outside the managed range.
+    /// The address is not page-aligned or not a frame of RAM given to the allocator.
     BadAddress,
     /// The frame is already free.
     DoubleFree,
@@ -33,7 +33,15 @@ pub struct FrameAllocator<'a> {
     managed: usize,
     /// Next-fit hint: where the next single-frame search starts.
     next: usize,
+    /// The RAM ranges (frame numbers, `[first, last)`) given to the allocator:
+    /// only frames inside them may be freed.
+    ram: [(usize, usize); MAX_RAM_RANGES],
+    nr_ram: usize,
 }
+
+/// How many separate RAM ranges the allocator records (the firmware reports
+/// at most a handful).
+pub const MAX_RAM_RANGES: usize = 8;
 
 impl<'a> FrameAllocator<'a> {
     /// An allocator for `nr_frames` frames whose bitmap lives in `bitmap`
@@ -41,7 +49,7 @@ impl<'a> FrameAllocator<'a> {
     pub fn new(bitmap: &'a mut [u64], nr_frames: usize) -> Self {
         assert!(bitmap.len() * BITS >= nr_frames, "frame bitmap too small");
         bitmap.fill(0);
-        FrameAllocator { bitmap, nr_frames, free: 0, managed: 0, next: 0 }
+        FrameAllocator { bitmap, nr_frames, free: 0, managed: 0, next: 0, ram: [(0, 0); MAX_RAM_RANGES], nr_ram: 0 }
     }
 
     fn is_free(&self, frame: usize) -> bool {
@@ -62,6 +70,11 @@ impl<'a> FrameAllocator<'a> {
     pub fn add_free_range(&mut self, start: u64, end: u64) -> usize {
         let first = (start as usize).div_ceil(PAGE_SIZE);
         let last = ((end as usize) / PAGE_SIZE).min(self.nr_frames);
+        if first < last {
+            assert!(self.nr_ram < MAX_RAM_RANGES, "more than {MAX_RAM_RANGES} RAM ranges");
+            self.ram[self.nr_ram] = (first, last);
+            self.nr_ram += 1;
+        }
         let added = self.set_range(first, last, true);
         self.free += added;
         self.managed += added;
@@ -151,10 +164,11 @@ impl<'a> FrameAllocator<'a> {
     /// Returns the frame at `addr` to the allocator.
     pub fn free(&mut self, addr: u64) -> Result<(), FrameError> {
         let addr = addr as usize;
-        if !addr.is_multiple_of(PAGE_SIZE) || addr / PAGE_SIZE >= self.nr_frames {
+        let frame = addr / PAGE_SIZE;
+        let is_ram = self.ram[..self.nr_ram].iter().any(|&(first, last)| (first..last).contains(&frame));
+        if !addr.is_multiple_of(PAGE_SIZE) || !is_ram {
             return Err(FrameError::BadAddress);
         }
-        let frame = addr / PAGE_SIZE;
         if self.is_free(frame) {
             return Err(FrameError::DoubleFree);
         }
@@ -251,6 +265,22 @@ mod tests {
         assert_eq!(a.free(100 * P), Err(FrameError::BadAddress));
         assert_eq!(a.alloc(), Some(f[2]));
         assert_eq!(a.free_frames(), 0);
+    }
+
+    #[test]
+    fn frames_that_were_never_ram_cannot_be_freed() {
+        let mut bm = [0u64; 4];
+        let mut a = FrameAllocator::new(&mut bm, 256);
+        a.add_free_range(16 * P, 64 * P);
+        a.add_free_range(128 * P, 192 * P);
+        // A hole between RAM ranges (MMIO, say) and a frame below RAM.
+        assert_eq!(a.free(100 * P), Err(FrameError::BadAddress));
+        assert_eq!(a.free(0), Err(FrameError::BadAddress));
+        assert_eq!(a.free_frames(), 112);
+        // Reserved RAM may be given back.
+        a.reserve_range(20 * P, 21 * P);
+        assert_eq!(a.free(20 * P), Ok(()));
+        assert_eq!(a.free_frames(), 112);
     }
 
     #[test]

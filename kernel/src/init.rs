@@ -12,11 +12,6 @@ use crate::{board, config, irq, smp, time};
 use core::sync::atomic::Ordering;
 use log::{error, info, warn};
 
-extern "C" {
-    static __kernel_start: u8;
-    static __kernel_end: u8;
-}
-
 /// Core 0's Rust entry point. `boot_arg` is x0 from the firmware (an FDT or
 /// ATAG address).
 #[no_mangle]
@@ -50,10 +45,8 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
 
     let (base, size) = info.arm_memory;
     let ram = [(base, base + size)];
-    // SAFETY: addresses of linker-script symbols.
-    let image = unsafe {
-        (virt_to_phys(&__kernel_start as *const u8 as usize), virt_to_phys(&__kernel_end as *const u8 as usize))
-    };
+    let layout = mm::layout::image();
+    let image = (virt_to_phys(layout.start), virt_to_phys(layout.end));
     // Page 0 holds the firmware's spin table (and the ATAGs on QEMU).
     let reserved = [(0, PAGE_SIZE as u64), image];
     phys::init(&ram, &reserved);
@@ -76,8 +69,7 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
     }
 
     irq::init();
-    bring_up_this_cpu();
-    info!("core 0 online at EL{} (entered at EL{})", cpu::current_el(), smp::entry_el(0));
+    bring_up_this_cpu(0);
     smp::start_secondaries(kernel_table);
     let online = smp::online_count();
     if online < config::NR_CPUS {
@@ -87,12 +79,15 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
     crate::shell::run()
 }
 
-/// Per-core set-up shared by all cores: record the EL, interrupts, tick.
-fn bring_up_this_cpu() {
+/// Per-core set-up shared by all cores: record the EL, interrupts, tick. The
+/// core says so before it counts as online, so core 0, which waits for that,
+/// never prints the prompt before a secondary's message.
+fn bring_up_this_cpu(core: usize) {
     let me = smp::this_cpu();
     me.el.store(cpu::current_el(), Ordering::Relaxed);
     irq::init_this_cpu();
     time::start_tick();
+    info!("core {core} online at EL{} (entered at EL{})", cpu::current_el(), smp::entry_el(core));
     me.online.store(true, Ordering::Release);
     cpu::local_irq_enable();
 }
@@ -101,8 +96,7 @@ fn bring_up_this_cpu() {
 #[no_mangle]
 extern "C" fn secondary_entry(core: u64) -> ! {
     mmu::disable_low_half();
-    bring_up_this_cpu();
-    info!("core {core} online at EL{} (entered at EL{})", cpu::current_el(), smp::entry_el(core as usize));
+    bring_up_this_cpu(core as usize);
     loop {
         cpu::wait_for_interrupt();
     }

@@ -52,8 +52,6 @@ pub fn online_count() -> usize {
 }
 
 extern "C" {
-    static __boot_stacks_start: u8;
-    static __boot_stacks_end: u8;
     static mut secondary_boot_ttbr1: u64;
     static boot_entry_el: [u8; NR_CPUS];
     fn _secondary_start();
@@ -67,8 +65,8 @@ pub const BOOT_STACK_GUARD: usize = crate::mm::frame::PAGE_SIZE;
 /// The boot stack of `core` as `[low, high)` virtual addresses (link.ld lays
 /// out per core a guard page, then the stack).
 pub fn boot_stack_bounds(core: usize) -> (usize, usize) {
-    let start = &raw const __boot_stacks_start as usize;
-    let end = &raw const __boot_stacks_end as usize;
+    let image = crate::mm::layout::image();
+    let (start, end) = (image.stacks_start, image.stacks_end);
     debug_assert_eq!(end - start, NR_CPUS * (BOOT_STACK_GUARD + BOOT_STACK_SIZE), "link.ld disagrees");
     let low = start + core * (BOOT_STACK_GUARD + BOOT_STACK_SIZE) + BOOT_STACK_GUARD;
     (low, low + BOOT_STACK_SIZE)

@@ -13,14 +13,6 @@ use crate::config::NR_CPUS;
 use crate::smp;
 use bsp::memory_map::{PERIPHERAL_BASE, PERIPHERAL_END};
 
-extern "C" {
-    static __kernel_start: u8;
-    static __text_end: u8;
-    static __rodata_end: u8;
-    static __boot_stacks_start: u8;
-    static __kernel_end: u8;
-}
-
 /// Table memory from the frame allocator, reached through the linear map.
 ///
 /// Until the new tables are live only the boot map's first GiB is reachable,
@@ -44,31 +36,25 @@ impl TableMemory for LinearMapTables {
     }
 }
 
-fn sym(s: &u8) -> usize {
-    s as *const u8 as usize
-}
-
 /// Builds the kernel tables, switches this core to them and returns the
 /// physical address of the L0 table (for the other cores).
 pub fn init(ram: &[phys::Range]) -> Result<u64, MapError> {
     // SAFETY: taking the addresses of linker-script symbols.
-    let (kstart, text_end, rodata_end, stacks, kend) = unsafe {
-        (sym(&__kernel_start), sym(&__text_end), sym(&__rodata_end), sym(&__boot_stacks_start), sym(&__kernel_end))
-    };
+    let image = super::layout::image();
     let mut memory = LinearMapTables;
     let mut pt = PageTable::new(&mut memory)?;
     let map_kernel = |pt: &mut PageTable<'_, LinearMapTables>, start: usize, end: usize, attrs| {
         pt.map(start as u64, virt_to_phys(start), (end - start) as u64, attrs, false)
     };
-    map_kernel(&mut pt, kstart, text_end, Attributes::KERNEL_TEXT)?;
-    map_kernel(&mut pt, text_end, rodata_end, Attributes::KERNEL_RODATA)?;
-    map_kernel(&mut pt, rodata_end, stacks, Attributes::KERNEL_DATA)?;
+    map_kernel(&mut pt, image.start, image.text_end, Attributes::KERNEL_TEXT)?;
+    map_kernel(&mut pt, image.text_end, image.rodata_end, Attributes::KERNEL_RODATA)?;
+    map_kernel(&mut pt, image.rodata_end, image.stacks_start, Attributes::KERNEL_DATA)?;
     for core in 0..NR_CPUS {
         let (low, high) = smp::boot_stack_bounds(core);
         map_kernel(&mut pt, low, high, Attributes::KERNEL_DATA)?;
     }
 
-    let (image_start, image_end) = (virt_to_phys(kstart), virt_to_phys(kend));
+    let (image_start, image_end) = (virt_to_phys(image.start), virt_to_phys(image.end));
     for &(start, end) in ram {
         // RAM below and above the image; the image itself is mapped above.
         for (s, e) in [(start, end.min(image_start)), (start.max(image_end), end)] {

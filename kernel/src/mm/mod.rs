@@ -13,6 +13,8 @@ pub mod heap;
 #[cfg(target_os = "none")]
 pub mod kmap;
 #[cfg(target_os = "none")]
+pub mod layout;
+#[cfg(target_os = "none")]
 pub mod phys;
 
 /// Base of the linear map of physical memory (TTBR1, 48-bit).

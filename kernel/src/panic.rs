@@ -36,13 +36,14 @@ fn panic(info: &PanicInfo) -> ! {
         let _ = writeln!(out, "Cores that did not stop (mask): {still_running:#x}");
     }
     let _ = writeln!(out, "Call trace:");
-    let (low, high) = crate::smp::boot_stack_bounds(core);
+    let stacks = [crate::smp::boot_stack_bounds(core), crate::smp::overflow_stack_bounds(core)];
+    let on_stack = |addr: usize| stacks.iter().any(|&(low, high)| addr >= low && addr + 16 <= high);
     let read = |addr: usize| {
-        // SAFETY: `walk` only reads addresses inside this core's boot stack,
-        // which is mapped for as long as the kernel runs.
+        // SAFETY: `walk` only reads addresses `on_stack` accepts: this core's
+        // boot and overflow stacks, mapped for as long as the kernel runs.
         unsafe { (addr as *const usize).read_volatile() }
     };
-    let frames = backtrace::walk(cpu::frame_pointer(), low, high, read, |pc| {
+    let frames = backtrace::walk(cpu::frame_pointer(), on_stack, read, |pc| {
         let _ = writeln!(out, "  [<{pc:#018x}>]");
     });
     if frames == 0 {

@@ -57,19 +57,45 @@ extern "C" {
     fn _secondary_start();
 }
 
-/// Size of each core's boot stack; link.ld's BOOT_STACK_SIZE must match.
-pub const BOOT_STACK_SIZE: usize = 64 * 1024;
-/// The unmapped guard below each boot stack; link.ld's layout must match.
-pub const BOOT_STACK_GUARD: usize = crate::mm::frame::PAGE_SIZE;
+/// log2 of a kernel stack's size. Every kernel stack lies in the upper half
+/// of a slot of twice its size, aligned to that, so a stack pointer inside a
+/// stack has this bit set and one that ran off its bottom has it clear; the
+/// exception vectors test it (Linux: the VMAP_STACK overflow check).
+pub const STACK_SHIFT: u32 = 15;
+/// Size of a kernel stack (32 KiB); link.ld's BOOT_STACK_SIZE must match.
+pub const STACK_SIZE: usize = 1 << STACK_SHIFT;
+/// A stack's slot: the stack in the upper half, below it the unmapped guard
+/// and, at the bottom, the core's overflow stack.
+pub const STACK_SLOT: usize = 2 * STACK_SIZE;
+/// The per-core stack the vectors switch to when a kernel stack overflows.
+pub const OVERFLOW_STACK_SIZE: usize = 8 * 1024;
 
-/// The boot stack of `core` as `[low, high)` virtual addresses (link.ld lays
-/// out per core a guard page, then the stack).
-pub fn boot_stack_bounds(core: usize) -> (usize, usize) {
+fn stack_slot(core: usize) -> usize {
     let image = crate::mm::layout::image();
-    let (start, end) = (image.stacks_start, image.stacks_end);
-    debug_assert_eq!(end - start, NR_CPUS * (BOOT_STACK_GUARD + BOOT_STACK_SIZE), "link.ld disagrees");
-    let low = start + core * (BOOT_STACK_GUARD + BOOT_STACK_SIZE) + BOOT_STACK_GUARD;
-    (low, low + BOOT_STACK_SIZE)
+    let start = image.stacks_start;
+    assert!(
+        image.stacks_end - start == NR_CPUS * STACK_SLOT && start.is_multiple_of(STACK_SLOT),
+        "link.ld's boot stack layout disagrees with smp.rs"
+    );
+    start + core * STACK_SLOT
+}
+
+/// The boot stack of `core` as `[low, high)` virtual addresses.
+pub fn boot_stack_bounds(core: usize) -> (usize, usize) {
+    let slot = stack_slot(core);
+    (slot + STACK_SLOT - STACK_SIZE, slot + STACK_SLOT)
+}
+
+/// The overflow stack of `core` as `[low, high)` virtual addresses.
+pub fn overflow_stack_bounds(core: usize) -> (usize, usize) {
+    let slot = stack_slot(core);
+    (slot, slot + OVERFLOW_STACK_SIZE)
+}
+
+/// Whether `addr` lies in the unmapped gap between `core`'s overflow stack and
+/// its boot stack, where a stack overflow faults.
+pub fn in_stack_guard(core: usize, addr: usize) -> bool {
+    (overflow_stack_bounds(core).1..boot_stack_bounds(core).0).contains(&addr)
 }
 
 /// Releases cores 1.. from the spin table and waits up to a second for each to

@@ -79,7 +79,7 @@ fn memory_size_is_what_the_firmware_reports() {
 fn shell_commands_answer() {
     let mut q = Qemu::boot();
     let help = q.command("help");
-    for cmd in ["help", "uptime", "cpus", "meminfo", "log", "reboot", "poweroff", "panic", "fault"] {
+    for cmd in ["help", "uptime", "cpus", "meminfo", "log", "reboot", "poweroff", "panic", "fault", "overflow"] {
         assert!(help.lines().any(|l| l.trim_start().starts_with(cmd)), "help lacks {cmd}:\n{help}");
     }
     let up = q.command("uptime");
@@ -182,6 +182,30 @@ fn kernel_fault_prints_decoded_diagnostics() {
     ] {
         assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
     }
+}
+
+#[test]
+fn kernel_stack_overflow_is_caught_by_the_guard() {
+    let mut q = Qemu::boot();
+    q.send(b"overflow\r");
+    let report = q.expect("---[ end Kernel panic ]---");
+    for needle in [
+        "Kernel stack overflow on core 0: stack pointer 0xffff0000",
+        "Kernel panic on core 0: kernel stack overflow",
+        "Stopped cores: 1 2 3",
+        "Call trace:",
+    ] {
+        assert!(report.contains(needle), "missing {needle:?} in:\n{report}");
+    }
+    // The report names a stack pointer below the stack it gives.
+    let line = report.lines().find(|l| l.starts_with("Kernel stack overflow")).unwrap();
+    let hex: Vec<u64> = line
+        .split(|c: char| !c.is_ascii_hexdigit() && c != 'x')
+        .filter_map(|w| w.strip_prefix("0x"))
+        .map(|h| u64::from_str_radix(h, 16).unwrap())
+        .collect();
+    assert_eq!(hex.len(), 3, "{line}");
+    assert!(hex[0] < hex[1] && hex[1] < hex[2], "{line}");
 }
 
 #[test]

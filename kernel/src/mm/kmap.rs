@@ -2,7 +2,8 @@
 //! boot.S's 1 GiB blocks.
 //!
 //! - the kernel image at page granularity: text R-X, rodata R--, data/bss RW-,
-//!   each core's boot stack RW- with an unmapped guard page below it;
+//!   each core's boot stack and overflow stack RW-, with the 24 KiB between
+//!   them unmapped (the guard a stack overflow runs into, see smp.rs);
 //! - the rest of RAM, linearly, RW- with the largest blocks that fit;
 //! - the peripheral window as device memory, RW-, never executable.
 
@@ -39,7 +40,6 @@ impl TableMemory for LinearMapTables {
 /// Builds the kernel tables, switches this core to them and returns the
 /// physical address of the L0 table (for the other cores).
 pub fn init(ram: &[phys::Range]) -> Result<u64, MapError> {
-    // SAFETY: taking the addresses of linker-script symbols.
     let image = super::layout::image();
     let mut memory = LinearMapTables;
     let mut pt = PageTable::new(&mut memory)?;
@@ -50,8 +50,9 @@ pub fn init(ram: &[phys::Range]) -> Result<u64, MapError> {
     map_kernel(&mut pt, image.text_end, image.rodata_end, Attributes::KERNEL_RODATA)?;
     map_kernel(&mut pt, image.rodata_end, image.stacks_start, Attributes::KERNEL_DATA)?;
     for core in 0..NR_CPUS {
-        let (low, high) = smp::boot_stack_bounds(core);
-        map_kernel(&mut pt, low, high, Attributes::KERNEL_DATA)?;
+        for (low, high) in [smp::overflow_stack_bounds(core), smp::boot_stack_bounds(core)] {
+            map_kernel(&mut pt, low, high, Attributes::KERNEL_DATA)?;
+        }
     }
 
     let (image_start, image_end) = (virt_to_phys(image.start), virt_to_phys(image.end));

@@ -34,6 +34,12 @@ const COMMANDS: &[Command] = &[
         help: "test: read an unmapped address in kernel mode (a fatal data abort)",
         run: fault,
     },
+    Command {
+        name: "overflow",
+        usage: "overflow",
+        help: "test: recurse until the kernel stack overflows (caught by the guard)",
+        run: overflow,
+    },
     Command { name: "reboot", usage: "reboot", help: "reset the board", run: reboot },
     Command { name: "poweroff", usage: "poweroff", help: "halt the board (QEMU exits)", run: poweroff },
 ];
@@ -180,6 +186,20 @@ fn fault(args: &[&str]) -> Result<(), &'static str> {
     // the fault report. The resulting exception never returns here.
     let value = unsafe { core::ptr::read_volatile(0x10 as *const u64) };
     println!("read {value:#x}: the fault did not happen");
+    Ok(())
+}
+
+fn overflow(args: &[&str]) -> Result<(), &'static str> {
+    no_args(args)?;
+    /// Uses 1 KiB of stack per level and never stops on its own.
+    #[inline(never)]
+    #[allow(unconditional_recursion)] // the point of the command
+    fn recurse(depth: u64) -> u64 {
+        let buf = core::hint::black_box([depth; 128]);
+        buf[(depth % 128) as usize] + core::hint::black_box(recurse)(depth + 1)
+    }
+    let sum = recurse(0);
+    println!("recursion ended at {sum}: the stack did not overflow");
     Ok(())
 }
 

@@ -178,12 +178,10 @@ drop_to_el1:
 2:  ret
 
 // x0 = core number -> x0 = physical address of the top of its boot stack.
-// Layout (link.ld): per core a guard page, then the stack.
+// Layout (link.ld): per core a slot whose upper half is the stack.
 boot_stack_top_pa:
     adr_pa  x1, __boot_stacks_start
-    ldr     x2, =__boot_stack_size
-    ldr     x3, =__boot_stack_guard
-    add     x2, x2, x3
+    ldr     x2, =__boot_stack_slot
     add     x0, x0, #1
     madd    x0, x0, x2, x1
     ret

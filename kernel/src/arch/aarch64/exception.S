@@ -5,12 +5,38 @@
 // (x2-x30, SP_EL0, ELR_EL1, SPSR_EL1: 272 bytes, see exception.rs) and calls
 // exception_dispatch(frame, slot). On return the frame is restored and eret'ed,
 // so a handler may change the interrupted context by editing the frame.
+//
+// Exceptions taken from EL1 first check that the stack pointer is still inside
+// a kernel stack (smp.rs: stacks sit in the upper half of a slot twice their
+// size, so bit {STACK_SHIFT} of a valid stack pointer is set). One that is not
+// has overflowed into the guard below its stack: saving a frame there would
+// fault again and again, so the vector switches to the core's overflow stack
+// and reports the overflow instead (Linux: kernel_ventry's VMAP_STACK check).
+//
+// Assembled through global_asm! in exception.rs, which supplies the constants
+// written in braces.
 
 .equ FRAME_SIZE, 272
 
 .macro vector slot
 .balign 128
     sub     sp, sp, #FRAME_SIZE
+    stp     x0, x1, [sp, #(0 * 16)]
+    mov     x1, #\slot
+    b       exception_common
+.endm
+
+// A vector for exceptions from EL1 on SP_EL1: the overflow check, without a
+// free register: x0 and sp are swapped arithmetically (sp = sp + x0, then
+// x0 = sp - x0 is the old sp), tested, and swapped back.
+.macro vector_el1 slot
+.balign 128
+    sub     sp, sp, #FRAME_SIZE
+    add     sp, sp, x0
+    sub     x0, sp, x0
+    tbz     x0, #{STACK_SHIFT}, kernel_stack_overflow
+    sub     x0, sp, x0
+    sub     sp, sp, x0
     stp     x0, x1, [sp, #(0 * 16)]
     mov     x1, #\slot
     b       exception_common
@@ -26,10 +52,10 @@ exception_vectors:
     vector 2
     vector 3
     // Current EL with SP_ELx
-    vector 4
-    vector 5
-    vector 6
-    vector 7
+    vector_el1 4
+    vector_el1 5
+    vector_el1 6
+    vector_el1 7
     // Lower EL, AArch64
     vector 8
     vector 9
@@ -40,6 +66,26 @@ exception_vectors:
     vector 13
     vector 14
     vector 15
+
+// From vector_el1 when the stack overflowed: x0 holds the stack pointer that
+// left its stack (already lowered by FRAME_SIZE), sp is meaningless, x1 is
+// intact and the interrupted x0 is lost. Build a frame on this core's overflow
+// stack, with x0 = that stack pointer, and report it as slot {OVERFLOW_SLOT}.
+// TPIDR_EL0 serves as scratch: the kernel panics on this path.
+kernel_stack_overflow:
+    msr     tpidr_el0, x1
+    mrs     x1, mpidr_el1
+    and     x1, x1, #0xff
+    lsl     x1, x1, #{STACK_SLOT_SHIFT}
+    mov     sp, x1
+    ldr     x1, =__boot_stacks_start
+    add     sp, sp, x1
+    add     sp, sp, #{OVERFLOW_STACK_SIZE}
+    sub     sp, sp, #FRAME_SIZE
+    mrs     x1, tpidr_el0
+    stp     x0, x1, [sp, #(0 * 16)]
+    mov     x1, #{OVERFLOW_SLOT}
+    b       exception_common
 
 exception_common:
     stp     x2, x3, [sp, #(1 * 16)]

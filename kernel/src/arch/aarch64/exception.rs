@@ -10,7 +10,16 @@ use aarch64_cpu::registers::{ESR_EL1, FAR_EL1};
 use core::fmt;
 use tock_registers::interfaces::Readable;
 
-core::arch::global_asm!(include_str!("exception.S"));
+core::arch::global_asm!(
+    include_str!("exception.S"),
+    STACK_SHIFT = const crate::smp::STACK_SHIFT,
+    STACK_SLOT_SHIFT = const crate::smp::STACK_SLOT.trailing_zeros(),
+    OVERFLOW_STACK_SIZE = const crate::smp::OVERFLOW_STACK_SIZE,
+    OVERFLOW_SLOT = const OVERFLOW_SLOT,
+);
+
+/// The pseudo vector slot `exception.S` reports a kernel stack overflow as.
+const OVERFLOW_SLOT: u64 = 16;
 
 /// Registers saved on exception entry; layout shared with `exception.S`.
 #[repr(C)]
@@ -69,6 +78,7 @@ impl fmt::Display for TrapFrame {
 #[no_mangle]
 extern "C" fn exception_dispatch(frame: &mut TrapFrame, slot: u64) {
     match (slot / 4, slot_kind(slot)) {
+        _ if slot == OVERFLOW_SLOT => report_stack_overflow(frame),
         (1 | 2, Kind::Irq) => crate::irq::handle_irq(),
         (_, Kind::Sync) => {
             let esr = Esr(ESR_EL1.get());
@@ -78,6 +88,28 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame, slot: u64) {
         _ => report_and_panic(frame, slot, None),
     }
 }
+
+fn report_stack_overflow(frame: &TrapFrame) -> ! {
+    use core::fmt::Write;
+    let core = super::cpu::core_id();
+    let (low, high) = crate::smp::boot_stack_bounds(core);
+    let mut out = crate::console::panic_writer();
+    let _ = writeln!(
+        out,
+        "\nKernel stack overflow on core {core}: stack pointer {:#x} below the stack {low:#x}-{high:#x}",
+        frame.regs[0] + FRAME_SIZE
+    );
+    let _ = writeln!(out, "  (x0 in the registers below is that stack pointer)");
+    if let Some(far) = (Esr(ESR_EL1.get()).class().far_valid()).then(|| FAR_EL1.get()) {
+        let _ = writeln!(out, "  FAR  {far:#018x}");
+    }
+    let _ = write!(out, "{frame}");
+    drop(out);
+    panic!("kernel stack overflow");
+}
+
+/// Bytes a trap frame takes on the stack.
+const FRAME_SIZE: u64 = core::mem::size_of::<TrapFrame>() as u64;
 
 fn report_and_panic(frame: &TrapFrame, slot: u64, sync: Option<(Esr, u64)>) -> ! {
     let core = super::cpu::core_id();
@@ -90,6 +122,9 @@ fn report_and_panic(frame: &TrapFrame, slot: u64, sync: Option<(Esr, u64)>) -> !
             let _ = writeln!(out, "  {esr}");
             if esr.class().far_valid() {
                 let _ = writeln!(out, "  FAR  {far:#018x}");
+                if crate::smp::in_stack_guard(core, far as usize) {
+                    let _ = writeln!(out, "  (the guard below core {core}'s stack: a kernel stack overflow)");
+                }
             }
             write!(out, "{frame}")
         }

@@ -13,6 +13,7 @@ extern crate alloc;
 
 pub mod arch;
 pub mod config;
+pub mod errno;
 pub mod mm;
 pub mod shell;
 pub mod sync;

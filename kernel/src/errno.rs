@@ -1,0 +1,91 @@
+//! Linux error numbers (asm-generic/errno-base.h, errno.h). Kernel functions
+//! that can fail return `Result<T, Errno>`; system calls hand `-errno` to user
+//! space.
+
+use core::fmt;
+
+/// A Linux errno value.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[repr(i32)]
+pub enum Errno {
+    EPERM = 1,
+    ENOENT = 2,
+    ESRCH = 3,
+    EINTR = 4,
+    EIO = 5,
+    E2BIG = 7,
+    ENOEXEC = 8,
+    EBADF = 9,
+    ECHILD = 10,
+    EAGAIN = 11,
+    ENOMEM = 12,
+    EACCES = 13,
+    EFAULT = 14,
+    EBUSY = 16,
+    EEXIST = 17,
+    ENOTDIR = 20,
+    EISDIR = 21,
+    EINVAL = 22,
+    EMFILE = 24,
+    ENOTTY = 25,
+    ENOSPC = 28,
+    ESPIPE = 29,
+    EPIPE = 32,
+    ERANGE = 34,
+    ENOSYS = 38,
+}
+
+impl Errno {
+    /// The symbolic name, as `strerror`-less tools print it.
+    pub fn name(self) -> &'static str {
+        use Errno::*;
+        match self {
+            EPERM => "EPERM",
+            ENOENT => "ENOENT",
+            ESRCH => "ESRCH",
+            EINTR => "EINTR",
+            EIO => "EIO",
+            E2BIG => "E2BIG",
+            ENOEXEC => "ENOEXEC",
+            EBADF => "EBADF",
+            ECHILD => "ECHILD",
+            EAGAIN => "EAGAIN",
+            ENOMEM => "ENOMEM",
+            EACCES => "EACCES",
+            EFAULT => "EFAULT",
+            EBUSY => "EBUSY",
+            EEXIST => "EEXIST",
+            ENOTDIR => "ENOTDIR",
+            EISDIR => "EISDIR",
+            EINVAL => "EINVAL",
+            EMFILE => "EMFILE",
+            ENOTTY => "ENOTTY",
+            ENOSPC => "ENOSPC",
+            ESPIPE => "ESPIPE",
+            EPIPE => "EPIPE",
+            ERANGE => "ERANGE",
+            ENOSYS => "ENOSYS",
+        }
+    }
+}
+
+impl fmt::Display for Errno {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ({})", self.name(), *self as i32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::Errno;
+    use std::string::ToString;
+
+    #[test]
+    fn numbers_match_linux() {
+        assert_eq!(Errno::EAGAIN as i32, 11);
+        assert_eq!(Errno::EFAULT as i32, 14);
+        assert_eq!(Errno::ENOSYS as i32, 38);
+        assert_eq!(Errno::ECHILD.to_string(), "ECHILD (10)");
+    }
+}

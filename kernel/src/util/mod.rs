@@ -1,3 +1,4 @@
 //! Small data structures with no hardware dependencies.
 
+pub mod list;
 pub mod ringbuf;

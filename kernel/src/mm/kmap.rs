@@ -11,20 +11,23 @@ use super::frame::PAGE_SIZE;
 use super::pgtable::{Attributes, MapError, PageTable, Table, TableMemory};
 use super::{phys, phys_to_virt, virt_to_phys, KERNEL_VA_BASE};
 use crate::config::NR_CPUS;
+use crate::sync::IrqSpinLock;
 use crate::smp;
 use bsp::memory_map::{PERIPHERAL_BASE, PERIPHERAL_END};
 
 /// Table memory from the frame allocator, reached through the linear map.
 ///
-/// Until the new tables are live only the boot map's first GiB is reachable,
-/// so every table must come from there: the allocator hands out the lowest
-/// free frames first, which lie just above the kernel image.
-struct LinearMapTables;
+/// At boot, until the new tables are live, only the boot map's first GiB is
+/// reachable, so every table must come from there: the allocator hands out the
+/// lowest free frames first, which lie just above the kernel image.
+pub struct LinearMapTables {
+    boot: bool,
+}
 
 impl TableMemory for LinearMapTables {
     fn alloc_table(&mut self) -> Option<u64> {
         let pa = phys::alloc_frame()?;
-        assert!(pa < 1 << 30, "boot page-table frame outside the boot map");
+        assert!(!self.boot || pa < 1 << 30, "boot page-table frame outside the boot map");
         // SAFETY: a fresh frame from the allocator, mapped by the linear map.
         unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
         Some(pa)
@@ -41,7 +44,7 @@ impl TableMemory for LinearMapTables {
 /// physical address of the L0 table (for the other cores).
 pub fn init(ram: &[phys::Range]) -> Result<u64, MapError> {
     let image = super::layout::image();
-    let mut memory = LinearMapTables;
+    let mut memory = LinearMapTables { boot: true };
     let mut pt = PageTable::new(&mut memory)?;
     let map_kernel = |pt: &mut PageTable<'_, LinearMapTables>, start: usize, end: usize, attrs| {
         pt.map(start as u64, virt_to_phys(start), (end - start) as u64, attrs, false)
@@ -71,5 +74,23 @@ pub fn init(ram: &[phys::Range]) -> Result<u64, MapError> {
     // SAFETY: the new tables map the image, the stacks in use, all RAM and the
     // devices at the same addresses as the boot tables did.
     unsafe { crate::arch::mmu::switch_kernel_table(root) };
+    *KERNEL_TABLE.lock() = root;
     Ok(root)
+}
+
+/// Physical address of the kernel's L0 table once [`init`] has run; the lock
+/// serialises changes to the kernel address space after boot.
+static KERNEL_TABLE: IrqSpinLock<u64> = IrqSpinLock::new(0);
+
+/// Runs `f` on the live kernel page tables, under their lock. Mapping into
+/// unused addresses needs no TLB maintenance; after unmapping, the caller
+/// invalidates the TLBs of every core ([`crate::arch::mmu::flush_kernel_page`]).
+pub fn with_kernel_table<R>(f: impl FnOnce(&mut PageTable<'_, LinearMapTables>) -> R) -> R {
+    let root = KERNEL_TABLE.lock();
+    assert_ne!(*root, 0, "kernel page tables used before mm::kmap::init");
+    let mut memory = LinearMapTables { boot: false };
+    let mut pt = PageTable::from_root(*root, &mut memory);
+    let result = f(&mut pt);
+    crate::arch::mmu::publish_table_updates();
+    result
 }

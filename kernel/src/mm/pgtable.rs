@@ -150,6 +150,11 @@ impl<'m, M: TableMemory> PageTable<'m, M> {
         Ok(PageTable { root, memory })
     }
 
+    /// The existing tree whose L0 table is at `root`.
+    pub fn from_root(root: u64, memory: &'m mut M) -> Self {
+        PageTable { root, memory }
+    }
+
     /// Physical address of the L0 table (for TTBRn_EL1).
     pub fn root(&self) -> u64 {
         self.root
@@ -200,6 +205,28 @@ impl<'m, M: TableMemory> PageTable<'m, M> {
         let kind = if level == 3 { TABLE_OR_PAGE } else { 0 };
         *slot = pa | attrs.descriptor_bits() | VALID | kind;
         Ok(())
+    }
+
+    /// Removes the 4 KiB page mapping `va`; returns the physical address it
+    /// mapped, or `None` if `va` was not mapped by a page (unmapped, or inside
+    /// a block, which this does not split). Tables are not freed. The caller
+    /// invalidates the TLB.
+    pub fn unmap_page(&mut self, va: u64) -> Option<u64> {
+        let mut table = self.root;
+        for level in 0..3 {
+            let entry = self.memory.table(table)[level_index(va, level)];
+            if entry & VALID == 0 || entry & TABLE_OR_PAGE == 0 {
+                return None;
+            }
+            table = entry & ADDRESS_MASK;
+        }
+        let slot = &mut self.memory.table(table)[level_index(va, 3)];
+        if *slot & VALID == 0 {
+            return None;
+        }
+        let pa = *slot & ADDRESS_MASK;
+        *slot = 0;
+        Some(pa)
     }
 
     /// Walks `va`: the physical address it maps to, the leaf's attributes and
@@ -304,6 +331,23 @@ mod tests {
         pt.map(0x40_0000, 0, 0x1000, Attributes::KERNEL_DATA, true).unwrap();
         assert_eq!(pt.map(0x40_0000, 0, 0x1000, Attributes::KERNEL_DATA, true), Err(MapError::AlreadyMapped));
         assert_eq!(pt.map(0x123, 0, 0x1000, Attributes::KERNEL_DATA, true), Err(MapError::Misaligned));
+    }
+
+    #[test]
+    fn unmap_removes_only_pages() {
+        let mut mem = FakeMemory::default();
+        let mut pt = PageTable::new(&mut mem).unwrap();
+        pt.map(KVA, 0x5000, 0x2000, Attributes::KERNEL_DATA, false).unwrap();
+        pt.map(KVA + 0x4000_0000, 0, 0x4000_0000, Attributes::KERNEL_DATA, true).unwrap();
+        assert_eq!(pt.unmap_page(KVA + 0x1000), Some(0x6000));
+        assert_eq!(pt.translate(KVA + 0x1000), None);
+        assert_eq!(pt.translate(KVA).map(|t| t.0), Some(0x5000), "the neighbour stays");
+        assert_eq!(pt.unmap_page(KVA + 0x1000), None, "already unmapped");
+        assert_eq!(pt.unmap_page(KVA + 0x4000_0000), None, "blocks are not split");
+        assert_eq!(pt.unmap_page(KVA + 0x8000_0000), None, "never mapped");
+        // The page can be mapped again.
+        pt.map(KVA + 0x1000, 0x9000, 0x1000, Attributes::KERNEL_DATA, false).unwrap();
+        assert_eq!(pt.translate(KVA + 0x1000).map(|t| t.0), Some(0x9000));
     }
 
     #[test]

@@ -25,6 +25,23 @@ pub unsafe fn switch_kernel_table(table_pa: u64) {
     }
 }
 
+/// Makes page-table writes visible to the table walkers of every core before
+/// the new mappings are used (DSB ISHST; ISB).
+pub fn publish_table_updates() {
+    // SAFETY: barriers have no memory-safety effect.
+    unsafe { core::arch::asm!("dsb ishst", "isb", options(nostack, preserves_flags)) };
+}
+
+/// Invalidates the TLB entries for the kernel page at `va` on every core
+/// (TLBI VAAE1IS: all ASIDs, inner shareable) and waits for completion.
+pub fn flush_kernel_page(va: usize) {
+    let operand = (va >> 12) & ((1 << 44) - 1);
+    // SAFETY: TLB maintenance and barriers change no memory.
+    unsafe {
+        core::arch::asm!("dsb ishst", "tlbi vaae1is, {}", "dsb ish", "isb", in(reg) operand, options(nostack, preserves_flags))
+    };
+}
+
 /// Stops translation table walks through TTBR0 on this core (TCR_EL1.EPD0),
 /// so a stray low address faults instead of hitting the boot identity map.
 pub fn disable_low_half() {

@@ -1,0 +1,372 @@
+//! The completely fair scheduling class, its arithmetic and its per-CPU queue
+//! (Linux: kernel/sched/fair.c, `struct cfs_rq`, `struct sched_entity`).
+//!
+//! Every runnable entity accumulates *virtual runtime*: real runtime scaled by
+//! `NICE_0_LOAD / weight`, so a heavier (lower nice) entity ages more slowly.
+//! The queue always runs the entity with the smallest vruntime next. Linux
+//! keeps them in a red-black tree; here a `BTreeMap` keyed by
+//! (vruntime, sequence number) gives the same ordering and O(log n) updates.
+//! The running entity is not in the tree (Linux's `set_next_entity` takes it
+//! out, `put_prev_entity` puts it back).
+//!
+//! Pure logic, generic over the key that identifies an entity: host-tested.
+
+use alloc::collections::BTreeMap;
+
+/// Weight of a nice-0 entity.
+pub const NICE_0_LOAD: u64 = 1024;
+/// Lowest and highest nice values.
+pub const MIN_NICE: i32 = -20;
+pub const MAX_NICE: i32 = 19;
+
+/// Weights for nice -20..=19 (Linux: `sched_prio_to_weight`): each step is
+/// about 1.25x, so one nice level is about 10% of CPU time.
+pub const SCHED_PRIO_TO_WEIGHT: [u32; 40] = [
+    88761, 71755, 56483, 46273, 36291, 29154, 23254, 18705, 14949, 11916, 9548, 7620, 6100, 4904, 3906, 3121, 2501,
+    1991, 1586, 1277, 1024, 820, 655, 526, 423, 335, 272, 215, 172, 137, 110, 87, 70, 56, 45, 36, 29, 23, 18, 15,
+];
+
+/// Target latency: every runnable entity runs once within this period
+/// (Linux: `sysctl_sched_latency`, 6 ms), in ns.
+pub const SCHED_LATENCY_NS: u64 = 6_000_000;
+/// Shortest slice an entity gets (Linux: `sysctl_sched_min_granularity`).
+pub const MIN_GRANULARITY_NS: u64 = 750_000;
+/// How far ahead in vruntime a woken entity must be to preempt the running
+/// one (Linux: `sysctl_sched_wakeup_granularity`).
+pub const WAKEUP_GRANULARITY_NS: u64 = 1_000_000;
+/// Entities beyond which the period stretches (latency / min granularity).
+const NR_LATENCY: u64 = SCHED_LATENCY_NS / MIN_GRANULARITY_NS;
+
+/// Clamps `nice` to the valid range.
+pub const fn clamp_nice(nice: i32) -> i32 {
+    if nice < MIN_NICE {
+        MIN_NICE
+    } else if nice > MAX_NICE {
+        MAX_NICE
+    } else {
+        nice
+    }
+}
+
+/// The load weight of a nice value.
+pub const fn nice_to_weight(nice: i32) -> u64 {
+    SCHED_PRIO_TO_WEIGHT[(clamp_nice(nice) - MIN_NICE) as usize] as u64
+}
+
+/// Virtual runtime for `delta_ns` of real runtime at `weight` (Linux:
+/// `calc_delta_fair`).
+pub const fn calc_delta_fair(delta_ns: u64, weight: u64) -> u64 {
+    if weight == NICE_0_LOAD {
+        delta_ns
+    } else {
+        ((delta_ns as u128 * NICE_0_LOAD as u128) / weight as u128) as u64
+    }
+}
+
+/// The period in which `nr_running` entities each run once (Linux: `__sched_period`).
+pub const fn sched_period(nr_running: u64) -> u64 {
+    if nr_running > NR_LATENCY {
+        nr_running * MIN_GRANULARITY_NS
+    } else {
+        SCHED_LATENCY_NS
+    }
+}
+
+/// The wall-clock slice of an entity of `weight` on a queue of total weight
+/// `total_weight` holding `nr_running` entities (Linux: `sched_slice`).
+pub const fn sched_slice(nr_running: u64, weight: u64, total_weight: u64) -> u64 {
+    let period = sched_period(nr_running);
+    if total_weight == 0 {
+        period
+    } else {
+        ((period as u128 * weight as u128) / total_weight as u128) as u64
+    }
+}
+
+/// The scheduling state of one entity (Linux: `struct sched_entity`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SchedEntity {
+    pub vruntime: u64,
+    pub weight: u64,
+    /// Clock value when the entity last started running or was last accounted.
+    pub exec_start: u64,
+    /// Total real runtime, ns.
+    pub sum_exec_runtime: u64,
+    /// `sum_exec_runtime` when it was last picked, to measure its current slice.
+    pub prev_sum_exec_runtime: u64,
+    /// The key under which it sits in the tree while queued.
+    tree_key: (u64, u64),
+}
+
+impl SchedEntity {
+    /// A fresh entity at `nice`.
+    pub const fn new(nice: i32) -> Self {
+        SchedEntity {
+            vruntime: 0,
+            weight: nice_to_weight(nice),
+            exec_start: 0,
+            sum_exec_runtime: 0,
+            prev_sum_exec_runtime: 0,
+            tree_key: (0, 0),
+        }
+    }
+
+    /// Charges the time since `exec_start` up to `now` (Linux: `update_curr`).
+    /// Returns the real time charged.
+    pub fn account(&mut self, now: u64) -> u64 {
+        let delta = now.saturating_sub(self.exec_start);
+        self.exec_start = now;
+        self.sum_exec_runtime += delta;
+        self.vruntime += calc_delta_fair(delta, self.weight);
+        delta
+    }
+
+    /// Real time run since it was last picked.
+    pub fn slice_used(&self) -> u64 {
+        self.sum_exec_runtime - self.prev_sum_exec_runtime
+    }
+}
+
+/// A CFS run queue of entities identified by `K`.
+pub struct CfsRq<K> {
+    timeline: BTreeMap<(u64, u64), K>,
+    /// Monotonic floor of the vruntimes on this queue (Linux: `min_vruntime`).
+    pub min_vruntime: u64,
+    /// Sum of the weights of queued entities and the running one.
+    pub load_weight: u64,
+    /// Entities queued plus the running one (if it is one of ours).
+    pub nr_running: u64,
+    seq: u64,
+}
+
+impl<K: Copy> Default for CfsRq<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Copy> CfsRq<K> {
+    /// An empty queue.
+    pub const fn new() -> Self {
+        CfsRq { timeline: BTreeMap::new(), min_vruntime: 0, load_weight: 0, nr_running: 0, seq: 0 }
+    }
+
+    /// Places an entity joining the queue (Linux: `place_entity`): a new one
+    /// starts one slice after `min_vruntime` (it must not starve the others by
+    /// starting at zero); a waking sleeper keeps its vruntime but gets at most
+    /// half a latency of credit, so long sleeps do not bank unbounded CPU time.
+    pub fn place_entity(&self, se: &mut SchedEntity, new: bool) {
+        let mut vruntime = self.min_vruntime;
+        if new {
+            vruntime += sched_slice(self.nr_running + 1, se.weight, self.load_weight + se.weight);
+            se.vruntime = vruntime;
+        } else {
+            vruntime = vruntime.saturating_sub(SCHED_LATENCY_NS / 2);
+            se.vruntime = se.vruntime.max(vruntime);
+        }
+    }
+
+    /// Adds a runnable entity that is not running (Linux: `enqueue_entity`).
+    pub fn enqueue(&mut self, key: K, se: &mut SchedEntity) {
+        self.account_enqueue(se);
+        self.insert(key, se);
+    }
+
+    /// Counts an entity in the load without putting it in the tree (it is
+    /// about to run).
+    pub fn account_enqueue(&mut self, se: &SchedEntity) {
+        self.load_weight += se.weight;
+        self.nr_running += 1;
+    }
+
+    /// Removes an entity: from the tree if `queued` (not running), and from the
+    /// load either way (Linux: `dequeue_entity`).
+    pub fn dequeue(&mut self, se: &SchedEntity, queued: bool) -> Option<K> {
+        self.load_weight -= se.weight;
+        self.nr_running -= 1;
+        if queued {
+            self.timeline.remove(&se.tree_key)
+        } else {
+            None
+        }
+    }
+
+    fn insert(&mut self, key: K, se: &mut SchedEntity) {
+        self.seq += 1;
+        se.tree_key = (se.vruntime, self.seq);
+        self.timeline.insert(se.tree_key, key);
+    }
+
+    /// Puts the running entity back into the tree (Linux: `put_prev_entity`).
+    pub fn put_prev(&mut self, key: K, se: &mut SchedEntity) {
+        self.insert(key, se);
+    }
+
+    /// Takes the entity with the smallest vruntime out of the tree to run it
+    /// (Linux: `pick_next_entity` + `set_next_entity`); it stays in the load.
+    pub fn pick_next(&mut self) -> Option<K> {
+        self.timeline.pop_first().map(|(_, key)| key)
+    }
+
+    /// The smallest vruntime in the tree.
+    pub fn leftmost_vruntime(&self) -> Option<u64> {
+        self.timeline.first_key_value().map(|(k, _)| k.0)
+    }
+
+    /// Entities waiting in the tree (not running), largest vruntime first:
+    /// the candidates a load balancer may move.
+    pub fn queued_from_right(&self) -> impl Iterator<Item = K> + '_ {
+        self.timeline.values().rev().copied()
+    }
+
+    /// Advances `min_vruntime` towards the smallest of the running entity's
+    /// and the leftmost vruntime; it never goes backwards (Linux:
+    /// `update_min_vruntime`).
+    pub fn update_min_vruntime(&mut self, curr: Option<&SchedEntity>) {
+        let candidate = match (curr.map(|c| c.vruntime), self.leftmost_vruntime()) {
+            (Some(c), Some(l)) => c.min(l),
+            (Some(c), None) => c,
+            (None, Some(l)) => l,
+            (None, None) => return,
+        };
+        self.min_vruntime = self.min_vruntime.max(candidate);
+    }
+
+    /// Whether the running entity `curr` has used up its slice or an entity in
+    /// the tree is far enough behind it that it should run now (Linux:
+    /// `check_preempt_tick`).
+    pub fn should_preempt(&self, curr: &SchedEntity) -> bool {
+        let slice = sched_slice(self.nr_running, curr.weight, self.load_weight);
+        if self.timeline.is_empty() {
+            return false;
+        }
+        if curr.slice_used() > slice {
+            return true;
+        }
+        if curr.slice_used() < MIN_GRANULARITY_NS {
+            return false;
+        }
+        self.leftmost_vruntime().is_some_and(|l| curr.vruntime > l + slice)
+    }
+
+    /// Whether a woken entity should preempt the running one (Linux:
+    /// `wakeup_preempt_entity` < 1 inverted).
+    pub fn wakeup_preempts(curr: &SchedEntity, woken: &SchedEntity) -> bool {
+        curr.vruntime > woken.vruntime + calc_delta_fair(WAKEUP_GRANULARITY_NS, woken.weight)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::vec::Vec;
+
+    #[test]
+    fn weights_follow_linux_table() {
+        assert_eq!(nice_to_weight(0), 1024);
+        assert_eq!(nice_to_weight(-20), 88761);
+        assert_eq!(nice_to_weight(19), 15);
+        assert_eq!(nice_to_weight(10), 110);
+        assert_eq!(nice_to_weight(99), 15, "clamped");
+        assert_eq!(calc_delta_fair(1_000_000, 1024), 1_000_000);
+        assert_eq!(calc_delta_fair(1_000_000, 2048), 500_000);
+    }
+
+    #[test]
+    fn period_stretches_with_many_tasks() {
+        assert_eq!(sched_period(1), SCHED_LATENCY_NS);
+        assert_eq!(sched_period(8), SCHED_LATENCY_NS);
+        assert_eq!(sched_period(100), 100 * MIN_GRANULARITY_NS);
+        assert_eq!(sched_slice(2, 1024, 2048), SCHED_LATENCY_NS / 2);
+    }
+
+    /// Runs entities with `nices` on one queue for `ticks` ticks of 1 ms,
+    /// preempting as the scheduler tick would; returns each one's runtime.
+    fn simulate(nices: &[i32], ticks: u64) -> Vec<u64> {
+        let mut rq = CfsRq::<usize>::new();
+        let mut se: Vec<SchedEntity> = nices.iter().map(|&n| SchedEntity::new(n)).collect();
+        for (i, e) in se.iter_mut().enumerate() {
+            rq.place_entity(e, true);
+            rq.enqueue(i, e);
+        }
+        let mut now = 0;
+        let mut curr = rq.pick_next().unwrap();
+        se[curr].exec_start = now;
+        se[curr].prev_sum_exec_runtime = se[curr].sum_exec_runtime;
+        for _ in 0..ticks {
+            now += 1_000_000;
+            se[curr].account(now);
+            rq.update_min_vruntime(Some(&se[curr]));
+            if rq.should_preempt(&se[curr]) {
+                rq.put_prev(curr, &mut se[curr]);
+                curr = rq.pick_next().unwrap();
+                se[curr].exec_start = now;
+                se[curr].prev_sum_exec_runtime = se[curr].sum_exec_runtime;
+            }
+        }
+        se.iter().map(|e| e.sum_exec_runtime).collect()
+    }
+
+    #[test]
+    fn equal_nice_shares_equally() {
+        let run = simulate(&[0, 0, 0], 3000);
+        for r in &run {
+            assert!((900_000_000..=1_100_000_000).contains(r), "{run:?}");
+        }
+    }
+
+    #[test]
+    fn nice_10_gets_about_a_tenth_of_nice_0() {
+        let run = simulate(&[0, 10], 10_000);
+        let ratio = run[0] as f64 / run[1] as f64;
+        let expected = 1024.0 / 110.0;
+        assert!((ratio / expected - 1.0).abs() < 0.15, "ratio {ratio:.2}, expected {expected:.2}: {run:?}");
+    }
+
+    #[test]
+    fn smallest_vruntime_runs_first_and_min_vruntime_never_decreases() {
+        let mut rq = CfsRq::<u32>::new();
+        let mut a = SchedEntity { vruntime: 50, ..SchedEntity::new(0) };
+        let mut b = SchedEntity { vruntime: 10, ..SchedEntity::new(0) };
+        let mut c = SchedEntity { vruntime: 10, ..SchedEntity::new(0) };
+        rq.enqueue(1, &mut a);
+        rq.enqueue(2, &mut b);
+        rq.enqueue(3, &mut c);
+        assert_eq!(rq.nr_running, 3);
+        assert_eq!(rq.pick_next(), Some(2), "ties go to the earlier enqueue");
+        rq.update_min_vruntime(Some(&b));
+        assert_eq!(rq.min_vruntime, 10);
+        assert_eq!(rq.dequeue(&c, true), Some(3));
+        assert_eq!(rq.queued_from_right().collect::<Vec<_>>(), [1]);
+        rq.update_min_vruntime(None);
+        assert_eq!(rq.min_vruntime, 50);
+        let low = SchedEntity { vruntime: 5, ..SchedEntity::new(0) };
+        rq.update_min_vruntime(Some(&low));
+        assert_eq!(rq.min_vruntime, 50, "monotonic");
+    }
+
+    #[test]
+    fn sleepers_get_bounded_credit_and_new_tasks_start_behind() {
+        let mut rq = CfsRq::<u32>::new();
+        rq.min_vruntime = 100_000_000;
+        let mut sleeper = SchedEntity::new(0);
+        rq.place_entity(&mut sleeper, false);
+        assert_eq!(sleeper.vruntime, 100_000_000 - SCHED_LATENCY_NS / 2);
+        let mut fresh = SchedEntity::new(0);
+        rq.place_entity(&mut fresh, true);
+        assert!(fresh.vruntime > rq.min_vruntime);
+        let mut ahead = SchedEntity { vruntime: 200_000_000, ..SchedEntity::new(0) };
+        rq.place_entity(&mut ahead, false);
+        assert_eq!(ahead.vruntime, 200_000_000, "a sleeper never gains vruntime by waking");
+    }
+
+    #[test]
+    fn wakeup_preemption_needs_a_granularity_lead() {
+        let curr = SchedEntity { vruntime: 10_000_000, ..SchedEntity::new(0) };
+        let close = SchedEntity { vruntime: 9_500_000, ..SchedEntity::new(0) };
+        let far = SchedEntity { vruntime: 5_000_000, ..SchedEntity::new(0) };
+        assert!(!CfsRq::<u32>::wakeup_preempts(&curr, &close));
+        assert!(CfsRq::<u32>::wakeup_preempts(&curr, &far));
+    }
+}

@@ -2,6 +2,7 @@
 //! LF -> CR LF) and input from the UART receive interrupt through a ring buffer.
 
 use crate::board::UART;
+use crate::sched::wait::WaitQueueHead;
 use crate::sync::{IrqSpinLock, IrqSpinLockGuard};
 use crate::util::ringbuf::RingBuffer;
 use core::fmt;
@@ -78,26 +79,28 @@ macro_rules! println {
     ($($arg:tt)*) => ($crate::console::_print(format_args!("{}\n", format_args!($($arg)*))));
 }
 
-/// UART interrupt handler: drain the receive FIFO into the input ring.
+/// Readers waiting for input.
+static INPUT_WAIT: WaitQueueHead = WaitQueueHead::new();
+
+/// UART interrupt handler: drain the receive FIFO into the input ring and wake
+/// the reader.
 pub fn uart_irq(_intid: u32) {
     UART.drain_rx(|b| {
         INPUT.push(b);
     });
+    INPUT_WAIT.wake_up();
 }
 
-/// Waits for the next input byte, sleeping in WFI while there is none.
+/// Waits for the next input byte (one reader at a time: the ring has a single
+/// consumer).
 pub fn read_byte() -> u8 {
-    use crate::arch::cpu;
     loop {
-        // Test with IRQs masked, then WFI: a byte arriving in between leaves its
-        // interrupt pending, which ends the WFI, so no wake-up is lost.
-        cpu::local_irq_disable();
         if let Some(b) = INPUT.pop() {
-            cpu::local_irq_enable();
             return b;
         }
-        cpu::wait_for_interrupt();
-        cpu::local_irq_enable();
+        // Sleeps interruptibly so the reader counts as S, not D; a kill only
+        // ends the sleep early, and the loop waits again.
+        let _ = INPUT_WAIT.wait_event(crate::sched::task::state::TASK_INTERRUPTIBLE, || !INPUT.is_empty());
     }
 }
 

@@ -16,6 +16,8 @@ use log::{error, info, warn};
 /// ATAG address).
 #[no_mangle]
 extern "C" fn kernel_entry(boot_arg: u64) -> ! {
+    // First: `current` is init_task from here on.
+    crate::sched::core::sched_init();
     time::init();
     let firmware = board::query_firmware();
     let uart_clock = firmware.map_or(config::DEFAULT_UART_CLOCK, |i| i.uart_clock);
@@ -76,7 +78,7 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
         warn!("{online} of {} cores online", config::NR_CPUS);
     }
     info!("boot complete in {} ms: {online} cores online", time::uptime_ns() / 1_000_000);
-    crate::shell::run()
+    crate::initproc::rest_init()
 }
 
 /// Per-core set-up shared by all cores: record the EL, interrupts, tick. The
@@ -95,9 +97,8 @@ fn bring_up_this_cpu(core: usize) {
 /// Entry of cores 1-3 from boot.S, already on the final kernel tables.
 #[no_mangle]
 extern "C" fn secondary_entry(core: u64) -> ! {
+    crate::sched::core::init_idle(core as usize);
     mmu::disable_low_half();
     bring_up_this_cpu(core as usize);
-    loop {
-        cpu::wait_for_interrupt();
-    }
+    crate::sched::core::cpu_idle()
 }

@@ -17,6 +17,8 @@ static HANDLERS: [AtomicUsize; NR_IRQS] = [const { AtomicUsize::new(0) }; NR_IRQ
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u32)]
 pub enum Ipi {
+    /// Run the scheduler: `need_resched` was set for this core.
+    Reschedule = 0,
     /// Stop the core for good (panic).
     Stop = 1,
 }
@@ -73,13 +75,15 @@ pub fn init_this_cpu() {
     GICD.init_banked();
     GICC.init();
     enable(Ipi::Stop as u32);
+    enable(Ipi::Reschedule as u32);
 }
 
 /// Boot-time setup on core 0: distributor, handlers for the IPIs, the timer and the UART.
 pub fn init() {
     GICD.init();
-    let handlers: [(u32, Handler); 3] = [
+    let handlers: [(u32, Handler); 4] = [
         (Ipi::Stop as u32, ipi_stop),
+        (Ipi::Reschedule as u32, ipi_reschedule),
         (bsp::memory_map::irq::TIMER_EL1_PHYS, crate::time::tick_irq),
         (bsp::memory_map::irq::PL011_UART0, crate::console::uart_irq),
     ];
@@ -89,6 +93,9 @@ pub fn init() {
     GICD.set_targets(bsp::memory_map::irq::PL011_UART0, 1 << 0);
     enable(bsp::memory_map::irq::PL011_UART0);
 }
+
+/// Reschedule IPI: nothing to do here; the IRQ exit path sees `need_resched`.
+fn ipi_reschedule(_intid: u32) {}
 
 /// Stop IPI: the core leaves the online set and halts with IRQs masked.
 fn ipi_stop(_intid: u32) {

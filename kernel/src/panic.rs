@@ -36,11 +36,11 @@ fn panic(info: &PanicInfo) -> ! {
         let _ = writeln!(out, "Cores that did not stop (mask): {still_running:#x}");
     }
     let _ = writeln!(out, "Call trace:");
-    let stacks = [crate::smp::boot_stack_bounds(core), crate::smp::overflow_stack_bounds(core)];
+    let stacks = [crate::smp::current_stack_bounds(), crate::smp::overflow_stack_bounds(core)];
     let on_stack = |addr: usize| stacks.iter().any(|&(low, high)| addr >= low && addr + 16 <= high);
     let read = |addr: usize| {
-        // SAFETY: `walk` only reads addresses `on_stack` accepts: this core's
-        // boot and overflow stacks, mapped for as long as the kernel runs.
+        // SAFETY: `walk` only reads addresses `on_stack` accepts: the current
+        // stack and this core's overflow stack, both mapped while we run.
         unsafe { (addr as *const usize).read_volatile() }
     };
     let frames = backtrace::walk(cpu::frame_pointer(), on_stack, read, |pc| {

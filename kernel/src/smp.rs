@@ -92,6 +92,18 @@ pub fn overflow_stack_bounds(core: usize) -> (usize, usize) {
     (slot, slot + OVERFLOW_STACK_SIZE)
 }
 
+/// The stack the current code runs on: the current task's kernel stack, or
+/// this core's boot stack for the idle tasks (and before the scheduler).
+pub fn current_stack_bounds() -> (usize, usize) {
+    let task = crate::sched::task::current();
+    // SAFETY: the current task's stack is set at creation and freed only after
+    // the task has stopped running.
+    match unsafe { *task.stack.get() } {
+        Some(stack) => (stack.low, stack.high),
+        None => boot_stack_bounds(cpu::core_id()),
+    }
+}
+
 /// Whether `addr` lies in the unmapped gap between `core`'s overflow stack and
 /// its boot stack, where a stack overflow faults.
 pub fn in_stack_guard(core: usize, addr: usize) -> bool {

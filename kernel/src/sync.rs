@@ -6,8 +6,11 @@
 //! caches are on (exclusive accesses need them on real hardware); boot code
 //! before `kernel_entry` takes no locks.
 //!
-//! Lock order (outer first): console output < mailbox < heap < frame allocator.
-//! Interrupt handlers take only the console output lock and the UART ring (lock-free).
+//! Lock order (outer first): the scheduler's (sched/task.rs: TASKLIST < wait
+//! queues < pi_lock < run queues) < console output < mailbox < kernel page
+//! tables < heap < slab caches < frame allocator. Interrupt handlers take the
+//! scheduler's wake-up locks, the console output lock and the UART ring
+//! (lock-free).
 
 use crate::arch::cpu::{local_irq_restore, local_irq_save, IrqFlags};
 use core::mem::ManuallyDrop;
@@ -86,6 +89,47 @@ impl<T: ?Sized> Drop for IrqSpinLockGuard<'_, T> {
         // restored, so no interrupt on this core can find the lock held by us.
         unsafe { ManuallyDrop::drop(&mut self.guard) };
         local_irq_restore(self.flags);
+    }
+}
+
+/// A bare spinlock without a guard, for locks that one context takes and
+/// another releases: a run queue's lock is taken by the task that calls
+/// `schedule()` and released by the task it switches to. The caller masks
+/// IRQs around it.
+pub struct RawSpinLock {
+    locked: core::sync::atomic::AtomicBool,
+}
+
+impl Default for RawSpinLock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl RawSpinLock {
+    /// Unlocked.
+    pub const fn new() -> Self {
+        RawSpinLock { locked: core::sync::atomic::AtomicBool::new(false) }
+    }
+
+    /// Spins until the lock is taken.
+    pub fn lock(&self) {
+        use core::sync::atomic::Ordering;
+        while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
+            while self.locked.load(Ordering::Relaxed) {
+                core::hint::spin_loop();
+            }
+        }
+    }
+
+    /// Releases the lock.
+    pub fn unlock(&self) {
+        self.locked.store(false, core::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether it is held (a hint).
+    pub fn is_locked(&self) -> bool {
+        self.locked.load(core::sync::atomic::Ordering::Relaxed)
     }
 }
 

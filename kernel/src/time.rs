@@ -42,7 +42,8 @@ pub fn start_tick() {
 /// Timer interrupt handler: count the tick and re-arm.
 pub fn tick_irq(_intid: u32) {
     timer::arm_after(tick_period());
-    crate::smp::this_cpu().ticks.fetch_add(1, Ordering::Relaxed);
+    let ticks = crate::smp::this_cpu().ticks.fetch_add(1, Ordering::Relaxed) + 1;
+    crate::sched::core::scheduler_tick(ticks);
 }
 
 /// Busy-waits until `deadline_ns` of uptime has passed or `done` returns true;

@@ -11,8 +11,8 @@ use super::frame::PAGE_SIZE;
 use super::pgtable::{Attributes, MapError, PageTable, Table, TableMemory};
 use super::{phys, phys_to_virt, virt_to_phys, KERNEL_VA_BASE};
 use crate::config::NR_CPUS;
-use crate::sync::IrqSpinLock;
 use crate::smp;
+use crate::sync::IrqSpinLock;
 use bsp::memory_map::{PERIPHERAL_BASE, PERIPHERAL_END};
 
 /// Table memory from the frame allocator, reached through the linear map.

@@ -7,6 +7,7 @@
 
 pub mod frame;
 pub mod pgtable;
+pub mod slab;
 
 #[cfg(target_os = "none")]
 pub mod heap;
@@ -16,6 +17,8 @@ pub mod kmap;
 pub mod layout;
 #[cfg(target_os = "none")]
 pub mod phys;
+#[cfg(target_os = "none")]
+pub mod vmstack;
 
 /// Base of the linear map of physical memory (TTBR1, 48-bit).
 pub const KERNEL_VA_BASE: usize = 0xFFFF_0000_0000_0000;

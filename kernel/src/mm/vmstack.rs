@@ -1,8 +1,8 @@
 //! Kernel stacks for tasks, mapped in their own virtual area with unmapped
 //! guards (Linux: `CONFIG_VMAP_STACK`, kernel/fork.c `alloc_thread_stack_node`).
 //!
-//! The area starts at [`STACK_AREA`]; slot `i` covers `[STACK_AREA + i * 64 KiB,
-//! + 64 KiB)`. The stack is the slot's upper 32 KiB, backed by eight frames that
+//! The area starts at [`STACK_AREA`]; slot `i` is the 64 KiB from
+//! `STACK_AREA + i * 64 KiB`. The stack is the slot's upper 32 KiB, backed by eight frames that
 //! need not be contiguous; the lower half stays unmapped. So a stack pointer
 //! inside a stack has bit 15 set, a runaway one faults in the guard, and the
 //! exception vectors (exception.S) recognise the overflow: the same layout as

@@ -3,3 +3,10 @@
 //! - `fair`: the CFS arithmetic and run queue (pure, host-tested).
 
 pub mod fair;
+
+#[cfg(target_os = "none")]
+pub mod core;
+#[cfg(target_os = "none")]
+pub mod task;
+#[cfg(target_os = "none")]
+pub mod wait;

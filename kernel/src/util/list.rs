@@ -176,7 +176,7 @@ mod tests {
             assert_eq!(values(head), [1, 0, 2, 3]);
             // Deleting while iterating.
             for link in ListHead::iter(head) {
-                if (*crate::container_of!(link, Item, link)).value % 2 == 0 {
+                if (*crate::container_of!(link, Item, link)).value.is_multiple_of(2) {
                     ListHead::del(link);
                 }
             }

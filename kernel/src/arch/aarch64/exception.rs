@@ -79,7 +79,10 @@ impl fmt::Display for TrapFrame {
 extern "C" fn exception_dispatch(frame: &mut TrapFrame, slot: u64) {
     match (slot / 4, slot_kind(slot)) {
         _ if slot == OVERFLOW_SLOT => report_stack_overflow(frame),
-        (1 | 2, Kind::Irq) => crate::irq::handle_irq(),
+        (1 | 2, Kind::Irq) => {
+            crate::irq::handle_irq();
+            crate::sched::core::preempt_irq_exit();
+        }
         (_, Kind::Sync) => {
             let esr = Esr(ESR_EL1.get());
             let far = FAR_EL1.get();
@@ -92,7 +95,7 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame, slot: u64) {
 fn report_stack_overflow(frame: &TrapFrame) -> ! {
     use core::fmt::Write;
     let core = super::cpu::core_id();
-    let (low, high) = crate::smp::boot_stack_bounds(core);
+    let (low, high) = crate::smp::current_stack_bounds();
     let mut out = crate::console::panic_writer();
     let _ = writeln!(
         out,
@@ -122,8 +125,8 @@ fn report_and_panic(frame: &TrapFrame, slot: u64, sync: Option<(Esr, u64)>) -> !
             let _ = writeln!(out, "  {esr}");
             if esr.class().far_valid() {
                 let _ = writeln!(out, "  FAR  {far:#018x}");
-                if crate::smp::in_stack_guard(core, far as usize) {
-                    let _ = writeln!(out, "  (the guard below core {core}'s stack: a kernel stack overflow)");
+                if crate::smp::in_stack_guard(core, far as usize) || crate::mm::vmstack::in_stack_guard(far as usize) {
+                    let _ = writeln!(out, "  (a stack guard: a kernel stack overflow)");
                 }
             }
             write!(out, "{frame}")

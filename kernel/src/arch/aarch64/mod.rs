@@ -13,3 +13,5 @@ pub mod mmu;
 
 #[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("boot.S"));
+#[cfg(target_os = "none")]
+core::arch::global_asm!(include_str!("switch.S"));

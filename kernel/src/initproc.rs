@@ -1,0 +1,49 @@
+//! The first tasks after boot (Linux: init/main.c `rest_init`,
+//! `kernel_init`): PID 1, `init`, and PID 2, `kthreadd`, both children of
+//! `init_task`; then the boot CPU becomes its idle task.
+//!
+//! Until user space exists, `init` runs in the kernel: it starts the console
+//! shell as its child and then does what PID 1 must always do, reap every
+//! child it has or inherits, forever.
+
+use crate::errno::Errno;
+use crate::exit::{has_children, kernel_wait4, set_child_reaper, WaitFor};
+use crate::fork::{kernel_thread, CloneArgs};
+use crate::sched::task::{current, find_task_by_pid, pf, state};
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// Children reaped by init.
+pub static REAPED_BY_INIT: AtomicU64 = AtomicU64::new(0);
+
+/// Creates init and kthreadd, then turns the boot CPU into its idle task.
+pub fn rest_init() -> ! {
+    let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD };
+    let init_pid = kernel_thread(init_main, 0, "init", args).expect("cannot create init");
+    let init = find_task_by_pid(init_pid).expect("init is on the task list");
+    set_child_reaper(init);
+    init.flags.fetch_or(pf::PF_NOKILL, Ordering::Relaxed);
+    kernel_thread(crate::kthread::kthreadd, 0, "kthreadd", args).expect("cannot create kthreadd");
+    crate::sched::core::cpu_idle()
+}
+
+/// PID 1.
+extern "C" fn init_main(_: usize) -> i32 {
+    let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD };
+    if let Err(e) = kernel_thread(crate::shell::shell_thread, 0, "kshell", args) {
+        log::error!("init: cannot start the console shell: {e}");
+    }
+    let me = current();
+    loop {
+        match kernel_wait4(WaitFor::Any, 0) {
+            Ok(Some((pid, status))) => {
+                REAPED_BY_INIT.fetch_add(1, Ordering::Relaxed);
+                log::debug!("init: reaped {pid} (status {status:#x})");
+            }
+            Ok(None) | Err(Errno::EINTR) => {}
+            Err(_) => {
+                // No children: sleep until one is handed to us.
+                let _ = me.wait_chldexit.wait_event(state::TASK_INTERRUPTIBLE, has_children);
+            }
+        }
+    }
+}

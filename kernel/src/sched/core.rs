@@ -1,0 +1,670 @@
+//! The core scheduler (Linux: kernel/sched/core.c): per-CPU run queues,
+//! `schedule()`, wake-ups, the scheduler tick, load balancing, CPU affinity,
+//! nice, yield and timed sleeps.
+//!
+//! Each CPU has a run queue with its own lock. `schedule()` takes the local
+//! queue's lock with IRQs masked and keeps it across the context switch; the
+//! task switched to releases it in [`finish_task_switch`]. Until then
+//! `prev.on_cpu` stays set, so no other CPU runs `prev` (or frees it) while
+//! its registers are still being saved on its stack. Wake-ups serialise on the
+//! woken task's `pi_lock`, wait for `on_cpu` to clear, and pick a CPU.
+//!
+//! Policy: one fair class (fair.rs). The tick preempts a task that used its
+//! slice; a wake-up preempts when the woken task is far enough behind in
+//! vruntime; a CPU with nothing to run pulls work from the busiest CPU before
+//! it sleeps in WFI, and every CPU balances periodically from its tick.
+
+use super::fair::{nice_to_weight, CfsRq};
+use super::task::{current, idle_task, init_task, pf, set_current, state, TaskRef, TaskStruct};
+use crate::arch::cpu;
+use crate::config::{HZ, NR_CPUS};
+use crate::irq::{self, Ipi};
+use crate::sync::{IrqSpinLock, RawSpinLock};
+use alloc::collections::BTreeMap;
+use core::cell::UnsafeCell;
+use core::sync::atomic::{fence, AtomicBool, AtomicU64, AtomicUsize, Ordering};
+
+/// Ticks between periodic load-balancing passes (Linux: the sched domain's
+/// balance interval).
+const BALANCE_INTERVAL_TICKS: u64 = 4;
+
+/// What only the run queue's lock holder touches.
+struct RqInner {
+    cfs: CfsRq<TaskRef>,
+    /// The running task (the idle task when nothing else runs).
+    curr: Option<TaskRef>,
+    idle: Option<TaskRef>,
+}
+
+/// A CPU's run queue (Linux: `struct rq`).
+pub struct Rq {
+    lock: RawSpinLock,
+    inner: UnsafeCell<RqInner>,
+    /// Set when the running task should give up the CPU (Linux:
+    /// TIF_NEED_RESCHED; per CPU here, since only the running task has it).
+    pub need_resched: AtomicBool,
+    /// Mirrors of queue state for lock-free reading by other CPUs.
+    pub nr_running: AtomicUsize,
+    pub load_weight: AtomicU64,
+    /// Context switches on this CPU.
+    pub nr_switches: AtomicU64,
+    /// Tasks pulled to this CPU by load balancing or affinity changes.
+    pub nr_migrations: AtomicU64,
+    /// Time spent running tasks other than the idle task, ns.
+    pub busy_ns: AtomicU64,
+    ready: AtomicBool,
+}
+
+// SAFETY: `inner` is only touched with `lock` held (and IRQs masked).
+unsafe impl Sync for Rq {}
+
+impl Rq {
+    const fn new() -> Self {
+        Rq {
+            lock: RawSpinLock::new(),
+            inner: UnsafeCell::new(RqInner { cfs: CfsRq::new(), curr: None, idle: None }),
+            need_resched: AtomicBool::new(false),
+            nr_running: AtomicUsize::new(0),
+            load_weight: AtomicU64::new(0),
+            nr_switches: AtomicU64::new(0),
+            nr_migrations: AtomicU64::new(0),
+            busy_ns: AtomicU64::new(0),
+            ready: AtomicBool::new(false),
+        }
+    }
+
+    /// The locked state.
+    ///
+    /// # Safety
+    /// `self.lock` must be held by the caller.
+    #[allow(clippy::mut_from_ref)]
+    unsafe fn inner(&self) -> &mut RqInner {
+        // SAFETY: caller holds the lock, which makes the access exclusive.
+        unsafe { &mut *self.inner.get() }
+    }
+
+    fn sync_mirrors(&self, inner: &RqInner) {
+        self.nr_running.store(inner.cfs.nr_running as usize, Ordering::Relaxed);
+        self.load_weight.store(inner.cfs.load_weight, Ordering::Relaxed);
+    }
+}
+
+static RUNQUEUES: [Rq; NR_CPUS] = [const { Rq::new() }; NR_CPUS];
+
+/// The run queue of `cpu`.
+pub fn cpu_rq(cpu: usize) -> &'static Rq {
+    &RUNQUEUES[cpu]
+}
+
+fn this_rq() -> &'static Rq {
+    cpu_rq(cpu::core_id())
+}
+
+fn now() -> u64 {
+    crate::time::uptime_ns()
+}
+
+/// # Safety (for all helpers taking `&mut RqInner`)
+/// They run with the run queue's lock held.
+fn se(task: TaskRef) -> &'static mut super::fair::SchedEntity {
+    // SAFETY: callers hold the lock of the rq the task is on (or own the task
+    // exclusively while it is on none); see TaskStruct::se.
+    unsafe { &mut *task.se.get() }
+}
+
+/// Charges the running task for the time since it was last charged (Linux:
+/// `update_curr`).
+fn update_curr(rq: &Rq, inner: &mut RqInner) {
+    let Some(curr) = inner.curr else { return };
+    if Some(curr) == inner.idle {
+        return;
+    }
+    let delta = se(curr).account(now());
+    rq.busy_ns.fetch_add(delta, Ordering::Relaxed);
+    inner.cfs.update_min_vruntime(Some(se(curr)));
+}
+
+fn enqueue_task(rq: &Rq, inner: &mut RqInner, p: TaskRef, new: bool) {
+    inner.cfs.place_entity(se(p), new);
+    inner.cfs.enqueue(p, se(p));
+    p.on_rq.store(true, Ordering::Release);
+    rq.sync_mirrors(inner);
+}
+
+fn dequeue_task(rq: &Rq, inner: &mut RqInner, p: TaskRef) {
+    let running = inner.curr == Some(p);
+    inner.cfs.dequeue(se(p), !running);
+    p.on_rq.store(false, Ordering::Release);
+    rq.sync_mirrors(inner);
+}
+
+/// Asks the task running on `cpu` to reschedule; another CPU is told with a
+/// reschedule IPI (Linux: `resched_curr`).
+fn resched_cpu(cpu_nr: usize) {
+    cpu_rq(cpu_nr).need_resched.store(true, Ordering::Release);
+    if cpu_nr != cpu::core_id() {
+        irq::send_ipi(Ipi::Reschedule, 1 << cpu_nr);
+    }
+}
+
+/// Whether the current task should call `schedule()`.
+pub fn need_resched() -> bool {
+    this_rq().need_resched.load(Ordering::Acquire)
+}
+
+/// Sets up the boot CPU's scheduler: `init_task` (PID 0) becomes the idle
+/// task and `current`, and heads the task list.
+pub fn sched_init() {
+    let idle = init_task();
+    // SAFETY: the task list head is initialised once, before any other task exists.
+    unsafe {
+        crate::util::list::ListHead::init(idle.tasks.get());
+        crate::util::list::ListHead::init(idle.children.get());
+        crate::util::list::ListHead::init(idle.sibling.get());
+    }
+    init_idle(0);
+}
+
+/// Makes `idle_task(cpu)` the running idle task of `cpu`, on that CPU.
+pub fn init_idle(cpu_nr: usize) {
+    let idle = idle_task(cpu_nr);
+    idle.flags.store(pf::PF_IDLE | pf::PF_KTHREAD | pf::PF_NOKILL, Ordering::Relaxed);
+    let mut name = *b"swapper/0";
+    name[8] = b'0' + cpu_nr as u8;
+    idle.set_comm(core::str::from_utf8(&name).unwrap_or("swapper"));
+    idle.cpu.store(cpu_nr, Ordering::Relaxed);
+    // An idle task never leaves its CPU (it is on no run queue to move it
+    // from); its mask is what the tasks it creates inherit: every CPU.
+    idle.cpus_allowed.store(((1u32 << NR_CPUS) - 1) as u8, Ordering::Relaxed);
+    idle.on_cpu.store(true, Ordering::Relaxed);
+    idle.usage.store(usize::MAX / 2, Ordering::Relaxed); // never freed
+    if cpu_nr != 0 {
+        // SAFETY: secondary idle tasks are on no list; their own links are empty.
+        unsafe {
+            crate::util::list::ListHead::init(idle.tasks.get());
+            crate::util::list::ListHead::init(idle.children.get());
+            crate::util::list::ListHead::init(idle.sibling.get());
+        }
+    }
+    // SAFETY: this code runs as the idle task of this CPU (its boot context).
+    unsafe { set_current(idle) };
+    let rq = cpu_rq(cpu_nr);
+    rq.lock.lock();
+    // SAFETY: lock held.
+    let inner = unsafe { rq.inner() };
+    inner.idle = Some(idle);
+    inner.curr = Some(idle);
+    rq.lock.unlock();
+    rq.ready.store(true, Ordering::Release);
+}
+
+/// Gives up the CPU (Linux: `__schedule`): a task that set a sleeping state
+/// leaves the run queue; the task with the smallest vruntime runs next.
+pub fn schedule() {
+    let flags = cpu::local_irq_save();
+    let rq = this_rq();
+    rq.lock.lock();
+    // SAFETY: lock held.
+    let inner = unsafe { rq.inner() };
+    let prev = current();
+    let is_idle = prev.has_flag(pf::PF_IDLE);
+    let prev_state = prev.state.load(Ordering::Relaxed);
+    update_curr(rq, inner);
+
+    let mut voluntary = false;
+    if !is_idle {
+        if prev_state != state::TASK_RUNNING {
+            if prev_state & state::TASK_INTERRUPTIBLE != 0 && prev.sigkill.load(Ordering::Relaxed) {
+                // A kill is pending: the sleep is cut short (Linux:
+                // signal_pending_state), the task stays runnable.
+                prev.state.store(state::TASK_RUNNING, Ordering::Relaxed);
+            } else {
+                dequeue_task(rq, inner, prev);
+                voluntary = true;
+            }
+        }
+        if prev.on_rq.load(Ordering::Relaxed) {
+            if prev.migrate_pending.load(Ordering::Relaxed) {
+                // Its CPU mask no longer allows this CPU: finish_task_switch
+                // queues it on an allowed one once its context is saved.
+                dequeue_task(rq, inner, prev);
+            } else {
+                inner.cfs.put_prev(prev, se(prev));
+            }
+        }
+    }
+
+    rq.need_resched.store(false, Ordering::Relaxed);
+    let next = inner.cfs.pick_next().or(inner.idle).expect("run queue has an idle task");
+    if next != prev {
+        let next_se = se(next);
+        next_se.exec_start = now();
+        next_se.prev_sum_exec_runtime = next_se.sum_exec_runtime;
+        inner.curr = Some(next);
+        rq.nr_switches.fetch_add(1, Ordering::Relaxed);
+        if voluntary {
+            prev.nvcsw.fetch_add(1, Ordering::Relaxed);
+        } else {
+            prev.nivcsw.fetch_add(1, Ordering::Relaxed);
+        }
+        next.on_cpu.store(true, Ordering::Relaxed);
+        // SAFETY: both tasks are live (prev is current; next is on this rq or
+        // the idle task), the rq lock is held and IRQs are masked, as
+        // cpu_switch_to and finish_task_switch require.
+        let prev = unsafe { context_switch(prev, next) };
+        finish_task_switch(prev);
+    } else {
+        if is_idle || prev.on_rq.load(Ordering::Relaxed) {
+            se(prev).exec_start = now();
+        }
+        rq.lock.unlock();
+    }
+    cpu::local_irq_restore(flags);
+}
+
+extern "C" {
+    /// switch.S: saves callee-saved registers and SP of `prev`, loads `next`'s,
+    /// makes `next` current and returns `prev` on `next`'s stack.
+    fn cpu_switch_to(prev: *mut u8, next: *mut u8) -> *mut u8;
+}
+
+/// # Safety
+/// See the call in [`schedule`].
+unsafe fn context_switch(prev: TaskRef, next: TaskRef) -> TaskRef {
+    // SAFETY: caller's contract.
+    unsafe { TaskRef::from_ptr(cpu_switch_to(prev.as_ptr().cast(), next.as_ptr().cast()).cast()) }
+}
+
+/// The second half of a context switch, run by the task switched to (Linux:
+/// `finish_task_switch`): `prev` is off the CPU now, the run-queue lock is
+/// released, and a dead `prev` loses the reference that kept its stack alive.
+fn finish_task_switch(prev: TaskRef) {
+    let rq = this_rq();
+    let prev_state = prev.state.load(Ordering::Relaxed);
+    let migrate = prev.migrate_pending.swap(false, Ordering::Relaxed);
+    // Release: its saved context is complete before another CPU may run it.
+    prev.on_cpu.store(false, Ordering::Release);
+    rq.lock.unlock();
+    if migrate {
+        activate_task_anywhere(prev, false);
+    }
+    if prev_state == state::TASK_DEAD {
+        prev.put();
+    }
+}
+
+/// First code of a new task, from switch.S's `ret_from_kernel_thread`.
+#[no_mangle]
+extern "C" fn schedule_tail(prev: *mut TaskStruct) {
+    // SAFETY: cpu_switch_to hands over the live task it switched away from.
+    finish_task_switch(unsafe { TaskRef::from_ptr(prev) });
+    cpu::local_irq_enable();
+}
+
+/// The allowed CPU a task should run on (Linux: `select_task_rq_fair`, much
+/// simplified): its previous CPU if that is idle, else the least loaded.
+fn select_task_rq(p: TaskRef) -> usize {
+    let allowed = p.cpus_allowed.load(Ordering::Relaxed);
+    let online = |c: usize| allowed & (1 << c) != 0 && cpu_rq(c).ready.load(Ordering::Acquire);
+    let prev = p.cpu.load(Ordering::Relaxed);
+    if online(prev) && cpu_rq(prev).nr_running.load(Ordering::Relaxed) == 0 {
+        return prev;
+    }
+    (0..NR_CPUS)
+        .filter(|&c| online(c))
+        .min_by_key(|&c| (cpu_rq(c).nr_running.load(Ordering::Relaxed), c != prev))
+        .unwrap_or_else(|| allowed.trailing_zeros() as usize % NR_CPUS)
+}
+
+/// Queues a runnable task that is on no run queue on an allowed CPU, and
+/// preempts there if it should run first. `new`: a task that never ran.
+fn activate_task_anywhere(p: TaskRef, new: bool) {
+    let cpu_nr = select_task_rq(p);
+    let rq = cpu_rq(cpu_nr);
+    let flags = cpu::local_irq_save();
+    rq.lock.lock();
+    // SAFETY: lock held.
+    let inner = unsafe { rq.inner() };
+    update_curr(rq, inner);
+    if cpu_nr != p.cpu.swap(cpu_nr, Ordering::Relaxed) {
+        rq.nr_migrations.fetch_add(1, Ordering::Relaxed);
+    }
+    enqueue_task(rq, inner, p, new);
+    let preempt = match inner.curr {
+        Some(curr) if Some(curr) != inner.idle => CfsRq::<TaskRef>::wakeup_preempts(se(curr), se(p)),
+        _ => true,
+    };
+    rq.lock.unlock();
+    if preempt {
+        resched_cpu(cpu_nr);
+    }
+    cpu::local_irq_restore(flags);
+}
+
+/// Wakes `p` if its state is in `state_mask` (Linux: `try_to_wake_up`).
+/// Returns whether it was woken.
+pub fn try_to_wake_up(p: TaskRef, state_mask: u32) -> bool {
+    let _pi = p.pi_lock.lock();
+    // Order the waker's condition update before the state read (Linux:
+    // smp_mb__after_spinlock), pairing with set_current_state's barrier.
+    fence(Ordering::SeqCst);
+    if p.state.load(Ordering::Relaxed) & state_mask == 0 {
+        return false;
+    }
+    if p.on_rq.load(Ordering::Acquire) {
+        // Still queued: it set its state but has not scheduled out yet (or
+        // was preempted). Setting it running under its rq lock is enough.
+        let rq = cpu_rq(p.cpu.load(Ordering::Relaxed));
+        rq.lock.lock();
+        let queued = p.on_rq.load(Ordering::Relaxed);
+        if queued {
+            p.state.store(state::TASK_RUNNING, Ordering::Relaxed);
+        }
+        rq.lock.unlock();
+        if queued {
+            return true;
+        }
+    }
+    // Off every queue: wait until its context is saved, then queue it.
+    while p.on_cpu.load(Ordering::Acquire) {
+        core::hint::spin_loop();
+    }
+    p.state.store(state::TASK_RUNNING, Ordering::Relaxed);
+    activate_task_anywhere(p, false);
+    true
+}
+
+/// Wakes a sleeping task (Linux: `wake_up_process`).
+pub fn wake_up_process(p: TaskRef) -> bool {
+    try_to_wake_up(p, state::TASK_NORMAL)
+}
+
+/// Makes a newly created task runnable for the first time (Linux:
+/// `wake_up_new_task`).
+pub fn wake_up_new_task(p: TaskRef) {
+    let _pi = p.pi_lock.lock();
+    p.state.store(state::TASK_RUNNING, Ordering::Relaxed);
+    activate_task_anywhere(p, true);
+}
+
+/// Timer-tick work (Linux: `scheduler_tick`): charge the running task,
+/// preempt it if its slice is used up, run expired sleep timers, and balance
+/// the load now and then. Called from the timer interrupt.
+pub fn scheduler_tick(ticks: u64) {
+    let cpu_nr = cpu::core_id();
+    let rq = cpu_rq(cpu_nr);
+    if !rq.ready.load(Ordering::Acquire) {
+        return;
+    }
+    rq.lock.lock();
+    // SAFETY: lock held (IRQs are masked in the interrupt handler).
+    let inner = unsafe { rq.inner() };
+    update_curr(rq, inner);
+    if let Some(curr) = inner.curr {
+        if Some(curr) != inner.idle && inner.cfs.should_preempt(se(curr)) {
+            rq.need_resched.store(true, Ordering::Release);
+        }
+    }
+    rq.lock.unlock();
+    if cpu_nr == 0 {
+        run_timers();
+    }
+    if ticks % BALANCE_INTERVAL_TICKS == cpu_nr as u64 % BALANCE_INTERVAL_TICKS {
+        load_balance(cpu_nr);
+    }
+}
+
+/// Called when an IRQ handler returns to kernel code: switch if asked to
+/// (kernel preemption; every context with IRQs enabled may be preempted).
+pub fn preempt_irq_exit() {
+    let rq = this_rq();
+    if rq.ready.load(Ordering::Acquire) && rq.need_resched.load(Ordering::Acquire) {
+        schedule();
+    }
+}
+
+/// Pulls one task from the busiest CPU to `this` if the imbalance is at least
+/// two tasks, or if `this` is idle and the busiest has a task waiting (Linux:
+/// `load_balance`, `idle_balance`). Returns whether a task moved.
+pub fn load_balance(this: usize) -> bool {
+    let this_rq = cpu_rq(this);
+    let mine = this_rq.nr_running.load(Ordering::Relaxed);
+    let Some(busiest) = (0..NR_CPUS)
+        .filter(|&c| c != this && cpu_rq(c).ready.load(Ordering::Acquire))
+        .max_by_key(|&c| cpu_rq(c).nr_running.load(Ordering::Relaxed))
+    else {
+        return false;
+    };
+    let theirs = cpu_rq(busiest).nr_running.load(Ordering::Relaxed);
+    // The busiest CPU's running task is not movable: something must wait.
+    if theirs < 2 || theirs < mine + 2 {
+        return false;
+    }
+    let flags = cpu::local_irq_save();
+    let (first, second) = if this < busiest { (this, busiest) } else { (busiest, this) };
+    cpu_rq(first).lock.lock();
+    cpu_rq(second).lock.lock();
+    let src_rq = cpu_rq(busiest);
+    // SAFETY: both locks held, in index order.
+    let (src, dst) = unsafe { (src_rq.inner(), this_rq.inner()) };
+    let candidate = src.cfs.queued_from_right().find(|p| p.cpus_allowed.load(Ordering::Relaxed) & (1 << this) != 0);
+    if let Some(p) = candidate {
+        // Keep its vruntime relative to the queue it leaves (Linux: the
+        // min_vruntime adjustment in migrate_task_rq_fair).
+        src.cfs.dequeue(se(p), true);
+        let lag = se(p).vruntime.saturating_sub(src.cfs.min_vruntime);
+        se(p).vruntime = dst.cfs.min_vruntime + lag;
+        p.cpu.store(this, Ordering::Relaxed);
+        dst.cfs.enqueue(p, se(p));
+        src_rq.sync_mirrors(src);
+        this_rq.sync_mirrors(dst);
+        this_rq.nr_migrations.fetch_add(1, Ordering::Relaxed);
+        if dst.curr == dst.idle {
+            this_rq.need_resched.store(true, Ordering::Release);
+        }
+    }
+    cpu_rq(second).lock.unlock();
+    cpu_rq(first).lock.unlock();
+    cpu::local_irq_restore(flags);
+    candidate.is_some()
+}
+
+/// The idle loop of every CPU (Linux: `do_idle`): run anything runnable, pull
+/// work from a busy CPU, else wait for an interrupt.
+pub fn cpu_idle() -> ! {
+    let this = cpu::core_id();
+    loop {
+        cpu::local_irq_disable();
+        if !need_resched() && !load_balance(this) {
+            // WFI wakes on a pending interrupt even with IRQs masked, so a
+            // wake-up IPI between the test and the WFI is not lost.
+            cpu::wait_for_interrupt();
+        }
+        cpu::local_irq_enable();
+        if need_resched() {
+            schedule();
+        }
+    }
+}
+
+/// Lets other runnable tasks on this CPU go first (Linux: `sched_yield`).
+pub fn yield_now() {
+    let flags = cpu::local_irq_save();
+    let rq = this_rq();
+    rq.lock.lock();
+    // SAFETY: lock held.
+    let inner = unsafe { rq.inner() };
+    update_curr(rq, inner);
+    let me = current();
+    if let Some(leftmost) = inner.cfs.leftmost_vruntime() {
+        let s = se(me);
+        s.vruntime = s.vruntime.max(leftmost + 1);
+    }
+    rq.need_resched.store(true, Ordering::Relaxed);
+    rq.lock.unlock();
+    cpu::local_irq_restore(flags);
+    schedule();
+}
+
+/// Locks the run queue `p` is on, holding `p.pi_lock` so it cannot move.
+fn with_task_rq<R>(p: TaskRef, f: impl FnOnce(&Rq, &mut RqInner) -> R) -> R {
+    let _pi = p.pi_lock.lock();
+    let rq = cpu_rq(p.cpu.load(Ordering::Relaxed));
+    rq.lock.lock();
+    // SAFETY: lock held.
+    let result = f(rq, unsafe { rq.inner() });
+    rq.lock.unlock();
+    result
+}
+
+/// Changes `p`'s nice value (Linux: `set_user_nice`).
+pub fn set_user_nice(p: TaskRef, nice: i32) {
+    let nice = super::fair::clamp_nice(nice);
+    with_task_rq(p, |rq, inner| {
+        p.nice.store(nice, Ordering::Relaxed);
+        let s = se(p);
+        let new_weight = nice_to_weight(nice);
+        if p.on_rq.load(Ordering::Relaxed) {
+            update_curr(rq, inner);
+            inner.cfs.load_weight = inner.cfs.load_weight - s.weight + new_weight;
+            rq.sync_mirrors(inner);
+        }
+        s.weight = new_weight;
+    });
+}
+
+/// Restricts `p` to the CPUs in `mask` (Linux: `set_cpus_allowed_ptr`). A task
+/// running or queued on a CPU now excluded moves at its next schedule.
+pub fn set_cpus_allowed(p: TaskRef, mask: u8) -> Result<(), crate::errno::Errno> {
+    let online = (0..NR_CPUS).filter(|&c| cpu_rq(c).ready.load(Ordering::Acquire)).fold(0u8, |m, c| m | 1 << c);
+    if mask & online == 0 {
+        return Err(crate::errno::Errno::EINVAL);
+    }
+    let cpu_nr = with_task_rq(p, |_, _| {
+        p.cpus_allowed.store(mask, Ordering::Relaxed);
+        let cpu_nr = p.cpu.load(Ordering::Relaxed);
+        if mask & (1 << cpu_nr) == 0 && p.on_rq.load(Ordering::Relaxed) {
+            p.migrate_pending.store(true, Ordering::Relaxed);
+            Some(cpu_nr)
+        } else {
+            None
+        }
+    });
+    if let Some(cpu_nr) = cpu_nr {
+        // A queued task that is not running: make its CPU schedule, which
+        // moves it (schedule() sees migrate_pending only for the running
+        // task, so move a waiting one here directly).
+        let moved = with_task_rq(p, |rq, inner| {
+            if inner.curr != Some(p) && p.on_rq.load(Ordering::Relaxed) {
+                dequeue_task(rq, inner, p);
+                p.migrate_pending.store(false, Ordering::Relaxed);
+                true
+            } else {
+                false
+            }
+        });
+        if moved {
+            activate_task_anywhere(p, false);
+        } else {
+            resched_cpu(cpu_nr);
+        }
+    }
+    Ok(())
+}
+
+/// Binds a task that has not run yet to `cpu` (Linux: `kthread_bind`).
+pub fn bind_new_task(p: TaskRef, cpu_nr: usize) {
+    let _pi = p.pi_lock.lock();
+    p.cpus_allowed.store(1 << cpu_nr, Ordering::Relaxed);
+    p.cpu.store(cpu_nr, Ordering::Relaxed);
+}
+
+/// Pending timed sleeps, earliest deadline first.
+struct SleepTimers {
+    /// (deadline, sequence) -> sleeper.
+    queue: BTreeMap<(u64, u64), TaskRef>,
+    seq: u64,
+}
+
+static TIMERS: IrqSpinLock<SleepTimers> = IrqSpinLock::new(SleepTimers { queue: BTreeMap::new(), seq: 0 });
+
+fn run_timers() {
+    let t = now();
+    loop {
+        let expired = {
+            let mut timers = TIMERS.lock();
+            match timers.queue.first_key_value() {
+                Some((&(deadline, _), _)) if deadline <= t => timers.queue.pop_first().map(|(_, p)| p),
+                _ => None,
+            }
+        };
+        match expired {
+            Some(p) => {
+                try_to_wake_up(p, state::TASK_NORMAL);
+            }
+            None => break,
+        }
+    }
+}
+
+/// Sleeps in `sleep_state` until `ns` have passed or, for an interruptible
+/// sleep, a kill arrives (Linux: `schedule_timeout`). Returns the time left.
+/// Resolution: one tick.
+pub fn schedule_timeout(ns: u64, sleep_state: u32) -> u64 {
+    let deadline = now() + ns;
+    super::task::set_current_state(sleep_state);
+    let key = {
+        let mut timers = TIMERS.lock();
+        timers.seq += 1;
+        let key = (deadline, timers.seq);
+        timers.queue.insert(key, current());
+        key
+    };
+    schedule();
+    TIMERS.lock().queue.remove(&key);
+    super::task::__set_current_state(state::TASK_RUNNING);
+    deadline.saturating_sub(now())
+}
+
+/// Sleeps at least `ms` milliseconds, ignoring kills (Linux: `msleep`).
+pub fn msleep(ms: u64) {
+    let mut left = ms * 1_000_000;
+    while left > 0 {
+        left = schedule_timeout(left, state::TASK_UNINTERRUPTIBLE);
+    }
+}
+
+/// Sleeps up to `ms` milliseconds; a kill ends it early (Linux:
+/// `msleep_interruptible`). Returns the milliseconds left.
+pub fn msleep_interruptible(ms: u64) -> u64 {
+    let mut left = ms * 1_000_000;
+    while left > 0 && !super::task::signal_pending() {
+        left = schedule_timeout(left, state::TASK_INTERRUPTIBLE);
+    }
+    left / 1_000_000
+}
+
+/// Per-CPU figures for the `runqueues` command.
+#[derive(Clone, Copy, Debug)]
+pub struct RqStats {
+    pub nr_running: usize,
+    pub load_weight: u64,
+    pub nr_switches: u64,
+    pub nr_migrations: u64,
+    pub busy_ns: u64,
+}
+
+/// The figures of `cpu`'s run queue.
+pub fn rq_stats(cpu_nr: usize) -> RqStats {
+    let rq = cpu_rq(cpu_nr);
+    RqStats {
+        nr_running: rq.nr_running.load(Ordering::Relaxed),
+        load_weight: rq.load_weight.load(Ordering::Relaxed),
+        nr_switches: rq.nr_switches.load(Ordering::Relaxed),
+        nr_migrations: rq.nr_migrations.load(Ordering::Relaxed),
+        busy_ns: rq.busy_ns.load(Ordering::Relaxed),
+    }
+}
+
+/// Ticks per second, for callers converting jiffies.
+pub const TICK_HZ: u32 = HZ;

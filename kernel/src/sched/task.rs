@@ -1,0 +1,419 @@
+//! The process descriptor (Linux: `struct task_struct`, include/linux/sched.h),
+//! process states, `current`, and the global task list.
+//!
+//! A task lives in memory from the `task_struct` slab cache (fork.rs), or in
+//! a static for the per-CPU idle tasks (`init_task` is core 0's). Tasks are
+//! reached through raw pointers ([`TaskRef`]), kept alive by a reference count
+//! (`usage`, Linux: `get_task_struct`/`put_task_struct`).
+//!
+//! Locks (outer first): `TASKLIST` (the task list and the parent/children
+//! tree) < wait-queue locks < a task's `pi_lock` (wake-ups) < run-queue locks
+//! (core.rs; two at once in index order). Fields are documented with the lock
+//! or rule that protects them.
+
+use super::fair::SchedEntity;
+use super::wait::{Completion, WaitQueueHead};
+use crate::mm::vmstack::KernelStack;
+use crate::pid::Pid;
+use crate::sync::IrqSpinLock;
+use crate::util::list::ListHead;
+use core::cell::UnsafeCell;
+use core::ptr::NonNull;
+use core::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+
+/// Task states (`task_struct::state`), Linux's values.
+pub mod state {
+    pub const TASK_RUNNING: u32 = 0x0000;
+    pub const TASK_INTERRUPTIBLE: u32 = 0x0001;
+    pub const TASK_UNINTERRUPTIBLE: u32 = 0x0002;
+    pub const __TASK_STOPPED: u32 = 0x0004;
+    pub const __TASK_TRACED: u32 = 0x0008;
+    /// Set for the last schedule() of an exiting task.
+    pub const TASK_DEAD: u32 = 0x0080;
+    /// Being created: not yet runnable.
+    pub const TASK_NEW: u32 = 0x0800;
+    /// What `wake_up_process` wakes.
+    pub const TASK_NORMAL: u32 = TASK_INTERRUPTIBLE | TASK_UNINTERRUPTIBLE;
+}
+
+/// Exit states (`task_struct::exit_state`).
+pub mod exit_state {
+    pub const EXIT_DEAD: u32 = 0x0010;
+    pub const EXIT_ZOMBIE: u32 = 0x0020;
+}
+
+/// Task flags (`task_struct::flags`), Linux's values.
+pub mod pf {
+    pub const PF_IDLE: u32 = 0x0000_0002;
+    pub const PF_EXITING: u32 = 0x0000_0004;
+    pub const PF_KTHREAD: u32 = 0x0020_0000;
+    /// This kernel's own: signals from `kill` are refused (idle, init,
+    /// kthreadd and the console shell, which the system cannot lose).
+    pub const PF_NOKILL: u32 = 0x8000_0000;
+}
+
+/// Callee-saved registers of a task that is not running (Linux:
+/// `struct cpu_context`); switch.S's layout.
+#[repr(C)]
+#[derive(Debug, Default)]
+pub struct CpuContext {
+    /// x19..x28.
+    pub regs: [u64; 10],
+    pub fp: u64,
+    pub sp: u64,
+    /// Where the task resumes (x30 at the switch).
+    pub pc: u64,
+}
+
+/// Per-task state of a kernel thread (Linux: `struct kthread`).
+pub struct KthreadInfo {
+    pub should_stop: AtomicBool,
+    /// Signalled when the thread exits (kthread_stop waits on it).
+    pub exited: Completion,
+    pub result: AtomicI32,
+}
+
+/// The process descriptor.
+#[repr(C)]
+pub struct TaskStruct {
+    /// Saved registers; first, for switch.S. Written only by the task's own
+    /// context switch.
+    pub thread: UnsafeCell<CpuContext>,
+    /// `state::*`, written by the task itself or a waker holding `pi_lock`.
+    pub state: AtomicU32,
+    /// `exit_state::*`, under TASKLIST.
+    pub exit_state: AtomicU32,
+    /// Exit code in the wait-status encoding (exit.rs).
+    pub exit_code: AtomicI32,
+    /// `pf::*`.
+    pub flags: AtomicU32,
+    /// Set at creation, then constant.
+    pub pid: UnsafeCell<Pid>,
+    pub tgid: UnsafeCell<Pid>,
+    /// The command name, NUL-padded.
+    pub comm: IrqSpinLock<[u8; 16]>,
+
+    /// Process tree and task list: under TASKLIST.
+    pub real_parent: UnsafeCell<*mut TaskStruct>,
+    pub parent: UnsafeCell<*mut TaskStruct>,
+    pub children: UnsafeCell<ListHead>,
+    pub sibling: UnsafeCell<ListHead>,
+    pub tasks: UnsafeCell<ListHead>,
+    /// Signal sent to the parent at exit; -1: none, reap at once (kthreadd's
+    /// children, as Linux's kthreadd ignores SIGCHLD).
+    pub exit_signal: AtomicI32,
+
+    /// The CPU whose run queue holds the task (written under that rq's lock
+    /// or, for a sleeping task, under `pi_lock`).
+    pub cpu: AtomicUsize,
+    /// Running on a CPU now (cleared only once its context is saved).
+    pub on_cpu: AtomicBool,
+    /// Counted in a run queue (under that rq's lock).
+    pub on_rq: AtomicBool,
+    pub nice: AtomicI32,
+    /// CPUs the task may run on, bit n = core n.
+    pub cpus_allowed: AtomicU8,
+    /// CFS state: under the lock of the rq the task is on.
+    pub se: UnsafeCell<SchedEntity>,
+    /// Serialises wake-ups of this task (Linux: `pi_lock`).
+    pub pi_lock: IrqSpinLock<()>,
+    /// Moved off a CPU it may no longer run on; core.rs re-queues it.
+    pub migrate_pending: AtomicBool,
+
+    /// Kernel stack (None: the idle tasks, which run on boot stacks).
+    pub stack: UnsafeCell<Option<KernelStack>>,
+    pub usage: AtomicUsize,
+    /// Voluntary and involuntary context switches.
+    pub nvcsw: AtomicU64,
+    pub nivcsw: AtomicU64,
+    /// Uptime at creation, ns.
+    pub start_time: AtomicU64,
+    /// A `kill` is pending (this kernel's stand-in for SIGKILL until signals exist).
+    pub sigkill: AtomicBool,
+    /// Where the task waits for its children (Linux: `signal->wait_chldexit`).
+    pub wait_chldexit: WaitQueueHead,
+    /// Kernel threads made by kthread_create: set at creation, then constant.
+    pub kthread: UnsafeCell<Option<alloc::boxed::Box<KthreadInfo>>>,
+}
+
+// SAFETY: every field is either atomic, behind a lock, or documented as
+// written only at creation or by the owning task / under a named lock.
+unsafe impl Sync for TaskStruct {}
+// SAFETY: as above.
+unsafe impl Send for TaskStruct {}
+
+impl TaskStruct {
+    /// A task with every field at its initial value.
+    pub const fn new() -> Self {
+        TaskStruct {
+            thread: UnsafeCell::new(CpuContext { regs: [0; 10], fp: 0, sp: 0, pc: 0 }),
+            state: AtomicU32::new(state::TASK_RUNNING),
+            exit_state: AtomicU32::new(0),
+            exit_code: AtomicI32::new(0),
+            flags: AtomicU32::new(0),
+            pid: UnsafeCell::new(0),
+            tgid: UnsafeCell::new(0),
+            comm: IrqSpinLock::new([0; 16]),
+            real_parent: UnsafeCell::new(core::ptr::null_mut()),
+            parent: UnsafeCell::new(core::ptr::null_mut()),
+            children: UnsafeCell::new(ListHead::new()),
+            sibling: UnsafeCell::new(ListHead::new()),
+            tasks: UnsafeCell::new(ListHead::new()),
+            exit_signal: AtomicI32::new(-1),
+            cpu: AtomicUsize::new(0),
+            on_cpu: AtomicBool::new(false),
+            on_rq: AtomicBool::new(false),
+            nice: AtomicI32::new(0),
+            cpus_allowed: AtomicU8::new(0xf),
+            se: UnsafeCell::new(SchedEntity::new(0)),
+            pi_lock: IrqSpinLock::new(()),
+            migrate_pending: AtomicBool::new(false),
+            stack: UnsafeCell::new(None),
+            usage: AtomicUsize::new(1),
+            nvcsw: AtomicU64::new(0),
+            nivcsw: AtomicU64::new(0),
+            start_time: AtomicU64::new(0),
+            sigkill: AtomicBool::new(false),
+            wait_chldexit: WaitQueueHead::new(),
+            kthread: UnsafeCell::new(None),
+        }
+    }
+
+    /// The PID.
+    pub fn pid(&self) -> Pid {
+        // SAFETY: written once before the task is published.
+        unsafe { *self.pid.get() }
+    }
+
+    /// Sets the command name (truncated to 15 bytes, Linux's TASK_COMM_LEN - 1).
+    pub fn set_comm(&self, name: &str) {
+        let mut comm = self.comm.lock();
+        *comm = [0; 16];
+        let n = name.len().min(15);
+        comm[..n].copy_from_slice(&name.as_bytes()[..n]);
+    }
+
+    /// The command name.
+    pub fn comm(&self) -> heapless_comm::Comm {
+        heapless_comm::Comm(*self.comm.lock())
+    }
+
+    /// Whether `flag` (`pf::*`) is set.
+    pub fn has_flag(&self, flag: u32) -> bool {
+        self.flags.load(Ordering::Relaxed) & flag != 0
+    }
+
+    /// The state letter `ps` shows (R S D T t Z X, I for an idle task).
+    pub fn state_letter(&self) -> char {
+        let exit = self.exit_state.load(Ordering::Relaxed);
+        if exit & exit_state::EXIT_ZOMBIE != 0 {
+            return 'Z';
+        }
+        if exit & exit_state::EXIT_DEAD != 0 {
+            return 'X';
+        }
+        match self.state.load(Ordering::Relaxed) {
+            state::TASK_RUNNING if self.has_flag(pf::PF_IDLE) => 'I',
+            state::TASK_RUNNING => 'R',
+            s if s & state::TASK_INTERRUPTIBLE != 0 => 'S',
+            s if s & state::TASK_UNINTERRUPTIBLE != 0 => 'D',
+            s if s & state::__TASK_STOPPED != 0 => 'T',
+            s if s & state::__TASK_TRACED != 0 => 't',
+            s if s & state::TASK_DEAD != 0 => 'X',
+            _ => 'D', // TASK_NEW: not yet runnable
+        }
+    }
+
+    /// The kthread part, for kernel threads from kthread_create.
+    pub fn kthread_info(&self) -> Option<&KthreadInfo> {
+        // SAFETY: set before the task is published, never changed afterwards.
+        unsafe { (*self.kthread.get()).as_deref() }
+    }
+
+    /// CPU time used, ns.
+    pub fn runtime_ns(&self) -> u64 {
+        // SAFETY: a racy read of a u64 that only grows; used for reporting.
+        unsafe { core::ptr::read_volatile(&raw const (*self.se.get()).sum_exec_runtime) }
+    }
+}
+
+impl Default for TaskStruct {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// A command name for printing (no allocation).
+pub mod heapless_comm {
+    use core::fmt;
+
+    /// The 16-byte, NUL-padded name.
+    #[derive(Clone, Copy)]
+    pub struct Comm(pub [u8; 16]);
+
+    impl Comm {
+        /// The name as text.
+        pub fn as_str(&self) -> &str {
+            let len = self.0.iter().position(|&b| b == 0).unwrap_or(16);
+            core::str::from_utf8(&self.0[..len]).unwrap_or("?")
+        }
+    }
+
+    impl fmt::Display for Comm {
+        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.pad(self.as_str())
+        }
+    }
+}
+
+/// A pointer to a live task. Copying it takes no reference: holders either
+/// own a count ([`TaskRef::get`]/[`TaskRef::put`]) or rely on a lock or rule
+/// that keeps the task alive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TaskRef(pub NonNull<TaskStruct>);
+
+// SAFETY: TaskStruct is Sync; the pointer is only dereferenced while the task
+// is alive (see the type's docs).
+unsafe impl Send for TaskRef {}
+// SAFETY: as above.
+unsafe impl Sync for TaskRef {}
+
+impl TaskRef {
+    /// From a raw task pointer.
+    ///
+    /// # Safety
+    /// `p` must point to a live task.
+    pub unsafe fn from_ptr(p: *mut TaskStruct) -> TaskRef {
+        // SAFETY: caller's contract.
+        TaskRef(unsafe { NonNull::new_unchecked(p) })
+    }
+
+    /// The raw pointer.
+    pub fn as_ptr(self) -> *mut TaskStruct {
+        self.0.as_ptr()
+    }
+
+    /// Takes a reference (Linux: `get_task_struct`).
+    pub fn get(self) -> TaskRef {
+        self.usage.fetch_add(1, Ordering::Relaxed);
+        self
+    }
+
+    /// Drops a reference; the last one frees the task (Linux:
+    /// `put_task_struct`).
+    pub fn put(self) {
+        if self.usage.fetch_sub(1, Ordering::Release) == 1 {
+            fence(Ordering::Acquire);
+            crate::fork::free_task(self);
+        }
+    }
+}
+
+impl core::ops::Deref for TaskRef {
+    type Target = TaskStruct;
+    fn deref(&self) -> &TaskStruct {
+        // SAFETY: a TaskRef points to a live task (type invariant).
+        unsafe { self.0.as_ref() }
+    }
+}
+
+/// The running task on this CPU (Linux: `current`), kept in TPIDR_EL1.
+#[inline(always)]
+pub fn current() -> TaskRef {
+    let p: *mut TaskStruct;
+    // SAFETY: reading TPIDR_EL1 has no side effect; init.rs sets it to the idle
+    // task before anything asks, and the context switch keeps it current.
+    unsafe { core::arch::asm!("mrs {}, tpidr_el1", out(reg) p, options(nomem, nostack, preserves_flags)) };
+    // SAFETY: TPIDR_EL1 always holds a live task (see above).
+    unsafe { TaskRef::from_ptr(p) }
+}
+
+/// Makes `task` this CPU's `current`.
+///
+/// # Safety
+/// `task` must be the task now running on this CPU.
+pub unsafe fn set_current(task: TaskRef) {
+    // SAFETY: caller's contract.
+    unsafe { core::arch::asm!("msr tpidr_el1, {}", in(reg) task.as_ptr(), options(nostack, preserves_flags)) };
+}
+
+/// Sets the current task's state with a full barrier after it, so the state
+/// is visible before the caller tests its wait condition; with the waker
+/// setting the condition before it reads the state, no wake-up is lost
+/// (Linux: `set_current_state`).
+pub fn set_current_state(new: u32) {
+    current().state.store(new, Ordering::SeqCst);
+    fence(Ordering::SeqCst);
+}
+
+/// Sets the current task's state without the barrier (Linux:
+/// `__set_current_state`), for going back to running.
+pub fn __set_current_state(new: u32) {
+    current().state.store(new, Ordering::Relaxed);
+}
+
+/// Sets another task's state (Linux: `set_task_state`, since removed there);
+/// same ordering as [`set_current_state`].
+pub fn set_task_state(task: TaskRef, new: u32) {
+    task.state.store(new, Ordering::SeqCst);
+    fence(Ordering::SeqCst);
+}
+
+/// Whether a kill is pending for the current task (Linux: `signal_pending`).
+pub fn signal_pending() -> bool {
+    current().sigkill.load(Ordering::Acquire)
+}
+
+/// Protects the task list and the process tree (Linux: `tasklist_lock`).
+pub static TASKLIST: IrqSpinLock<()> = IrqSpinLock::new(());
+
+/// The idle tasks, one per CPU; `IDLE_TASKS[0]` is `init_task` (PID 0, the
+/// first task, whose `tasks` link heads the global task list).
+pub static IDLE_TASKS: [TaskStruct; crate::config::NR_CPUS] = [const { TaskStruct::new() }; crate::config::NR_CPUS];
+
+/// `init_task` (Linux: init/init_task.c).
+pub fn init_task() -> TaskRef {
+    idle_task(0)
+}
+
+/// The idle task of `cpu`.
+pub fn idle_task(cpu: usize) -> TaskRef {
+    // SAFETY: statics live forever.
+    unsafe { TaskRef::from_ptr(&IDLE_TASKS[cpu] as *const TaskStruct as *mut TaskStruct) }
+}
+
+/// Calls `f` for every task on the task list, from `init_task`, under
+/// TASKLIST (Linux: `for_each_process`). Idle tasks other than `init_task` are
+/// not on the list, as in Linux.
+pub fn for_each_process(mut f: impl FnMut(TaskRef)) {
+    let _guard = TASKLIST.lock();
+    let head = init_task().tasks.get();
+    f(init_task());
+    // SAFETY: the list is only changed under TASKLIST, which we hold; every
+    // entry is the `tasks` link of a live task.
+    unsafe {
+        for link in ListHead::iter(head) {
+            f(TaskRef::from_ptr(crate::container_of!(link, TaskStruct, tasks)));
+        }
+    }
+}
+
+/// The task with `pid` on the task list, with a reference taken.
+pub fn find_task_by_pid(pid: Pid) -> Option<TaskRef> {
+    let mut found = None;
+    for_each_process(|t| {
+        if found.is_none() && t.pid() == pid && t.exit_state.load(Ordering::Relaxed) & exit_state::EXIT_DEAD == 0 {
+            found = Some(t.get());
+        }
+    });
+    found
+}
+
+/// The parent of `task` (read under TASKLIST).
+pub fn parent_of(task: TaskRef) -> Option<TaskRef> {
+    let _guard = TASKLIST.lock();
+    // SAFETY: under TASKLIST; a parent outlives the link to its child.
+    let p = unsafe { *task.real_parent.get() };
+    // SAFETY: non-null parents are live tasks (reparenting keeps it so).
+    (!p.is_null()).then(|| unsafe { TaskRef::from_ptr(p) })
+}

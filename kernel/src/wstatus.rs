@@ -1,0 +1,97 @@
+//! The wait status word `wait4` reports (Linux: include/uapi/linux/wait.h
+//! macros, kernel/exit.c): how a task ended, packed as user space decodes it.
+//!
+//! - exited with `code`: `(code & 0xff) << 8` (WIFEXITED, WEXITSTATUS);
+//! - killed by signal `sig`: `sig & 0x7f`, plus 0x80 if it dumped core
+//!   (WIFSIGNALED, WTERMSIG);
+//! - stopped by `sig`: `(sig << 8) | 0x7f` (WIFSTOPPED, WSTOPSIG);
+//! - continued: `0xffff` (WIFCONTINUED).
+
+/// Status of a task that exited with `code`.
+pub const fn exited(code: i32) -> i32 {
+    (code & 0xff) << 8
+}
+
+/// Status of a task killed by signal `sig`.
+pub const fn signaled(sig: i32, core_dumped: bool) -> i32 {
+    (sig & 0x7f) | if core_dumped { 0x80 } else { 0 }
+}
+
+/// Status of a task stopped by signal `sig`.
+pub const fn stopped(sig: i32) -> i32 {
+    ((sig & 0xff) << 8) | 0x7f
+}
+
+/// Status of a stopped task that was continued.
+pub const CONTINUED: i32 = 0xffff;
+
+/// WIFEXITED.
+pub const fn if_exited(status: i32) -> bool {
+    status & 0x7f == 0
+}
+
+/// WEXITSTATUS.
+pub const fn exit_status(status: i32) -> i32 {
+    (status >> 8) & 0xff
+}
+
+/// WIFSIGNALED.
+pub const fn if_signaled(status: i32) -> bool {
+    ((status & 0x7f) + 1) as i8 >= 2
+}
+
+/// WTERMSIG.
+pub const fn term_sig(status: i32) -> i32 {
+    status & 0x7f
+}
+
+/// WIFSTOPPED.
+pub const fn if_stopped(status: i32) -> bool {
+    status & 0xff == 0x7f
+}
+
+/// WSTOPSIG.
+pub const fn stop_sig(status: i32) -> i32 {
+    exit_status(status)
+}
+
+/// WIFCONTINUED.
+pub const fn if_continued(status: i32) -> bool {
+    status == CONTINUED
+}
+
+/// SIGKILL, the signal this kernel's `kill` stands for until signals exist.
+pub const SIGKILL: i32 = 9;
+/// SIGCHLD, the usual exit signal of a child.
+pub const SIGCHLD: i32 = 17;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_round_trip_and_are_truncated_to_a_byte() {
+        for code in [0, 1, 42, 255] {
+            let s = exited(code);
+            assert!(if_exited(s) && !if_signaled(s) && !if_stopped(s) && !if_continued(s));
+            assert_eq!(exit_status(s), code);
+        }
+        assert_eq!(exit_status(exited(256 + 3)), 3);
+        assert_eq!(exited(1), 0x100);
+    }
+
+    #[test]
+    fn signals_stops_and_continues_decode_as_glibc_does() {
+        let killed = signaled(SIGKILL, false);
+        assert_eq!(killed, 9);
+        assert!(if_signaled(killed) && !if_exited(killed) && !if_stopped(killed));
+        assert_eq!(term_sig(killed), 9);
+        assert_eq!(signaled(11, true), 0x8b);
+        assert_eq!(term_sig(signaled(11, true)), 11);
+        let st = stopped(19);
+        assert_eq!(st, 0x137f);
+        assert!(if_stopped(st) && !if_signaled(st) && !if_exited(st));
+        assert_eq!(stop_sig(st), 19);
+        assert!(if_continued(CONTINUED) && !if_exited(CONTINUED) && !if_signaled(CONTINUED));
+    }
+}

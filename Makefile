@@ -4,7 +4,7 @@
 #   make test     host unit tests + QEMU system tests + lints (installs what is missing)
 #   make clippy   lints, -D warnings, kernel target and host
 #   make gdb      QEMU halted, waiting for gdb-multiarch on tcp::1234
-#   make bench    boot-time figures
+#   make bench    boot-time and scheduler figures
 #   make clean
 # Options: PROFILE=release|dev (default release), HZ=<ticks per second>.
 
@@ -75,6 +75,8 @@ fmt:
 
 bench: $(IMG)
 	@bash scripts/bench-boot.sh $(IMG)
+	@bash scripts/bench-sched.sh $(IMG) icount
+	@bash scripts/bench-sched.sh $(IMG) wall
 
 clean:
 	cargo clean

@@ -195,6 +195,51 @@ fn pid_max_is_settable_within_linux_bounds_and_pids_wrap() {
 }
 
 #[test]
+fn affinity_moves_a_running_thread_to_the_allowed_cpu() {
+    let mut q = Qemu::boot();
+    let pid = started(&q.command("kthread start spin"))[0];
+    for (mask, shown, cpu) in [("0x8", "0x8", 3), ("4", "0x4", 2), ("0x1", "0x1", 0)] {
+        assert_eq!(q.command(&format!("taskset {mask} {pid}")), format!("pid {pid}'s affinity mask: {shown}\n"));
+        sleep(Duration::from_millis(300));
+        let t = ps(&mut q).into_iter().find(|t| t.pid == pid).unwrap();
+        assert_eq!((t.cpu, t.state), (cpu, 'R'), "after taskset {mask}");
+    }
+    assert!(q.command(&format!("taskset 0x10 {pid}")).contains("no online CPU"));
+    assert!(q.command("taskset 1 0").contains("idle tasks stay"));
+    assert_eq!(q.command("taskset 1 4000"), "taskset: (4000) - No such process\n");
+    q.command("kthread stop");
+}
+
+#[test]
+fn pid_exhaustion_is_an_error_not_a_panic() {
+    let mut q = Qemu::boot();
+    q.command("sysctl kernel.pid_max=310");
+    let free = field(&q.command("sysctl kernel.pids_free"), "kernel.pids_free =");
+    let out = q.command(&format!("kthread start sleep {}", free + 5));
+    assert!(out.contains("kthread: EAGAIN (11)"), "{out}");
+    assert_eq!(field(&q.command("sysctl kernel.pids_free"), "kernel.pids_free ="), 0);
+    assert_eq!(q.command("kthread stop"), format!("stopped {free}\n"));
+    assert_eq!(field(&q.command("sysctl kernel.pids_free"), "kernel.pids_free ="), free);
+    assert_eq!(q.command("echo alive"), "alive\n");
+}
+
+#[test]
+fn scheduler_benchmarks_run_and_report_medians() {
+    let mut q = Qemu::boot();
+    for (cmd, name) in [
+        ("bench kthread 20", "kthread create+run+stop: median "),
+        ("bench pingpong 50", "context switch (same CPU): median "),
+        ("bench wakeup 20", "wake-up across CPUs: median "),
+    ] {
+        let out = q.command(cmd);
+        assert!(out.starts_with(name) && out.contains(" us (n="), "{out}");
+    }
+    assert!(q.command("bench fast").contains("usage: bench"));
+    let tasks = ps(&mut q);
+    assert!(tasks.iter().all(|t| !t.cmd.starts_with("[bench")), "benchmark threads are gone: {tasks:?}");
+}
+
+#[test]
 fn kill_refuses_essential_tasks_and_unknown_pids() {
     let mut q = Qemu::boot();
     assert_eq!(q.command("kill 1"), "kill: (1) - Operation not permitted\n");

@@ -198,9 +198,18 @@ pub fn init_idle(cpu_nr: usize) {
     rq.ready.store(true, Ordering::Release);
 }
 
-/// Gives up the CPU (Linux: `__schedule`): a task that set a sleeping state
+/// Gives up the CPU (Linux: `schedule`): a task that set a sleeping state
 /// leaves the run queue; the task with the smallest vruntime runs next.
 pub fn schedule() {
+    __schedule(false);
+}
+
+/// The scheduler proper (Linux: `__schedule`). `preempt`: the task is being
+/// preempted, not going to sleep. It may have set a sleeping state already,
+/// on its way to a wait (say, between `set_current_state` and queueing a
+/// timer or signalling a completion): it must stay on the run queue, or
+/// nobody would ever wake it. It sleeps when it calls `schedule()` itself.
+fn __schedule(preempt: bool) {
     let flags = cpu::local_irq_save();
     let rq = this_rq();
     rq.lock.lock();
@@ -213,7 +222,7 @@ pub fn schedule() {
 
     let mut voluntary = false;
     if !is_idle {
-        if prev_state != state::TASK_RUNNING {
+        if prev_state != state::TASK_RUNNING && !preempt {
             if prev_state & state::TASK_INTERRUPTIBLE != 0 && prev.sigkill.load(Ordering::Relaxed) {
                 // A kill is pending: the sleep is cut short (Linux:
                 // signal_pending_state), the task stays runnable.
@@ -419,7 +428,7 @@ pub fn scheduler_tick(ticks: u64) {
 pub fn preempt_irq_exit() {
     let rq = this_rq();
     if rq.ready.load(Ordering::Acquire) && rq.need_resched.load(Ordering::Acquire) {
-        schedule();
+        __schedule(true);
     }
 }
 

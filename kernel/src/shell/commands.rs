@@ -39,6 +39,12 @@ const COMMANDS: &[Command] = &[
         run: super::tasks::kill,
     },
     Command {
+        name: "taskset",
+        usage: "taskset <mask> <pid>",
+        help: "restrict a task to the CPUs in mask (bit n = CPU n)",
+        run: super::tasks::taskset,
+    },
+    Command {
         name: "slabinfo",
         usage: "slabinfo",
         help: "slab caches, as /proc/slabinfo",
@@ -61,6 +67,12 @@ const COMMANDS: &[Command] = &[
         usage: "kthread start spin|sleep|dsleep|orphan [n] [nice N] [cpu C] | stop [pid|all] | churn <n> [batch]",
         help: "demo kernel threads",
         run: super::tasks::kthread,
+    },
+    Command {
+        name: "bench",
+        usage: "bench kthread|pingpong|wakeup [n]",
+        help: "scheduler micro-benchmarks (medians)",
+        run: bench,
     },
     Command { name: "echo", usage: "echo [text...]", help: "print the arguments", run: echo },
     Command { name: "led", usage: "led on|off", help: "switch the green activity LED", run: led },
@@ -191,6 +203,28 @@ fn log_level(args: &[&str]) -> Result<(), &'static str> {
         }
         _ => Err("takes one level"),
     }
+}
+
+fn bench(args: &[&str]) -> Result<(), &'static str> {
+    let (what, n) = match args {
+        [what] => (*what, 200),
+        [what, n] => (*what, n.parse().map_err(|_| "n must be a number")?),
+        _ => return Err("which benchmark?"),
+    };
+    if n == 0 {
+        return Err("n must be positive");
+    }
+    let result = match what {
+        "kthread" => super::bench::kthread_lifecycle(n).map(|ns| ("kthread create+run+stop", ns)),
+        "pingpong" => super::bench::pingpong(n, 9).map(|ns| ("context switch (same CPU)", ns)),
+        "wakeup" => super::bench::cross_cpu_wakeup(n).map(|ns| ("wake-up across CPUs", ns)),
+        _ => return Err("kthread, pingpong or wakeup"),
+    };
+    match result {
+        Ok((name, ns)) => println!("{name}: median {}.{:03} us (n={n})", ns / 1000, ns % 1000),
+        Err(e) => println!("bench: {e}"),
+    }
+    Ok(())
 }
 
 fn echo(args: &[&str]) -> Result<(), &'static str> {

@@ -5,6 +5,8 @@
 pub mod line;
 
 #[cfg(target_os = "none")]
+mod bench;
+#[cfg(target_os = "none")]
 mod commands;
 #[cfg(target_os = "none")]
 mod demo;

@@ -129,6 +129,31 @@ pub fn kill(args: &[&str]) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// `taskset <mask> <pid>`: restrict a task to the CPUs in `mask` (hex or
+/// decimal; bit n = CPU n).
+pub fn taskset(args: &[&str]) -> Result<(), &'static str> {
+    let [mask, pid] = args else { return Err("taskset <mask> <pid>") };
+    let mask = match mask.strip_prefix("0x") {
+        Some(hex) => u8::from_str_radix(hex, 16),
+        None => mask.parse(),
+    }
+    .map_err(|_| "mask must be a number (bit n = CPU n)")?;
+    let pid: u32 = pid.parse().map_err(|_| "not a PID")?;
+    let Some(task) = crate::sched::task::find_task_by_pid(pid) else {
+        println!("taskset: ({pid}) - No such process");
+        return Ok(());
+    };
+    let result = if task.has_flag(pf::PF_IDLE) {
+        Err("idle tasks stay on their CPU")
+    } else {
+        crate::sched::core::set_cpus_allowed(task, mask).map_err(|_| "the mask holds no online CPU")
+    };
+    task.put();
+    result?;
+    println!("pid {pid}'s affinity mask: {mask:#x}");
+    Ok(())
+}
+
 /// `slabinfo`: the slab caches, as /proc/slabinfo lists them.
 pub fn slabinfo(args: &[&str]) -> Result<(), &'static str> {
     if !args.is_empty() {

@@ -45,6 +45,40 @@ pub static TASK_STRUCT_CACHE: KmemCache = KmemCache::new(
     &FRAME_PAGES,
 );
 
+/// CPUs that have emptied their magazines since the last [`shrink_caches`].
+static DRAINED: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new(0);
+
+/// Empties this CPU's magazines of the kernel's slab caches (the SlabDrain IPI).
+pub fn drain_caches_local() {
+    TASK_STRUCT_CACHE.drain_local();
+    DRAINED.fetch_or(1 << crate::arch::cpu::core_id(), Ordering::AcqRel);
+}
+
+/// Returns every empty slab of the kernel's caches to the page allocator
+/// (Linux: `kmem_cache_shrink`): each online CPU first empties its magazine
+/// (an IPI to the others, Linux's `on_each_cpu`); returns the pages freed.
+pub fn shrink_caches() -> usize {
+    let pages = || {
+        let s = TASK_STRUCT_CACHE.stats();
+        s.num_slabs * s.pages_per_slab
+    };
+    let before = pages();
+    let me = crate::arch::cpu::core_id();
+    let others = (0..crate::config::NR_CPUS)
+        .filter(|&c| c != me && crate::smp::CPUS[c].online.load(Ordering::Acquire))
+        .fold(0u8, |m, c| m | 1 << c);
+    DRAINED.store(0, Ordering::Release);
+    crate::irq::send_ipi(crate::irq::Ipi::SlabDrain, others);
+    let deadline = crate::time::uptime_ns() + 100_000_000;
+    if !crate::time::wait_until(deadline, || DRAINED.load(Ordering::Acquire) & others == others) {
+        log::warn!("slab shrink: not every CPU drained its magazine");
+    }
+    TASK_STRUCT_CACHE.shrink();
+    // Draining alone can free slabs (a cache keeps few empty ones), so count
+    // the difference rather than what shrink() itself returned.
+    before.saturating_sub(pages())
+}
+
 /// Creation options (the kernel-thread subset of Linux's `kernel_clone_args`).
 #[derive(Clone, Copy, Debug)]
 pub struct CloneArgs {

@@ -10,10 +10,15 @@ use crate::errno::Errno;
 use crate::exit::{has_children, kernel_wait4, set_child_reaper, WaitFor};
 use crate::fork::{kernel_thread, CloneArgs};
 use crate::sched::task::{current, find_task_by_pid, pf, state};
+use crate::sched::wait::Completion;
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Children reaped by init.
 pub static REAPED_BY_INIT: AtomicU64 = AtomicU64::new(0);
+
+/// kthreadd exists (Linux: `kthreadd_done`): init waits for it before it
+/// starts anything that may create kernel threads.
+static KTHREADD_DONE: Completion = Completion::new();
 
 /// Creates init and kthreadd, then turns the boot CPU into its idle task.
 pub fn rest_init() -> ! {
@@ -23,11 +28,13 @@ pub fn rest_init() -> ! {
     set_child_reaper(init);
     init.flags.fetch_or(pf::PF_NOKILL, Ordering::Relaxed);
     kernel_thread(crate::kthread::kthreadd, 0, "kthreadd", args).expect("cannot create kthreadd");
+    KTHREADD_DONE.complete();
     crate::sched::core::cpu_idle()
 }
 
 /// PID 1.
 extern "C" fn init_main(_: usize) -> i32 {
+    KTHREADD_DONE.wait_for_completion();
     let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD };
     if let Err(e) = kernel_thread(crate::shell::shell_thread, 0, "kshell", args) {
         log::error!("init: cannot start the console shell: {e}");

@@ -21,6 +21,8 @@ pub enum Ipi {
     Reschedule = 0,
     /// Stop the core for good (panic).
     Stop = 1,
+    /// Empty this core's slab magazines (before a cache shrink).
+    SlabDrain = 2,
 }
 
 /// Why [`register`] refused.
@@ -76,13 +78,15 @@ pub fn init_this_cpu() {
     GICC.init();
     enable(Ipi::Stop as u32);
     enable(Ipi::Reschedule as u32);
+    enable(Ipi::SlabDrain as u32);
 }
 
 /// Boot-time setup on core 0: distributor, handlers for the IPIs, the timer and the UART.
 pub fn init() {
     GICD.init();
-    let handlers: [(u32, Handler); 4] = [
+    let handlers: [(u32, Handler); 5] = [
         (Ipi::Stop as u32, ipi_stop),
+        (Ipi::SlabDrain as u32, |_| crate::fork::drain_caches_local()),
         (Ipi::Reschedule as u32, ipi_reschedule),
         (bsp::memory_map::irq::TIMER_EL1_PHYS, crate::time::tick_irq),
         (bsp::memory_map::irq::PL011_UART0, crate::console::uart_irq),

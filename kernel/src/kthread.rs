@@ -31,12 +31,10 @@ struct CreateRequest {
 /// Requests waiting for kthreadd (Linux: `kthread_create_list`).
 static CREATE_LIST: IrqSpinLock<VecDeque<usize>> = IrqSpinLock::new(VecDeque::new());
 static KTHREADD_WAIT: WaitQueueHead = WaitQueueHead::new();
-static KTHREADD_READY: AtomicBool = AtomicBool::new(false);
 
 /// kthreadd's main loop (PID 2): create the threads asked for.
 pub extern "C" fn kthreadd(_: usize) -> i32 {
     current().flags.fetch_or(pf::PF_NOKILL, Ordering::Relaxed);
-    KTHREADD_READY.store(true, Ordering::Release);
     loop {
         let _ = KTHREADD_WAIT.wait_event(state::TASK_INTERRUPTIBLE, || !CREATE_LIST.lock().is_empty());
         while let Some(addr) = CREATE_LIST.lock().pop_front() {
@@ -98,10 +96,10 @@ extern "C" fn kthread(req_addr: usize) -> i32 {
 /// Creates a kernel thread that will run `threadfn(data)` once woken (Linux:
 /// `kthread_create`). The returned reference is the caller's: give it back
 /// with `put()` (kthread_stop does).
+///
+/// Requests queue up until kthreadd runs, so this may be called as soon as
+/// kthreadd has been created (init waits for that, as in Linux).
 pub fn kthread_create(threadfn: fn(usize) -> i32, data: usize, name: &str) -> Result<TaskRef, Errno> {
-    if !KTHREADD_READY.load(Ordering::Acquire) {
-        return Err(Errno::EAGAIN);
-    }
     let req = CreateRequest {
         threadfn,
         data,

@@ -211,6 +211,36 @@ fn affinity_moves_a_running_thread_to_the_allowed_cpu() {
 }
 
 #[test]
+fn yielding_threads_hand_the_cpu_back_and_forth() {
+    let mut q = Qemu::boot();
+    let switches = |q: &mut Qemu| -> u64 {
+        let out = q.command("runqueues");
+        out.lines().nth(2).unwrap().split_whitespace().nth(3).unwrap().parse().unwrap()
+    };
+    let before = switches(&mut q);
+    started(&q.command("kthread start yield 2 cpu 1"));
+    sleep(Duration::from_secs(1));
+    let after = switches(&mut q);
+    q.command("kthread stop");
+    // A tick (HZ = 100) alone would switch about 100 times a second.
+    assert!(after - before > 1000, "core 1 switched only {} times", after - before);
+}
+
+#[test]
+fn slab_shrink_returns_empty_slabs() {
+    let mut q = Qemu::boot();
+    q.command("kthread churn 200");
+    let out = q.command("slabinfo shrink");
+    assert!(out.starts_with("shrink: ") && out.contains(" pages returned"), "{out}");
+    let line = out.lines().find(|l| l.starts_with("task_struct")).unwrap();
+    let f: Vec<u64> = line.split_whitespace().skip(1).map(|v| v.parse().unwrap()).collect();
+    let (active, total, per_slab) = (f[0], f[1], f[3]);
+    // Every CPU emptied its magazine first, so no slab is left without an
+    // object in use: the live tasks pin at most one slab each.
+    assert!(total <= active * per_slab, "{line}");
+}
+
+#[test]
 fn pid_exhaustion_is_an_error_not_a_panic() {
     let mut q = Qemu::boot();
     q.command("sysctl kernel.pid_max=310");

@@ -120,6 +120,11 @@ pub struct TaskStruct {
     /// Moved off a CPU it may no longer run on; core.rs re-queues it.
     pub migrate_pending: AtomicBool,
 
+    /// The user address space, and the one in use (Linux: `mm`, `active_mm`).
+    /// Kernel threads have none (0) and borrow nothing yet: user address
+    /// spaces arrive with user space.
+    pub mm: AtomicUsize,
+    pub active_mm: AtomicUsize,
     /// Kernel stack (None: the idle tasks, which run on boot stacks).
     pub stack: UnsafeCell<Option<KernelStack>>,
     pub usage: AtomicUsize,
@@ -168,6 +173,8 @@ impl TaskStruct {
             se: UnsafeCell::new(SchedEntity::new(0)),
             pi_lock: IrqSpinLock::new(()),
             migrate_pending: AtomicBool::new(false),
+            mm: AtomicUsize::new(0),
+            active_mm: AtomicUsize::new(0),
             stack: UnsafeCell::new(None),
             usage: AtomicUsize::new(1),
             nvcsw: AtomicU64::new(0),
@@ -228,6 +235,17 @@ impl TaskStruct {
     pub fn kthread_info(&self) -> Option<&KthreadInfo> {
         // SAFETY: set before the task is published, never changed afterwards.
         unsafe { (*self.kthread.get()).as_deref() }
+    }
+
+    /// CPU time in user mode, ns (Linux: `utime`): none yet, every task is a
+    /// kernel thread.
+    pub fn utime_ns(&self) -> u64 {
+        0
+    }
+
+    /// CPU time in kernel mode, ns (Linux: `stime`).
+    pub fn stime_ns(&self) -> u64 {
+        self.runtime_ns() - self.utime_ns()
     }
 
     /// CPU time used, ns.

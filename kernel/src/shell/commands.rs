@@ -46,7 +46,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "slabinfo",
-        usage: "slabinfo",
+        usage: "slabinfo [shrink]",
         help: "slab caches, as /proc/slabinfo",
         run: super::tasks::slabinfo,
     },
@@ -64,7 +64,7 @@ const COMMANDS: &[Command] = &[
     },
     Command {
         name: "kthread",
-        usage: "kthread start spin|sleep|dsleep|orphan [n] [nice N] [cpu C] | stop [pid|all] | churn <n> [batch]",
+        usage: "kthread start spin|sleep|dsleep|orphan|yield [n] [nice N] [cpu C] | stop [pid|all] | churn <n> [batch]",
         help: "demo kernel threads",
         run: super::tasks::kthread,
     },

@@ -25,6 +25,8 @@ pub enum Kind {
     /// Starts three children that live 500 ms, then exits at once: the
     /// children are reparented to init, which reaps them.
     Orphan,
+    /// Yields the CPU in a loop (sched_yield).
+    Yield,
 }
 
 impl Kind {
@@ -35,6 +37,7 @@ impl Kind {
             "sleep" => Some(Kind::Sleep),
             "dsleep" => Some(Kind::DSleep),
             "orphan" => Some(Kind::Orphan),
+            "yield" => Some(Kind::Yield),
             _ => None,
         }
     }
@@ -45,6 +48,7 @@ impl Kind {
             Kind::Sleep => "sleep",
             Kind::DSleep => "dsleep",
             Kind::Orphan => "orphan",
+            Kind::Yield => "yield",
         }
     }
 
@@ -54,6 +58,7 @@ impl Kind {
             Kind::Sleep => sleeper,
             Kind::DSleep => dsleeper,
             Kind::Orphan => orphaner,
+            Kind::Yield => yielder,
         }
     }
 }
@@ -81,6 +86,13 @@ fn sleeper(_: usize) -> i32 {
 fn dsleeper(_: usize) -> i32 {
     while !kthread_should_stop() {
         msleep(50);
+    }
+    0
+}
+
+fn yielder(_: usize) -> i32 {
+    while !kthread_should_stop() {
+        crate::sched::core::yield_now();
     }
     0
 }

@@ -154,10 +154,13 @@ pub fn taskset(args: &[&str]) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// `slabinfo`: the slab caches, as /proc/slabinfo lists them.
+/// `slabinfo [shrink]`: the slab caches, as /proc/slabinfo lists them;
+/// `shrink` first returns empty slabs to the page allocator.
 pub fn slabinfo(args: &[&str]) -> Result<(), &'static str> {
-    if !args.is_empty() {
-        return Err("takes no arguments");
+    match args {
+        [] => {}
+        ["shrink"] => println!("shrink: {} pages returned", crate::fork::shrink_caches()),
+        _ => return Err("slabinfo [shrink]"),
     }
     println!("{}", crate::mm::slab::slabinfo_header());
     println!("{}", TASK_STRUCT_CACHE.stats());
@@ -241,7 +244,7 @@ pub fn runqueues(args: &[&str]) -> Result<(), &'static str> {
 pub fn kthread(args: &[&str]) -> Result<(), &'static str> {
     match args {
         ["start", kind, rest @ ..] => {
-            let kind = demo::Kind::parse(kind).ok_or("kinds: spin, sleep, dsleep, orphan")?;
+            let kind = demo::Kind::parse(kind).ok_or("kinds: spin, sleep, dsleep, orphan, yield")?;
             let mut count = 1;
             let (mut nice, mut cpu) = (0, None);
             let mut it = rest.iter();

@@ -46,6 +46,8 @@ pub struct Rq {
     /// Mirrors of queue state for lock-free reading by other CPUs.
     pub nr_running: AtomicUsize,
     pub load_weight: AtomicU64,
+    /// The queue's min_vruntime, for placing a task that wakes up elsewhere.
+    min_vruntime: AtomicU64,
     /// Context switches on this CPU.
     pub nr_switches: AtomicU64,
     /// Tasks pulled to this CPU by load balancing or affinity changes.
@@ -66,6 +68,7 @@ impl Rq {
             need_resched: AtomicBool::new(false),
             nr_running: AtomicUsize::new(0),
             load_weight: AtomicU64::new(0),
+            min_vruntime: AtomicU64::new(0),
             nr_switches: AtomicU64::new(0),
             nr_migrations: AtomicU64::new(0),
             busy_ns: AtomicU64::new(0),
@@ -86,6 +89,7 @@ impl Rq {
     fn sync_mirrors(&self, inner: &RqInner) {
         self.nr_running.store(inner.cfs.nr_running as usize, Ordering::Relaxed);
         self.load_weight.store(inner.cfs.load_weight, Ordering::Relaxed);
+        self.min_vruntime.store(inner.cfs.min_vruntime, Ordering::Relaxed);
     }
 }
 
@@ -122,6 +126,7 @@ fn update_curr(rq: &Rq, inner: &mut RqInner) {
     let delta = se(curr).account(now());
     rq.busy_ns.fetch_add(delta, Ordering::Relaxed);
     inner.cfs.update_min_vruntime(Some(se(curr)));
+    rq.min_vruntime.store(inner.cfs.min_vruntime, Ordering::Relaxed);
 }
 
 fn enqueue_task(rq: &Rq, inner: &mut RqInner, p: TaskRef, new: bool) {
@@ -335,8 +340,18 @@ fn activate_task_anywhere(p: TaskRef, new: bool) {
     // SAFETY: lock held.
     let inner = unsafe { rq.inner() };
     update_curr(rq, inner);
-    if cpu_nr != p.cpu.swap(cpu_nr, Ordering::Relaxed) {
+    let old_cpu = p.cpu.swap(cpu_nr, Ordering::Relaxed);
+    if cpu_nr != old_cpu {
         rq.nr_migrations.fetch_add(1, Ordering::Relaxed);
+        if !new {
+            // Each queue's vruntimes count from its own min_vruntime: keep
+            // the task's lag, not its absolute value (Linux:
+            // migrate_task_rq_fair). The old queue's floor is read without
+            // its lock; it only grows, so the lag is at worst understated.
+            let s = se(p);
+            let lag = s.vruntime.saturating_sub(cpu_rq(old_cpu).min_vruntime.load(Ordering::Relaxed));
+            s.vruntime = inner.cfs.min_vruntime + lag;
+        }
     }
     enqueue_task(rq, inner, p, new);
     let preempt = match inner.curr {

@@ -46,6 +46,10 @@ pub fn do_exit(code: i32) -> ! {
     if autoreap {
         release_task(tsk);
     }
+    // No preemption from here: a preempted TASK_DEAD task would stay queued,
+    // yet lose the reference finish_task_switch drops for the dead (Linux:
+    // do_task_dead disables preemption).
+    crate::arch::cpu::local_irq_disable();
     tsk.state.store(state::TASK_DEAD, Ordering::SeqCst);
     schedule();
     unreachable!("a dead task was scheduled");
@@ -62,8 +66,10 @@ extern "C" fn kthread_exit_from_fn(ret: i32) -> ! {
 /// for `tsk`, so it must be released now.
 fn exit_notify(tsk: TaskRef) -> bool {
     let reaper = *CHILD_REAPER.get().expect("init exists before any task exits");
+    // The wake-ups happen under TASKLIST (TASKLIST < wait-queue locks): the
+    // parent cannot exit and be freed before we are done with it.
+    let _guard = TASKLIST.lock();
     let (parent, autoreap, reaper_has_zombie) = {
-        let _guard = TASKLIST.lock();
         let mut zombie_moved = false;
         // SAFETY: the tree is only changed under TASKLIST, which we hold; all
         // linked tasks are alive while they are linked.

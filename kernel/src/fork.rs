@@ -58,6 +58,10 @@ pub fn drain_caches_local() {
 /// (Linux: `kmem_cache_shrink`): each online CPU first empties its magazine
 /// (an IPI to the others, Linux's `on_each_cpu`); returns the pages freed.
 pub fn shrink_caches() -> usize {
+    // One shrink at a time, and on one CPU throughout (IRQs are masked while
+    // the lock is held, so `core_id` stays right).
+    static SHRINKING: IrqSpinLock<()> = IrqSpinLock::new(());
+    let _one = SHRINKING.lock();
     let pages = || {
         let s = TASK_STRUCT_CACHE.stats();
         s.num_slabs * s.pages_per_slab
@@ -69,8 +73,10 @@ pub fn shrink_caches() -> usize {
         .fold(0u8, |m, c| m | 1 << c);
     DRAINED.store(0, Ordering::Release);
     crate::irq::send_ipi(crate::irq::Ipi::SlabDrain, others);
+    drain_caches_local();
     let deadline = crate::time::uptime_ns() + 100_000_000;
-    if !crate::time::wait_until(deadline, || DRAINED.load(Ordering::Acquire) & others == others) {
+    let all = others | 1 << me;
+    if !crate::time::wait_until(deadline, || DRAINED.load(Ordering::Acquire) & all == all) {
         log::warn!("slab shrink: not every CPU drained its magazine");
     }
     TASK_STRUCT_CACHE.shrink();
@@ -86,6 +92,9 @@ pub struct CloneArgs {
     pub clone_parent: bool,
     /// Signal to the parent at exit; -1 for none (reaped at once).
     pub exit_signal: i32,
+    /// The task refuses `kill` from its first instruction (PF_NOKILL): for
+    /// tasks the system cannot lose.
+    pub nokill: bool,
 }
 
 /// The function a kernel thread runs: argument in, exit code out.
@@ -129,7 +138,7 @@ pub fn copy_process(f: ThreadFn, arg: usize, name: &str, args: CloneArgs) -> Res
     let p = dup_task_struct(parent)?;
     // Held in TASK_NEW until it is linked in and woken: no one may wake it.
     p.state.store(state::TASK_NEW, Ordering::Relaxed);
-    p.flags.store(pf::PF_KTHREAD, Ordering::Relaxed);
+    p.flags.store(pf::PF_KTHREAD | if args.nokill { pf::PF_NOKILL } else { 0 }, Ordering::Relaxed);
     p.set_comm(name);
     p.start_time.store(crate::time::uptime_ns(), Ordering::Relaxed);
     p.exit_signal.store(args.exit_signal, Ordering::Relaxed);

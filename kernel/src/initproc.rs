@@ -8,8 +8,8 @@
 
 use crate::errno::Errno;
 use crate::exit::{has_children, kernel_wait4, set_child_reaper, WaitFor};
-use crate::fork::{kernel_thread, CloneArgs};
-use crate::sched::task::{current, find_task_by_pid, pf, state};
+use crate::fork::{copy_process, kernel_thread, CloneArgs};
+use crate::sched::task::{current, state};
 use crate::sched::wait::Completion;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -22,11 +22,11 @@ static KTHREADD_DONE: Completion = Completion::new();
 
 /// Creates init and kthreadd, then turns the boot CPU into its idle task.
 pub fn rest_init() -> ! {
-    let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD };
-    let init_pid = kernel_thread(init_main, 0, "init", args).expect("cannot create init");
-    let init = find_task_by_pid(init_pid).expect("init is on the task list");
+    let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD, nokill: true };
+    // The reaper is known before init runs (and before anything can exit).
+    let init = copy_process(init_main, 0, "init", args).expect("cannot create init");
     set_child_reaper(init);
-    init.flags.fetch_or(pf::PF_NOKILL, Ordering::Relaxed);
+    crate::sched::core::wake_up_new_task(init);
     kernel_thread(crate::kthread::kthreadd, 0, "kthreadd", args).expect("cannot create kthreadd");
     KTHREADD_DONE.complete();
     crate::sched::core::cpu_idle()
@@ -35,7 +35,7 @@ pub fn rest_init() -> ! {
 /// PID 1.
 extern "C" fn init_main(_: usize) -> i32 {
     KTHREADD_DONE.wait_for_completion();
-    let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD };
+    let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD, nokill: true };
     if let Err(e) = kernel_thread(crate::shell::shell_thread, 0, "kshell", args) {
         log::error!("init: cannot start the console shell: {e}");
     }

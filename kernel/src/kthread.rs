@@ -11,7 +11,7 @@
 use crate::errno::Errno;
 use crate::fork::{copy_process, CloneArgs};
 use crate::sched::core::{bind_new_task, schedule, wake_up_new_task, wake_up_process};
-use crate::sched::task::{current, pf, set_current_state, state, KthreadInfo, TaskRef};
+use crate::sched::task::{current, set_current_state, state, KthreadInfo, TaskRef};
 use crate::sched::wait::{Completion, WaitQueueHead};
 use crate::sync::IrqSpinLock;
 use alloc::boxed::Box;
@@ -34,7 +34,6 @@ static KTHREADD_WAIT: WaitQueueHead = WaitQueueHead::new();
 
 /// kthreadd's main loop (PID 2): create the threads asked for.
 pub extern "C" fn kthreadd(_: usize) -> i32 {
-    current().flags.fetch_or(pf::PF_NOKILL, Ordering::Relaxed);
     loop {
         let _ = KTHREADD_WAIT.wait_event(state::TASK_INTERRUPTIBLE, || !CREATE_LIST.lock().is_empty());
         while let Some(addr) = CREATE_LIST.lock().pop_front() {
@@ -47,7 +46,7 @@ pub extern "C" fn kthreadd(_: usize) -> i32 {
 
 /// kthreadd's half of a creation: fork the thread (as kthreadd's child).
 fn create_kthread(req: &CreateRequest) {
-    let args = CloneArgs { clone_parent: false, exit_signal: -1 };
+    let args = CloneArgs { clone_parent: false, exit_signal: -1, nokill: false };
     let result = copy_process(kthread, req as *const CreateRequest as usize, &req.name, args);
     match result {
         Ok(task) => {

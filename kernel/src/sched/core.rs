@@ -124,6 +124,7 @@ fn update_curr(rq: &Rq, inner: &mut RqInner) {
         return;
     }
     let delta = se(curr).account(now());
+    curr.sum_exec_runtime.store(se(curr).sum_exec_runtime, Ordering::Relaxed);
     rq.busy_ns.fetch_add(delta, Ordering::Relaxed);
     inner.cfs.update_min_vruntime(Some(se(curr)));
     rq.min_vruntime.store(inner.cfs.min_vruntime, Ordering::Relaxed);
@@ -238,10 +239,12 @@ fn __schedule(preempt: bool) {
             }
         }
         if prev.on_rq.load(Ordering::Relaxed) {
-            if prev.migrate_pending.load(Ordering::Relaxed) {
+            let this_cpu = prev.cpu.load(Ordering::Relaxed);
+            if prev.cpus_allowed.load(Ordering::Relaxed) & (1 << this_cpu) == 0 {
                 // Its CPU mask no longer allows this CPU: finish_task_switch
                 // queues it on an allowed one once its context is saved.
                 dequeue_task(rq, inner, prev);
+                prev.migrate_pending.store(true, Ordering::Relaxed);
             } else {
                 inner.cfs.put_prev(prev, se(prev));
             }
@@ -294,15 +297,20 @@ unsafe fn context_switch(prev: TaskRef, next: TaskRef) -> TaskRef {
 /// released, and a dead `prev` loses the reference that kept its stack alive.
 fn finish_task_switch(prev: TaskRef) {
     let rq = this_rq();
-    let prev_state = prev.state.load(Ordering::Relaxed);
+    // Read before on_cpu clears: after that, prev may run (and change) elsewhere.
+    let dead = prev.state.load(Ordering::Relaxed) == state::TASK_DEAD && !prev.on_rq.load(Ordering::Relaxed);
     let migrate = prev.migrate_pending.swap(false, Ordering::Relaxed);
     // Release: its saved context is complete before another CPU may run it.
     prev.on_cpu.store(false, Ordering::Release);
     rq.lock.unlock();
     if migrate {
-        activate_task_anywhere(prev, false);
+        // Under pi_lock, like a wake-up, so the two cannot both queue it.
+        let _pi = prev.pi_lock.lock();
+        if !prev.on_rq.load(Ordering::Acquire) && prev.state.load(Ordering::Relaxed) == state::TASK_RUNNING {
+            activate_task_anywhere(prev, false);
+        }
     }
-    if prev_state == state::TASK_DEAD {
+    if dead {
         prev.put();
     }
 }
@@ -365,6 +373,21 @@ fn activate_task_anywhere(p: TaskRef, new: bool) {
     cpu::local_irq_restore(flags);
 }
 
+/// Locks the run queue `p` is on, retrying if the load balancer moves `p`
+/// meanwhile (it changes `p.cpu` only with both queues locked) (Linux:
+/// `task_rq_lock`). The caller holds `p.pi_lock` with IRQs masked.
+fn task_rq_lock(p: TaskRef) -> &'static Rq {
+    loop {
+        let cpu_nr = p.cpu.load(Ordering::Acquire);
+        let rq = cpu_rq(cpu_nr);
+        rq.lock.lock();
+        if p.cpu.load(Ordering::Relaxed) == cpu_nr {
+            return rq;
+        }
+        rq.lock.unlock();
+    }
+}
+
 /// Wakes `p` if its state is in `state_mask` (Linux: `try_to_wake_up`).
 /// Returns whether it was woken.
 pub fn try_to_wake_up(p: TaskRef, state_mask: u32) -> bool {
@@ -378,8 +401,7 @@ pub fn try_to_wake_up(p: TaskRef, state_mask: u32) -> bool {
     if p.on_rq.load(Ordering::Acquire) {
         // Still queued: it set its state but has not scheduled out yet (or
         // was preempted). Setting it running under its rq lock is enough.
-        let rq = cpu_rq(p.cpu.load(Ordering::Relaxed));
-        rq.lock.lock();
+        let rq = task_rq_lock(p);
         let queued = p.on_rq.load(Ordering::Relaxed);
         if queued {
             p.state.store(state::TASK_RUNNING, Ordering::Relaxed);
@@ -394,7 +416,9 @@ pub fn try_to_wake_up(p: TaskRef, state_mask: u32) -> bool {
         core::hint::spin_loop();
     }
     p.state.store(state::TASK_RUNNING, Ordering::Relaxed);
-    activate_task_anywhere(p, false);
+    if !p.on_rq.load(Ordering::Acquire) {
+        activate_task_anywhere(p, false);
+    }
     true
 }
 
@@ -530,11 +554,10 @@ pub fn yield_now() {
     schedule();
 }
 
-/// Locks the run queue `p` is on, holding `p.pi_lock` so it cannot move.
+/// Runs `f` with `p.pi_lock` and the lock of the run queue `p` is on.
 fn with_task_rq<R>(p: TaskRef, f: impl FnOnce(&Rq, &mut RqInner) -> R) -> R {
     let _pi = p.pi_lock.lock();
-    let rq = cpu_rq(p.cpu.load(Ordering::Relaxed));
-    rq.lock.lock();
+    let rq = task_rq_lock(p);
     // SAFETY: lock held.
     let result = f(rq, unsafe { rq.inner() });
     rq.lock.unlock();
@@ -557,40 +580,34 @@ pub fn set_user_nice(p: TaskRef, nice: i32) {
     });
 }
 
-/// Restricts `p` to the CPUs in `mask` (Linux: `set_cpus_allowed_ptr`). A task
-/// running or queued on a CPU now excluded moves at its next schedule.
+/// Restricts `p` to the CPUs in `mask` (Linux: `set_cpus_allowed_ptr`). A
+/// waiting task on a CPU now excluded moves at once; a running one moves at
+/// its next schedule (its CPU is told to reschedule); a sleeping one wakes
+/// up on an allowed CPU.
 pub fn set_cpus_allowed(p: TaskRef, mask: u8) -> Result<(), crate::errno::Errno> {
     let online = (0..NR_CPUS).filter(|&c| cpu_rq(c).ready.load(Ordering::Acquire)).fold(0u8, |m, c| m | 1 << c);
     if mask & online == 0 {
         return Err(crate::errno::Errno::EINVAL);
     }
-    let cpu_nr = with_task_rq(p, |_, _| {
-        p.cpus_allowed.store(mask, Ordering::Relaxed);
-        let cpu_nr = p.cpu.load(Ordering::Relaxed);
-        if mask & (1 << cpu_nr) == 0 && p.on_rq.load(Ordering::Relaxed) {
-            p.migrate_pending.store(true, Ordering::Relaxed);
-            Some(cpu_nr)
-        } else {
-            None
-        }
-    });
-    if let Some(cpu_nr) = cpu_nr {
-        // A queued task that is not running: make its CPU schedule, which
-        // moves it (schedule() sees migrate_pending only for the running
-        // task, so move a waiting one here directly).
-        let moved = with_task_rq(p, |rq, inner| {
-            if inner.curr != Some(p) && p.on_rq.load(Ordering::Relaxed) {
-                dequeue_task(rq, inner, p);
-                p.migrate_pending.store(false, Ordering::Relaxed);
-                true
-            } else {
-                false
-            }
-        });
-        if moved {
-            activate_task_anywhere(p, false);
-        } else {
+    let _pi = p.pi_lock.lock();
+    let rq = task_rq_lock(p);
+    // SAFETY: the rq lock is held.
+    let inner = unsafe { rq.inner() };
+    p.cpus_allowed.store(mask, Ordering::Relaxed);
+    let cpu_nr = p.cpu.load(Ordering::Relaxed);
+    let excluded = mask & (1 << cpu_nr) == 0 && p.on_rq.load(Ordering::Relaxed);
+    let running = inner.curr == Some(p);
+    if excluded && !running {
+        update_curr(rq, inner);
+        dequeue_task(rq, inner, p);
+    }
+    rq.lock.unlock();
+    if excluded {
+        if running {
             resched_cpu(cpu_nr);
+        } else {
+            // Still under pi_lock: no wake-up can queue it meanwhile.
+            activate_task_anywhere(p, false);
         }
     }
     Ok(())
@@ -612,21 +629,19 @@ struct SleepTimers {
 
 static TIMERS: IrqSpinLock<SleepTimers> = IrqSpinLock::new(SleepTimers { queue: BTreeMap::new(), seq: 0 });
 
+/// Wakes the sleepers whose deadline has passed. The wake-up happens under
+/// the TIMERS lock: a sleeper removes its own entry under that lock before it
+/// returns, so a task on the list is alive (lock order: TIMERS < pi_lock <
+/// run queues; schedule_timeout takes TIMERS with nothing else held).
 fn run_timers() {
     let t = now();
-    loop {
-        let expired = {
-            let mut timers = TIMERS.lock();
-            match timers.queue.first_key_value() {
-                Some((&(deadline, _), _)) if deadline <= t => timers.queue.pop_first().map(|(_, p)| p),
-                _ => None,
-            }
-        };
-        match expired {
-            Some(p) => {
-                try_to_wake_up(p, state::TASK_NORMAL);
-            }
-            None => break,
+    let mut timers = TIMERS.lock();
+    while let Some((&(deadline, _), _)) = timers.queue.first_key_value() {
+        if deadline > t {
+            break;
+        }
+        if let Some((_, p)) = timers.queue.pop_first() {
+            try_to_wake_up(p, state::TASK_NORMAL);
         }
     }
 }

@@ -117,8 +117,11 @@ pub struct TaskStruct {
     pub se: UnsafeCell<SchedEntity>,
     /// Serialises wake-ups of this task (Linux: `pi_lock`).
     pub pi_lock: IrqSpinLock<()>,
-    /// Moved off a CPU it may no longer run on; core.rs re-queues it.
+    /// Taken off a CPU its mask no longer allows by `schedule()`;
+    /// finish_task_switch queues it on an allowed one.
     pub migrate_pending: AtomicBool,
+    /// `se.sum_exec_runtime`, readable without the run-queue lock.
+    pub sum_exec_runtime: AtomicU64,
 
     /// The user address space, and the one in use (Linux: `mm`, `active_mm`).
     /// Kernel threads have none (0) and borrow nothing yet: user address
@@ -173,6 +176,7 @@ impl TaskStruct {
             se: UnsafeCell::new(SchedEntity::new(0)),
             pi_lock: IrqSpinLock::new(()),
             migrate_pending: AtomicBool::new(false),
+            sum_exec_runtime: AtomicU64::new(0),
             mm: AtomicUsize::new(0),
             active_mm: AtomicUsize::new(0),
             stack: UnsafeCell::new(None),
@@ -248,10 +252,9 @@ impl TaskStruct {
         self.runtime_ns() - self.utime_ns()
     }
 
-    /// CPU time used, ns.
+    /// CPU time used, ns (as of the last accounting on its CPU).
     pub fn runtime_ns(&self) -> u64 {
-        // SAFETY: a racy read of a u64 that only grows; used for reporting.
-        unsafe { core::ptr::read_volatile(&raw const (*self.se.get()).sum_exec_runtime) }
+        self.sum_exec_runtime.load(Ordering::Relaxed)
     }
 }
 
@@ -425,13 +428,4 @@ pub fn find_task_by_pid(pid: Pid) -> Option<TaskRef> {
         }
     });
     found
-}
-
-/// The parent of `task` (read under TASKLIST).
-pub fn parent_of(task: TaskRef) -> Option<TaskRef> {
-    let _guard = TASKLIST.lock();
-    // SAFETY: under TASKLIST; a parent outlives the link to its child.
-    let p = unsafe { *task.real_parent.get() };
-    // SAFETY: non-null parents are live tasks (reparenting keeps it so).
-    (!p.is_null()).then(|| unsafe { TaskRef::from_ptr(p) })
 }

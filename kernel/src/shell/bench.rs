@@ -26,7 +26,7 @@ fn median(mut samples: Vec<u64>) -> u64 {
 fn wait_for_stop(_: usize) -> i32 {
     loop {
         set_current_state(state::TASK_INTERRUPTIBLE);
-        if kthread_should_stop() {
+        if kthread_should_stop() || crate::sched::task::signal_pending() {
             break;
         }
         schedule();

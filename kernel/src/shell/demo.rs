@@ -103,7 +103,7 @@ extern "C" fn orphan_child(_: usize) -> i32 {
 }
 
 fn orphaner(_: usize) -> i32 {
-    let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD };
+    let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD, nokill: false };
     for _ in 0..3 {
         if kernel_thread(orphan_child, 0, "orphan-child", args).is_err() {
             return -(Errno::EAGAIN as i32);
@@ -148,7 +148,7 @@ pub fn stop(pid: Option<u32>) -> usize {
 fn wait_for_stop(_: usize) -> i32 {
     loop {
         set_current_state(state::TASK_INTERRUPTIBLE);
-        if kthread_should_stop() {
+        if kthread_should_stop() || signal_pending() {
             break;
         }
         schedule();

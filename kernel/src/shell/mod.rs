@@ -19,8 +19,6 @@ pub const PROMPT: &str = "rpi4> ";
 /// The console shell as a kernel thread (`kshell`, started by init).
 #[cfg(target_os = "none")]
 pub extern "C" fn shell_thread(_: usize) -> i32 {
-    use crate::sched::task::{current, pf};
-    current().flags.fetch_or(pf::PF_NOKILL, core::sync::atomic::Ordering::Relaxed);
     run()
 }
 

@@ -79,13 +79,21 @@ kernel_stack_overflow:
     lsl     x1, x1, #{STACK_SLOT_SHIFT}
     mov     sp, x1
     ldr     x1, =__boot_stacks_start
-    add     sp, sp, x1
+    add     sp, sp, x1                  // the bottom of this core's overflow stack
+    // An exception while already on the overflow stack (the report itself
+    // faulted) would overwrite the report's frames: stop this core instead.
+    mov     x1, sp
+    sub     x1, x0, x1
+    cmp     x1, #{OVERFLOW_STACK_SIZE}
+    b.lo    1f
     add     sp, sp, #{OVERFLOW_STACK_SIZE}
     sub     sp, sp, #FRAME_SIZE
     mrs     x1, tpidr_el0
     stp     x0, x1, [sp, #(0 * 16)]
     mov     x1, #{OVERFLOW_SLOT}
     b       exception_common
+1:  wfe
+    b       1b
 
 exception_common:
     stp     x2, x3, [sp, #(1 * 16)]

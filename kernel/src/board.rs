@@ -21,12 +21,16 @@ const fn mmio(pa: usize) -> usize {
 // block gets exactly one driver instance.
 /// The serial console UART.
 pub static UART: Pl011 = unsafe { Pl011::new(mmio(map::PL011_UART0)) };
+// SAFETY: as above.
 /// The interrupt distributor.
 pub static GICD: Distributor = unsafe { Distributor::new(mmio(map::GICD)) };
+// SAFETY: as above.
 /// The interrupt CPU interface (banked: each core sees its own).
 pub static GICC: CpuInterface = unsafe { CpuInterface::new(mmio(map::GICC)) };
+// SAFETY: as above.
 /// GPIO pins.
 pub static GPIO: Gpio = unsafe { Gpio::new(mmio(map::GPIO)) };
+// SAFETY: as above.
 /// The reset/power-off watchdog.
 pub static WATCHDOG: Watchdog = unsafe { Watchdog::new(mmio(map::POWER_MANAGER)) };
 /// The mailbox and the one buffer it is used with. The buffer is static, not

@@ -4,6 +4,7 @@
 #   make test     host unit tests + QEMU system tests + lints (installs what is missing)
 #   make clippy   lints, -D warnings, kernel target and host
 #   make gdb      QEMU halted, waiting for gdb-multiarch on tcp::1234
+#   make sdimage  build/sdcard.img for a real Pi 4 (firmware from Debian)
 #   make bench    boot-time and scheduler figures
 #   make clean
 # Options: PROFILE=release|dev (default release), HZ=<ticks per second>.
@@ -13,6 +14,7 @@ PROFILE  ?= release
 BUILD    := build
 ELF      := $(BUILD)/kernel8.elf
 IMG      := $(BUILD)/kernel8.img
+SDIMG    := $(BUILD)/sdcard.img
 CARGO_OUT = target/$(TARGET)/$(PROFILE)/kernel8
 QEMU     ?= qemu-system-aarch64
 QEMU_ARGS = -M raspi4b -kernel $(IMG) -serial stdio -display none -monitor none -no-reboot
@@ -29,7 +31,7 @@ ifdef HZ
 export HZ
 endif
 
-.PHONY: all setup run test unit-test system-test clippy lint fmt gdb bench clean FORCE
+.PHONY: all setup run test unit-test system-test clippy lint fmt gdb bench clean sdimage firmware FORCE
 
 all: $(IMG)
 
@@ -46,6 +48,12 @@ $(IMG): $(ELF)
 	$(OBJCOPY) -O binary $(ELF) $(IMG)
 	@echo "built $(IMG) ($$(stat -c %s $(IMG)) bytes)"
 
+firmware:
+	@bash scripts/fetch-firmware.sh
+
+sdimage: $(IMG)
+	@bash scripts/mksdimage.sh $(IMG) $(SDIMG)
+
 run: $(IMG)
 	$(QEMU) $(QEMU_ARGS)
 
@@ -59,8 +67,9 @@ unit-test:
 	@bash scripts/setup.sh
 	cargo test --workspace --lib
 
-system-test: $(IMG)
-	KERNEL_IMAGE=$(abspath $(IMG)) QEMU=$(QEMU) cargo test -p kernel --test '*' -- --test-threads=2
+system-test: $(IMG) sdimage
+	KERNEL_IMAGE=$(abspath $(IMG)) SD_IMAGE=$(abspath $(SDIMG)) FIRMWARE_DIR=$(abspath $(BUILD)/firmware) \
+		QEMU=$(QEMU) cargo test -p kernel --test '*' -- --test-threads=2
 
 clippy:
 	@bash scripts/setup.sh

@@ -17,6 +17,10 @@ qemu_ok() {
 
 need_pkgs=()
 qemu_ok || need_pkgs+=(qemu-system-arm)
+# For the SD card image: partitioning, FAT and file copies without mounting.
+command -v sfdisk >/dev/null 2>&1 || need_pkgs+=(fdisk)
+command -v mkfs.fat >/dev/null 2>&1 || need_pkgs+=(dosfstools)
+command -v mcopy >/dev/null 2>&1 || need_pkgs+=(mtools)
 command -v gdb-multiarch >/dev/null 2>&1 || [ "${SETUP_GDB:-0}" = 0 ] || need_pkgs+=(gdb-multiarch)
 
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
@@ -25,6 +29,7 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
         log "install QEMU >= 9 with the raspi4b machine, e.g. on Debian bookworm as root:"
         log "  echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list"
         log "  apt-get update && apt-get install -t bookworm-backports qemu-system-arm"
+        log "and for the SD card image: apt-get install fdisk dosfstools mtools"
         exit 1
     fi
     . /etc/os-release

@@ -101,8 +101,13 @@ impl Gpio {
         }
     }
 
-    /// Routes GPIO 14/15 to UART0 (ALT0) with no pulls, as the PL011 needs.
+    /// Routes GPIO 14/15 (header pins 8/10) to UART0 (ALT0) with no pulls,
+    /// and returns GPIO 30-33, where the firmware connects UART0 to the
+    /// Bluetooth chip (ALT3), to inputs: the PL011 serves the header alone.
     pub fn map_pl011_uart(&self) {
+        for pin in 30..=33 {
+            self.set_function(pin, Function::Input);
+        }
         for pin in [14, 15] {
             self.set_pull(pin, Pull::None);
             self.set_function(pin, Function::Alt0);

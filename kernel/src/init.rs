@@ -10,7 +10,7 @@ use crate::arch::{cpu, mmu};
 use crate::mm::{self, frame::PAGE_SIZE, phys, virt_to_phys};
 use crate::{board, config, irq, smp, time};
 use core::sync::atomic::Ordering;
-use log::{error, info, warn};
+use log::{info, warn};
 
 /// Core 0's Rust entry point. `boot_arg` is x0 from the firmware (an FDT or
 /// ATAG address).
@@ -31,37 +31,60 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
         config::HZ
     );
 
-    let info = match firmware {
-        Ok(info) => info,
-        Err(e) => {
-            error!("firmware mailbox: {e:?}; cannot learn the memory size");
-            panic!("no memory map from the firmware");
+    if let Ok(info) = firmware {
+        match info.revision {
+            Some(rev) => info!("board: {} (revision {rev:#x})", bsp::revision::model_name(rev)),
+            None => info!("board: revision unknown"),
         }
+    } else if let Err(e) = firmware {
+        warn!("firmware mailbox: {e:?}");
+    }
+    let Some(boot) = crate::bootinfo::discover(boot_arg, firmware.ok()) else {
+        panic!("no memory map: no device tree at {boot_arg:#x} and no answer from the mailbox");
     };
-    match info.revision {
-        Some(rev) => {
-            info!("board: {} (revision {rev:#x}), boot argument {boot_arg:#x}", bsp::revision::model_name(rev))
-        }
-        None => info!("board: revision unknown, boot argument {boot_arg:#x}"),
+    if let Some(model) = boot.model {
+        info!("device tree at {boot_arg:#x}: {model}");
+    }
+    if let Some(cmdline) = boot.cmdline {
+        info!("command line: {cmdline}");
+        crate::bootinfo::apply_cmdline(cmdline);
     }
 
-    let (base, size) = info.arm_memory;
-    let ram = [(base, base + size)];
+    let mut ram = [(0u64, 0u64); crate::fdt::MAX_RANGES];
+    for (slot, r) in ram.iter_mut().zip(boot.ram.as_slice()) {
+        *slot = (r.base, r.base + r.size);
+    }
+    let ram = &ram[..boot.ram.as_slice().len()];
     let layout = mm::layout::image();
     let image = (virt_to_phys(layout.start), virt_to_phys(layout.end));
-    // Page 0 holds the firmware's spin table (and the ATAGs on QEMU).
-    let reserved = [(0, PAGE_SIZE as u64), image];
-    phys::init(&ram, &reserved);
+    // Page 0 holds the firmware's spin table (and the ATAGs on QEMU); the
+    // device tree and what it reserves stay untouched too.
+    let mut reserved = [(0u64, 0u64); crate::fdt::MAX_RANGES + 3];
+    reserved[0] = (0, PAGE_SIZE as u64);
+    reserved[1] = image;
+    let mut n = 2;
+    for r in boot.fdt.iter().chain(boot.reserved.as_slice()) {
+        if n < reserved.len() {
+            reserved[n] = (r.base, r.base + r.size);
+            n += 1;
+        }
+    }
+    phys::init(ram, &reserved[..n]);
     let stats = phys::stats();
+    let source = match boot.source {
+        crate::bootinfo::Source::DeviceTree => "the device tree",
+        crate::bootinfo::Source::Mailbox => "the firmware mailbox",
+    };
     info!(
-        "memory: {} MiB at {base:#x} from the firmware; kernel image {:#x}-{:#x}; {} pages free",
-        size >> 20,
+        "memory: {} MiB in {} range(s) from {source}; kernel image {:#x}-{:#x}; {} pages free",
+        boot.ram.total() >> 20,
+        ram.len(),
         image.0,
         image.1,
         stats.free
     );
 
-    let kernel_table = match mm::kmap::init(&ram) {
+    let kernel_table = match mm::kmap::init(ram) {
         Ok(root) => root,
         Err(e) => panic!("building the kernel page tables: {e:?}"),
     };

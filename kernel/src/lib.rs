@@ -14,6 +14,7 @@ extern crate alloc;
 pub mod arch;
 pub mod config;
 pub mod errno;
+pub mod fdt;
 pub mod mm;
 pub mod pid;
 pub mod sched;
@@ -24,6 +25,8 @@ pub mod wstatus;
 
 #[cfg(target_os = "none")]
 pub mod board;
+#[cfg(target_os = "none")]
+pub mod bootinfo;
 #[cfg(target_os = "none")]
 pub mod console;
 #[cfg(target_os = "none")]

@@ -244,3 +244,38 @@ fn reboot_resets_through_the_watchdog() {
     let status = q.wait_exit(Duration::from_secs(15));
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
+
+fn dtb() -> String {
+    let dir = std::env::var("FIRMWARE_DIR")
+        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../build/firmware").to_string());
+    let path = format!("{dir}/bcm2711-rpi-4-b.dtb");
+    assert!(std::path::Path::new(&path).exists(), "{path} missing: run `make firmware`");
+    path
+}
+
+#[test]
+fn memory_and_command_line_come_from_the_real_device_tree() {
+    let path = dtb();
+    let mut q = Qemu::boot_with(&["-dtb", &path, "-append", "log=warn quiet"]);
+    q.expect_within(common::PROMPT, common::BOOT_DEADLINE);
+    let board = q.command("board");
+    assert!(board.contains("RAM:        960 MiB from the device tree"), "{board}");
+    assert!(board.contains("0x000000000-0x03c000000"), "{board}");
+    assert!(board.contains("(Raspberry Pi 4 Model B)"), "{board}");
+    assert!(board.contains("command line: log=warn quiet"), "{board}");
+    assert_eq!(q.command("log"), "log level: warn\n", "log=warn from the command line");
+    // The blob is reserved: fewer free pages than without a device tree.
+    let with_dt = field(&q.command("meminfo"), "MemFree:");
+    let mut plain = Qemu::boot();
+    let without = field(&plain.command("meminfo"), "MemFree:");
+    assert!(with_dt < without, "{with_dt} kB free with the device tree, {without} kB without");
+}
+
+#[test]
+fn without_a_device_tree_memory_comes_from_the_mailbox() {
+    let mut q = Qemu::boot();
+    let board = q.command("board");
+    assert!(board.contains("RAM:        960 MiB from the mailbox"), "{board}");
+    assert!(board.contains("command line: (none)"), "{board}");
+    assert!(!board.contains("device tree:"), "{board}");
+}

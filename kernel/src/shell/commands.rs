@@ -4,6 +4,7 @@ use crate::arch::cpu;
 use crate::config::{HZ, NR_CPUS};
 use crate::mm::{frame::PAGE_SIZE, heap, phys};
 use crate::{board, println, smp, time};
+use alloc::string::String;
 use core::sync::atomic::Ordering;
 
 struct Command {
@@ -183,7 +184,26 @@ fn board_info(args: &[&str]) -> Result<(), &'static str> {
         None => println!("model:      unknown"),
     }
     let (base, size) = info.arm_memory;
-    println!("ARM memory: {} MiB at {base:#x}", size >> 20);
+    println!("ARM memory: {} MiB at {base:#x} (mailbox)", size >> 20);
+    if let Some(boot) = crate::bootinfo::get() {
+        let source = match boot.source {
+            crate::bootinfo::Source::DeviceTree => "device tree",
+            crate::bootinfo::Source::Mailbox => "mailbox",
+        };
+        println!("RAM:        {} MiB from the {source}", boot.ram.total() >> 20);
+        for r in boot.ram.as_slice() {
+            println!("            {:#011x}-{:#011x}", r.base, r.base + r.size);
+        }
+        if let Some(fdt) = boot.fdt {
+            println!(
+                "device tree: {} bytes at {:#x}{}",
+                fdt.size,
+                fdt.base,
+                boot.model.map_or(String::new(), |m| alloc::format!(" ({m})"))
+            );
+        }
+        println!("command line: {}", boot.cmdline.unwrap_or("(none)"));
+    }
     println!("UART clock: {} Hz", info.uart_clock);
     println!("timer:      {} Hz counter, {HZ} Hz tick", time::frequency());
     Ok(())

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds build/sdcard.img: an MBR disk with one FAT32 boot partition holding
+# the Pi 4 firmware, its device tree, config.txt, cmdline.txt and the kernel.
+# Needs no root and mounts nothing (sfdisk, mkfs.fat and mtools on files).
+#
+#   scripts/mksdimage.sh [kernel8.img] [output]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+kernel=${1:-build/kernel8.img}
+img=${2:-build/sdcard.img}
+fw=build/firmware
+size_mib=64
+part_start=2048 # sectors: the partition starts at 1 MiB
+
+for tool in sfdisk mkfs.fat mcopy; do
+    command -v "$tool" >/dev/null || { echo "mksdimage: $tool missing (packages fdisk, dosfstools, mtools)" >&2; exit 1; }
+done
+bash scripts/fetch-firmware.sh
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+cat > "$tmp/config.txt" <<'CONFIG'
+# Raspberry Pi 4 boot configuration for rpi4-kernel (read by start4.elf).
+
+# Start the ARM cores in AArch64 state; the firmware enters the kernel at EL2.
+arm_64bit=1
+
+# Enable the UART and keep the core clock steady for it. The kernel routes
+# GPIO 14/15 (header pins 8 and 10) to the PL011 itself and takes GPIO 30-33
+# away from Bluetooth, so the PL011 is the console and Bluetooth has no UART:
+# no dtoverlay is needed for that.
+enable_uart=1
+
+# The kernel image, loaded at the address it is linked for (not the 0x200000
+# newer firmware picks by default for images without a Linux header).
+kernel=kernel8.img
+kernel_address=0x80000
+
+# The device tree the firmware loads, completes (memory, command line) and
+# passes to the kernel in x0.
+device_tree=bcm2711-rpi-4-b.dtb
+CONFIG
+
+# /chosen/bootargs: the kernel reads log=<off|error|warn|info|debug|trace>.
+echo "log=info" > "$tmp/cmdline.txt"
+
+mkdir -p "$(dirname "$img")"
+rm -f "$img"
+truncate -s "${size_mib}M" "$img"
+echo "start=$part_start, type=c, bootable" | sfdisk --quiet --label dos "$img"
+part_kib=$(( (size_mib * 1024) - part_start / 2 ))
+mkfs.fat -F 32 -s 1 -n RPI4BOOT -C "$tmp/boot.fat" "$part_kib" >/dev/null
+mcopy -i "$tmp/boot.fat" "$fw/start4.elf" "$fw/fixup4.dat" "$fw/bcm2711-rpi-4-b.dtb" \
+    "$tmp/config.txt" "$tmp/cmdline.txt" "$kernel" ::/
+mcopy -i "$tmp/boot.fat" "$fw/VERSIONS" ::/firmware-versions.txt
+dd if="$tmp/boot.fat" of="$img" bs=512 seek="$part_start" conv=notrunc status=none
+echo "built $img ($size_mib MiB): $(mdir -b -i "$img@@$((part_start * 512))" ::/ | tr '\n' ' ')"

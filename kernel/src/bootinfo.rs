@@ -38,7 +38,7 @@ const MAX_FDT: usize = 2 << 20;
 
 /// The device tree at physical address `pa`, if there is a valid one.
 fn device_tree(pa: u64) -> Option<(fdt::BootInfo<'static>, Range)> {
-    if pa == 0 || pa % 8 != 0 || pa + 40 > BOOT_MAP_END {
+    if pa == 0 || !pa.is_multiple_of(8) || pa + 40 > BOOT_MAP_END {
         return None;
     }
     // SAFETY: the first GiB is mapped (boot map, then the linear map) and the

@@ -101,6 +101,11 @@ impl Gpio {
         }
     }
 
+    /// The level of `pin` (GPLEV): for an output, what it drives.
+    pub fn level(&self, pin: u32) -> bool {
+        self.regs.GPLEV[(pin / 32) as usize].get() & (1 << (pin % 32)) != 0
+    }
+
     /// Routes GPIO 14/15 (header pins 8/10) to UART0 (ALT0) with no pulls,
     /// and returns GPIO 30-33, where the firmware connects UART0 to the
     /// Bluetooth chip (ALT3), to inputs: the PL011 serves the header alone.
@@ -128,10 +133,24 @@ impl<'a> OutputPin<'a> {
         gpio.set_function(pin, Function::Output);
         OutputPin { gpio, pin }
     }
+
+    /// A handle on `pin`, already an output, without touching its setup.
+    pub fn attach(gpio: &'a Gpio, pin: u32) -> Self {
+        OutputPin { gpio, pin }
+    }
 }
 
 impl embedded_hal::digital::ErrorType for OutputPin<'_> {
     type Error = Infallible;
+}
+
+impl embedded_hal::digital::StatefulOutputPin for OutputPin<'_> {
+    fn is_set_high(&mut self) -> Result<bool, Infallible> {
+        Ok(self.gpio.level(self.pin))
+    }
+    fn is_set_low(&mut self) -> Result<bool, Infallible> {
+        Ok(!self.gpio.level(self.pin))
+    }
 }
 
 impl embedded_hal::digital::OutputPin for OutputPin<'_> {

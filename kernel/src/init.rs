@@ -94,6 +94,7 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
     }
 
     irq::init();
+    crate::heartbeat::init();
     bring_up_this_cpu(0);
     smp::start_secondaries(kernel_table);
     let online = smp::online_count();

@@ -34,6 +34,8 @@ pub mod exit;
 #[cfg(target_os = "none")]
 pub mod fork;
 #[cfg(target_os = "none")]
+pub mod heartbeat;
+#[cfg(target_os = "none")]
 pub mod init;
 #[cfg(target_os = "none")]
 pub mod initproc;

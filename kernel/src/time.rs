@@ -43,6 +43,9 @@ pub fn start_tick() {
 pub fn tick_irq(_intid: u32) {
     timer::arm_after(tick_period());
     let ticks = crate::smp::this_cpu().ticks.fetch_add(1, Ordering::Relaxed) + 1;
+    if crate::arch::cpu::core_id() == 0 {
+        crate::heartbeat::tick(ticks);
+    }
     crate::sched::core::scheduler_tick(ticks);
 }
 

@@ -279,3 +279,25 @@ fn without_a_device_tree_memory_comes_from_the_mailbox() {
     assert!(board.contains("command line: (none)"), "{board}");
     assert!(!board.contains("device tree:"), "{board}");
 }
+
+#[test]
+fn activity_led_beats_and_obeys_the_led_command() {
+    let mut q = Qemu::boot();
+    let (mut seen_on, mut seen_off) = (false, false);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !(seen_on && seen_off) && std::time::Instant::now() < deadline {
+        match q.command("led").as_str() {
+            "led: on (heartbeat)\n" => seen_on = true,
+            "led: off (heartbeat)\n" => seen_off = true,
+            other => panic!("unexpected: {other}"),
+        }
+        sleep(Duration::from_millis(7));
+    }
+    assert!(seen_on && seen_off, "the heartbeat switches GPIO 42 on and off (on: {seen_on}, off: {seen_off})");
+    assert_eq!(q.command("led on"), "led: on\n");
+    sleep(Duration::from_millis(1200));
+    assert_eq!(q.command("led"), "led: on\n", "no heartbeat while switched by hand");
+    assert_eq!(q.command("led off"), "led: off\n");
+    assert!(q.command("led blink").contains("usage: led"));
+    assert!(q.command("led heartbeat").trim_end().ends_with("(heartbeat)"));
+}

@@ -76,7 +76,12 @@ const COMMANDS: &[Command] = &[
         run: bench,
     },
     Command { name: "echo", usage: "echo [text...]", help: "print the arguments", run: echo },
-    Command { name: "led", usage: "led on|off", help: "switch the green activity LED", run: led },
+    Command {
+        name: "led",
+        usage: "led [on|off|heartbeat]",
+        help: "the green activity LED: show, switch, or back to the heartbeat",
+        run: led,
+    },
     Command { name: "panic", usage: "panic [message]", help: "test: panic the kernel (stops every core)", run: panic },
     Command {
         name: "fault",
@@ -253,14 +258,15 @@ fn echo(args: &[&str]) -> Result<(), &'static str> {
 }
 
 fn led(args: &[&str]) -> Result<(), &'static str> {
-    use embedded_hal::digital::OutputPin;
-    let on = match args {
-        ["on"] => true,
-        ["off"] => false,
-        _ => return Err("say on or off"),
-    };
-    let mut pin = bsp::gpio::OutputPin::new(&board::GPIO, bsp::memory_map::ACT_LED_GPIO);
-    let _ = if on { pin.set_high() } else { pin.set_low() };
+    match args {
+        [] => {}
+        ["on"] => crate::heartbeat::set_manual(true),
+        ["off"] => crate::heartbeat::set_manual(false),
+        ["heartbeat"] => crate::heartbeat::resume(),
+        _ => return Err("on, off or heartbeat"),
+    }
+    let (lit, beating) = crate::heartbeat::state();
+    println!("led: {}{}", if lit { "on" } else { "off" }, if beating { " (heartbeat)" } else { "" });
     Ok(())
 }
 

@@ -5,6 +5,9 @@
 #   make clippy   lints, -D warnings, kernel target and host
 #   make gdb      QEMU halted, waiting for gdb-multiarch on tcp::1234
 #   make sdimage  build/sdcard.img for a real Pi 4 (firmware from Debian)
+#   make chainload          build/chainload.img, the serial chain-loader
+#   make sdimage-chainload  build/sdcard-chainload.img: an SD card that boots the chain-loader
+#   make chainboot DEV=/dev/ttyUSB0   send build/kernel8.img to a Pi running the chain-loader
 #   make bench    boot-time and scheduler figures
 #   make clean
 # Options: PROFILE=release|dev (default release), HZ=<ticks per second>.
@@ -15,6 +18,8 @@ BUILD    := build
 ELF      := $(BUILD)/kernel8.elf
 IMG      := $(BUILD)/kernel8.img
 SDIMG    := $(BUILD)/sdcard.img
+LOADER   := $(BUILD)/chainload.img
+DEV      ?= /dev/ttyUSB0
 CARGO_OUT = target/$(TARGET)/$(PROFILE)/kernel8
 QEMU     ?= qemu-system-aarch64
 QEMU_ARGS = -M raspi4b -kernel $(IMG) -serial stdio -display none -monitor none -no-reboot
@@ -31,7 +36,8 @@ ifdef HZ
 export HZ
 endif
 
-.PHONY: all setup run test unit-test system-test clippy lint fmt gdb bench clean sdimage firmware FORCE
+.PHONY: all setup run test unit-test system-test clippy lint fmt gdb bench clean sdimage firmware \
+	chainload sdimage-chainload chainboot FORCE
 
 all: $(IMG)
 
@@ -51,6 +57,23 @@ $(IMG): $(ELF)
 firmware:
 	@bash scripts/fetch-firmware.sh
 
+# The loader runs with the MMU off, where every access is to Device memory and
+# must be aligned: it is built with +strict-align, in its own target directory
+# (rustc warns that the feature is not a stabilised one; LLVM honours it).
+chainload: $(LOADER)
+$(LOADER): FORCE
+	@bash scripts/setup.sh
+	CARGO_TARGET_DIR=target/chainload RUSTFLAGS="-C target-feature=+strict-align" \
+		cargo build -p chainloader --bin chainload --target $(TARGET) --release
+	@mkdir -p $(BUILD)
+	$(OBJCOPY) -O binary target/chainload/$(TARGET)/release/chainload $(LOADER)
+
+sdimage-chainload: $(LOADER)
+	@bash scripts/mksdimage.sh $(LOADER) $(BUILD)/sdcard-chainload.img
+
+chainboot: $(IMG)
+	@bash scripts/chainboot.sh $(DEV) $(IMG)
+
 sdimage: $(IMG)
 	@bash scripts/mksdimage.sh $(IMG) $(SDIMG)
 
@@ -67,13 +90,14 @@ unit-test:
 	@bash scripts/setup.sh
 	cargo test --workspace --lib
 
-system-test: $(IMG) sdimage
+system-test: $(IMG) sdimage $(LOADER)
 	KERNEL_IMAGE=$(abspath $(IMG)) SD_IMAGE=$(abspath $(SDIMG)) FIRMWARE_DIR=$(abspath $(BUILD)/firmware) \
+		LOADER_IMAGE=$(abspath $(LOADER)) \
 		QEMU=$(QEMU) cargo test -p kernel --test '*' -- --test-threads=2
 
 clippy:
 	@bash scripts/setup.sh
-	cargo clippy -p kernel -p bsp --target $(TARGET) -- -D warnings
+	cargo clippy -p kernel -p bsp -p chainloader --target $(TARGET) -- -D warnings
 	cargo clippy --workspace --all-targets -- -D warnings
 
 lint: clippy

@@ -13,6 +13,7 @@
 //! timer, `OutputPin` for the activity LED.
 #![cfg_attr(not(test), no_std)]
 
+pub mod chainload;
 pub mod gic;
 pub mod gpio;
 pub mod mailbox;

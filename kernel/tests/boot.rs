@@ -301,3 +301,95 @@ fn activity_led_beats_and_obeys_the_led_command() {
     assert!(q.command("led blink").contains("usage: led"));
     assert!(q.command("led heartbeat").trim_end().ends_with("(heartbeat)"));
 }
+
+fn loader() -> std::path::PathBuf {
+    let path = std::env::var_os("LOADER_IMAGE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../build/chainload.img")));
+    assert!(path.exists(), "{} missing: run `make chainload`", path.display());
+    path
+}
+
+/// The chain-loading frame for `kernel`: magic, length, Adler-32, bytes.
+fn chainload_frame(kernel: &[u8], checksum: u32) -> Vec<u8> {
+    let mut frame = bsp::chainload::MAGIC.to_vec();
+    frame.extend_from_slice(&(kernel.len() as u32).to_le_bytes());
+    frame.extend_from_slice(&checksum.to_le_bytes());
+    frame.extend_from_slice(kernel);
+    frame
+}
+
+#[test]
+fn chain_loader_receives_the_kernel_over_the_serial_port_and_boots_it() {
+    let kernel = std::fs::read(common::image()).unwrap();
+    let good = bsp::chainload::adler32(1, &kernel);
+    let mut q = Qemu::boot_kernel(&loader(), &[]);
+    q.expect_within(bsp::chainload::READY, common::BOOT_DEADLINE);
+    // Noise, then a transfer with a wrong checksum: refused, the loader waits again.
+    q.send(b"garbage before the magic");
+    q.send(&chainload_frame(&kernel, good ^ 1));
+    q.expect("chainload: checksum mismatch");
+    q.expect(bsp::chainload::READY);
+    // A size the loader cannot hold.
+    let mut huge = bsp::chainload::MAGIC.to_vec();
+    huge.extend_from_slice(&u32::MAX.to_le_bytes());
+    huge.extend_from_slice(&0u32.to_le_bytes());
+    q.send(&huge);
+    q.expect("chainload: bad size");
+    q.send(&chainload_frame(&kernel, good));
+    q.expect(bsp::chainload::OK);
+    q.expect_within(common::PROMPT, common::BOOT_DEADLINE);
+    let rows = parse_cpus(&q.command("cpus"));
+    assert!(rows.len() == 4 && rows.iter().all(|r| r.online && r.el == 1), "{rows:?}");
+    assert!(q.transcript().contains("core 0 online at EL1 (entered at EL2)"), "entered as the firmware enters it");
+}
+
+#[test]
+fn chainboot_script_sends_a_kernel_the_loader_accepts() {
+    // The host side over a real terminal device: QEMU's serial port on a pty.
+    let mut child = Command::new(std::env::var("QEMU").unwrap_or_else(|_| "qemu-system-aarch64".into()))
+        .args(["-M", "raspi4b", "-display", "none", "-monitor", "none", "-serial", "pty", "-no-reboot", "-kernel"])
+        .arg(loader())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("QEMU starts");
+    // QEMU names the pty on stdout: "char device redirected to /dev/pts/N".
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let pty = loop {
+        match rx.recv_timeout(Duration::from_secs(30)) {
+            Ok(line) => {
+                if let Some(at) = line.find("/dev/pts/") {
+                    break line[at..].split_whitespace().next().unwrap().to_string();
+                }
+            }
+            Err(_) => {
+                let _ = child.kill();
+                panic!("QEMU did not name its pty within 30 s");
+            }
+        }
+    };
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/chainboot.sh");
+    let out = Command::new("timeout")
+        .args(["60", "bash", script, &pty])
+        .arg(common::image())
+        .env("CHAINBOOT_NO_CONSOLE", "1")
+        .env("CHAINBOOT_TIMEOUT", "20")
+        .output()
+        .expect("bash runs chainboot.sh");
+    let _ = child.kill();
+    let _ = child.wait();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "chainboot.sh failed:\n{log}");
+    assert!(log.contains("the loader accepted the kernel"), "{log}");
+}

@@ -33,7 +33,7 @@ le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $((($1 >> 8) & 255)
 echo "chainboot: sending $img ($size bytes, adler32 $(printf %08x "$sum"))" >&2
 { printf 'RPI4'; printf "$(le32 "$size")"; printf "$(le32 "$sum")"; cat "$img"; } >&3
 
-while IFS= read -r -t 30 line <&3; do
+while IFS= read -r -t 300 line <&3; do
     case "$line" in
         *"chainload: ok"*) echo "chainboot: the loader accepted the kernel" >&2; break ;;
         *"chainload: "*) echo "chainboot: the loader said: ${line%$'\r'}" >&2; exit 1 ;;

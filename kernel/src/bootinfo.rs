@@ -95,9 +95,9 @@ pub fn get() -> Option<&'static BootInfo> {
     BOOT_INFO.get()
 }
 
-/// Applies the command-line switches this kernel knows: `log=<level>`.
+/// Applies the command-line switches this kernel knows (see `cmdline`).
 pub fn apply_cmdline(cmdline: &str) {
-    if let Some(level) = fdt::cmdline_value(cmdline, "log") {
+    if let Some(level) = crate::cmdline::log_level(cmdline) {
         match crate::logger::parse_level(level) {
             Some(l) => log::set_max_level(l),
             None => log::warn!("command line: unknown log level '{level}'"),

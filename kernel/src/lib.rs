@@ -12,6 +12,7 @@
 extern crate alloc;
 
 pub mod arch;
+pub mod cmdline;
 pub mod config;
 pub mod errno;
 pub mod fdt;

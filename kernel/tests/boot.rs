@@ -264,6 +264,9 @@ fn memory_and_command_line_come_from_the_real_device_tree() {
     assert!(board.contains("(Raspberry Pi 4 Model B)"), "{board}");
     assert!(board.contains("command line: log=warn quiet"), "{board}");
     assert_eq!(q.command("log"), "log level: warn\n", "log=warn from the command line");
+    let mut quiet = Qemu::boot_with(&["-dtb", &path, "-append", "console=ttyAMA0 quiet"]);
+    quiet.expect_within(common::PROMPT, common::BOOT_DEADLINE);
+    assert_eq!(quiet.command("log"), "log level: warn\n", "quiet means warn");
     // The blob is reserved: fewer free pages than without a device tree.
     let with_dt = field(&q.command("meminfo"), "MemFree:");
     let mut plain = Qemu::boot();

@@ -11,14 +11,11 @@
 /// The value of `key=value`, or `Some("")` for a bare `key`; the last one
 /// wins, as in Linux.
 pub fn value<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
-    cmdline
-        .split_whitespace()
-        .filter_map(|word| match word.split_once('=') {
-            Some((k, v)) if k == key => Some(v),
-            None if word == key => Some(""),
-            _ => None,
-        })
-        .last()
+    cmdline.split_whitespace().rev().find_map(|word| match word.split_once('=') {
+        Some((k, v)) if k == key => Some(v),
+        None if word == key => Some(""),
+        _ => None,
+    })
 }
 
 /// The log level name the command line asks for, if any.

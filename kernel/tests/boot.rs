@@ -246,11 +246,10 @@ fn reboot_resets_through_the_watchdog() {
 }
 
 fn dtb() -> String {
-    let dir = std::env::var("FIRMWARE_DIR")
-        .unwrap_or_else(|_| concat!(env!("CARGO_MANIFEST_DIR"), "/../build/firmware").to_string());
-    let path = format!("{dir}/bcm2711-rpi-4-b.dtb");
-    assert!(std::path::Path::new(&path).exists(), "{path} missing: run `make firmware`");
-    path
+    let dir = common::build_file("FIRMWARE_DIR", "firmware", "firmware");
+    let path = dir.join("bcm2711-rpi-4-b.dtb");
+    assert!(path.exists(), "{} missing: run `make firmware`", path.display());
+    path.display().to_string()
 }
 
 #[test]
@@ -306,11 +305,7 @@ fn activity_led_beats_and_obeys_the_led_command() {
 }
 
 fn loader() -> std::path::PathBuf {
-    let path = std::env::var_os("LOADER_IMAGE")
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../build/chainload.img")));
-    assert!(path.exists(), "{} missing: run `make chainload`", path.display());
-    path
+    common::build_file("LOADER_IMAGE", "chainload.img", "chainload")
 }
 
 /// The chain-loading frame for `kernel`: magic, length, Adler-32, bytes.

@@ -2,19 +2,13 @@
 //! firmware will read it: the MBR partition table, the FAT32 files (with
 //! mtools, as a person would), config.txt's settings and the kernel's bytes.
 
+mod common;
+
 use std::path::PathBuf;
 use std::process::Command;
 
-fn env_path(var: &str, default: &str) -> PathBuf {
-    let path = std::env::var_os(var)
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(default));
-    assert!(path.exists(), "{} does not exist: run `make sdimage` (or `make test`)", path.display());
-    path
-}
-
 fn sd_image() -> PathBuf {
-    env_path("SD_IMAGE", "build/sdcard.img")
+    common::build_file("SD_IMAGE", "sdcard.img", "sdimage")
 }
 
 /// The FAT partition as mtools addresses it: `image@@offset`.
@@ -83,6 +77,6 @@ fn config_txt_boots_a_64_bit_kernel_at_0x80000_with_the_uart() {
 
 #[test]
 fn kernel_on_the_card_is_the_built_image() {
-    let built = std::fs::read(env_path("KERNEL_IMAGE", "build/kernel8.img")).unwrap();
+    let built = std::fs::read(common::image()).unwrap();
     assert_eq!(read_file("kernel8.img"), built);
 }

@@ -35,13 +35,19 @@ pub struct Qemu {
     cursor: usize,
 }
 
+/// A build product: `$var` if set, else `build/<name>` in the repository;
+/// `make_target` says how to make it when it is missing.
+pub fn build_file(var: &str, name: &str, make_target: &str) -> PathBuf {
+    let path = std::env::var_os(var)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../build").join(name));
+    assert!(path.exists(), "{} does not exist: run `make {make_target}` (or `make test`)", path.display());
+    path
+}
+
 /// The raw kernel image, `build/kernel8.img` (or `$KERNEL_IMAGE`).
 pub fn image() -> PathBuf {
-    let path = std::env::var_os("KERNEL_IMAGE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../build/kernel8.img"));
-    assert!(path.exists(), "{} does not exist: build it with `make` (or run `make test`)", path.display());
-    path
+    build_file("KERNEL_IMAGE", "kernel8.img", "")
 }
 
 /// The kernel ELF beside the image.

@@ -16,6 +16,7 @@ pub mod cmdline;
 pub mod config;
 pub mod errno;
 pub mod fdt;
+pub mod fs;
 pub mod mm;
 pub mod pid;
 pub mod sched;

@@ -90,9 +90,9 @@ unit-test:
 	@bash scripts/setup.sh
 	cargo test --workspace --lib
 
-system-test: $(IMG) sdimage $(LOADER)
+system-test: $(IMG) sdimage $(LOADER) sdimage-chainload
 	KERNEL_IMAGE=$(abspath $(IMG)) SD_IMAGE=$(abspath $(SDIMG)) FIRMWARE_DIR=$(abspath $(BUILD)/firmware) \
-		LOADER_IMAGE=$(abspath $(LOADER)) \
+		LOADER_IMAGE=$(abspath $(LOADER)) SD_CHAINLOAD_IMAGE=$(abspath $(BUILD)/sdcard-chainload.img) \
 		QEMU=$(QEMU) cargo test -p kernel --test '*' -- --test-threads=2
 
 clippy:

@@ -31,6 +31,9 @@ arm_64bit=1
 # away from Bluetooth, so the PL011 is the console and Bluetooth has no UART:
 # no dtoverlay is needed for that.
 enable_uart=1
+# The PL011's reference clock: the kernel reads it from the mailbox, the
+# chain-loader assumes this value.
+init_uart_clock=48000000
 
 # The kernel image, loaded at the address it is linked for (not the 0x200000
 # newer firmware picks by default for images without a Linux header).
@@ -50,9 +53,13 @@ rm -f "$img"
 truncate -s "${size_mib}M" "$img"
 echo "start=$part_start, type=c, bootable" | sfdisk --quiet --label dos "$img"
 part_kib=$(( (size_mib * 1024) - part_start / 2 ))
-mkfs.fat -F 32 -s 1 -n RPI4BOOT -C "$tmp/boot.fat" "$part_kib" >/dev/null
+# -h: the partition's start, recorded in the boot sector as "hidden sectors".
+mkfs.fat -F 32 -s 1 -h "$part_start" -n RPI4BOOT -C "$tmp/boot.fat" "$part_kib" >/dev/null
 mcopy -i "$tmp/boot.fat" "$fw/start4.elf" "$fw/fixup4.dat" "$fw/bcm2711-rpi-4-b.dtb" \
-    "$tmp/config.txt" "$tmp/cmdline.txt" "$kernel" ::/
+    "$tmp/config.txt" "$tmp/cmdline.txt" ::/
+# Whatever the input is called (the kernel, or the chain-loader), the
+# firmware looks for kernel8.img.
+mcopy -i "$tmp/boot.fat" "$kernel" ::/kernel8.img
 mcopy -i "$tmp/boot.fat" "$fw/VERSIONS" ::/firmware-versions.txt
 dd if="$tmp/boot.fat" of="$img" bs=512 seek="$part_start" conv=notrunc status=none
 echo "built $img ($size_mib MiB): $(mdir -b -i "$img@@$((part_start * 512))" ::/ | tr '\n' ' ')"

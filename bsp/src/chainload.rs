@@ -12,8 +12,9 @@ pub const READY: &str = "chainload: ready";
 pub const MAGIC: [u8; 4] = *b"RPI4";
 /// Printed before the jump.
 pub const OK: &str = "chainload: ok, starting the kernel";
-/// Largest kernel accepted: it must end below the loader.
-pub const MAX_SIZE: u32 = 0x2000000 - 0x80000;
+/// Largest kernel accepted: it must end below the loader's stack (64 KiB
+/// under the loader at 32 MiB).
+pub const MAX_SIZE: u32 = 0x2000000 - 0x10000 - 0x80000;
 
 /// Adler-32 (RFC 1950) of `data`, continuing from `state` (start with 1).
 pub fn adler32(state: u32, data: &[u8]) -> u32 {

@@ -95,12 +95,13 @@ fn cells(data: &[u8], cells: u32) -> Option<u64> {
     }
 }
 
-/// Decodes a `reg` property into `out`.
+/// Decodes a `reg` property into `out`; cell counts other than 1 or 2 (never
+/// used for RAM on this board) are skipped, not trusted.
 fn push_reg(out: &mut Ranges, value: &[u8], address_cells: u32, size_cells: u32) {
-    let stride = 4 * (address_cells + size_cells) as usize;
-    if stride == 0 {
+    if !(1..=2).contains(&address_cells) || !(1..=2).contains(&size_cells) {
         return;
     }
+    let stride = 4 * (address_cells + size_cells) as usize;
     for entry in value.chunks_exact(stride) {
         let base = cells(entry, address_cells);
         let size = cells(&entry[4 * address_cells as usize..], size_cells);
@@ -414,6 +415,15 @@ pub mod tests {
         let blob = b.finish();
         let info = parse(&blob).unwrap();
         assert_eq!(info.memory.as_slice(), &[Range { base: 0, size: 0x3c00_0000 }]);
+    }
+
+    #[test]
+    fn absurd_cell_counts_are_skipped_not_trusted() {
+        let mut b = Builder::default();
+        b.begin("").prop_u32s("#address-cells", &[0xffff_ffff]).prop_u32s("#size-cells", &[2]);
+        b.begin("memory").prop_u32s("reg", &[0, 0, 0, 0x1000]).end().end();
+        let blob = b.finish();
+        assert!(parse(&blob).unwrap().memory.as_slice().is_empty());
     }
 
     #[test]

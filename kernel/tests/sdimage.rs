@@ -68,11 +68,24 @@ fn boot_partition_holds_firmware_device_tree_config_and_kernel() {
 fn config_txt_boots_a_64_bit_kernel_at_0x80000_with_the_uart() {
     let config = String::from_utf8(read_file("config.txt")).unwrap();
     let settings: Vec<&str> = config.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')).collect();
-    for wanted in ["arm_64bit=1", "enable_uart=1", "kernel=kernel8.img", "kernel_address=0x80000"] {
+    for wanted in
+        ["arm_64bit=1", "enable_uart=1", "kernel=kernel8.img", "kernel_address=0x80000", "init_uart_clock=48000000"]
+    {
         assert!(settings.contains(&wanted), "{wanted} missing from:\n{config}");
     }
     assert!(config.lines().filter(|l| l.starts_with('#')).count() >= 5, "the settings are explained");
     assert_eq!(String::from_utf8(read_file("cmdline.txt")).unwrap().trim(), "log=info");
+}
+
+#[test]
+fn chain_loader_card_boots_the_loader_as_kernel8_img() {
+    let card = common::build_file("SD_CHAINLOAD_IMAGE", "sdcard-chainload.img", "sdimage-chainload");
+    let fat = format!("{}@@{}", card.display(), 2048 * 512);
+    let listing = String::from_utf8(mtools("mdir", &["-b", "-i", &fat, "::/"])).unwrap();
+    assert!(listing.lines().any(|l| l == "::/kernel8.img"), "{listing}");
+    assert!(!listing.contains("chainload.img"), "the firmware only looks for kernel8.img:\n{listing}");
+    let loader = std::fs::read(common::build_file("LOADER_IMAGE", "chainload.img", "chainload")).unwrap();
+    assert_eq!(mtools("mtype", &["-i", &fat, "::/kernel8.img"]), loader);
 }
 
 #[test]

@@ -92,20 +92,27 @@ enter_kernel:
             self.0.write_byte(b'\n');
         }
 
-        fn byte(&self) -> u8 {
+        /// The next byte of a transfer, or `None` after a second of silence
+        /// (the sender gave up: start over rather than take its next attempt
+        /// as data).
+        fn transfer_byte(&self) -> Option<u8> {
+            let start = timer::counter();
             loop {
                 if let Some(b) = self.0.read_byte() {
-                    return b;
+                    return Some(b);
+                }
+                if timer::counter() - start > timer::frequency() {
+                    return None;
                 }
             }
         }
 
-        fn u32_le(&self) -> u32 {
+        fn u32_le(&self) -> Option<u32> {
             let mut v = 0u32;
             for i in 0..4 {
-                v |= (self.byte() as u32) << (8 * i);
+                v |= (self.transfer_byte()? as u32) << (8 * i);
             }
-            v
+            Some(v)
         }
 
         /// Waits for the transfer magic, ignoring anything before it, and
@@ -143,19 +150,29 @@ enter_kernel:
         loop {
             console.line(READY);
             console.wait_for_magic();
-            let size = console.u32_le();
-            let expected = console.u32_le();
+            let (Some(size), Some(expected)) = (console.u32_le(), console.u32_le()) else {
+                console.line("chainload: transfer timed out");
+                continue;
+            };
             if size == 0 || size > MAX_SIZE {
                 console.line("chainload: bad size");
                 continue;
             }
             let mut sum = 1;
+            let mut complete = true;
             for i in 0..size as usize {
-                let b = console.byte();
+                let Some(b) = console.transfer_byte() else {
+                    complete = false;
+                    break;
+                };
                 sum = adler32(sum, &[b]);
                 // SAFETY: [KERNEL_LOAD, KERNEL_LOAD + MAX_SIZE) is free RAM
-                // below the loader; byte stores need no alignment.
+                // below the loader's stack; byte stores need no alignment.
                 unsafe { ((KERNEL_LOAD + i) as *mut u8).write_volatile(b) };
+            }
+            if !complete {
+                console.line("chainload: transfer timed out");
+                continue;
             }
             if sum != expected {
                 console.line("chainload: checksum mismatch");

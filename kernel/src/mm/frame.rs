@@ -39,9 +39,9 @@ pub struct FrameAllocator<'a> {
     nr_ram: usize,
 }
 
-/// How many separate RAM ranges the allocator records (the firmware reports
-/// at most a handful).
-pub const MAX_RAM_RANGES: usize = 8;
+/// How many separate RAM ranges the allocator records: as many as the device
+/// tree reader keeps (`fdt::MAX_RANGES`).
+pub const MAX_RAM_RANGES: usize = 16;
 
 impl<'a> FrameAllocator<'a> {
     /// An allocator for `nr_frames` frames whose bitmap lives in `bitmap`

@@ -159,6 +159,141 @@ pub fn parse(file: &[u8]) -> Result<Executable, Errno> {
     Ok(exe)
 }
 
+/// Auxiliary vector keys (include/uapi/linux/auxvec.h).
+pub mod auxv {
+    pub const AT_NULL: u64 = 0;
+    pub const AT_PHDR: u64 = 3;
+    pub const AT_PHENT: u64 = 4;
+    pub const AT_PHNUM: u64 = 5;
+    pub const AT_PAGESZ: u64 = 6;
+    pub const AT_BASE: u64 = 7;
+    pub const AT_FLAGS: u64 = 8;
+    pub const AT_ENTRY: u64 = 9;
+    pub const AT_UID: u64 = 11;
+    pub const AT_EUID: u64 = 12;
+    pub const AT_GID: u64 = 13;
+    pub const AT_EGID: u64 = 14;
+    pub const AT_PLATFORM: u64 = 15;
+    pub const AT_HWCAP: u64 = 16;
+    pub const AT_CLKTCK: u64 = 17;
+    pub const AT_SECURE: u64 = 23;
+    pub const AT_RANDOM: u64 = 25;
+    pub const AT_EXECFN: u64 = 31;
+}
+
+/// The platform string arm64 Linux reports in AT_PLATFORM.
+pub const ELF_PLATFORM: &[u8] = b"aarch64";
+/// Most bytes of argument and environment strings accepted (Linux allows a
+/// quarter of the stack limit; 128 KiB is its historical MAX_ARG_PAGES).
+pub const MAX_ARG_BYTES: usize = 128 * 1024;
+
+/// The auxiliary vector entries that describe `exe` and the process, in
+/// Linux's order; [`create_elf_tables`] adds AT_PLATFORM, AT_RANDOM and
+/// AT_EXECFN, whose addresses are on the new stack. `load_bias` is where an
+/// ET_DYN image was placed (0 for ET_EXEC); `clock_ticks` is USER_HZ.
+pub fn standard_auxv(exe: &Executable, load_bias: u64, hwcap: u64, clock_ticks: u64) -> [(u64, u64); 13] {
+    use auxv::*;
+    [
+        (AT_HWCAP, hwcap),
+        (AT_PAGESZ, 4096),
+        (AT_CLKTCK, clock_ticks),
+        (AT_PHDR, load_bias + exe.phdr_vaddr),
+        (AT_PHENT, exe.phent as u64),
+        (AT_PHNUM, exe.phnum as u64),
+        (AT_BASE, 0),
+        (AT_FLAGS, 0),
+        (AT_ENTRY, load_bias + exe.entry),
+        (AT_UID, 0),
+        (AT_EUID, 0),
+        (AT_GID, 0),
+        (AT_EGID, 0),
+    ]
+}
+
+/// The top of a new user stack as `execve` lays it out (Linux:
+/// `create_elf_tables` and the strings `copy_strings` put above it), ready
+/// to be copied to `[sp, top)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StackImage {
+    /// The initial stack pointer: 16-byte aligned, pointing at argc.
+    pub sp: u64,
+    /// The bytes from `sp` up to the stack top.
+    pub bytes: alloc::vec::Vec<u8>,
+}
+
+/// Builds the initial user stack below `top`: from the top down, the file
+/// name (AT_EXECFN), the environment and argument strings, the platform
+/// string, 16 random bytes (AT_RANDOM); then, 16-byte aligned, argc, the argv
+/// pointers, NULL, the envp pointers, NULL, and the auxiliary vector (`auxv`
+/// plus AT_PLATFORM, AT_RANDOM, AT_EXECFN, AT_SECURE = 0, AT_NULL).
+/// `E2BIG` when the strings exceed [`MAX_ARG_BYTES`].
+pub fn create_elf_tables(
+    top: u64,
+    filename: &[u8],
+    argv: &[&[u8]],
+    envp: &[&[u8]],
+    auxv_in: &[(u64, u64)],
+    random: [u8; 16],
+) -> Result<StackImage, Errno> {
+    use alloc::vec::Vec;
+    let strings: usize = argv.iter().chain(envp).map(|s| s.len() + 1).sum::<usize>() + filename.len() + 1;
+    if strings > MAX_ARG_BYTES {
+        return Err(Errno::E2BIG);
+    }
+    // The strings area, bottom-up as Linux leaves it: the random bytes, the
+    // platform, argv[0..], envp[0..], and the file name ending at `top`.
+    let pieces: Vec<(&[u8], bool)> = [(&random[..], false), (ELF_PLATFORM, true)]
+        .into_iter()
+        .chain(argv.iter().chain(envp).map(|s| (*s, true)))
+        .chain([(filename, true)])
+        .collect();
+    let area_len: usize = pieces.iter().map(|(b, nul)| b.len() + *nul as usize).sum();
+    let mut area = Vec::with_capacity(area_len);
+    let mut addrs = Vec::with_capacity(pieces.len());
+    let base = top - area_len as u64;
+    for (bytes, nul) in &pieces {
+        addrs.push(base + area.len() as u64);
+        area.extend_from_slice(bytes);
+        if *nul {
+            area.push(0);
+        }
+    }
+    let (random_at, platform) = (addrs[0], addrs[1]);
+    let arg_ptrs = &addrs[2..2 + argv.len()];
+    let env_ptrs = &addrs[2 + argv.len()..2 + argv.len() + envp.len()];
+    let execfn = addrs[addrs.len() - 1];
+
+    // The tables: argc, argv[], NULL, envp[], NULL, auxv pairs.
+    let mut table: Vec<u64> = Vec::new();
+    table.push(argv.len() as u64);
+    table.extend(arg_ptrs);
+    table.push(0);
+    table.extend(env_ptrs);
+    table.push(0);
+    for &(k, v) in auxv_in {
+        table.extend([k, v]);
+    }
+    for (k, v) in [
+        (auxv::AT_PLATFORM, platform),
+        (auxv::AT_RANDOM, random_at),
+        (auxv::AT_EXECFN, execfn),
+        (auxv::AT_SECURE, 0),
+        (auxv::AT_NULL, 0),
+    ] {
+        table.extend([k, v]);
+    }
+    let strings_bottom = top - area.len() as u64;
+    let table_bytes = table.len() as u64 * 8;
+    let sp = (strings_bottom - table_bytes) & !15;
+    let mut bytes = Vec::with_capacity((top - sp) as usize);
+    for word in &table {
+        bytes.extend_from_slice(&word.to_le_bytes());
+    }
+    bytes.resize((strings_bottom - sp) as usize, 0); // alignment gap
+    bytes.extend_from_slice(&area);
+    Ok(StackImage { sp, bytes })
+}
+
 #[cfg(test)]
 pub mod tests {
     extern crate std;
@@ -236,6 +371,69 @@ pub mod tests {
         assert_eq!(parse(&none).err(), Some(Errno::ENOEXEC), "nothing to load");
         let wrap = elf(ET_EXEC, 0, &[(PT_LOAD, 5, 0, u64::MAX - 10, 0x10, 0x100)], 0x100);
         assert_eq!(parse(&wrap).err(), Some(Errno::ENOEXEC), "address overflow");
+    }
+
+    /// Reads the NUL-terminated string at user address `addr` in `img`.
+    fn string_at(img: &StackImage, top: u64, addr: u64) -> Vec<u8> {
+        assert!(addr >= img.sp && addr < top, "{addr:#x} outside the stack");
+        let off = (addr - img.sp) as usize;
+        img.bytes[off..].iter().take_while(|&&b| b != 0).copied().collect()
+    }
+
+    fn word(img: &StackImage, index: usize) -> u64 {
+        u64::from_le_bytes(img.bytes[index * 8..index * 8 + 8].try_into().unwrap())
+    }
+
+    #[test]
+    fn the_initial_stack_is_laid_out_as_linux_does() {
+        let top = 0x0000_ffff_ffff_f000;
+        let exe = parse(&static_exe()).unwrap();
+        let aux = standard_auxv(&exe, 0, 0, 100);
+        let random = [7u8; 16];
+        let argv: [&[u8]; 2] = [b"/bin/echo", b"hi"];
+        let envp: [&[u8]; 1] = [b"HOME=/"];
+        let img = create_elf_tables(top, b"/bin/echo", &argv, &envp, &aux, random).unwrap();
+        assert_eq!(img.sp % 16, 0, "SP is 16-byte aligned at argc");
+        assert_eq!(img.sp + img.bytes.len() as u64, top);
+        assert_eq!(word(&img, 0), 2, "argc");
+        assert_eq!(string_at(&img, top, word(&img, 1)), b"/bin/echo");
+        assert_eq!(string_at(&img, top, word(&img, 2)), b"hi");
+        assert_eq!(word(&img, 3), 0, "argv ends with NULL");
+        assert_eq!(string_at(&img, top, word(&img, 4)), b"HOME=/");
+        assert_eq!(word(&img, 5), 0, "envp ends with NULL");
+        // The auxiliary vector, as key/value pairs up to AT_NULL.
+        let mut aux_read = std::collections::BTreeMap::new();
+        let mut i = 6;
+        loop {
+            let (k, v) = (word(&img, i), word(&img, i + 1));
+            if k == auxv::AT_NULL {
+                break;
+            }
+            aux_read.insert(k, v);
+            i += 2;
+        }
+        assert_eq!(aux_read[&auxv::AT_ENTRY], 0x400100);
+        assert_eq!(aux_read[&auxv::AT_PHDR], 0x400040);
+        assert_eq!(aux_read[&auxv::AT_PHNUM], 3);
+        assert_eq!(aux_read[&auxv::AT_PAGESZ], 4096);
+        assert_eq!(aux_read[&auxv::AT_SECURE], 0);
+        assert_eq!(string_at(&img, top, aux_read[&auxv::AT_PLATFORM]), b"aarch64");
+        assert_eq!(string_at(&img, top, aux_read[&auxv::AT_EXECFN]), b"/bin/echo");
+        let r = (aux_read[&auxv::AT_RANDOM] - img.sp) as usize;
+        assert_eq!(&img.bytes[r..r + 16], &random);
+        // Linux's order, bottom-up: random bytes, platform, argv, envp, file name.
+        let (a0, a1, e0) = (word(&img, 1), word(&img, 2), word(&img, 4));
+        assert!(aux_read[&auxv::AT_RANDOM] < aux_read[&auxv::AT_PLATFORM]);
+        assert!(aux_read[&auxv::AT_PLATFORM] < a0 && a0 < a1 && a1 < e0 && e0 < aux_read[&auxv::AT_EXECFN]);
+        // The file name is the topmost string.
+        assert_eq!(aux_read[&auxv::AT_EXECFN], top - b"/bin/echo\0".len() as u64);
+    }
+
+    #[test]
+    fn huge_argument_lists_are_e2big() {
+        let big = std::vec![b'x'; MAX_ARG_BYTES];
+        let argv: [&[u8]; 1] = [&big];
+        assert_eq!(create_elf_tables(0x10_0000, b"/x", &argv, &[], &[], [0; 16]).err(), Some(Errno::E2BIG));
     }
 
     #[test]

@@ -8,6 +8,7 @@
 pub mod frame;
 pub mod pgtable;
 pub mod slab;
+pub mod vma;
 
 #[cfg(target_os = "none")]
 pub mod heap;

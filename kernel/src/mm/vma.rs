@@ -1,0 +1,303 @@
+//! A process's virtual memory areas (Linux: `vm_area_struct`, mm/mmap.c,
+//! mm/mprotect.c): disjoint page-aligned ranges with their permissions and
+//! kind, and the operations `mmap`, `munmap`, `mprotect` and `brk` need:
+//! find, insert, unmap with splitting, protect with splitting and merging,
+//! and finding a free gap.
+//!
+//! Linux keeps them in a maple tree; a `BTreeMap` keyed by start address
+//! gives the same ordered lookups. Pure logic, unit-tested on the host; the
+//! user address spaces of the user-space issue will own one each.
+
+use crate::errno::Errno;
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+const PAGE: u64 = 4096;
+
+/// Access permissions (Linux: VM_READ, VM_WRITE, VM_EXEC).
+pub mod prot {
+    pub const READ: u8 = 1;
+    pub const WRITE: u8 = 2;
+    pub const EXEC: u8 = 4;
+}
+
+/// What an area holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmaKind {
+    /// Part of the executable (text, data, bss).
+    Image,
+    /// The program break (heap).
+    Heap,
+    /// The user stack (grows down on demand).
+    Stack,
+    /// Anonymous private memory from mmap.
+    Anonymous,
+}
+
+/// One area `[start, end)`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Vma {
+    pub start: u64,
+    pub end: u64,
+    pub prot: u8,
+    pub kind: VmaKind,
+}
+
+impl Vma {
+    /// Length in bytes.
+    pub fn len(&self) -> u64 {
+        self.end - self.start
+    }
+
+    /// Whether the area is empty (never stored).
+    pub fn is_empty(&self) -> bool {
+        self.end == self.start
+    }
+
+    /// Whether `addr` lies inside.
+    pub fn contains(&self, addr: u64) -> bool {
+        (self.start..self.end).contains(&addr)
+    }
+}
+
+/// The areas of one address space.
+#[derive(Clone, Debug, Default)]
+pub struct VmaList {
+    areas: BTreeMap<u64, Vma>,
+}
+
+fn check_range(start: u64, len: u64) -> Result<u64, Errno> {
+    if !start.is_multiple_of(PAGE) || len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = start.checked_add(len.div_ceil(PAGE) * PAGE).ok_or(Errno::EINVAL)?;
+    Ok(end)
+}
+
+impl VmaList {
+    /// No areas.
+    pub const fn new() -> Self {
+        VmaList { areas: BTreeMap::new() }
+    }
+
+    /// The areas in address order.
+    pub fn iter(&self) -> impl Iterator<Item = &Vma> {
+        self.areas.values()
+    }
+
+    /// The area containing `addr` (Linux: `find_vma` + containment check).
+    pub fn find(&self, addr: u64) -> Option<&Vma> {
+        self.areas.range(..=addr).next_back().map(|(_, v)| v).filter(|v| v.contains(addr))
+    }
+
+    /// Whether any area overlaps `[start, end)`.
+    fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.areas.range(..end).next_back().is_some_and(|(_, v)| v.end > start)
+    }
+
+    /// Adds an area over `[start, start + len)` (len rounded up to pages);
+    /// `EEXIST` if it overlaps another, `EINVAL` if misaligned or empty.
+    pub fn insert(&mut self, start: u64, len: u64, prot: u8, kind: VmaKind) -> Result<Vma, Errno> {
+        let end = check_range(start, len)?;
+        if self.overlaps(start, end) {
+            return Err(Errno::EEXIST);
+        }
+        let vma = Vma { start, end, prot, kind };
+        self.areas.insert(start, vma);
+        Ok(vma)
+    }
+
+    /// Splits areas so that `start` and `end` fall on area boundaries.
+    fn split_at(&mut self, addr: u64) {
+        if let Some(v) = self.find(addr).copied() {
+            if v.start != addr {
+                self.areas.insert(v.start, Vma { end: addr, ..v });
+                self.areas.insert(addr, Vma { start: addr, ..v });
+            }
+        }
+    }
+
+    /// Removes `[start, start + len)` from every area, splitting the ones it
+    /// cuts (Linux: `do_munmap`); returns the ranges removed, for the caller
+    /// to unmap and free. Unmapping nothing is not an error, as in Linux.
+    pub fn unmap(&mut self, start: u64, len: u64) -> Result<Vec<(u64, u64)>, Errno> {
+        let end = check_range(start, len)?;
+        self.split_at(start);
+        self.split_at(end);
+        let inside: Vec<u64> = self.areas.range(start..end).map(|(&k, _)| k).collect();
+        Ok(inside.into_iter().filter_map(|k| self.areas.remove(&k)).map(|v| (v.start, v.end)).collect())
+    }
+
+    /// Changes the permissions of `[start, start + len)` (Linux:
+    /// `mprotect`): `ENOMEM` if part of the range is unmapped; neighbours
+    /// left with equal attributes are merged again.
+    pub fn protect(&mut self, start: u64, len: u64, prot: u8) -> Result<(), Errno> {
+        let end = check_range(start, len)?;
+        // Every byte must be covered.
+        let mut at = start;
+        while at < end {
+            let v = self.find(at).ok_or(Errno::ENOMEM)?;
+            at = v.end;
+        }
+        self.split_at(start);
+        self.split_at(end);
+        for (_, v) in self.areas.range_mut(start..end) {
+            v.prot = prot;
+        }
+        self.merge_around(start, end);
+        Ok(())
+    }
+
+    /// Merges adjacent areas with equal kind and permissions, from the area
+    /// before `start` through the one starting at `end`.
+    fn merge_around(&mut self, start: u64, end: u64) {
+        let from = self.areas.range(..start).next_back().map_or(start, |(&k, _)| k);
+        let keys: Vec<u64> = self.areas.range(from..=end).map(|(&k, _)| k).collect();
+        let mut current: Option<u64> = None;
+        for key in keys {
+            let b = self.areas[&key];
+            match current.map(|c| self.areas[&c]) {
+                Some(a) if a.end == b.start && a.prot == b.prot && a.kind == b.kind => {
+                    self.areas.remove(&key);
+                    self.areas.insert(a.start, Vma { end: b.end, ..a });
+                }
+                _ => current = Some(key),
+            }
+        }
+    }
+
+    /// The lowest free gap of `len` bytes inside `[low, high)` (Linux:
+    /// `get_unmapped_area`, bottom-up).
+    pub fn find_free(&self, len: u64, low: u64, high: u64) -> Option<u64> {
+        let len = len.div_ceil(PAGE) * PAGE;
+        let mut candidate = low.div_ceil(PAGE) * PAGE;
+        for v in self.areas.values() {
+            if v.end <= candidate {
+                continue;
+            }
+            if v.start >= candidate.checked_add(len)? {
+                break;
+            }
+            candidate = v.end;
+        }
+        (candidate.checked_add(len)? <= high).then_some(candidate)
+    }
+
+    /// Moves the end of the heap area starting at `heap_start` to `new_end`
+    /// (rounded up to a page) (Linux: `brk`). Growing into another area is
+    /// `ENOMEM`; shrinking returns the range to unmap.
+    pub fn set_brk(&mut self, heap_start: u64, new_end: u64) -> Result<Option<(u64, u64)>, Errno> {
+        if new_end < heap_start {
+            return Err(Errno::ENOMEM);
+        }
+        let new_end = new_end.div_ceil(PAGE) * PAGE;
+        let heap = self.areas.get(&heap_start).copied().filter(|v| v.kind == VmaKind::Heap);
+        match heap {
+            None if new_end == heap_start => Ok(None),
+            None => {
+                self.insert(heap_start, new_end - heap_start, prot::READ | prot::WRITE, VmaKind::Heap).map(|_| None)
+            }
+            Some(v) if new_end > v.end => {
+                if self.overlaps(v.end, new_end) {
+                    return Err(Errno::ENOMEM);
+                }
+                self.areas.insert(heap_start, Vma { end: new_end, ..v });
+                Ok(None)
+            }
+            Some(v) if new_end < v.end => {
+                if new_end == heap_start {
+                    self.areas.remove(&heap_start);
+                } else {
+                    self.areas.insert(heap_start, Vma { end: new_end, ..v });
+                }
+                Ok(Some((new_end, v.end)))
+            }
+            Some(_) => Ok(None),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use prot::*;
+    use std::vec;
+
+    fn layout(list: &VmaList) -> Vec<(u64, u64, u8)> {
+        list.iter().map(|v| (v.start, v.end, v.prot)).collect()
+    }
+
+    #[test]
+    fn insert_find_and_overlap() {
+        let mut m = VmaList::new();
+        m.insert(0x400000, 0x1800, READ | EXEC, VmaKind::Image).unwrap();
+        assert_eq!(m.find(0x401fff).unwrap().end, 0x402000, "length rounded up to a page");
+        assert!(m.find(0x402000).is_none());
+        assert!(m.find(0x3fffff).is_none());
+        assert_eq!(m.insert(0x401000, 0x1000, READ, VmaKind::Anonymous).err(), Some(Errno::EEXIST));
+        assert_eq!(m.insert(0x3ff000, 0x2000, READ, VmaKind::Anonymous).err(), Some(Errno::EEXIST));
+        assert_eq!(m.insert(0x400123, 0x1000, READ, VmaKind::Anonymous).err(), Some(Errno::EINVAL));
+        assert_eq!(m.insert(0x500000, 0, READ, VmaKind::Anonymous).err(), Some(Errno::EINVAL));
+        m.insert(0x402000, 0x1000, READ | WRITE, VmaKind::Image).unwrap();
+        assert_eq!(m.iter().count(), 2);
+    }
+
+    #[test]
+    fn unmap_splits_and_returns_what_it_removed() {
+        let mut m = VmaList::new();
+        m.insert(0x10000, 0x10000, READ | WRITE, VmaKind::Anonymous).unwrap();
+        let removed = m.unmap(0x14000, 0x2000).unwrap();
+        assert_eq!(removed, vec![(0x14000, 0x16000)]);
+        assert_eq!(layout(&m), vec![(0x10000, 0x14000, 3), (0x16000, 0x20000, 3)]);
+        // Across a hole and two areas.
+        let removed = m.unmap(0x12000, 0x6000).unwrap();
+        assert_eq!(removed, vec![(0x12000, 0x14000), (0x16000, 0x18000)]);
+        assert_eq!(layout(&m), vec![(0x10000, 0x12000, 3), (0x18000, 0x20000, 3)]);
+        assert_eq!(m.unmap(0x40000, 0x1000).unwrap(), vec![], "nothing there is fine");
+        assert_eq!(m.unmap(0x10001, 0x1000).err(), Some(Errno::EINVAL));
+    }
+
+    #[test]
+    fn protect_splits_then_merges_back() {
+        let mut m = VmaList::new();
+        m.insert(0x10000, 0x4000, READ | WRITE, VmaKind::Anonymous).unwrap();
+        m.protect(0x11000, 0x1000, READ).unwrap();
+        assert_eq!(layout(&m), vec![(0x10000, 0x11000, 3), (0x11000, 0x12000, 1), (0x12000, 0x14000, 3)]);
+        m.protect(0x11000, 0x1000, READ | WRITE).unwrap();
+        assert_eq!(layout(&m), vec![(0x10000, 0x14000, 3)], "equal neighbours merge");
+        assert_eq!(m.protect(0x13000, 0x2000, READ).err(), Some(Errno::ENOMEM), "partly unmapped");
+        assert_eq!(layout(&m), vec![(0x10000, 0x14000, 3)], "a failed mprotect changes nothing");
+        // Different kinds never merge.
+        m.insert(0x14000, 0x1000, READ | WRITE, VmaKind::Heap).unwrap();
+        m.protect(0x10000, 0x5000, READ | WRITE).unwrap();
+        assert_eq!(m.iter().count(), 2);
+    }
+
+    #[test]
+    fn free_gaps_are_found_bottom_up() {
+        let mut m = VmaList::new();
+        m.insert(0x10000, 0x1000, READ, VmaKind::Anonymous).unwrap();
+        m.insert(0x12000, 0x1000, READ, VmaKind::Anonymous).unwrap();
+        assert_eq!(m.find_free(0x1000, 0x10000, 0x100000), Some(0x11000));
+        assert_eq!(m.find_free(0x2000, 0x10000, 0x100000), Some(0x13000));
+        assert_eq!(m.find_free(0x1000, 0x10800, 0x100000), Some(0x11000), "low is rounded up to a page");
+        assert_eq!(m.find_free(0x100000, 0x10000, 0x100000), None);
+    }
+
+    #[test]
+    fn brk_grows_shrinks_and_stops_at_neighbours() {
+        let mut m = VmaList::new();
+        let heap = 0x500000;
+        assert_eq!(m.set_brk(heap, heap).unwrap(), None, "an empty heap has no area");
+        m.set_brk(heap, heap + 0x1800).unwrap();
+        assert_eq!(m.find(heap).unwrap().end, heap + 0x2000);
+        m.set_brk(heap, heap + 0x5000).unwrap();
+        assert_eq!(m.set_brk(heap, heap + 0x1000).unwrap(), Some((heap + 0x1000, heap + 0x5000)));
+        m.insert(heap + 0x8000, 0x1000, READ, VmaKind::Anonymous).unwrap();
+        assert_eq!(m.set_brk(heap, heap + 0x9000).err(), Some(Errno::ENOMEM));
+        assert_eq!(m.set_brk(heap, heap - 1).err(), Some(Errno::ENOMEM));
+        assert_eq!(m.set_brk(heap, heap).unwrap(), Some((heap, heap + 0x1000)));
+        assert!(m.find(heap).is_none());
+    }
+}

@@ -17,7 +17,7 @@
 use super::fair::{nice_to_weight, CfsRq};
 use super::task::{current, idle_task, init_task, pf, set_current, state, TaskRef, TaskStruct};
 use crate::arch::cpu;
-use crate::config::{HZ, NR_CPUS};
+use crate::config::NR_CPUS;
 use crate::irq::{self, Ipi};
 use crate::sync::{IrqSpinLock, RawSpinLock};
 use alloc::collections::BTreeMap;
@@ -704,6 +704,3 @@ pub fn rq_stats(cpu_nr: usize) -> RqStats {
         busy_ns: rq.busy_ns.load(Ordering::Relaxed),
     }
 }
-
-/// Ticks per second, for callers converting jiffies.
-pub const TICK_HZ: u32 = HZ;

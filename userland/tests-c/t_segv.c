@@ -1,0 +1,62 @@
+/*
+ * Bad memory accesses end the process with SIGSEGV and nothing else:
+ * reading address 0x10, writing its own read-only text, and writing a
+ * PROT_READ mapping. The parent sees WIFSIGNALED with WTERMSIG == SIGSEGV.
+ */
+#include "common.h"
+
+#include <signal.h>
+#include <sys/mman.h>
+
+/* Opaque to the compiler, so it neither warns nor folds the access away. */
+static volatile uintptr_t low_address = 0x10;
+
+static void read_low_address(void)
+{
+    volatile int *bad = (volatile int *)low_address;
+    int value = *bad;
+    (void)value;
+}
+
+static void write_text(void)
+{
+    volatile unsigned char *text = (volatile unsigned char *)(uintptr_t)&write_text;
+    *text = 0;
+}
+
+static void write_readonly_mapping(void)
+{
+    volatile char *page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (page == MAP_FAILED)
+        _exit(2);
+    page[0] = 1;
+}
+
+static void run(void (*action)(void), const char *label)
+{
+    fflush(stdout);
+    pid_t child = fork();
+    if (child < 0) {
+        fail("fork: %s", errno_name(errno));
+        return;
+    }
+    if (child == 0) {
+        no_core_dumps();
+        action();
+        _exit(0); /* reached only if the access did not fault */
+    }
+    int status;
+    check(wait_child(child, &status, 0) == child && WIFSIGNALED(status) &&
+              WTERMSIG(status) == SIGSEGV,
+          label);
+}
+
+int main(void)
+{
+    test_init();
+    run(read_low_address, "read of 0x10 killed by SIGSEGV");
+    run(write_text, "write to own text killed by SIGSEGV");
+    run(write_readonly_mapping, "write to PROT_READ page killed by SIGSEGV");
+    printf("parent still running: yes\n");
+    return finish();
+}

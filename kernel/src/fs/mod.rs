@@ -4,3 +4,4 @@
 
 pub mod binfmt_elf;
 pub mod cpio;
+pub mod n_tty;

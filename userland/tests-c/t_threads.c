@@ -74,6 +74,7 @@ static void test_pthreads(void)
 /* Shared with the raw thread. */
 static _Atomic pid_t raw_tid_word;
 static atomic_long raw_counter;
+static atomic_int raw_release;
 static volatile pid_t raw_seen_pid, raw_seen_tid;
 static volatile uintptr_t raw_seen_tls;
 static uintptr_t raw_tls_block[8] __attribute__((aligned(16)));
@@ -101,6 +102,9 @@ static int raw_thread(void *arg)
     raw_seen_tid = (pid_t)syscall(SYS_gettid);
     for (int i = 0; i < INCREMENTS; i++)
         atomic_fetch_add_explicit(&raw_counter, 1, memory_order_relaxed);
+    /* Stay alive until the parent has looked at the tid word. */
+    while (!atomic_load(&raw_release))
+        syscall(SYS_sched_yield);
     return 0;
 }
 
@@ -122,6 +126,7 @@ static void test_raw_clone(void)
     if (!check(tid > 0, "raw clone creates a thread"))
         return;
     check(atomic_load(&raw_tid_word) == tid, "CLONE_PARENT_SETTID stored the tid");
+    atomic_store(&raw_release, 1);
 
     /* Wait for the kernel to clear the word and wake us (bounded). */
     int woken = 0;

@@ -1,0 +1,196 @@
+/*
+ * Userland micro-benchmarks of the process subsystem. For each benchmark it
+ * prints one line:
+ *     bench <name> iters=<n> ns_per_iter=<x>
+ * measured with CLOCK_MONOTONIC. Under QEMU with "-icount shift=0,sleep=off"
+ * one nanosecond is one instruction, so the figures are instruction counts.
+ *
+ * usage: bench [--exec PATH] [name=iters ...]
+ *   names: getppid fork_exit_wait fork_exec_wait pipe_pingpong cow_fault
+ *   --exec PATH  program for fork_exec_wait (default /tests/exit0)
+ */
+#include "common.h"
+
+#include <sys/mman.h>
+#include <sys/syscall.h>
+
+#define COW_PAGES 64
+
+extern char **environ;
+
+static const char *exec_path = "/tests/exit0";
+
+static void report(const char *name, long iters, uint64_t total_ns)
+{
+    printf("bench %s iters=%ld ns_per_iter=%llu\n", name, iters,
+           (unsigned long long)(iters > 0 ? total_ns / (uint64_t)iters : 0));
+}
+
+static int reap(pid_t pid)
+{
+    int status;
+    return wait_child(pid, &status, 0) == pid && WIFEXITED(status) &&
+           WEXITSTATUS(status) == 0;
+}
+
+static void bench_getppid(long iters)
+{
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < iters; i++)
+        syscall(SYS_getppid);
+    report("getppid", iters, now_ns() - t0);
+}
+
+static void bench_fork_exit_wait(long iters)
+{
+    fflush(stdout);
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < iters; i++) {
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        if (pid < 0 || !reap(pid)) {
+            printf("bench fork_exit_wait failed\n");
+            return;
+        }
+    }
+    report("fork_exit_wait", iters, now_ns() - t0);
+}
+
+static void bench_fork_exec_wait(long iters)
+{
+    char *argv[] = { (char *)exec_path, NULL };
+    fflush(stdout);
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < iters; i++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            execve(exec_path, argv, environ);
+            _exit(127);
+        }
+        if (pid < 0 || !reap(pid)) {
+            printf("bench fork_exec_wait failed (%s)\n", exec_path);
+            return;
+        }
+    }
+    report("fork_exec_wait", iters, now_ns() - t0);
+}
+
+/* One iteration is a round trip: two context switches between processes. */
+static void bench_pipe_pingpong(long iters)
+{
+    int ping[2], pong[2];
+    if (pipe(ping) || pipe(pong)) {
+        printf("bench pipe_pingpong failed\n");
+        return;
+    }
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        close(ping[1]);
+        close(pong[0]);
+        while (read(ping[0], &c, 1) == 1)
+            if (write(pong[1], &c, 1) != 1)
+                _exit(1);
+        _exit(0);
+    }
+    close(ping[0]);
+    close(pong[1]);
+    char c = 'p';
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < iters; i++) {
+        if (write(ping[1], &c, 1) != 1 || read(pong[0], &c, 1) != 1) {
+            printf("bench pipe_pingpong failed\n");
+            break;
+        }
+    }
+    uint64_t total = now_ns() - t0;
+    close(ping[1]);
+    close(pong[0]);
+    if (pid > 0 && reap(pid))
+        report("pipe_pingpong", iters, total);
+}
+
+/*
+ * Each iteration forks a child that writes one byte into each of
+ * COW_PAGES shared pages and reports the time that took; one reported
+ * iteration is one copy-on-write fault.
+ */
+static void bench_cow_fault(long iters)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    unsigned char *area = mmap(NULL, COW_PAGES * page, PROT_READ | PROT_WRITE,
+                               MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    int fds[2];
+    if (area == MAP_FAILED || pipe(fds) != 0) {
+        printf("bench cow_fault failed\n");
+        return;
+    }
+    memset(area, 1, COW_PAGES * page);
+    uint64_t total = 0;
+    for (long i = 0; i < iters; i++) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            uint64_t t0 = now_ns();
+            for (size_t p = 0; p < COW_PAGES; p++)
+                area[p * page] = 2;
+            uint64_t spent = now_ns() - t0;
+            _exit(write(fds[1], &spent, sizeof spent) == sizeof spent ? 0 : 1);
+        }
+        uint64_t spent = 0;
+        if (pid < 0 || read(fds[0], &spent, sizeof spent) != sizeof spent || !reap(pid)) {
+            printf("bench cow_fault failed\n");
+            return;
+        }
+        total += spent;
+    }
+    close(fds[0]);
+    close(fds[1]);
+    munmap(area, COW_PAGES * page);
+    report("cow_fault", iters * COW_PAGES, total);
+}
+
+struct benchmark {
+    const char *name;
+    void (*run)(long iters);
+    long iters;
+};
+
+int main(int argc, char **argv)
+{
+    test_init();
+    struct benchmark benchmarks[] = {
+        { "getppid", bench_getppid, 10000 },
+        { "fork_exit_wait", bench_fork_exit_wait, 100 },
+        { "fork_exec_wait", bench_fork_exec_wait, 50 },
+        { "pipe_pingpong", bench_pipe_pingpong, 1000 },
+        { "cow_fault", bench_cow_fault, 20 },
+    };
+    size_t count = sizeof benchmarks / sizeof benchmarks[0];
+
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--exec") == 0 && i + 1 < argc) {
+            exec_path = argv[++i];
+            continue;
+        }
+        char *eq = strchr(argv[i], '=');
+        size_t k = 0;
+        for (; eq != NULL && k < count; k++) {
+            if (strlen(benchmarks[k].name) == (size_t)(eq - argv[i]) &&
+                strncmp(argv[i], benchmarks[k].name, (size_t)(eq - argv[i])) == 0) {
+                benchmarks[k].iters = strtol(eq + 1, NULL, 10);
+                break;
+            }
+        }
+        if (eq == NULL || k == count) {
+            fprintf(stderr, "usage: bench [--exec PATH] [name=iters ...]\n");
+            return 2;
+        }
+    }
+    for (size_t k = 0; k < count; k++)
+        if (benchmarks[k].iters > 0)
+            benchmarks[k].run(benchmarks[k].iters);
+    return 0;
+}

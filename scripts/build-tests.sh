@@ -54,7 +54,8 @@ fi
 (cd userland/rust-std &&
     cargo build --quiet --release --target "$musl" \
         --config "target.$musl.linker=\"rust-lld\"")
-install -m 755 "userland/rust-std/target/$musl/release/rust-command" "$out/rust-command"
+install -m 755 "userland/rust-std/target/$musl/release/rust-command" "$out/.rust-command.$$"
+mv -f "$out/.rust-command.$$" "$out/rust-command"
 
 programs=(hello exit0 forkexec rust-command bench
     t_cow t_forkloop t_forkbomb t_orphan t_zombie t_vfork t_threads t_signals t_stop

@@ -22,6 +22,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#if __has_include(<linux/futex.h>)
+#include <linux/futex.h>
+#else
+#define FUTEX_WAIT 0 /* the Linux ABI value; musl ships no kernel headers */
+#endif
+
 /* The first failed check, reported by finish(). */
 static char first_failure[160];
 static int failure_count;

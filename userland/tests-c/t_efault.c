@@ -11,7 +11,6 @@
 #include "common.h"
 
 #include <dirent.h>
-#include <linux/futex.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>

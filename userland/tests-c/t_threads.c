@@ -10,7 +10,6 @@
  */
 #include "common.h"
 
-#include <linux/futex.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>

@@ -47,27 +47,27 @@ macro_rules! entry {
 /// Prints to standard output (fd 1), ignoring errors such as a closed pipe.
 #[macro_export]
 macro_rules! print {
-    ($($arg:tt)*) => { $crate::io::print_to(1, format_args!($($arg)*)) };
+    ($($arg:tt)*) => {{ let _ = $crate::io::print_to(1, format_args!($($arg)*)); }};
 }
 
 /// Prints a line to standard output (fd 1).
 #[macro_export]
 macro_rules! println {
-    () => { $crate::io::write_all(1, b"\n").ok() };
-    ($($arg:tt)*) => { $crate::io::print_to(1, format_args!("{}\n", format_args!($($arg)*))) };
+    () => {{ let _ = $crate::io::write_all(1, b"\n"); }};
+    ($($arg:tt)*) => {{ let _ = $crate::io::print_to(1, format_args!("{}\n", format_args!($($arg)*))); }};
 }
 
 /// Prints to standard error (fd 2).
 #[macro_export]
 macro_rules! eprint {
-    ($($arg:tt)*) => { $crate::io::print_to(2, format_args!($($arg)*)) };
+    ($($arg:tt)*) => {{ let _ = $crate::io::print_to(2, format_args!($($arg)*)); }};
 }
 
 /// Prints a line to standard error (fd 2).
 #[macro_export]
 macro_rules! eprintln {
-    () => { $crate::io::write_all(2, b"\n").ok() };
-    ($($arg:tt)*) => { $crate::io::print_to(2, format_args!("{}\n", format_args!($($arg)*))) };
+    () => {{ let _ = $crate::io::write_all(2, b"\n"); }};
+    ($($arg:tt)*) => {{ let _ = $crate::io::print_to(2, format_args!("{}\n", format_args!($($arg)*))); }};
 }
 
 #[cfg(not(test))]

@@ -64,17 +64,18 @@ struct KernelSigaction {
 /// Sets the disposition of `sig`; handlers run with `SA_RESTART` and `mask` additionally blocked.
 /// Returns the previous disposition (a previous `SA_SIGINFO` handler is reported as `Default`).
 pub fn sigaction(sig: i32, disposition: Disposition, mask: SigSet) -> Result<Disposition> {
+    sigaction_flags(sig, disposition, mask, SA_RESTART)
+}
+
+/// [`sigaction`] with explicit `sa_flags` (`SA_RESTORER` is always added).
+pub fn sigaction_flags(sig: i32, disposition: Disposition, mask: SigSet, flags: u64) -> Result<Disposition> {
     let handler = match disposition {
         Disposition::Default => 0,
         Disposition::Ignore => 1,
         Disposition::Handler(f) => f as *const () as usize,
     };
-    let new = KernelSigaction {
-        handler,
-        flags: SA_RESTORER | SA_RESTART,
-        restorer: __rt_sigreturn as *const () as usize,
-        mask,
-    };
+    let new =
+        KernelSigaction { handler, flags: SA_RESTORER | flags, restorer: __rt_sigreturn as *const () as usize, mask };
     let mut old = KernelSigaction::default();
     // SAFETY: both structs have the kernel's layout and live across the call; the handler (if any)
     // is an `extern "C" fn(i32)`, and the restorer performs rt_sigreturn as the kernel expects.

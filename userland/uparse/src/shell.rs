@@ -644,8 +644,9 @@ mod tests {
                 .map(|s| s.as_bytes().to_vec())
                 .collect::<Vec<_>>()
         );
-        let c = one(r#"echo "in \"dq\" \$ \\ \n" 'sq $HOME \'"#.trim_end_matches('\''));
+        let c = one(r#"echo "in \"dq\" \$ \\ \n" 'sq $HOME \'"#);
         assert_eq!(c.words[1].literal().unwrap(), br#"in "dq" $ \ \n"#.to_vec());
+        assert_eq!(c.words[2].literal().unwrap(), br#"sq $HOME \"#.to_vec());
         assert_eq!(parse(b"echo 'abc"), Err(ParseError::UnterminatedQuote(b'\'')));
         assert_eq!(parse(b"echo \"abc"), Err(ParseError::UnterminatedQuote(b'"')));
         // Operators inside quotes are text.

@@ -1,0 +1,96 @@
+//! `init` (`/sbin/init`): PID 1. The kernel starts it with fds 0-2 on the console terminal. It
+//! starts `/bin/sh` in a session of its own (with the console as controlling terminal and the shell's
+//! group in the foreground), restarts the shell whenever it exits, and reaps every child, its own and
+//! the orphans handed to it, forever.
+#![no_std]
+#![no_main]
+
+extern crate alloc;
+
+use alloc::vec::Vec;
+use rt::process::{self, Fork};
+use rt::time::{self, Timespec, CLOCK_MONOTONIC};
+use rt::{eprintln, Bytes, Errno};
+
+/// The program init keeps running on the console.
+const SHELL: &[u8] = b"/bin/sh";
+/// Variables added to the environment init got from the kernel, unless already set.
+const DEFAULT_ENV: [&[u8]; 3] = [b"PATH=/bin:/sbin:/tests", b"HOME=/", b"TERM=vt100"];
+/// A shell that dies sooner than this after starting is restarted only after a pause, so that a
+/// broken /bin/sh does not make init spin.
+const MIN_UPTIME_SECS: i64 = 1;
+
+rt::entry!(main);
+
+fn environment(env: rt::Env) -> Vec<&'static [u8]> {
+    let mut vars: Vec<&'static [u8]> = env.iter().collect();
+    for default in DEFAULT_ENV {
+        let name = &default[..=default.iter().position(|&b| b == b'=').unwrap_or(0)];
+        if !vars.iter().any(|v| v.starts_with(name)) {
+            vars.push(default);
+        }
+    }
+    vars
+}
+
+/// Forks the shell; the child becomes a session leader owning the console.
+fn spawn_shell(envp: &[&[u8]]) -> Result<i32, Errno> {
+    match process::fork()? {
+        Fork::Child => {
+            let _ = process::setsid();
+            // Take the console as controlling terminal of the new session, then put our group in
+            // its foreground; either may be refused (the shell then runs without job control).
+            let _ = rt::tty::set_controlling_tty(0);
+            let _ = rt::tty::tcsetpgrp(0, process::getpid());
+            let err = process::execve(SHELL, &[b"sh"], envp);
+            eprintln!("init: cannot run {}: {}", Bytes(SHELL), err);
+            process::exit(127)
+        }
+        Fork::Parent(pid) => Ok(pid),
+    }
+}
+
+fn now() -> i64 {
+    time::clock_gettime(CLOCK_MONOTONIC).map(|t| t.sec).unwrap_or(0)
+}
+
+fn main(_args: rt::Args, env: rt::Env) -> i32 {
+    let envp = environment(env);
+    let mut shell: Option<i32> = None;
+    let mut started = 0;
+    loop {
+        if shell.is_none() {
+            match spawn_shell(&envp) {
+                Ok(pid) => {
+                    shell = Some(pid);
+                    started = now();
+                }
+                Err(e) => {
+                    eprintln!("init: fork: {}", e);
+                    let _ = time::sleep(Timespec { sec: 1, nsec: 0 });
+                    continue;
+                }
+            }
+        }
+        match process::wait4(-1, 0) {
+            Ok(Some((pid, st))) if Some(pid) == shell => {
+                shell = None;
+                match st.term_signal() {
+                    Some(sig) => eprintln!("init: shell terminated by signal {}, restarting", sig),
+                    None => eprintln!("init: shell exited with status {}, restarting", st.shell_status()),
+                }
+                if now() - started < MIN_UPTIME_SECS {
+                    let _ = time::sleep(Timespec { sec: MIN_UPTIME_SECS, nsec: 0 });
+                }
+            }
+            // Any other child, typically an orphan reparented to us: reaped, nothing else to do.
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(e) => {
+                // ECHILD cannot happen while the shell lives; avoid a busy loop if it does.
+                eprintln!("init: wait4: {}", e);
+                shell = None;
+                let _ = time::sleep(Timespec { sec: 1, nsec: 0 });
+            }
+        }
+    }
+}

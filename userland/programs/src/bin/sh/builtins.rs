@@ -122,7 +122,8 @@ fn jobs(sh: &mut Shell) -> i32 {
         let mark = if Some(job.id) == newest { '+' } else { '-' };
         println!("[{}]{}  {:<24}{}", job.id, mark, job.state_text(), Bytes(&job.text));
         if job.state() == JobState::Done {
-            sh.jobs.remove(i);
+            let job = sh.jobs.remove(i);
+            sh.remember(&job);
         } else {
             i += 1;
         }
@@ -199,6 +200,11 @@ fn wait(sh: &mut Shell, args: &[&[u8]]) -> i32 {
             };
             match sh.jobs.iter().position(|j| j.procs.iter().any(|p| p.pid == pid)) {
                 Some(i) => Some(i),
+                None if sh.finished.iter().any(|(p, _)| *p == pid) => {
+                    let at = sh.finished.iter().rposition(|(p, _)| *p == pid).unwrap_or(0);
+                    status = sh.finished.remove(at).1.shell_status();
+                    continue;
+                }
                 None => {
                     // Not a job of ours: maybe still a child (e.g. from a subshell).
                     status = match process::wait4(pid, WUNTRACED) {
@@ -217,7 +223,8 @@ fn wait(sh: &mut Shell, args: &[&[u8]]) -> i32 {
         sh.jobs[index].wait();
         status = sh.jobs[index].status().shell_status();
         if sh.jobs[index].state() == JobState::Done {
-            sh.jobs.remove(index);
+            let job = sh.jobs.remove(index);
+            sh.remember(&job);
         }
     }
     status

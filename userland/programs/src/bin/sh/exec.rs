@@ -18,10 +18,33 @@ struct Expanded {
 }
 
 fn expand(sh: &Shell, cmd: &Command) -> Expanded {
-    Expanded {
-        argv: cmd.words.iter().map(|w| w.expand(sh)).collect(),
-        assigns: cmd.assigns.iter().map(|(n, w)| (n.clone(), w.expand(sh))).collect(),
+    let mut argv: Vec<Vec<u8>> = cmd.words.iter().map(|w| w.expand(sh)).collect();
+    // `kill %N`: the external kill knows nothing of jobs, so the job becomes its process group
+    // (with job control) or its PIDs (without, when the job has no group of its own). A `--` goes
+    // before the first one so that `-PGID` is not read as a signal.
+    if argv.first().is_some_and(|a| a == b"kill") && argv.iter().any(|a| a.starts_with(b"%")) {
+        let mut out: Vec<Vec<u8>> = Vec::new();
+        let mut dashes = false;
+        for arg in argv.drain(..) {
+            let job = if arg.starts_with(b"%") { sh.find_job(Some(&arg)) } else { None };
+            let Some(i) = job else {
+                dashes |= arg == b"--";
+                out.push(arg);
+                continue;
+            };
+            if !dashes {
+                out.push(b"--".to_vec());
+                dashes = true;
+            }
+            if sh.job_control {
+                out.push(alloc::format!("-{}", sh.jobs[i].pgid).into_bytes());
+            } else {
+                out.extend(sh.jobs[i].procs.iter().map(|p| alloc::format!("{}", p.pid).into_bytes()));
+            }
+        }
+        argv = out;
     }
+    Expanded { argv, assigns: cmd.assigns.iter().map(|(n, w)| (n.clone(), w.expand(sh))).collect() }
 }
 
 /// Applies `cmd`'s redirections in order. On failure prints `sh: FILE: error` and returns Err.

@@ -156,9 +156,23 @@ impl Shell {
             if self.jobs[i].state() == JobState::Done {
                 let job = self.jobs.remove(i);
                 eprintln!("[{}]+  {:<24}{}", job.id, job.state_text(), Bytes(&job.text));
+                self.remember(&job);
             } else {
                 i += 1;
             }
+        }
+    }
+
+    /// Keeps the final statuses of a forgotten job's processes for a later `wait PID`.
+    pub fn remember(&mut self, job: &Job) {
+        const KEEP: usize = 64;
+        for p in &job.procs {
+            if let Some(st) = p.done {
+                self.finished.push((p.pid, st));
+            }
+        }
+        if self.finished.len() > KEEP {
+            self.finished.drain(..self.finished.len() - KEEP);
         }
     }
 

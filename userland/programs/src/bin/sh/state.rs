@@ -31,6 +31,8 @@ pub struct Shell {
     /// Terminal settings to restore after a foreground job.
     pub termios: Option<rt::tty::Termios>,
     pub jobs: Vec<Job>,
+    /// Statuses of background processes already reported, newest last, for `wait PID`.
+    pub finished: Vec<(i32, rt::process::WaitStatus)>,
     /// Set by `exit`.
     pub exit_requested: Option<i32>,
 }
@@ -55,6 +57,7 @@ impl Shell {
             pgid: process::getpgid(0).unwrap_or(pid),
             termios: None,
             jobs: Vec::new(),
+            finished: Vec::new(),
             exit_requested: None,
         }
     }

@@ -183,4 +183,12 @@ check "sh help" "1" 0 sh -c "printf 'help\n' | env PATH=$wrap $qemu $rootfs/bin/
 check "sh many commands" "200" 0 sh -c "i=0; while [ \$i -lt 200 ]; do echo 'echo \$?'; i=\$((i+1)); done | env PATH=$wrap $qemu $rootfs/bin/sh | grep -c ^0"
 
 echo "qemu-user tests: $pass passed, $fail failed"
-[ "$fail" = 0 ]
+
+# Job control needs a terminal: a pseudo-terminal driven from Python.
+pty_rc=0
+if command -v python3 >/dev/null; then
+    python3 "$root/userland/tests/qemu-pty.py" "$wrap" || pty_rc=1
+else
+    echo "python3 not found: terminal job-control checks skipped"
+fi
+[ "$fail" = 0 ] && [ "$pty_rc" = 0 ]

@@ -459,8 +459,7 @@ impl Parser<'_> {
 
     fn command(&mut self) -> Result<Command, ParseError> {
         let mut cmd = Command::default();
-        loop {
-            let Some(token) = self.toks.get(self.pos) else { break };
+        while let Some(token) = self.toks.get(self.pos) {
             match &token.tok {
                 Tok::Word { word, assign, .. } => {
                     match assign {

@@ -24,8 +24,9 @@ rt::entry!(main);
 
 /// Where command lines come from.
 enum Input {
-    /// A terminal: read a line per `read` (canonical mode), prompting first.
-    Terminal,
+    /// A terminal (canonical mode: the kernel edits the line), prompting before each line; holds
+    /// bytes read past the current line.
+    Terminal(Vec<u8>),
     /// A pipe or file on fd 0: read byte by byte so that commands which read stdin get the rest.
     Stream,
     /// In-memory text (`-c`, script file), consumed line by line.
@@ -61,36 +62,34 @@ fn next_line(sh: &mut Shell, input: &mut Input) -> Option<Vec<u8>> {
                 }
             }
         }
-        Input::Terminal => {
-            let mut line = Vec::new();
+        Input::Terminal(pending) => loop {
+            // A read may carry more than one line (typed ahead or pasted): hand them out one by one.
+            if let Some(nl) = pending.iter().position(|&b| b == b'\n') {
+                let line = pending[..nl].to_vec();
+                pending.drain(..=nl);
+                return Some(line);
+            }
+            if pending.is_empty() {
+                sh.notify_jobs();
+                let _ = rt::io::write_all(2, PROMPT);
+            }
             let mut buf = [0u8; 512];
-            loop {
-                if line.is_empty() {
-                    sh.notify_jobs();
-                    let _ = rt::io::write_all(2, PROMPT);
+            match rt::io::read(STDIN, &mut buf) {
+                // Ctrl-D on an empty line.
+                Ok(0) if pending.is_empty() => {
+                    let _ = rt::io::write_all(2, b"exit\n");
+                    return None;
                 }
-                match rt::io::read(STDIN, &mut buf) {
-                    // Ctrl-D on an empty line.
-                    Ok(0) if line.is_empty() => {
-                        let _ = rt::io::write_all(2, b"exit\n");
-                        return None;
-                    }
-                    Ok(0) => return Some(line),
-                    Ok(n) => {
-                        line.extend_from_slice(&buf[..n]);
-                        if line.last() == Some(&b'\n') {
-                            line.pop();
-                            return Some(line);
-                        }
-                    }
-                    Err(Errno::EINTR) => {}
-                    Err(e) => {
-                        eprintln!("sh: read error: {}", e);
-                        return None;
-                    }
+                // Ctrl-D after some text: take the text as a line.
+                Ok(0) => return Some(core::mem::take(pending)),
+                Ok(n) => pending.extend_from_slice(&buf[..n]),
+                Err(Errno::EINTR) => {}
+                Err(e) => {
+                    eprintln!("sh: read error: {}", e);
+                    return None;
                 }
             }
-        }
+        },
     }
 }
 
@@ -106,7 +105,7 @@ fn main(args: rt::Args, env: rt::Env) -> i32 {
         None => {
             if rt::tty::isatty(STDIN) {
                 sh.init_interactive();
-                Input::Terminal
+                Input::Terminal(Vec::new())
             } else {
                 Input::Stream
             }
@@ -131,7 +130,7 @@ fn main(args: rt::Args, env: rt::Env) -> i32 {
         },
     };
     while let Some(line) = next_line(&mut sh, &mut input) {
-        if !matches!(input, Input::Terminal) {
+        if !matches!(input, Input::Terminal(_)) {
             sh.notify_jobs();
         }
         sh.run_line(&line);

@@ -740,4 +740,34 @@ mod tests {
         assert!(c.assigns.is_empty());
         assert_eq!(words(&c), vec![b"A=1".to_vec(), b"=x".to_vec(), b"1A=2".to_vec()]);
     }
+
+    #[test]
+    fn random_lines_never_panic() {
+        // Lines built from the characters the grammar cares about must give Ok or Err, never a panic,
+        // and every Ok must round-trip its and-or texts out of the input.
+        let alphabet = b"ab1 2=$?{}~#'\"\\|&;<>-\t\n";
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..50_000 {
+            let mut line = Vec::new();
+            for _ in 0..next() % 16 {
+                line.push(alphabet[(next() % alphabet.len() as u64) as usize]);
+            }
+            if let Ok(lists) = parse(&line) {
+                for l in lists {
+                    assert!(line.windows(l.text.len().max(1)).any(|w| w == l.text.as_slice()) || l.text.is_empty());
+                    for c in l.first.commands.iter().chain(l.rest.iter().flat_map(|(_, p)| p.commands.iter())) {
+                        for w in &c.words {
+                            w.expand(&Env);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -12,6 +12,9 @@ out="$root/userland/target/$target/release"
 # cargo runs inside userland/ so that userland/.cargo/config.toml and the repository's
 # rust-toolchain.toml (pinned toolchain and targets) both apply.
 cd "$root/userland"
+if command -v rustup >/dev/null && ! rustup target list --installed | grep -qx "$target"; then
+    rustup target add "$target"
+fi
 cargo build --release --target "$target" -p programs
 
 mkdir -p "$rootfs/bin" "$rootfs/sbin"

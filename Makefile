@@ -8,9 +8,13 @@
 #   make chainload          build/chainload.img, the serial chain-loader
 #   make sdimage-chainload  build/sdcard-chainload.img: an SD card that boots the chain-loader
 #   make chainboot DEV=/dev/ttyUSB0   send build/kernel8.img to a Pi running the chain-loader
-#   make bench    boot-time and scheduler figures
+#   make bench    boot-time, scheduler and user-space figures
+#   make userland build/rootfs: the user programs and test programs
+#   make initramfs  build/initramfs.cpio, linked into the kernel
 #   make clean
-# Options: PROFILE=release|dev (default release), HZ=<ticks per second>.
+# Options: PROFILE=release|dev (default release), HZ=<ticks per second>,
+#          INITRAMFS_EXTRA=<dir> (extra files for the initramfs, e.g. your own
+#          static aarch64 binaries), APPEND="<kernel command line>" for make run.
 
 TARGET   := aarch64-unknown-none-softfloat
 PROFILE  ?= release
@@ -19,6 +23,9 @@ ELF      := $(BUILD)/kernel8.elf
 IMG      := $(BUILD)/kernel8.img
 SDIMG    := $(BUILD)/sdcard.img
 LOADER   := $(BUILD)/chainload.img
+ROOTFS   := $(BUILD)/rootfs
+INITRAMFS := $(BUILD)/initramfs.cpio
+INITRAMFS_EXTRA ?=
 DEV      ?= /dev/ttyUSB0
 CARGO_OUT = target/$(TARGET)/$(PROFILE)/kernel8
 QEMU     ?= qemu-system-aarch64
@@ -37,16 +44,25 @@ export HZ
 endif
 
 .PHONY: all setup run test unit-test system-test clippy lint fmt gdb bench clean sdimage firmware \
-	chainload sdimage-chainload chainboot FORCE
+	chainload sdimage-chainload chainboot userland initramfs FORCE
 
 all: $(IMG)
 
 setup:
 	@bash scripts/setup.sh
 
-$(ELF): FORCE
+userland: FORCE
 	@bash scripts/setup.sh
-	cargo build -p kernel --bin kernel8 --target $(TARGET) $(CARGO_PROFILE)
+	@bash scripts/build-userland.sh
+	@bash scripts/build-tests.sh
+
+initramfs: $(INITRAMFS)
+$(INITRAMFS): userland
+	@bash scripts/mkinitramfs.sh $(ROOTFS) $(INITRAMFS) $(INITRAMFS_EXTRA)
+
+$(ELF): $(INITRAMFS) FORCE
+	@bash scripts/setup.sh
+	INITRAMFS_CPIO=$(abspath $(INITRAMFS)) cargo build -p kernel --bin kernel8 --target $(TARGET) $(CARGO_PROFILE)
 	@mkdir -p $(BUILD)
 	cp $(CARGO_OUT) $(ELF)
 

@@ -22,6 +22,12 @@ command -v sfdisk >/dev/null 2>&1 || need_pkgs+=(fdisk)
 command -v mkfs.fat >/dev/null 2>&1 || need_pkgs+=(dosfstools)
 command -v mcopy >/dev/null 2>&1 || need_pkgs+=(mtools)
 command -v gdb-multiarch >/dev/null 2>&1 || [ "${SETUP_GDB:-0}" = 0 ] || need_pkgs+=(gdb-multiarch)
+# For user space: the initramfs archive, the reference Linux for the user test
+# programs (qemu-user), and the C toolchain of the real-toolchain test programs.
+command -v cpio >/dev/null 2>&1 || need_pkgs+=(cpio)
+command -v qemu-aarch64 >/dev/null 2>&1 || need_pkgs+=(qemu-user)
+command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need_pkgs+=(gcc-aarch64-linux-gnu)
+[ -e /usr/aarch64-linux-gnu/lib/libc.a ] || need_pkgs+=(libc6-dev-arm64-cross)
 
 if [ "${#need_pkgs[@]}" -gt 0 ]; then
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -30,6 +36,7 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
         log "  echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list"
         log "  apt-get update && apt-get install -t bookworm-backports qemu-system-arm"
         log "and for the SD card image: apt-get install fdisk dosfstools mtools"
+        log "and for user space: apt-get install cpio qemu-user gcc-aarch64-linux-gnu libc6-dev-arm64-cross"
         exit 1
     fi
     . /etc/os-release

@@ -97,6 +97,12 @@ pub fn get() -> Option<&'static BootInfo> {
 
 /// Applies the command-line switches this kernel knows (see `cmdline`).
 pub fn apply_cmdline(cmdline: &str) {
+    if let Some(path) = crate::cmdline::value(cmdline, "init").filter(|p| !p.is_empty()) {
+        crate::initproc::set_init_path(path);
+    }
+    if crate::cmdline::value(cmdline, "kshell").is_some() {
+        crate::initproc::KSHELL_ONLY.store(true, core::sync::atomic::Ordering::Relaxed);
+    }
     if let Some(level) = crate::cmdline::log_level(cmdline) {
         match crate::logger::parse_level(level) {
             Some(l) => log::set_max_level(l),

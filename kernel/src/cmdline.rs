@@ -3,7 +3,9 @@
 //!
 //! Switches this kernel reads:
 //! - `log=<off|error|warn|info|debug|trace>`: the log level;
-//! - `quiet`: log level `warn` unless `log=` says otherwise (Linux's `quiet`).
+//! - `quiet`: log level `warn` unless `log=` says otherwise (Linux's `quiet`);
+//! - `init=<path>`: the first user program (default `/sbin/init`), Linux's;
+//! - `kshell`: no user space: the kernel's debug monitor owns the console.
 //!
 //! Others (`console=...` and the like, which the firmware adds) are ignored:
 //! there is one console, the PL011.

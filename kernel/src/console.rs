@@ -1,11 +1,16 @@
 //! The serial console: formatted output on the PL011 (polled, under a lock,
-//! LF -> CR LF) and input from the UART receive interrupt through a ring buffer.
+//! LF -> CR LF) and input from the UART receive interrupt.
+//!
+//! Input goes to one owner: the terminal user space reads (fs/tty.rs, the
+//! default once init runs), or the kernel's debug monitor (shell/), which
+//! reads through a ring buffer.
 
 use crate::board::UART;
 use crate::sched::wait::WaitQueueHead;
 use crate::sync::{IrqSpinLock, IrqSpinLockGuard};
 use crate::util::ringbuf::RingBuffer;
 use core::fmt;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 static OUTPUT: IrqSpinLock<()> = IrqSpinLock::new(());
 /// Received bytes: the UART interrupt handler produces, the console reader consumes.
@@ -82,9 +87,29 @@ macro_rules! println {
 /// Readers waiting for input.
 static INPUT_WAIT: WaitQueueHead = WaitQueueHead::new();
 
-/// UART interrupt handler: drain the receive FIFO into the input ring and wake
-/// the reader.
+/// Who reads the console's input.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    /// The kernel debug monitor (the console shell).
+    Monitor,
+    /// The terminal of user space.
+    Tty,
+}
+
+static OWNER_IS_TTY: AtomicBool = AtomicBool::new(false);
+
+/// Hands the console's input to `owner`.
+pub fn set_owner(owner: Owner) {
+    OWNER_IS_TTY.store(owner == Owner::Tty, Ordering::Release);
+}
+
+/// UART interrupt handler: drain the receive FIFO to the owner and wake the
+/// reader.
 pub fn uart_irq(_intid: u32) {
+    if OWNER_IS_TTY.load(Ordering::Acquire) {
+        UART.drain_rx(crate::fs::tty::receive);
+        return;
+    }
     UART.drain_rx(|b| {
         INPUT.push(b);
     });

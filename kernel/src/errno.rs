@@ -13,6 +13,7 @@ pub enum Errno {
     ESRCH = 3,
     EINTR = 4,
     EIO = 5,
+    ENXIO = 6,
     E2BIG = 7,
     ENOEXEC = 8,
     EBADF = 9,
@@ -23,6 +24,7 @@ pub enum Errno {
     EFAULT = 14,
     EBUSY = 16,
     EEXIST = 17,
+    ENODEV = 19,
     ENOTDIR = 20,
     EISDIR = 21,
     EINVAL = 22,
@@ -30,9 +32,17 @@ pub enum Errno {
     ENOTTY = 25,
     ENOSPC = 28,
     ESPIPE = 29,
+    EROFS = 30,
     EPIPE = 32,
     ERANGE = 34,
+    ENAMETOOLONG = 36,
     ENOSYS = 38,
+    ENOTEMPTY = 39,
+    ELOOP = 40,
+    ETIMEDOUT = 110,
+    /// Kernel-internal: the system call is restarted unless a handler without
+    /// SA_RESTART runs, when user space sees EINTR (never reaches user space).
+    ERESTARTSYS = 512,
 }
 
 impl Errno {
@@ -45,6 +55,7 @@ impl Errno {
             ESRCH => "ESRCH",
             EINTR => "EINTR",
             EIO => "EIO",
+            ENXIO => "ENXIO",
             E2BIG => "E2BIG",
             ENOEXEC => "ENOEXEC",
             EBADF => "EBADF",
@@ -55,6 +66,7 @@ impl Errno {
             EFAULT => "EFAULT",
             EBUSY => "EBUSY",
             EEXIST => "EEXIST",
+            ENODEV => "ENODEV",
             ENOTDIR => "ENOTDIR",
             EISDIR => "EISDIR",
             EINVAL => "EINVAL",
@@ -62,9 +74,15 @@ impl Errno {
             ENOTTY => "ENOTTY",
             ENOSPC => "ENOSPC",
             ESPIPE => "ESPIPE",
+            EROFS => "EROFS",
             EPIPE => "EPIPE",
             ERANGE => "ERANGE",
+            ENAMETOOLONG => "ENAMETOOLONG",
             ENOSYS => "ENOSYS",
+            ENOTEMPTY => "ENOTEMPTY",
+            ELOOP => "ELOOP",
+            ETIMEDOUT => "ETIMEDOUT",
+            ERESTARTSYS => "ERESTARTSYS",
         }
     }
 }

@@ -1,11 +1,11 @@
 //! Ending tasks (Linux: kernel/exit.c): `do_exit`, `exit_notify` with the
 //! reparenting of orphans, zombies, `release_task`, and waiting for children.
 //!
-//! The order follows the book: mark the task PF_EXITING, release its
-//! resources (kernel threads have no address space or files yet), store the
-//! exit code, notify the parent and hand the children to the child reaper
-//! (init), become a zombie (or, for a child nobody waits for, be released at
-//! once), and schedule away for good. The task's descriptor and stack outlive
+//! The order follows the book: mark the task PF_EXITING, store the exit
+//! code, release its resources (address space, files, fs), hand the
+//! children to a new reaper (another thread of the group, else init) and
+//! notify the parent (SIGCHLD), become a zombie (or, for a child nobody
+//! waits for, be released at once), and schedule away for good. The task's descriptor and stack outlive
 //! that last `schedule()`: the task switched to drops the final reference.
 
 use crate::errno::Errno;
@@ -34,7 +34,7 @@ pub fn do_exit(code: i32) -> ! {
     if tsk.has_flag(pf::PF_IDLE) {
         panic!("attempted to kill the idle task");
     }
-    if Some(&tsk) == CHILD_REAPER.get() {
+    if Some(&tsk) == CHILD_REAPER.get() || (tsk.tgid() == INIT_PID && tsk.is_user()) {
         panic!("attempted to kill init! exit code {code:#x}");
     }
     tsk.flags.fetch_or(pf::PF_EXITING, Ordering::SeqCst);
@@ -42,7 +42,14 @@ pub fn do_exit(code: i32) -> ! {
     if let Some(kthread) = tsk.kthread_info() {
         kthread.exited.complete();
     }
-    let autoreap = exit_notify(tsk);
+    // Release the resources (Linux: exit_mm, exit_files, exit_fs).
+    exit_mm(tsk);
+    let files = tsk.files.lock().take();
+    drop(files);
+    let fs = tsk.fs.lock().take();
+    drop(fs);
+    let group_dead = tsk.signal_struct().is_none_or(|s| s.live.fetch_sub(1, Ordering::SeqCst) == 1);
+    let autoreap = exit_notify(tsk, group_dead);
     if autoreap {
         release_task(tsk);
     }
@@ -55,48 +62,156 @@ pub fn do_exit(code: i32) -> ! {
     unreachable!("a dead task was scheduled");
 }
 
+/// Lets go of the address space (Linux: `exit_mm` with `mm_release`): the
+/// CLONE_CHILD_CLEARTID word is zeroed and its waiters woken (thread join),
+/// a vfork parent is released, and the task moves to the reserved table
+/// before its reference goes, so the tables are never freed under it.
+pub fn exit_mm(tsk: TaskRef) {
+    mm_release(tsk);
+    if tsk.mm.lock().is_none() {
+        return;
+    }
+    tsk.ttbr0.store(0, Ordering::Relaxed);
+    crate::arch::mmu::set_ttbr0(crate::mm::mm_struct::reserved_ttbr0());
+    let mm = tsk.mm.lock().take();
+    drop(mm);
+}
+
+/// The parts of giving up an address space that exec shares with exit
+/// (Linux: `mm_release`).
+pub fn mm_release(tsk: TaskRef) {
+    let tid_addr = tsk.clear_child_tid.swap(0, Ordering::Relaxed);
+    if tid_addr != 0 {
+        if let Some(mm) = tsk.mm() {
+            if alloc::sync::Arc::strong_count(&mm) > 1 && mm.write_at(tid_addr, &0u32.to_le_bytes()).is_ok() {
+                let _ = crate::futex::futex_wake(tid_addr, 1);
+            }
+        }
+    }
+    let vfork = tsk.vfork_done.swap(core::ptr::null_mut(), Ordering::AcqRel);
+    if !vfork.is_null() {
+        // SAFETY: the parent waits on this completion, on its own stack,
+        // until it is completed (fork.rs kernel_clone).
+        unsafe { (*vfork).complete() };
+    }
+}
+
 /// Where kernel threads go when their function returns (switch.S).
 #[no_mangle]
 extern "C" fn kthread_exit_from_fn(ret: i32) -> ! {
     do_exit(wstatus::exited(ret))
 }
 
-/// Hands `tsk`'s children to the child reaper and tells the parent (Linux:
-/// `exit_notify`, `forget_original_parent`). Returns whether nobody will wait
-/// for `tsk`, so it must be released now.
-fn exit_notify(tsk: TaskRef) -> bool {
-    let reaper = *CHILD_REAPER.get().expect("init exists before any task exits");
-    // The wake-ups happen under TASKLIST (TASKLIST < wait-queue locks): the
-    // parent cannot exit and be freed before we are done with it.
-    let _guard = TASKLIST.lock();
-    let (parent, autoreap, reaper_has_zombie) = {
-        let mut zombie_moved = false;
-        // SAFETY: the tree is only changed under TASKLIST, which we hold; all
-        // linked tasks are alive while they are linked.
-        unsafe {
-            for link in ListHead::iter(tsk.children.get()) {
-                let child = TaskRef::from_ptr(crate::container_of!(link, TaskStruct, sibling));
-                ListHead::del(link);
-                *child.real_parent.get() = reaper.as_ptr();
-                *child.parent.get() = reaper.as_ptr();
-                ListHead::add_tail(link, reaper.children.get());
-                zombie_moved |= child.exit_state.load(Ordering::Relaxed) == exit_state::EXIT_ZOMBIE;
+/// The task that inherits `tsk`'s children: another live thread of its
+/// group, else init (Linux: `find_new_reaper`). Under TASKLIST.
+fn find_new_reaper(tsk: TaskRef, reaper: TaskRef) -> TaskRef {
+    let mut found = None;
+    // SAFETY: under TASKLIST (caller); the list holds live tasks.
+    unsafe {
+        let head = crate::sched::task::init_task().tasks.get();
+        for link in ListHead::iter(head) {
+            let t = TaskRef::from_ptr(crate::container_of!(link, TaskStruct, tasks));
+            if t != tsk && t.tgid() == tsk.tgid() && !t.has_flag(pf::PF_EXITING) && tsk.is_user() {
+                found = Some(t);
+                break;
             }
-            let parent = TaskRef::from_ptr(*tsk.real_parent.get());
-            let autoreap = tsk.exit_signal.load(Ordering::Relaxed) < 0;
-            let new_state = if autoreap { exit_state::EXIT_DEAD } else { exit_state::EXIT_ZOMBIE };
-            tsk.exit_state.store(new_state, Ordering::Release);
-            (parent, autoreap, zombie_moved)
         }
-    };
-    // The reaper may already sleep in wait4 with no zombie to see: wake it.
-    if reaper_has_zombie {
-        reaper.wait_chldexit.wake_up();
     }
-    if !autoreap {
+    found.unwrap_or(reaper)
+}
+
+/// Hands `tsk`'s children to a new reaper and tells the parent (Linux:
+/// `exit_notify`, `forget_original_parent`, `do_notify_parent`). A thread
+/// other than the leader is released at once; the leader of a group whose
+/// other threads still run becomes a zombie that its parent hears of only
+/// when the last thread is gone (Linux: `delay_group_leader`). Returns
+/// whether nobody will wait for `tsk`, so it must be released now.
+fn exit_notify(tsk: TaskRef, group_dead: bool) -> bool {
+    let reaper = *CHILD_REAPER.get().expect("init exists before any task exits");
+    let guard = TASKLIST.lock();
+    let new_parent = find_new_reaper(tsk, reaper);
+    let mut zombie_moved = false;
+    // SAFETY: the tree is only changed under TASKLIST, which we hold; all
+    // linked tasks are alive while they are linked.
+    unsafe {
+        for link in ListHead::iter(tsk.children.get()) {
+            let child = TaskRef::from_ptr(crate::container_of!(link, TaskStruct, sibling));
+            ListHead::del(link);
+            *child.real_parent.get() = new_parent.as_ptr();
+            *child.parent.get() = new_parent.as_ptr();
+            ListHead::add_tail(link, new_parent.children.get());
+            zombie_moved |= child.exit_state.load(Ordering::Relaxed) == exit_state::EXIT_ZOMBIE;
+        }
+    }
+    let leader = tsk.group_leader();
+    let is_leader = leader == tsk;
+    // Whom to tell: the process's parent, once the whole group is gone.
+    let notify = if is_leader {
+        group_dead.then_some(tsk)
+    } else if group_dead && leader.exit_state.load(Ordering::Relaxed) == exit_state::EXIT_ZOMBIE {
+        Some(leader) // the last thread: the zombie leader can be reaped now
+    } else {
+        None
+    };
+    let autoreap = if is_leader {
+        let parent_ignores = notify.is_some() && parent_ignores_sigchld(tsk);
+        let autoreap = tsk.exit_signal.load(Ordering::Relaxed) < 0 || parent_ignores;
+        tsk.exit_state.store(if autoreap { exit_state::EXIT_DEAD } else { exit_state::EXIT_ZOMBIE }, Ordering::Release);
+        autoreap
+    } else {
+        tsk.exit_state.store(exit_state::EXIT_DEAD, Ordering::Release);
+        true
+    };
+    // SAFETY: under TASKLIST; the parent is alive while linked to a child.
+    let parent = notify.map(|n| unsafe { TaskRef::from_ptr(*n.real_parent.get()).get() });
+    drop(guard);
+    if zombie_moved {
+        new_parent.wait_chldexit.wake_up();
+    }
+    if let (Some(n), Some(parent)) = (notify, parent) {
+        let sig = n.exit_signal.load(Ordering::Relaxed);
+        if sig > 0 {
+            let status = n.signal_struct().map_or(n.exit_code.load(Ordering::Relaxed), |s| {
+                if s.group_exit.load(Ordering::Relaxed) {
+                    s.group_exit_code.load(Ordering::Relaxed)
+                } else {
+                    n.exit_code.load(Ordering::Relaxed)
+                }
+            });
+            let _ = crate::signal::send_signal(parent, sigchld_info(sig, n.tgid(), status), true);
+        }
         parent.wait_chldexit.wake_up();
+        parent.put();
     }
     autoreap
+}
+
+/// Whether `tsk`'s parent lets its children be reaped at once (SIGCHLD
+/// ignored, or SA_NOCLDWAIT). Under TASKLIST.
+fn parent_ignores_sigchld(tsk: TaskRef) -> bool {
+    use crate::signal::{SA_NOCLDWAIT, SIGCHLD, SIG_IGN};
+    if tsk.exit_signal.load(Ordering::Relaxed) != SIGCHLD {
+        return false;
+    }
+    // SAFETY: under TASKLIST (caller).
+    let parent = unsafe { TaskRef::from_ptr(*tsk.real_parent.get()) };
+    parent.sighand().is_some_and(|h| {
+        let a = h.get(SIGCHLD);
+        a.handler == SIG_IGN || a.flags & SA_NOCLDWAIT != 0
+    })
+}
+
+/// The siginfo of a child's exit.
+fn sigchld_info(sig: i32, pid: Pid, status: i32) -> crate::signal::SigInfo {
+    use crate::signal::*;
+    let (code, st) = if wstatus::if_exited(status) {
+        (CLD_EXITED, wstatus::exit_status(status))
+    } else if status & 0x80 != 0 {
+        (CLD_DUMPED, wstatus::term_sig(status))
+    } else {
+        (CLD_KILLED, wstatus::term_sig(status))
+    };
+    SigInfo { signo: sig, code, pid: pid as i32, uid: 0, status: st, addr: 0 }
 }
 
 /// Unlinks a dead task and frees its PID; its memory goes with the last
@@ -111,6 +226,9 @@ pub fn release_task(p: TaskRef) {
         }
         p.exit_state.store(exit_state::EXIT_DEAD, Ordering::Release);
     }
+    if p.is_user() {
+        crate::fork::NR_USER_TASKS.fetch_sub(1, Ordering::Relaxed);
+    }
     let _ = PIDS.lock().free(p.pid());
     p.put();
 }
@@ -122,30 +240,63 @@ pub enum WaitFor {
     Any,
     /// pid > 0: that child.
     Pid(Pid),
+    /// pid == 0 (the caller's group) or pid < -1: children in that group.
+    Pgrp(Pid),
 }
 
-/// Options of [`kernel_wait4`].
+/// Options of [`kernel_wait4`] (Linux's values).
 pub const WNOHANG: u32 = 1;
+pub const WUNTRACED: u32 = 2;
+pub const WCONTINUED: u32 = 8;
+pub const __WNOTHREAD: u32 = 0x2000_0000;
+pub const __WALL: u32 = 0x4000_0000;
+pub const __WCLONE: u32 = 0x8000_0000;
 
-/// Waits for a child of the current task to become a zombie, reaps it, and
-/// returns its PID and wait status; `Ok(None)` with WNOHANG when none is
-/// ready (Linux: `kernel_wait4`, `do_wait`). `ECHILD` when no child matches;
-/// `EINTR` when a kill arrives while waiting.
-pub fn kernel_wait4(which: WaitFor, options: u32) -> Result<Option<(Pid, i32)>, Errno> {
+/// What a wait returns: the child's PID, its wait status, and its CPU time
+/// (user, system) in ns.
+#[derive(Clone, Copy, Debug)]
+pub struct WaitResult {
+    pub pid: Pid,
+    pub status: i32,
+    pub utime: u64,
+    pub stime: u64,
+}
+
+/// Waits for a child of the current task to exit (or, with WUNTRACED /
+/// WCONTINUED, to stop or continue), reaps an exited one, and returns what
+/// happened; `Ok(None)` with WNOHANG when nothing is ready (Linux:
+/// `kernel_wait4`, `do_wait`). `ECHILD` when no child matches; `EINTR`
+/// (ERESTARTSYS for system calls) when a signal arrives while waiting.
+pub fn kernel_wait4(which: WaitFor, options: u32) -> Result<Option<WaitResult>, Errno> {
+    if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
+        return Err(Errno::EINVAL);
+    }
     let me = current();
     let mut entry = WaitQueueEntry::new();
     let result = loop {
         // Queue first, then look: a child exiting after the look wakes us.
         me.wait_chldexit.prepare_to_wait(&mut entry, state::TASK_INTERRUPTIBLE);
-        let (found, zombie) = find_child(me, which);
-        if let Some(child) = zombie {
-            let status = child.exit_code.load(Ordering::Relaxed);
-            let pid = child.pid();
-            release_task(child);
-            break Ok(Some((pid, status)));
-        }
-        if !found {
-            break Err(Errno::ECHILD);
+        match find_child(me, which, options) {
+            Found::Zombie(child) => {
+                let status = child.signal_struct().map_or(child.exit_code.load(Ordering::Relaxed), |s| {
+                    if s.group_exit.load(Ordering::Relaxed) {
+                        s.group_exit_code.load(Ordering::Relaxed)
+                    } else {
+                        child.exit_code.load(Ordering::Relaxed)
+                    }
+                });
+                let (utime, stime) = (child.utime_ns(), child.stime_ns());
+                if let (Some(mine), Some(theirs)) = (me.signal_struct(), child.signal_struct()) {
+                    mine.cutime.fetch_add(utime + theirs.cutime.load(Ordering::Relaxed), Ordering::Relaxed);
+                    mine.cstime.fetch_add(stime + theirs.cstime.load(Ordering::Relaxed), Ordering::Relaxed);
+                }
+                let pid = child.tgid();
+                release_task(child);
+                break Ok(Some(WaitResult { pid, status, utime, stime }));
+            }
+            Found::Event(result) => break Ok(Some(result)),
+            Found::Waiting => {}
+            Found::None => break Err(Errno::ECHILD),
         }
         if options & WNOHANG != 0 {
             break Ok(None);
@@ -159,24 +310,54 @@ pub fn kernel_wait4(which: WaitFor, options: u32) -> Result<Option<(Pid, i32)>, 
     result
 }
 
-/// (any child matches, a matching zombie).
-fn find_child(me: TaskRef, which: WaitFor) -> (bool, Option<TaskRef>) {
+enum Found {
+    /// No child matches.
+    None,
+    /// Children match, none ready.
+    Waiting,
+    /// A zombie to reap.
+    Zombie(TaskRef),
+    /// A stop or continue to report.
+    Event(WaitResult),
+}
+
+fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
     let _guard = TASKLIST.lock();
-    let mut found = false;
+    let mut found = Found::None;
     // SAFETY: under TASKLIST.
     unsafe {
         for link in ListHead::iter(me.children.get()) {
             let child = TaskRef::from_ptr(crate::container_of!(link, TaskStruct, sibling));
-            if which != WaitFor::Any && which != WaitFor::Pid(child.pid()) {
+            let matches = match which {
+                WaitFor::Any => true,
+                WaitFor::Pid(pid) => child.pid() == pid,
+                WaitFor::Pgrp(pgrp) => child.pgrp() == pgrp,
+            };
+            if !matches {
                 continue;
             }
-            found = true;
+            found = Found::Waiting;
             if child.exit_state.load(Ordering::Acquire) == exit_state::EXIT_ZOMBIE {
-                return (true, Some(child));
+                // A leader whose threads still run is not reapable yet.
+                if child.signal_struct().is_none_or(|s| s.live.load(Ordering::Relaxed) == 0) {
+                    return Found::Zombie(child);
+                }
+                continue;
+            }
+            let Some(s) = child.signal_struct() else { continue };
+            let event = s.notify.load(Ordering::Relaxed);
+            let report = |status| Found::Event(WaitResult { pid: child.tgid(), status, utime: child.utime_ns(), stime: child.stime_ns() });
+            if options & WUNTRACED != 0 && event == crate::signal::notify::STOPPED && s.stopped.load(Ordering::Relaxed) {
+                s.notify.store(0, Ordering::Relaxed);
+                return report(wstatus::stopped(s.stop_signal.load(Ordering::Relaxed)));
+            }
+            if options & WCONTINUED != 0 && event == crate::signal::notify::CONTINUED {
+                s.notify.store(0, Ordering::Relaxed);
+                return report(wstatus::CONTINUED);
             }
         }
     }
-    (found, None)
+    found
 }
 
 /// Whether the current task has children (for init's idle wait).
@@ -186,19 +367,17 @@ pub fn has_children() -> bool {
     unsafe { !ListHead::is_empty(current().children.get()) }
 }
 
-/// Sends this kernel's stand-in for SIGKILL (Linux: `kill_pid_info`): sets
-/// the task's pending kill and wakes it from an interruptible sleep only.
-/// EPERM for tasks the system cannot lose, ESRCH for unknown or dead PIDs.
+/// Sends SIGKILL to a task from the kernel console (Linux:
+/// `kill_pid_info`): EPERM for tasks the system cannot lose, ESRCH for
+/// unknown or dead PIDs.
 pub fn kill_pid(pid: Pid) -> Result<(), Errno> {
     let p = crate::sched::task::find_task_by_pid(pid).ok_or(Errno::ESRCH)?;
-    let result = if p.has_flag(pf::PF_NOKILL) {
+    let result = if p.has_flag(pf::PF_NOKILL) || (p.tgid() == INIT_PID && p.is_user()) {
         Err(Errno::EPERM)
     } else if p.exit_state.load(Ordering::Relaxed) != 0 {
         Err(Errno::ESRCH)
     } else {
-        p.sigkill.store(true, Ordering::Release);
-        crate::sched::core::try_to_wake_up(p, state::TASK_INTERRUPTIBLE);
-        Ok(())
+        crate::signal::send_signal(p, crate::signal::SigInfo::kernel(crate::signal::SIGKILL), p.is_user())
     };
     p.put();
     result

@@ -1,12 +1,17 @@
-//! Creating tasks (Linux: kernel/fork.c): `copy_process`, `dup_task_struct`,
-//! `kernel_thread`, and freeing a task's memory at its last reference.
+//! Creating tasks (Linux: kernel/fork.c): `kernel_clone` and
+//! `copy_process` for `fork`, `vfork` and `clone`, `kernel_thread`,
+//! `dup_task_struct`, and freeing a task's memory at its last reference.
 //!
-//! Only kernel threads exist so far: they share the kernel address space and
-//! have no files, so `copy_process` duplicates the descriptor, gives it a
-//! kernel stack and a PID, and links it into the process tree. The book's
-//! order is kept: duplicate, (resource limits: kernel threads are exempt, as
-//! root's are in Linux), reset the per-task fields, hold the child in
-//! TASK_NEW until it is ready, set its flags, allocate the PID, link it in.
+//! `copy_process` follows the book's order: duplicate the descriptor and
+//! give it a kernel stack, check RLIMIT_NPROC, reset the per-task fields,
+//! hold the child in TASK_NEW (uninterruptible, not runnable) until it is
+//! ready, set its flags, allocate the PID, then copy or share what the clone
+//! flags say (files, fs, signal handlers, the thread group, the address
+//! space), set up its registers and link it into the process tree.
+//!
+//! Kernel threads share the kernel's address space and have no files; a
+//! user child gets a trap frame at the top of its kernel stack, a copy of
+//! its parent's with x0 = 0, and starts in `ret_from_fork`.
 
 use crate::errno::Errno;
 use crate::mm::slab::{KmemCache, PageSource};
@@ -102,6 +107,246 @@ pub type ThreadFn = extern "C" fn(usize) -> i32;
 
 extern "C" {
     fn ret_from_kernel_thread();
+    fn ret_from_fork();
+}
+
+/// Clone flags (include/uapi/linux/sched.h).
+pub mod clone_flags {
+    pub const CSIGNAL: u64 = 0x0000_00ff;
+    pub const CLONE_VM: u64 = 0x0000_0100;
+    pub const CLONE_FS: u64 = 0x0000_0200;
+    pub const CLONE_FILES: u64 = 0x0000_0400;
+    pub const CLONE_SIGHAND: u64 = 0x0000_0800;
+    pub const CLONE_PIDFD: u64 = 0x0000_1000;
+    pub const CLONE_PTRACE: u64 = 0x0000_2000;
+    pub const CLONE_VFORK: u64 = 0x0000_4000;
+    pub const CLONE_PARENT: u64 = 0x0000_8000;
+    pub const CLONE_THREAD: u64 = 0x0001_0000;
+    pub const CLONE_NEWNS: u64 = 0x0002_0000;
+    pub const CLONE_SYSVSEM: u64 = 0x0004_0000;
+    pub const CLONE_SETTLS: u64 = 0x0008_0000;
+    pub const CLONE_PARENT_SETTID: u64 = 0x0010_0000;
+    pub const CLONE_CHILD_CLEARTID: u64 = 0x0020_0000;
+    pub const CLONE_DETACHED: u64 = 0x0040_0000;
+    pub const CLONE_UNTRACED: u64 = 0x0080_0000;
+    pub const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
+    /// Namespaces and other flags this kernel does not implement.
+    pub const UNSUPPORTED: u64 = 0xfe00_0000 | CLONE_NEWNS | CLONE_PIDFD;
+}
+
+/// User tasks alive (zombies included): what RLIMIT_NPROC counts (Linux:
+/// `user_struct.processes`; every process here is root's).
+pub static NR_USER_TASKS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// What `clone` asks for (Linux: `struct kernel_clone_args`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct UserCloneArgs {
+    pub flags: u64,
+    pub exit_signal: i32,
+    /// The child's user stack pointer (0: the parent's).
+    pub stack: u64,
+    pub parent_tid: u64,
+    pub child_tid: u64,
+    pub tls: u64,
+}
+
+/// `fork`, `vfork` and `clone` (Linux: `kernel_clone`): creates the child,
+/// reports its TID where asked, starts it (ahead of the parent, see
+/// `wake_up_new_user_task`) and, for CLONE_VFORK, waits until it execs or
+/// exits. Returns the child's TID.
+pub fn kernel_clone(args: UserCloneArgs, frame: &crate::arch::exception::TrapFrame) -> Result<Pid, Errno> {
+    use clone_flags::*;
+    let p = copy_process_user(&args, frame)?;
+    let pid = p.pid();
+    if args.flags & CLONE_PARENT_SETTID != 0 {
+        // Linux writes it before the child runs; a bad pointer is ignored.
+        let _ = crate::mm::uaccess::put_user_u32(args.parent_tid, pid as u32);
+    }
+    let vfork = crate::sched::wait::Completion::new();
+    if args.flags & CLONE_VFORK != 0 {
+        p.vfork_done.store(&vfork as *const _ as *mut _, Ordering::Release);
+        // The child's reference: dropped by the child itself after it
+        // completes `vfork`, so `p` stays valid for the wait below.
+    }
+    crate::sched::core::wake_up_new_user_task(p);
+    if args.flags & CLONE_VFORK != 0 {
+        // Linux waits killably; this kernel uninterruptibly: the child
+        // always completes (mm_release at exec or exit).
+        vfork.wait_for_completion();
+    }
+    Ok(pid)
+}
+
+/// Checks flag combinations as Linux's `copy_process` does.
+fn check_clone_flags(flags: u64) -> Result<(), Errno> {
+    use clone_flags::*;
+    if flags & UNSUPPORTED != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_THREAD != 0 && flags & CLONE_SIGHAND == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & CLONE_SIGHAND != 0 && flags & CLONE_VM == 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(())
+}
+
+/// Creates a user child of the current task per `args`, in TASK_NEW (Linux:
+/// `copy_process`).
+fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapFrame) -> Result<TaskRef, Errno> {
+    use crate::signal::{SignalStruct, RLIMIT_NPROC};
+    use clone_flags::*;
+    check_clone_flags(args.flags)?;
+    let parent = current();
+    let parent_signal = parent.signal_struct().ok_or(Errno::EINVAL)?;
+    // 1. Duplicate the descriptor, with a kernel stack.
+    let p = dup_task_struct(parent)?;
+    // 2. Resource limits: the caller's RLIMIT_NPROC against the tasks alive
+    //    (enforced for root too: this kernel has no capabilities).
+    let limit = parent_signal.rlimit(RLIMIT_NPROC);
+    if NR_USER_TASKS.load(Ordering::Relaxed) as u64 >= limit {
+        free_task(p);
+        return Err(Errno::EAGAIN);
+    }
+    // 3.-5. Per-task fields start fresh (dup_task_struct); the child stays
+    //    in TASK_NEW until wake_up_new_task; its flags are the parent's
+    //    minus what only the parent had.
+    p.state.store(state::TASK_NEW, Ordering::Relaxed);
+    p.flags.store(0, Ordering::Relaxed);
+    p.set_comm(parent.comm().as_str());
+    p.start_time.store(crate::time::uptime_ns(), Ordering::Relaxed);
+    p.blocked.store(parent.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
+    // 6. The PID.
+    let pid = match PIDS.lock().alloc() {
+        Ok(pid) => pid,
+        Err(e) => {
+            free_task(p);
+            return Err(e);
+        }
+    };
+    let thread = args.flags & CLONE_THREAD != 0;
+    // SAFETY: the task is private until linked below.
+    unsafe {
+        *p.pid.get() = pid;
+        *p.tgid.get() = if thread { parent.tgid() } else { pid };
+    }
+    let undo = |p: TaskRef, e: Errno| {
+        let _ = PIDS.lock().free(p.pid());
+        free_task(p);
+        Err(e)
+    };
+    // 7. Copy or share by flags (Linux: copy_files, copy_fs, copy_sighand,
+    //    copy_signal, copy_mm, copy_thread).
+    let files = parent.files.lock().clone().ok_or(Errno::EINVAL)?;
+    *p.files.lock() = Some(if args.flags & CLONE_FILES != 0 { files } else { files.copy() });
+    let fs = parent.fs.lock().clone().ok_or(Errno::EINVAL)?;
+    *p.fs.lock() = Some(if args.flags & CLONE_FS != 0 { fs } else { fs.copy() });
+    let sighand = parent.sighand().ok_or(Errno::EINVAL)?;
+    *p.sighand_ptr.lock() = Some(if args.flags & CLONE_SIGHAND != 0 { sighand } else { sighand.copy() });
+    if thread {
+        parent_signal.live.fetch_add(1, Ordering::SeqCst);
+        *p.signal.lock() = Some(parent_signal.clone());
+        p.group_leader.store(parent.group_leader().as_ptr(), Ordering::Release);
+    } else {
+        let s = SignalStruct::new(
+            parent_signal.pgrp.load(Ordering::Relaxed),
+            parent_signal.session.load(Ordering::Relaxed),
+            *parent_signal.rlim.lock(),
+        );
+        *p.signal.lock() = Some(s);
+        p.group_leader.store(p.as_ptr(), Ordering::Release);
+    }
+    let parent_mm = parent.mm().ok_or(Errno::EINVAL)?;
+    let mm = if args.flags & CLONE_VM != 0 {
+        parent_mm
+    } else {
+        match parent_mm.dup() {
+            Ok(mm) => mm,
+            Err(e) => {
+                if thread {
+                    parent_signal.live.fetch_sub(1, Ordering::SeqCst);
+                }
+                return undo(p, e);
+            }
+        }
+    };
+    p.ttbr0.store(mm.ttbr0(), Ordering::Relaxed);
+    if args.flags & CLONE_CHILD_SETTID != 0 {
+        let _ = mm.write_at(args.child_tid, &(pid as u32).to_le_bytes());
+    }
+    *p.mm.lock() = Some(mm);
+    if args.flags & CLONE_CHILD_CLEARTID != 0 {
+        p.clear_child_tid.store(args.child_tid, Ordering::Relaxed);
+    }
+    // The registers: the parent's trap frame, x0 = 0, at the top of the
+    // child's kernel stack; the live FP/SIMD registers (Linux: copy_thread).
+    // SAFETY: the task is private until linked below.
+    unsafe {
+        let stack = (*p.stack.get()).expect("set by dup_task_struct");
+        let child_frame = task_pt_regs(p);
+        child_frame.regs = frame.regs;
+        child_frame.sp_el0 = frame.sp_el0;
+        child_frame.elr = frame.elr;
+        child_frame.spsr = frame.spsr;
+        child_frame.regs[0] = 0;
+        if args.stack != 0 {
+            child_frame.sp_el0 = args.stack;
+        }
+        crate::arch::fpsimd::save(&mut *p.fpsimd.get());
+        *p.se.get() = SchedEntity::new(p.nice.load(Ordering::Relaxed));
+        let ctx = &mut *p.thread.get();
+        ctx.sp = stack.high as u64 - core::mem::size_of::<crate::arch::exception::TrapFrame>() as u64;
+        ctx.pc = ret_from_fork as *const () as u64;
+        let tls: u64;
+        core::arch::asm!("mrs {}, tpidr_el0", out(reg) tls, options(nomem, nostack, preserves_flags));
+        ctx.tpidr_el0 = if args.flags & CLONE_SETTLS != 0 { args.tls } else { tls };
+        ListHead::init(p.children.get());
+        ListHead::init(p.sibling.get());
+        ListHead::init(p.tasks.get());
+    }
+    // Threads are reaped by themselves (Linux: exit_signal -1 for
+    // CLONE_THREAD); a process sends the signal in the flags' low byte.
+    p.exit_signal.store(if thread { -1 } else { args.exit_signal }, Ordering::Relaxed);
+    p.usage.store(2, Ordering::Relaxed);
+    NR_USER_TASKS.fetch_add(1, Ordering::Relaxed);
+    {
+        let _guard = TASKLIST.lock();
+        // SAFETY: under TASKLIST; parents outlive the links to their children.
+        unsafe {
+            let real_parent = if args.flags & (CLONE_PARENT | CLONE_THREAD) != 0 {
+                *parent.real_parent.get()
+            } else {
+                parent.as_ptr()
+            };
+            *p.real_parent.get() = real_parent;
+            *p.parent.get() = real_parent;
+            // Only a process (a group leader) is its parent's child; a
+            // thread hangs off its leader (Linux: thread_group list).
+            if !thread {
+                ListHead::add_tail(p.sibling.get(), (*real_parent).children.get());
+            }
+            ListHead::add_tail(p.tasks.get(), crate::sched::task::init_task().tasks.get());
+        }
+    }
+    Ok(p)
+}
+
+/// The trap frame at the top of a user task's kernel stack (Linux:
+/// `task_pt_regs`).
+///
+/// # Safety
+/// The caller must be the task itself or own it exclusively.
+#[allow(clippy::mut_from_ref)]
+pub unsafe fn task_pt_regs(p: TaskRef) -> &'static mut crate::arch::exception::TrapFrame {
+    // SAFETY: the stack is set for every task but the idle ones, and its top
+    // holds the frame (exception.S, ret_from_fork); the caller's contract
+    // rules out aliasing.
+    unsafe {
+        let stack = (*p.stack.get()).expect("a user task has a kernel stack");
+        let size = core::mem::size_of::<crate::arch::exception::TrapFrame>();
+        &mut *((stack.high - size) as *mut crate::arch::exception::TrapFrame)
+    }
 }
 
 /// Allocates a descriptor and copies the parent's scheduling attributes
@@ -126,6 +371,7 @@ fn dup_task_struct(parent: TaskRef) -> Result<TaskRef, Errno> {
         }
     }
     task.nice.store(parent.nice.load(Ordering::Relaxed), Ordering::Relaxed);
+    task.group_leader.store(task.as_ptr(), Ordering::Relaxed);
     task.cpus_allowed.store(parent.cpus_allowed.load(Ordering::Relaxed), Ordering::Relaxed);
     task.cpu.store(crate::arch::cpu::core_id(), Ordering::Relaxed);
     Ok(task)
@@ -147,7 +393,9 @@ pub fn copy_process(f: ThreadFn, arg: usize, name: &str, args: CloneArgs) -> Res
         *p.se.get() = SchedEntity::new(p.nice.load(Ordering::Relaxed));
         let stack = (*p.stack.get()).expect("set by dup_task_struct");
         let ctx = &mut *p.thread.get();
-        ctx.sp = stack.high as u64;
+        // Below the room for a trap frame (Linux: `task_pt_regs`), which
+        // a kernel thread that execs a user program fills (init).
+        ctx.sp = (stack.high - core::mem::size_of::<crate::arch::exception::TrapFrame>()) as u64;
         ctx.pc = ret_from_kernel_thread as *const () as u64;
         ctx.regs[0] = f as *const () as u64; // x19
         ctx.regs[1] = arg as u64; // x20

@@ -88,10 +88,13 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
         Ok(root) => root,
         Err(e) => panic!("building the kernel page tables: {e:?}"),
     };
-    mmu::disable_low_half();
+    mmu::install_reserved_ttbr0(mm::mm_struct::init_reserved_table());
     if !mm::heap::init(config::INITIAL_HEAP_BYTES) {
         panic!("no memory for the kernel heap");
     }
+    mm::page::init(ram.iter().map(|r| r.1).max().unwrap_or(0).min(phys::MAX_PHYS));
+    let files = crate::fs::ramfs::init();
+    info!("initramfs: {files} files");
 
     irq::init();
     crate::heartbeat::init();
@@ -111,6 +114,7 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
 fn bring_up_this_cpu(core: usize) {
     let me = smp::this_cpu();
     me.el.store(cpu::current_el(), Ordering::Relaxed);
+    crate::arch::fpsimd::enable();
     irq::init_this_cpu();
     time::start_tick();
     info!("core {core} online at EL{} (entered at EL{})", cpu::current_el(), smp::entry_el(core));
@@ -122,7 +126,7 @@ fn bring_up_this_cpu(core: usize) {
 #[no_mangle]
 extern "C" fn secondary_entry(core: u64) -> ! {
     crate::sched::core::init_idle(core as usize);
-    mmu::disable_low_half();
+    mmu::install_reserved_ttbr0(mm::mm_struct::reserved_ttbr0());
     bring_up_this_cpu(core as usize);
     crate::sched::core::cpu_idle()
 }

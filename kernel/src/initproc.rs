@@ -2,19 +2,38 @@
 //! `kernel_init`): PID 1, `init`, and PID 2, `kthreadd`, both children of
 //! `init_task`; then the boot CPU becomes its idle task.
 //!
-//! Until user space exists, `init` runs in the kernel: it starts the console
-//! shell as its child and then does what PID 1 must always do, reap every
-//! child it has or inherits, forever.
+//! PID 1 starts as a kernel thread and becomes the first user program
+//! (`/sbin/init` from the initramfs, or `init=` on the command line) through
+//! `kernel_execve`, with the console as fds 0-2 (Linux:
+//! `run_init_process`). With `kshell` on the command line, or when no init
+//! program can run, it stays in the kernel instead: it starts the console
+//! shell (the debug monitor) as its child and reaps every child it has or
+//! inherits, forever.
 
+use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
 use crate::exit::{has_children, kernel_wait4, set_child_reaper, WaitFor};
 use crate::fork::{copy_process, kernel_thread, CloneArgs};
+use crate::fs::file::{flags, File, FilesStruct, FsStruct};
 use crate::sched::task::{current, state};
 use crate::sched::wait::Completion;
-use core::sync::atomic::{AtomicU64, Ordering};
+use crate::signal::{SigHand, SignalStruct};
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Children reaped by init.
 pub static REAPED_BY_INIT: AtomicU64 = AtomicU64::new(0);
+
+/// `kshell` was on the command line.
+pub static KSHELL_ONLY: AtomicBool = AtomicBool::new(false);
+
+static INIT_PATH: spin::Once<String> = spin::Once::new();
+
+/// `init=` from the command line.
+pub fn set_init_path(path: &str) {
+    INIT_PATH.call_once(|| String::from(path));
+}
 
 /// kthreadd exists (Linux: `kthreadd_done`): init waits for it before it
 /// starts anything that may create kernel threads.
@@ -35,6 +54,14 @@ pub fn rest_init() -> ! {
 /// PID 1.
 extern "C" fn init_main(_: usize) -> i32 {
     KTHREADD_DONE.wait_for_completion();
+    if !KSHELL_ONLY.load(Ordering::Relaxed) {
+        let path = INIT_PATH.get().map_or("/sbin/init", |p| p.as_str());
+        match run_init_process(path) {
+            Ok(never) => match never {},
+            Err(e) => log::error!("cannot run {path}: {e}; starting the kernel console shell instead"),
+        }
+    }
+    crate::console::set_owner(crate::console::Owner::Monitor);
     let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD, nokill: true };
     if let Err(e) = kernel_thread(crate::shell::shell_thread, 0, "kshell", args) {
         log::error!("init: cannot start the console shell: {e}");
@@ -42,9 +69,9 @@ extern "C" fn init_main(_: usize) -> i32 {
     let me = current();
     loop {
         match kernel_wait4(WaitFor::Any, 0) {
-            Ok(Some((pid, status))) => {
+            Ok(Some(r)) => {
                 REAPED_BY_INIT.fetch_add(1, Ordering::Relaxed);
-                log::debug!("init: reaped {pid} (status {status:#x})");
+                log::debug!("init: reaped {} (status {:#x})", r.pid, r.status);
             }
             Ok(None) | Err(Errno::EINTR) => {}
             Err(_) => {
@@ -52,5 +79,43 @@ extern "C" fn init_main(_: usize) -> i32 {
                 let _ = me.wait_chldexit.wait_event(state::TASK_INTERRUPTIBLE, has_children);
             }
         }
+    }
+}
+
+/// Turns the init kernel thread into the user program at `path` (Linux:
+/// `run_init_process`, `kernel_execve`): the console on fds 0-2, session
+/// and process group 1, then `execve` and a jump to user mode. Returns
+/// only on failure, with the thread unchanged but for its tables.
+fn run_init_process(path: &str) -> Result<core::convert::Infallible, Errno> {
+    let me = current();
+    let files = FilesStruct::new();
+    for _ in 0..3 {
+        files.install(File::new(crate::fs::tty::open(), flags::O_RDWR), false, 0, 3)?;
+    }
+    *me.files.lock() = Some(files);
+    *me.fs.lock() = Some(FsStruct::new());
+    *me.sighand_ptr.lock() = Some(SigHand::new());
+    *me.signal.lock() = Some(SignalStruct::new(1, 1, SignalStruct::default_rlimits()));
+    crate::console::set_owner(crate::console::Owner::Tty);
+    let argv: Vec<Vec<u8>> = alloc::vec![path.as_bytes().to_vec()];
+    let envp: Vec<Vec<u8>> = ["HOME=/", "TERM=linux", "PATH=/bin:/sbin:/tests"].iter().map(|s| s.as_bytes().to_vec()).collect();
+    // SAFETY: the init thread owns its stack; the frame area above its
+    // kernel stack pointer is reserved for this (fork.rs).
+    let frame: &mut TrapFrame = unsafe { crate::fork::task_pt_regs(me) };
+    if let Err(e) = crate::fs::exec::do_execve(path, argv, envp, frame) {
+        *me.files.lock() = None;
+        *me.fs.lock() = None;
+        *me.sighand_ptr.lock() = None;
+        *me.signal.lock() = None;
+        return Err(e);
+    }
+    crate::fork::NR_USER_TASKS.fetch_add(1, Ordering::Relaxed);
+    log::info!("init: running {path}");
+    crate::arch::cpu::local_irq_disable();
+    // SAFETY: the frame is complete; returning through it leaves the
+    // kernel call chain on this stack behind for good, as Linux's
+    // `ret_from_fork` does for a kernel thread that execs.
+    unsafe {
+        core::arch::asm!("mov sp, {frame}", "b ret_to_user", frame = in(reg) frame as *mut TrapFrame, options(noreturn))
     }
 }

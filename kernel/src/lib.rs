@@ -1,8 +1,10 @@
 //! A Raspberry Pi 4 kernel with the Linux process model.
 //!
-//! Layers: `arch` (AArch64: boot, vectors, MMU, caches), the board support
-//! crate `bsp` (PL011, GIC-400, timer, mailbox, GPIO, watchdog), and the
-//! generic kernel here (memory, interrupts, time, SMP, console, shell).
+//! Layers: `arch` (AArch64: boot, vectors, MMU, caches, FP/SIMD), the board
+//! support crate `bsp` (PL011, GIC-400, timer, mailbox, GPIO, watchdog), and
+//! the generic kernel here (memory and address spaces, interrupts, time, SMP,
+//! tasks and scheduling, signals, files, system calls, the console and its
+//! debug monitor).
 //!
 //! Modules that touch hardware exist only on the bare-metal target
 //! (`target_os = "none"`); the rest is plain logic that the host's
@@ -36,6 +38,8 @@ pub mod exit;
 #[cfg(target_os = "none")]
 pub mod fork;
 #[cfg(target_os = "none")]
+pub mod futex;
+#[cfg(target_os = "none")]
 pub mod heartbeat;
 #[cfg(target_os = "none")]
 pub mod init;
@@ -50,6 +54,12 @@ pub mod logger;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
+pub mod random;
+#[cfg(target_os = "none")]
+pub mod signal;
+#[cfg(target_os = "none")]
 pub mod smp;
+#[cfg(target_os = "none")]
+pub mod syscall;
 #[cfg(target_os = "none")]
 pub mod time;

@@ -24,6 +24,13 @@ pub struct LinearMapTables {
     boot: bool,
 }
 
+impl LinearMapTables {
+    /// Table memory for tables built after boot (user address spaces).
+    pub const fn new() -> Self {
+        LinearMapTables { boot: false }
+    }
+}
+
 impl TableMemory for LinearMapTables {
     fn alloc_table(&mut self) -> Option<u64> {
         let pa = phys::alloc_frame()?;
@@ -37,6 +44,10 @@ impl TableMemory for LinearMapTables {
         // SAFETY: `pa` is a table frame this builder allocated; nothing else
         // references it while the tables are being built.
         unsafe { &mut *(phys_to_virt(pa) as *mut Table) }
+    }
+
+    fn free_table(&mut self, pa: u64) {
+        let _ = phys::free_frame(pa);
     }
 }
 

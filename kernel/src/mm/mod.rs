@@ -17,7 +17,13 @@ pub mod kmap;
 #[cfg(target_os = "none")]
 pub mod layout;
 #[cfg(target_os = "none")]
+pub mod mm_struct;
+#[cfg(target_os = "none")]
+pub mod page;
+#[cfg(target_os = "none")]
 pub mod phys;
+#[cfg(target_os = "none")]
+pub mod uaccess;
 #[cfg(target_os = "none")]
 pub mod vmstack;
 

@@ -125,6 +125,52 @@ pub trait TableMemory {
     fn alloc_table(&mut self) -> Option<u64>;
     /// The table at physical address `pa`.
     fn table(&mut self, pa: u64) -> &mut Table;
+    /// Gives back a table that is no longer linked (user address spaces).
+    fn free_table(&mut self, _pa: u64) {}
+}
+
+/// Leaf descriptors of user pages (Linux: `pte_t` and its helpers): always
+/// 4 KiB pages, Normal memory, not global (tagged with the address space's
+/// ASID), never executable at EL1.
+pub mod pte {
+    use super::*;
+
+    /// Whether the entry maps something.
+    pub const fn present(e: u64) -> bool {
+        e & VALID != 0
+    }
+    /// The physical address it maps.
+    pub const fn addr(e: u64) -> u64 {
+        e & ADDRESS_MASK
+    }
+    /// Whether EL0 may write through it.
+    pub const fn writable(e: u64) -> bool {
+        e & AP_READ_ONLY == 0
+    }
+    /// Without write permission (copy-on-write sharing).
+    pub const fn wrprotect(e: u64) -> u64 {
+        e | AP_READ_ONLY
+    }
+    /// With write permission.
+    pub const fn mkwrite(e: u64) -> u64 {
+        e & !AP_READ_ONLY
+    }
+    /// A user page at `pa`.
+    pub const fn user_page(pa: u64, writable: bool, exec: bool) -> u64 {
+        let attrs = Attributes {
+            memory: MemoryType::Normal,
+            writable,
+            kernel_exec: false,
+            user: true,
+            user_exec: exec,
+            global: false,
+        };
+        pa | attrs.descriptor_bits() | VALID | TABLE_OR_PAGE
+    }
+    /// The same page with new permissions.
+    pub const fn with_prot(e: u64, writable: bool, exec: bool) -> u64 {
+        user_page(addr(e), writable, exec)
+    }
 }
 
 /// Size of the region one entry at `level` maps.
@@ -227,6 +273,72 @@ impl<'m, M: TableMemory> PageTable<'m, M> {
         let pa = *slot & ADDRESS_MASK;
         *slot = 0;
         Some(pa)
+    }
+
+    /// The L3 (page) entry for `va`; with `alloc`, missing tables on the way
+    /// are created, otherwise a missing one gives `Ok(None)`. Blocks are not
+    /// split: `AlreadyMapped` if one covers `va`.
+    pub fn pte_mut(&mut self, va: u64, alloc: bool) -> Result<Option<&mut u64>, MapError> {
+        let mut table = self.root;
+        for level in 0..3 {
+            let index = level_index(va, level);
+            let entry = self.memory.table(table)[index];
+            table = if entry & VALID == 0 {
+                if !alloc {
+                    return Ok(None);
+                }
+                let next = self.memory.alloc_table().ok_or(MapError::OutOfMemory)?;
+                self.memory.table(table)[index] = next | VALID | TABLE_OR_PAGE;
+                next
+            } else if entry & TABLE_OR_PAGE != 0 {
+                entry & ADDRESS_MASK
+            } else {
+                return Err(MapError::AlreadyMapped);
+            };
+        }
+        Ok(Some(&mut self.memory.table(table)[level_index(va, 3)]))
+    }
+
+    /// Calls `f(va, entry)` for every valid page entry of a tree made of
+    /// pages only (a user address space), in address order.
+    pub fn for_each_page(&mut self, mut f: impl FnMut(u64, &mut u64)) {
+        self.walk(self.root, 0, 0, &mut f);
+    }
+
+    fn walk(&mut self, table: u64, level: usize, base: u64, f: &mut impl FnMut(u64, &mut u64)) {
+        for i in 0..ENTRIES {
+            let entry = self.memory.table(table)[i];
+            if entry & VALID == 0 {
+                continue;
+            }
+            let va = base + i as u64 * level_size(level);
+            if level == 3 {
+                f(va, &mut self.memory.table(table)[i]);
+            } else if entry & TABLE_OR_PAGE != 0 {
+                self.walk(entry & ADDRESS_MASK, level + 1, va, f);
+            }
+        }
+    }
+
+    /// Frees every table of the tree, the root included, after calling
+    /// `leaf(entry)` for each valid page entry (Linux: `free_pgtables`).
+    pub fn free_all(mut self, mut leaf: impl FnMut(u64)) {
+        self.free_level(self.root, 0, &mut leaf);
+    }
+
+    fn free_level(&mut self, table: u64, level: usize, leaf: &mut impl FnMut(u64)) {
+        for i in 0..ENTRIES {
+            let entry = self.memory.table(table)[i];
+            if entry & VALID == 0 {
+                continue;
+            }
+            if level == 3 {
+                leaf(entry);
+            } else if entry & TABLE_OR_PAGE != 0 {
+                self.free_level(entry & ADDRESS_MASK, level + 1, leaf);
+            }
+        }
+        self.memory.free_table(table);
     }
 
     /// Walks `va`: the physical address it maps to, the leaf's attributes and
@@ -348,6 +460,34 @@ mod tests {
         // The page can be mapped again.
         pt.map(KVA + 0x1000, 0x9000, 0x1000, Attributes::KERNEL_DATA, false).unwrap();
         assert_eq!(pt.translate(KVA + 0x1000).map(|t| t.0), Some(0x9000));
+    }
+
+    #[test]
+    fn user_pages_walk_protect_and_free() {
+        let mut mem = FakeMemory::default();
+        let mut pt = PageTable::new(&mut mem).unwrap();
+        for (i, va) in [0x40_0000u64, 0x40_1000, 0x7fff_f000_0000].into_iter().enumerate() {
+            let e = pt.pte_mut(va, true).unwrap().unwrap();
+            assert!(!pte::present(*e));
+            *e = pte::user_page(0x10_0000 + i as u64 * 0x1000, true, i == 0);
+        }
+        assert!(pt.pte_mut(0x50_0000, false).unwrap().is_none_or(|e| !pte::present(*e)));
+        assert!(pt.pte_mut(0x1_0000_0000, false).unwrap().is_none(), "no tables there");
+        let mut seen = std::vec::Vec::new();
+        pt.for_each_page(|va, e| {
+            seen.push((va, pte::addr(*e)));
+            *e = pte::wrprotect(*e);
+        });
+        assert_eq!(seen, [(0x40_0000, 0x10_0000), (0x40_1000, 0x10_1000), (0x7fff_f000_0000, 0x10_2000)]);
+        let (pa, attrs, level) = pt.translate(0x40_0123).unwrap();
+        assert_eq!((pa, level), (0x10_0123, 3));
+        assert!(attrs.user && attrs.user_exec && !attrs.writable && !attrs.global && !attrs.kernel_exec);
+        let e = *pt.pte_mut(0x40_1000, false).unwrap().unwrap();
+        assert!(!pte::writable(e) && pte::writable(pte::mkwrite(e)));
+        assert!(!Attributes::from_descriptor(e).user_exec);
+        let mut leaves = 0;
+        pt.free_all(|_| leaves += 1);
+        assert_eq!(leaves, 3);
     }
 
     #[test]

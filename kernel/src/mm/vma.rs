@@ -32,6 +32,9 @@ pub enum VmaKind {
     Stack,
     /// Anonymous private memory from mmap.
     Anonymous,
+    /// A page the kernel provides to every process (the signal-return
+    /// trampoline); never copied on write, never unmapped by the process.
+    Special,
 }
 
 /// One area `[start, end)`.

@@ -229,7 +229,7 @@ fn __schedule(preempt: bool) {
     let mut voluntary = false;
     if !is_idle {
         if prev_state != state::TASK_RUNNING && !preempt {
-            if prev_state & state::TASK_INTERRUPTIBLE != 0 && prev.sigkill.load(Ordering::Relaxed) {
+            if prev_state & state::TASK_INTERRUPTIBLE != 0 && crate::signal::task_signal_pending(prev) {
                 // A kill is pending: the sleep is cut short (Linux:
                 // signal_pending_state), the task stays runnable.
                 prev.state.store(state::TASK_RUNNING, Ordering::Relaxed);
@@ -288,6 +288,25 @@ extern "C" {
 /// # Safety
 /// See the call in [`schedule`].
 unsafe fn context_switch(prev: TaskRef, next: TaskRef) -> TaskRef {
+    // User FP/SIMD state: the kernel never touches those registers, so the
+    // next task's can be loaded before the switch (fpsimd.rs).
+    if prev.is_user() {
+        // SAFETY: only the task's own switch-out writes its saved state.
+        crate::arch::fpsimd::save(unsafe { &mut *prev.fpsimd.get() });
+    }
+    if next.is_user() {
+        // SAFETY: `next` is not running, so its saved state is stable.
+        crate::arch::fpsimd::load(unsafe { &*next.fpsimd.get() });
+    }
+    // The user address space (Linux: `switch_mm`); kernel threads run on the
+    // reserved empty table.
+    let ttbr0 = match next.ttbr0.load(Ordering::Relaxed) {
+        0 => crate::mm::mm_struct::reserved_ttbr0(),
+        t => t,
+    };
+    if crate::arch::mmu::ttbr0() != ttbr0 {
+        crate::arch::mmu::set_ttbr0(ttbr0);
+    }
     // SAFETY: caller's contract.
     unsafe { TaskRef::from_ptr(cpu_switch_to(prev.as_ptr().cast(), next.as_ptr().cast()).cast()) }
 }
@@ -435,6 +454,58 @@ pub fn wake_up_new_task(p: TaskRef) {
     activate_task_anywhere(p, true);
 }
 
+/// `sysctl kernel.sched_child_runs_first` (Linux had it until 6.6): a forked
+/// user child is queued on its parent's CPU ahead of the parent, which
+/// reschedules on its way back to user mode, so the child runs first (an
+/// exec in the child then copies no page the parent would have written).
+pub static SCHED_CHILD_RUNS_FIRST: AtomicBool = AtomicBool::new(true);
+
+/// [`wake_up_new_task`] for a fork child: with child-runs-first on, the
+/// child goes on this CPU with the smaller of the two vruntimes (Linux:
+/// `task_fork_fair`'s swap), and the parent is asked to reschedule.
+pub fn wake_up_new_user_task(p: TaskRef) {
+    if !SCHED_CHILD_RUNS_FIRST.load(Ordering::Relaxed) {
+        return wake_up_new_task(p);
+    }
+    let _pi = p.pi_lock.lock();
+    p.state.store(state::TASK_RUNNING, Ordering::Relaxed);
+    let flags = cpu::local_irq_save();
+    let this = cpu::core_id();
+    if p.cpus_allowed.load(Ordering::Relaxed) & (1 << this) == 0 {
+        cpu::local_irq_restore(flags);
+        return activate_task_anywhere(p, true);
+    }
+    let rq = cpu_rq(this);
+    rq.lock.lock();
+    // SAFETY: lock held.
+    let inner = unsafe { rq.inner() };
+    update_curr(rq, inner);
+    p.cpu.store(this, Ordering::Relaxed);
+    inner.cfs.place_entity(se(p), true);
+    if let Some(curr) = inner.curr.filter(|&c| Some(c) != inner.idle) {
+        // The running task is out of the tree: its vruntime may change.
+        let (child, parent) = (se(p), se(curr));
+        if parent.vruntime < child.vruntime {
+            core::mem::swap(&mut parent.vruntime, &mut child.vruntime);
+        }
+    }
+    inner.cfs.enqueue(p, se(p));
+    p.on_rq.store(true, Ordering::Release);
+    rq.sync_mirrors(inner);
+    rq.lock.unlock();
+    resched_cpu(this);
+    cpu::local_irq_restore(flags);
+}
+
+/// Makes a task running on another CPU enter the kernel soon (a reschedule
+/// IPI), so it notices a signal (Linux: `kick_process`).
+pub fn kick_process(p: TaskRef) {
+    let cpu_nr = p.cpu.load(Ordering::Relaxed);
+    if p.on_cpu.load(Ordering::Acquire) && cpu_nr != cpu::core_id() {
+        irq::send_ipi(Ipi::Reschedule, 1 << cpu_nr);
+    }
+}
+
 /// Timer-tick work (Linux: `scheduler_tick`): charge the running task,
 /// preempt it if its slice is used up, run expired sleep timers, and balance
 /// the load now and then. Called from the timer interrupt.
@@ -454,8 +525,14 @@ pub fn scheduler_tick(ticks: u64) {
         }
     }
     rq.lock.unlock();
+    if crate::arch::exception::irq_from_user() {
+        // Sampled user time (Linux: `account_process_tick`).
+        current().utime.fetch_add(1_000_000_000 / crate::config::HZ as u64, Ordering::Relaxed);
+    }
     if cpu_nr == 0 {
         run_timers();
+        let active: usize = (0..NR_CPUS).map(|c| cpu_rq(c).nr_running.load(Ordering::Relaxed)).sum();
+        super::loadavg::sample(crate::time::uptime_ns(), active as u64);
     }
     if ticks % BALANCE_INTERVAL_TICKS == cpu_nr as u64 % BALANCE_INTERVAL_TICKS {
         load_balance(cpu_nr);

@@ -3,6 +3,7 @@
 //! - `fair`: the CFS arithmetic and run queue (pure, host-tested).
 
 pub mod fair;
+pub mod loadavg;
 
 #[cfg(target_os = "none")]
 pub mod core;

@@ -12,6 +12,11 @@
 //! or rule that protects them.
 
 use super::fair::SchedEntity;
+use crate::arch::fpsimd::FpState;
+use crate::fs::file::{FilesStruct, FsStruct};
+use crate::mm::mm_struct::Mm;
+use crate::signal::{SigHand, SigPending, SignalStruct};
+use alloc::sync::Arc;
 use super::wait::{Completion, WaitQueueHead};
 use crate::mm::vmstack::KernelStack;
 use crate::pid::Pid;
@@ -63,6 +68,16 @@ pub struct CpuContext {
     pub sp: u64,
     /// Where the task resumes (x30 at the switch).
     pub pc: u64,
+    /// The user thread pointer (TLS), saved and restored on every switch.
+    pub tpidr_el0: u64,
+}
+
+/// The system call a user task is in, for restarts (Linux: `orig_x0`,
+/// `syscallno` in `pt_regs`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct UserRegs {
+    pub orig_x0: u64,
+    pub syscallno: u64,
 }
 
 /// Per-task state of a kernel thread (Linux: `struct kthread`).
@@ -123,11 +138,40 @@ pub struct TaskStruct {
     /// `se.sum_exec_runtime`, readable without the run-queue lock.
     pub sum_exec_runtime: AtomicU64,
 
-    /// The user address space, and the one in use (Linux: `mm`, `active_mm`).
-    /// Kernel threads have none (0) and borrow nothing yet: user address
-    /// spaces arrive with user space.
-    pub mm: AtomicUsize,
-    pub active_mm: AtomicUsize,
+    /// The user address space (Linux: `mm`); kernel threads have none. The
+    /// lock (Linux: `task_lock`) guards the pointer, not the space.
+    pub mm: IrqSpinLock<Option<Mm>>,
+    /// TTBR0 this task runs with: its mm's table and ASID, or the reserved
+    /// empty table (Linux keeps `active_mm`; kernel threads here borrow
+    /// nothing). Written by the task itself.
+    pub ttbr0: AtomicU64,
+    /// User FP/SIMD registers while the task is switched out.
+    pub fpsimd: UnsafeCell<FpState>,
+    /// Written by the task itself on system-call entry.
+    pub user_regs: UnsafeCell<UserRegs>,
+    /// Open files, shared under CLONE_FILES (Linux: `files`).
+    pub files: IrqSpinLock<Option<Arc<FilesStruct>>>,
+    /// Current directory, shared under CLONE_FS (Linux: `fs`).
+    pub fs: IrqSpinLock<Option<Arc<FsStruct>>>,
+    /// Signal handlers, shared under CLONE_SIGHAND (Linux: `sighand`).
+    pub sighand_ptr: IrqSpinLock<Option<Arc<SigHand>>>,
+    /// Thread-group state, shared under CLONE_THREAD (Linux: `signal`).
+    pub signal: IrqSpinLock<Option<Arc<SignalStruct>>>,
+    /// Signals sent to this thread only.
+    pub pending: SigPending,
+    pub blocked: AtomicU64,
+    /// The mask `rt_sigsuspend` replaced, restored after the handler.
+    pub saved_sigmask: AtomicU64,
+    pub restore_sigmask: AtomicBool,
+    /// CLONE_CHILD_CLEARTID: zeroed and futex-woken at exit (Linux:
+    /// `clear_child_tid`).
+    pub clear_child_tid: AtomicU64,
+    /// Completed when a vfork child releases the parent's memory.
+    pub vfork_done: core::sync::atomic::AtomicPtr<Completion>,
+    /// The thread-group leader (itself for a process).
+    pub group_leader: core::sync::atomic::AtomicPtr<TaskStruct>,
+    /// Time spent in user mode, ns (charged by the tick).
+    pub utime: AtomicU64,
     /// Kernel stack (None: the idle tasks, which run on boot stacks).
     pub stack: UnsafeCell<Option<KernelStack>>,
     pub usage: AtomicUsize,
@@ -136,8 +180,6 @@ pub struct TaskStruct {
     pub nivcsw: AtomicU64,
     /// Uptime at creation, ns.
     pub start_time: AtomicU64,
-    /// A `kill` is pending (this kernel's stand-in for SIGKILL until signals exist).
-    pub sigkill: AtomicBool,
     /// Where the task waits for its children (Linux: `signal->wait_chldexit`).
     pub wait_chldexit: WaitQueueHead,
     /// Kernel threads made by kthread_create: set at creation, then constant.
@@ -154,7 +196,7 @@ impl TaskStruct {
     /// A task with every field at its initial value.
     pub const fn new() -> Self {
         TaskStruct {
-            thread: UnsafeCell::new(CpuContext { regs: [0; 10], fp: 0, sp: 0, pc: 0 }),
+            thread: UnsafeCell::new(CpuContext { regs: [0; 10], fp: 0, sp: 0, pc: 0, tpidr_el0: 0 }),
             state: AtomicU32::new(state::TASK_RUNNING),
             exit_state: AtomicU32::new(0),
             exit_code: AtomicI32::new(0),
@@ -177,14 +219,27 @@ impl TaskStruct {
             pi_lock: IrqSpinLock::new(()),
             migrate_pending: AtomicBool::new(false),
             sum_exec_runtime: AtomicU64::new(0),
-            mm: AtomicUsize::new(0),
-            active_mm: AtomicUsize::new(0),
+            mm: IrqSpinLock::new(None),
+            ttbr0: AtomicU64::new(0),
+            fpsimd: UnsafeCell::new(FpState::zeroed()),
+            user_regs: UnsafeCell::new(UserRegs { orig_x0: 0, syscallno: 0 }),
+            files: IrqSpinLock::new(None),
+            fs: IrqSpinLock::new(None),
+            sighand_ptr: IrqSpinLock::new(None),
+            signal: IrqSpinLock::new(None),
+            pending: SigPending::new(),
+            blocked: AtomicU64::new(0),
+            saved_sigmask: AtomicU64::new(0),
+            restore_sigmask: AtomicBool::new(false),
+            clear_child_tid: AtomicU64::new(0),
+            vfork_done: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
+            group_leader: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
+            utime: AtomicU64::new(0),
             stack: UnsafeCell::new(None),
             usage: AtomicUsize::new(1),
             nvcsw: AtomicU64::new(0),
             nivcsw: AtomicU64::new(0),
             start_time: AtomicU64::new(0),
-            sigkill: AtomicBool::new(false),
             wait_chldexit: WaitQueueHead::new(),
             kthread: UnsafeCell::new(None),
         }
@@ -196,6 +251,51 @@ impl TaskStruct {
         unsafe { *self.pid.get() }
     }
 
+    /// The thread-group ID (the process ID user space sees).
+    pub fn tgid(&self) -> Pid {
+        // SAFETY: written once before the task is published.
+        unsafe { *self.tgid.get() }
+    }
+
+    /// The thread-group leader (the task itself for a single-threaded
+    /// process and for kernel threads).
+    pub fn group_leader(&self) -> TaskRef {
+        let p = self.group_leader.load(Ordering::Acquire);
+        let p = if p.is_null() { self as *const TaskStruct as *mut TaskStruct } else { p };
+        // SAFETY: a leader outlives its threads' descriptors' use of it: it
+        // is released only after every other thread (exit.rs).
+        unsafe { TaskRef::from_ptr(p) }
+    }
+
+    /// The thread group's shared state, if the task has one (user tasks).
+    pub fn signal_struct(&self) -> Option<Arc<SignalStruct>> {
+        self.signal.lock().clone()
+    }
+
+    /// The handler table, if the task has one (user tasks).
+    pub fn sighand(&self) -> Option<Arc<SigHand>> {
+        self.sighand_ptr.lock().clone()
+    }
+
+    /// The address space, if any.
+    pub fn mm(&self) -> Option<Mm> {
+        self.mm.lock().clone()
+    }
+
+    /// Whether this is a user task (not a kernel thread or an idle task).
+    pub fn is_user(&self) -> bool {
+        !self.has_flag(pf::PF_KTHREAD) && !self.has_flag(pf::PF_IDLE)
+    }
+
+    /// Process group (0 for kernel threads).
+    pub fn pgrp(&self) -> Pid {
+        self.signal_struct().map_or(0, |s| s.pgrp.load(Ordering::Relaxed))
+    }
+
+    /// Session (0 for kernel threads).
+    pub fn session(&self) -> Pid {
+        self.signal_struct().map_or(0, |s| s.session.load(Ordering::Relaxed))
+    }
     /// Sets the command name (truncated to 15 bytes, Linux's TASK_COMM_LEN - 1).
     pub fn set_comm(&self, name: &str) {
         let mut comm = self.comm.lock();
@@ -241,10 +341,9 @@ impl TaskStruct {
         unsafe { (*self.kthread.get()).as_deref() }
     }
 
-    /// CPU time in user mode, ns (Linux: `utime`): none yet, every task is a
-    /// kernel thread.
+    /// CPU time in user mode, ns (Linux: `utime`), sampled by the tick.
     pub fn utime_ns(&self) -> u64 {
-        0
+        self.utime.load(Ordering::Relaxed).min(self.runtime_ns())
     }
 
     /// CPU time in kernel mode, ns (Linux: `stime`).
@@ -380,9 +479,10 @@ pub fn set_task_state(task: TaskRef, new: u32) {
     fence(Ordering::SeqCst);
 }
 
-/// Whether a kill is pending for the current task (Linux: `signal_pending`).
+/// Whether a signal the current task does not block is pending (Linux:
+/// `signal_pending`).
 pub fn signal_pending() -> bool {
-    current().sigkill.load(Ordering::Acquire)
+    crate::signal::task_signal_pending(current())
 }
 
 /// Protects the task list and the process tree (Linux: `tasklist_lock`).

@@ -38,6 +38,16 @@ pub fn invalidate_range(va: usize, len: usize) {
     for_each_line!("ivac", va, len);
 }
 
+/// Makes instructions written as data to `[va, va + len)` visible to
+/// instruction fetch on every core: clean to the point of unification, then
+/// invalidate the instruction caches (Linux: `flush_icache_range`).
+#[cfg(target_os = "none")]
+pub fn sync_icache_range(va: usize, len: usize) {
+    for_each_line!("cvau", va, len);
+    // SAFETY: instruction-cache invalidation and barriers change no memory.
+    unsafe { core::arch::asm!("ic ialluis", "dsb ish", "isb", options(nostack, preserves_flags)) };
+}
+
 /// The mailbox's view of cache maintenance (see `bsp::mailbox`).
 pub struct PointOfCoherency;
 

@@ -124,6 +124,11 @@ exception_common:
     bl      exception_dispatch
     add     sp, sp, #16
 
+// Restores the trap frame at sp and returns from the exception; also the
+// way into user mode for a new task (ret_from_fork, execve from a kernel
+// thread), with IRQs masked.
+.global ret_to_user
+ret_to_user:
     ldp     x2, x3, [sp, #(16 * 16)]
     msr     elr_el1, x2
     msr     spsr_el1, x3

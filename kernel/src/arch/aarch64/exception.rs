@@ -1,13 +1,19 @@
-//! Exception handling (Linux: arch/arm64/kernel/entry-common.c, traps.c).
+//! Exception handling (Linux: arch/arm64/kernel/entry-common.c, traps.c,
+//! arch/arm64/mm/fault.c).
 //!
 //! `exception.S` saves a [`TrapFrame`] and calls [`exception_dispatch`] with the
-//! vector slot. IRQs go to the generic IRQ layer; a synchronous exception from
-//! the kernel itself is a kernel bug: it is reported with the decoded ESR, the
-//! fault address and the registers, and ends in a panic (with a backtrace).
+//! vector slot. IRQs go to the generic IRQ layer. From user mode (EL0), `svc`
+//! is a system call, an abort is a page fault for the task's address space
+//! (SIGSEGV when it cannot be resolved), and anything else becomes the
+//! signal Linux sends for it; on the way back, pending work (rescheduling,
+//! signals) is done. A synchronous exception from the kernel itself is a
+//! kernel bug: it is reported with the decoded ESR, the fault address and
+//! the registers, and ends in a panic (with a backtrace).
 
 use super::esr::Esr;
 use aarch64_cpu::registers::{ESR_EL1, FAR_EL1};
 use core::fmt;
+use core::sync::atomic::{AtomicBool, Ordering};
 use tock_registers::interfaces::Readable;
 
 core::arch::global_asm!(
@@ -79,10 +85,18 @@ impl fmt::Display for TrapFrame {
 extern "C" fn exception_dispatch(frame: &mut TrapFrame, slot: u64) {
     match (slot / 4, slot_kind(slot)) {
         _ if slot == OVERFLOW_SLOT => report_stack_overflow(frame),
-        (1 | 2, Kind::Irq) => {
+        (1, Kind::Irq) => {
             crate::irq::handle_irq();
             crate::sched::core::preempt_irq_exit();
         }
+        (2, Kind::Irq) => {
+            let core = super::cpu::core_id();
+            IRQ_FROM_USER[core].store(true, Ordering::Relaxed);
+            crate::irq::handle_irq();
+            IRQ_FROM_USER[core].store(false, Ordering::Relaxed);
+            exit_to_user_mode(frame, false);
+        }
+        (2, Kind::Sync) => el0_sync(frame),
         (_, Kind::Sync) => {
             let esr = Esr(ESR_EL1.get());
             let far = FAR_EL1.get();
@@ -90,6 +104,108 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame, slot: u64) {
         }
         _ => report_and_panic(frame, slot, None),
     }
+}
+
+/// Per core: the IRQ being handled interrupted user mode (for user-time
+/// accounting on the tick).
+static IRQ_FROM_USER: [AtomicBool; crate::config::NR_CPUS] = [const { AtomicBool::new(false) }; crate::config::NR_CPUS];
+
+/// Whether the interrupt being handled on this core came from user mode.
+pub fn irq_from_user() -> bool {
+    IRQ_FROM_USER[super::cpu::core_id()].load(Ordering::Relaxed)
+}
+
+/// A synchronous exception from EL0 (Linux: `el0_sync`).
+fn el0_sync(frame: &mut TrapFrame) {
+    use super::esr::ExceptionClass::*;
+    let esr = Esr(ESR_EL1.get());
+    let far = FAR_EL1.get();
+    // The handlers may sleep (page allocation, system calls).
+    super::cpu::local_irq_enable();
+    match esr.class() {
+        Svc64 => {
+            crate::syscall::invoke(frame);
+            return exit_to_user_mode(frame, true);
+        }
+        DataAbortLowerEl | InstructionAbortLowerEl => do_page_fault(frame, esr, far),
+        PcAlignment | SpAlignment => user_fault(frame, esr, crate::signal::SIGBUS, 1, far),
+        BreakpointLowerEl | SoftwareStepLowerEl | WatchpointLowerEl | Brk => {
+            user_fault(frame, esr, crate::signal::SIGTRAP, 1, frame.elr)
+        }
+        _ => user_fault(frame, esr, crate::signal::SIGILL, 1, frame.elr),
+    }
+    exit_to_user_mode(frame, false);
+}
+
+/// A user page fault (Linux: `do_page_fault`): resolved by the address
+/// space, or SIGSEGV.
+fn do_page_fault(frame: &mut TrapFrame, esr: Esr, far: u64) {
+    use crate::mm::mm_struct::Access;
+    let access = if esr.class() == super::esr::ExceptionClass::InstructionAbortLowerEl {
+        Access::Exec
+    } else if esr.is_write() == Some(true) && esr.iss() & (1 << 8) == 0 {
+        Access::Write // (cache maintenance reports WnR = 1 but only reads)
+    } else {
+        Access::Read
+    };
+    let Some(mm) = crate::sched::task::current().mm() else {
+        return user_fault(frame, esr, crate::signal::SIGSEGV, crate::signal::SEGV_MAPERR, far);
+    };
+    match mm.handle_mm_fault(far, access) {
+        Ok(()) => {}
+        Err(crate::errno::Errno::ENOMEM) => {
+            log::error!("out of memory on a page fault: killing {}", crate::sched::task::current().pid());
+            crate::signal::force_sig_fault(crate::signal::SIGKILL, 0, far);
+        }
+        Err(_) => {
+            let code = if mm.lock().vmas.find(far).is_some() {
+                crate::signal::SEGV_ACCERR
+            } else {
+                crate::signal::SEGV_MAPERR
+            };
+            user_fault(frame, esr, crate::signal::SIGSEGV, code, far)
+        }
+    }
+}
+
+/// Logs a fault the process caused and sends it `sig`; the kernel carries on
+/// (Linux: `arm64_force_sig_fault` with `show_unhandled_signals`).
+fn user_fault(frame: &TrapFrame, esr: Esr, sig: i32, code: i32, addr: u64) {
+    let me = crate::sched::task::current();
+    log::warn!(
+        "{}[{}]: unhandled {} at {addr:#x}, pc {:#x}, sp {:#x}: signal {sig}",
+        me.comm(),
+        me.pid(),
+        esr.class().name(),
+        frame.elr,
+        frame.sp_el0
+    );
+    crate::signal::force_sig_fault(sig, code, addr);
+}
+
+/// The way back to user mode (Linux: `exit_to_user_mode`): pending work
+/// with IRQs enabled, then IRQs masked for the register restore, checking
+/// again so nothing that arrived meanwhile waits for the next exception.
+fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
+    // Only a call that asks for a restart needs the signal code's verdict.
+    let mut syscall = syscall && frame.regs[0] as i64 == -(crate::errno::Errno::ERESTARTSYS as i64);
+    loop {
+        super::cpu::local_irq_disable();
+        let me = crate::sched::task::current();
+        let stopped = me.signal_struct().is_some_and(|s| s.stopped.load(Ordering::Relaxed));
+        if !crate::sched::core::need_resched() && !crate::sched::task::signal_pending() && !stopped && !syscall {
+            return;
+        }
+        super::cpu::local_irq_enable();
+        crate::signal::do_notify_resume(frame, syscall);
+        syscall = false;
+    }
+}
+
+/// A new user task's first return to user mode (switch.S `ret_from_fork`).
+#[no_mangle]
+extern "C" fn ret_from_fork_user(frame: &mut TrapFrame) {
+    exit_to_user_mode(frame, false);
 }
 
 fn report_stack_overflow(frame: &TrapFrame) -> ! {

@@ -1,5 +1,7 @@
-//! MMU control beyond boot.S: installing the kernel's final TTBR1 tables and
-//! turning off TTBR0 walks until user address spaces exist.
+//! MMU control beyond boot.S: installing the kernel's final TTBR1 tables,
+//! the user half (TTBR0: each address space's tables, tagged with its ASID)
+//! and TLB maintenance by ASID on every core (Linux: arch/arm64/mm/context.c,
+//! asm/tlbflush.h).
 
 use aarch64_cpu::registers::TCR_EL1;
 use tock_registers::interfaces::ReadWriteable;
@@ -42,10 +44,48 @@ pub fn flush_kernel_page(va: usize) {
     };
 }
 
-/// Stops translation table walks through TTBR0 on this core (TCR_EL1.EPD0),
-/// so a stray low address faults instead of hitting the boot identity map.
-pub fn disable_low_half() {
-    TCR_EL1.modify(TCR_EL1::EPD0::DisableTTBR0Walks);
+/// Replaces the boot identity map in TTBR0 with `reserved`, an empty table
+/// (ASID 0), so a stray low address faults, and lets TTBR0 walks run for
+/// the user address spaces to come (Linux: `cpu_set_reserved_ttbr0`).
+pub fn install_reserved_ttbr0(reserved: u64) {
+    set_ttbr0(reserved);
+    TCR_EL1.modify(TCR_EL1::EPD0::EnableTTBR0Walks);
     // SAFETY: barriers and a local TLB flush have no memory-safety effect.
     unsafe { core::arch::asm!("isb", "tlbi vmalle1", "dsb nsh", "isb", options(nostack, preserves_flags)) };
+}
+
+/// Loads TTBR0_EL1 (table address | ASID << 48): the user address space of
+/// the task about to run (Linux: `cpu_switch_mm`). Entries of other ASIDs
+/// stay in the TLB: no flush is needed.
+pub fn set_ttbr0(value: u64) {
+    // SAFETY: TTBR0 maps only user addresses, which the kernel never uses
+    // directly (see mm/uaccess.rs); the caller passes a valid table.
+    unsafe { core::arch::asm!("msr ttbr0_el1, {}", "isb", in(reg) value, options(nostack, preserves_flags)) };
+}
+
+/// The TTBR0_EL1 value now in use on this core.
+pub fn ttbr0() -> u64 {
+    let v: u64;
+    // SAFETY: reading a system register has no side effect.
+    unsafe { core::arch::asm!("mrs {}, ttbr0_el1", out(reg) v, options(nomem, nostack, preserves_flags)) };
+    v
+}
+
+/// Invalidates every TLB entry of `asid` on every core (TLBI ASIDE1IS).
+pub fn flush_tlb_asid(asid: u16) {
+    let operand = (asid as u64) << 48;
+    // SAFETY: TLB maintenance and barriers change no memory.
+    unsafe {
+        core::arch::asm!("dsb ishst", "tlbi aside1is, {}", "dsb ish", "isb", in(reg) operand, options(nostack, preserves_flags))
+    };
+}
+
+/// Invalidates the TLB entries for user page `va` of `asid` on every core
+/// (TLBI VAE1IS) (Linux: `flush_tlb_page`).
+pub fn flush_tlb_user_page(asid: u16, va: u64) {
+    let operand = ((asid as u64) << 48) | ((va >> 12) & ((1 << 44) - 1));
+    // SAFETY: TLB maintenance and barriers change no memory.
+    unsafe {
+        core::arch::asm!("dsb ishst", "tlbi vae1is, {}", "dsb ish", "isb", in(reg) operand, options(nostack, preserves_flags))
+    };
 }

@@ -9,6 +9,8 @@ pub mod esr;
 #[cfg(target_os = "none")]
 pub mod exception;
 #[cfg(target_os = "none")]
+pub mod fpsimd;
+#[cfg(target_os = "none")]
 pub mod mmu;
 
 #[cfg(target_os = "none")]

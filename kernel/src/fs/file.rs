@@ -1,0 +1,322 @@
+//! Open files and the per-process tables that hold them (Linux: `struct
+//! file`, `struct files_struct`, `struct fs_struct`).
+//!
+//! A [`File`] is what an fd refers to: the object (through [`FileOps`]), the
+//! open flags and the position. `dup` and `fork` share one `File`; the last
+//! reference closing it drops the object (a pipe end's drop tells the other
+//! side). A [`FilesStruct`] maps fds to files with their close-on-exec bit
+//! and is shared by CLONE_FILES; an [`FsStruct`] holds the current
+//! directory and is shared by CLONE_FS.
+//!
+//! Locks: a table's lock is held only to look up or change slots, never
+//! across a read or write, which may sleep.
+
+use crate::errno::Errno;
+use crate::sync::IrqSpinLock;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+/// `open` flags (asm-generic/fcntl.h, arm64 values).
+pub mod flags {
+    pub const O_ACCMODE: u32 = 3;
+    pub const O_RDONLY: u32 = 0;
+    pub const O_WRONLY: u32 = 1;
+    pub const O_RDWR: u32 = 2;
+    pub const O_CREAT: u32 = 0o100;
+    pub const O_EXCL: u32 = 0o200;
+    pub const O_NOCTTY: u32 = 0o400;
+    pub const O_TRUNC: u32 = 0o1000;
+    pub const O_APPEND: u32 = 0o2000;
+    pub const O_NONBLOCK: u32 = 0o4000;
+    pub const O_DIRECTORY: u32 = 0o40000;
+    pub const O_NOFOLLOW: u32 = 0o100000;
+    pub const O_CLOEXEC: u32 = 0o2000000;
+    pub const O_PATH: u32 = 0o10000000;
+}
+
+/// File type bits of `st_mode`.
+pub mod mode {
+    pub const S_IFMT: u32 = 0o170000;
+    pub const S_IFIFO: u32 = 0o010000;
+    pub const S_IFCHR: u32 = 0o020000;
+    pub const S_IFDIR: u32 = 0o040000;
+    pub const S_IFREG: u32 = 0o100000;
+    pub const S_IFLNK: u32 = 0o120000;
+}
+
+/// `d_type` values of getdents64.
+pub mod dtype {
+    pub const DT_FIFO: u8 = 1;
+    pub const DT_CHR: u8 = 2;
+    pub const DT_DIR: u8 = 4;
+    pub const DT_REG: u8 = 8;
+    pub const DT_LNK: u8 = 10;
+}
+
+/// What `fstat` reports (the fields this kernel knows; the rest are zero).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub mode: u32,
+    pub nlink: u32,
+    pub rdev: u64,
+    pub size: i64,
+    pub mtime: i64,
+}
+
+impl Stat {
+    /// The arm64 `struct stat` (asm-generic/stat.h), 128 bytes.
+    pub fn to_bytes(&self) -> [u8; 128] {
+        let mut b = [0u8; 128];
+        b[0..8].copy_from_slice(&self.dev.to_le_bytes());
+        b[8..16].copy_from_slice(&self.ino.to_le_bytes());
+        b[16..20].copy_from_slice(&self.mode.to_le_bytes());
+        b[20..24].copy_from_slice(&self.nlink.max(1).to_le_bytes());
+        // st_uid, st_gid: root (0).
+        b[32..40].copy_from_slice(&self.rdev.to_le_bytes());
+        b[48..56].copy_from_slice(&self.size.to_le_bytes());
+        b[56..60].copy_from_slice(&4096i32.to_le_bytes()); // st_blksize
+        b[64..72].copy_from_slice(&((self.size.max(0) + 511) / 512).to_le_bytes()); // st_blocks
+        for t in [72, 88, 104] {
+            b[t..t + 8].copy_from_slice(&self.mtime.to_le_bytes());
+        }
+        b
+    }
+}
+
+/// One directory entry for getdents64.
+#[derive(Clone, Debug)]
+pub struct DirEntry {
+    pub ino: u64,
+    pub dtype: u8,
+    pub name: String,
+}
+
+/// Readiness for poll (`POLLIN`, `POLLOUT`, `POLLHUP`...).
+pub mod poll {
+    pub const POLLIN: u16 = 0x001;
+    pub const POLLPRI: u16 = 0x002;
+    pub const POLLOUT: u16 = 0x004;
+    pub const POLLERR: u16 = 0x008;
+    pub const POLLHUP: u16 = 0x010;
+    pub const POLLNVAL: u16 = 0x020;
+}
+
+/// What an open file can do (Linux: `struct file_operations`). Reads and
+/// writes use kernel buffers; the system-call layer copies to and from user
+/// memory. Blocking operations sleep interruptibly and return ERESTARTSYS
+/// when a signal arrives.
+pub trait FileOps: Send + Sync {
+    /// Reads at `pos` (ignored by streams); `nonblock`: EAGAIN instead of
+    /// sleeping.
+    fn read(&self, _buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {
+        Err(Errno::EINVAL)
+    }
+    fn write(&self, _buf: &[u8], _nonblock: bool) -> Result<usize, Errno> {
+        Err(Errno::EINVAL)
+    }
+    fn ioctl(&self, _cmd: u32, _arg: u64) -> Result<u64, Errno> {
+        Err(Errno::ENOTTY)
+    }
+    fn stat(&self) -> Stat;
+    /// Directory entries, for directories.
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        Err(Errno::ENOTDIR)
+    }
+    /// Readiness now.
+    fn poll(&self) -> u16 {
+        poll::POLLIN | poll::POLLOUT
+    }
+    /// Whether the position means something (regular files, directories).
+    fn seekable(&self) -> bool {
+        false
+    }
+    /// The path this was opened by, for /proc and `getcwd`.
+    fn path(&self) -> Option<String> {
+        None
+    }
+}
+
+/// An open file.
+pub struct File {
+    pub ops: Arc<dyn FileOps>,
+    /// `O_*` status flags (access mode, O_APPEND, O_NONBLOCK).
+    pub flags: AtomicU32,
+    pub pos: IrqSpinLock<u64>,
+}
+
+impl File {
+    /// A new open file.
+    pub fn new(ops: Arc<dyn FileOps>, open_flags: u32) -> Arc<File> {
+        Arc::new(File { ops, flags: AtomicU32::new(open_flags & !flags::O_CLOEXEC), pos: IrqSpinLock::new(0) })
+    }
+
+    fn access(&self) -> u32 {
+        self.flags.load(Ordering::Relaxed) & flags::O_ACCMODE
+    }
+
+    /// Whether it was opened for reading.
+    pub fn readable(&self) -> bool {
+        self.access() != flags::O_WRONLY
+    }
+
+    /// Whether it was opened for writing.
+    pub fn writable(&self) -> bool {
+        self.access() != flags::O_RDONLY
+    }
+
+    /// Whether O_NONBLOCK is set.
+    pub fn nonblock(&self) -> bool {
+        self.flags.load(Ordering::Relaxed) & flags::O_NONBLOCK != 0
+    }
+
+    /// Reads at the file position and advances it.
+    pub fn read(&self, buf: &mut [u8]) -> Result<usize, Errno> {
+        if !self.readable() {
+            return Err(Errno::EBADF);
+        }
+        if self.ops.seekable() {
+            let mut pos = self.pos.lock();
+            let n = self.ops.read(buf, *pos, self.nonblock())?;
+            *pos += n as u64;
+            Ok(n)
+        } else {
+            self.ops.read(buf, 0, self.nonblock())
+        }
+    }
+
+    /// Writes.
+    pub fn write(&self, buf: &[u8]) -> Result<usize, Errno> {
+        if !self.writable() {
+            return Err(Errno::EBADF);
+        }
+        self.ops.write(buf, self.nonblock())
+    }
+}
+
+/// One fd slot.
+#[derive(Clone)]
+pub struct FdEntry {
+    pub file: Arc<File>,
+    pub cloexec: bool,
+}
+
+/// The fd table (Linux: `struct files_struct`).
+pub struct FilesStruct {
+    pub fds: IrqSpinLock<Vec<Option<FdEntry>>>,
+}
+
+/// Highest number of fds (RLIMIT_NOFILE's hard limit here).
+pub const NR_OPEN: usize = 4096;
+
+impl FilesStruct {
+    /// An empty table.
+    pub fn new() -> Arc<FilesStruct> {
+        Arc::new(FilesStruct { fds: IrqSpinLock::new(Vec::new()) })
+    }
+
+    /// A copy sharing the open files (fork without CLONE_FILES, Linux:
+    /// `dup_fd`).
+    pub fn copy(&self) -> Arc<FilesStruct> {
+        Arc::new(FilesStruct { fds: IrqSpinLock::new(self.fds.lock().clone()) })
+    }
+
+    /// The file at `fd`.
+    pub fn get(&self, fd: i32) -> Result<Arc<File>, Errno> {
+        let fds = self.fds.lock();
+        usize::try_from(fd).ok().and_then(|i| fds.get(i)).and_then(|e| e.as_ref()).map(|e| e.file.clone()).ok_or(Errno::EBADF)
+    }
+
+    /// Installs `file` at the lowest free fd at or above `min` (Linux:
+    /// `get_unused_fd_flags` + `fd_install`); EMFILE past `limit`.
+    pub fn install(&self, file: Arc<File>, cloexec: bool, min: usize, limit: usize) -> Result<i32, Errno> {
+        let mut fds = self.fds.lock();
+        let limit = limit.min(NR_OPEN);
+        let slot = (min..limit).find(|&i| fds.get(i).is_none_or(|e| e.is_none())).ok_or(Errno::EMFILE)?;
+        if fds.len() <= slot {
+            fds.resize(slot + 1, None);
+        }
+        fds[slot] = Some(FdEntry { file, cloexec });
+        Ok(slot as i32)
+    }
+
+    /// Puts `file` at exactly `fd`, closing what was there (dup3).
+    pub fn install_at(&self, fd: i32, file: Arc<File>, cloexec: bool, limit: usize) -> Result<Option<Arc<File>>, Errno> {
+        let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
+        if i >= limit.min(NR_OPEN) {
+            return Err(Errno::EBADF);
+        }
+        let mut fds = self.fds.lock();
+        if fds.len() <= i {
+            fds.resize(i + 1, None);
+        }
+        Ok(fds[i].replace(FdEntry { file, cloexec }).map(|e| e.file))
+    }
+
+    /// Removes `fd`; the file is returned so it is dropped outside the lock.
+    pub fn close(&self, fd: i32) -> Result<Arc<File>, Errno> {
+        let mut fds = self.fds.lock();
+        let slot = usize::try_from(fd).ok().and_then(|i| fds.get_mut(i)).ok_or(Errno::EBADF)?;
+        slot.take().map(|e| e.file).ok_or(Errno::EBADF)
+    }
+
+    /// The close-on-exec bit of `fd`.
+    pub fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
+        let fds = self.fds.lock();
+        usize::try_from(fd).ok().and_then(|i| fds.get(i)).and_then(|e| e.as_ref()).map(|e| e.cloexec).ok_or(Errno::EBADF)
+    }
+
+    /// Sets the close-on-exec bit of `fd`.
+    pub fn set_cloexec(&self, fd: i32, on: bool) -> Result<(), Errno> {
+        let mut fds = self.fds.lock();
+        let e = usize::try_from(fd).ok().and_then(|i| fds.get_mut(i)).and_then(|e| e.as_mut()).ok_or(Errno::EBADF)?;
+        e.cloexec = on;
+        Ok(())
+    }
+
+    /// Closes every close-on-exec fd (Linux: `do_close_on_exec`).
+    pub fn close_on_exec(&self) {
+        let closed: Vec<FdEntry> = {
+            let mut fds = self.fds.lock();
+            fds.iter_mut().filter(|e| e.as_ref().is_some_and(|e| e.cloexec)).filter_map(|e| e.take()).collect()
+        };
+        drop(closed);
+    }
+
+    /// Closes everything (exit, Linux: `close_files`).
+    pub fn close_all(&self) {
+        let all = core::mem::take(&mut *self.fds.lock());
+        drop(all);
+    }
+
+    /// Open fds, for /proc.
+    pub fn count(&self) -> usize {
+        self.fds.lock().iter().filter(|e| e.is_some()).count()
+    }
+}
+
+/// Filesystem context (Linux: `struct fs_struct`): the current directory,
+/// as a normalised absolute path.
+pub struct FsStruct {
+    pub cwd: IrqSpinLock<String>,
+    /// File-creation mask (Linux keeps it here too).
+    pub umask: AtomicU32,
+}
+
+impl FsStruct {
+    /// At `/`.
+    pub fn new() -> Arc<FsStruct> {
+        Arc::new(FsStruct { cwd: IrqSpinLock::new(String::from("/")), umask: AtomicU32::new(0o022) })
+    }
+
+    /// A copy (fork without CLONE_FS).
+    pub fn copy(&self) -> Arc<FsStruct> {
+        Arc::new(FsStruct {
+            cwd: IrqSpinLock::new(self.cwd.lock().clone()),
+            umask: AtomicU32::new(self.umask.load(Ordering::Relaxed)),
+        })
+    }
+}

@@ -1,0 +1,210 @@
+//! The console as a terminal (Linux: drivers/tty/tty_io.c, tty_jobctrl.c):
+//! the PL011 under the n_tty line discipline, opened as fds 0-2 of init.
+//!
+//! Input arrives from the UART interrupt ([`receive`]), which edits the line
+//! and echoes at once, so Ctrl-C reaches the foreground process group even
+//! while no one reads. The terminal remembers its session and foreground
+//! process group (`TIOCSPGRP`). Departure from Linux: background reads and
+//! writes do not raise SIGTTIN/SIGTTOU.
+
+use super::file::{mode, poll, FileOps, Stat};
+use super::n_tty::{NTty, Termios, TERMIOS_SIZE};
+use crate::errno::Errno;
+use crate::mm::uaccess;
+use crate::sched::task::{current, state};
+use crate::sched::wait::WaitQueueHead;
+use crate::sync::IrqSpinLock;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+static LDISC: IrqSpinLock<NTty> = IrqSpinLock::new(NTty::new());
+static READ_WAIT: WaitQueueHead = WaitQueueHead::new();
+/// Foreground process group and session (0: none).
+static PGRP: AtomicU32 = AtomicU32::new(0);
+static SESSION: AtomicU32 = AtomicU32::new(0);
+
+/// ioctl requests (asm-generic/ioctls.h).
+pub mod ioctl {
+    pub const TCGETS: u32 = 0x5401;
+    pub const TCSETS: u32 = 0x5402;
+    pub const TCSETSW: u32 = 0x5403;
+    pub const TCSETSF: u32 = 0x5404;
+    pub const TIOCSCTTY: u32 = 0x540e;
+    pub const TIOCGPGRP: u32 = 0x540f;
+    pub const TIOCSPGRP: u32 = 0x5410;
+    pub const TIOCGWINSZ: u32 = 0x5413;
+    pub const TIOCSWINSZ: u32 = 0x5414;
+    pub const FIONREAD: u32 = 0x541b;
+    pub const TIOCNOTTY: u32 = 0x5422;
+    pub const TIOCGSID: u32 = 0x5429;
+}
+
+/// The console's device number, 5:1 (`/dev/console`).
+pub const CONSOLE_RDEV: u64 = (5 << 8) | 1;
+
+/// One byte from the UART (interrupt context).
+pub fn receive(byte: u8) {
+    let mut echo = [0u8; 64];
+    let mut n = 0;
+    let signal = LDISC.lock().receive_byte(byte, &mut |b| {
+        if n < echo.len() {
+            echo[n] = b;
+            n += 1;
+        }
+    });
+    if n > 0 {
+        crate::console::writer().write_raw(&echo[..n]);
+    }
+    if let Some(sig) = signal {
+        let pgrp = PGRP.load(Ordering::Relaxed);
+        if pgrp > 0 {
+            let info = crate::signal::SigInfo::kernel(sig.number() as i32);
+            let _ = crate::signal::kill_pgrp(pgrp, info);
+        }
+    }
+    READ_WAIT.wake_up();
+}
+
+/// The session's controlling terminal's foreground group, for /proc.
+pub fn foreground_pgrp() -> crate::pid::Pid {
+    PGRP.load(Ordering::Relaxed)
+}
+
+/// The session the console controls.
+pub fn session() -> crate::pid::Pid {
+    SESSION.load(Ordering::Relaxed)
+}
+
+/// An open console.
+pub struct Console;
+
+/// Opens the console.
+pub fn open() -> Arc<Console> {
+    Arc::new(Console)
+}
+
+impl FileOps for Console {
+    fn read(&self, buf: &mut [u8], _pos: u64, nonblock: bool) -> Result<usize, Errno> {
+        loop {
+            if let Some(n) = LDISC.lock().try_read(buf) {
+                return Ok(n);
+            }
+            if buf.is_empty() {
+                return Ok(0);
+            }
+            if nonblock {
+                return Err(Errno::EAGAIN);
+            }
+            let len = buf.len();
+            READ_WAIT
+                .wait_event(state::TASK_INTERRUPTIBLE, || LDISC.lock().read_ready_for(len))
+                .map_err(|_| Errno::ERESTARTSYS)?;
+        }
+    }
+
+    fn write(&self, buf: &[u8], _nonblock: bool) -> Result<usize, Errno> {
+        // In pieces, so interrupts are not masked for a whole long write;
+        // lock order: the line discipline, then the console output.
+        for piece in buf.chunks(256) {
+            let ldisc = LDISC.lock();
+            let mut out = crate::console::writer();
+            let mut chunk = [0u8; 512];
+            let mut n = 0;
+            ldisc.write_output(piece, &mut |b| {
+                if n == chunk.len() {
+                    out.write_raw(&chunk);
+                    n = 0;
+                }
+                chunk[n] = b;
+                n += 1;
+            });
+            out.write_raw(&chunk[..n]);
+        }
+        Ok(buf.len())
+    }
+
+    fn ioctl(&self, cmd: u32, arg: u64) -> Result<u64, Errno> {
+        use ioctl::*;
+        match cmd {
+            TCGETS => {
+                let t = LDISC.lock().termios();
+                uaccess::copy_to_user(arg, &t.to_bytes())?;
+                Ok(0)
+            }
+            TCSETS | TCSETSW | TCSETSF => {
+                let mut b = [0u8; TERMIOS_SIZE];
+                uaccess::copy_from_user(&mut b, arg)?;
+                let t = Termios::from_bytes(&b).ok_or(Errno::EINVAL)?;
+                let mut l = LDISC.lock();
+                if cmd == TCSETSF {
+                    l.flush_input();
+                }
+                l.set_termios(t);
+                drop(l);
+                READ_WAIT.wake_up();
+                Ok(0)
+            }
+            TIOCGPGRP => {
+                uaccess::copy_to_user(arg, &PGRP.load(Ordering::Relaxed).to_le_bytes())?;
+                Ok(0)
+            }
+            TIOCSPGRP => {
+                let mut b = [0u8; 4];
+                uaccess::copy_from_user(&mut b, arg)?;
+                let pgrp = i32::from_le_bytes(b);
+                if pgrp <= 0 {
+                    return Err(Errno::EINVAL);
+                }
+                let pgrp = pgrp as crate::pid::Pid;
+                let me = current();
+                let session = SESSION.load(Ordering::Relaxed);
+                if session != 0 && session != me.session() {
+                    return Err(Errno::ENOTTY);
+                }
+                SESSION.store(me.session(), Ordering::Relaxed);
+                PGRP.store(pgrp, Ordering::Relaxed);
+                Ok(0)
+            }
+            TIOCSCTTY => {
+                SESSION.store(current().session(), Ordering::Relaxed);
+                PGRP.store(current().pgrp(), Ordering::Relaxed);
+                Ok(0)
+            }
+            TIOCNOTTY => Ok(0),
+            TIOCGSID => {
+                uaccess::copy_to_user(arg, &SESSION.load(Ordering::Relaxed).to_le_bytes())?;
+                Ok(0)
+            }
+            TIOCGWINSZ => {
+                // struct winsize: rows, cols, xpixel, ypixel (u16 each).
+                let ws: [u16; 4] = [24, 80, 0, 0];
+                let mut b = [0u8; 8];
+                for (i, v) in ws.iter().enumerate() {
+                    b[2 * i..2 * i + 2].copy_from_slice(&v.to_le_bytes());
+                }
+                uaccess::copy_to_user(arg, &b)?;
+                Ok(0)
+            }
+            TIOCSWINSZ => Ok(0),
+            FIONREAD => {
+                let n = LDISC.lock().queued() as i32;
+                uaccess::copy_to_user(arg, &n.to_le_bytes())?;
+                Ok(0)
+            }
+            _ => Err(Errno::ENOTTY),
+        }
+    }
+
+    fn stat(&self) -> Stat {
+        Stat { dev: 5, ino: 3, mode: mode::S_IFCHR | 0o620, nlink: 1, rdev: CONSOLE_RDEV, size: 0, mtime: 0 }
+    }
+
+    fn poll(&self) -> u16 {
+        let ready = if LDISC.lock().read_ready() { poll::POLLIN } else { 0 };
+        ready | poll::POLLOUT
+    }
+
+    fn path(&self) -> Option<alloc::string::String> {
+        Some(alloc::string::String::from("/dev/console"))
+    }
+}

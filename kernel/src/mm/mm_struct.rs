@@ -1,0 +1,530 @@
+//! User address spaces (Linux: `struct mm_struct`, kernel/fork.c `dup_mm`,
+//! mm/memory.c `handle_mm_fault` and `do_wp_page`, mm/mmap.c, the arm64 ASID
+//! allocator).
+//!
+//! An address space is a TTBR0 translation table tagged with an ASID, plus
+//! its VMAs (mm/vma.rs). Pages are mapped on demand: a fault inside a VMA
+//! with the right permission gets a zeroed page. `fork` shares every page,
+//! write-protecting the private writable ones in both parent and child
+//! (copy-on-write); a write fault then copies the page, or, when the page's
+//! reference count (mm/page.rs) says the faulting side is its only user,
+//! just makes it writable again.
+//!
+//! TLB maintenance: entries are tagged with the ASID, so a context switch
+//! flushes nothing; changing or removing a live entry invalidates it with a
+//! broadcast TLBI (every core that may have run a thread of this mm).
+//!
+//! Locking: `inner` (the VMAs and the page tables) is one IRQ-safe spinlock
+//! per address space, taken by faults, by the user-memory accessors and by
+//! mmap/munmap/mprotect/brk; it nests inside no scheduler lock and takes only
+//! the frame allocator's.
+
+use super::frame::PAGE_SIZE;
+use super::kmap::LinearMapTables;
+use super::page::{alloc_user_page, get_page, page_count, put_page};
+use super::pgtable::{pte, MapError, PageTable};
+use super::phys_to_virt;
+use super::vma::{prot, Vma, VmaKind, VmaList};
+use crate::arch::mmu;
+use crate::errno::Errno;
+use crate::sync::IrqSpinLock;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+const PAGE: u64 = PAGE_SIZE as u64;
+/// End of the user half: 48-bit virtual addresses through TTBR0.
+pub const TASK_SIZE: u64 = 1 << 48;
+/// Top of the initial user stack (Linux's arm64 `STACK_TOP` lies near the
+/// end of the user half too); the signal trampoline page sits just above.
+pub const STACK_TOP: u64 = TASK_SIZE - 0x10_0000;
+/// Size of the stack area, mapped on demand (RLIMIT_STACK's usual 8 MiB).
+pub const STACK_SIZE: u64 = 8 << 20;
+/// The signal-return trampoline (Linux arm64 uses the vDSO's
+/// `__kernel_rt_sigreturn`; this kernel maps one read-only page instead).
+pub const SIGPAGE: u64 = STACK_TOP;
+/// Where `mmap` looks for free space, bottom-up.
+pub const MMAP_BASE: u64 = 0x10_0000_0000;
+
+/// How a fault or an access touches memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    Write,
+    Exec,
+}
+
+/// One address space.
+pub struct MmStruct {
+    /// Physical address of the L0 table.
+    root: u64,
+    asid: u16,
+    inner: IrqSpinLock<MmInner>,
+    /// Pages mapped (resident), for /proc.
+    pub rss: AtomicU64,
+}
+
+/// The parts of an address space under its lock.
+pub struct MmInner {
+    pub vmas: VmaList,
+    pub start_brk: u64,
+    pub brk: u64,
+    pub start_stack: u64,
+    pub arg_start: u64,
+    pub arg_end: u64,
+    pub env_start: u64,
+    pub env_end: u64,
+    /// The program's path (`/proc/<pid>/exe`).
+    pub exe: alloc::string::String,
+}
+
+/// An address space shared by the tasks that use it (Linux: `mm_users`).
+pub type Mm = Arc<MmStruct>;
+
+/// Allocated ASIDs, one bit each; 0 is the reserved (kernel-thread) table's.
+static ASIDS: IrqSpinLock<AsidMap> = IrqSpinLock::new(AsidMap { bits: [1; 1024], next: 1 });
+
+struct AsidMap {
+    bits: [u64; 1024],
+    next: usize,
+}
+
+impl AsidMap {
+    fn alloc(&mut self) -> Option<u16> {
+        for i in 0..65536 {
+            let id = (self.next + i) % 65536;
+            if self.bits[id / 64] & (1 << (id % 64)) == 0 {
+                self.bits[id / 64] |= 1 << (id % 64);
+                self.next = id + 1;
+                return Some(id as u16);
+            }
+        }
+        None
+    }
+    fn free(&mut self, id: u16) {
+        self.bits[id as usize / 64] &= !(1 << (id % 64));
+    }
+}
+
+/// The physical page holding the signal trampoline, shared by every process.
+static SIGPAGE_FRAME: spin::Once<u64> = spin::Once::new();
+
+/// `mov x8, #139 (rt_sigreturn); svc #0`.
+const SIGRETURN_CODE: [u32; 2] = [0xd280_1168, 0xd400_0001];
+
+fn sigpage_frame() -> Result<u64, Errno> {
+    SIGPAGE_FRAME
+        .try_call_once(|| {
+            let pa = alloc_user_page().ok_or(Errno::ENOMEM)?;
+            let va = phys_to_virt(pa);
+            // SAFETY: a fresh page owned by this static forever (its count of
+            // 1 is never dropped).
+            unsafe { core::ptr::copy_nonoverlapping(SIGRETURN_CODE.as_ptr(), va as *mut u32, 2) };
+            crate::arch::cache::sync_icache_range(va, 8);
+            Ok(pa)
+        })
+        .copied()
+}
+
+fn map_error(e: MapError) -> Errno {
+    match e {
+        MapError::OutOfMemory => Errno::ENOMEM,
+        _ => Errno::EFAULT,
+    }
+}
+
+impl MmStruct {
+    /// A new address space with only the signal trampoline (Linux: `mm_alloc`).
+    pub fn new() -> Result<Mm, Errno> {
+        let sigpage = sigpage_frame()?;
+        let asid = ASIDS.lock().alloc().ok_or(Errno::EAGAIN)?;
+        let mut tables = LinearMapTables::new();
+        let root = match PageTable::new(&mut tables) {
+            Ok(pt) => pt.root(),
+            Err(_) => {
+                ASIDS.lock().free(asid);
+                return Err(Errno::ENOMEM);
+            }
+        };
+        let mm = Arc::new(MmStruct {
+            root,
+            asid,
+            inner: IrqSpinLock::new(MmInner {
+                vmas: VmaList::new(),
+                start_brk: 0,
+                brk: 0,
+                start_stack: 0,
+                arg_start: 0,
+                arg_end: 0,
+                env_start: 0,
+                env_end: 0,
+                exe: alloc::string::String::new(),
+            }),
+            rss: AtomicU64::new(0),
+        });
+        {
+            let mut inner = mm.inner.lock();
+            inner.vmas.insert(SIGPAGE, PAGE, prot::READ | prot::EXEC, VmaKind::Special)?;
+            let mut pt = PageTable::from_root(root, &mut tables);
+            let slot = pt.pte_mut(SIGPAGE, true).map_err(map_error)?.expect("tables allocated");
+            get_page(sigpage);
+            *slot = pte::user_page(sigpage, false, true);
+        }
+        Ok(mm)
+    }
+
+    /// TTBR0_EL1 for this address space: table | ASID << 48.
+    pub fn ttbr0(&self) -> u64 {
+        self.root | (self.asid as u64) << 48
+    }
+
+    /// The ASID.
+    pub fn asid(&self) -> u16 {
+        self.asid
+    }
+
+    /// Runs `f` with the address space locked.
+    pub fn lock(&self) -> crate::sync::IrqSpinLockGuard<'_, MmInner> {
+        self.inner.lock()
+    }
+
+    fn tables(&self) -> (u64, LinearMapTables) {
+        (self.root, LinearMapTables::new())
+    }
+
+    /// A copy of this address space for a child (Linux: `dup_mm`,
+    /// `dup_mmap`, `copy_page_range`): the same VMAs; every page shared, and
+    /// the private writable ones write-protected on both sides.
+    pub fn dup(&self) -> Result<Mm, Errno> {
+        let child = MmStruct::new()?;
+        let inner = self.inner.lock();
+        let mut child_inner = child.inner.lock();
+        child_inner.vmas = inner.vmas.clone();
+        child_inner.start_brk = inner.start_brk;
+        child_inner.brk = inner.brk;
+        child_inner.start_stack = inner.start_stack;
+        child_inner.arg_start = inner.arg_start;
+        child_inner.arg_end = inner.arg_end;
+        child_inner.env_start = inner.env_start;
+        child_inner.env_end = inner.env_end;
+        child_inner.exe = inner.exe.clone();
+        let (root, mut parent_tables) = self.tables();
+        let mut parent_pt = PageTable::from_root(root, &mut parent_tables);
+        let (child_root, mut child_tables) = child.tables();
+        let mut child_pt = PageTable::from_root(child_root, &mut child_tables);
+        let mut result = Ok(());
+        let mut pages = 0;
+        let mut vma: Option<Vma> = None;
+        parent_pt.for_each_page(|va, entry| {
+            if result.is_err() {
+                return;
+            }
+            if !vma.is_some_and(|v| v.contains(va)) {
+                vma = inner.vmas.find(va).copied();
+            }
+            let Some(v) = vma else { return };
+            if v.kind == VmaKind::Special {
+                return; // MmStruct::new mapped it already
+            }
+            if v.prot & prot::WRITE != 0 {
+                *entry = pte::wrprotect(*entry);
+            }
+            match child_pt.pte_mut(va, true) {
+                Ok(Some(slot)) => {
+                    get_page(pte::addr(*entry));
+                    *slot = *entry;
+                    pages += 1;
+                }
+                Ok(None) => unreachable!("pte_mut allocates"),
+                Err(e) => result = Err(map_error(e)),
+            }
+        });
+        // The parent's writable entries just became read-only: no core may
+        // keep a writable copy in its TLB.
+        mmu::flush_tlb_asid(self.asid);
+        child.rss.store(pages, Ordering::Relaxed);
+        drop(child_inner);
+        result.map(|_| child.clone())
+    }
+
+    /// Resolves a fault at `addr` (Linux: `handle_mm_fault`). `Err(EFAULT)`:
+    /// no VMA or the wrong permission, the caller's SIGSEGV; `ENOMEM`: no page.
+    pub fn handle_mm_fault(&self, addr: u64, access: Access) -> Result<(), Errno> {
+        let inner = self.inner.lock();
+        self.fault_locked(&inner, addr, access).map(|_| ())
+    }
+
+    /// Makes `addr` accessible for `access` with the lock held; returns the
+    /// physical address of the page.
+    fn fault_locked(&self, inner: &MmInner, addr: u64, access: Access) -> Result<u64, Errno> {
+        let vma = *inner.vmas.find(addr).ok_or(Errno::EFAULT)?;
+        let allowed = match access {
+            Access::Read => vma.prot & (prot::READ | prot::WRITE | prot::EXEC) != 0,
+            Access::Write => vma.prot & prot::WRITE != 0,
+            Access::Exec => vma.prot & prot::EXEC != 0,
+        };
+        if !allowed {
+            return Err(Errno::EFAULT);
+        }
+        let page_va = addr & !(PAGE - 1);
+        let writable = vma.prot & prot::WRITE != 0;
+        let exec = vma.prot & prot::EXEC != 0;
+        let (root, mut tables) = self.tables();
+        let mut pt = PageTable::from_root(root, &mut tables);
+        let slot = pt.pte_mut(page_va, true).map_err(map_error)?.expect("tables allocated");
+        if !pte::present(*slot) {
+            // Demand paging: a zeroed page (Linux: `do_anonymous_page`).
+            let pa = alloc_user_page().ok_or(Errno::ENOMEM)?;
+            *slot = pte::user_page(pa, writable, exec);
+            self.rss.fetch_add(1, Ordering::Relaxed);
+            return Ok(pa);
+        }
+        let old = *slot;
+        if access == Access::Write && !pte::writable(old) {
+            let old_pa = pte::addr(old);
+            if page_count(old_pa) == 1 {
+                // The only user left: take the page back (Linux:
+                // `wp_page_reuse`).
+                *slot = pte::mkwrite(old);
+            } else {
+                // Copy it (Linux: `wp_page_copy`), break-before-make.
+                let new_pa = alloc_user_page().ok_or(Errno::ENOMEM)?;
+                // SAFETY: both frames are RAM in the linear map; the old one
+                // stays alive (we hold a reference) until put_page below.
+                unsafe {
+                    core::ptr::copy_nonoverlapping(
+                        phys_to_virt(old_pa) as *const u8,
+                        phys_to_virt(new_pa) as *mut u8,
+                        PAGE_SIZE,
+                    )
+                };
+                *slot = 0;
+                mmu::flush_tlb_user_page(self.asid, page_va);
+                *slot = pte::user_page(new_pa, true, exec);
+                put_page(old_pa);
+                return Ok(new_pa);
+            }
+            mmu::flush_tlb_user_page(self.asid, page_va);
+        }
+        Ok(pte::addr(*slot))
+    }
+
+    /// Calls `f(kernel_pointer, len)` for each page-sized piece of the user
+    /// range `[addr, addr + len)`, faulting pages in as `access` needs. The
+    /// lock is held throughout, so no page can go away under `f`. `EFAULT`
+    /// for anything outside a suitable VMA.
+    pub fn access(&self, addr: u64, len: usize, access: Access, mut f: impl FnMut(*mut u8, usize)) -> Result<(), Errno> {
+        let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        if end > TASK_SIZE {
+            return Err(Errno::EFAULT);
+        }
+        let inner = self.inner.lock();
+        let mut at = addr;
+        while at < end {
+            let chunk = ((at | (PAGE - 1)) + 1).min(end) - at;
+            let pa = self.translate_locked(&inner, at, access)?;
+            f(phys_to_virt(pa) as *mut u8, chunk as usize);
+            at += chunk;
+        }
+        Ok(())
+    }
+
+    /// The physical address for `addr` if it is mapped with the permission
+    /// `access` needs, faulting it in otherwise.
+    fn translate_locked(&self, inner: &MmInner, addr: u64, access: Access) -> Result<u64, Errno> {
+        let (root, mut tables) = self.tables();
+        let mut pt = PageTable::from_root(root, &mut tables);
+        if let Ok(Some(slot)) = pt.pte_mut(addr, false) {
+            let e = *slot;
+            if pte::present(e) && (access != Access::Write || pte::writable(e)) {
+                return Ok(pte::addr(e) | (addr & (PAGE - 1)));
+            }
+        }
+        self.fault_locked(inner, addr, access).map(|pa| pa | (addr & (PAGE - 1)))
+    }
+
+    /// Whether `[addr, addr + len)` lies in VMAs allowing `access`, without
+    /// touching a page (Linux: `access_ok` plus the VMA check a fault
+    /// would make), so a call can refuse a bad buffer before it consumes
+    /// anything.
+    pub fn access_ok(&self, addr: u64, len: usize, access: Access) -> bool {
+        let Some(end) = addr.checked_add(len as u64) else { return false };
+        if end > TASK_SIZE {
+            return false;
+        }
+        let inner = self.inner.lock();
+        let mut at = addr;
+        while at < end {
+            let Some(v) = inner.vmas.find(at) else { return false };
+            let ok = match access {
+                Access::Read => v.prot != 0,
+                Access::Write => v.prot & prot::WRITE != 0,
+                Access::Exec => v.prot & prot::EXEC != 0,
+            };
+            if !ok {
+                return false;
+            }
+            at = v.end;
+        }
+        true
+    }
+
+    /// Maps a new area (Linux: `do_mmap` for anonymous private memory, and
+    /// for the executable's segments at exec). Pages come on demand.
+    pub fn map_area(&self, start: u64, len: u64, prot_bits: u8, kind: VmaKind) -> Result<(), Errno> {
+        self.inner.lock().vmas.insert(start, len, prot_bits, kind).map(|_| ())
+    }
+
+    /// Finds room for `len` bytes at or above `hint` (Linux:
+    /// `get_unmapped_area`).
+    pub fn unmapped_area(&self, hint: u64, len: u64) -> Result<u64, Errno> {
+        let low = if hint == 0 { MMAP_BASE } else { hint };
+        let inner = self.inner.lock();
+        inner
+            .vmas
+            .find_free(len, low, STACK_TOP - STACK_SIZE)
+            .or_else(|| inner.vmas.find_free(len, MMAP_BASE, STACK_TOP - STACK_SIZE))
+            .ok_or(Errno::ENOMEM)
+    }
+
+    /// Removes `[start, start + len)` (Linux: `do_munmap`).
+    pub fn unmap_area(&self, start: u64, len: u64) -> Result<(), Errno> {
+        if start.checked_add(len).is_none_or(|e| e > TASK_SIZE) {
+            return Err(Errno::EINVAL);
+        }
+        let mut inner = self.inner.lock();
+        if inner.vmas.iter().any(|v| v.kind == VmaKind::Special && v.start < start + len && start < v.end) {
+            return Err(Errno::EINVAL);
+        }
+        for (s, e) in inner.vmas.unmap(start, len)? {
+            self.zap_range(s, e);
+        }
+        Ok(())
+    }
+
+    /// Drops the pages of `[start, end)` (Linux: `zap_page_range`).
+    fn zap_range(&self, start: u64, end: u64) {
+        let (root, mut tables) = self.tables();
+        let mut pt = PageTable::from_root(root, &mut tables);
+        let mut va = start;
+        while va < end {
+            match pt.pte_mut(va, false) {
+                Ok(Some(slot)) if pte::present(*slot) => {
+                    let pa = pte::addr(*slot);
+                    *slot = 0;
+                    mmu::flush_tlb_user_page(self.asid, va);
+                    put_page(pa);
+                    self.rss.fetch_sub(1, Ordering::Relaxed);
+                    va += PAGE;
+                }
+                Ok(Some(_)) => va += PAGE,
+                // No L3 table here: skip to the next 2 MiB.
+                _ => va = (va | 0x1f_ffff) + 1,
+            }
+        }
+    }
+
+    /// Changes permissions (Linux: `mprotect`). Entries lose write
+    /// permission at once; they regain it by fault, which also keeps
+    /// copy-on-write sharing intact.
+    pub fn protect_area(&self, start: u64, len: u64, prot_bits: u8) -> Result<(), Errno> {
+        let mut inner = self.inner.lock();
+        if inner.vmas.iter().any(|v| v.kind == VmaKind::Special && v.start < start + len && start < v.end) {
+            return Err(Errno::EINVAL);
+        }
+        inner.vmas.protect(start, len, prot_bits)?;
+        let (root, mut tables) = self.tables();
+        let mut pt = PageTable::from_root(root, &mut tables);
+        let end = start + len.div_ceil(PAGE) * PAGE;
+        let mut va = start;
+        while va < end {
+            match pt.pte_mut(va, false) {
+                Ok(Some(slot)) => {
+                    if pte::present(*slot) {
+                        *slot = pte::with_prot(*slot, false, prot_bits & prot::EXEC != 0);
+                        if prot_bits & (prot::READ | prot::WRITE | prot::EXEC) == 0 {
+                            // PROT_NONE: EL0 must not even read.
+                            let pa = pte::addr(*slot);
+                            *slot = 0;
+                            put_page(pa);
+                            self.rss.fetch_sub(1, Ordering::Relaxed);
+                        }
+                    }
+                    va += PAGE;
+                }
+                _ => va = (va | 0x1f_ffff) + 1,
+            }
+        }
+        mmu::flush_tlb_asid(self.asid);
+        Ok(())
+    }
+
+    /// Moves the program break (Linux: `brk`): returns the new break, or the
+    /// old one when the move is refused, as the system call does.
+    pub fn set_brk(&self, new: u64) -> u64 {
+        let mut inner = self.inner.lock();
+        if new < inner.start_brk || new > STACK_TOP - STACK_SIZE {
+            return inner.brk;
+        }
+        let start = inner.start_brk;
+        match inner.vmas.set_brk(start, new) {
+            Ok(shrunk) => {
+                if let Some((s, e)) = shrunk {
+                    self.zap_range(s, e);
+                }
+                inner.brk = new;
+                new
+            }
+            Err(_) => inner.brk,
+        }
+    }
+
+    /// Copies `data` into a fresh mapping at exec time, through the page
+    /// tables (the pages are private to this new address space).
+    pub fn write_at(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        let mut done = 0;
+        let result = self.access(addr, data.len(), Access::Read, |dst, n| {
+            // SAFETY: `dst` points to `n` bytes of a mapped user page.
+            unsafe { core::ptr::copy_nonoverlapping(data[done..].as_ptr(), dst, n) };
+            done += n;
+        });
+        result
+    }
+
+    /// Makes code written by [`Self::write_at`] visible to instruction fetch.
+    pub fn sync_icache(&self, addr: u64, len: usize) -> Result<(), Errno> {
+        self.access(addr, len, Access::Read, |p, n| crate::arch::cache::sync_icache_range(p as usize, n))
+    }
+
+    /// Total size of the areas, bytes (VmSize).
+    pub fn total_vm(&self) -> u64 {
+        self.inner.lock().vmas.iter().map(|v| v.len()).sum()
+    }
+}
+
+impl Drop for MmStruct {
+    /// The last user is gone (Linux: `mmput` -> `exit_mmap`): every page
+    /// loses a reference, the tables and the ASID are freed.
+    fn drop(&mut self) {
+        let (root, mut tables) = self.tables();
+        PageTable::from_root(root, &mut tables).free_all(|entry| put_page(pte::addr(entry)));
+        mmu::flush_tlb_asid(self.asid);
+        ASIDS.lock().free(self.asid);
+    }
+}
+
+/// The TTBR0 value of the empty table kernel threads run with.
+static RESERVED_TTBR0: AtomicU64 = AtomicU64::new(0);
+
+/// Allocates the reserved (empty) user table; boot CPU, once.
+pub fn init_reserved_table() -> u64 {
+    let pa = super::phys::alloc_frame().expect("no memory for the reserved table");
+    // SAFETY: a fresh frame in the linear map.
+    unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
+    RESERVED_TTBR0.store(pa, Ordering::Relaxed);
+    pa
+}
+
+/// TTBR0 for tasks without an address space.
+pub fn reserved_ttbr0() -> u64 {
+    RESERVED_TTBR0.load(Ordering::Relaxed)
+}

@@ -1,0 +1,66 @@
+//! A reference count per physical page of user memory (Linux: `struct page`'s
+//! `_refcount`, `get_page`/`put_page`).
+//!
+//! User pages are shared after `fork` until a write copies them
+//! (copy-on-write): the count says how many page-table entries map a frame.
+//! The counts live in one array indexed by frame number, sized to the
+//! highest RAM address at boot and carved from the frame allocator.
+
+use super::frame::PAGE_SIZE;
+use super::{phys, phys_to_virt};
+use core::sync::atomic::{AtomicU32, Ordering};
+use spin::Once;
+
+static REFS: Once<&'static [AtomicU32]> = Once::new();
+
+/// Sets up the counts for RAM below `max_pa`. Runs once, on the boot CPU,
+/// after the frame allocator and the linear map exist.
+pub fn init(max_pa: u64) {
+    REFS.call_once(|| {
+        let frames = (max_pa as usize).div_ceil(PAGE_SIZE);
+        let bytes = frames * core::mem::size_of::<AtomicU32>();
+        let pages = bytes.div_ceil(PAGE_SIZE);
+        let pa = phys::alloc_frames(pages, 1).expect("no memory for the page reference counts");
+        let va = phys_to_virt(pa);
+        // SAFETY: fresh frames, mapped by the linear map, owned by this array
+        // forever; zero bytes are valid AtomicU32s.
+        unsafe {
+            core::ptr::write_bytes(va as *mut u8, 0, pages * PAGE_SIZE);
+            core::slice::from_raw_parts(va as *const AtomicU32, frames)
+        }
+    });
+}
+
+fn count(pa: u64) -> &'static AtomicU32 {
+    let refs = REFS.get().expect("page counts used before mm::page::init");
+    &refs[pa as usize / PAGE_SIZE]
+}
+
+/// A zeroed frame for user memory, with a count of 1 (Linux:
+/// `alloc_zeroed_user_highpage`).
+pub fn alloc_user_page() -> Option<u64> {
+    let pa = phys::alloc_frame()?;
+    // SAFETY: a fresh frame from the allocator, mapped by the linear map.
+    unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
+    count(pa).store(1, Ordering::Relaxed);
+    Some(pa)
+}
+
+/// One more mapping of the frame (Linux: `get_page`).
+pub fn get_page(pa: u64) {
+    count(pa).fetch_add(1, Ordering::Relaxed);
+}
+
+/// One mapping fewer; the last one frees the frame (Linux: `put_page`).
+pub fn put_page(pa: u64) {
+    let old = count(pa).fetch_sub(1, Ordering::AcqRel);
+    assert!(old != 0, "put_page on a free page {pa:#x}");
+    if old == 1 {
+        let _ = phys::free_frame(pa);
+    }
+}
+
+/// The mappings of the frame now (Linux: `page_count`).
+pub fn page_count(pa: u64) -> u32 {
+    count(pa).load(Ordering::Acquire)
+}

@@ -1,0 +1,799 @@
+//! Signals (Linux: kernel/signal.c, arch/arm64/kernel/signal.c).
+//!
+//! - Per task: a private pending set (`tkill`/`tgkill`, faults), the blocked
+//!   mask, and the siginfo of each pending signal.
+//! - Per thread group ([`SignalStruct`], shared by CLONE_THREAD): the shared
+//!   pending set (`kill`), job-control state, process group and session,
+//!   resource limits and the group exit.
+//! - Per handler table ([`SigHand`], shared by CLONE_SIGHAND): the 64
+//!   `sigaction`s.
+//!
+//! Sending sets a pending bit and wakes a thread that does not block the
+//! signal. Delivery happens on the way back to user mode
+//! ([`do_notify_resume`]): the default action (ignore, stop, continue,
+//! terminate), or a user handler on an `rt_sigframe` laid out as Linux's
+//! arm64 frame (siginfo, ucontext with the sigcontext and an
+//! `fpsimd_context` record), returning through `rt_sigreturn`: the
+//! handler's `sa_restorer`, or the kernel's trampoline page.
+//!
+//! Departures from Linux: a stop (SIGSTOP, SIGTSTP...) stops the thread that
+//! takes it at once and the group's other threads when they next return to
+//! user mode; there are no real-time signal queues (one pending instance per
+//! number), and no alternate signal stacks (`sigaltstack` is accepted and
+//! ignored).
+
+use crate::arch::exception::TrapFrame;
+use crate::arch::fpsimd::{self, FpState};
+use crate::errno::Errno;
+use crate::mm::uaccess;
+use crate::pid::Pid;
+use crate::sched::task::{current, for_each_process, pf, state, TaskRef, TASKLIST};
+use crate::sync::IrqSpinLock;
+use crate::wstatus;
+use alloc::sync::Arc;
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
+
+pub const SIGHUP: i32 = 1;
+pub const SIGINT: i32 = 2;
+pub const SIGQUIT: i32 = 3;
+pub const SIGILL: i32 = 4;
+pub const SIGTRAP: i32 = 5;
+pub const SIGABRT: i32 = 6;
+pub const SIGBUS: i32 = 7;
+pub const SIGFPE: i32 = 8;
+pub const SIGKILL: i32 = 9;
+pub const SIGUSR1: i32 = 10;
+pub const SIGSEGV: i32 = 11;
+pub const SIGUSR2: i32 = 12;
+pub const SIGPIPE: i32 = 13;
+pub const SIGALRM: i32 = 14;
+pub const SIGTERM: i32 = 15;
+pub const SIGCHLD: i32 = 17;
+pub const SIGCONT: i32 = 18;
+pub const SIGSTOP: i32 = 19;
+pub const SIGTSTP: i32 = 20;
+pub const SIGTTIN: i32 = 21;
+pub const SIGTTOU: i32 = 22;
+pub const SIGURG: i32 = 23;
+pub const SIGXCPU: i32 = 24;
+pub const SIGXFSZ: i32 = 25;
+pub const SIGWINCH: i32 = 28;
+pub const SIGSYS: i32 = 31;
+/// Highest signal number.
+pub const NSIG: i32 = 64;
+
+/// `sa_handler` values.
+pub const SIG_DFL: u64 = 0;
+pub const SIG_IGN: u64 = 1;
+
+/// `sa_flags`.
+pub const SA_NOCLDSTOP: u64 = 0x0000_0001;
+pub const SA_NOCLDWAIT: u64 = 0x0000_0002;
+pub const SA_SIGINFO: u64 = 0x0000_0004;
+pub const SA_RESTORER: u64 = 0x0400_0000;
+pub const SA_ONSTACK: u64 = 0x0800_0000;
+pub const SA_RESTART: u64 = 0x1000_0000;
+pub const SA_NODEFER: u64 = 0x4000_0000;
+pub const SA_RESETHAND: u64 = 0x8000_0000;
+
+/// `si_code` values.
+pub const SI_USER: i32 = 0;
+pub const SI_KERNEL: i32 = 0x80;
+pub const SI_TKILL: i32 = -6;
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
+pub const CLD_DUMPED: i32 = 3;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
+pub const SEGV_MAPERR: i32 = 1;
+pub const SEGV_ACCERR: i32 = 2;
+
+/// The bit of `sig` in a signal set.
+pub const fn sigmask(sig: i32) -> u64 {
+    1 << (sig - 1)
+}
+
+/// Signals that can be neither caught, blocked nor ignored.
+pub const UNBLOCKABLE: u64 = sigmask(SIGKILL) | sigmask(SIGSTOP);
+const STOP_SIGNALS: u64 = sigmask(SIGSTOP) | sigmask(SIGTSTP) | sigmask(SIGTTIN) | sigmask(SIGTTOU);
+
+/// What a signal does when its handler is SIG_DFL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DefaultAction {
+    Terminate,
+    /// Terminate with a core dump (the status says so; no core is written).
+    Core,
+    Ignore,
+    Stop,
+    Continue,
+}
+
+/// Linux's default action for `sig`.
+pub const fn default_action(sig: i32) -> DefaultAction {
+    match sig {
+        SIGCHLD | SIGURG | SIGWINCH => DefaultAction::Ignore,
+        SIGCONT => DefaultAction::Continue,
+        SIGSTOP | SIGTSTP | SIGTTIN | SIGTTOU => DefaultAction::Stop,
+        SIGQUIT | SIGILL | SIGTRAP | SIGABRT | SIGBUS | SIGFPE | SIGSEGV | SIGXCPU | SIGXFSZ | SIGSYS => {
+            DefaultAction::Core
+        }
+        _ => DefaultAction::Terminate,
+    }
+}
+
+/// One `struct sigaction` (the kernel's arm64 layout).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SigAction {
+    pub handler: u64,
+    pub flags: u64,
+    pub restorer: u64,
+    pub mask: u64,
+}
+
+/// What the receiver learns about a signal (a subset of `siginfo_t`).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SigInfo {
+    pub signo: i32,
+    pub code: i32,
+    pub pid: i32,
+    pub uid: u32,
+    /// SIGCHLD: exit status or signal.
+    pub status: i32,
+    /// Faults: the address.
+    pub addr: u64,
+}
+
+impl SigInfo {
+    /// A signal sent by a process (`kill`), from the current task.
+    pub fn from_user(sig: i32, code: i32) -> Self {
+        SigInfo { signo: sig, code, pid: current().tgid() as i32, ..Default::default() }
+    }
+    /// A signal the kernel sends.
+    pub fn kernel(sig: i32) -> Self {
+        SigInfo { signo: sig, code: SI_KERNEL, ..Default::default() }
+    }
+}
+
+/// Pending signals and their information.
+pub struct SigPending {
+    pub signal: AtomicU64,
+    pub info: IrqSpinLock<[SigInfo; NSIG as usize]>,
+}
+
+impl SigPending {
+    pub const fn new() -> Self {
+        SigPending { signal: AtomicU64::new(0), info: IrqSpinLock::new([const { default_info() }; NSIG as usize]) }
+    }
+
+    fn add(&self, info: SigInfo) {
+        let mut infos = self.info.lock();
+        if self.signal.load(Ordering::Relaxed) & sigmask(info.signo) == 0 {
+            infos[info.signo as usize - 1] = info;
+        }
+        self.signal.fetch_or(sigmask(info.signo), Ordering::SeqCst);
+    }
+
+    fn remove(&self, mask: u64) {
+        self.signal.fetch_and(!mask, Ordering::SeqCst);
+    }
+
+    /// Takes the lowest pending signal of `allowed` (SIGKILL first).
+    fn dequeue(&self, allowed: u64) -> Option<SigInfo> {
+        let infos = self.info.lock();
+        let ready = self.signal.load(Ordering::Relaxed) & allowed;
+        if ready == 0 {
+            return None;
+        }
+        let sig = if ready & sigmask(SIGKILL) != 0 { SIGKILL } else { ready.trailing_zeros() as i32 + 1 };
+        self.signal.fetch_and(!sigmask(sig), Ordering::SeqCst);
+        let info = infos[sig as usize - 1];
+        Some(if info.signo == sig { info } else { SigInfo::kernel(sig) })
+    }
+}
+
+impl Default for SigPending {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+const fn default_info() -> SigInfo {
+    SigInfo { signo: 0, code: 0, pid: 0, uid: 0, status: 0, addr: 0 }
+}
+
+/// The handler table (Linux: `struct sighand_struct`).
+pub struct SigHand {
+    pub action: IrqSpinLock<[SigAction; NSIG as usize]>,
+}
+
+impl SigHand {
+    /// Every handler SIG_DFL.
+    pub fn new() -> Arc<SigHand> {
+        Arc::new(SigHand { action: IrqSpinLock::new([SigAction::default(); NSIG as usize]) })
+    }
+
+    /// A copy (fork without CLONE_SIGHAND).
+    pub fn copy(&self) -> Arc<SigHand> {
+        Arc::new(SigHand { action: IrqSpinLock::new(*self.action.lock()) })
+    }
+
+    /// The action for `sig`.
+    pub fn get(&self, sig: i32) -> SigAction {
+        self.action.lock()[sig as usize - 1]
+    }
+
+    /// Resets caught signals to SIG_DFL, keeping ignored ones (execve,
+    /// Linux: `flush_signal_handlers`).
+    pub fn flush_handlers(&self) {
+        for a in self.action.lock().iter_mut() {
+            if a.handler != SIG_IGN {
+                *a = SigAction::default();
+            }
+        }
+    }
+}
+
+/// One resource limit.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Rlimit {
+    pub cur: u64,
+    pub max: u64,
+}
+
+/// `RLIM_INFINITY`.
+pub const RLIM_INFINITY: u64 = u64::MAX;
+pub const RLIMIT_STACK: usize = 3;
+pub const RLIMIT_NPROC: usize = 6;
+pub const RLIMIT_NOFILE: usize = 7;
+pub const RLIM_NLIMITS: usize = 16;
+
+/// Job-control notices for the parent's `wait4` (Linux: SIGNAL_CLD_*).
+pub mod notify {
+    pub const STOPPED: u32 = 1;
+    pub const CONTINUED: u32 = 2;
+}
+
+/// State shared by a thread group (Linux: `struct signal_struct`).
+pub struct SignalStruct {
+    pub shared_pending: SigPending,
+    pub pgrp: AtomicU32,
+    pub session: AtomicU32,
+    /// Threads not yet exited.
+    pub live: AtomicUsize,
+    /// A group exit is under way (`exit_group`, a fatal signal).
+    pub group_exit: AtomicBool,
+    pub group_exit_code: AtomicI32,
+    /// Stopped by a stop signal (until SIGCONT).
+    pub stopped: AtomicBool,
+    pub stop_signal: AtomicI32,
+    /// `notify::*` not yet reported to `wait4`.
+    pub notify: AtomicU32,
+    pub rlim: IrqSpinLock<[Rlimit; RLIM_NLIMITS]>,
+    /// CPU time of reaped children, ns (Linux: `cutime`, `cstime`).
+    pub cutime: AtomicU64,
+    pub cstime: AtomicU64,
+}
+
+impl SignalStruct {
+    /// A new group with the limits `rlim`, in process group `pgrp` of `session`.
+    pub fn new(pgrp: Pid, session: Pid, rlim: [Rlimit; RLIM_NLIMITS]) -> Arc<SignalStruct> {
+        Arc::new(SignalStruct {
+            shared_pending: SigPending::new(),
+            pgrp: AtomicU32::new(pgrp),
+            session: AtomicU32::new(session),
+            live: AtomicUsize::new(1),
+            group_exit: AtomicBool::new(false),
+            group_exit_code: AtomicI32::new(0),
+            stopped: AtomicBool::new(false),
+            stop_signal: AtomicI32::new(0),
+            notify: AtomicU32::new(0),
+            rlim: IrqSpinLock::new(rlim),
+            cutime: AtomicU64::new(0),
+            cstime: AtomicU64::new(0),
+        })
+    }
+
+    /// init's limits: everything unlimited but the stack (8 MiB) and open
+    /// files (1024), as on Linux.
+    pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
+        let mut r = [Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY }; RLIM_NLIMITS];
+        r[RLIMIT_STACK] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY };
+        r[RLIMIT_NOFILE] = Rlimit { cur: 1024, max: 4096 };
+        r
+    }
+
+    /// The soft limit `resource`.
+    pub fn rlimit(&self, resource: usize) -> u64 {
+        self.rlim.lock()[resource].cur
+    }
+}
+
+/// Whether a signal is pending for `t` that it does not block (Linux:
+/// `signal_pending`).
+pub fn task_signal_pending(t: TaskRef) -> bool {
+    let blocked = t.blocked.load(Ordering::Relaxed);
+    let mut pending = t.pending.signal.load(Ordering::Acquire);
+    if let Some(sig) = t.signal_struct() {
+        pending |= sig.shared_pending.signal.load(Ordering::Acquire);
+    }
+    pending & (!blocked | UNBLOCKABLE) != 0
+}
+
+/// Whether the current task has a fatal signal pending (SIGKILL).
+pub fn fatal_signal_pending(t: TaskRef) -> bool {
+    let mut pending = t.pending.signal.load(Ordering::Acquire);
+    if let Some(sig) = t.signal_struct() {
+        pending |= sig.shared_pending.signal.load(Ordering::Acquire);
+    }
+    pending & sigmask(SIGKILL) != 0
+}
+
+/// Whether `sig` would be ignored by `t` (handler SIG_IGN, or SIG_DFL with
+/// an ignoring default) (Linux: `sig_ignored`).
+fn sig_ignored(t: TaskRef, sig: i32) -> bool {
+    if sigmask(sig) & UNBLOCKABLE != 0 {
+        return false;
+    }
+    if t.blocked.load(Ordering::Relaxed) & sigmask(sig) != 0 {
+        return false; // a blocked signal stays pending: it may be unignored
+    }
+    match t.sighand() {
+        Some(h) => {
+            let a = h.get(sig);
+            a.handler == SIG_IGN || (a.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore)
+        }
+        None => false,
+    }
+}
+
+/// Calls `f` for every thread of `t`'s group, under TASKLIST.
+pub fn for_each_thread(t: TaskRef, mut f: impl FnMut(TaskRef)) {
+    let tgid = t.tgid();
+    for_each_process(|p| {
+        if p.tgid() == tgid && !p.has_flag(pf::PF_IDLE) && p.pid() != 0 {
+            f(p)
+        }
+    });
+}
+
+/// Sends `info.signo` to task `t`; `group`: to its whole thread group
+/// (`kill`), else to that thread (`tgkill`, faults) (Linux: `send_signal`,
+/// `complete_signal`). Signal 0 only checks.
+pub fn send_signal(t: TaskRef, info: SigInfo, group: bool) -> Result<(), Errno> {
+    let sig = info.signo;
+    if !(0..=NSIG).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    if t.exit_state.load(Ordering::Relaxed) != 0 {
+        return Ok(()); // a zombie: nothing to deliver
+    }
+    if sig == 0 {
+        return Ok(());
+    }
+    if t.has_flag(pf::PF_KTHREAD) {
+        if t.has_flag(pf::PF_NOKILL) {
+            return Err(Errno::EPERM);
+        }
+        if sig != SIGKILL {
+            return Ok(()); // kernel threads ignore signals but kill
+        }
+    }
+    let signal = t.signal_struct();
+    // Job control side effects, at send time (Linux: `prepare_signal`).
+    if let Some(s) = &signal {
+        if sigmask(sig) & STOP_SIGNALS != 0 {
+            s.shared_pending.remove(sigmask(SIGCONT));
+            for_each_thread(t, |th| th.pending.remove(sigmask(SIGCONT)));
+        } else if sig == SIGCONT {
+            s.shared_pending.remove(STOP_SIGNALS);
+            for_each_thread(t, |th| th.pending.remove(STOP_SIGNALS));
+            if s.stopped.swap(false, Ordering::SeqCst) {
+                s.notify.store(notify::CONTINUED, Ordering::SeqCst);
+                let mut threads = alloc::vec::Vec::new();
+                for_each_thread(t, |th| threads.push(th.get()));
+                for th in threads {
+                    crate::sched::core::try_to_wake_up(th, state::__TASK_STOPPED);
+                    th.put();
+                }
+                notify_parent_cldstop(t, CLD_CONTINUED, SIGCONT);
+            }
+        }
+    }
+    if sig_ignored(t, sig) {
+        return Ok(());
+    }
+    match (&signal, group) {
+        (Some(s), true) => s.shared_pending.add(info),
+        _ => t.pending.add(info),
+    }
+    // Wake someone to take it (Linux: `complete_signal`, `signal_wake_up`).
+    if sig == SIGKILL {
+        if let Some(s) = &signal {
+            s.group_exit.store(true, Ordering::SeqCst);
+            s.group_exit_code.store(wstatus::signaled(SIGKILL, false), Ordering::SeqCst);
+            let mut threads = alloc::vec::Vec::new();
+            for_each_thread(t, |th| threads.push(th.get()));
+            for th in threads {
+                th.pending.add(SigInfo::kernel(SIGKILL));
+                signal_wake_up(th, true);
+                th.put();
+            }
+        } else {
+            signal_wake_up(t, true);
+        }
+    } else if !group || t.blocked.load(Ordering::Relaxed) & sigmask(sig) == 0 {
+        signal_wake_up(t, false);
+    } else {
+        // The target blocks it: another thread of the group may take it.
+        let mut chosen = None;
+        for_each_thread(t, |th| {
+            if chosen.is_none() && th.blocked.load(Ordering::Relaxed) & sigmask(sig) == 0 {
+                chosen = Some(th.get());
+            }
+        });
+        if let Some(th) = chosen {
+            signal_wake_up(th, false);
+            th.put();
+        }
+    }
+    Ok(())
+}
+
+/// Interrupts `t`'s interruptible sleep (and a stop, for SIGKILL) so it
+/// sees its signals (Linux: `signal_wake_up`).
+fn signal_wake_up(t: TaskRef, fatal: bool) {
+    let mask = if fatal { state::TASK_INTERRUPTIBLE | state::__TASK_STOPPED } else { state::TASK_INTERRUPTIBLE };
+    if !crate::sched::core::try_to_wake_up(t, mask) {
+        // Running on another CPU, perhaps in user mode: make it pass through
+        // the kernel soon, where it looks at its signals.
+        crate::sched::core::kick_process(t);
+    }
+}
+
+/// Tells `t`'s parent that `t`'s group stopped or continued: SIGCHLD
+/// (unless SA_NOCLDSTOP) and a wake-up of its `wait4` (Linux:
+/// `do_notify_parent_cldstop`).
+fn notify_parent_cldstop(t: TaskRef, why: i32, sig: i32) {
+    let _guard = TASKLIST.lock();
+    let leader = t.group_leader();
+    // SAFETY: under TASKLIST; parents outlive links to their children.
+    let parent = unsafe { TaskRef::from_ptr(*leader.real_parent.get()) };
+    let parent = parent.get();
+    drop(_guard);
+    let nocldstop = parent.sighand().is_some_and(|h| h.get(SIGCHLD).flags & SA_NOCLDSTOP != 0);
+    if !nocldstop {
+        let info = SigInfo { signo: SIGCHLD, code: why, pid: leader.tgid() as i32, uid: 0, status: sig, addr: 0 };
+        let _ = send_signal(parent, info, true);
+    }
+    parent.wait_chldexit.wake_up();
+    parent.put();
+}
+
+/// Sends `sig` from the current task to process `pid` (its thread group).
+pub fn kill_proc(pid: Pid, info: SigInfo) -> Result<(), Errno> {
+    let t = crate::sched::task::find_task_by_pid(pid).ok_or(Errno::ESRCH)?;
+    let leader = t.group_leader().get();
+    t.put();
+    let result = send_signal(leader, info, true);
+    leader.put();
+    result
+}
+
+/// Sends `info` to every process of group `pgrp` (Linux: `kill_pgrp`).
+pub fn kill_pgrp(pgrp: Pid, info: SigInfo) -> Result<(), Errno> {
+    let mut targets = alloc::vec::Vec::new();
+    for_each_process(|p| {
+        if p.pid() == p.tgid()
+            && p.exit_state.load(Ordering::Relaxed) == 0
+            && p.signal_struct().is_some_and(|s| s.pgrp.load(Ordering::Relaxed) == pgrp)
+        {
+            targets.push(p.get());
+        }
+    });
+    if targets.is_empty() {
+        return Err(Errno::ESRCH);
+    }
+    let mut result = Ok(());
+    for t in targets {
+        if let Err(e) = send_signal(t, info, true) {
+            result = Err(e);
+        }
+        t.put();
+    }
+    result
+}
+
+/// `kill(-1, sig)`: every process but init and the caller's group.
+pub fn kill_all(info: SigInfo) -> Result<(), Errno> {
+    let me = current().tgid();
+    let mut targets = alloc::vec::Vec::new();
+    for_each_process(|p| {
+        if p.pid() == p.tgid()
+            && p.pid() > 1
+            && p.tgid() != me
+            && !p.has_flag(pf::PF_KTHREAD)
+            && p.exit_state.load(Ordering::Relaxed) == 0
+        {
+            targets.push(p.get());
+        }
+    });
+    let found = !targets.is_empty();
+    for t in targets {
+        let _ = send_signal(t, info, true);
+        t.put();
+    }
+    if found {
+        Ok(())
+    } else {
+        Err(Errno::ESRCH)
+    }
+}
+
+/// Takes the next deliverable signal of the current task.
+fn dequeue_signal(t: TaskRef) -> Option<SigInfo> {
+    let allowed = !t.blocked.load(Ordering::Relaxed) | UNBLOCKABLE;
+    if let Some(info) = t.pending.dequeue(allowed) {
+        return Some(info);
+    }
+    t.signal_struct()?.shared_pending.dequeue(allowed)
+}
+
+/// Stops the current task for `sig` (Linux: `do_signal_stop`).
+fn do_signal_stop(t: TaskRef, sig: i32) {
+    let Some(s) = t.signal_struct() else { return };
+    if !s.stopped.swap(true, Ordering::SeqCst) {
+        s.stop_signal.store(sig, Ordering::SeqCst);
+        s.notify.store(notify::STOPPED, Ordering::SeqCst);
+        notify_parent_cldstop(t, CLD_STOPPED, sig);
+    }
+    stop_current(&s);
+}
+
+/// Sleeps in TASK_STOPPED while the group is stopped.
+fn stop_current(s: &SignalStruct) {
+    loop {
+        crate::sched::task::set_current_state(state::__TASK_STOPPED);
+        if !s.stopped.load(Ordering::SeqCst) || fatal_signal_pending(current()) {
+            break;
+        }
+        crate::sched::core::schedule();
+    }
+    crate::sched::task::__set_current_state(state::TASK_RUNNING);
+}
+
+/// Ends the whole thread group with `code` (Linux: `do_group_exit`).
+pub fn do_group_exit(code: i32) -> ! {
+    let me = current();
+    if let Some(s) = me.signal_struct() {
+        if s.group_exit.swap(true, Ordering::SeqCst) {
+            // Someone else started it: their code wins.
+        } else {
+            s.group_exit_code.store(code, Ordering::SeqCst);
+            let mut threads = alloc::vec::Vec::new();
+            for_each_thread(me, |th| {
+                if th != me {
+                    threads.push(th.get())
+                }
+            });
+            for th in threads {
+                th.pending.add(SigInfo::kernel(SIGKILL));
+                signal_wake_up(th, true);
+                th.put();
+            }
+        }
+        crate::exit::do_exit(s.group_exit_code.load(Ordering::SeqCst));
+    }
+    crate::exit::do_exit(code)
+}
+
+/// Work on the way back to user mode (Linux: `do_notify_resume`,
+/// `do_signal`): reschedule if asked, stop while the group is stopped, and
+/// deliver pending signals. `syscall`: the frame is a system call's, whose
+/// result may ask for a restart.
+pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
+    let me = current();
+    let restart_checked = !syscall;
+    loop {
+        if crate::sched::core::need_resched() {
+            crate::sched::core::schedule();
+        }
+        if let Some(s) = me.signal_struct() {
+            if s.stopped.load(Ordering::SeqCst) && !fatal_signal_pending(me) {
+                stop_current(&s);
+            }
+        }
+        let Some(info) = dequeue_signal(me) else { break };
+        let sig = info.signo;
+        let action = me.sighand().map(|h| h.get(sig)).unwrap_or_default();
+        if action.handler == SIG_IGN && sig != SIGKILL {
+            continue;
+        }
+        if action.handler == SIG_DFL || sig == SIGKILL || sig == SIGSTOP {
+            let is_init = me.tgid() == crate::exit::INIT_PID;
+            match default_action(sig) {
+                DefaultAction::Ignore | DefaultAction::Continue => continue,
+                // init gets no signal it has no handler for (Linux:
+                // SIGNAL_UNKILLABLE), SIGKILL included.
+                _ if is_init => continue,
+                DefaultAction::Stop => {
+                    do_signal_stop(me, sig);
+                    continue;
+                }
+                DefaultAction::Terminate => do_group_exit(wstatus::signaled(sig, false)),
+                DefaultAction::Core => do_group_exit(wstatus::signaled(sig, true)),
+            }
+        }
+        // A user handler.
+        if !restart_checked {
+            if frame.regs[0] as i64 == -(Errno::ERESTARTSYS as i64) {
+                if action.flags & SA_RESTART != 0 {
+                    restart_syscall(frame);
+                } else {
+                    frame.regs[0] = (-(Errno::EINTR as i64)) as u64;
+                }
+            }
+        }
+        if setup_rt_frame(me, frame, sig, &action, &info).is_err() {
+            // No room for the frame: the process dies (Linux: force_sigsegv).
+            do_group_exit(wstatus::signaled(SIGSEGV, true));
+        }
+        let mut block = action.mask;
+        if action.flags & SA_NODEFER == 0 {
+            block |= sigmask(sig);
+        }
+        me.blocked.fetch_or(block & !UNBLOCKABLE, Ordering::SeqCst);
+        if action.flags & SA_RESETHAND != 0 {
+            if let Some(h) = me.sighand() {
+                h.action.lock()[sig as usize - 1] = SigAction::default();
+            }
+        }
+        me.restore_sigmask.store(false, Ordering::Relaxed);
+        return;
+    }
+    // No handler ran: an interrupted call starts over, and sigsuspend's
+    // temporary mask goes back.
+    if !restart_checked && frame.regs[0] as i64 == -(Errno::ERESTARTSYS as i64) {
+        restart_syscall(frame);
+    }
+    if me.restore_sigmask.swap(false, Ordering::Relaxed) {
+        me.blocked.store(me.saved_sigmask.load(Ordering::Relaxed), Ordering::SeqCst);
+    }
+}
+
+/// Re-runs the `svc` that returned -ERESTARTSYS.
+fn restart_syscall(frame: &mut TrapFrame) {
+    // SAFETY: only the task itself touches its syscall registers.
+    frame.regs[0] = unsafe { (*current().user_regs.get()).orig_x0 };
+    frame.elr -= 4;
+}
+
+// The arm64 rt_sigframe: siginfo (128 bytes), then the ucontext.
+const SIGINFO_SIZE: u64 = 128;
+const UC_FLAGS: u64 = SIGINFO_SIZE;
+const UC_STACK: u64 = UC_FLAGS + 16;
+const UC_SIGMASK: u64 = UC_STACK + 24;
+/// `uc_mcontext` (struct sigcontext), 16-byte aligned after 128 bytes of mask.
+const UC_MCONTEXT: u64 = (UC_SIGMASK + 128 + 15) & !15;
+const SC_FAULT_ADDRESS: u64 = UC_MCONTEXT;
+const SC_REGS: u64 = SC_FAULT_ADDRESS + 8;
+const SC_SP: u64 = SC_REGS + 31 * 8;
+const SC_PC: u64 = SC_SP + 8;
+const SC_PSTATE: u64 = SC_PC + 8;
+/// `__reserved[4096]`, 16-byte aligned: the FP record and a terminator.
+const SC_RESERVED: u64 = (SC_PSTATE + 8 + 15) & !15;
+const FRAME_SIZE: u64 = SC_RESERVED + 4096;
+/// The frame record (fp, lr) placed after the frame.
+const FRAME_RECORD: u64 = FRAME_SIZE;
+const FPSIMD_MAGIC: u32 = 0x4650_8001;
+const FPSIMD_CONTEXT_SIZE: u32 = 16 + 512 + 0;
+
+const _: () = assert!(UC_MCONTEXT == 304 && SC_RESERVED == 592);
+
+/// The bytes of a `siginfo_t`.
+fn siginfo_bytes(info: &SigInfo) -> [u8; SIGINFO_SIZE as usize] {
+    let mut b = [0u8; SIGINFO_SIZE as usize];
+    b[0..4].copy_from_slice(&info.signo.to_le_bytes());
+    b[8..12].copy_from_slice(&info.code.to_le_bytes());
+    if info.addr != 0 && matches!(info.signo, SIGSEGV | SIGBUS | SIGILL | SIGFPE | SIGTRAP) {
+        b[16..24].copy_from_slice(&info.addr.to_le_bytes());
+    } else {
+        b[16..20].copy_from_slice(&info.pid.to_le_bytes());
+        b[20..24].copy_from_slice(&info.uid.to_le_bytes());
+        b[24..28].copy_from_slice(&info.status.to_le_bytes());
+    }
+    b
+}
+
+/// Builds the signal frame on the user stack and points the registers at
+/// the handler (Linux: `setup_rt_frame`).
+fn setup_rt_frame(me: TaskRef, frame: &mut TrapFrame, sig: i32, action: &SigAction, info: &SigInfo) -> Result<(), Errno> {
+    let sp = (frame.sp_el0.wrapping_sub(FRAME_SIZE + 16)) & !15;
+    let mut buf = alloc::vec![0u8; (FRAME_SIZE + 16) as usize];
+    buf[..SIGINFO_SIZE as usize].copy_from_slice(&siginfo_bytes(info));
+    let put = |buf: &mut [u8], off: u64, v: u64| buf[off as usize..off as usize + 8].copy_from_slice(&v.to_le_bytes());
+    // During sigsuspend the mask to restore is the one from before it.
+    let old_mask = if me.restore_sigmask.load(Ordering::Relaxed) {
+        me.saved_sigmask.load(Ordering::Relaxed)
+    } else {
+        me.blocked.load(Ordering::Relaxed)
+    };
+    put(&mut buf, UC_SIGMASK, old_mask);
+    put(&mut buf, UC_STACK + 8, 2); // ss_flags = SS_DISABLE
+    put(&mut buf, SC_FAULT_ADDRESS, info.addr);
+    for (i, r) in frame.regs.iter().enumerate() {
+        put(&mut buf, SC_REGS + 8 * i as u64, *r);
+    }
+    put(&mut buf, SC_SP, frame.sp_el0);
+    put(&mut buf, SC_PC, frame.elr);
+    put(&mut buf, SC_PSTATE, frame.spsr);
+    let mut fp = FpState::zeroed();
+    fpsimd::save(&mut fp);
+    let r = SC_RESERVED as usize;
+    buf[r..r + 4].copy_from_slice(&FPSIMD_MAGIC.to_le_bytes());
+    buf[r + 4..r + 8].copy_from_slice(&FPSIMD_CONTEXT_SIZE.to_le_bytes());
+    buf[r + 8..r + 12].copy_from_slice(&fp.fpsr.to_le_bytes());
+    buf[r + 12..r + 16].copy_from_slice(&fp.fpcr.to_le_bytes());
+    for (i, v) in fp.vregs.iter().enumerate() {
+        buf[r + 16 + 16 * i..r + 32 + 16 * i].copy_from_slice(&v.to_le_bytes());
+    }
+    // The terminator record (magic 0, size 0) follows: already zero.
+    put(&mut buf, FRAME_RECORD, frame.regs[29]);
+    put(&mut buf, FRAME_RECORD + 8, frame.elr);
+    uaccess::copy_to_user(sp, &buf)?;
+    frame.regs[0] = sig as u64;
+    frame.regs[1] = sp;
+    frame.regs[2] = sp + UC_FLAGS;
+    frame.regs[29] = sp + FRAME_RECORD;
+    frame.regs[30] =
+        if action.flags & SA_RESTORER != 0 { action.restorer } else { crate::mm::mm_struct::SIGPAGE };
+    frame.sp_el0 = sp;
+    frame.elr = action.handler;
+    Ok(())
+}
+
+/// `rt_sigreturn`: restores the registers, the mask and the FP state saved
+/// by [`setup_rt_frame`]; returns the restored x0 (Linux:
+/// `sys_rt_sigreturn`). A damaged frame kills the process with SIGSEGV.
+pub fn sys_rt_sigreturn(frame: &mut TrapFrame) -> u64 {
+    let sp = frame.sp_el0;
+    let mut buf = alloc::vec![0u8; FRAME_SIZE as usize];
+    if sp % 16 != 0 || uaccess::copy_from_user(&mut buf, sp).is_err() {
+        do_group_exit(wstatus::signaled(SIGSEGV, true));
+    }
+    let get = |off: u64| u64::from_le_bytes(buf[off as usize..off as usize + 8].try_into().unwrap());
+    for i in 0..31 {
+        frame.regs[i] = get(SC_REGS + 8 * i as u64);
+    }
+    frame.sp_el0 = get(SC_SP);
+    frame.elr = get(SC_PC);
+    // Only the condition flags come from user memory: the frame returns to
+    // EL0 in AArch64 with interrupts unmasked, whatever it says.
+    frame.spsr = get(SC_PSTATE) & 0xf000_0000;
+    current().blocked.store(get(UC_SIGMASK) & !UNBLOCKABLE, Ordering::SeqCst);
+    let r = SC_RESERVED as usize;
+    if u32::from_le_bytes(buf[r..r + 4].try_into().unwrap()) == FPSIMD_MAGIC {
+        let mut fp = FpState::zeroed();
+        fp.fpsr = u32::from_le_bytes(buf[r + 8..r + 12].try_into().unwrap());
+        fp.fpcr = u32::from_le_bytes(buf[r + 12..r + 16].try_into().unwrap());
+        for (i, v) in fp.vregs.iter_mut().enumerate() {
+            *v = u128::from_le_bytes(buf[r + 16 + 16 * i..r + 32 + 16 * i].try_into().unwrap());
+        }
+        fpsimd::load(&fp);
+    }
+    frame.regs[0]
+}
+
+/// A synchronous fault the process caused: `sig` to the faulting thread;
+/// blocked or ignored, it kills the process anyway (Linux: `force_sig_fault`).
+pub fn force_sig_fault(sig: i32, code: i32, addr: u64) {
+    let me = current();
+    let action = me.sighand().map(|h| h.get(sig)).unwrap_or_default();
+    if me.blocked.load(Ordering::Relaxed) & sigmask(sig) != 0 || action.handler == SIG_IGN {
+        if let Some(h) = me.sighand() {
+            h.action.lock()[sig as usize - 1] = SigAction::default();
+        }
+        me.blocked.fetch_and(!sigmask(sig), Ordering::SeqCst);
+    }
+    me.pending.add(SigInfo { signo: sig, code, pid: 0, uid: 0, status: 0, addr });
+}

@@ -1,0 +1,511 @@
+//! File system calls (Linux: fs/read_write.c, fs/open.c, fs/pipe.c,
+//! fs/fcntl.c, fs/ioctl.c, fs/readdir.c, fs/stat.c, fs/select.c).
+
+use super::{fdget, nr, SysResult};
+use crate::errno::Errno;
+use crate::fs::file::{flags, mode, poll, File, FilesStruct};
+use crate::fs::vfs::{self, AT_FDCWD};
+use crate::mm::mm_struct::Access;
+use crate::mm::uaccess::{self, copy_from_user, copy_to_user};
+use crate::sched::task::current;
+use crate::signal::RLIMIT_NOFILE;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::Ordering;
+
+/// Largest piece moved through a kernel buffer at once.
+const CHUNK: usize = 64 * 1024;
+const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+const AT_EMPTY_PATH: u64 = 0x1000;
+const F_DUPFD: u64 = 0;
+const F_GETFD: u64 = 1;
+const F_SETFD: u64 = 2;
+const F_GETFL: u64 = 3;
+const F_SETFL: u64 = 4;
+const F_DUPFD_CLOEXEC: u64 = 1030;
+const FD_CLOEXEC: u64 = 1;
+const FIONBIO: u32 = 0x5421;
+const FIONCLEX: u32 = 0x5450;
+const FIOCLEX: u32 = 0x5451;
+
+pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
+    Some(match number {
+        nr::READ => sys_read(a[0], a[1], a[2] as usize),
+        nr::WRITE => sys_write(a[0], a[1], a[2] as usize),
+        nr::READV => sys_readv(a[0], a[1], a[2]),
+        nr::WRITEV => sys_writev(a[0], a[1], a[2]),
+        nr::PREAD64 => sys_pread64(a[0], a[1], a[2] as usize, a[3]),
+        nr::OPENAT => sys_openat(a[0] as i32, a[1], a[2] as u32),
+        nr::CLOSE => sys_close(a[0]),
+        nr::PIPE2 => sys_pipe2(a[0], a[1] as u32),
+        nr::DUP => sys_dup(a[0]),
+        nr::DUP3 => sys_dup3(a[0], a[1], a[2] as u32),
+        nr::FCNTL => sys_fcntl(a[0], a[1], a[2]),
+        nr::IOCTL => sys_ioctl(a[0], a[1] as u32, a[2]),
+        nr::GETDENTS64 => sys_getdents64(a[0], a[1], a[2] as usize),
+        nr::LSEEK => sys_lseek(a[0], a[1] as i64, a[2]),
+        nr::NEWFSTATAT => sys_newfstatat(a[0] as i32, a[1], a[2], a[3]),
+        nr::FSTAT => sys_fstat(a[0], a[1]),
+        nr::GETCWD => sys_getcwd(a[0], a[1] as usize),
+        nr::CHDIR => sys_chdir(a[0]),
+        nr::FACCESSAT => sys_faccessat(a[0] as i32, a[1], a[2]),
+        nr::READLINKAT => sys_readlinkat(a[0] as i32, a[1], a[2], a[3] as usize),
+        nr::PPOLL => sys_ppoll(a[0], a[1] as usize, a[2]),
+        nr::UMASK => sys_umask(a[0] as u32),
+        _ => return None,
+    })
+}
+
+fn files() -> Result<Arc<FilesStruct>, Errno> {
+    current().files.lock().clone().ok_or(Errno::EBADF)
+}
+
+fn nofile_limit() -> usize {
+    current().signal_struct().map_or(1024, |s| s.rlimit(RLIMIT_NOFILE) as usize)
+}
+
+/// Refuses a buffer the task cannot access, before anything is consumed.
+fn check_user(addr: u64, len: usize, access: Access) -> Result<(), Errno> {
+    if len == 0 || uaccess::current_mm()?.access_ok(addr, len, access) {
+        Ok(())
+    } else {
+        Err(Errno::EFAULT)
+    }
+}
+
+fn sys_read(fd: u64, buf: u64, count: usize) -> SysResult {
+    let file = fdget(fd)?;
+    check_user(buf, count, Access::Write)?;
+    let mut kbuf = alloc::vec![0u8; count.min(CHUNK)];
+    let n = file.read(&mut kbuf)?;
+    copy_to_user(buf, &kbuf[..n])?;
+    Ok(n as u64)
+}
+
+fn sys_pread64(fd: u64, buf: u64, count: usize, pos: u64) -> SysResult {
+    let file = fdget(fd)?;
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if !file.readable() {
+        return Err(Errno::EBADF);
+    }
+    check_user(buf, count, Access::Write)?;
+    let mut kbuf = alloc::vec![0u8; count.min(CHUNK)];
+    let n = file.ops.read(&mut kbuf, pos, false)?;
+    copy_to_user(buf, &kbuf[..n])?;
+    Ok(n as u64)
+}
+
+/// Writes `data` in pieces; a short piece ends the write.
+fn write_all(file: &File, data: &[u8]) -> SysResult {
+    let mut done = 0;
+    for piece in data.chunks(CHUNK.max(1)) {
+        match file.write(piece) {
+            Ok(n) => {
+                done += n;
+                if n < piece.len() {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done as u64)
+}
+
+fn sys_write(fd: u64, buf: u64, count: usize) -> SysResult {
+    let file = fdget(fd)?;
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    let mut done = 0u64;
+    while (done as usize) < count {
+        let len = (count - done as usize).min(CHUNK);
+        let mut kbuf = alloc::vec![0u8; len];
+        if let Err(e) = copy_from_user(&mut kbuf, buf + done) {
+            return if done > 0 { Ok(done) } else { Err(e) };
+        }
+        match write_all(&file, &kbuf) {
+            Ok(n) => {
+                done += n;
+                if (n as usize) < len {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
+}
+
+/// Reads an iovec array: (base, len) pairs.
+fn read_iovec(iov: u64, iovcnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
+    if iovcnt > 1024 {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = alloc::vec![0u8; iovcnt as usize * 16];
+    copy_from_user(&mut raw, iov)?;
+    let mut total: usize = 0;
+    raw.chunks(16)
+        .map(|c| {
+            let base = u64::from_le_bytes(c[..8].try_into().unwrap());
+            let len = u64::from_le_bytes(c[8..].try_into().unwrap()) as usize;
+            total = total.checked_add(len).filter(|&t| t <= isize::MAX as usize).ok_or(Errno::EINVAL)?;
+            Ok((base, len))
+        })
+        .collect()
+}
+
+fn sys_writev(fd: u64, iov: u64, iovcnt: u64) -> SysResult {
+    let file = fdget(fd)?;
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    // Gathered into one buffer, so a pipe sees one write (atomic up to
+    // PIPE_BUF).
+    let mut data = Vec::new();
+    for (base, len) in read_iovec(iov, iovcnt)? {
+        let start = data.len();
+        data.resize(start + len, 0);
+        copy_from_user(&mut data[start..], base)?;
+    }
+    write_all(&file, &data)
+}
+
+fn sys_readv(fd: u64, iov: u64, iovcnt: u64) -> SysResult {
+    let file = fdget(fd)?;
+    let vecs = read_iovec(iov, iovcnt)?;
+    for &(base, len) in &vecs {
+        check_user(base, len, Access::Write)?;
+    }
+    let total: usize = vecs.iter().map(|v| v.1).sum();
+    let mut kbuf = alloc::vec![0u8; total.min(CHUNK)];
+    let n = file.read(&mut kbuf)?;
+    let mut at = 0;
+    for (base, len) in vecs {
+        if at >= n {
+            break;
+        }
+        let take = len.min(n - at);
+        copy_to_user(base, &kbuf[at..at + take])?;
+        at += take;
+    }
+    Ok(n as u64)
+}
+
+/// The normalised path of `name` relative to `dirfd`.
+pub fn resolve_at(dirfd: i32, name: &str) -> Result<String, Errno> {
+    if name.starts_with('/') || dirfd == AT_FDCWD {
+        let cwd = current().fs.lock().as_ref().map(|f| f.cwd.lock().clone()).unwrap_or_else(|| String::from("/"));
+        return vfs::absolute(&cwd, name);
+    }
+    let dir = fdget(dirfd as u64)?;
+    if dir.ops.stat().mode & mode::S_IFMT != mode::S_IFDIR {
+        return Err(Errno::ENOTDIR);
+    }
+    let base = dir.ops.path().ok_or(Errno::ENOTDIR)?;
+    vfs::absolute(&base, name)
+}
+
+fn sys_openat(dirfd: i32, pathname: u64, open_flags: u32) -> SysResult {
+    let name = uaccess::get_path(pathname)?;
+    let path = resolve_at(dirfd, &name)?;
+    if crate::fs::path::wants_directory(&name) && open_flags & flags::O_CREAT != 0 {
+        return Err(Errno::EISDIR);
+    }
+    let ops = vfs::open(&path, open_flags)?;
+    let file = File::new(ops, open_flags);
+    let fd = files()?.install(file, open_flags & flags::O_CLOEXEC != 0, 0, nofile_limit())?;
+    Ok(fd as u64)
+}
+
+fn sys_close(fd: u64) -> SysResult {
+    let file = files()?.close(fd as i32)?;
+    drop(file);
+    Ok(0)
+}
+
+fn sys_pipe2(fds: u64, pipe_flags: u32) -> SysResult {
+    if pipe_flags & !(flags::O_CLOEXEC | flags::O_NONBLOCK) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    check_user(fds, 8, Access::Write)?;
+    let (r, w) = crate::fs::pipe::create()?;
+    let status = pipe_flags & flags::O_NONBLOCK;
+    let cloexec = pipe_flags & flags::O_CLOEXEC != 0;
+    let table = files()?;
+    let limit = nofile_limit();
+    let rfd = table.install(File::new(r, flags::O_RDONLY | status), cloexec, 0, limit)?;
+    let wfd = match table.install(File::new(w, flags::O_WRONLY | status), cloexec, 0, limit) {
+        Ok(fd) => fd,
+        Err(e) => {
+            let _ = table.close(rfd);
+            return Err(e);
+        }
+    };
+    let mut out = [0u8; 8];
+    out[..4].copy_from_slice(&rfd.to_le_bytes());
+    out[4..].copy_from_slice(&wfd.to_le_bytes());
+    if let Err(e) = copy_to_user(fds, &out) {
+        let _ = table.close(rfd);
+        let _ = table.close(wfd);
+        return Err(e);
+    }
+    Ok(0)
+}
+
+fn sys_dup(fd: u64) -> SysResult {
+    let file = fdget(fd)?;
+    Ok(files()?.install(file, false, 0, nofile_limit())? as u64)
+}
+
+fn sys_dup3(old: u64, new: u64, dup_flags: u32) -> SysResult {
+    if dup_flags & !flags::O_CLOEXEC != 0 || old == new {
+        return Err(Errno::EINVAL);
+    }
+    let file = fdget(old)?;
+    let replaced = files()?.install_at(new as i32, file, dup_flags & flags::O_CLOEXEC != 0, nofile_limit())?;
+    drop(replaced);
+    Ok(new)
+}
+
+fn sys_fcntl(fd: u64, cmd: u64, arg: u64) -> SysResult {
+    let table = files()?;
+    let file = table.get(fd as i32)?;
+    match cmd {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            let min = usize::try_from(arg).map_err(|_| Errno::EINVAL)?;
+            if min >= nofile_limit() {
+                return Err(Errno::EINVAL);
+            }
+            Ok(table.install(file, cmd == F_DUPFD_CLOEXEC, min, nofile_limit())? as u64)
+        }
+        F_GETFD => Ok(table.cloexec(fd as i32)? as u64 * FD_CLOEXEC),
+        F_SETFD => table.set_cloexec(fd as i32, arg & FD_CLOEXEC != 0).map(|_| 0),
+        F_GETFL => Ok(file.flags.load(Ordering::Relaxed) as u64),
+        F_SETFL => {
+            let settable = flags::O_APPEND | flags::O_NONBLOCK;
+            let old = file.flags.load(Ordering::Relaxed);
+            file.flags.store((old & !settable) | (arg as u32 & settable), Ordering::Relaxed);
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+fn sys_ioctl(fd: u64, cmd: u32, arg: u64) -> SysResult {
+    let table = files()?;
+    let file = table.get(fd as i32)?;
+    match cmd {
+        FIOCLEX | FIONCLEX => table.set_cloexec(fd as i32, cmd == FIOCLEX).map(|_| 0),
+        FIONBIO => {
+            let on = uaccess::get_user_u32(arg)? != 0;
+            if on {
+                file.flags.fetch_or(flags::O_NONBLOCK, Ordering::Relaxed);
+            } else {
+                file.flags.fetch_and(!flags::O_NONBLOCK, Ordering::Relaxed);
+            }
+            Ok(0)
+        }
+        _ => file.ops.ioctl(cmd, arg),
+    }
+}
+
+fn sys_getdents64(fd: u64, dirp: u64, count: usize) -> SysResult {
+    let file = fdget(fd)?;
+    let stat = file.ops.stat();
+    if stat.mode & mode::S_IFMT != mode::S_IFDIR {
+        return Err(Errno::ENOTDIR);
+    }
+    check_user(dirp, count, Access::Write)?;
+    let mut entries = file.ops.readdir()?;
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    let dots = [(stat.ino, "."), (stat.ino, "..")];
+    let mut pos = file.pos.lock();
+    let mut out = Vec::new();
+    let mut index = *pos as usize;
+    let total = entries.len() + 2;
+    while index < total {
+        let (ino, dtype, name) = if index < 2 {
+            (dots[index].0, crate::fs::file::dtype::DT_DIR, dots[index].1)
+        } else {
+            let e = &entries[index - 2];
+            (e.ino, e.dtype, e.name.as_str())
+        };
+        let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
+        if out.len() + reclen > count {
+            if out.is_empty() {
+                return Err(Errno::EINVAL);
+            }
+            break;
+        }
+        let start = out.len();
+        out.resize(start + reclen, 0);
+        out[start..start + 8].copy_from_slice(&ino.to_le_bytes());
+        out[start + 8..start + 16].copy_from_slice(&((index + 1) as i64).to_le_bytes());
+        out[start + 16..start + 18].copy_from_slice(&(reclen as u16).to_le_bytes());
+        out[start + 18] = dtype;
+        out[start + 19..start + 19 + name.len()].copy_from_slice(name.as_bytes());
+        index += 1;
+    }
+    copy_to_user(dirp, &out)?;
+    *pos = index as u64;
+    Ok(out.len() as u64)
+}
+
+fn sys_lseek(fd: u64, offset: i64, whence: u64) -> SysResult {
+    let file = fdget(fd)?;
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    let mut pos = file.pos.lock();
+    let base = match whence {
+        0 => 0,
+        1 => *pos as i64,
+        2 => file.ops.stat().size,
+        _ => return Err(Errno::EINVAL),
+    };
+    let new = base.checked_add(offset).filter(|&p| p >= 0).ok_or(Errno::EINVAL)?;
+    *pos = new as u64;
+    Ok(new as u64)
+}
+
+fn sys_newfstatat(dirfd: i32, pathname: u64, statbuf: u64, at_flags: u64) -> SysResult {
+    if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let name = uaccess::get_path(pathname)?;
+    let stat = if name.is_empty() && at_flags & AT_EMPTY_PATH != 0 {
+        if dirfd == AT_FDCWD {
+            vfs::stat(&resolve_at(AT_FDCWD, ".")?)?
+        } else {
+            fdget(dirfd as u64)?.ops.stat()
+        }
+    } else {
+        let path = resolve_at(dirfd, &name)?;
+        let st = vfs::stat(&path)?;
+        if crate::fs::path::wants_directory(&name) && st.mode & mode::S_IFMT != mode::S_IFDIR {
+            return Err(Errno::ENOTDIR);
+        }
+        st
+    };
+    copy_to_user(statbuf, &stat.to_bytes())?;
+    Ok(0)
+}
+
+fn sys_fstat(fd: u64, statbuf: u64) -> SysResult {
+    let stat = fdget(fd)?.ops.stat();
+    copy_to_user(statbuf, &stat.to_bytes())?;
+    Ok(0)
+}
+
+fn sys_getcwd(buf: u64, size: usize) -> SysResult {
+    let cwd = current().fs.lock().as_ref().map(|f| f.cwd.lock().clone()).unwrap_or_else(|| String::from("/"));
+    if cwd.len() + 1 > size {
+        return Err(Errno::ERANGE);
+    }
+    let mut bytes = cwd.into_bytes();
+    bytes.push(0);
+    copy_to_user(buf, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+fn sys_chdir(pathname: u64) -> SysResult {
+    let name = uaccess::get_path(pathname)?;
+    let path = resolve_at(AT_FDCWD, &name)?;
+    let st = vfs::stat(&path)?;
+    if st.mode & mode::S_IFMT != mode::S_IFDIR {
+        return Err(Errno::ENOTDIR);
+    }
+    let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
+    *fs.cwd.lock() = path;
+    Ok(0)
+}
+
+fn sys_faccessat(dirfd: i32, pathname: u64, amode: u64) -> SysResult {
+    const W_OK: u64 = 2;
+    const X_OK: u64 = 1;
+    if amode & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let name = uaccess::get_path(pathname)?;
+    let path = resolve_at(dirfd, &name)?;
+    let st = vfs::stat(&path)?;
+    let is_dir = st.mode & mode::S_IFMT == mode::S_IFDIR;
+    if amode & X_OK != 0 && !is_dir && st.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    let writable_dev = st.mode & mode::S_IFMT == mode::S_IFCHR;
+    if amode & W_OK != 0 && !writable_dev {
+        return Err(Errno::EROFS);
+    }
+    Ok(0)
+}
+
+fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, size: usize) -> SysResult {
+    if size == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let name = uaccess::get_path(pathname)?;
+    let path = resolve_at(dirfd, &name)?;
+    let target = vfs::readlink(&path)?;
+    let n = target.len().min(size);
+    copy_to_user(buf, &target.as_bytes()[..n])?;
+    Ok(n as u64)
+}
+
+/// `ppoll`: readiness of each fd, waiting (by sleeping in 10 ms steps) up
+/// to the timeout; the signal-mask argument is not applied.
+fn sys_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
+    if nfds > nofile_limit() {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = alloc::vec![0u8; nfds * 8];
+    copy_from_user(&mut raw, fds)?;
+    let deadline = if tmo == 0 {
+        None
+    } else {
+        let mut ts = [0u8; 16];
+        copy_from_user(&mut ts, tmo)?;
+        let ns = super::misc::timespec_ns(&ts)?;
+        Some(crate::time::uptime_ns().saturating_add(ns))
+    };
+    let table = files()?;
+    loop {
+        let mut ready = 0;
+        for pfd in raw.chunks_mut(8) {
+            let fd = i32::from_le_bytes(pfd[..4].try_into().unwrap());
+            let events = u16::from_le_bytes(pfd[4..6].try_into().unwrap());
+            let revents = if fd < 0 {
+                0
+            } else {
+                match table.get(fd) {
+                    Ok(f) => f.ops.poll() & (events | poll::POLLERR | poll::POLLHUP),
+                    Err(_) => poll::POLLNVAL,
+                }
+            };
+            pfd[6..8].copy_from_slice(&revents.to_le_bytes());
+            if revents != 0 {
+                ready += 1;
+            }
+        }
+        let expired = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
+        if ready > 0 || expired {
+            copy_to_user(fds, &raw)?;
+            return Ok(ready);
+        }
+        if crate::sched::task::signal_pending() {
+            return Err(Errno::EINTR);
+        }
+        crate::sched::core::msleep_interruptible(10);
+    }
+}
+
+fn sys_umask(mask: u32) -> SysResult {
+    let fs = current().fs.lock().clone().ok_or(Errno::EINVAL)?;
+    Ok(fs.umask.swap(mask & 0o777, Ordering::Relaxed) as u64)
+}

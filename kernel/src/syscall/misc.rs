@@ -1,0 +1,222 @@
+//! Time, sleeping, scheduling and system information (Linux:
+//! kernel/time/, kernel/sched/core.c, kernel/sys.c, drivers/char/random.c,
+//! kernel/futex/syscalls.c).
+
+use super::{nr, SysResult};
+use crate::errno::Errno;
+use crate::mm::uaccess::{copy_from_user, copy_to_user};
+use crate::pid::Pid;
+use crate::sched::task::{current, state};
+
+const NSEC_PER_SEC: u64 = 1_000_000_000;
+const CLOCK_REALTIME: u64 = 0;
+const CLOCK_MONOTONIC: u64 = 1;
+const CLOCK_PROCESS_CPUTIME_ID: u64 = 2;
+const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
+const CLOCK_BOOTTIME: u64 = 7;
+const TIMER_ABSTIME: u64 = 1;
+
+pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
+    Some(match number {
+        nr::CLOCK_GETTIME => sys_clock_gettime(a[0], a[1]),
+        nr::CLOCK_GETRES => sys_clock_getres(a[0], a[1]),
+        nr::GETTIMEOFDAY => sys_gettimeofday(a[0]),
+        nr::NANOSLEEP => sys_clock_nanosleep(CLOCK_MONOTONIC, 0, a[0], a[1]),
+        nr::CLOCK_NANOSLEEP => sys_clock_nanosleep(a[0], a[1], a[2], a[3]),
+        nr::SCHED_YIELD => {
+            crate::sched::core::yield_now();
+            Ok(0)
+        }
+        nr::SCHED_SETAFFINITY => sys_sched_setaffinity(a[0] as i32, a[1] as usize, a[2]),
+        nr::SCHED_GETAFFINITY => sys_sched_getaffinity(a[0] as i32, a[1] as usize, a[2]),
+        nr::UNAME => sys_uname(a[0]),
+        nr::GETRANDOM => sys_getrandom(a[0], a[1] as usize, a[2]),
+        nr::FUTEX => sys_futex(a[0], a[1] as u32, a[2] as u32, a[3]),
+        nr::SYSINFO => sys_sysinfo(a[0]),
+        _ => return None,
+    })
+}
+
+/// A `struct timespec` in ns; EINVAL if malformed.
+pub fn timespec_ns(b: &[u8; 16]) -> Result<u64, Errno> {
+    let sec = i64::from_le_bytes(b[..8].try_into().unwrap());
+    let nsec = i64::from_le_bytes(b[8..].try_into().unwrap());
+    if sec < 0 || !(0..NSEC_PER_SEC as i64).contains(&nsec) {
+        return Err(Errno::EINVAL);
+    }
+    Ok((sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(nsec as u64))
+}
+
+fn timespec_bytes(ns: u64) -> [u8; 16] {
+    let mut b = [0u8; 16];
+    b[..8].copy_from_slice(&((ns / NSEC_PER_SEC) as i64).to_le_bytes());
+    b[8..].copy_from_slice(&((ns % NSEC_PER_SEC) as i64).to_le_bytes());
+    b
+}
+
+/// The clock's time now, ns. There is no real-time clock: CLOCK_REALTIME
+/// counts from the Epoch at boot, as Linux does on a board without an RTC
+/// or network time.
+fn clock_now(clock: u64) -> Result<u64, Errno> {
+    Ok(match clock {
+        CLOCK_REALTIME | CLOCK_MONOTONIC | 4 | 5 | 6 | CLOCK_BOOTTIME => crate::time::uptime_ns(),
+        CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => current().runtime_ns(),
+        _ => return Err(Errno::EINVAL),
+    })
+}
+
+fn sys_clock_gettime(clock: u64, tp: u64) -> SysResult {
+    let now = clock_now(clock)?;
+    copy_to_user(tp, &timespec_bytes(now))?;
+    Ok(0)
+}
+
+fn sys_clock_getres(clock: u64, tp: u64) -> SysResult {
+    clock_now(clock)?;
+    if tp != 0 {
+        copy_to_user(tp, &timespec_bytes(1))?;
+    }
+    Ok(0)
+}
+
+fn sys_gettimeofday(tv: u64) -> SysResult {
+    if tv != 0 {
+        let ns = crate::time::uptime_ns();
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&((ns / NSEC_PER_SEC) as i64).to_le_bytes());
+        b[8..].copy_from_slice(&((ns % NSEC_PER_SEC / 1000) as i64).to_le_bytes());
+        copy_to_user(tv, &b)?;
+    }
+    Ok(0)
+}
+
+/// `clock_nanosleep` (and `nanosleep`): sleeps interruptibly; interrupted,
+/// it stores the time left (relative sleeps) and returns EINTR.
+fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> SysResult {
+    let mut b = [0u8; 16];
+    copy_from_user(&mut b, req)?;
+    let ns = timespec_ns(&b)?;
+    let now = clock_now(clock)?;
+    if clock == CLOCK_THREAD_CPUTIME_ID {
+        return Err(Errno::EINVAL);
+    }
+    let mut left = if flags & TIMER_ABSTIME != 0 { ns.saturating_sub(now) } else { ns };
+    while left > 0 {
+        if crate::sched::task::signal_pending() {
+            if rem != 0 && flags & TIMER_ABSTIME == 0 {
+                copy_to_user(rem, &timespec_bytes(left))?;
+            }
+            return Err(Errno::EINTR);
+        }
+        left = crate::sched::core::schedule_timeout(left, state::TASK_INTERRUPTIBLE);
+    }
+    Ok(0)
+}
+
+/// The task `pid` names (0: the caller), with a reference.
+fn task_of(pid: i32) -> Result<crate::sched::task::TaskRef, Errno> {
+    if pid < 0 {
+        return Err(Errno::ESRCH);
+    }
+    if pid == 0 {
+        return Ok(current().get());
+    }
+    crate::sched::task::find_task_by_pid(pid as Pid).ok_or(Errno::ESRCH)
+}
+
+fn sys_sched_setaffinity(pid: i32, len: usize, mask: u64) -> SysResult {
+    if len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 1];
+    copy_from_user(&mut b, mask)?;
+    let t = task_of(pid)?;
+    let result = crate::sched::core::set_cpus_allowed(t, b[0] & ((1 << crate::config::NR_CPUS) - 1) as u8);
+    t.put();
+    result.map(|_| 0)
+}
+
+fn sys_sched_getaffinity(pid: i32, len: usize, mask: u64) -> SysResult {
+    // The kernel's cpumask is one 64-bit word.
+    if len < 8 || len % 8 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let t = task_of(pid)?;
+    let allowed = t.cpus_allowed.load(core::sync::atomic::Ordering::Relaxed) as u64;
+    t.put();
+    copy_to_user(mask, &allowed.to_le_bytes())?;
+    Ok(8)
+}
+
+fn sys_uname(buf: u64) -> SysResult {
+    let fields: [&str; 6] = ["Linux", "rpi4", "6.1.0-rpi4-rust", "#1 SMP PREEMPT", "aarch64", "(none)"];
+    let mut b = [0u8; 65 * 6];
+    for (i, f) in fields.iter().enumerate() {
+        b[65 * i..65 * i + f.len()].copy_from_slice(f.as_bytes());
+    }
+    copy_to_user(buf, &b)?;
+    Ok(0)
+}
+
+fn sys_getrandom(buf: u64, len: usize, flags: u64) -> SysResult {
+    if flags & !7 != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.min(32 * 1024 * 1024);
+    let mut done = 0;
+    let mut chunk = [0u8; 256];
+    while done < len {
+        let n = (len - done).min(chunk.len());
+        crate::random::get_random_bytes(&mut chunk[..n]);
+        if let Err(e) = copy_to_user(buf + done as u64, &chunk[..n]) {
+            return if done > 0 { Ok(done as u64) } else { Err(e) };
+        }
+        done += n;
+    }
+    Ok(done as u64)
+}
+
+fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64) -> SysResult {
+    use crate::futex::*;
+    let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    match cmd {
+        FUTEX_WAIT | FUTEX_WAIT_BITSET => {
+            let limit = if timeout == 0 {
+                None
+            } else {
+                let mut b = [0u8; 16];
+                copy_from_user(&mut b, timeout)?;
+                let ns = timespec_ns(&b)?;
+                // FUTEX_WAIT takes a relative time, the BITSET form an
+                // absolute one.
+                Some(if cmd == FUTEX_WAIT { ns } else { ns.saturating_sub(crate::time::uptime_ns()) })
+            };
+            futex_wait(uaddr, val, limit)
+        }
+        FUTEX_WAKE | FUTEX_WAKE_BITSET => futex_wake(uaddr, val),
+        _ => Err(Errno::ENOSYS),
+    }
+}
+
+fn sys_sysinfo(info: u64) -> SysResult {
+    let st = crate::mm::phys::stats();
+    let mut procs = 0u16;
+    crate::sched::task::for_each_process(|t| {
+        if t.pid() == t.tgid() && t.pid() != 0 {
+            procs = procs.saturating_add(1);
+        }
+    });
+    let (a, b1, c) = crate::sched::loadavg::get();
+    let mut b = [0u8; 112];
+    b[0..8].copy_from_slice(&(crate::time::uptime_ns() / NSEC_PER_SEC).to_le_bytes());
+    // Loads in 16-bit fixed point (SI_LOAD_SHIFT), from 11-bit.
+    for (i, l) in [a, b1, c].iter().enumerate() {
+        b[8 + 8 * i..16 + 8 * i].copy_from_slice(&(l << 5).to_le_bytes());
+    }
+    b[32..40].copy_from_slice(&(st.total as u64).to_le_bytes());
+    b[40..48].copy_from_slice(&(st.free as u64).to_le_bytes());
+    b[80..82].copy_from_slice(&procs.to_le_bytes());
+    b[104..108].copy_from_slice(&4096u32.to_le_bytes()); // mem_unit
+    copy_to_user(info, &b)?;
+    Ok(0)
+}

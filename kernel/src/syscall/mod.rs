@@ -1,0 +1,162 @@
+//! The system-call layer (Linux: arch/arm64/kernel/syscall.c and the
+//! generic table include/uapi/asm-generic/unistd.h).
+//!
+//! `svc #0` from EL0 arrives here with the number in x8 and the arguments in
+//! x0-x5; the result, or `-errno`, goes back in x0. An unknown number
+//! returns ENOSYS and is logged once per number. Every user pointer goes
+//! through mm/uaccess.rs, so a bad one is EFAULT, never a kernel fault.
+//!
+//! - `fs`: files, pipes, directories, the tty ioctls;
+//! - `process`: clone, execve, exit, wait4, identities, process groups;
+//! - `signal`: kill, sigaction, masks, sigsuspend, sigreturn;
+//! - `mm`: brk, mmap, munmap, mprotect;
+//! - `misc`: time, sleeping, scheduling, limits, uname, getrandom, futex.
+
+mod fs;
+mod misc;
+mod mm;
+mod process;
+mod signal;
+
+use crate::arch::exception::TrapFrame;
+use crate::errno::Errno;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+/// What a system call returns to user space.
+pub type SysResult = Result<u64, Errno>;
+
+/// System-call numbers (the generic aarch64 table).
+#[allow(missing_docs)]
+pub mod nr {
+    pub const GETCWD: u64 = 17;
+    pub const DUP: u64 = 23;
+    pub const DUP3: u64 = 24;
+    pub const FCNTL: u64 = 25;
+    pub const IOCTL: u64 = 29;
+    pub const FACCESSAT: u64 = 48;
+    pub const CHDIR: u64 = 49;
+    pub const OPENAT: u64 = 56;
+    pub const CLOSE: u64 = 57;
+    pub const PIPE2: u64 = 59;
+    pub const GETDENTS64: u64 = 61;
+    pub const LSEEK: u64 = 62;
+    pub const READ: u64 = 63;
+    pub const WRITE: u64 = 64;
+    pub const READV: u64 = 65;
+    pub const WRITEV: u64 = 66;
+    pub const PREAD64: u64 = 67;
+    pub const PPOLL: u64 = 73;
+    pub const READLINKAT: u64 = 78;
+    pub const NEWFSTATAT: u64 = 79;
+    pub const FSTAT: u64 = 80;
+    pub const EXIT: u64 = 93;
+    pub const EXIT_GROUP: u64 = 94;
+    pub const SET_TID_ADDRESS: u64 = 96;
+    pub const FUTEX: u64 = 98;
+    pub const SET_ROBUST_LIST: u64 = 99;
+    pub const NANOSLEEP: u64 = 101;
+    pub const CLOCK_GETTIME: u64 = 113;
+    pub const CLOCK_GETRES: u64 = 114;
+    pub const CLOCK_NANOSLEEP: u64 = 115;
+    pub const SCHED_SETAFFINITY: u64 = 122;
+    pub const SCHED_GETAFFINITY: u64 = 123;
+    pub const SCHED_YIELD: u64 = 124;
+    pub const KILL: u64 = 129;
+    pub const TKILL: u64 = 130;
+    pub const TGKILL: u64 = 131;
+    pub const SIGALTSTACK: u64 = 132;
+    pub const RT_SIGSUSPEND: u64 = 133;
+    pub const RT_SIGACTION: u64 = 134;
+    pub const RT_SIGPROCMASK: u64 = 135;
+    pub const RT_SIGPENDING: u64 = 136;
+    pub const RT_SIGRETURN: u64 = 139;
+    pub const SETPGID: u64 = 154;
+    pub const GETPGID: u64 = 155;
+    pub const GETSID: u64 = 156;
+    pub const SETSID: u64 = 157;
+    pub const UNAME: u64 = 160;
+    pub const GETRLIMIT: u64 = 163;
+    pub const SETRLIMIT: u64 = 164;
+    pub const GETRUSAGE: u64 = 165;
+    pub const UMASK: u64 = 166;
+    pub const PRCTL: u64 = 167;
+    pub const GETTIMEOFDAY: u64 = 169;
+    pub const GETPID: u64 = 172;
+    pub const GETPPID: u64 = 173;
+    pub const GETUID: u64 = 174;
+    pub const GETEUID: u64 = 175;
+    pub const GETGID: u64 = 176;
+    pub const GETEGID: u64 = 177;
+    pub const GETTID: u64 = 178;
+    pub const SYSINFO: u64 = 179;
+    pub const BRK: u64 = 214;
+    pub const MUNMAP: u64 = 215;
+    pub const CLONE: u64 = 220;
+    pub const EXECVE: u64 = 221;
+    pub const MMAP: u64 = 222;
+    pub const MPROTECT: u64 = 226;
+    pub const MADVISE: u64 = 233;
+    pub const WAIT4: u64 = 260;
+    pub const PRLIMIT64: u64 = 261;
+    pub const GETRANDOM: u64 = 278;
+    pub const RSEQ: u64 = 293;
+    pub const CLONE3: u64 = 435;
+}
+
+/// Numbers already reported as unknown, one bit each (numbers below 512).
+static REPORTED: [AtomicU64; 8] = [const { AtomicU64::new(0) }; 8];
+
+fn unknown(number: u64) -> SysResult {
+    let (word, bit) = ((number / 64) as usize, number % 64);
+    let fresh = match REPORTED.get(word) {
+        Some(w) => w.fetch_or(1 << bit, Ordering::Relaxed) & (1 << bit) == 0,
+        None => true,
+    };
+    if fresh {
+        let me = crate::sched::task::current();
+        log::info!("{}[{}]: system call {number} not implemented (ENOSYS)", me.comm(), me.pid());
+    }
+    Err(Errno::ENOSYS)
+}
+
+/// Runs the system call in `frame` and stores its result in x0 (Linux:
+/// `invoke_syscall`).
+pub fn invoke(frame: &mut TrapFrame) {
+    let number = frame.regs[8];
+    let a = [frame.regs[0], frame.regs[1], frame.regs[2], frame.regs[3], frame.regs[4], frame.regs[5]];
+    // SAFETY: only the task itself touches its syscall registers.
+    unsafe {
+        let regs = &mut *crate::sched::task::current().user_regs.get();
+        regs.orig_x0 = a[0];
+        regs.syscallno = number;
+    }
+    let result = match number {
+        nr::RT_SIGRETURN => {
+            frame.regs[0] = crate::signal::sys_rt_sigreturn(frame);
+            return;
+        }
+        nr::EXECVE | nr::CLONE => process::dispatch(number, &a, frame),
+        // Probed by C libraries, which fall back quietly: not worth a log line.
+        nr::RSEQ | nr::CLONE3 => Err(Errno::ENOSYS),
+        _ => dispatch(number, &a),
+    };
+    frame.regs[0] = match result {
+        Ok(v) => v,
+        Err(e) => (-(e as i64)) as u64,
+    };
+}
+
+fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
+    fs::dispatch(number, a)
+        .or_else(|| process::dispatch_simple(number, a))
+        .or_else(|| signal::dispatch(number, a))
+        .or_else(|| mm::dispatch(number, a))
+        .or_else(|| misc::dispatch(number, a))
+        .unwrap_or_else(|| unknown(number))
+}
+
+/// The current task's open file at `fd`.
+fn fdget(fd: u64) -> Result<alloc::sync::Arc<crate::fs::file::File>, Errno> {
+    let files = crate::sched::task::current().files.lock().clone().ok_or(Errno::EBADF)?;
+    files.get(fd as i32)
+}

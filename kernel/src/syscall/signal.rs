@@ -1,0 +1,189 @@
+//! Signal system calls (Linux: kernel/signal.c): kill, tkill, tgkill,
+//! rt_sigaction, rt_sigprocmask, rt_sigpending, rt_sigsuspend, sigaltstack.
+//! rt_sigreturn is dispatched before these (it rewrites the whole frame).
+
+use super::{nr, SysResult};
+use crate::errno::Errno;
+use crate::mm::uaccess::{copy_from_user, copy_to_user, put_user_u64};
+use crate::pid::Pid;
+use crate::sched::task::{current, find_task_by_pid};
+use crate::signal::*;
+use core::sync::atomic::Ordering;
+
+pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
+    Some(match number {
+        nr::KILL => sys_kill(a[0] as i32, a[1] as i32),
+        nr::TKILL => sys_tgkill(None, a[0] as i32, a[1] as i32),
+        nr::TGKILL => sys_tgkill(Some(a[0] as i32), a[1] as i32, a[2] as i32),
+        nr::RT_SIGACTION => sys_rt_sigaction(a[0] as i32, a[1], a[2], a[3]),
+        nr::RT_SIGPROCMASK => sys_rt_sigprocmask(a[0], a[1], a[2], a[3]),
+        nr::RT_SIGPENDING => sys_rt_sigpending(a[0], a[1]),
+        nr::RT_SIGSUSPEND => sys_rt_sigsuspend(a[0], a[1]),
+        nr::SIGALTSTACK => sys_sigaltstack(a[0], a[1]),
+        _ => return None,
+    })
+}
+
+fn check_sig(sig: i32) -> Result<(), Errno> {
+    if (0..=NSIG).contains(&sig) {
+        Ok(())
+    } else {
+        Err(Errno::EINVAL)
+    }
+}
+
+/// `kill` (Linux: `kill_something_info`): pid > 0 a process, 0 the
+/// caller's group, -1 everyone else, < -1 group -pid.
+fn sys_kill(pid: i32, sig: i32) -> SysResult {
+    check_sig(sig)?;
+    let info = SigInfo::from_user(sig, SI_USER);
+    match pid {
+        p if p > 0 => kill_proc(p as Pid, info),
+        0 => kill_pgrp(current().pgrp(), info),
+        -1 => kill_all(info),
+        p => kill_pgrp(p.unsigned_abs(), info),
+    }
+    .map(|_| 0)
+}
+
+/// `tgkill`/`tkill`: one thread.
+fn sys_tgkill(tgid: Option<i32>, tid: i32, sig: i32) -> SysResult {
+    check_sig(sig)?;
+    if tid <= 0 || tgid.is_some_and(|t| t <= 0) {
+        return Err(Errno::EINVAL);
+    }
+    let t = find_task_by_pid(tid as Pid).ok_or(Errno::ESRCH)?;
+    let result = if tgid.is_some_and(|g| g as Pid != t.tgid()) || !t.is_user() {
+        Err(Errno::ESRCH)
+    } else {
+        send_signal(t, SigInfo::from_user(sig, SI_TKILL), false)
+    };
+    t.put();
+    result.map(|_| 0)
+}
+
+fn sys_rt_sigaction(sig: i32, act: u64, oldact: u64, sigsetsize: u64) -> SysResult {
+    if sigsetsize != 8 || !(1..=NSIG).contains(&sig) {
+        return Err(Errno::EINVAL);
+    }
+    let mut new = None;
+    if act != 0 {
+        let mut b = [0u8; 32];
+        copy_from_user(&mut b, act)?;
+        let word = |i: usize| u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap());
+        new = Some(SigAction { handler: word(0), flags: word(1), restorer: word(2), mask: word(3) & !UNBLOCKABLE });
+        if sig == SIGKILL || sig == SIGSTOP {
+            return Err(Errno::EINVAL);
+        }
+    }
+    let me = current();
+    let hand = me.sighand().ok_or(Errno::EINVAL)?;
+    let old = {
+        let mut actions = hand.action.lock();
+        let old = actions[sig as usize - 1];
+        if let Some(n) = new {
+            actions[sig as usize - 1] = n;
+        }
+        old
+    };
+    // Setting a signal to be ignored drops it where it is pending (Linux:
+    // POSIX says so).
+    if let Some(n) = new {
+        if n.handler == SIG_IGN || (n.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore) {
+            me.pending.signal.fetch_and(!sigmask(sig), Ordering::SeqCst);
+            if let Some(s) = me.signal_struct() {
+                s.shared_pending.signal.fetch_and(!sigmask(sig), Ordering::SeqCst);
+            }
+        }
+    }
+    if oldact != 0 {
+        let mut b = [0u8; 32];
+        for (i, w) in [old.handler, old.flags, old.restorer, old.mask].iter().enumerate() {
+            b[8 * i..8 * i + 8].copy_from_slice(&w.to_le_bytes());
+        }
+        copy_to_user(oldact, &b)?;
+    }
+    Ok(0)
+}
+
+fn sys_rt_sigprocmask(how: u64, set: u64, oldset: u64, sigsetsize: u64) -> SysResult {
+    const SIG_BLOCK: u64 = 0;
+    const SIG_UNBLOCK: u64 = 1;
+    const SIG_SETMASK: u64 = 2;
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let me = current();
+    let old = me.blocked.load(Ordering::Relaxed);
+    let new = if set != 0 {
+        let mut b = [0u8; 8];
+        copy_from_user(&mut b, set)?;
+        let s = u64::from_le_bytes(b);
+        Some(match how {
+            SIG_BLOCK => old | s,
+            SIG_UNBLOCK => old & !s,
+            SIG_SETMASK => s,
+            _ => return Err(Errno::EINVAL),
+        })
+    } else {
+        None
+    };
+    if oldset != 0 {
+        put_user_u64(oldset, old)?;
+    }
+    if let Some(n) = new {
+        me.blocked.store(n & !UNBLOCKABLE, Ordering::SeqCst);
+    }
+    Ok(0)
+}
+
+fn sys_rt_sigpending(set: u64, sigsetsize: u64) -> SysResult {
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let me = current();
+    let mut pending = me.pending.signal.load(Ordering::Relaxed);
+    if let Some(s) = me.signal_struct() {
+        pending |= s.shared_pending.signal.load(Ordering::Relaxed);
+    }
+    put_user_u64(set, pending & me.blocked.load(Ordering::Relaxed))?;
+    Ok(0)
+}
+
+/// `rt_sigsuspend`: sleeps with a temporary mask until a signal is
+/// delivered; the old mask comes back after the handler (the signal frame
+/// records it). Always returns EINTR.
+fn sys_rt_sigsuspend(set: u64, sigsetsize: u64) -> SysResult {
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 8];
+    copy_from_user(&mut b, set)?;
+    let me = current();
+    me.saved_sigmask.store(me.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
+    me.restore_sigmask.store(true, Ordering::Relaxed);
+    me.blocked.store(u64::from_le_bytes(b) & !UNBLOCKABLE, Ordering::SeqCst);
+    loop {
+        crate::sched::task::set_current_state(crate::sched::task::state::TASK_INTERRUPTIBLE);
+        if crate::sched::task::signal_pending() {
+            break;
+        }
+        crate::sched::core::schedule();
+    }
+    crate::sched::task::__set_current_state(crate::sched::task::state::TASK_RUNNING);
+    Err(Errno::EINTR)
+}
+
+/// `sigaltstack`: accepted and reported as disabled (no alternate stacks).
+fn sys_sigaltstack(ss: u64, old: u64) -> SysResult {
+    if ss != 0 {
+        let mut b = [0u8; 24];
+        copy_from_user(&mut b, ss)?;
+    }
+    if old != 0 {
+        let mut b = [0u8; 24];
+        b[8..12].copy_from_slice(&2u32.to_le_bytes()); // SS_DISABLE
+        copy_to_user(old, &b)?;
+    }
+    Ok(0)
+}

@@ -49,6 +49,9 @@ pub fn do_exit(code: i32) -> ! {
     let fs = tsk.fs.lock().take();
     drop(fs);
     let group_dead = tsk.signal_struct().is_none_or(|s| s.live.fetch_sub(1, Ordering::SeqCst) == 1);
+    if group_dead && tsk.is_user() {
+        crate::itimer::exit_itimers(tsk.tgid());
+    }
     let autoreap = exit_notify(tsk, group_dead);
     if autoreap {
         release_task(tsk);

@@ -48,6 +48,8 @@ pub mod initproc;
 #[cfg(target_os = "none")]
 pub mod irq;
 #[cfg(target_os = "none")]
+pub mod itimer;
+#[cfg(target_os = "none")]
 pub mod kthread;
 #[cfg(target_os = "none")]
 pub mod logger;

@@ -33,6 +33,8 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::GETRANDOM => sys_getrandom(a[0], a[1] as usize, a[2]),
         nr::FUTEX => sys_futex(a[0], a[1] as u32, a[2] as u32, a[3]),
         nr::SYSINFO => sys_sysinfo(a[0]),
+        nr::SETITIMER => sys_setitimer(a[0], a[1], a[2]),
+        nr::GETITIMER => sys_getitimer(a[0], a[1]),
         _ => return None,
     })
 }
@@ -196,6 +198,52 @@ fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64) -> SysResult {
         FUTEX_WAKE | FUTEX_WAKE_BITSET => futex_wake(uaddr, val),
         _ => Err(Errno::ENOSYS),
     }
+}
+
+/// A `struct itimerval` (interval, value; timevals) in ns.
+fn itimerval_ns(b: &[u8; 32]) -> Result<(u64, u64), Errno> {
+    let tv = |o: usize| -> Result<u64, Errno> {
+        let sec = i64::from_le_bytes(b[o..o + 8].try_into().unwrap());
+        let usec = i64::from_le_bytes(b[o + 8..o + 16].try_into().unwrap());
+        if sec < 0 || !(0..1_000_000).contains(&usec) {
+            return Err(Errno::EINVAL);
+        }
+        Ok((sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(usec as u64 * 1000))
+    };
+    Ok((tv(0)?, tv(16)?))
+}
+
+fn itimerval_bytes(left: u64, interval: u64) -> [u8; 32] {
+    let mut b = [0u8; 32];
+    for (o, ns) in [(0, interval), (16, left)] {
+        b[o..o + 8].copy_from_slice(&((ns / NSEC_PER_SEC) as i64).to_le_bytes());
+        b[o + 8..o + 16].copy_from_slice(&((ns % NSEC_PER_SEC / 1000) as i64).to_le_bytes());
+    }
+    b
+}
+
+fn sys_setitimer(which: u64, new: u64, old: u64) -> SysResult {
+    crate::itimer::check_which(which)?;
+    let (interval, value) = if new == 0 {
+        (0, 0)
+    } else {
+        let mut b = [0u8; 32];
+        copy_from_user(&mut b, new)?;
+        itimerval_ns(&b)?
+    };
+    if old != 0 {
+        let (left, int) = crate::itimer::get_real();
+        copy_to_user(old, &itimerval_bytes(left, int))?;
+    }
+    crate::itimer::set_real(value, interval);
+    Ok(0)
+}
+
+fn sys_getitimer(which: u64, cur: u64) -> SysResult {
+    crate::itimer::check_which(which)?;
+    let (left, int) = crate::itimer::get_real();
+    copy_to_user(cur, &itimerval_bytes(left, int))?;
+    Ok(0)
 }
 
 fn sys_sysinfo(info: u64) -> SysResult {

@@ -55,6 +55,8 @@ pub mod nr {
     pub const FUTEX: u64 = 98;
     pub const SET_ROBUST_LIST: u64 = 99;
     pub const NANOSLEEP: u64 = 101;
+    pub const GETITIMER: u64 = 102;
+    pub const SETITIMER: u64 = 103;
     pub const CLOCK_GETTIME: u64 = 113;
     pub const CLOCK_GETRES: u64 = 114;
     pub const CLOCK_NANOSLEEP: u64 = 115;
@@ -70,6 +72,12 @@ pub mod nr {
     pub const RT_SIGPROCMASK: u64 = 135;
     pub const RT_SIGPENDING: u64 = 136;
     pub const RT_SIGRETURN: u64 = 139;
+    pub const SETREGID: u64 = 143;
+    pub const SETGID: u64 = 144;
+    pub const SETREUID: u64 = 145;
+    pub const SETUID: u64 = 146;
+    pub const SETRESUID: u64 = 147;
+    pub const SETRESGID: u64 = 149;
     pub const SETPGID: u64 = 154;
     pub const GETPGID: u64 = 155;
     pub const GETSID: u64 = 156;

@@ -101,13 +101,40 @@ static OWNER_IS_TTY: AtomicBool = AtomicBool::new(false);
 /// Hands the console's input to `owner`.
 pub fn set_owner(owner: Owner) {
     OWNER_IS_TTY.store(owner == Owner::Tty, Ordering::Release);
+    INPUT_WAIT.wake_up();
+}
+
+/// Who reads the console's input now.
+pub fn owner() -> Owner {
+    if OWNER_IS_TTY.load(Ordering::Acquire) {
+        Owner::Tty
+    } else {
+        Owner::Monitor
+    }
+}
+
+/// The key chord that takes the console from user space to the kernel's
+/// debug monitor: Ctrl-] (telnet's escape character, unused by the tty).
+pub const MONITOR_CHORD: u8 = 0x1d;
+
+/// Sleeps until the monitor owns the console.
+pub fn wait_for_monitor() {
+    let _ = INPUT_WAIT.wait_event(crate::sched::task::state::TASK_INTERRUPTIBLE, || owner() == Owner::Monitor);
 }
 
 /// UART interrupt handler: drain the receive FIFO to the owner and wake the
 /// reader.
 pub fn uart_irq(_intid: u32) {
     if OWNER_IS_TTY.load(Ordering::Acquire) {
-        UART.drain_rx(crate::fs::tty::receive);
+        UART.drain_rx(|b| {
+            if b == MONITOR_CHORD {
+                set_owner(Owner::Monitor);
+            } else if OWNER_IS_TTY.load(Ordering::Relaxed) {
+                crate::fs::tty::receive(b);
+            } else {
+                INPUT.push(b);
+            }
+        });
         return;
     }
     UART.drain_rx(|b| {
@@ -116,16 +143,19 @@ pub fn uart_irq(_intid: u32) {
     INPUT_WAIT.wake_up();
 }
 
-/// Waits for the next input byte (one reader at a time: the ring has a single
-/// consumer).
-pub fn read_byte() -> u8 {
+/// Waits for the next input byte while `still()` holds (one reader at a
+/// time: the ring has a single consumer); `None` once it no longer does.
+pub fn read_byte_while(mut still: impl FnMut() -> bool) -> Option<u8> {
     loop {
         if let Some(b) = INPUT.pop() {
-            return b;
+            return Some(b);
+        }
+        if !still() {
+            return None;
         }
         // Sleeps interruptibly so the reader counts as S, not D; a kill only
         // ends the sleep early, and the loop waits again.
-        let _ = INPUT_WAIT.wait_event(crate::sched::task::state::TASK_INTERRUPTIBLE, || !INPUT.is_empty());
+        let _ = INPUT_WAIT.wait_event(crate::sched::task::state::TASK_INTERRUPTIBLE, || !INPUT.is_empty() || !still());
     }
 }
 

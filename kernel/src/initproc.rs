@@ -25,6 +25,14 @@ use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 /// Children reaped by init.
 pub static REAPED_BY_INIT: AtomicU64 = AtomicU64::new(0);
 
+/// PID 1 runs a user program.
+static USER_SPACE: AtomicBool = AtomicBool::new(false);
+
+/// Whether PID 1 runs a user program (so the console can go back to it).
+pub fn user_space_running() -> bool {
+    USER_SPACE.load(Ordering::Relaxed)
+}
+
 /// `kshell` was on the command line.
 pub static KSHELL_ONLY: AtomicBool = AtomicBool::new(false);
 
@@ -55,6 +63,12 @@ pub fn rest_init() -> ! {
 extern "C" fn init_main(_: usize) -> i32 {
     KTHREADD_DONE.wait_for_completion();
     if !KSHELL_ONLY.load(Ordering::Relaxed) {
+        // The monitor waits beside user space for Ctrl-].
+        crate::console::set_owner(crate::console::Owner::Tty);
+        match crate::kthread::kthread_run(crate::shell::monitor_thread, 0, "kshell") {
+            Ok(t) => t.put(),
+            Err(e) => log::error!("init: cannot start the debug monitor: {e}"),
+        }
         let path = INIT_PATH.get().map_or("/sbin/init", |p| p.as_str());
         match run_init_process(path) {
             Ok(never) => match never {},
@@ -62,9 +76,11 @@ extern "C" fn init_main(_: usize) -> i32 {
         }
     }
     crate::console::set_owner(crate::console::Owner::Monitor);
-    let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD, nokill: true };
-    if let Err(e) = kernel_thread(crate::shell::shell_thread, 0, "kshell", args) {
-        log::error!("init: cannot start the console shell: {e}");
+    if KSHELL_ONLY.load(Ordering::Relaxed) {
+        let args = CloneArgs { clone_parent: false, exit_signal: crate::wstatus::SIGCHLD, nokill: true };
+        if let Err(e) = kernel_thread(crate::shell::shell_thread, 0, "kshell", args) {
+            log::error!("init: cannot start the console shell: {e}");
+        }
     }
     let me = current();
     loop {
@@ -96,7 +112,6 @@ fn run_init_process(path: &str) -> Result<core::convert::Infallible, Errno> {
     *me.fs.lock() = Some(FsStruct::new());
     *me.sighand_ptr.lock() = Some(SigHand::new());
     *me.signal.lock() = Some(SignalStruct::new(1, 1, SignalStruct::default_rlimits()));
-    crate::console::set_owner(crate::console::Owner::Tty);
     let argv: Vec<Vec<u8>> = alloc::vec![path.as_bytes().to_vec()];
     let envp: Vec<Vec<u8>> = ["HOME=/", "TERM=linux", "PATH=/bin:/sbin:/tests"].iter().map(|s| s.as_bytes().to_vec()).collect();
     // SAFETY: the init thread owns its stack; the frame area above its
@@ -110,6 +125,7 @@ fn run_init_process(path: &str) -> Result<core::convert::Infallible, Errno> {
         return Err(e);
     }
     crate::fork::NR_USER_TASKS.fetch_add(1, Ordering::Relaxed);
+    USER_SPACE.store(true, Ordering::Relaxed);
     log::info!("init: running {path}");
     crate::arch::cpu::local_irq_disable();
     // SAFETY: the frame is complete; returning through it leaves the

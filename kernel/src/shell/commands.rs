@@ -96,8 +96,19 @@ const COMMANDS: &[Command] = &[
         run: overflow,
     },
     Command { name: "reboot", usage: "reboot", help: "reset the board", run: reboot },
+    Command { name: "exit", usage: "exit", help: "give the console back to user space (Ctrl-] returns)", run: exit },
     Command { name: "poweroff", usage: "poweroff", help: "halt the board (QEMU exits)", run: poweroff },
 ];
+
+fn exit(args: &[&str]) -> Result<(), &'static str> {
+    no_args(args)?;
+    if crate::initproc::KSHELL_ONLY.load(core::sync::atomic::Ordering::Relaxed) || !crate::initproc::user_space_running() {
+        return Err("no user space to return to (booted with 'kshell', or init did not start)");
+    }
+    println!("Back to user space (Ctrl-] returns here).");
+    crate::console::set_owner(crate::console::Owner::Tty);
+    Ok(())
+}
 
 /// Runs one command line.
 pub fn execute(line: &str) {

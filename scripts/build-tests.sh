@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real-toolchain test programs and installs them into build/rootfs/tests/:
-#   userland/tests-c/   C programs, static glibc (aarch64-linux-gnu-gcc -static)
+#   userland/tests-c/   C programs, static musl (aarch64-linux-musl-gcc), a few also glibc
 #   userland/rust-std/  rust-command, Rust std for aarch64-unknown-linux-musl (static)
 #
 # usage: scripts/build-tests.sh           build and install
@@ -27,6 +27,7 @@ esac
 need_pkgs=()
 command -v aarch64-linux-gnu-gcc >/dev/null 2>&1 || need_pkgs+=(gcc-aarch64-linux-gnu)
 [ -e /usr/aarch64-linux-gnu/lib/libc.a ] || need_pkgs+=(libc6-dev-arm64-cross)
+command -v aarch64-linux-musl-gcc >/dev/null 2>&1 || need_pkgs+=(musl-dev:arm64)
 if [ "$check_mode" = 1 ]; then
     command -v qemu-aarch64 >/dev/null 2>&1 || need_pkgs+=(qemu-user)
 fi
@@ -36,6 +37,11 @@ if [ "${#need_pkgs[@]}" -gt 0 ]; then
         exit 1
     fi
     log "installing ${need_pkgs[*]}"
+    # musl-dev:arm64 (the aarch64 musl C library and its gcc wrapper) needs
+    # the arm64 architecture in dpkg.
+    if printf '%s\n' "${need_pkgs[@]}" | grep -q ':arm64$' && ! dpkg --print-foreign-architectures | grep -qx arm64; then
+        dpkg --add-architecture arm64
+    fi
     apt-get update -qq
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_pkgs[@]}" >/dev/null
 fi
@@ -57,7 +63,7 @@ fi
 install -m 755 "userland/rust-std/target/$musl/release/rust-command" "$out/.rust-command.$$"
 mv -f "$out/.rust-command.$$" "$out/rust-command"
 
-programs=(hello exit0 forkexec rust-command bench
+programs=(hello exit0 forkexec rust-command bench hello-glibc forkexec-glibc t_threads-glibc
     t_cow t_forkloop t_forkbomb t_orphan t_zombie t_vfork t_threads t_signals t_stop
     t_segv t_efault t_pipe t_files t_proc t_ids t_wait)
 for p in "${programs[@]}"; do
@@ -108,6 +114,8 @@ check_program() {
 }
 
 check_program hello
+check_program hello-glibc
+check_program t_threads-glibc
 check_program exit0
 check_program forkexec "$wrap/hello"
 check_program rust-command "$wrap/hello"

@@ -565,25 +565,29 @@ fn stop_current(s: &SignalStruct) {
 /// Ends the whole thread group with `code` (Linux: `do_group_exit`).
 pub fn do_group_exit(code: i32) -> ! {
     let me = current();
-    if let Some(s) = me.signal_struct() {
-        if s.group_exit.swap(true, Ordering::SeqCst) {
-            // Someone else started it: their code wins.
-        } else {
-            s.group_exit_code.store(code, Ordering::SeqCst);
-            let mut threads = alloc::vec::Vec::new();
-            for_each_thread(me, |th| {
-                if th != me {
-                    threads.push(th.get())
+    let code = match me.signal_struct() {
+        Some(s) => {
+            if !s.group_exit.swap(true, Ordering::SeqCst) {
+                s.group_exit_code.store(code, Ordering::SeqCst);
+                let mut threads = alloc::vec::Vec::new();
+                for_each_thread(me, |th| {
+                    if th != me {
+                        threads.push(th.get())
+                    }
+                });
+                for th in threads {
+                    th.pending.add(SigInfo::kernel(SIGKILL));
+                    signal_wake_up(th, true);
+                    th.put();
                 }
-            });
-            for th in threads {
-                th.pending.add(SigInfo::kernel(SIGKILL));
-                signal_wake_up(th, true);
-                th.put();
             }
+            // If someone else started the group exit, their code wins.
+            s.group_exit_code.load(Ordering::SeqCst)
         }
-        crate::exit::do_exit(s.group_exit_code.load(Ordering::SeqCst));
-    }
+        None => code,
+    };
+    // Nothing owned may live on this frame: do_exit never returns, so it
+    // would never be dropped.
     crate::exit::do_exit(code)
 }
 
@@ -759,6 +763,7 @@ pub fn sys_rt_sigreturn(frame: &mut TrapFrame) -> u64 {
     let sp = frame.sp_el0;
     let mut buf = alloc::vec![0u8; FRAME_SIZE as usize];
     if sp % 16 != 0 || uaccess::copy_from_user(&mut buf, sp).is_err() {
+        drop(buf);
         do_group_exit(wstatus::signaled(SIGSEGV, true));
     }
     let get = |off: u64| u64::from_le_bytes(buf[off as usize..off as usize + 8].try_into().unwrap());

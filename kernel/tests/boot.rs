@@ -245,12 +245,7 @@ fn reboot_resets_through_the_watchdog() {
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
 
-fn dtb() -> String {
-    let dir = common::build_file("FIRMWARE_DIR", "firmware", "firmware");
-    let path = dir.join("bcm2711-rpi-4-b.dtb");
-    assert!(path.exists(), "{} missing: run `make firmware`", path.display());
-    path.display().to_string()
-}
+use common::dtb;
 
 #[test]
 fn memory_and_command_line_come_from_the_real_device_tree() {
@@ -268,14 +263,14 @@ fn memory_and_command_line_come_from_the_real_device_tree() {
     assert_eq!(quiet.command("log"), "log level: warn\n", "quiet means warn");
     // The blob is reserved: fewer free pages than without a device tree.
     let with_dt = field(&q.command("meminfo"), "MemFree:");
-    let mut plain = Qemu::boot();
+    let mut plain = Qemu::boot_monitor_by_chord();
     let without = field(&plain.command("meminfo"), "MemFree:");
     assert!(with_dt < without, "{with_dt} kB free with the device tree, {without} kB without");
 }
 
 #[test]
 fn without_a_device_tree_memory_comes_from_the_mailbox() {
-    let mut q = Qemu::boot();
+    let mut q = Qemu::boot_monitor_by_chord();
     let board = q.command("board");
     assert!(board.contains("RAM:        960 MiB from the mailbox"), "{board}");
     assert!(board.contains("command line: (none)"), "{board}");
@@ -319,7 +314,7 @@ fn chainload_frame(kernel: &[u8], checksum: u32) -> Vec<u8> {
 
 #[test]
 fn chain_loader_receives_the_kernel_over_the_serial_port_and_boots_it() {
-    let kernel = std::fs::read(common::image()).unwrap();
+    let kernel = std::fs::read(common::min_image()).unwrap();
     let good = bsp::chainload::adler32(1, &kernel);
     let mut q = Qemu::boot_kernel(&loader(), &[]);
     q.expect_within(bsp::chainload::READY, common::BOOT_DEADLINE);
@@ -390,7 +385,7 @@ fn chainboot_script_sends_a_kernel_the_loader_accepts() {
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/chainboot.sh");
     let out = Command::new("timeout")
         .args(["400", "bash", script, &pty])
-        .arg(common::image())
+        .arg(common::min_image())
         .env("CHAINBOOT_NO_CONSOLE", "1")
         .env("CHAINBOOT_TIMEOUT", "20")
         .output()

@@ -105,8 +105,9 @@ fn exit(args: &[&str]) -> Result<(), &'static str> {
     if crate::initproc::KSHELL_ONLY.load(core::sync::atomic::Ordering::Relaxed) || !crate::initproc::user_space_running() {
         return Err("no user space to return to (booted with 'kshell', or init did not start)");
     }
-    println!("Back to user space (Ctrl-] returns here).");
+    // Switch first: input typed after the message goes to user space.
     crate::console::set_owner(crate::console::Owner::Tty);
+    println!("Back to user space (Ctrl-] returns here).");
     Ok(())
 }
 

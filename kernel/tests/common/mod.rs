@@ -12,8 +12,12 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-/// The shell prompt (kernel/src/shell/mod.rs).
+/// The kernel debug monitor's prompt (kernel/src/shell/mod.rs).
 pub const PROMPT: &str = "rpi4> ";
+/// The user shell's prompt (userland/programs/src/bin/sh).
+pub const USER_PROMPT: &str = "$ ";
+/// The key chord that hands the console to the debug monitor (Ctrl-]).
+pub const MONITOR_CHORD: u8 = 0x1d;
 /// Time allowed from QEMU start to the first prompt. Generous: tests run in
 /// parallel on a small machine, and a wrong kernel fails on content, not time.
 pub const BOOT_DEADLINE: Duration = Duration::from_secs(30);
@@ -45,9 +49,24 @@ pub fn build_file(var: &str, name: &str, make_target: &str) -> PathBuf {
     path
 }
 
+/// The Raspberry Pi 4 device tree from `make firmware`.
+pub fn dtb() -> String {
+    let dir = build_file("FIRMWARE_DIR", "firmware", "firmware");
+    let path = dir.join("bcm2711-rpi-4-b.dtb");
+    assert!(path.exists(), "{} missing: run `make firmware`", path.display());
+    path.display().to_string()
+}
+
 /// The raw kernel image, `build/kernel8.img` (or `$KERNEL_IMAGE`).
 pub fn image() -> PathBuf {
     build_file("KERNEL_IMAGE", "kernel8.img", "")
+}
+
+/// The same kernel without an initramfs, `build/kernel8-min.img` (or
+/// `$MIN_KERNEL_IMAGE`): small enough to send through an emulated UART.
+/// With no init program it falls back to the debug monitor.
+pub fn min_image() -> PathBuf {
+    build_file("MIN_KERNEL_IMAGE", "kernel8-min.img", "build/kernel8-min.img")
 }
 
 /// The kernel ELF beside the image.
@@ -98,10 +117,31 @@ impl Qemu {
         Qemu { child, stdin, output, cursor: 0 }
     }
 
-    /// Boots the kernel and waits for the shell prompt.
+    /// Boots the kernel with `kshell` on its command line (no user space:
+    /// the debug monitor owns the console, as in the kernel-only tests) and
+    /// waits for the monitor's prompt. The command line needs a device tree:
+    /// the board's, from `make firmware`.
     pub fn boot() -> Qemu {
-        let mut q = Qemu::boot_with(&[]);
+        let dtb = dtb();
+        let mut q = Qemu::boot_with(&["-dtb", &dtb, "-append", "kshell"]);
         q.expect_within(PROMPT, BOOT_DEADLINE);
+        q
+    }
+
+    /// Boots the kernel as a board does, without a device tree: init and
+    /// the user shell start; waits for the user prompt.
+    pub fn boot_user() -> Qemu {
+        let mut q = Qemu::boot_with(&[]);
+        q.expect_within(USER_PROMPT, BOOT_DEADLINE);
+        q
+    }
+
+    /// Boots into user space and hands the console to the debug monitor with
+    /// its key chord.
+    pub fn boot_monitor_by_chord() -> Qemu {
+        let mut q = Qemu::boot_user();
+        q.send(&[MONITOR_CHORD]);
+        q.expect_within(PROMPT, COMMAND_DEADLINE);
         q
     }
 

@@ -1,0 +1,327 @@
+//! System tests of user space: the kernel boots `/sbin/init`, which starts
+//! the user shell on the console; programs run from it by fork + exec +
+//! wait.
+//!
+//! The test programs under `build/rootfs/tests` are ordinary static aarch64
+//! Linux binaries (musl and glibc C, Rust std). Each runs here and, as the
+//! same file, under `qemu-aarch64` (Linux's semantics on the host); their
+//! outputs must be equal. Where this kernel differs from Linux on purpose,
+//! or qemu-user from Linux, the test says so where it compares.
+
+mod common;
+
+use common::{Qemu, COMMAND_DEADLINE, MONITOR_CHORD, PROMPT, USER_PROMPT};
+use std::path::PathBuf;
+use std::process::Command;
+use std::time::Duration;
+
+/// `build/rootfs` (or `$ROOTFS`): what the initramfs was packed from.
+fn rootfs() -> PathBuf {
+    common::build_file("ROOTFS", "rootfs", "userland")
+}
+
+/// Whether `line` is a kernel log line (`[  12.345678] L coreN: ...`).
+fn is_log_line(line: &str) -> bool {
+    let Some(rest) = line.trim_start_matches('\r').strip_prefix('[') else { return false };
+    let Some((stamp, _)) = rest.split_once("] ") else { return false };
+    let stamp = stamp.trim_start();
+    !stamp.is_empty() && stamp.chars().all(|c| c.is_ascii_digit() || c == '.')
+}
+
+/// Output text with CR LF turned into LF and kernel log lines dropped.
+fn clean(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    let mut out = String::new();
+    for line in text.split_inclusive('\n') {
+        if !is_log_line(line) {
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// Runs `line` in the user shell; returns its output (without the echo)
+/// and its exit status, read back with `echo` after it.
+fn run(q: &mut Qemu, line: &str) -> (String, i32) {
+    run_within(q, line, COMMAND_DEADLINE)
+}
+
+fn run_within(q: &mut Qemu, line: &str, deadline: Duration) -> (String, i32) {
+    // `a &; b` is a syntax error: a background job is already terminated.
+    let sep = if line.trim_end().ends_with('&') { " " } else { "; " };
+    let full = format!("{line}{sep}echo __status=$?__");
+    q.send(format!("{full}\r").as_bytes());
+    q.expect(&format!("{full}\r\n"));
+    let out = q.expect_within("__status=", deadline);
+    let status = q.expect("__");
+    let status: i32 = status.trim_end_matches("__").parse().unwrap_or_else(|_| panic!("status in {status:?}"));
+    q.expect(USER_PROMPT);
+    (clean(&out[..out.len() - "__status=".len()]), status)
+}
+
+/// What `program args` prints under qemu-aarch64 (the reference), with
+/// exec targets replaced by host wrappers that run them under qemu-aarch64
+/// too (the host has no binfmt entry for aarch64).
+fn reference(program: &str, args: &[&str]) -> String {
+    let tests = rootfs().join("tests");
+    let wrap_dir = std::env::temp_dir().join(format!("rpi4-qemu-wrap-{}", std::process::id()));
+    std::fs::create_dir_all(&wrap_dir).unwrap();
+    let host_args: Vec<String> = args
+        .iter()
+        .map(|a| match a.strip_prefix("/tests/") {
+            Some(name) => {
+                let wrapper = wrap_dir.join(name);
+                let script = format!("#!/bin/sh\nexec qemu-aarch64 {} \"$@\"\n", tests.join(name).display());
+                std::fs::write(&wrapper, script).unwrap();
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+                wrapper.display().to_string()
+            }
+            None if *a == "/" => rootfs().display().to_string(),
+            None => a.to_string(),
+        })
+        .collect();
+    let out = Command::new("qemu-aarch64")
+        .arg(tests.join(program))
+        .args(&host_args)
+        .output()
+        .unwrap_or_else(|e| panic!("qemu-aarch64 (Debian qemu-user) is needed for the reference run: {e}"));
+    assert!(out.status.success(), "{program} fails under qemu-aarch64: {}", String::from_utf8_lossy(&out.stdout));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs each program here and under qemu-aarch64 and compares.
+fn compare(q: &mut Qemu, programs: &[(&str, &[&str])]) {
+    for (program, args) in programs {
+        let line = std::iter::once(format!("/tests/{program}")).chain(args.iter().map(|a| a.to_string())).collect::<Vec<_>>().join(" ");
+        let (ours, status) = run_within(q, &line, Duration::from_secs(60));
+        let linux = reference(program, args);
+        let note = "note: this environment emulates vfork as fork";
+        if linux.contains(note) {
+            // qemu-user cannot share memory between processes, so Linux's
+            // vfork checks are skipped there: every line it does print must
+            // appear here, in order, and this kernel must pass them all.
+            let mut ours_lines = ours.lines();
+            for l in linux.lines().filter(|l| !l.starts_with("note:")) {
+                assert!(ours_lines.any(|o| o == l), "{program}: {l:?} missing here:\n{ours}");
+            }
+            assert!(ours.ends_with("PASS\n"), "{program} here:\n{ours}");
+        } else {
+            assert_eq!(ours, linux, "{program}: this kernel (left) vs Linux under qemu-aarch64 (right)");
+        }
+        assert_eq!(status, 0, "{program} exit status");
+    }
+}
+
+#[test]
+fn real_toolchain_binaries_behave_as_on_linux() {
+    let mut q = Qemu::boot_user();
+    compare(
+        &mut q,
+        &[
+            ("hello", &[]),
+            ("hello-glibc", &[]),
+            ("forkexec", &["/tests/hello"]),
+            ("forkexec-glibc", &["/tests/hello-glibc"]),
+            ("rust-command", &["/tests/hello"]),
+            ("t_threads-glibc", &[]),
+        ],
+    );
+}
+
+#[test]
+fn process_tests_behave_as_on_linux() {
+    let mut q = Qemu::boot_user();
+    compare(
+        &mut q,
+        &[
+            ("t_cow", &[]),
+            ("t_forkloop", &[]),
+            ("t_forkbomb", &[]),
+            ("t_orphan", &[]),
+            ("t_zombie", &[]),
+            ("t_vfork", &[]),
+            ("t_threads", &[]),
+            ("t_wait", &[]),
+            ("t_ids", &[]),
+        ],
+    );
+}
+
+#[test]
+fn signal_and_file_tests_behave_as_on_linux() {
+    let mut q = Qemu::boot_user();
+    compare(
+        &mut q,
+        &[
+            ("t_signals", &[]),
+            ("t_stop", &[]),
+            ("t_segv", &[]),
+            ("t_efault", &[]),
+            ("t_pipe", &["/tests/t_pipe"]),
+            ("t_files", &["/"]),
+            ("t_proc", &[]),
+        ],
+    );
+    // The faults were logged, and the kernel lives on.
+    assert!(q.transcript().contains("unhandled Data Abort from lower EL at 0x10"));
+    assert_eq!(run(&mut q, "echo alive"), ("alive\n".into(), 0));
+}
+
+/// `key=<number>` in `text`.
+fn number_after(text: &str, key: &str) -> i64 {
+    let at = text.find(key).unwrap_or_else(|| panic!("no {key} in {text}")) + key.len();
+    text[at..].split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn fork_shares_pages_until_a_write_copies_one() {
+    // 64 private pages; the child writes one of them.
+    let mut q = Qemu::boot_user();
+    let (out, status) = run(&mut q, "/tests/t_cow --meminfo");
+    assert_eq!(status, 0, "{out}");
+    let before = number_after(&out, "before fork=");
+    let after_fork = number_after(&out, "after fork=");
+    let after_write = number_after(&out, "after child write=");
+    // The fork costs the child's kernel stack, page tables and the pages it
+    // touched on its way to the report, not a copy of the 64 pages.
+    assert!(before - after_fork < 32, "fork took {} pages:\n{out}", before - after_fork);
+    // One written page is one copied page (a little slack for a page table
+    // or a stack page touched on the way).
+    let copied = after_fork - after_write;
+    assert!((1..=3).contains(&copied), "the child's write cost {copied} pages:\n{out}");
+}
+
+/// (free pages, active task_structs, free PIDs) from the debug monitor,
+/// after emptying the slab caches' per-CPU magazines.
+fn counters(q: &mut Qemu) -> (u64, u64, u64) {
+    q.send(&[MONITOR_CHORD]);
+    q.expect(PROMPT);
+    q.command("slabinfo shrink");
+    let free = common::field(&q.command("meminfo"), "MemFree:");
+    let slab = q.command("slabinfo");
+    let active = slab
+        .lines()
+        .find(|l| l.starts_with("task_struct"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no task_struct line in:\n{slab}"));
+    let pids = common::field(&q.command("sysctl kernel.pids_free"), "kernel.pids_free =");
+    q.send(b"exit\r");
+    q.expect("Back to user space");
+    (free, active, pids)
+}
+
+#[test]
+fn ten_thousand_forks_and_a_fork_bomb_leave_no_trace() {
+    let mut q = Qemu::boot_user();
+    // Warm up: the kernel heap and the caches grow to their working size.
+    assert_eq!(run_within(&mut q, "/tests/t_forkloop 200", Duration::from_secs(60)).1, 0);
+    assert_eq!(run_within(&mut q, "/tests/t_forkbomb", Duration::from_secs(60)).1, 0);
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let before = counters(&mut q);
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let (out, status) = run_within(&mut q, "/tests/t_forkloop 10000", Duration::from_secs(600));
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("forked 10000 children, all reaped"), "{out}");
+    let (out, status) = run_within(&mut q, "/tests/t_forkbomb", Duration::from_secs(120));
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("fork error: EAGAIN"), "RLIMIT_NPROC stops the bomb:\n{out}");
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let after = counters(&mut q);
+    assert_eq!(after, before, "(free pages, task_structs, free PIDs) before and after:\n{}", q.transcript());
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    assert_eq!(run(&mut q, "echo still here"), ("still here\n".into(), 0));
+}
+
+/// The STAT column of `ps` for `pid`.
+fn ps_state(q: &mut Qemu, pid: &str) -> String {
+    let (out, _) = run(q, "ps");
+    out.lines()
+        .find(|l| l.split_whitespace().next() == Some(pid))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .unwrap_or_else(|| panic!("no {pid} in ps:\n{out}"))
+        .to_string()
+}
+
+#[test]
+fn shell_jobs_stop_continue_and_ctrl_c() {
+    let mut q = Qemu::boot_user();
+    // A background job, stopped and continued: T and back in ps.
+    let (out, _) = run(&mut q, "sleep 100 &");
+    let pid = out.split_whitespace().nth(1).unwrap_or_else(|| panic!("job announcement: {out}")).to_string();
+    assert!(ps_state(&mut q, &pid).starts_with('S'), "sleeping");
+    assert_eq!(run(&mut q, &format!("kill -STOP {pid}")).1, 0);
+    assert!(ps_state(&mut q, &pid).starts_with('T'), "stopped");
+    assert_eq!(run(&mut q, &format!("kill -CONT {pid}")).1, 0);
+    assert!(ps_state(&mut q, &pid).starts_with('S'), "running again");
+    assert_eq!(run(&mut q, &format!("kill {pid}")).1, 0);
+    // Ctrl-C ends the foreground job (SIGINT to its process group): 130.
+    q.send(b"sleep 100\r");
+    q.expect("sleep 100\r\n");
+    std::thread::sleep(Duration::from_millis(500));
+    q.send(&[0x03]);
+    q.expect("^C");
+    q.expect(USER_PROMPT);
+    assert_eq!(run(&mut q, "echo $?"), ("130\n".into(), 0));
+    // Pipelines and redirection.
+    assert_eq!(run(&mut q, "echo one two | cat | cat"), ("one two\n".into(), 0));
+    let (out, status) = run(&mut q, "cat < /proc/loadavg");
+    assert_eq!(status, 0);
+    assert_eq!(out.split_whitespace().count(), 5, "{out}");
+    let (out, status) = run(&mut q, "echo x > /tests/new");
+    assert_ne!(status, 0, "the initramfs is read-only: {out}");
+    assert_eq!(run(&mut q, "true && echo yes || echo no"), ("yes\n".into(), 0));
+    assert_eq!(run(&mut q, "nonexistent-program").1, 127);
+}
+
+#[test]
+fn init_restarts_the_shell_and_reaps_orphans() {
+    let mut q = Qemu::boot_user();
+    let (out, _) = run(&mut q, "ps");
+    assert!(out.lines().any(|l| l.split_whitespace().next() == Some("1") && l.ends_with("init")), "{out}");
+    q.send(b"exit 3\r");
+    q.expect("exit 3\r\n");
+    q.expect("status 3");
+    q.expect(USER_PROMPT);
+    assert_eq!(run(&mut q, "echo new shell"), ("new shell\n".into(), 0));
+    // An orphan of an exited parent is reaped by init: no zombie remains.
+    assert_eq!(run(&mut q, "/tests/t_orphan").1, 0);
+    std::thread::sleep(Duration::from_millis(300));
+    let (out, _) = run(&mut q, "ps");
+    assert!(!out.lines().any(|l| l.split_whitespace().nth(3).is_some_and(|s| s.starts_with('Z'))), "zombies:\n{out}");
+}
+
+#[test]
+fn user_programs_match_linux() {
+    // The userland tools themselves, run here and under qemu-aarch64.
+    let mut q = Qemu::boot_user();
+    for (line, host) in [
+        ("echo -n a b; echo c", vec!["echo", "-n", "a", "b"]),
+        ("ls /tests | cat", vec!["ls", "tests"]),
+        ("cat /tests/../bin/../tests/exit0 | cat > /dev/null", vec!["true"]),
+        ("true", vec!["true"]),
+    ] {
+        let (ours, status) = run(&mut q, line);
+        assert_eq!(status, 0, "{line}: {ours}");
+        if line.starts_with("ls") {
+            let bin = rootfs().join("bin").join(host[0]);
+            let linux = Command::new("qemu-aarch64").arg(bin).arg(rootfs().join(host[1])).output().unwrap();
+            assert_eq!(ours, String::from_utf8_lossy(&linux.stdout), "{line}");
+        }
+    }
+    // The debug monitor is a key chord away and gives the console back.
+    q.send(&[MONITOR_CHORD]);
+    q.expect(PROMPT);
+    let ps = q.command("ps");
+    assert!(ps.contains(" sh"), "{ps}");
+    q.send(b"exit\r");
+    q.expect("Back to user space");
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    assert_eq!(run(&mut q, "echo back"), ("back\n".into(), 0));
+}

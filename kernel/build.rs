@@ -17,8 +17,23 @@ fn main() {
             let path = format!("{out}/empty.cpio");
             // A newc archive holding only the trailer.
             let name = b"TRAILER!!!\0";
-            let mut bytes = format!("070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
-                0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, name.len(), 0).into_bytes();
+            let mut bytes = format!(
+                "070701{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}{:08x}",
+                0,
+                0,
+                0,
+                0,
+                1,
+                0,
+                0,
+                0,
+                0,
+                0,
+                0,
+                name.len(),
+                0
+            )
+            .into_bytes();
             bytes.extend_from_slice(name);
             while bytes.len() % 4 != 0 {
                 bytes.push(0);

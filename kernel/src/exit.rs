@@ -349,8 +349,11 @@ fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
             }
             let Some(s) = child.signal_struct() else { continue };
             let event = s.notify.load(Ordering::Relaxed);
-            let report = |status| Found::Event(WaitResult { pid: child.tgid(), status, utime: child.utime_ns(), stime: child.stime_ns() });
-            if options & WUNTRACED != 0 && event == crate::signal::notify::STOPPED && s.stopped.load(Ordering::Relaxed) {
+            let report = |status| {
+                Found::Event(WaitResult { pid: child.tgid(), status, utime: child.utime_ns(), stime: child.stime_ns() })
+            };
+            if options & WUNTRACED != 0 && event == crate::signal::notify::STOPPED && s.stopped.load(Ordering::Relaxed)
+            {
                 s.notify.store(0, Ordering::Relaxed);
                 return report(wstatus::stopped(s.stop_signal.load(Ordering::Relaxed)));
             }

@@ -160,7 +160,7 @@ pub fn kernel_clone(args: UserCloneArgs, frame: &crate::arch::exception::TrapFra
     let pid = p.pid();
     if args.flags & CLONE_PARENT_SETTID != 0 {
         // Linux writes it before the child runs; a bad pointer is ignored.
-        let _ = crate::mm::uaccess::put_user_u32(args.parent_tid, pid as u32);
+        let _ = crate::mm::uaccess::put_user_u32(args.parent_tid, pid);
     }
     let vfork = crate::sched::wait::Completion::new();
     if args.flags & CLONE_VFORK != 0 {
@@ -273,7 +273,7 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     };
     p.ttbr0.store(mm.ttbr0(), Ordering::Relaxed);
     if args.flags & CLONE_CHILD_SETTID != 0 {
-        let _ = mm.write_at(args.child_tid, &(pid as u32).to_le_bytes());
+        let _ = mm.write_at(args.child_tid, &pid.to_le_bytes());
     }
     *p.mm.lock() = Some(mm);
     if args.flags & CLONE_CHILD_CLEARTID != 0 {

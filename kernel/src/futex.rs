@@ -34,7 +34,7 @@ fn bucket(uaddr: u64) -> &'static WaitQueueHead {
 /// forever). EAGAIN if the value differs, ETIMEDOUT, or ERESTARTSYS on a
 /// signal.
 pub fn futex_wait(uaddr: u64, val: u32, timeout_ns: Option<u64>) -> Result<u64, Errno> {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let q = bucket(uaddr);
@@ -73,7 +73,7 @@ pub fn futex_wait(uaddr: u64, val: u32, timeout_ns: Option<u64>) -> Result<u64, 
 /// FUTEX_WAKE: wakes sleepers on `uaddr`; returns how many tasks woke
 /// (at most `nr`, as reported).
 pub fn futex_wake(uaddr: u64, nr: u32) -> Result<u64, Errno> {
-    if uaddr % 4 != 0 {
+    if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
     }
     let woken = bucket(uaddr).wake_up();

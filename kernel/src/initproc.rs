@@ -113,7 +113,8 @@ fn run_init_process(path: &str) -> Result<core::convert::Infallible, Errno> {
     *me.sighand_ptr.lock() = Some(SigHand::new());
     *me.signal.lock() = Some(SignalStruct::new(1, 1, SignalStruct::default_rlimits()));
     let argv: Vec<Vec<u8>> = alloc::vec![path.as_bytes().to_vec()];
-    let envp: Vec<Vec<u8>> = ["HOME=/", "TERM=linux", "PATH=/bin:/sbin:/tests"].iter().map(|s| s.as_bytes().to_vec()).collect();
+    let envp: Vec<Vec<u8>> =
+        ["HOME=/", "TERM=linux", "PATH=/bin:/sbin:/tests"].iter().map(|s| s.as_bytes().to_vec()).collect();
     // SAFETY: the init thread owns its stack; the frame area above its
     // kernel stack pointer is reserved for this (fork.rs).
     let frame: &mut TrapFrame = unsafe { crate::fork::task_pt_regs(me) };

@@ -629,13 +629,11 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
             }
         }
         // A user handler.
-        if !restart_checked {
-            if frame.regs[0] as i64 == -(Errno::ERESTARTSYS as i64) {
-                if action.flags & SA_RESTART != 0 {
-                    restart_syscall(frame);
-                } else {
-                    frame.regs[0] = (-(Errno::EINTR as i64)) as u64;
-                }
+        if !restart_checked && frame.regs[0] as i64 == -(Errno::ERESTARTSYS as i64) {
+            if action.flags & SA_RESTART != 0 {
+                restart_syscall(frame);
+            } else {
+                frame.regs[0] = (-(Errno::EINTR as i64)) as u64;
             }
         }
         if setup_rt_frame(me, frame, sig, &action, &info).is_err() {
@@ -690,7 +688,7 @@ const FRAME_SIZE: u64 = SC_RESERVED + 4096;
 /// The frame record (fp, lr) placed after the frame.
 const FRAME_RECORD: u64 = FRAME_SIZE;
 const FPSIMD_MAGIC: u32 = 0x4650_8001;
-const FPSIMD_CONTEXT_SIZE: u32 = 16 + 512 + 0;
+const FPSIMD_CONTEXT_SIZE: u32 = 16 + 512;
 
 const _: () = assert!(UC_MCONTEXT == 304 && SC_RESERVED == 592);
 
@@ -711,7 +709,13 @@ fn siginfo_bytes(info: &SigInfo) -> [u8; SIGINFO_SIZE as usize] {
 
 /// Builds the signal frame on the user stack and points the registers at
 /// the handler (Linux: `setup_rt_frame`).
-fn setup_rt_frame(me: TaskRef, frame: &mut TrapFrame, sig: i32, action: &SigAction, info: &SigInfo) -> Result<(), Errno> {
+fn setup_rt_frame(
+    me: TaskRef,
+    frame: &mut TrapFrame,
+    sig: i32,
+    action: &SigAction,
+    info: &SigInfo,
+) -> Result<(), Errno> {
     let sp = (frame.sp_el0.wrapping_sub(FRAME_SIZE + 16)) & !15;
     let mut buf = alloc::vec![0u8; (FRAME_SIZE + 16) as usize];
     buf[..SIGINFO_SIZE as usize].copy_from_slice(&siginfo_bytes(info));
@@ -749,8 +753,7 @@ fn setup_rt_frame(me: TaskRef, frame: &mut TrapFrame, sig: i32, action: &SigActi
     frame.regs[1] = sp;
     frame.regs[2] = sp + UC_FLAGS;
     frame.regs[29] = sp + FRAME_RECORD;
-    frame.regs[30] =
-        if action.flags & SA_RESTORER != 0 { action.restorer } else { crate::mm::mm_struct::SIGPAGE };
+    frame.regs[30] = if action.flags & SA_RESTORER != 0 { action.restorer } else { crate::mm::mm_struct::SIGPAGE };
     frame.sp_el0 = sp;
     frame.elr = action.handler;
     Ok(())
@@ -762,7 +765,7 @@ fn setup_rt_frame(me: TaskRef, frame: &mut TrapFrame, sig: i32, action: &SigActi
 pub fn sys_rt_sigreturn(frame: &mut TrapFrame) -> u64 {
     let sp = frame.sp_el0;
     let mut buf = alloc::vec![0u8; FRAME_SIZE as usize];
-    if sp % 16 != 0 || uaccess::copy_from_user(&mut buf, sp).is_err() {
+    if !sp.is_multiple_of(16) || uaccess::copy_from_user(&mut buf, sp).is_err() {
         drop(buf);
         do_group_exit(wstatus::signaled(SIGSEGV, true));
     }

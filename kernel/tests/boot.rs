@@ -33,7 +33,9 @@ fn entry_at_el3_drops_to_el1_on_every_core() {
     // Given the ELF, QEMU starts all four cores at its entry at EL3 with no
     // firmware stub: boot.S parks cores 1-3 on the spin table itself.
     let mut q = Qemu::boot_kernel(&common::elf(), &[]);
-    q.expect_within(common::PROMPT, common::BOOT_DEADLINE);
+    q.expect_within(common::USER_PROMPT, common::BOOT_DEADLINE);
+    q.send(&[common::MONITOR_CHORD]);
+    q.expect(common::PROMPT);
     let boot_log = q.transcript();
     for core in 0..4 {
         let line = format!("core{core}: core {core} online at EL1 (entered at EL3)");
@@ -177,7 +179,7 @@ fn panic_backtrace_symbolizes_to_the_calling_functions() {
     for frame in [
         "<kernel::shell::commands::panic+",
         "<kernel::shell::commands::execute+",
-        "<kernel::shell::shell_thread+",
+        "<kernel::shell::run+",
         "<ret_from_kernel_thread+",
     ] {
         assert!(text.contains(frame), "missing {frame} in:\n{text}");
@@ -251,14 +253,16 @@ use common::dtb;
 fn memory_and_command_line_come_from_the_real_device_tree() {
     let path = dtb();
     let mut q = Qemu::boot_with(&["-dtb", &path, "-append", "log=warn quiet"]);
-    q.expect_within(common::PROMPT, common::BOOT_DEADLINE);
+    q.expect_within(common::USER_PROMPT, common::BOOT_DEADLINE);
+    q.send(&[common::MONITOR_CHORD]);
+    q.expect(common::PROMPT);
     let board = q.command("board");
     assert!(board.contains("RAM:        960 MiB from the device tree"), "{board}");
     assert!(board.contains("0x000000000-0x03c000000"), "{board}");
     assert!(board.contains("(Raspberry Pi 4 Model B)"), "{board}");
     assert!(board.contains("command line: log=warn quiet"), "{board}");
     assert_eq!(q.command("log"), "log level: warn\n", "log=warn from the command line");
-    let mut quiet = Qemu::boot_with(&["-dtb", &path, "-append", "console=ttyAMA0 quiet"]);
+    let mut quiet = Qemu::boot_with(&["-dtb", &path, "-append", "console=ttyAMA0 quiet kshell"]);
     quiet.expect_within(common::PROMPT, common::BOOT_DEADLINE);
     assert_eq!(quiet.command("log"), "log level: warn\n", "quiet means warn");
     // The blob is reserved: fewer free pages than without a device tree.

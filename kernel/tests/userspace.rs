@@ -93,7 +93,10 @@ fn reference(program: &str, args: &[&str]) -> String {
 /// Runs each program here and under qemu-aarch64 and compares.
 fn compare(q: &mut Qemu, programs: &[(&str, &[&str])]) {
     for (program, args) in programs {
-        let line = std::iter::once(format!("/tests/{program}")).chain(args.iter().map(|a| a.to_string())).collect::<Vec<_>>().join(" ");
+        let line = std::iter::once(format!("/tests/{program}"))
+            .chain(args.iter().map(|a| a.to_string()))
+            .collect::<Vec<_>>()
+            .join(" ");
         let (ours, status) = run_within(q, &line, Duration::from_secs(60));
         let linux = reference(program, args);
         let note = "note: this environment emulates vfork as fork";
@@ -252,8 +255,10 @@ fn ps_state(q: &mut Qemu, pid: &str) -> String {
 fn shell_jobs_stop_continue_and_ctrl_c() {
     let mut q = Qemu::boot_user();
     // A background job, stopped and continued: T and back in ps.
-    let (out, _) = run(&mut q, "sleep 100 &");
-    let pid = out.split_whitespace().nth(1).unwrap_or_else(|| panic!("job announcement: {out}")).to_string();
+    run(&mut q, "sleep 100 &");
+    let (out, _) = run(&mut q, "echo $!");
+    let pid = out.trim().to_string();
+    assert!(pid.parse::<u32>().is_ok(), "$! is the job's PID: {out:?}");
     assert!(ps_state(&mut q, &pid).starts_with('S'), "sleeping");
     assert_eq!(run(&mut q, &format!("kill -STOP {pid}")).1, 0);
     assert!(ps_state(&mut q, &pid).starts_with('T'), "stopped");

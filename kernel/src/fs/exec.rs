@@ -33,7 +33,13 @@ pub const MAX_ARG_STRINGS: usize = 32 * 1024;
 
 /// Builds the address space of `exe` with its arguments; returns it with
 /// the entry point and the initial stack pointer.
-fn load_elf_binary(path: &str, data: &[u8], exe: &Executable, argv: &[Vec<u8>], envp: &[Vec<u8>]) -> Result<(Mm, u64, u64), Errno> {
+fn load_elf_binary(
+    path: &str,
+    data: &[u8],
+    exe: &Executable,
+    argv: &[Vec<u8>],
+    envp: &[Vec<u8>],
+) -> Result<(Mm, u64, u64), Errno> {
     let bias = if exe.e_type == binfmt_elf::ET_DYN { ELF_ET_DYN_BASE } else { 0 };
     let mm = MmStruct::new()?;
     let mut brk = 0;

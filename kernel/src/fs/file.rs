@@ -227,7 +227,12 @@ impl FilesStruct {
     /// The file at `fd`.
     pub fn get(&self, fd: i32) -> Result<Arc<File>, Errno> {
         let fds = self.fds.lock();
-        usize::try_from(fd).ok().and_then(|i| fds.get(i)).and_then(|e| e.as_ref()).map(|e| e.file.clone()).ok_or(Errno::EBADF)
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| fds.get(i))
+            .and_then(|e| e.as_ref())
+            .map(|e| e.file.clone())
+            .ok_or(Errno::EBADF)
     }
 
     /// Installs `file` at the lowest free fd at or above `min` (Linux:
@@ -244,7 +249,13 @@ impl FilesStruct {
     }
 
     /// Puts `file` at exactly `fd`, closing what was there (dup3).
-    pub fn install_at(&self, fd: i32, file: Arc<File>, cloexec: bool, limit: usize) -> Result<Option<Arc<File>>, Errno> {
+    pub fn install_at(
+        &self,
+        fd: i32,
+        file: Arc<File>,
+        cloexec: bool,
+        limit: usize,
+    ) -> Result<Option<Arc<File>>, Errno> {
         let i = usize::try_from(fd).map_err(|_| Errno::EBADF)?;
         if i >= limit.min(NR_OPEN) {
             return Err(Errno::EBADF);
@@ -266,7 +277,12 @@ impl FilesStruct {
     /// The close-on-exec bit of `fd`.
     pub fn cloexec(&self, fd: i32) -> Result<bool, Errno> {
         let fds = self.fds.lock();
-        usize::try_from(fd).ok().and_then(|i| fds.get(i)).and_then(|e| e.as_ref()).map(|e| e.cloexec).ok_or(Errno::EBADF)
+        usize::try_from(fd)
+            .ok()
+            .and_then(|i| fds.get(i))
+            .and_then(|e| e.as_ref())
+            .map(|e| e.cloexec)
+            .ok_or(Errno::EBADF)
     }
 
     /// Sets the close-on-exec bit of `fd`.

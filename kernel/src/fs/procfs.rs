@@ -164,7 +164,11 @@ impl FileOps for ProcDir {
                 list.push(DirEntry { ino: 0x1100, dtype: dtype::DT_LNK, name: "self".into() });
                 for_each_process(|t| {
                     if t.pid() != 0 && t.pid() == t.tgid() {
-                        list.push(DirEntry { ino: 0x2000_0000 + t.pid() as u64, dtype: dtype::DT_DIR, name: format!("{}", t.pid()) });
+                        list.push(DirEntry {
+                            ino: 0x2000_0000 + t.pid() as u64,
+                            dtype: dtype::DT_DIR,
+                            name: format!("{}", t.pid()),
+                        });
                     }
                 });
             }
@@ -204,10 +208,11 @@ fn thread_count(t: TaskRef) -> usize {
 fn pid_stat(t: TaskRef) -> String {
     let mm = t.mm();
     let (vsize, rss) = mm.as_ref().map_or((0, 0), |m| (m.total_vm(), m.rss.load(Ordering::Relaxed)));
-    let (start_stack, arg_start, arg_end, env_start, env_end, start_brk) = mm.as_ref().map_or((0, 0, 0, 0, 0, 0), |m| {
-        let i = m.lock();
-        (i.start_stack, i.arg_start, i.arg_end, i.env_start, i.env_end, i.start_brk)
-    });
+    let (start_stack, arg_start, arg_end, env_start, env_end, start_brk) =
+        mm.as_ref().map_or((0, 0, 0, 0, 0, 0), |m| {
+            let i = m.lock();
+            (i.start_stack, i.arg_start, i.arg_end, i.env_start, i.env_end, i.start_brk)
+        });
     let sig = t.signal_struct();
     let (cutime, cstime) =
         sig.as_ref().map_or((0, 0), |s| (s.cutime.load(Ordering::Relaxed), s.cstime.load(Ordering::Relaxed)));
@@ -340,11 +345,7 @@ fn meminfo() -> String {
 }
 
 fn slabinfo() -> String {
-    format!(
-        "{}\n{}\n",
-        crate::mm::slab::slabinfo_header(),
-        crate::fork::TASK_STRUCT_CACHE.stats()
-    )
+    format!("{}\n{}\n", crate::mm::slab::slabinfo_header(), crate::fork::TASK_STRUCT_CACHE.stats())
 }
 
 fn loadavg() -> String {
@@ -368,5 +369,11 @@ fn loadavg() -> String {
 fn uptime() -> String {
     let ns = crate::time::uptime_ns();
     let idle: u64 = (0..crate::config::NR_CPUS).map(|c| crate::sched::task::idle_task(c).runtime_ns()).sum();
-    format!("{}.{:02} {}.{:02}\n", ns / 1_000_000_000, ns / 10_000_000 % 100, idle / 1_000_000_000, idle / 10_000_000 % 100)
+    format!(
+        "{}.{:02} {}.{:02}\n",
+        ns / 1_000_000_000,
+        ns / 10_000_000 % 100,
+        idle / 1_000_000_000,
+        idle / 10_000_000 % 100
+    )
 }

@@ -60,8 +60,12 @@ pub fn init() -> usize {
             let mut at = 0;
             while let Some(slash) = full[at + 1..].find('/') {
                 at += slash + 1;
-                map.entry(String::from(&full[..at]))
-                    .or_insert(Node { ino: 0, mode: mode::S_IFDIR | 0o755, mtime: 0, data: &[] });
+                map.entry(String::from(&full[..at])).or_insert(Node {
+                    ino: 0,
+                    mode: mode::S_IFDIR | 0o755,
+                    mtime: 0,
+                    data: &[],
+                });
             }
             map.insert(full, Node { ino: i as u64 + 2, mode: entry.mode, mtime: entry.mtime, data: entry.data });
         }
@@ -155,7 +159,11 @@ impl FileOps for RamFile {
         if self.path == "/" {
             for name in ["dev", "proc"] {
                 if !list.iter().any(|e| e.name == name) {
-                    list.push(DirEntry { ino: if name == "dev" { 2_000_000 } else { 3_000_000 }, dtype: dtype::DT_DIR, name: String::from(name) });
+                    list.push(DirEntry {
+                        ino: if name == "dev" { 2_000_000 } else { 3_000_000 },
+                        dtype: dtype::DT_DIR,
+                        name: String::from(name),
+                    });
                 }
             }
         }

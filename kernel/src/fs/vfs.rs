@@ -79,7 +79,15 @@ pub fn exists(p: &str) -> bool {
 /// `stat` of a normalised path.
 pub fn stat(p: &str) -> Result<Stat, Errno> {
     if let Ok(target) = readlink(p) {
-        return Ok(Stat { dev: 4, ino: 0x5000_0000, mode: mode::S_IFLNK | 0o777, nlink: 1, rdev: 0, size: target.len() as i64, mtime: 0 });
+        return Ok(Stat {
+            dev: 4,
+            ino: 0x5000_0000,
+            mode: mode::S_IFLNK | 0o777,
+            nlink: 1,
+            rdev: 0,
+            size: target.len() as i64,
+            mtime: 0,
+        });
     }
     open(p, flags::O_RDONLY).map(|f| f.stat())
 }

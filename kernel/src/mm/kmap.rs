@@ -31,6 +31,12 @@ impl LinearMapTables {
     }
 }
 
+impl Default for LinearMapTables {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl TableMemory for LinearMapTables {
     fn alloc_table(&mut self) -> Option<u64> {
         let pa = phys::alloc_frame()?;

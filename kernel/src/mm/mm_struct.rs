@@ -312,7 +312,13 @@ impl MmStruct {
     /// range `[addr, addr + len)`, faulting pages in as `access` needs. The
     /// lock is held throughout, so no page can go away under `f`. `EFAULT`
     /// for anything outside a suitable VMA.
-    pub fn access(&self, addr: u64, len: usize, access: Access, mut f: impl FnMut(*mut u8, usize)) -> Result<(), Errno> {
+    pub fn access(
+        &self,
+        addr: u64,
+        len: usize,
+        access: Access,
+        mut f: impl FnMut(*mut u8, usize),
+    ) -> Result<(), Errno> {
         let end = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
         if end > TASK_SIZE {
             return Err(Errno::EFAULT);
@@ -482,12 +488,12 @@ impl MmStruct {
     /// tables (the pages are private to this new address space).
     pub fn write_at(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
         let mut done = 0;
-        let result = self.access(addr, data.len(), Access::Read, |dst, n| {
+
+        self.access(addr, data.len(), Access::Read, |dst, n| {
             // SAFETY: `dst` points to `n` bytes of a mapped user page.
             unsafe { core::ptr::copy_nonoverlapping(data[done..].as_ptr(), dst, n) };
             done += n;
-        });
-        result
+        })
     }
 
     /// Makes code written by [`Self::write_at`] visible to instruction fetch.

@@ -12,16 +12,16 @@
 //! or rule that protects them.
 
 use super::fair::SchedEntity;
+use super::wait::{Completion, WaitQueueHead};
 use crate::arch::fpsimd::FpState;
 use crate::fs::file::{FilesStruct, FsStruct};
 use crate::mm::mm_struct::Mm;
-use crate::signal::{SigHand, SigPending, SignalStruct};
-use alloc::sync::Arc;
-use super::wait::{Completion, WaitQueueHead};
 use crate::mm::vmstack::KernelStack;
 use crate::pid::Pid;
+use crate::signal::{SigHand, SigPending, SignalStruct};
 use crate::sync::IrqSpinLock;
 use crate::util::list::ListHead;
+use alloc::sync::Arc;
 use core::cell::UnsafeCell;
 use core::ptr::NonNull;
 use core::sync::atomic::{fence, AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};

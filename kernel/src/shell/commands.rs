@@ -102,7 +102,9 @@ const COMMANDS: &[Command] = &[
 
 fn exit(args: &[&str]) -> Result<(), &'static str> {
     no_args(args)?;
-    if crate::initproc::KSHELL_ONLY.load(core::sync::atomic::Ordering::Relaxed) || !crate::initproc::user_space_running() {
+    if crate::initproc::KSHELL_ONLY.load(core::sync::atomic::Ordering::Relaxed)
+        || !crate::initproc::user_space_running()
+    {
         return Err("no user space to return to (booted with 'kshell', or init did not start)");
     }
     // Switch first: input typed after the message goes to user space.

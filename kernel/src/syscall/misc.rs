@@ -140,7 +140,7 @@ fn sys_sched_setaffinity(pid: i32, len: usize, mask: u64) -> SysResult {
 
 fn sys_sched_getaffinity(pid: i32, len: usize, mask: u64) -> SysResult {
     // The kernel's cpumask is one 64-bit word.
-    if len < 8 || len % 8 != 0 {
+    if len < 8 || !len.is_multiple_of(8) {
         return Err(Errno::EINVAL);
     }
     let t = task_of(pid)?;

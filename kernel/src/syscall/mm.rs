@@ -47,9 +47,16 @@ fn prot_bits(p: u64) -> u8 {
 /// `mmap` for anonymous private memory (file and shared mappings: ENODEV
 /// and EINVAL; the initramfs has no page cache to share).
 fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64) -> SysResult {
-    let known = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | MAP_NORESERVE | MAP_GROWSDOWN | MAP_STACK
-        | MAP_POPULATE | MAP_FIXED_NOREPLACE;
-    if len == 0 || prot_arg & !PROT_MASK != 0 || flags & !known != 0 || addr % PAGE != 0 {
+    let known = MAP_SHARED
+        | MAP_PRIVATE
+        | MAP_FIXED
+        | MAP_ANONYMOUS
+        | MAP_NORESERVE
+        | MAP_GROWSDOWN
+        | MAP_STACK
+        | MAP_POPULATE
+        | MAP_FIXED_NOREPLACE;
+    if len == 0 || prot_arg & !PROT_MASK != 0 || flags & !known != 0 || !addr.is_multiple_of(PAGE) {
         return Err(Errno::EINVAL);
     }
     if flags & (MAP_SHARED | MAP_PRIVATE) != MAP_PRIVATE {
@@ -82,14 +89,14 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64) -> SysResul
 }
 
 fn sys_munmap(addr: u64, len: u64) -> SysResult {
-    if addr % PAGE != 0 || len == 0 {
+    if !addr.is_multiple_of(PAGE) || len == 0 {
         return Err(Errno::EINVAL);
     }
     current_mm()?.unmap_area(addr, len).map(|_| 0)
 }
 
 fn sys_mprotect(addr: u64, len: u64, prot_arg: u64) -> SysResult {
-    if addr % PAGE != 0 || prot_arg & !PROT_MASK != 0 {
+    if !addr.is_multiple_of(PAGE) || prot_arg & !PROT_MASK != 0 {
         return Err(Errno::EINVAL);
     }
     if len == 0 {

@@ -50,9 +50,19 @@ pub fn dispatch_simple(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Ok(0),
         // No credentials: every task is root and stays root. Becoming root
         // is a no-op; becoming anyone else is refused.
-        nr::SETUID | nr::SETGID => if a[0] == 0 { Ok(0) } else { Err(Errno::EPERM) },
+        nr::SETUID | nr::SETGID => {
+            if a[0] == 0 {
+                Ok(0)
+            } else {
+                Err(Errno::EPERM)
+            }
+        }
         nr::SETREUID | nr::SETREGID | nr::SETRESUID | nr::SETRESGID => {
-            if a[..3].iter().all(|&id| id == 0 || id as u32 == u32::MAX) { Ok(0) } else { Err(Errno::EPERM) }
+            if a[..3].iter().all(|&id| id == 0 || id as u32 == u32::MAX) {
+                Ok(0)
+            } else {
+                Err(Errno::EPERM)
+            }
         }
         nr::SET_TID_ADDRESS => {
             me.clear_child_tid.store(a[0], Ordering::Relaxed);
@@ -184,9 +194,9 @@ fn sys_getrusage(who: i64, addr: u64) -> SysResult {
     let me = current();
     let (u, s) = match who {
         RUSAGE_SELF | RUSAGE_THREAD => (me.utime_ns(), me.stime_ns()),
-        RUSAGE_CHILDREN => me
-            .signal_struct()
-            .map_or((0, 0), |s| (s.cutime.load(Ordering::Relaxed), s.cstime.load(Ordering::Relaxed))),
+        RUSAGE_CHILDREN => {
+            me.signal_struct().map_or((0, 0), |s| (s.cutime.load(Ordering::Relaxed), s.cstime.load(Ordering::Relaxed)))
+        }
         _ => return Err(Errno::EINVAL),
     };
     copy_to_user(addr, &rusage_bytes(u, s))?;

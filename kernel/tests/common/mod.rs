@@ -92,7 +92,7 @@ impl Qemu {
             .args(extra)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {qemu}: {e} (run `make setup`)"));
         let stdin = child.stdin.take().unwrap();

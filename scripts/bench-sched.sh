@@ -31,6 +31,9 @@ wait_for() { # pattern count seconds
     done
 }
 
+# The kernel's debug monitor runs these: Ctrl-] hands it the console.
+wait_for '^\$ ' 1 30
+printf '\035' >&3
 wait_for 'rpi4> ' 1 30
 n=1
 for cmd in "bench kthread 200" "bench pingpong 2000" "bench wakeup 500"; do

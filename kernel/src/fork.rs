@@ -61,7 +61,8 @@ pub fn drain_caches_local() {
 
 /// Returns every empty slab of the kernel's caches to the page allocator
 /// (Linux: `kmem_cache_shrink`): each online CPU first empties its magazine
-/// (an IPI to the others, Linux's `on_each_cpu`); returns the pages freed.
+/// (an IPI to the others, Linux's `on_each_cpu`); the cached kernel stacks
+/// go too. Returns the pages freed.
 pub fn shrink_caches() -> usize {
     // One shrink at a time, and on one CPU throughout (IRQs are masked while
     // the lock is held, so `core_id` stays right).
@@ -87,7 +88,8 @@ pub fn shrink_caches() -> usize {
     TASK_STRUCT_CACHE.shrink();
     // Draining alone can free slabs (a cache keeps few empty ones), so count
     // the difference rather than what shrink() itself returned.
-    before.saturating_sub(pages())
+    let stack_pages = vmstack::drain_cache() * crate::smp::STACK_SIZE / PAGE_SIZE;
+    before.saturating_sub(pages()) + stack_pages
 }
 
 /// Creation options (the kernel-thread subset of Linux's `kernel_clone_args`).

@@ -14,8 +14,8 @@
 //! its parent's with x0 = 0, and starts in `ret_from_fork`.
 
 use crate::errno::Errno;
-use crate::mm::slab::{KmemCache, PageSource};
-use crate::mm::{frame::PAGE_SIZE, phys, phys_to_virt, virt_to_phys, vmstack};
+use crate::mm::slab::KmemCache;
+use crate::mm::{frame::PAGE_SIZE, phys, vmstack};
 use crate::pid::{Pid, PidMap};
 use crate::sched::fair::SchedEntity;
 use crate::sched::task::{current, pf, state, TaskRef, TaskStruct, TASKLIST};
@@ -26,28 +26,13 @@ use core::sync::atomic::Ordering;
 /// The PID allocator (Linux: the pid namespace's IDR).
 pub static PIDS: IrqSpinLock<PidMap> = IrqSpinLock::new(PidMap::new());
 
-/// Slab pages from the frame allocator, through the linear map.
-pub struct FramePages;
-
-impl PageSource for FramePages {
-    fn alloc_pages(&self, pages: usize) -> Option<usize> {
-        phys::alloc_frames(pages, pages).map(phys_to_virt)
-    }
-    fn free_pages(&self, va: usize, pages: usize) {
-        for i in 0..pages {
-            let _ = phys::free_frame(virt_to_phys(va + i * PAGE_SIZE));
-        }
-    }
-}
-
-static FRAME_PAGES: FramePages = FramePages;
 
 /// The `task_struct` cache (Linux: `task_struct_cachep`).
 pub static TASK_STRUCT_CACHE: KmemCache = KmemCache::new(
     "task_struct",
     core::mem::size_of::<TaskStruct>(),
     core::mem::align_of::<TaskStruct>(),
-    &FRAME_PAGES,
+    &phys::FRAME_PAGES,
 );
 
 /// CPUs that have emptied their magazines since the last [`shrink_caches`].
@@ -56,6 +41,7 @@ static DRAINED: core::sync::atomic::AtomicU8 = core::sync::atomic::AtomicU8::new
 /// Empties this CPU's magazines of the kernel's slab caches (the SlabDrain IPI).
 pub fn drain_caches_local() {
     TASK_STRUCT_CACHE.drain_local();
+    crate::mm::heap::drain_local();
     DRAINED.fetch_or(1 << crate::arch::cpu::core_id(), Ordering::AcqRel);
 }
 
@@ -86,10 +72,13 @@ pub fn shrink_caches() -> usize {
         log::warn!("slab shrink: not every CPU drained its magazine");
     }
     TASK_STRUCT_CACHE.shrink();
+    let kmalloc_before = crate::mm::heap::slab_pages();
+    crate::mm::heap::shrink();
+    let kmalloc_freed = kmalloc_before.saturating_sub(crate::mm::heap::slab_pages());
     // Draining alone can free slabs (a cache keeps few empty ones), so count
     // the difference rather than what shrink() itself returned.
     let stack_pages = vmstack::drain_cache() * crate::smp::STACK_SIZE / PAGE_SIZE;
-    before.saturating_sub(pages()) + stack_pages
+    before.saturating_sub(pages()) + stack_pages + kmalloc_freed
 }
 
 /// Creation options (the kernel-thread subset of Linux's `kernel_clone_args`).

@@ -1,8 +1,13 @@
-//! The kernel heap (`alloc`): a buddy allocator (buddy_system_allocator's
-//! `Heap`) under the kernel's IRQ-safe lock, fed with frames from the frame
-//! allocator and grown from it when an allocation does not fit.
+//! The kernel heap (`alloc`): small blocks (up to 4 KiB) from power-of-two
+//! slab caches with per-CPU magazines (Linux: the `kmalloc-32` ...
+//! `kmalloc-4k` caches), larger ones from a buddy allocator
+//! (buddy_system_allocator's `Heap`) under the kernel's IRQ-safe lock, fed
+//! with frames from the frame allocator and grown from it when an allocation
+//! does not fit. The slab path keeps fork and exit, which allocate a handful
+//! of small structures each, off the buddy allocator's free-list searches.
 
 use super::frame::PAGE_SIZE;
+use super::slab::KmemCache;
 use super::{phys, phys_to_virt};
 use crate::sync::IrqSpinLock;
 use buddy_system_allocator::Heap;
@@ -34,8 +39,55 @@ impl KernelHeap {
 
 // SAFETY: all heap state is behind the lock; memory handed out comes from
 // frames the heap owns exclusively.
+/// The kmalloc caches: 32 bytes to 4 KiB, doubling.
+pub static KMALLOC: [KmemCache; 8] = [
+    KmemCache::new("kmalloc-32", 32, KMALLOC_ALIGN, &phys::FRAME_PAGES),
+    KmemCache::new("kmalloc-64", 64, KMALLOC_ALIGN, &phys::FRAME_PAGES),
+    KmemCache::new("kmalloc-128", 128, KMALLOC_ALIGN, &phys::FRAME_PAGES),
+    KmemCache::new("kmalloc-256", 256, KMALLOC_ALIGN, &phys::FRAME_PAGES),
+    KmemCache::new("kmalloc-512", 512, KMALLOC_ALIGN, &phys::FRAME_PAGES),
+    KmemCache::new("kmalloc-1k", 1024, KMALLOC_ALIGN, &phys::FRAME_PAGES),
+    KmemCache::new("kmalloc-2k", 2048, KMALLOC_ALIGN, &phys::FRAME_PAGES),
+    KmemCache::new("kmalloc-4k", 4096, KMALLOC_ALIGN, &phys::FRAME_PAGES),
+];
+
+/// Alignment the kmalloc caches guarantee; stricter requests use the buddy
+/// allocator.
+const KMALLOC_ALIGN: usize = 16;
+
+/// The kmalloc cache for `layout`, if it is small enough.
+fn kmalloc_cache(layout: Layout) -> Option<&'static KmemCache> {
+    if layout.align() > KMALLOC_ALIGN || layout.size() > 4096 {
+        return None;
+    }
+    let class = layout.size().max(32).next_power_of_two();
+    KMALLOC.get(class.trailing_zeros() as usize - 5)
+}
+
+/// Empties this CPU's kmalloc magazines (with the other caches'; fork.rs).
+pub fn drain_local() {
+    for c in &KMALLOC {
+        c.drain_local();
+    }
+}
+
+/// Returns the kmalloc caches' empty slabs to the frame allocator.
+pub fn shrink() {
+    for c in &KMALLOC {
+        c.shrink();
+    }
+}
+
+/// Pages the kmalloc caches hold.
+pub fn slab_pages() -> usize {
+    KMALLOC.iter().map(|c| c.stats()).map(|s| s.num_slabs * s.pages_per_slab).sum()
+}
+
 unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if let Some(cache) = kmalloc_cache(layout) {
+            return cache.alloc().map_or(null_mut(), |p| p.as_ptr());
+        }
         let mut heap = self.heap.lock();
         if let Ok(p) = heap.alloc(layout) {
             return p.as_ptr();
@@ -50,6 +102,12 @@ unsafe impl GlobalAlloc for KernelHeap {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if let (Some(cache), Some(p)) = (kmalloc_cache(layout), NonNull::new(ptr)) {
+            // SAFETY: the caller passes a pointer alloc returned for `layout`,
+            // which maps to the same cache.
+            unsafe { cache.free(p) }.expect("kmalloc: freeing a block the cache did not hand out");
+            return;
+        }
         if let Some(p) = NonNull::new(ptr) {
             // SAFETY: the caller passes a pointer this allocator returned for `layout`.
             unsafe { self.heap.lock().dealloc(p, layout) };

@@ -58,6 +58,23 @@ pub fn free_frame(pa: u64) -> Result<(), FrameError> {
     with(|f| f.free(pa))
 }
 
+/// Slab pages from the frame allocator, through the linear map.
+pub struct FramePages;
+
+impl super::slab::PageSource for FramePages {
+    fn alloc_pages(&self, pages: usize) -> Option<usize> {
+        alloc_frames(pages, pages).map(super::phys_to_virt)
+    }
+    fn free_pages(&self, va: usize, pages: usize) {
+        for i in 0..pages {
+            let _ = free_frame(super::virt_to_phys(va + i * PAGE_SIZE));
+        }
+    }
+}
+
+/// The page source of the kernel's slab caches.
+pub static FRAME_PAGES: FramePages = FramePages;
+
 /// Page counts for `meminfo`.
 #[derive(Clone, Copy, Debug)]
 pub struct Stats {

@@ -164,6 +164,9 @@ pub fn slabinfo(args: &[&str]) -> Result<(), &'static str> {
     }
     println!("{}", crate::mm::slab::slabinfo_header());
     println!("{}", TASK_STRUCT_CACHE.stats());
+    for cache in &crate::mm::heap::KMALLOC {
+        println!("{}", cache.stats());
+    }
     println!("# kernel stacks in use: {}", crate::mm::vmstack::stacks_in_use());
     Ok(())
 }

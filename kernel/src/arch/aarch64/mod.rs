@@ -17,3 +17,5 @@ pub mod mmu;
 core::arch::global_asm!(include_str!("boot.S"));
 #[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("switch.S"));
+#[cfg(target_os = "none")]
+core::arch::global_asm!(include_str!("string.S"));

@@ -34,7 +34,11 @@ pub fn do_exit(code: i32) -> ! {
     if tsk.has_flag(pf::PF_IDLE) {
         panic!("attempted to kill the idle task");
     }
-    if Some(&tsk) == CHILD_REAPER.get() || (tsk.tgid() == INIT_PID && tsk.is_user()) {
+    // init's death, or the death of its last thread, is fatal, as in Linux.
+    let init_group_dies = tsk.tgid() == INIT_PID
+        && tsk.is_user()
+        && tsk.signal_struct().is_some_and(|s| s.live.load(Ordering::Relaxed) <= 1);
+    if (Some(&tsk) == CHILD_REAPER.get() && !tsk.is_user()) || init_group_dies {
         panic!("attempted to kill init! exit code {code:#x}");
     }
     tsk.flags.fetch_or(pf::PF_EXITING, Ordering::SeqCst);

@@ -331,3 +331,22 @@ fn user_programs_match_linux() {
     q.expect(USER_PROMPT);
     assert_eq!(run(&mut q, "echo back"), ("back\n".into(), 0));
 }
+
+#[test]
+fn console_terminal_raw_and_canonical_modes() {
+    // This kernel only: under qemu-aarch64 the program's stdin is a pipe.
+    let mut q = Qemu::boot_user();
+    q.send(b"/tests/t_tty\r");
+    q.expect("raw: type 3 keys\r\n");
+    q.send(b"a\x7fz");
+    // Raw: every byte as typed, erase included, and no echo.
+    let raw = q.expect("\r\n");
+    assert_eq!(raw.trim_end(), "raw bytes: 61 7f 7a", "{raw:?}");
+    q.expect("canonical: type a line\r\n");
+    // Canonical: DEL erases (echoed as backspace, space, backspace).
+    q.send(b"ecxo\x7f\x7fho hi\r");
+    q.expect("ecxo\x08 \x08\x08 \x08ho hi\r\n");
+    q.expect("line: echo hi\r\n");
+    let rest = q.expect(USER_PROMPT);
+    assert!(rest.contains("PASS"), "{rest}");
+}

@@ -171,22 +171,38 @@ pub fn slabinfo(args: &[&str]) -> Result<(), &'static str> {
     Ok(())
 }
 
-/// A sysctl key: its name, whether it can be set, and how to read it.
-/// Only `kernel.pid_max` is Linux's; the others are this kernel's counters.
+/// A sysctl key: its name, how to read it and, if it can be set, how.
+/// `kernel.pid_max` and `kernel.sched_child_runs_first` are Linux's; the
+/// others are this kernel's counters.
 struct Sysctl {
     name: &'static str,
-    writable: bool,
     read: fn() -> u64,
+    write: Option<fn(u32) -> Result<(), &'static str>>,
 }
 
 const SYSCTLS: &[Sysctl] = &[
-    Sysctl { name: "kernel.pid_max", writable: true, read: || PIDS.lock().pid_max() as u64 },
-    Sysctl { name: "kernel.pids_in_use", writable: false, read: || PIDS.lock().in_use() as u64 },
-    Sysctl { name: "kernel.pids_free", writable: false, read: || PIDS.lock().free_count() as u64 },
+    Sysctl {
+        name: "kernel.pid_max",
+        read: || PIDS.lock().pid_max() as u64,
+        write: Some(|n| PIDS.lock().set_pid_max(n).map_err(|_| "pid_max must be 301..=4194304")),
+    },
+    Sysctl {
+        name: "kernel.sched_child_runs_first",
+        read: || crate::sched::core::SCHED_CHILD_RUNS_FIRST.load(Ordering::Relaxed) as u64,
+        write: Some(|n| match n {
+            0 | 1 => {
+                crate::sched::core::SCHED_CHILD_RUNS_FIRST.store(n == 1, Ordering::Relaxed);
+                Ok(())
+            }
+            _ => Err("0 or 1"),
+        }),
+    },
+    Sysctl { name: "kernel.pids_in_use", read: || PIDS.lock().in_use() as u64, write: None },
+    Sysctl { name: "kernel.pids_free", read: || PIDS.lock().free_count() as u64, write: None },
     Sysctl {
         name: "kernel.init_reaped",
-        writable: false,
         read: || crate::initproc::REAPED_BY_INIT.load(Ordering::Relaxed),
+        write: None,
     },
 ];
 
@@ -209,11 +225,9 @@ pub fn sysctl(args: &[&str]) -> Result<(), &'static str> {
                 return Err("unknown key");
             };
             if let Some(value) = value {
-                if !s.writable {
-                    return Err("read-only key");
-                }
+                let Some(write) = s.write else { return Err("read-only key") };
                 let n: u32 = value.parse().map_err(|_| "not a number")?;
-                PIDS.lock().set_pid_max(n).map_err(|_| "pid_max must be 301..=4194304")?;
+                write(n)?;
             }
             print(s.name, s.read);
             Ok(())

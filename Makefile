@@ -134,9 +134,11 @@ fmt:
 	cargo fmt --all
 
 bench: $(IMG)
+	@bash scripts/fetch-firmware.sh
 	@bash scripts/bench-boot.sh $(IMG)
 	@bash scripts/bench-sched.sh $(IMG) icount
 	@bash scripts/bench-sched.sh $(IMG) wall
+	@bash scripts/bench-user.sh $(IMG)
 
 clean:
 	cargo clean

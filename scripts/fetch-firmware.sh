@@ -4,7 +4,9 @@
 #     bookworm's non-free-firmware component);
 #   - bcm2711-rpi-4-b.dtb: the device tree (Debian's arm64 kernel package,
 #     linux-image-<version>-arm64, under /usr/lib/linux-image-*/broadcom/).
-# into build/firmware/, with the package versions in build/firmware/VERSIONS.
+# into build/firmware/, with the package versions in build/firmware/VERSIONS;
+# and that package's Linux kernel into build/linux/vmlinuz, the reference
+# `make bench` runs the user-space benchmark on.
 # Idempotent: nothing is fetched when the files are there.
 #
 # As root on Debian it adds the non-free-firmware component and the arm64
@@ -15,7 +17,11 @@ out=build/firmware
 files=(start4.elf fixup4.dat bcm2711-rpi-4-b.dtb)
 log() { printf 'fetch-firmware: %s\n' "$*" >&2; }
 
-have_all() { for f in "${files[@]}" VERSIONS; do [ -s "$out/$f" ] || return 1; done; }
+linux_out=build/linux
+have_all() {
+    for f in "${files[@]}" VERSIONS; do [ -s "$out/$f" ] || return 1; done
+    [ -s "$linux_out/vmlinuz" ]
+}
 have_all && exit 0
 
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -56,6 +62,10 @@ dpkg-deb -x "$tmp"/"$kpkg"_*_arm64.deb "$tmp/k"
 mkdir -p "$out"
 cp "$tmp/fw/usr/lib/raspi-firmware/start4.elf" "$tmp/fw/usr/lib/raspi-firmware/fixup4.dat" "$out/"
 cp "$(find "$tmp/k" -name bcm2711-rpi-4-b.dtb | head -1)" "$out/"
+# The same package's kernel: Linux in QEMU is the reference of `make bench`.
+mkdir -p "$linux_out"
+cp "$(find "$tmp/k/boot" -name 'vmlinuz-*' | head -1)" "$linux_out/vmlinuz"
+echo "$kpkg $(dpkg-deb -f "$tmp"/"$kpkg"_*_arm64.deb Version)" > "$linux_out/VERSION"
 {
     echo "raspi-firmware $(dpkg-deb -f "$tmp"/raspi-firmware_*.deb Version)"
     echo "$kpkg $(dpkg-deb -f "$tmp"/"$kpkg"_*_arm64.deb Version)"

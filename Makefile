@@ -103,8 +103,14 @@ chainboot: $(IMG)
 sdimage: $(IMG)
 	@bash scripts/mksdimage.sh $(IMG) $(SDIMG)
 
+# A kernel command line reaches the kernel in the device tree, as on a board.
+ifdef APPEND
+RUN_ARGS = -dtb $(BUILD)/firmware/bcm2711-rpi-4-b.dtb -append "$(APPEND)"
+endif
+
 run: $(IMG)
-	$(QEMU) $(QEMU_ARGS)
+	@if [ -n "$(APPEND)" ]; then bash scripts/fetch-firmware.sh; fi
+	$(QEMU) $(QEMU_ARGS) $(RUN_ARGS)
 
 gdb: $(IMG)
 	@echo "QEMU waits for gdb: gdb-multiarch $(ELF) -ex 'target remote :1234'"

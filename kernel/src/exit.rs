@@ -178,19 +178,21 @@ fn exit_notify(tsk: TaskRef, group_dead: bool) -> bool {
     if let (Some(n), Some(parent)) = (notify, parent) {
         let sig = n.exit_signal.load(Ordering::Relaxed);
         if sig > 0 {
-            let status = n.signal_struct().map_or(n.exit_code.load(Ordering::Relaxed), |s| {
-                if s.group_exit.load(Ordering::Relaxed) {
-                    s.group_exit_code.load(Ordering::Relaxed)
-                } else {
-                    n.exit_code.load(Ordering::Relaxed)
-                }
-            });
-            let _ = crate::signal::send_signal(parent, sigchld_info(sig, n.tgid(), status), true);
+            let _ = crate::signal::send_signal(parent, sigchld_info(sig, n.tgid(), process_status(n)), true);
         }
         parent.wait_chldexit.wake_up();
         parent.put();
     }
     autoreap
+}
+
+/// The wait status of a dead process: the group's exit code when the group
+/// ended together (exit_group, a fatal signal), else the leader's own.
+fn process_status(leader: TaskRef) -> i32 {
+    match leader.signal_struct() {
+        Some(s) if s.group_exit.load(Ordering::Relaxed) => s.group_exit_code.load(Ordering::Relaxed),
+        _ => leader.exit_code.load(Ordering::Relaxed),
+    }
 }
 
 /// Whether `tsk`'s parent lets its children be reaped at once (SIGCHLD
@@ -285,13 +287,7 @@ pub fn kernel_wait4(which: WaitFor, options: u32) -> Result<Option<WaitResult>, 
         me.wait_chldexit.prepare_to_wait(&mut entry, state::TASK_INTERRUPTIBLE);
         match find_child(me, which, options) {
             Found::Zombie(child) => {
-                let status = child.signal_struct().map_or(child.exit_code.load(Ordering::Relaxed), |s| {
-                    if s.group_exit.load(Ordering::Relaxed) {
-                        s.group_exit_code.load(Ordering::Relaxed)
-                    } else {
-                        child.exit_code.load(Ordering::Relaxed)
-                    }
-                });
+                let status = process_status(child);
                 let (utime, stime) = (child.utime_ns(), child.stime_ns());
                 if let (Some(mine), Some(theirs)) = (me.signal_struct(), child.signal_struct()) {
                     mine.cutime.fetch_add(utime + theirs.cutime.load(Ordering::Relaxed), Ordering::Relaxed);

@@ -26,7 +26,6 @@ use core::sync::atomic::Ordering;
 /// The PID allocator (Linux: the pid namespace's IDR).
 pub static PIDS: IrqSpinLock<PidMap> = IrqSpinLock::new(PidMap::new());
 
-
 /// The `task_struct` cache (Linux: `task_struct_cachep`).
 pub static TASK_STRUCT_CACHE: KmemCache = KmemCache::new(
     "task_struct",

@@ -398,7 +398,7 @@ impl MmStruct {
             return Err(Errno::EINVAL);
         }
         let mut inner = self.inner.lock();
-        if inner.vmas.iter().any(|v| v.kind == VmaKind::Special && v.start < start + len && start < v.end) {
+        if touches_special(&inner, start, len) {
             return Err(Errno::EINVAL);
         }
         for (s, e) in inner.vmas.unmap(start, len)? {
@@ -434,7 +434,7 @@ impl MmStruct {
     /// copy-on-write sharing intact.
     pub fn protect_area(&self, start: u64, len: u64, prot_bits: u8) -> Result<(), Errno> {
         let mut inner = self.inner.lock();
-        if inner.vmas.iter().any(|v| v.kind == VmaKind::Special && v.start < start + len && start < v.end) {
+        if touches_special(&inner, start, len) {
             return Err(Errno::EINVAL);
         }
         inner.vmas.protect(start, len, prot_bits)?;
@@ -505,6 +505,13 @@ impl MmStruct {
     pub fn total_vm(&self) -> u64 {
         self.inner.lock().vmas.iter().map(|v| v.len()).sum()
     }
+}
+
+/// Whether `[start, start + len)` overlaps a kernel-provided page, which a
+/// process may neither unmap nor change.
+fn touches_special(inner: &MmInner, start: u64, len: u64) -> bool {
+    let end = start.saturating_add(len);
+    inner.vmas.iter().any(|v| v.kind == VmaKind::Special && v.start < end && start < v.end)
 }
 
 impl Drop for MmStruct {

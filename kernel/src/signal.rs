@@ -294,12 +294,19 @@ impl SignalStruct {
         })
     }
 
-    /// init's limits: everything unlimited but the stack (8 MiB) and open
-    /// files (1024), as on Linux.
+    /// init's limits, as on Linux: the stack 8 MiB, open files 1024, and
+    /// processes half of what memory holds kernel stacks for (Linux:
+    /// `set_max_threads`, `init_task` gets max_threads / 2); the rest
+    /// unlimited.
     pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
         let mut r = [Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY }; RLIM_NLIMITS];
         r[RLIMIT_STACK] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY };
         r[RLIMIT_NOFILE] = Rlimit { cur: 1024, max: 4096 };
+        let stack_pages = crate::smp::STACK_SIZE / crate::mm::frame::PAGE_SIZE;
+        let max_threads =
+            (crate::mm::phys::stats().total / (8 * stack_pages)).clamp(20, crate::mm::vmstack::MAX_STACKS);
+        let nproc = (max_threads / 2) as u64;
+        r[RLIMIT_NPROC] = Rlimit { cur: nproc, max: nproc };
         r
     }
 
@@ -618,8 +625,9 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
             match default_action(sig) {
                 DefaultAction::Ignore | DefaultAction::Continue => continue,
                 // init gets no signal it has no handler for (Linux:
-                // SIGNAL_UNKILLABLE), SIGKILL included.
-                _ if is_init => continue,
+                // SIGNAL_UNKILLABLE), SIGKILL included; but a fault of its
+                // own kills it, and the kernel panics, as in Linux.
+                _ if is_init && !is_fault(&info) => continue,
                 DefaultAction::Stop => {
                     do_signal_stop(me, sig);
                     continue;
@@ -661,6 +669,11 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
     if me.restore_sigmask.swap(false, Ordering::Relaxed) {
         me.blocked.store(me.saved_sigmask.load(Ordering::Relaxed), Ordering::SeqCst);
     }
+}
+
+/// Whether `info` is a synchronous fault the task caused (force_sig_fault).
+fn is_fault(info: &SigInfo) -> bool {
+    matches!(info.signo, SIGSEGV | SIGBUS | SIGILL | SIGTRAP | SIGFPE) && (1..SI_KERNEL).contains(&info.code)
 }
 
 /// Re-runs the `svc` that returned -ERESTARTSYS.

@@ -118,9 +118,12 @@ gdb: $(IMG)
 
 test: unit-test system-test lint
 
+HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
+
 unit-test:
 	@bash scripts/setup.sh
 	cargo test --workspace --lib
+	cd userland && cargo test -p uparse --target $(HOST_TRIPLE)
 
 system-test: $(IMG) $(MIN_IMG) sdimage $(LOADER) sdimage-chainload
 	KERNEL_IMAGE=$(abspath $(IMG)) MIN_KERNEL_IMAGE=$(abspath $(MIN_IMG)) SD_IMAGE=$(abspath $(SDIMG)) \
@@ -132,12 +135,15 @@ clippy:
 	@bash scripts/setup.sh
 	cargo clippy -p kernel -p bsp -p chainloader --target $(TARGET) -- -D warnings
 	cargo clippy --workspace --all-targets -- -D warnings
+	cd userland && cargo clippy --release -- -D warnings
 
 lint: clippy
 	cargo fmt --all --check
+	cd userland && cargo fmt --all --check
 
 fmt:
 	cargo fmt --all
+	cd userland && cargo fmt --all
 
 bench: $(IMG)
 	@bash scripts/fetch-firmware.sh

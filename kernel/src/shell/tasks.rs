@@ -177,8 +177,11 @@ pub fn slabinfo(args: &[&str]) -> Result<(), &'static str> {
 struct Sysctl {
     name: &'static str,
     read: fn() -> u64,
-    write: Option<fn(u32) -> Result<(), &'static str>>,
+    write: Option<SysctlWrite>,
 }
+
+/// Sets a sysctl value, or says why not.
+type SysctlWrite = fn(u32) -> Result<(), &'static str>;
 
 const SYSCTLS: &[Sysctl] = &[
     Sysctl {

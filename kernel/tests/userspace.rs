@@ -370,3 +370,18 @@ fn console_terminal_raw_and_canonical_modes() {
     let rest = q.expect(USER_PROMPT);
     assert!(rest.contains("PASS"), "{rest}");
 }
+
+#[test]
+fn child_runs_first_can_be_switched_off() {
+    let mut q = Qemu::boot_user();
+    q.send(&[MONITOR_CHORD]);
+    q.expect(PROMPT);
+    assert_eq!(q.command("sysctl kernel.sched_child_runs_first"), "kernel.sched_child_runs_first = 1\n");
+    assert_eq!(q.command("sysctl kernel.sched_child_runs_first=0"), "kernel.sched_child_runs_first = 0\n");
+    assert!(q.command("sysctl kernel.sched_child_runs_first=2").contains("0 or 1"));
+    q.send(b"exit\r");
+    q.expect("Back to user space");
+    let (out, status) = run_within(&mut q, "/tests/t_forkloop 300", Duration::from_secs(60));
+    assert_eq!(status, 0, "{out}");
+    assert_eq!(run(&mut q, "/tests/t_vfork").1, 0, "vfork still blocks the parent");
+}

@@ -43,6 +43,10 @@ pub enum Errno {
     /// Kernel-internal: the system call is restarted unless a handler without
     /// SA_RESTART runs, when user space sees EINTR (never reaches user space).
     ERESTARTSYS = 512,
+    /// Kernel-internal: restart through `restart_syscall` (the task's
+    /// restart block) unless a handler runs, when user space sees EINTR.
+    #[allow(non_camel_case_types)]
+    ERESTART_RESTARTBLOCK = 516,
 }
 
 impl Errno {
@@ -83,6 +87,7 @@ impl Errno {
             ELOOP => "ELOOP",
             ETIMEDOUT => "ETIMEDOUT",
             ERESTARTSYS => "ERESTARTSYS",
+            ERESTART_RESTARTBLOCK => "ERESTART_RESTARTBLOCK",
         }
     }
 }

@@ -637,12 +637,8 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
             }
         }
         // A user handler.
-        if !restart_checked && frame.regs[0] as i64 == -(Errno::ERESTARTSYS as i64) {
-            if action.flags & SA_RESTART != 0 {
-                restart_syscall(frame);
-            } else {
-                frame.regs[0] = (-(Errno::EINTR as i64)) as u64;
-            }
+        if !restart_checked {
+            syscall_restart(frame, Some(action.flags));
         }
         if setup_rt_frame(me, frame, sig, &action, &info).is_err() {
             // No room for the frame: the process dies (Linux: force_sigsegv).
@@ -663,8 +659,8 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
     }
     // No handler ran: an interrupted call starts over, and sigsuspend's
     // temporary mask goes back.
-    if !restart_checked && frame.regs[0] as i64 == -(Errno::ERESTARTSYS as i64) {
-        restart_syscall(frame);
+    if !restart_checked {
+        syscall_restart(frame, None);
     }
     if me.restore_sigmask.swap(false, Ordering::Relaxed) {
         me.blocked.store(me.saved_sigmask.load(Ordering::Relaxed), Ordering::SeqCst);
@@ -676,11 +672,32 @@ fn is_fault(info: &SigInfo) -> bool {
     matches!(info.signo, SIGSEGV | SIGBUS | SIGILL | SIGTRAP | SIGFPE) && (1..SI_KERNEL).contains(&info.code)
 }
 
-/// Re-runs the `svc` that returned -ERESTARTSYS.
-fn restart_syscall(frame: &mut TrapFrame) {
-    // SAFETY: only the task itself touches its syscall registers.
-    frame.regs[0] = unsafe { (*current().user_regs.get()).orig_x0 };
-    frame.elr -= 4;
+/// What becomes of a system call a signal interrupted (Linux: the restart
+/// cases of `do_signal` and `handle_signal`): with a handler (`Some(its
+/// sa_flags)`), EINTR unless it asked for SA_RESTART on a restartable call;
+/// without one, the call runs again: the same `svc` for ERESTARTSYS, or
+/// `restart_syscall` resuming from the task's restart block.
+fn syscall_restart(frame: &mut TrapFrame, handler: Option<u64>) {
+    let ret = frame.regs[0] as i64;
+    let restartsys = ret == -(Errno::ERESTARTSYS as i64);
+    let restartblock = ret == -(Errno::ERESTART_RESTARTBLOCK as i64);
+    if !restartsys && !restartblock {
+        return;
+    }
+    match handler {
+        Some(flags) if restartblock || flags & SA_RESTART == 0 => {
+            frame.regs[0] = (-(Errno::EINTR as i64)) as u64;
+        }
+        _ if restartblock => {
+            frame.regs[8] = crate::syscall::nr::RESTART_SYSCALL;
+            frame.elr -= 4;
+        }
+        _ => {
+            // SAFETY: only the task itself touches its syscall registers.
+            frame.regs[0] = unsafe { (*current().user_regs.get()).orig_x0 };
+            frame.elr -= 4;
+        }
+    }
 }
 
 // The arm64 rt_sigframe: siginfo (128 bytes), then the ucontext.

@@ -72,12 +72,23 @@ pub struct CpuContext {
     pub tpidr_el0: u64,
 }
 
+/// How to resume an interrupted sleep through `restart_syscall` (Linux:
+/// `struct restart_block`, its `nanosleep` member).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RestartBlock {
+    /// When the sleep ends (uptime, ns).
+    pub deadline: u64,
+    /// Where to store the time left if interrupted again (0: nowhere).
+    pub rmtp: u64,
+}
+
 /// The system call a user task is in, for restarts (Linux: `orig_x0`,
 /// `syscallno` in `pt_regs`).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct UserRegs {
     pub orig_x0: u64,
     pub syscallno: u64,
+    pub restart_block: RestartBlock,
 }
 
 /// Per-task state of a kernel thread (Linux: `struct kthread`).
@@ -222,7 +233,11 @@ impl TaskStruct {
             mm: IrqSpinLock::new(None),
             ttbr0: AtomicU64::new(0),
             fpsimd: UnsafeCell::new(FpState::zeroed()),
-            user_regs: UnsafeCell::new(UserRegs { orig_x0: 0, syscallno: 0 }),
+            user_regs: UnsafeCell::new(UserRegs {
+                orig_x0: 0,
+                syscallno: 0,
+                restart_block: RestartBlock { deadline: 0, rmtp: 0 },
+            }),
             files: IrqSpinLock::new(None),
             fs: IrqSpinLock::new(None),
             sighand_ptr: IrqSpinLock::new(None),

@@ -22,6 +22,7 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::CLOCK_GETRES => sys_clock_getres(a[0], a[1]),
         nr::GETTIMEOFDAY => sys_gettimeofday(a[0]),
         nr::NANOSLEEP => sys_clock_nanosleep(CLOCK_MONOTONIC, 0, a[0], a[1]),
+        nr::RESTART_SYSCALL => sys_restart_syscall(),
         nr::CLOCK_NANOSLEEP => sys_clock_nanosleep(a[0], a[1], a[2], a[3]),
         nr::SCHED_YIELD => {
             crate::sched::core::yield_now();
@@ -92,27 +93,56 @@ fn sys_gettimeofday(tv: u64) -> SysResult {
     Ok(0)
 }
 
-/// `clock_nanosleep` (and `nanosleep`): sleeps interruptibly; interrupted,
-/// it stores the time left (relative sleeps) and returns EINTR.
+/// `clock_nanosleep` (and `nanosleep`): sleeps interruptibly. Interrupted,
+/// an absolute sleep is simply restarted; a relative one stores the time left
+/// and resumes through `restart_syscall` when no handler ran (a stop and
+/// continue, an ignored signal), or fails with EINTR when one did (Linux:
+/// `hrtimer_nanosleep` with its restart block).
 fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> SysResult {
     let mut b = [0u8; 16];
     copy_from_user(&mut b, req)?;
     let ns = timespec_ns(&b)?;
-    let now = clock_now(clock)?;
+    clock_now(clock)?; // a known clock
     if clock == CLOCK_THREAD_CPUTIME_ID {
         return Err(Errno::EINVAL);
     }
-    let mut left = if flags & TIMER_ABSTIME != 0 { ns.saturating_sub(now) } else { ns };
-    while left > 0 {
-        if crate::sched::task::signal_pending() {
-            if rem != 0 && flags & TIMER_ABSTIME == 0 {
-                copy_to_user(rem, &timespec_bytes(left))?;
-            }
-            return Err(Errno::EINTR);
-        }
-        left = crate::sched::core::schedule_timeout(left, state::TASK_INTERRUPTIBLE);
+    if flags & TIMER_ABSTIME != 0 {
+        // Every clock counts from boot (clock_now), so the deadline is `ns`.
+        return sleep_until(ns, 0).map_err(|_| Errno::ERESTARTSYS);
     }
-    Ok(0)
+    sleep_until(crate::time::uptime_ns().saturating_add(ns), rem)
+}
+
+/// Sleeps until `deadline` (uptime, ns); interrupted, records the restart
+/// block, stores the time left at `rmtp` (if not 0) and returns
+/// ERESTART_RESTARTBLOCK.
+fn sleep_until(deadline: u64, rmtp: u64) -> SysResult {
+    loop {
+        let left = deadline.saturating_sub(crate::time::uptime_ns());
+        if left == 0 {
+            return Ok(0);
+        }
+        if crate::sched::task::signal_pending() {
+            // SAFETY: only the task itself touches its syscall registers.
+            unsafe { (*current().user_regs.get()).restart_block = crate::sched::task::RestartBlock { deadline, rmtp } };
+            if rmtp != 0 {
+                copy_to_user(rmtp, &timespec_bytes(left))?;
+            }
+            return Err(Errno::ERESTART_RESTARTBLOCK);
+        }
+        crate::sched::core::schedule_timeout(left, state::TASK_INTERRUPTIBLE);
+    }
+}
+
+/// `restart_syscall`: resumes the interrupted sleep (Linux:
+/// `sys_restart_syscall`, for the nanosleep restart block).
+fn sys_restart_syscall() -> SysResult {
+    // SAFETY: only the task itself touches its syscall registers.
+    let block = unsafe { (*current().user_regs.get()).restart_block };
+    if block.deadline == 0 {
+        return Err(Errno::EINTR);
+    }
+    sleep_until(block.deadline, block.rmtp)
 }
 
 /// The task `pid` names (0: the caller), with a reference.

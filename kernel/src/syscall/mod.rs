@@ -55,6 +55,7 @@ pub mod nr {
     pub const FUTEX: u64 = 98;
     pub const SET_ROBUST_LIST: u64 = 99;
     pub const NANOSLEEP: u64 = 101;
+    pub const RESTART_SYSCALL: u64 = 128;
     pub const GETITIMER: u64 = 102;
     pub const SETITIMER: u64 = 103;
     pub const CLOCK_GETTIME: u64 = 113;

@@ -63,9 +63,9 @@ fi
 install -m 755 "userland/rust-std/target/$musl/release/rust-command" "$out/.rust-command.$$"
 mv -f "$out/.rust-command.$$" "$out/rust-command"
 
-programs=(hello exit0 forkexec rust-command bench hello-glibc forkexec-glibc t_threads-glibc
+programs=(hello exit0 forkexec rust-command bench hello-glibc forkexec-glibc t_threads-glibc t_signals-glibc
     t_cow t_forkloop t_forkbomb t_orphan t_zombie t_vfork t_threads t_signals t_stop
-    t_segv t_efault t_pipe t_files t_proc t_ids t_wait t_tty)
+    t_segv t_efault t_pipe t_files t_proc t_ids t_wait t_tty t_mtproc)
 for p in "${programs[@]}"; do
     [ -x "$out/$p" ] || { log "missing $out/$p"; exit 1; }
     printf 'installed build/rootfs/tests/%s (%s bytes)\n' "$p" "$(stat -c %s "$out/$p")"
@@ -116,6 +116,7 @@ check_program() {
 check_program hello
 check_program hello-glibc
 check_program t_threads-glibc
+check_program t_signals-glibc
 check_program exit0
 check_program forkexec "$wrap/hello"
 check_program rust-command "$wrap/hello"
@@ -135,6 +136,7 @@ check_program t_files "$root/build/rootfs"
 check_program t_proc
 check_program t_ids
 check_program t_wait
+check_program t_mtproc "$wrap/exit0"
 
 # Outputs that vary by design: only their shape is checked.
 if qemu-aarch64 "$out/t_cow" --meminfo >"$tmp/meminfo" &&

@@ -52,11 +52,11 @@ pub fn do_exit(code: i32) -> ! {
     drop(files);
     let fs = tsk.fs.lock().take();
     drop(fs);
-    let group_dead = tsk.signal_struct().is_none_or(|s| s.live.fetch_sub(1, Ordering::SeqCst) == 1);
+    let tgid = tsk.tgid();
+    let (autoreap, group_dead) = exit_notify(tsk);
     if group_dead && tsk.is_user() {
-        crate::itimer::exit_itimers(tsk.tgid());
+        crate::itimer::exit_itimers(tgid);
     }
-    let autoreap = exit_notify(tsk, group_dead);
     if autoreap {
         release_task(tsk);
     }
@@ -90,7 +90,8 @@ pub fn mm_release(tsk: TaskRef) {
     let tid_addr = tsk.clear_child_tid.swap(0, Ordering::Relaxed);
     if tid_addr != 0 {
         if let Some(mm) = tsk.mm() {
-            if alloc::sync::Arc::strong_count(&mm) > 1 && mm.write_at(tid_addr, &0u32.to_le_bytes()).is_ok() {
+            // Shared with another task (ours plus the one just cloned: 2)?
+            if alloc::sync::Arc::strong_count(&mm) > 2 && mm.write_user(tid_addr, &0u32.to_le_bytes()).is_ok() {
                 let _ = crate::futex::futex_wake(tid_addr, 1);
             }
         }
@@ -131,11 +132,19 @@ fn find_new_reaper(tsk: TaskRef, reaper: TaskRef) -> TaskRef {
 /// `exit_notify`, `forget_original_parent`, `do_notify_parent`). A thread
 /// other than the leader is released at once; the leader of a group whose
 /// other threads still run becomes a zombie that its parent hears of only
-/// when the last thread is gone (Linux: `delay_group_leader`). Returns
-/// whether nobody will wait for `tsk`, so it must be released now.
-fn exit_notify(tsk: TaskRef, group_dead: bool) -> bool {
+/// when the last thread is gone (Linux: `delay_group_leader`), and that
+/// last thread releases it if the parent ignores SIGCHLD. Returns whether
+/// nobody will wait for `tsk`, so it must be released now, and whether the
+/// group is dead.
+///
+/// The group's count of live threads drops under TASKLIST, the lock under
+/// which `wait4` decides that a zombie leader can be reaped: once the count
+/// is 0 the leader may be freed by its parent at any time, so the last
+/// thread holds a reference to it for what it still does.
+fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     let reaper = *CHILD_REAPER.get().expect("init exists before any task exits");
     let guard = TASKLIST.lock();
+    let group_dead = tsk.signal_struct().is_none_or(|s| s.live.fetch_sub(1, Ordering::SeqCst) == 1);
     let new_parent = find_new_reaper(tsk, reaper);
     let mut zombie_moved = false;
     // SAFETY: the tree is only changed under TASKLIST, which we hold; all
@@ -156,10 +165,16 @@ fn exit_notify(tsk: TaskRef, group_dead: bool) -> bool {
     let notify = if is_leader {
         group_dead.then_some(tsk)
     } else if group_dead && leader.exit_state.load(Ordering::Relaxed) == exit_state::EXIT_ZOMBIE {
-        Some(leader) // the last thread: the zombie leader can be reaped now
+        Some(leader.get()) // the last thread: the zombie leader can be reaped now
     } else {
         None
     };
+    // The last thread of a group whose parent ignores SIGCHLD releases the
+    // zombie leader itself (Linux: release_task's zap_leader).
+    let zap_leader = !is_leader && notify.is_some() && parent_ignores_sigchld(leader);
+    if zap_leader {
+        leader.exit_state.store(exit_state::EXIT_DEAD, Ordering::Release);
+    }
     let autoreap = if is_leader {
         let parent_ignores = notify.is_some() && parent_ignores_sigchld(tsk);
         let autoreap = tsk.exit_signal.load(Ordering::Relaxed) < 0 || parent_ignores;
@@ -177,13 +192,19 @@ fn exit_notify(tsk: TaskRef, group_dead: bool) -> bool {
     }
     if let (Some(n), Some(parent)) = (notify, parent) {
         let sig = n.exit_signal.load(Ordering::Relaxed);
-        if sig > 0 {
+        if sig > 0 && !zap_leader {
             let _ = crate::signal::send_signal(parent, sigchld_info(sig, n.tgid(), process_status(n)), true);
         }
         parent.wait_chldexit.wake_up();
         parent.put();
     }
-    autoreap
+    if let Some(n) = notify.filter(|&n| n != tsk) {
+        if zap_leader {
+            release_task(n);
+        }
+        n.put(); // the reference taken above
+    }
+    (autoreap, group_dead)
 }
 
 /// The wait status of a dead process: the group's exit code when the group
@@ -327,39 +348,66 @@ enum Found {
 fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
     let _guard = TASKLIST.lock();
     let mut found = Found::None;
-    // SAFETY: under TASKLIST.
-    unsafe {
-        for link in ListHead::iter(me.children.get()) {
-            let child = TaskRef::from_ptr(crate::container_of!(link, TaskStruct, sibling));
-            let matches = match which {
-                WaitFor::Any => true,
-                WaitFor::Pid(pid) => child.pid() == pid,
-                WaitFor::Pgrp(pgrp) => child.pgrp() == pgrp,
-            };
-            if !matches {
-                continue;
-            }
-            found = Found::Waiting;
-            if child.exit_state.load(Ordering::Acquire) == exit_state::EXIT_ZOMBIE {
-                // A leader whose threads still run is not reapable yet.
-                if child.signal_struct().is_none_or(|s| s.live.load(Ordering::Relaxed) == 0) {
-                    return Found::Zombie(child);
+    // The children of every thread of the caller's group are its children
+    // (Linux: do_wait walks the thread group unless __WNOTHREAD).
+    let mut parents = alloc::vec![me];
+    if options & __WNOTHREAD == 0 && me.is_user() {
+        // SAFETY: under TASKLIST; the list holds live tasks.
+        unsafe {
+            for link in ListHead::iter(crate::sched::task::init_task().tasks.get()) {
+                let t = TaskRef::from_ptr(crate::container_of!(link, TaskStruct, tasks));
+                if t != me && t.tgid() == me.tgid() {
+                    parents.push(t);
                 }
-                continue;
             }
-            let Some(s) = child.signal_struct() else { continue };
-            let event = s.notify.load(Ordering::Relaxed);
-            let report = |status| {
-                Found::Event(WaitResult { pid: child.tgid(), status, utime: child.utime_ns(), stime: child.stime_ns() })
-            };
-            if options & WUNTRACED != 0 && event == crate::signal::notify::STOPPED && s.stopped.load(Ordering::Relaxed)
-            {
-                s.notify.store(0, Ordering::Relaxed);
-                return report(wstatus::stopped(s.stop_signal.load(Ordering::Relaxed)));
-            }
-            if options & WCONTINUED != 0 && event == crate::signal::notify::CONTINUED {
-                s.notify.store(0, Ordering::Relaxed);
-                return report(wstatus::CONTINUED);
+        }
+    }
+    for parent in parents {
+        // SAFETY: under TASKLIST.
+        unsafe {
+            for link in ListHead::iter(parent.children.get()) {
+                let child = TaskRef::from_ptr(crate::container_of!(link, TaskStruct, sibling));
+                let matches = match which {
+                    WaitFor::Any => true,
+                    WaitFor::Pid(pid) => child.pid() == pid,
+                    WaitFor::Pgrp(pgrp) => child.pgrp() == pgrp,
+                };
+                if !matches {
+                    continue;
+                }
+                found = Found::Waiting;
+                if child.exit_state.load(Ordering::Acquire) == exit_state::EXIT_ZOMBIE {
+                    // A leader whose threads still run is not reapable yet;
+                    // `live` only drops under TASKLIST (exit_notify).
+                    if child.signal_struct().is_none_or(|s| s.live.load(Ordering::Relaxed) == 0) {
+                        // Claimed: no other waiter can take it now (Linux:
+                        // wait_task_zombie's exit_state exchange).
+                        child.exit_state.store(exit_state::EXIT_DEAD, Ordering::Release);
+                        return Found::Zombie(child);
+                    }
+                    continue;
+                }
+                let Some(s) = child.signal_struct() else { continue };
+                let event = s.notify.load(Ordering::Relaxed);
+                let report = |status| {
+                    Found::Event(WaitResult {
+                        pid: child.tgid(),
+                        status,
+                        utime: child.utime_ns(),
+                        stime: child.stime_ns(),
+                    })
+                };
+                if options & WUNTRACED != 0
+                    && event == crate::signal::notify::STOPPED
+                    && s.stopped.load(Ordering::Relaxed)
+                {
+                    s.notify.store(0, Ordering::Relaxed);
+                    return report(wstatus::stopped(s.stop_signal.load(Ordering::Relaxed)));
+                }
+                if options & WCONTINUED != 0 && event == crate::signal::notify::CONTINUED {
+                    s.notify.store(0, Ordering::Relaxed);
+                    return report(wstatus::CONTINUED);
+                }
             }
         }
     }

@@ -189,7 +189,15 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     use clone_flags::*;
     check_clone_flags(args.flags)?;
     let parent = current();
+    if args.flags & CLONE_PARENT != 0 && parent.tgid() == crate::exit::INIT_PID {
+        return Err(Errno::EINVAL); // init's siblings would have no reaper
+    }
+    // What a user task always has, taken before anything needs undoing.
     let parent_signal = parent.signal_struct().ok_or(Errno::EINVAL)?;
+    let files = parent.files.lock().clone().ok_or(Errno::EINVAL)?;
+    let fs = parent.fs.lock().clone().ok_or(Errno::EINVAL)?;
+    let sighand = parent.sighand().ok_or(Errno::EINVAL)?;
+    let parent_mm = parent.mm().ok_or(Errno::EINVAL)?;
     // 1. Duplicate the descriptor, with a kernel stack.
     let p = dup_task_struct(parent)?;
     // 2. Resource limits: the caller's RLIMIT_NPROC against the tasks alive
@@ -228,11 +236,8 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     };
     // 7. Copy or share by flags (Linux: copy_files, copy_fs, copy_sighand,
     //    copy_signal, copy_mm, copy_thread).
-    let files = parent.files.lock().clone().ok_or(Errno::EINVAL)?;
     *p.files.lock() = Some(if args.flags & CLONE_FILES != 0 { files } else { files.copy() });
-    let fs = parent.fs.lock().clone().ok_or(Errno::EINVAL)?;
     *p.fs.lock() = Some(if args.flags & CLONE_FS != 0 { fs } else { fs.copy() });
-    let sighand = parent.sighand().ok_or(Errno::EINVAL)?;
     *p.sighand_ptr.lock() = Some(if args.flags & CLONE_SIGHAND != 0 { sighand } else { sighand.copy() });
     if thread {
         parent_signal.live.fetch_add(1, Ordering::SeqCst);
@@ -247,7 +252,6 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
         *p.signal.lock() = Some(s);
         p.group_leader.store(p.as_ptr(), Ordering::Release);
     }
-    let parent_mm = parent.mm().ok_or(Errno::EINVAL)?;
     let mm = if args.flags & CLONE_VM != 0 {
         parent_mm
     } else {
@@ -263,7 +267,7 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     };
     p.ttbr0.store(mm.ttbr0(), Ordering::Relaxed);
     if args.flags & CLONE_CHILD_SETTID != 0 {
-        let _ = mm.write_at(args.child_tid, &pid.to_le_bytes());
+        let _ = mm.write_user(args.child_tid, &pid.to_le_bytes());
     }
     *p.mm.lock() = Some(mm);
     if args.flags & CLONE_CHILD_CLEARTID != 0 {

@@ -264,6 +264,9 @@ pub struct SignalStruct {
     /// A group exit is under way (`exit_group`, a fatal signal).
     pub group_exit: AtomicBool,
     pub group_exit_code: AtomicI32,
+    /// A thread is in exec, killing the others (Linux: `group_exec_task`):
+    /// they die without taking the group with them.
+    pub group_exec: AtomicBool,
     /// Stopped by a stop signal (until SIGCONT).
     pub stopped: AtomicBool,
     pub stop_signal: AtomicI32,
@@ -285,6 +288,7 @@ impl SignalStruct {
             live: AtomicUsize::new(1),
             group_exit: AtomicBool::new(false),
             group_exit_code: AtomicI32::new(0),
+            group_exec: AtomicBool::new(false),
             stopped: AtomicBool::new(false),
             stop_signal: AtomicI32::new(0),
             notify: AtomicU32::new(0),
@@ -372,8 +376,11 @@ pub fn send_signal(t: TaskRef, info: SigInfo, group: bool) -> Result<(), Errno> 
     if !(0..=NSIG).contains(&sig) {
         return Err(Errno::EINVAL);
     }
-    if t.exit_state.load(Ordering::Relaxed) != 0 {
-        return Ok(()); // a zombie: nothing to deliver
+    // A dead task takes nothing, but a process whose leader has exited
+    // while other threads run still does (through those threads).
+    let zombie = t.exit_state.load(Ordering::Relaxed) != 0;
+    if zombie && !(group && process_alive(t)) {
+        return Ok(());
     }
     if sig == 0 {
         return Ok(());
@@ -429,13 +436,16 @@ pub fn send_signal(t: TaskRef, info: SigInfo, group: bool) -> Result<(), Errno> 
         } else {
             signal_wake_up(t, true);
         }
-    } else if !group || t.blocked.load(Ordering::Relaxed) & sigmask(sig) == 0 {
+    } else if !zombie && (!group || t.blocked.load(Ordering::Relaxed) & sigmask(sig) == 0) {
         signal_wake_up(t, false);
     } else {
-        // The target blocks it: another thread of the group may take it.
+        // The target blocks it or is gone: another thread may take it.
         let mut chosen = None;
         for_each_thread(t, |th| {
-            if chosen.is_none() && th.blocked.load(Ordering::Relaxed) & sigmask(sig) == 0 {
+            if chosen.is_none()
+                && th.exit_state.load(Ordering::Relaxed) == 0
+                && th.blocked.load(Ordering::Relaxed) & sigmask(sig) == 0
+            {
                 chosen = Some(th.get());
             }
         });
@@ -477,6 +487,11 @@ fn notify_parent_cldstop(t: TaskRef, why: i32, sig: i32) {
     parent.put();
 }
 
+/// Whether `t`'s thread group still has a live thread.
+fn process_alive(t: TaskRef) -> bool {
+    t.signal_struct().is_some_and(|s| s.live.load(Ordering::Relaxed) > 0)
+}
+
 /// Sends `sig` from the current task to process `pid` (its thread group).
 pub fn kill_proc(pid: Pid, info: SigInfo) -> Result<(), Errno> {
     let t = crate::sched::task::find_task_by_pid(pid).ok_or(Errno::ESRCH)?;
@@ -492,7 +507,7 @@ pub fn kill_pgrp(pgrp: Pid, info: SigInfo) -> Result<(), Errno> {
     let mut targets = alloc::vec::Vec::new();
     for_each_process(|p| {
         if p.pid() == p.tgid()
-            && p.exit_state.load(Ordering::Relaxed) == 0
+            && process_alive(p)
             && p.signal_struct().is_some_and(|s| s.pgrp.load(Ordering::Relaxed) == pgrp)
         {
             targets.push(p.get());
@@ -516,12 +531,7 @@ pub fn kill_all(info: SigInfo) -> Result<(), Errno> {
     let me = current().tgid();
     let mut targets = alloc::vec::Vec::new();
     for_each_process(|p| {
-        if p.pid() == p.tgid()
-            && p.pid() > 1
-            && p.tgid() != me
-            && !p.has_flag(pf::PF_KTHREAD)
-            && p.exit_state.load(Ordering::Relaxed) == 0
-        {
+        if p.pid() == p.tgid() && p.pid() > 1 && p.tgid() != me && !p.has_flag(pf::PF_KTHREAD) && process_alive(p) {
             targets.push(p.get());
         }
     });
@@ -544,6 +554,42 @@ fn dequeue_signal(t: TaskRef) -> Option<SigInfo> {
         return Some(info);
     }
     t.signal_struct()?.shared_pending.dequeue(allowed)
+}
+
+/// Kills every other thread of the current task's group and waits until
+/// they are gone, for exec (Linux: `de_thread`, `zap_other_threads`).
+/// EINTR, with the threads dying anyway, if the caller is killed meanwhile.
+pub fn de_thread() -> Result<(), Errno> {
+    let me = current();
+    let Some(s) = me.signal_struct() else { return Ok(()) };
+    if s.live.load(Ordering::SeqCst) <= 1 {
+        return Ok(());
+    }
+    if s.group_exit.load(Ordering::SeqCst) || s.group_exec.swap(true, Ordering::SeqCst) {
+        return Err(Errno::EAGAIN); // the group is already dying or execing
+    }
+    let mut others = alloc::vec::Vec::new();
+    for_each_thread(me, |t| {
+        if t != me {
+            others.push(t.get())
+        }
+    });
+    for t in others {
+        t.pending.add(SigInfo::kernel(SIGKILL));
+        signal_wake_up(t, true);
+        t.put();
+    }
+    let result = loop {
+        if s.live.load(Ordering::SeqCst) <= 1 {
+            break Ok(());
+        }
+        if fatal_signal_pending(me) {
+            break Err(Errno::EINTR);
+        }
+        crate::sched::core::msleep(1);
+    };
+    s.group_exec.store(false, Ordering::SeqCst);
+    result
 }
 
 /// Stops the current task for `sig` (Linux: `do_signal_stop`).
@@ -573,6 +619,8 @@ fn stop_current(s: &SignalStruct) {
 pub fn do_group_exit(code: i32) -> ! {
     let me = current();
     let code = match me.signal_struct() {
+        // Killed by an exec in another thread: only this thread goes.
+        Some(s) if s.group_exec.load(Ordering::SeqCst) => code,
         Some(s) => {
             if !s.group_exit.swap(true, Ordering::SeqCst) {
                 s.group_exit_code.store(code, Ordering::SeqCst);

@@ -55,7 +55,7 @@ fn load_elf_binary(
         }
         mm.map_area(start, end - start, p, VmaKind::Image).map_err(|_| Errno::ENOEXEC)?;
         let file = &data[load.offset as usize..(load.offset + load.filesz) as usize];
-        mm.write_at(bias + load.vaddr, file)?;
+        mm.exec_write(bias + load.vaddr, file)?;
         if load.flags & PF_X != 0 {
             mm.sync_icache(start, (end - start) as usize)?;
         }
@@ -68,7 +68,7 @@ fn load_elf_binary(
     let argv_refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
     let envp_refs: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
     let image = binfmt_elf::create_elf_tables(STACK_TOP, path.as_bytes(), &argv_refs, &envp_refs, &auxv, random)?;
-    mm.write_at(image.sp, &image.bytes)?;
+    mm.exec_write(image.sp, &image.bytes)?;
     {
         let mut inner = mm.lock();
         inner.start_brk = brk;
@@ -107,24 +107,12 @@ pub fn do_execve(path: &str, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
     let exe = binfmt_elf::parse(node.data)?;
     let (mm, entry, sp) = load_elf_binary(path, node.data, &exe, &argv, &envp)?;
 
+    // Other threads of the group die first (Linux: `de_thread`; a caller
+    // that is not the leader stays a thread under the leader's PID, where
+    // Linux makes it the leader).
+    crate::signal::de_thread()?;
     // The point of no return (Linux: `begin_new_exec`).
     let me = current();
-    // Other threads of the group die (Linux: `de_thread`; this kernel does
-    // not wait for them, nor make the caller the leader).
-    if let Some(s) = me.signal_struct() {
-        if s.live.load(Ordering::Relaxed) > 1 {
-            let mut others = Vec::new();
-            crate::signal::for_each_thread(me, |t| {
-                if t != me {
-                    others.push(t.get())
-                }
-            });
-            for t in others {
-                let _ = crate::signal::send_signal(t, crate::signal::SigInfo::kernel(crate::signal::SIGKILL), false);
-                t.put();
-            }
-        }
-    }
     crate::exit::mm_release(me);
     me.ttbr0.store(mm.ttbr0(), Ordering::Relaxed);
     let old = me.mm.lock().replace(mm);

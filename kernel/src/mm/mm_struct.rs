@@ -81,7 +81,14 @@ pub struct MmInner {
 pub type Mm = Arc<MmStruct>;
 
 /// Allocated ASIDs, one bit each; 0 is the reserved (kernel-thread) table's.
-static ASIDS: IrqSpinLock<AsidMap> = IrqSpinLock::new(AsidMap { bits: [1; 1024], next: 1 });
+static ASIDS: IrqSpinLock<AsidMap> = IrqSpinLock::new(AsidMap {
+    bits: {
+        let mut bits = [0; 1024];
+        bits[0] = 1;
+        bits
+    },
+    next: 1,
+});
 
 struct AsidMap {
     bits: [u64; 1024],
@@ -278,7 +285,13 @@ impl MmStruct {
             self.rss.fetch_add(1, Ordering::Relaxed);
             return Ok(pa);
         }
-        let old = *slot;
+        let mut old = *slot;
+        if !pte::user_accessible(old) {
+            // Left by PROT_NONE and allowed again by the area: reopen it.
+            old = pte::with_prot(old, false, exec);
+            *slot = old;
+            mmu::flush_tlb_user_page(self.asid, page_va);
+        }
         if access == Access::Write && !pte::writable(old) {
             let old_pa = pte::addr(old);
             if page_count(old_pa) == 1 {
@@ -310,8 +323,9 @@ impl MmStruct {
 
     /// Calls `f(kernel_pointer, len)` for each page-sized piece of the user
     /// range `[addr, addr + len)`, faulting pages in as `access` needs. The
-    /// lock is held throughout, so no page can go away under `f`. `EFAULT`
-    /// for anything outside a suitable VMA.
+    /// lock is held for each piece, so no page can go away under `f`, and
+    /// interrupts wait for one page's work at most. `EFAULT` for anything
+    /// outside a suitable VMA.
     pub fn access(
         &self,
         addr: u64,
@@ -323,12 +337,13 @@ impl MmStruct {
         if end > TASK_SIZE {
             return Err(Errno::EFAULT);
         }
-        let inner = self.inner.lock();
         let mut at = addr;
         while at < end {
             let chunk = ((at | (PAGE - 1)) + 1).min(end) - at;
+            let inner = self.inner.lock();
             let pa = self.translate_locked(&inner, at, access)?;
             f(phys_to_virt(pa) as *mut u8, chunk as usize);
+            drop(inner);
             at += chunk;
         }
         Ok(())
@@ -341,7 +356,7 @@ impl MmStruct {
         let mut pt = PageTable::from_root(root, &mut tables);
         if let Ok(Some(slot)) = pt.pte_mut(addr, false) {
             let e = *slot;
-            if pte::present(e) && (access != Access::Write || pte::writable(e)) {
+            if pte::present(e) && pte::user_accessible(e) && (access != Access::Write || pte::writable(e)) {
                 return Ok(pte::addr(e) | (addr & (PAGE - 1)));
             }
         }
@@ -431,7 +446,8 @@ impl MmStruct {
 
     /// Changes permissions (Linux: `mprotect`). Entries lose write
     /// permission at once; they regain it by fault, which also keeps
-    /// copy-on-write sharing intact.
+    /// copy-on-write sharing intact. PROT_NONE pages stay mapped, out of
+    /// EL0's reach, so their data is there when access comes back.
     pub fn protect_area(&self, start: u64, len: u64, prot_bits: u8) -> Result<(), Errno> {
         let mut inner = self.inner.lock();
         if touches_special(&inner, start, len) {
@@ -446,14 +462,11 @@ impl MmStruct {
             match pt.pte_mut(va, false) {
                 Ok(Some(slot)) => {
                     if pte::present(*slot) {
-                        *slot = pte::with_prot(*slot, false, prot_bits & prot::EXEC != 0);
-                        if prot_bits & (prot::READ | prot::WRITE | prot::EXEC) == 0 {
-                            // PROT_NONE: EL0 must not even read.
-                            let pa = pte::addr(*slot);
-                            *slot = 0;
-                            put_page(pa);
-                            self.rss.fetch_sub(1, Ordering::Relaxed);
-                        }
+                        *slot = if prot_bits & (prot::READ | prot::WRITE | prot::EXEC) == 0 {
+                            pte::no_access(*slot) // PROT_NONE: EL0 must not even read
+                        } else {
+                            pte::with_prot(*slot, false, prot_bits & prot::EXEC != 0)
+                        };
                     }
                     va += PAGE;
                 }
@@ -484,19 +497,31 @@ impl MmStruct {
         }
     }
 
-    /// Copies `data` into a fresh mapping at exec time, through the page
-    /// tables (the pages are private to this new address space).
-    pub fn write_at(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        let mut done = 0;
+    /// Copies `data` into the new address space exec is building, whatever
+    /// the areas' permissions (read-only text included): its pages are
+    /// private to it, nothing else runs in it yet.
+    pub fn exec_write(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.copy_in(addr, data, Access::Read)
+    }
 
-        self.access(addr, data.len(), Access::Read, |dst, n| {
+    /// Writes `data` to user memory as the process itself would (breaking
+    /// copy-on-write sharing, EFAULT where it may not write): for the
+    /// kernel's writes into another task's view, such as the TID words of
+    /// clone and exit.
+    pub fn write_user(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
+        self.copy_in(addr, data, Access::Write)
+    }
+
+    fn copy_in(&self, addr: u64, data: &[u8], access: Access) -> Result<(), Errno> {
+        let mut done = 0;
+        self.access(addr, data.len(), access, |dst, n| {
             // SAFETY: `dst` points to `n` bytes of a mapped user page.
             unsafe { core::ptr::copy_nonoverlapping(data[done..].as_ptr(), dst, n) };
             done += n;
         })
     }
 
-    /// Makes code written by [`Self::write_at`] visible to instruction fetch.
+    /// Makes code written by [`Self::exec_write`] visible to instruction fetch.
     pub fn sync_icache(&self, addr: u64, len: usize) -> Result<(), Errno> {
         self.access(addr, len, Access::Read, |p, n| crate::arch::cache::sync_icache_range(p as usize, n))
     }

@@ -171,6 +171,15 @@ pub mod pte {
     pub const fn with_prot(e: u64, writable: bool, exec: bool) -> u64 {
         user_page(addr(e), writable, exec)
     }
+    /// The same page, out of EL0's reach (PROT_NONE): it stays mapped, for
+    /// the kernel's bookkeeping, so its data survives a later mprotect.
+    pub const fn no_access(e: u64) -> u64 {
+        (e & !AP_EL0) | AP_READ_ONLY | UXN
+    }
+    /// Whether EL0 may access it at all.
+    pub const fn user_accessible(e: u64) -> bool {
+        e & AP_EL0 != 0
+    }
 }
 
 /// Size of the region one entry at `level` maps.

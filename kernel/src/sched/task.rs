@@ -277,8 +277,10 @@ impl TaskStruct {
     pub fn group_leader(&self) -> TaskRef {
         let p = self.group_leader.load(Ordering::Acquire);
         let p = if p.is_null() { self as *const TaskStruct as *mut TaskStruct } else { p };
-        // SAFETY: a leader outlives its threads' descriptors' use of it: it
-        // is released only after every other thread (exit.rs).
+        // SAFETY: a leader is released only once no other thread of its
+        // group is live (the count drops under TASKLIST in exit_notify, where
+        // `wait4` looks), and the last thread holds a reference to it for
+        // what it does after that (exit.rs).
         unsafe { TaskRef::from_ptr(p) }
     }
 

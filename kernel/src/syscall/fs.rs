@@ -121,6 +121,12 @@ fn sys_write(fd: u64, buf: u64, count: usize) -> SysResult {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
+    write_from_user(&file, buf, count)
+}
+
+/// Writes `count` bytes from user memory at `buf`, a kernel buffer's worth
+/// at a time; a short write ends it.
+fn write_from_user(file: &File, buf: u64, count: usize) -> SysResult {
     let mut done = 0u64;
     while (done as usize) < count {
         let len = (count - done as usize).min(CHUNK);
@@ -128,7 +134,7 @@ fn sys_write(fd: u64, buf: u64, count: usize) -> SysResult {
         if let Err(e) = copy_from_user(&mut kbuf, buf + done) {
             return if done > 0 { Ok(done) } else { Err(e) };
         }
-        match write_all(&file, &kbuf) {
+        match write_all(file, &kbuf) {
             Ok(n) => {
                 done += n;
                 if (n as usize) < len {
@@ -165,15 +171,37 @@ fn sys_writev(fd: u64, iov: u64, iovcnt: u64) -> SysResult {
     if !file.writable() {
         return Err(Errno::EBADF);
     }
-    // Gathered into one buffer, so a pipe sees one write (atomic up to
-    // PIPE_BUF).
-    let mut data = Vec::new();
-    for (base, len) in read_iovec(iov, iovcnt)? {
-        let start = data.len();
-        data.resize(start + len, 0);
-        copy_from_user(&mut data[start..], base)?;
+    let vecs = read_iovec(iov, iovcnt)?;
+    for &(base, len) in &vecs {
+        check_user(base, len, Access::Read)?;
     }
-    write_all(&file, &data)
+    let total: usize = vecs.iter().map(|v| v.1).sum();
+    if total <= CHUNK {
+        // Gathered into one buffer, so a pipe sees one write (atomic up to
+        // PIPE_BUF).
+        let mut data = alloc::vec![0u8; total];
+        let mut at = 0;
+        for (base, len) in vecs {
+            copy_from_user(&mut data[at..at + len], base)?;
+            at += len;
+        }
+        return write_all(&file, &data);
+    }
+    // Larger: one piece after another, stopping at a short write.
+    let mut done = 0;
+    for (base, len) in vecs {
+        match write_from_user(&file, base, len) {
+            Ok(n) => {
+                done += n;
+                if (n as usize) < len {
+                    break;
+                }
+            }
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(done)
 }
 
 fn sys_readv(fd: u64, iov: u64, iovcnt: u64) -> SysResult {

@@ -129,8 +129,10 @@ fn unknown(number: u64) -> SysResult {
 }
 
 /// Runs the system call in `frame` and stores its result in x0 (Linux:
-/// `invoke_syscall`).
-pub fn invoke(frame: &mut TrapFrame) {
+/// `invoke_syscall`). Returns whether x0 is a system call's result, which a
+/// signal may turn into a restart (not after rt_sigreturn, which restores
+/// the interrupted code's x0).
+pub fn invoke(frame: &mut TrapFrame) -> bool {
     let number = frame.regs[8];
     let a = [frame.regs[0], frame.regs[1], frame.regs[2], frame.regs[3], frame.regs[4], frame.regs[5]];
     // SAFETY: only the task itself touches its syscall registers.
@@ -142,7 +144,7 @@ pub fn invoke(frame: &mut TrapFrame) {
     let result = match number {
         nr::RT_SIGRETURN => {
             frame.regs[0] = crate::signal::sys_rt_sigreturn(frame);
-            return;
+            return false;
         }
         nr::EXECVE | nr::CLONE => process::dispatch(number, &a, frame),
         // Probed by C libraries, which fall back quietly: not worth a log line.
@@ -153,6 +155,7 @@ pub fn invoke(frame: &mut TrapFrame) {
         Ok(v) => v,
         Err(e) => (-(e as i64)) as u64,
     };
+    true
 }
 
 fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {

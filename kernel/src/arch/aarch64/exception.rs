@@ -124,8 +124,9 @@ fn el0_sync(frame: &mut TrapFrame) {
     super::cpu::local_irq_enable();
     match esr.class() {
         Svc64 => {
-            crate::syscall::invoke(frame);
-            return exit_to_user_mode(frame, true);
+            // rt_sigreturn's x0 is the interrupted code's, not a result.
+            let restartable = crate::syscall::invoke(frame);
+            return exit_to_user_mode(frame, restartable);
         }
         DataAbortLowerEl | InstructionAbortLowerEl => do_page_fault(frame, esr, far),
         PcAlignment | SpAlignment => user_fault(frame, esr, crate::signal::SIGBUS, 1, far),
@@ -154,7 +155,11 @@ fn do_page_fault(frame: &mut TrapFrame, esr: Esr, far: u64) {
     match mm.handle_mm_fault(far, access) {
         Ok(()) => {}
         Err(crate::errno::Errno::ENOMEM) => {
-            log::error!("out of memory on a page fault: killing {}", crate::sched::task::current().pid());
+            let me = crate::sched::task::current();
+            if me.tgid() == crate::exit::INIT_PID {
+                panic!("out of memory and no killable process: init faulted at {far:#x}");
+            }
+            log::error!("out of memory on a page fault: killing {}", me.pid());
             crate::signal::force_sig_fault(crate::signal::SIGKILL, 0, far);
         }
         Err(_) => {
@@ -196,7 +201,15 @@ fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
         super::cpu::local_irq_disable();
         let me = crate::sched::task::current();
         let stopped = me.signal_struct().is_some_and(|s| s.stopped.load(Ordering::Relaxed));
-        if !crate::sched::core::need_resched() && !crate::sched::task::signal_pending() && !stopped && !syscall {
+        // A sigsuspend mask to put back, even when its signal was taken by
+        // another thread meanwhile.
+        let mask_to_restore = me.restore_sigmask.load(Ordering::Relaxed);
+        if !crate::sched::core::need_resched()
+            && !crate::sched::task::signal_pending()
+            && !stopped
+            && !mask_to_restore
+            && !syscall
+        {
             return;
         }
         super::cpu::local_irq_enable();

@@ -1,0 +1,95 @@
+/*
+ * Multithreaded processes: wait4 sees the children other threads forked;
+ * a process whose main thread has exited still takes signals; execve from
+ * a thread replaces the whole process; mprotect(PROT_NONE) keeps the data
+ * for when access comes back.
+ *
+ * usage: t_mtproc [exit0-path]   (default /tests/exit0, the exec target)
+ */
+#include "common.h"
+
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+
+static const char *exec_target = "/tests/exit0";
+static pid_t forked_by_thread;
+
+static void *fork_in_thread(void *arg)
+{
+    (void)arg;
+    forked_by_thread = fork();
+    if (forked_by_thread == 0)
+        _exit(5);
+    return NULL;
+}
+
+static void *spin_forever(void *arg)
+{
+    (void)arg;
+    for (;;)
+        pause();
+    return NULL;
+}
+
+static void *exec_in_thread(void *arg)
+{
+    (void)arg;
+    char *argv[] = { (char *)exec_target, NULL };
+    execv(exec_target, argv);
+    _exit(99); /* exec failed */
+}
+
+int main(int argc, char **argv)
+{
+    test_init();
+    if (argc > 1)
+        exec_target = argv[1];
+
+    /* A child forked by another thread is the process's child. */
+    pthread_t t;
+    check(pthread_create(&t, NULL, fork_in_thread, NULL) == 0, "thread created");
+    pthread_join(t, NULL);
+    int status = 0;
+    pid_t got = waitpid(forked_by_thread, &status, 0);
+    check(got == forked_by_thread, "main thread reaps the child a thread forked");
+    check(WIFEXITED(status) && WEXITSTATUS(status) == 5, "its exit status is 5");
+
+    /* The main thread exits, a worker keeps the process alive: SIGTERM
+     * still reaches it. */
+    pid_t child = fork();
+    if (child == 0) {
+        pthread_t w;
+        if (pthread_create(&w, NULL, spin_forever, NULL) != 0)
+            _exit(1);
+        pthread_exit(NULL);
+    }
+    sleep_ms(100);
+    check(kill(child, SIGTERM) == 0, "kill(SIGTERM) after the main thread exited");
+    got = waitpid(child, &status, 0);
+    check(got == child && WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM, "the process dies of SIGTERM");
+
+    /* execve from a second thread: the program replaces the process. */
+    child = fork();
+    if (child == 0) {
+        pthread_t w, e;
+        if (pthread_create(&w, NULL, spin_forever, NULL) != 0 || pthread_create(&e, NULL, exec_in_thread, NULL) != 0)
+            _exit(1);
+        for (;;)
+            pause();
+    }
+    got = waitpid(child, &status, 0);
+    check(got == child && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exec from a thread runs the new program");
+
+    /* PROT_NONE and back: the data is still there. */
+    char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    check(page != MAP_FAILED, "mmap");
+    memset(page, 0x5a, 4096);
+    check(mprotect(page, 4096, PROT_NONE) == 0, "mprotect PROT_NONE");
+    check(mprotect(page, 4096, PROT_READ | PROT_WRITE) == 0, "mprotect back to read-write");
+    int kept = 1;
+    for (int i = 0; i < 4096; i++)
+        kept &= page[i] == 0x5a;
+    check(kept, "the page kept its data");
+    return finish();
+}

@@ -108,9 +108,14 @@ ifdef APPEND
 RUN_ARGS = -dtb $(BUILD)/firmware/bcm2711-rpi-4-b.dtb -append "$(APPEND)"
 endif
 
+# Ctrl-C belongs to the guest's terminal (SIGINT to the foreground job), so
+# QEMU must not take it: to quit, Ctrl-] then `poweroff` in the debug monitor.
+RUN_CONSOLE = -chardev stdio,id=console,signal=off -serial chardev:console
+
 run: $(IMG)
 	@if [ -n "$(APPEND)" ]; then bash scripts/fetch-firmware.sh; fi
-	$(QEMU) $(QEMU_ARGS) $(RUN_ARGS)
+	@echo "Ctrl-C goes to the guest; to quit QEMU: Ctrl-] (the kernel's debug monitor), then poweroff"
+	$(QEMU) $(subst -serial stdio,$(RUN_CONSOLE),$(QEMU_ARGS)) $(RUN_ARGS)
 
 gdb: $(IMG)
 	@echo "QEMU waits for gdb: gdb-multiarch $(ELF) -ex 'target remote :1234'"

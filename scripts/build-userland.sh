@@ -24,3 +24,8 @@ for prog in sh ps kill echo cat ls true false sleep uname env; do
     install -m 0755 "$out/$prog" "$rootfs/bin/$prog"
     echo "installed $rootfs/bin/$prog"
 done
+mkdir -p "$rootfs/sbin"
+for name in reboot poweroff; do
+    install -m 0755 "$out/reboot" "$rootfs/sbin/$name"
+    echo "installed $rootfs/sbin/$name"
+done

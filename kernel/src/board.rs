@@ -86,3 +86,21 @@ pub fn query_firmware() -> Result<&'static BoardInfo, MailboxError> {
 pub fn info() -> Option<&'static BoardInfo> {
     INFO.get()
 }
+
+/// Powers the board off (Linux: `kernel_power_off`): through the watchdog,
+/// which QEMU, run with `-no-reboot`, takes as the end.
+pub fn power_off() -> ! {
+    shutdown("Power down", Watchdog::power_off)
+}
+
+/// Restarts the board (Linux: `kernel_restart`).
+pub fn restart() -> ! {
+    shutdown("Restarting system", Watchdog::reboot)
+}
+
+fn shutdown(what: &str, action: fn(&Watchdog)) -> ! {
+    crate::println!("reboot: {what}");
+    UART.flush();
+    action(&WATCHDOG);
+    crate::arch::cpu::halt()
+}

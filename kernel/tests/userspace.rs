@@ -389,3 +389,14 @@ fn child_runs_first_can_be_switched_off() {
     assert_eq!(status, 0, "{out}");
     assert_eq!(run(&mut q, "/tests/t_vfork").1, 0, "vfork still blocks the parent");
 }
+
+#[test]
+fn poweroff_from_user_space_ends_qemu() {
+    let mut q = Qemu::boot_user();
+    let (out, status) = run(&mut q, "reboot -x");
+    assert_eq!(status, 2, "{out}");
+    q.send(b"poweroff\r");
+    q.expect("reboot: Power down");
+    let status = q.wait_exit(Duration::from_secs(10));
+    assert_eq!(status.code(), Some(0), "{status:?}");
+}

@@ -1,6 +1,5 @@
 //! The console shell's commands.
 
-use crate::arch::cpu;
 use crate::config::{HZ, NR_CPUS};
 use crate::mm::{frame::PAGE_SIZE, heap, phys};
 use crate::{board, println, smp, time};
@@ -314,19 +313,12 @@ fn overflow(args: &[&str]) -> Result<(), &'static str> {
     Ok(())
 }
 
-fn shutdown(what: &str, action: fn(&bsp::watchdog::Watchdog)) -> ! {
-    println!("{what}...");
-    board::UART.flush();
-    action(&board::WATCHDOG);
-    cpu::halt()
-}
-
 fn reboot(args: &[&str]) -> Result<(), &'static str> {
     no_args(args)?;
-    shutdown("Restarting", bsp::watchdog::Watchdog::reboot)
+    board::restart()
 }
 
 fn poweroff(args: &[&str]) -> Result<(), &'static str> {
     no_args(args)?;
-    shutdown("Power down", bsp::watchdog::Watchdog::power_off)
+    board::power_off()
 }

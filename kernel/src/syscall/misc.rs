@@ -34,6 +34,7 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::GETRANDOM => sys_getrandom(a[0], a[1] as usize, a[2]),
         nr::FUTEX => sys_futex(a[0], a[1] as u32, a[2] as u32, a[3]),
         nr::SYSINFO => sys_sysinfo(a[0]),
+        nr::REBOOT => sys_reboot(a[0] as u32, a[1] as u32, a[2] as u32),
         nr::SETITIMER => sys_setitimer(a[0], a[1], a[2]),
         nr::GETITIMER => sys_getitimer(a[0], a[1]),
         _ => return None,
@@ -274,6 +275,27 @@ fn sys_getitimer(which: u64, cur: u64) -> SysResult {
     let (left, int) = crate::itimer::get_real();
     copy_to_user(cur, &itimerval_bytes(left, int))?;
     Ok(0)
+}
+
+/// `reboot(2)` (Linux: kernel/reboot.c): power off or restart the board,
+/// with Linux's magic numbers. Everyone is root, so anyone may.
+fn sys_reboot(magic1: u32, magic2: u32, cmd: u32) -> SysResult {
+    const MAGIC1: u32 = 0xfee1_dead;
+    const MAGIC2: [u32; 4] = [672_274_793, 85_072_278, 369_367_448, 537_993_216];
+    const CMD_RESTART: u32 = 0x0123_4567;
+    const CMD_HALT: u32 = 0xcdef_0123;
+    const CMD_POWER_OFF: u32 = 0x4321_fedc;
+    const CMD_CAD_ON: u32 = 0x89ab_cdef;
+    const CMD_CAD_OFF: u32 = 0;
+    if magic1 != MAGIC1 || !MAGIC2.contains(&magic2) {
+        return Err(Errno::EINVAL);
+    }
+    match cmd {
+        CMD_RESTART => crate::board::restart(),
+        CMD_HALT | CMD_POWER_OFF => crate::board::power_off(),
+        CMD_CAD_ON | CMD_CAD_OFF => Ok(0),
+        _ => Err(Errno::EINVAL),
+    }
 }
 
 fn sys_sysinfo(info: u64) -> SysResult {

@@ -73,6 +73,7 @@ pub mod nr {
     pub const RT_SIGPROCMASK: u64 = 135;
     pub const RT_SIGPENDING: u64 = 136;
     pub const RT_SIGRETURN: u64 = 139;
+    pub const REBOOT: u64 = 142;
     pub const SETREGID: u64 = 143;
     pub const SETGID: u64 = 144;
     pub const SETREUID: u64 = 145;

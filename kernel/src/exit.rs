@@ -186,15 +186,21 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     };
     // SAFETY: under TASKLIST; the parent is alive while linked to a child.
     let parent = notify.map(|n| unsafe { TaskRef::from_ptr(*n.real_parent.get()).get() });
+    // The signal goes out before TASKLIST is dropped, so the parent's wait4,
+    // which looks under it, cannot reap the zombie first and then take this
+    // SIGCHLD for a later child's.
+    if let (Some(n), Some(parent)) = (notify, parent) {
+        let sig = n.exit_signal.load(Ordering::Relaxed);
+        if sig > 0 && !zap_leader {
+            let info = sigchld_info(sig, n.tgid(), process_status(n));
+            let _ = crate::signal::send_signal_tasklist_held(parent, info);
+        }
+    }
     drop(guard);
     if zombie_moved {
         new_parent.wait_chldexit.wake_up();
     }
-    if let (Some(n), Some(parent)) = (notify, parent) {
-        let sig = n.exit_signal.load(Ordering::Relaxed);
-        if sig > 0 && !zap_leader {
-            let _ = crate::signal::send_signal(parent, sigchld_info(sig, n.tgid(), process_status(n)), true);
-        }
+    if let Some(parent) = parent {
         parent.wait_chldexit.wake_up();
         parent.put();
     }

@@ -368,10 +368,43 @@ pub fn for_each_thread(t: TaskRef, mut f: impl FnMut(TaskRef)) {
     });
 }
 
+/// [`for_each_thread`] for a caller that holds TASKLIST already.
+fn for_each_thread_locked(t: TaskRef, mut f: impl FnMut(TaskRef)) {
+    let tgid = t.tgid();
+    let head = crate::sched::task::init_task().tasks.get();
+    // SAFETY: the caller holds TASKLIST; the list holds live tasks.
+    unsafe {
+        for link in crate::util::list::ListHead::iter(head) {
+            let p = TaskRef::from_ptr(crate::container_of!(link, crate::sched::task::TaskStruct, tasks));
+            if p.tgid() == tgid {
+                f(p)
+            }
+        }
+    }
+}
+
 /// Sends `info.signo` to task `t`; `group`: to its whole thread group
 /// (`kill`), else to that thread (`tgkill`, faults) (Linux: `send_signal`,
 /// `complete_signal`). Signal 0 only checks.
 pub fn send_signal(t: TaskRef, info: SigInfo, group: bool) -> Result<(), Errno> {
+    send_signal_inner(t, info, group, false)
+}
+
+/// [`send_signal`] under TASKLIST, which the caller holds: a parent is told
+/// of its child's death before `wait4` can see the zombie (Linux: exit_notify
+/// calls do_notify_parent under tasklist_lock).
+pub fn send_signal_tasklist_held(t: TaskRef, info: SigInfo) -> Result<(), Errno> {
+    send_signal_inner(t, info, true, true)
+}
+
+fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Result<(), Errno> {
+    let threads = |f: &mut dyn FnMut(TaskRef)| {
+        if locked {
+            for_each_thread_locked(t, f)
+        } else {
+            for_each_thread(t, f)
+        }
+    };
     let sig = info.signo;
     if !(0..=NSIG).contains(&sig) {
         return Err(Errno::EINVAL);
@@ -398,15 +431,15 @@ pub fn send_signal(t: TaskRef, info: SigInfo, group: bool) -> Result<(), Errno> 
     if let Some(s) = &signal {
         if sigmask(sig) & STOP_SIGNALS != 0 {
             s.shared_pending.remove(sigmask(SIGCONT));
-            for_each_thread(t, |th| th.pending.remove(sigmask(SIGCONT)));
+            threads(&mut |th| th.pending.remove(sigmask(SIGCONT)));
         } else if sig == SIGCONT {
             s.shared_pending.remove(STOP_SIGNALS);
-            for_each_thread(t, |th| th.pending.remove(STOP_SIGNALS));
+            threads(&mut |th| th.pending.remove(STOP_SIGNALS));
             if s.stopped.swap(false, Ordering::SeqCst) {
                 s.notify.store(notify::CONTINUED, Ordering::SeqCst);
-                let mut threads = alloc::vec::Vec::new();
-                for_each_thread(t, |th| threads.push(th.get()));
-                for th in threads {
+                let mut stopped = alloc::vec::Vec::new();
+                threads(&mut |th| stopped.push(th.get()));
+                for th in stopped {
                     crate::sched::core::try_to_wake_up(th, state::__TASK_STOPPED);
                     th.put();
                 }
@@ -426,9 +459,9 @@ pub fn send_signal(t: TaskRef, info: SigInfo, group: bool) -> Result<(), Errno> 
         if let Some(s) = &signal {
             s.group_exit.store(true, Ordering::SeqCst);
             s.group_exit_code.store(wstatus::signaled(SIGKILL, false), Ordering::SeqCst);
-            let mut threads = alloc::vec::Vec::new();
-            for_each_thread(t, |th| threads.push(th.get()));
-            for th in threads {
+            let mut all = alloc::vec::Vec::new();
+            threads(&mut |th| all.push(th.get()));
+            for th in all {
                 th.pending.add(SigInfo::kernel(SIGKILL));
                 signal_wake_up(th, true);
                 th.put();
@@ -441,7 +474,7 @@ pub fn send_signal(t: TaskRef, info: SigInfo, group: bool) -> Result<(), Errno> 
     } else {
         // The target blocks it or is gone: another thread may take it.
         let mut chosen = None;
-        for_each_thread(t, |th| {
+        threads(&mut |th| {
             if chosen.is_none()
                 && th.exit_state.load(Ordering::Relaxed) == 0
                 && th.blocked.load(Ordering::Relaxed) & sigmask(sig) == 0

@@ -8,6 +8,7 @@
  */
 #include "common.h"
 
+#include <poll.h>
 #include <signal.h>
 
 #define TRANSFER (256 * 1024)
@@ -188,6 +189,38 @@ static int check_fds(int closed_fd, int open_fd)
     return result;
 }
 
+/* poll(2) on pipes: a timeout with nothing to read, a sleep ended by a
+ * writer in another process, the write end ready, and hang-up at EOF. */
+static void test_poll(void)
+{
+    int p[2];
+    if (!check(pipe(p) == 0, "pipe for poll"))
+        return;
+    struct pollfd rd = { .fd = p[0], .events = POLLIN };
+    check(poll(&rd, 1, 50) == 0, "poll on an empty pipe times out");
+    struct pollfd wr = { .fd = p[1], .events = POLLOUT };
+    check(poll(&wr, 1, 0) == 1 && (wr.revents & POLLOUT), "the write end is ready for writing");
+    pid_t child = fork();
+    if (child == 0) {
+        sleep_ms(100);
+        if (write(p[1], "x", 1) != 1)
+            _exit(1);
+        _exit(0);
+    }
+    close(p[1]);
+    rd.revents = 0;
+    check(poll(&rd, 1, -1) == 1 && (rd.revents & POLLIN), "poll sleeps until the writer writes");
+    char c;
+    check(read(p[0], &c, 1) == 1 && c == 'x', "the byte is there");
+    int status;
+    wait_child(child, &status, 0);
+    rd.revents = 0;
+    check(poll(&rd, 1, 1000) == 1 && (rd.revents & POLLHUP), "poll reports hang-up once every writer is gone");
+    struct pollfd bad = { .fd = 999, .events = POLLIN };
+    check(poll(&bad, 1, 0) == 1 && bad.revents == POLLNVAL, "a closed descriptor gives POLLNVAL");
+    close(p[0]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--check-fds") == 0)
@@ -198,5 +231,6 @@ int main(int argc, char **argv)
     test_no_reader();
     test_dup_family();
     test_cloexec_exec(self);
+    test_poll();
     return finish();
 }

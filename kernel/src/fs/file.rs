@@ -130,6 +130,10 @@ pub trait FileOps: Send + Sync {
     fn poll(&self) -> u16 {
         poll::POLLIN | poll::POLLOUT
     }
+    /// Calls `register` with each wait queue woken when the readiness may
+    /// have changed (Linux: `poll_wait` in `f_op->poll`); files that are
+    /// always ready have none.
+    fn poll_wait(&self, _register: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {}
     /// Whether the position means something (regular files, directories).
     fn seekable(&self) -> bool {
         false

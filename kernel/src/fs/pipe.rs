@@ -147,6 +147,11 @@ impl FileOps for PipeEnd {
         Stat { dev: 3, ino: self.pipe.ino, mode: mode::S_IFIFO | 0o600, nlink: 1, rdev: 0, size: 0, mtime: 0 }
     }
 
+    fn poll_wait(&self, register: &mut dyn FnMut(&WaitQueueHead)) {
+        register(&self.pipe.rd_wait);
+        register(&self.pipe.wr_wait);
+    }
+
     fn poll(&self) -> u16 {
         let r = self.pipe.ring.lock();
         if self.write {

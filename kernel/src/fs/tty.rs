@@ -204,6 +204,10 @@ impl FileOps for Console {
         ready | poll::POLLOUT
     }
 
+    fn poll_wait(&self, register: &mut dyn FnMut(&WaitQueueHead)) {
+        register(&READ_WAIT);
+    }
+
     fn path(&self) -> Option<alloc::string::String> {
         Some(alloc::string::String::from("/dev/console"))
     }

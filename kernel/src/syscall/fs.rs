@@ -8,6 +8,7 @@ use crate::fs::vfs::{self, AT_FDCWD};
 use crate::mm::mm_struct::Access;
 use crate::mm::uaccess::{self, copy_from_user, copy_to_user};
 use crate::sched::task::current;
+use crate::sched::wait::{WaitQueueEntry, WaitQueueHead};
 use crate::signal::RLIMIT_NOFILE;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -486,8 +487,10 @@ fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, size: usize) -> SysResult
     Ok(n as u64)
 }
 
-/// `ppoll`: readiness of each fd, waiting (by sleeping in 10 ms steps) up
-/// to the timeout; the signal-mask argument is not applied.
+/// `ppoll` (Linux: fs/select.c `do_sys_poll`): the readiness of each fd;
+/// with none ready, the caller sleeps on every file's wait queues until one
+/// of them is woken, the timeout passes or a signal comes. The signal-mask
+/// argument is not applied.
 fn sys_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
     if nfds > nofile_limit() {
         return Err(Errno::EINVAL);
@@ -503,34 +506,64 @@ fn sys_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
         Some(crate::time::uptime_ns().saturating_add(ns))
     };
     let table = files()?;
-    loop {
+    // The files, held for the whole call (their wait queues live in them).
+    let polled: Vec<Option<Arc<File>>> = raw
+        .chunks(8)
+        .map(|pfd| {
+            let fd = i32::from_le_bytes(pfd[..4].try_into().unwrap());
+            if fd < 0 {
+                None
+            } else {
+                table.get(fd).ok()
+            }
+        })
+        .collect();
+    let mut queues: Vec<*const WaitQueueHead> = Vec::new();
+    for f in polled.iter().flatten() {
+        f.ops.poll_wait(&mut |q| queues.push(q as *const WaitQueueHead));
+    }
+    // One entry per queue, made before any is linked: they must not move.
+    let mut entries: Vec<WaitQueueEntry> = queues.iter().map(|_| WaitQueueEntry::new()).collect();
+    let result = loop {
+        for (q, e) in queues.iter().zip(entries.iter_mut()) {
+            // SAFETY: the queue belongs to a file `polled` keeps alive.
+            unsafe { (**q).prepare_to_wait(e, crate::sched::task::state::TASK_INTERRUPTIBLE) };
+        }
         let mut ready = 0;
-        for pfd in raw.chunks_mut(8) {
+        for (pfd, file) in raw.chunks_mut(8).zip(&polled) {
             let fd = i32::from_le_bytes(pfd[..4].try_into().unwrap());
             let events = u16::from_le_bytes(pfd[4..6].try_into().unwrap());
-            let revents = if fd < 0 {
-                0
-            } else {
-                match table.get(fd) {
-                    Ok(f) => f.ops.poll() & (events | poll::POLLERR | poll::POLLHUP),
-                    Err(_) => poll::POLLNVAL,
-                }
+            let revents = match file {
+                _ if fd < 0 => 0,
+                Some(f) => f.ops.poll() & (events | poll::POLLERR | poll::POLLHUP),
+                None => poll::POLLNVAL,
             };
             pfd[6..8].copy_from_slice(&revents.to_le_bytes());
             if revents != 0 {
                 ready += 1;
             }
         }
-        let expired = deadline.is_some_and(|d| crate::time::uptime_ns() >= d);
-        if ready > 0 || expired {
-            copy_to_user(fds, &raw)?;
-            return Ok(ready);
+        let now = crate::time::uptime_ns();
+        if ready > 0 || deadline.is_some_and(|d| now >= d) {
+            break Ok(ready);
         }
         if crate::sched::task::signal_pending() {
-            return Err(Errno::EINTR);
+            break Err(Errno::EINTR);
         }
-        crate::sched::core::msleep_interruptible(10);
+        match deadline {
+            Some(d) => {
+                crate::sched::core::schedule_timeout(d - now, crate::sched::task::state::TASK_INTERRUPTIBLE);
+            }
+            None => crate::sched::core::schedule(),
+        }
+    };
+    for (q, e) in queues.iter().zip(entries.iter_mut()) {
+        // SAFETY: as above.
+        unsafe { (**q).finish_wait(e) };
     }
+    let ready = result?;
+    copy_to_user(fds, &raw)?;
+    Ok(ready)
 }
 
 fn sys_umask(mask: u32) -> SysResult {

@@ -400,3 +400,16 @@ fn poweroff_from_user_space_ends_qemu() {
     let status = q.wait_exit(Duration::from_secs(10));
     assert_eq!(status.code(), Some(0), "{status:?}");
 }
+
+#[test]
+fn random_system_calls_do_not_hurt_the_kernel() {
+    // Children make random system calls with hostile arguments (see
+    // userland/tests-c/t_fuzz.c); they may die, the kernel may not.
+    let mut q = Qemu::boot_user();
+    let (out, status) = run_within(&mut q, "/tests/t_fuzz 64 2000", Duration::from_secs(300));
+    assert_eq!(status, 0, "{out}");
+    assert!(out.contains("every child ended and was reaped: yes"), "{out}");
+    let transcript = q.transcript();
+    assert!(!transcript.contains("Kernel panic") && !transcript.contains("exception from EL1"), "{transcript}");
+    assert_eq!(run(&mut q, "echo alive"), ("alive\n".into(), 0));
+}

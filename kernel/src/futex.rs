@@ -1,18 +1,21 @@
-//! Fast user-space mutexes, the minimum threads need (Linux:
-//! kernel/futex/): FUTEX_WAIT sleeps while a user word holds an expected
-//! value, FUTEX_WAKE wakes sleepers on a word, and a thread's exit clears
-//! and wakes its CLONE_CHILD_CLEARTID word (thread join).
+//! Fast user-space mutexes, the part threads need (Linux: kernel/futex/):
+//! FUTEX_WAIT sleeps while a user word holds an expected value, FUTEX_WAKE
+//! wakes up to N sleepers on a word, and a thread's exit clears and wakes
+//! its CLONE_CHILD_CLEARTID word (thread join).
 //!
-//! Waiters hang on one of 64 wait queues chosen by hashing the address
-//! space and the address. A waiter queues itself before it reads the word,
-//! so a wake-up after the read is never lost. A wake-up wakes the whole
-//! queue: waiters of other words sharing it see a spurious wake-up, which
-//! FUTEX_WAIT allows; the count returned is of the tasks woken.
+//! Waiters are keyed by their address space and the word's address (private
+//! futexes: this kernel has no memory shared between address spaces) and
+//! kept on one of 64 hash buckets. A waiter reads the word and queues itself
+//! under the bucket's lock, and a waker takes the same lock, so a wake-up
+//! between the read and the sleep is never lost (Linux: `futex_wait_setup`,
+//! `futex_wake`).
 
 use crate::errno::Errno;
 use crate::mm::uaccess;
-use crate::sched::task::{current, state};
-use crate::sched::wait::{WaitQueueEntry, WaitQueueHead};
+use crate::sched::task::{current, state, TaskRef};
+use crate::sync::IrqSpinLock;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicBool, Ordering};
 
 pub const FUTEX_WAIT: u32 = 0;
 pub const FUTEX_WAKE: u32 = 1;
@@ -21,12 +24,35 @@ pub const FUTEX_WAKE_BITSET: u32 = 10;
 pub const FUTEX_PRIVATE_FLAG: u32 = 128;
 pub const FUTEX_CLOCK_REALTIME: u32 = 256;
 
-const BUCKETS: usize = 64;
-static QUEUES: [WaitQueueHead; BUCKETS] = [const { WaitQueueHead::new() }; BUCKETS];
+/// A sleeper, on its own stack while it waits.
+struct Waiter {
+    key: (usize, u64),
+    task: TaskRef,
+    woken: AtomicBool,
+}
 
-fn bucket(uaddr: u64) -> &'static WaitQueueHead {
-    let mm = current().ttbr0.load(core::sync::atomic::Ordering::Relaxed);
-    let h = (uaddr ^ mm.rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+/// Pointers to waiters; each is removed from its bucket before its frame
+/// ends (by a waker, or by the waiter itself).
+struct Bucket(Vec<*const Waiter>);
+
+// SAFETY: the pointers are only dereferenced under the bucket's lock, while
+// the waiter they point to is still queued (so still alive).
+unsafe impl Send for Bucket {}
+
+const BUCKETS: usize = 64;
+static QUEUES: [IrqSpinLock<Bucket>; BUCKETS] = [const { IrqSpinLock::new(Bucket(Vec::new())) }; BUCKETS];
+
+/// The key of `uaddr` in the current address space.
+fn key(uaddr: u64) -> Result<(usize, u64), Errno> {
+    if !uaddr.is_multiple_of(4) {
+        return Err(Errno::EINVAL);
+    }
+    let mm = uaccess::current_mm()?;
+    Ok((alloc::sync::Arc::as_ptr(&mm) as usize, uaddr))
+}
+
+fn bucket(key: (usize, u64)) -> &'static IrqSpinLock<Bucket> {
+    let h = (key.1 ^ (key.0 as u64).rotate_left(17)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
     &QUEUES[(h >> 58) as usize % BUCKETS]
 }
 
@@ -34,48 +60,62 @@ fn bucket(uaddr: u64) -> &'static WaitQueueHead {
 /// forever). EAGAIN if the value differs, ETIMEDOUT, or ERESTARTSYS on a
 /// signal.
 pub fn futex_wait(uaddr: u64, val: u32, timeout_ns: Option<u64>) -> Result<u64, Errno> {
-    if !uaddr.is_multiple_of(4) {
-        return Err(Errno::EINVAL);
-    }
-    let q = bucket(uaddr);
+    let key = key(uaddr)?;
     let deadline = timeout_ns.map(|t| crate::time::uptime_ns().saturating_add(t));
-    let mut entry = WaitQueueEntry::new();
-    q.prepare_to_wait(&mut entry, state::TASK_INTERRUPTIBLE);
-    let result = match uaccess::get_user_u32(uaddr) {
-        Err(e) => Err(e),
-        Ok(v) if v != val => Err(Errno::EAGAIN),
-        Ok(_) if crate::sched::task::signal_pending() => Err(Errno::ERESTARTSYS),
-        Ok(_) => {
-            match deadline {
-                Some(d) => {
-                    let now = crate::time::uptime_ns();
-                    if now >= d {
-                        crate::sched::task::__set_current_state(state::TASK_RUNNING);
-                    } else {
-                        crate::sched::core::schedule_timeout(d - now, state::TASK_INTERRUPTIBLE);
-                    }
-                }
-                None => crate::sched::core::schedule(),
-            }
-            if crate::sched::task::signal_pending() {
-                Err(Errno::ERESTARTSYS)
-            } else if deadline.is_some_and(|d| crate::time::uptime_ns() >= d) {
-                Err(Errno::ETIMEDOUT)
-            } else {
-                Ok(0)
-            }
+    let waiter = Waiter { key, task: current(), woken: AtomicBool::new(false) };
+    let queue = bucket(key);
+    {
+        let mut b = queue.lock();
+        if uaccess::get_user_u32(uaddr)? != val {
+            return Err(Errno::EAGAIN);
         }
+        b.0.push(&waiter);
+        crate::sched::task::set_current_state(state::TASK_INTERRUPTIBLE);
+    }
+    let result = loop {
+        if waiter.woken.load(Ordering::Acquire) {
+            break Ok(0);
+        }
+        if crate::sched::task::signal_pending() {
+            break Err(Errno::ERESTARTSYS);
+        }
+        match deadline {
+            Some(d) => {
+                let now = crate::time::uptime_ns();
+                if now >= d {
+                    break Err(Errno::ETIMEDOUT);
+                }
+                crate::sched::core::schedule_timeout(d - now, state::TASK_INTERRUPTIBLE);
+            }
+            None => crate::sched::core::schedule(),
+        }
+        crate::sched::task::set_current_state(state::TASK_INTERRUPTIBLE);
     };
-    q.finish_wait(&mut entry);
+    crate::sched::task::__set_current_state(state::TASK_RUNNING);
+    // Off the queue before the waiter goes out of scope; a waker that got
+    // there first has removed it already.
+    queue.lock().0.retain(|&w| !core::ptr::eq(w, &waiter));
+    if waiter.woken.load(Ordering::Acquire) {
+        return Ok(0); // woken, whatever else happened meanwhile
+    }
     result
 }
 
-/// FUTEX_WAKE: wakes sleepers on `uaddr`; returns how many tasks woke
-/// (at most `nr`, as reported).
+/// FUTEX_WAKE: wakes up to `nr` sleepers on `uaddr`; returns how many.
 pub fn futex_wake(uaddr: u64, nr: u32) -> Result<u64, Errno> {
-    if !uaddr.is_multiple_of(4) {
-        return Err(Errno::EINVAL);
-    }
-    let woken = bucket(uaddr).wake_up();
-    Ok(woken.min(nr as usize) as u64)
+    let key = key(uaddr)?;
+    let mut b = bucket(key).lock();
+    let mut woken = 0u64;
+    b.0.retain(|&w| {
+        // SAFETY: a queued waiter is alive (see `Bucket`).
+        let waiter = unsafe { &*w };
+        if woken >= nr as u64 || waiter.key != key {
+            return true;
+        }
+        waiter.woken.store(true, Ordering::Release);
+        crate::sched::core::wake_up_process(waiter.task);
+        woken += 1;
+        false
+    });
+    Ok(woken)
 }

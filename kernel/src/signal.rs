@@ -828,7 +828,7 @@ fn setup_rt_frame(
     info: &SigInfo,
 ) -> Result<(), Errno> {
     let sp = (frame.sp_el0.wrapping_sub(FRAME_SIZE + 16)) & !15;
-    let mut buf = alloc::vec![0u8; (FRAME_SIZE + 16) as usize];
+    let mut buf = crate::syscall::kbuf((FRAME_SIZE + 16) as usize)?;
     buf[..SIGINFO_SIZE as usize].copy_from_slice(&siginfo_bytes(info));
     let put = |buf: &mut [u8], off: u64, v: u64| buf[off as usize..off as usize + 8].copy_from_slice(&v.to_le_bytes());
     // During sigsuspend the mask to restore is the one from before it.
@@ -875,7 +875,9 @@ fn setup_rt_frame(
 /// `sys_rt_sigreturn`). A damaged frame kills the process with SIGSEGV.
 pub fn sys_rt_sigreturn(frame: &mut TrapFrame) -> u64 {
     let sp = frame.sp_el0;
-    let mut buf = alloc::vec![0u8; FRAME_SIZE as usize];
+    let Ok(mut buf) = crate::syscall::kbuf(FRAME_SIZE as usize) else {
+        do_group_exit(wstatus::signaled(SIGSEGV, true));
+    };
     if !sp.is_multiple_of(16) || uaccess::copy_from_user(&mut buf, sp).is_err() {
         drop(buf);
         do_group_exit(wstatus::signaled(SIGSEGV, true));

@@ -58,6 +58,15 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
     })
 }
 
+/// A zeroed kernel buffer for user data: ENOMEM, not a panic, when the heap
+/// cannot grow.
+pub fn kbuf(len: usize) -> Result<Vec<u8>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| Errno::ENOMEM)?;
+    v.resize(len, 0);
+    Ok(v)
+}
+
 fn files() -> Result<Arc<FilesStruct>, Errno> {
     current().files.lock().clone().ok_or(Errno::EBADF)
 }
@@ -78,7 +87,7 @@ fn check_user(addr: u64, len: usize, access: Access) -> Result<(), Errno> {
 fn sys_read(fd: u64, buf: u64, count: usize) -> SysResult {
     let file = fdget(fd)?;
     check_user(buf, count, Access::Write)?;
-    let mut kbuf = alloc::vec![0u8; count.min(CHUNK)];
+    let mut kbuf = kbuf(count.min(CHUNK))?;
     let n = file.read(&mut kbuf)?;
     copy_to_user(buf, &kbuf[..n])?;
     Ok(n as u64)
@@ -93,7 +102,7 @@ fn sys_pread64(fd: u64, buf: u64, count: usize, pos: u64) -> SysResult {
         return Err(Errno::EBADF);
     }
     check_user(buf, count, Access::Write)?;
-    let mut kbuf = alloc::vec![0u8; count.min(CHUNK)];
+    let mut kbuf = kbuf(count.min(CHUNK))?;
     let n = file.ops.read(&mut kbuf, pos, false)?;
     copy_to_user(buf, &kbuf[..n])?;
     Ok(n as u64)
@@ -131,7 +140,7 @@ fn write_from_user(file: &File, buf: u64, count: usize) -> SysResult {
     let mut done = 0u64;
     while (done as usize) < count {
         let len = (count - done as usize).min(CHUNK);
-        let mut kbuf = alloc::vec![0u8; len];
+        let mut kbuf = kbuf(len)?;
         if let Err(e) = copy_from_user(&mut kbuf, buf + done) {
             return if done > 0 { Ok(done) } else { Err(e) };
         }
@@ -154,7 +163,7 @@ fn read_iovec(iov: u64, iovcnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
     if iovcnt > 1024 {
         return Err(Errno::EINVAL);
     }
-    let mut raw = alloc::vec![0u8; iovcnt as usize * 16];
+    let mut raw = kbuf(iovcnt as usize * 16)?;
     copy_from_user(&mut raw, iov)?;
     let mut total: usize = 0;
     raw.chunks(16)
@@ -180,7 +189,7 @@ fn sys_writev(fd: u64, iov: u64, iovcnt: u64) -> SysResult {
     if total <= CHUNK {
         // Gathered into one buffer, so a pipe sees one write (atomic up to
         // PIPE_BUF).
-        let mut data = alloc::vec![0u8; total];
+        let mut data = kbuf(total)?;
         let mut at = 0;
         for (base, len) in vecs {
             copy_from_user(&mut data[at..at + len], base)?;
@@ -212,7 +221,7 @@ fn sys_readv(fd: u64, iov: u64, iovcnt: u64) -> SysResult {
         check_user(base, len, Access::Write)?;
     }
     let total: usize = vecs.iter().map(|v| v.1).sum();
-    let mut kbuf = alloc::vec![0u8; total.min(CHUNK)];
+    let mut kbuf = kbuf(total.min(CHUNK))?;
     let n = file.read(&mut kbuf)?;
     let mut at = 0;
     for (base, len) in vecs {
@@ -495,7 +504,7 @@ fn sys_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
     if nfds > nofile_limit() {
         return Err(Errno::EINVAL);
     }
-    let mut raw = alloc::vec![0u8; nfds * 8];
+    let mut raw = kbuf(nfds * 8)?;
     copy_from_user(&mut raw, fds)?;
     let deadline = if tmo == 0 {
         None

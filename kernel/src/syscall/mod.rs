@@ -168,6 +168,8 @@ fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
         .unwrap_or_else(|| unknown(number))
 }
 
+pub use fs::kbuf;
+
 /// The current task's open file at `fd`.
 fn fdget(fd: u64) -> Result<alloc::sync::Arc<crate::fs::file::File>, Errno> {
     let files = crate::sched::task::current().files.lock().clone().ok_or(Errno::EBADF)?;

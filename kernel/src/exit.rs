@@ -186,22 +186,32 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     };
     // SAFETY: under TASKLIST; the parent is alive while linked to a child.
     let parent = notify.map(|n| unsafe { TaskRef::from_ptr(*n.real_parent.get()).get() });
-    // The signal goes out before TASKLIST is dropped, so the parent's wait4,
+    // SIGCHLD goes out before TASKLIST is dropped, so the parent's wait4,
     // which looks under it, cannot reap the zombie first and then take this
-    // SIGCHLD for a later child's.
+    // signal for a later child's. Another exit signal (clone's low byte may
+    // name any) may have job-control side effects that take TASKLIST
+    // themselves: it goes out after.
+    let mut late_signal = None;
     if let (Some(n), Some(parent)) = (notify, parent) {
         let sig = n.exit_signal.load(Ordering::Relaxed);
         if sig > 0 && !zap_leader {
             let info = sigchld_info(sig, n.tgid(), process_status(n));
-            let _ = crate::signal::send_signal_tasklist_held(parent, info);
+            if sig == crate::signal::SIGCHLD {
+                let _ = crate::signal::send_signal_tasklist_held(parent, info);
+            } else {
+                late_signal = Some(info);
+            }
         }
     }
     drop(guard);
     if zombie_moved {
-        new_parent.wait_chldexit.wake_up();
+        wake_waiters(new_parent);
     }
     if let Some(parent) = parent {
-        parent.wait_chldexit.wake_up();
+        if let Some(info) = late_signal {
+            let _ = crate::signal::send_signal(parent, info, true);
+        }
+        wake_waiters(parent);
         parent.put();
     }
     if let Some(n) = notify.filter(|&n| n != tsk) {
@@ -211,6 +221,19 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
         n.put(); // the reference taken above
     }
     (autoreap, group_dead)
+}
+
+/// Wakes every thread of `parent`'s process that may sleep in wait4: any
+/// of them may wait for any thread's children (Linux keeps one queue per
+/// process, `signal->wait_chldexit`).
+pub fn wake_waiters(parent: TaskRef) {
+    if parent.is_user() {
+        crate::signal::for_each_thread(parent, |t| {
+            t.wait_chldexit.wake_up();
+        });
+    } else {
+        parent.wait_chldexit.wake_up();
+    }
 }
 
 /// The wait status of a dead process: the group's exit code when the group
@@ -379,6 +402,11 @@ fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
                     WaitFor::Pgrp(pgrp) => child.pgrp() == pgrp,
                 };
                 if !matches {
+                    continue;
+                }
+                // Claimed by another waiter or being released: not a child
+                // to wait for any more (Linux: wait_consider_task).
+                if child.exit_state.load(Ordering::Acquire) == exit_state::EXIT_DEAD {
                     continue;
                 }
                 found = Found::Waiting;

@@ -303,9 +303,23 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     // CLONE_THREAD); a process sends the signal in the flags' low byte.
     p.exit_signal.store(if thread { -1 } else { args.exit_signal }, Ordering::Relaxed);
     p.usage.store(2, Ordering::Relaxed);
-    NR_USER_TASKS.fetch_add(1, Ordering::Relaxed);
     {
-        let _guard = TASKLIST.lock();
+        let guard = TASKLIST.lock();
+        // A fatal signal, a group exit or an exec in another thread may have
+        // taken its snapshot of the group since this clone began: the new
+        // task would escape it (Linux checks the same under tasklist_lock).
+        let dying = crate::signal::fatal_signal_pending(parent)
+            || (thread
+                && (parent_signal.group_exit.load(Ordering::SeqCst)
+                    || parent_signal.group_exec.load(Ordering::SeqCst)));
+        if dying {
+            drop(guard);
+            if thread {
+                parent_signal.live.fetch_sub(1, Ordering::SeqCst);
+            }
+            return undo(p, Errno::EINTR);
+        }
+        NR_USER_TASKS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: under TASKLIST; parents outlive the links to their children.
         unsafe {
             let real_parent = if args.flags & (CLONE_PARENT | CLONE_THREAD) != 0 {

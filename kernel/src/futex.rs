@@ -64,11 +64,14 @@ pub fn futex_wait(uaddr: u64, val: u32, timeout_ns: Option<u64>) -> Result<u64, 
     let deadline = timeout_ns.map(|t| crate::time::uptime_ns().saturating_add(t));
     let waiter = Waiter { key, task: current(), woken: AtomicBool::new(false) };
     let queue = bucket(key);
+    // Fault the word in (and check it) before the bucket's spinlock is held.
+    uaccess::get_user_u32(uaddr)?;
     {
         let mut b = queue.lock();
         if uaccess::get_user_u32(uaddr)? != val {
             return Err(Errno::EAGAIN);
         }
+        b.0.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
         b.0.push(&waiter);
         crate::sched::task::set_current_state(state::TASK_INTERRUPTIBLE);
     }
@@ -85,7 +88,7 @@ pub fn futex_wait(uaddr: u64, val: u32, timeout_ns: Option<u64>) -> Result<u64, 
                 if now >= d {
                     break Err(Errno::ETIMEDOUT);
                 }
-                crate::sched::core::schedule_timeout(d - now, state::TASK_INTERRUPTIBLE);
+                crate::sched::core::schedule_timeout_prepared(d - now);
             }
             None => crate::sched::core::schedule(),
         }
@@ -101,8 +104,10 @@ pub fn futex_wait(uaddr: u64, val: u32, timeout_ns: Option<u64>) -> Result<u64, 
     result
 }
 
-/// FUTEX_WAKE: wakes up to `nr` sleepers on `uaddr`; returns how many.
+/// FUTEX_WAKE: wakes up to `nr` sleepers on `uaddr` (at least one, as
+/// Linux's loop does for 0); returns how many.
 pub fn futex_wake(uaddr: u64, nr: u32) -> Result<u64, Errno> {
+    let nr = nr.max(1);
     let key = key(uaddr)?;
     let mut b = bucket(key).lock();
     let mut woken = 0u64;

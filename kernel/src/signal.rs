@@ -516,7 +516,7 @@ fn notify_parent_cldstop(t: TaskRef, why: i32, sig: i32) {
         let info = SigInfo { signo: SIGCHLD, code: why, pid: leader.tgid() as i32, uid: 0, status: sig, addr: 0 };
         let _ = send_signal(parent, info, true);
     }
-    parent.wait_chldexit.wake_up();
+    crate::exit::wake_waiters(parent);
     parent.put();
 }
 

@@ -183,21 +183,28 @@ fn number_after(text: &str, key: &str) -> i64 {
 
 #[test]
 fn fork_shares_pages_until_a_write_copies_one() {
-    // 64 private pages; the child writes one of them.
+    // 64 private pages; the child writes one of them. The free-page count
+    // also moves when a kernel slab cache happens to grow (reading
+    // /proc/meminfo allocates), so the smallest of three runs is judged.
     let mut q = Qemu::boot_user();
-    let (out, status) = run(&mut q, "/tests/t_cow --meminfo");
-    assert_eq!(status, 0, "{out}");
-    let before = number_after(&out, "before fork=");
-    let after_fork = number_after(&out, "after fork=");
-    let after_write = number_after(&out, "after child write=");
+    let mut runs = Vec::new();
+    for _ in 0..3 {
+        let (out, status) = run(&mut q, "/tests/t_cow --meminfo");
+        assert_eq!(status, 0, "{out}");
+        let before = number_after(&out, "before fork=");
+        let after_fork = number_after(&out, "after fork=");
+        let after_write = number_after(&out, "after child write=");
+        runs.push((before - after_fork, after_fork - after_write, out));
+    }
+    let fork_cost = runs.iter().map(|r| r.0).min().unwrap();
+    let write_cost = runs.iter().map(|r| r.1).min().unwrap();
     // The fork costs the child's kernel stack (8 pages), its page tables,
     // slab pages and the pages it touched on its way to the report, never a
     // copy of the 64 pages.
-    assert!(before - after_fork < 64, "fork took {} pages:\n{out}", before - after_fork);
+    assert!(fork_cost < 64, "fork took {fork_cost} pages: {runs:?}");
     // One written page is one copied page (a little slack for a page table
     // or a stack page touched on the way).
-    let copied = after_fork - after_write;
-    assert!((1..=3).contains(&copied), "the child's write cost {copied} pages:\n{out}");
+    assert!((1..=3).contains(&write_cost), "the child's write cost {write_cost} pages: {runs:?}");
 }
 
 /// What the debug monitor reports about memory and tasks, after emptying the

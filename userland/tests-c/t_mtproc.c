@@ -19,8 +19,10 @@ static void *fork_in_thread(void *arg)
 {
     (void)arg;
     forked_by_thread = fork();
-    if (forked_by_thread == 0)
+    if (forked_by_thread == 0) {
+        sleep_ms(100); /* the main thread is asleep in wait4 by then */
         _exit(5);
+    }
     return NULL;
 }
 

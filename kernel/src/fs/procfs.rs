@@ -189,6 +189,10 @@ fn ticks(ns: u64) -> u64 {
 
 fn parent_tgid(t: TaskRef) -> Pid {
     let _guard = crate::sched::task::TASKLIST.lock();
+    // Released (or claimed for release): its parent link may be stale.
+    if t.exit_state.load(Ordering::Relaxed) & crate::sched::task::exit_state::EXIT_DEAD != 0 {
+        return 0;
+    }
     // SAFETY: under TASKLIST; the parent outlives the link.
     let parent = unsafe { *t.real_parent.get() };
     if parent.is_null() {

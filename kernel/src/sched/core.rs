@@ -728,8 +728,16 @@ fn run_timers() {
 /// sleep, a kill arrives (Linux: `schedule_timeout`). Returns the time left.
 /// Resolution: one tick.
 pub fn schedule_timeout(ns: u64, sleep_state: u32) -> u64 {
-    let deadline = now() + ns;
     super::task::set_current_state(sleep_state);
+    schedule_timeout_prepared(ns)
+}
+
+/// [`schedule_timeout`] for a caller that has set its sleeping state
+/// already and tested its wake-up condition after that (Linux's own
+/// `schedule_timeout` contract): a wake-up since then has made the task
+/// runnable, and the state is left as it is so that wake-up is not lost.
+pub fn schedule_timeout_prepared(ns: u64) -> u64 {
+    let deadline = now() + ns;
     let key = {
         let mut timers = TIMERS.lock();
         timers.seq += 1;

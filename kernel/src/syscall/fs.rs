@@ -561,7 +561,7 @@ fn sys_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
         }
         match deadline {
             Some(d) => {
-                crate::sched::core::schedule_timeout(d - now, crate::sched::task::state::TASK_INTERRUPTIBLE);
+                crate::sched::core::schedule_timeout_prepared(d - now);
             }
             None => crate::sched::core::schedule(),
         }

@@ -139,9 +139,12 @@ fn sleep_until(deadline: u64, rmtp: u64) -> SysResult {
 /// `sys_restart_syscall`, for the nanosleep restart block).
 fn sys_restart_syscall() -> SysResult {
     // SAFETY: only the task itself touches its syscall registers.
-    let block = unsafe { (*current().user_regs.get()).restart_block };
+    let block = unsafe {
+        let regs = &mut *current().user_regs.get();
+        core::mem::take(&mut regs.restart_block)
+    };
     if block.deadline == 0 {
-        return Err(Errno::EINTR);
+        return Err(Errno::EINTR); // nothing to resume
     }
     sleep_until(block.deadline, block.rmtp)
 }

@@ -109,13 +109,19 @@ fn sys_pread64(fd: u64, buf: u64, count: usize, pos: u64) -> SysResult {
 }
 
 /// Writes `data` in pieces; a short piece ends the write.
-fn write_all(file: &File, data: &[u8]) -> SysResult {
-    let mut done = 0;
-    for piece in data.chunks(CHUNK.max(1)) {
-        match file.write(piece) {
-            Ok(n) => {
-                done += n;
-                if n < piece.len() {
+/// Writes `pieces` one after another with `write`, which returns (bytes
+/// written, bytes wanted): the total, stopping at a short write; an error
+/// counts only when nothing was written yet (write(2)'s rule).
+fn in_pieces<T>(
+    pieces: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(T) -> Result<(usize, usize), Errno>,
+) -> SysResult {
+    let mut done = 0u64;
+    for piece in pieces {
+        match write(piece) {
+            Ok((n, wanted)) => {
+                done += n as u64;
+                if n < wanted {
                     break;
                 }
             }
@@ -123,7 +129,11 @@ fn write_all(file: &File, data: &[u8]) -> SysResult {
             Err(_) => break,
         }
     }
-    Ok(done as u64)
+    Ok(done)
+}
+
+fn write_all(file: &File, data: &[u8]) -> SysResult {
+    in_pieces(data.chunks(CHUNK), |piece| file.write(piece).map(|n| (n, piece.len())))
 }
 
 fn sys_write(fd: u64, buf: u64, count: usize) -> SysResult {
@@ -137,25 +147,12 @@ fn sys_write(fd: u64, buf: u64, count: usize) -> SysResult {
 /// Writes `count` bytes from user memory at `buf`, a kernel buffer's worth
 /// at a time; a short write ends it.
 fn write_from_user(file: &File, buf: u64, count: usize) -> SysResult {
-    let mut done = 0u64;
-    while (done as usize) < count {
-        let len = (count - done as usize).min(CHUNK);
-        let mut kbuf = kbuf(len)?;
-        if let Err(e) = copy_from_user(&mut kbuf, buf + done) {
-            return if done > 0 { Ok(done) } else { Err(e) };
-        }
-        match write_all(file, &kbuf) {
-            Ok(n) => {
-                done += n;
-                if (n as usize) < len {
-                    break;
-                }
-            }
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        }
-    }
-    Ok(done)
+    in_pieces((0..count).step_by(CHUNK), |at| {
+        let len = (count - at).min(CHUNK);
+        let mut data = kbuf(len)?;
+        copy_from_user(&mut data, buf + at as u64)?;
+        write_all(file, &data).map(|n| (n as usize, len))
+    })
 }
 
 /// Reads an iovec array: (base, len) pairs.
@@ -198,20 +195,7 @@ fn sys_writev(fd: u64, iov: u64, iovcnt: u64) -> SysResult {
         return write_all(&file, &data);
     }
     // Larger: one piece after another, stopping at a short write.
-    let mut done = 0;
-    for (base, len) in vecs {
-        match write_from_user(&file, base, len) {
-            Ok(n) => {
-                done += n;
-                if (n as usize) < len {
-                    break;
-                }
-            }
-            Err(e) if done == 0 => return Err(e),
-            Err(_) => break,
-        }
-    }
-    Ok(done)
+    in_pieces(vecs, |(base, len)| write_from_user(&file, base, len).map(|n| (n as usize, len)))
 }
 
 fn sys_readv(fd: u64, iov: u64, iovcnt: u64) -> SysResult {

@@ -60,7 +60,7 @@ pub const fn if_continued(status: i32) -> bool {
     status == CONTINUED
 }
 
-/// SIGKILL, the signal this kernel's `kill` stands for until signals exist.
+/// SIGKILL (signal.rs has the full set).
 pub const SIGKILL: i32 = 9;
 /// SIGCHLD, the usual exit signal of a child.
 pub const SIGCHLD: i32 = 17;

@@ -5,8 +5,8 @@
 //! and finding a free gap.
 //!
 //! Linux keeps them in a maple tree; a `BTreeMap` keyed by start address
-//! gives the same ordered lookups. Pure logic, unit-tested on the host; the
-//! user address spaces of the user-space issue will own one each.
+//! gives the same ordered lookups. Pure logic, unit-tested on the host; each
+//! user address space (mm_struct.rs) owns one.
 
 use crate::errno::Errno;
 use alloc::collections::BTreeMap;

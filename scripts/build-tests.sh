@@ -78,7 +78,7 @@ done
 # Without binfmt_misc, programs that exec get host paths of small wrapper scripts.
 wrap="$root/build/qemu-wrap"
 mkdir -p "$wrap"
-for p in hello exit0 t_pipe; do
+for p in hello exit0 t_pipe t_mtproc; do
     printf '#!/bin/sh\nexec qemu-aarch64 %s/%s "$@"\n' "$out" "$p" >"$wrap/$p"
     chmod +x "$wrap/$p"
 done
@@ -136,7 +136,7 @@ check_program t_files "$root/build/rootfs"
 check_program t_proc
 check_program t_ids
 check_program t_wait
-check_program t_mtproc "$wrap/exit0"
+check_program t_mtproc "$wrap/t_mtproc"
 
 # Outputs that vary by design: only their shape is checked.
 if qemu-aarch64 "$out/t_cow" --meminfo >"$tmp/meminfo" &&

@@ -104,6 +104,39 @@ pub fn mm_release(tsk: TaskRef) {
     }
 }
 
+/// An exec by a thread other than the leader, once the other threads are
+/// gone (de_thread): the thread takes the leader's place (Linux: the leader
+/// switch in `de_thread`). It gets the process's PID and the leader's place
+/// among the parent's children; the old leader, a zombie nobody can reap
+/// yet (this thread is live), gets the thread's old TID and is released.
+/// PIDs change only here, under TASKLIST.
+pub fn exec_take_leadership(me: TaskRef) {
+    let leader = me.group_leader();
+    if leader == me {
+        return;
+    }
+    let guard = TASKLIST.lock();
+    if leader.exit_state.load(Ordering::Acquire) != exit_state::EXIT_ZOMBIE {
+        return; // not yet through exit_notify: leave things as they are
+    }
+    // SAFETY: under TASKLIST, which every reader of the tree holds; the PID
+    // fields are read without it only by the tasks themselves (the leader is
+    // dead) and by holders of references, who see one value or the other.
+    unsafe {
+        core::mem::swap(&mut *me.pid.get(), &mut *leader.pid.get());
+        *me.real_parent.get() = *leader.real_parent.get();
+        *me.parent.get() = *leader.parent.get();
+        ListHead::del(leader.sibling.get());
+        ListHead::add_tail(me.sibling.get(), (**me.real_parent.get()).children.get());
+    }
+    me.exit_signal.store(leader.exit_signal.swap(-1, Ordering::Relaxed), Ordering::Relaxed);
+    me.start_time.store(leader.start_time.load(Ordering::Relaxed), Ordering::Relaxed);
+    me.group_leader.store(me.as_ptr(), Ordering::Release);
+    leader.exit_state.store(exit_state::EXIT_DEAD, Ordering::Release);
+    drop(guard);
+    release_task(leader);
+}
+
 /// Where kernel threads go when their function returns (switch.S).
 #[no_mangle]
 extern "C" fn kthread_exit_from_fn(ret: i32) -> ! {

@@ -150,7 +150,7 @@ fn process_tests_behave_as_on_linux() {
             ("t_threads", &[]),
             ("t_wait", &[]),
             ("t_ids", &[]),
-            ("t_mtproc", &["/tests/exit0"]),
+            ("t_mtproc", &["/tests/t_mtproc"]),
         ],
     );
 }

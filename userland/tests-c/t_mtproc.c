@@ -4,15 +4,17 @@
  * a thread replaces the whole process; mprotect(PROT_NONE) keeps the data
  * for when access comes back.
  *
- * usage: t_mtproc [exit0-path]   (default /tests/exit0, the exec target)
+ * usage: t_mtproc [self]   (default /tests/t_mtproc: this program, which the
+ *                           thread execs with --check-leader)
  */
 #include "common.h"
 
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <sys/mman.h>
 
-static const char *exec_target = "/tests/exit0";
+static const char *exec_target = "/tests/t_mtproc";
 static pid_t forked_by_thread;
 
 static void *fork_in_thread(void *arg)
@@ -37,13 +39,17 @@ static void *spin_forever(void *arg)
 static void *exec_in_thread(void *arg)
 {
     (void)arg;
-    char *argv[] = { (char *)exec_target, NULL };
+    char *argv[] = { (char *)exec_target, "--check-leader", NULL };
     execv(exec_target, argv);
     _exit(99); /* exec failed */
 }
 
 int main(int argc, char **argv)
 {
+    /* After exec from a thread, the program runs as the process's only
+     * thread: its TID is the PID (the thread took the leader's place). */
+    if (argc > 1 && strcmp(argv[1], "--check-leader") == 0)
+        return syscall(SYS_gettid) == getpid() ? 0 : 3;
     test_init();
     if (argc > 1)
         exec_target = argv[1];
@@ -81,7 +87,8 @@ int main(int argc, char **argv)
             pause();
     }
     got = waitpid(child, &status, 0);
-    check(got == child && WIFEXITED(status) && WEXITSTATUS(status) == 0, "exec from a thread runs the new program");
+    check(got == child && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "exec from a thread runs the new program as the process's leader");
 
     /* PROT_NONE and back: the data is still there. */
     char *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);

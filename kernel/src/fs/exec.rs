@@ -107,12 +107,12 @@ pub fn do_execve(path: &str, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
     let exe = binfmt_elf::parse(node.data)?;
     let (mm, entry, sp) = load_elf_binary(path, node.data, &exe, &argv, &envp)?;
 
-    // Other threads of the group die first (Linux: `de_thread`; a caller
-    // that is not the leader stays a thread under the leader's PID, where
-    // Linux makes it the leader).
+    // Other threads of the group die first, and a caller that is not the
+    // leader takes its place (Linux: `de_thread`).
     crate::signal::de_thread()?;
     // The point of no return (Linux: `begin_new_exec`).
     let me = current();
+    crate::exit::exec_take_leadership(me);
     crate::exit::mm_release(me);
     me.ttbr0.store(mm.ttbr0(), Ordering::Relaxed);
     let old = me.mm.lock().replace(mm);

@@ -123,7 +123,7 @@ pub fn exec_take_leadership(me: TaskRef) {
     // fields are read without it only by the tasks themselves (the leader is
     // dead) and by holders of references, who see one value or the other.
     unsafe {
-        core::mem::swap(&mut *me.pid.get(), &mut *leader.pid.get());
+        core::ptr::swap(me.pid.get(), leader.pid.get());
         *me.real_parent.get() = *leader.real_parent.get();
         *me.parent.get() = *leader.parent.get();
         ListHead::del(leader.sibling.get());

@@ -237,13 +237,18 @@ impl<'m, M: TableMemory> PageTable<'m, M> {
         Ok(())
     }
 
-    /// Installs one leaf at `level` for `va`.
-    fn map_one(&mut self, va: u64, pa: u64, level: usize, attrs: Attributes) -> Result<(), MapError> {
+    /// The table at `level` on the way to `va`; with `alloc`, missing
+    /// tables above it are created, otherwise a missing one gives
+    /// `Ok(None)`. `AlreadyMapped` if a block covers `va` above `level`.
+    fn walk_to(&mut self, va: u64, level: usize, alloc: bool) -> Result<Option<u64>, MapError> {
         let mut table = self.root;
         for l in 0..level {
             let index = level_index(va, l);
             let entry = self.memory.table(table)[index];
             table = if entry & VALID == 0 {
+                if !alloc {
+                    return Ok(None);
+                }
                 let next = self.memory.alloc_table().ok_or(MapError::OutOfMemory)?;
                 self.memory.table(table)[index] = next | VALID | TABLE_OR_PAGE;
                 next
@@ -253,6 +258,12 @@ impl<'m, M: TableMemory> PageTable<'m, M> {
                 return Err(MapError::AlreadyMapped); // a block covers it
             };
         }
+        Ok(Some(table))
+    }
+
+    /// Installs one leaf at `level` for `va`.
+    fn map_one(&mut self, va: u64, pa: u64, level: usize, attrs: Attributes) -> Result<(), MapError> {
+        let table = self.walk_to(va, level, true)?.expect("tables allocated");
         let slot = &mut self.memory.table(table)[level_index(va, level)];
         if *slot & VALID != 0 {
             return Err(MapError::AlreadyMapped);
@@ -267,15 +278,7 @@ impl<'m, M: TableMemory> PageTable<'m, M> {
     /// a block, which this does not split). Tables are not freed. The caller
     /// invalidates the TLB.
     pub fn unmap_page(&mut self, va: u64) -> Option<u64> {
-        let mut table = self.root;
-        for level in 0..3 {
-            let entry = self.memory.table(table)[level_index(va, level)];
-            if entry & VALID == 0 || entry & TABLE_OR_PAGE == 0 {
-                return None;
-            }
-            table = entry & ADDRESS_MASK;
-        }
-        let slot = &mut self.memory.table(table)[level_index(va, 3)];
+        let slot = self.pte_mut(va, false).ok()??;
         if *slot & VALID == 0 {
             return None;
         }
@@ -288,24 +291,10 @@ impl<'m, M: TableMemory> PageTable<'m, M> {
     /// are created, otherwise a missing one gives `Ok(None)`. Blocks are not
     /// split: `AlreadyMapped` if one covers `va`.
     pub fn pte_mut(&mut self, va: u64, alloc: bool) -> Result<Option<&mut u64>, MapError> {
-        let mut table = self.root;
-        for level in 0..3 {
-            let index = level_index(va, level);
-            let entry = self.memory.table(table)[index];
-            table = if entry & VALID == 0 {
-                if !alloc {
-                    return Ok(None);
-                }
-                let next = self.memory.alloc_table().ok_or(MapError::OutOfMemory)?;
-                self.memory.table(table)[index] = next | VALID | TABLE_OR_PAGE;
-                next
-            } else if entry & TABLE_OR_PAGE != 0 {
-                entry & ADDRESS_MASK
-            } else {
-                return Err(MapError::AlreadyMapped);
-            };
-        }
-        Ok(Some(&mut self.memory.table(table)[level_index(va, 3)]))
+        Ok(match self.walk_to(va, 3, alloc)? {
+            Some(table) => Some(&mut self.memory.table(table)[level_index(va, 3)]),
+            None => None,
+        })
     }
 
     /// Calls `f(va, entry)` for every valid page entry of a tree made of

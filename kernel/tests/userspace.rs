@@ -81,13 +81,33 @@ fn reference(program: &str, args: &[&str]) -> String {
             None => a.to_string(),
         })
         .collect();
-    let out = Command::new("qemu-aarch64")
+    let mut child = Command::new("qemu-aarch64")
         .arg(tests.join(program))
         .args(&host_args)
-        .output()
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
         .unwrap_or_else(|e| panic!("qemu-aarch64 (Debian qemu-user) is needed for the reference run: {e}"));
-    assert!(out.status.success(), "{program} fails under qemu-aarch64: {}", String::from_utf8_lossy(&out.stdout));
-    String::from_utf8(out.stdout).unwrap()
+    let mut stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut stdout, &mut text).map(|_| text)
+    });
+    // A hung reference run fails the test instead of hanging it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() >= deadline {
+            let _ = child.kill();
+            panic!("{program} under qemu-aarch64 still running after 120 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let text = reader.join().unwrap().expect("qemu-aarch64's output is text");
+    assert!(status.success(), "{program} fails under qemu-aarch64: {text}");
+    text
 }
 
 /// Runs each program here and under qemu-aarch64 and compares.

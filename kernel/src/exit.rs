@@ -12,7 +12,7 @@ use crate::errno::Errno;
 use crate::fork::PIDS;
 use crate::pid::Pid;
 use crate::sched::core::schedule;
-use crate::sched::task::{current, exit_state, pf, state, TaskRef, TaskStruct, TASKLIST};
+use crate::sched::task::{current, exit_state, for_each_process_locked, pf, state, TaskRef, TaskStruct, TASKLIST};
 use crate::sched::wait::WaitQueueEntry;
 use crate::util::list::ListHead;
 use crate::wstatus;
@@ -147,16 +147,15 @@ extern "C" fn kthread_exit_from_fn(ret: i32) -> ! {
 /// group, else init (Linux: `find_new_reaper`). Under TASKLIST.
 fn find_new_reaper(tsk: TaskRef, reaper: TaskRef) -> TaskRef {
     let mut found = None;
-    // SAFETY: under TASKLIST (caller); the list holds live tasks.
-    unsafe {
-        let head = crate::sched::task::init_task().tasks.get();
-        for link in ListHead::iter(head) {
-            let t = TaskRef::from_ptr(crate::container_of!(link, TaskStruct, tasks));
-            if t != tsk && t.tgid() == tsk.tgid() && !t.has_flag(pf::PF_EXITING) && tsk.is_user() {
-                found = Some(t);
-                break;
-            }
-        }
+    if tsk.is_user() {
+        // SAFETY: under TASKLIST (caller).
+        unsafe {
+            for_each_process_locked(|t| {
+                if found.is_none() && t != tsk && t.tgid() == tsk.tgid() && !t.has_flag(pf::PF_EXITING) {
+                    found = Some(t);
+                }
+            })
+        };
     }
     found.unwrap_or(reaper)
 }
@@ -414,15 +413,14 @@ fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
     // (Linux: do_wait walks the thread group unless __WNOTHREAD).
     let mut parents = alloc::vec![me];
     if options & __WNOTHREAD == 0 && me.is_user() {
-        // SAFETY: under TASKLIST; the list holds live tasks.
+        // SAFETY: under TASKLIST.
         unsafe {
-            for link in ListHead::iter(crate::sched::task::init_task().tasks.get()) {
-                let t = TaskRef::from_ptr(crate::container_of!(link, TaskStruct, tasks));
+            for_each_process_locked(|t| {
                 if t != me && t.tgid() == me.tgid() {
                     parents.push(t);
                 }
-            }
-        }
+            })
+        };
     }
     for parent in parents {
         // SAFETY: under TASKLIST.

@@ -359,27 +359,21 @@ fn sig_ignored(t: TaskRef, sig: i32) -> bool {
 }
 
 /// Calls `f` for every thread of `t`'s group, under TASKLIST.
-pub fn for_each_thread(t: TaskRef, mut f: impl FnMut(TaskRef)) {
-    let tgid = t.tgid();
-    for_each_process(|p| {
-        if p.tgid() == tgid && !p.has_flag(pf::PF_IDLE) && p.pid() != 0 {
-            f(p)
-        }
-    });
+pub fn for_each_thread(t: TaskRef, f: impl FnMut(TaskRef)) {
+    let _guard = TASKLIST.lock();
+    for_each_thread_locked(t, f)
 }
 
 /// [`for_each_thread`] for a caller that holds TASKLIST already.
 fn for_each_thread_locked(t: TaskRef, mut f: impl FnMut(TaskRef)) {
     let tgid = t.tgid();
-    let head = crate::sched::task::init_task().tasks.get();
-    // SAFETY: the caller holds TASKLIST; the list holds live tasks.
+    // SAFETY: the caller holds TASKLIST.
     unsafe {
-        for link in crate::util::list::ListHead::iter(head) {
-            let p = TaskRef::from_ptr(crate::container_of!(link, crate::sched::task::TaskStruct, tasks));
-            if p.tgid() == tgid {
+        crate::sched::task::for_each_process_locked(|p| {
+            if p.tgid() == tgid && !p.has_flag(pf::PF_IDLE) && p.pid() != 0 {
                 f(p)
             }
-        }
+        })
     }
 }
 

@@ -523,12 +523,21 @@ pub fn idle_task(cpu: usize) -> TaskRef {
 /// Calls `f` for every task on the task list, from `init_task`, under
 /// TASKLIST (Linux: `for_each_process`). Idle tasks other than `init_task` are
 /// not on the list, as in Linux.
-pub fn for_each_process(mut f: impl FnMut(TaskRef)) {
+pub fn for_each_process(f: impl FnMut(TaskRef)) {
     let _guard = TASKLIST.lock();
+    // SAFETY: we hold TASKLIST.
+    unsafe { for_each_process_locked(f) }
+}
+
+/// [`for_each_process`] for a caller that holds TASKLIST already.
+///
+/// # Safety
+/// The caller must hold TASKLIST.
+pub unsafe fn for_each_process_locked(mut f: impl FnMut(TaskRef)) {
     let head = init_task().tasks.get();
     f(init_task());
-    // SAFETY: the list is only changed under TASKLIST, which we hold; every
-    // entry is the `tasks` link of a live task.
+    // SAFETY: the list is only changed under TASKLIST, which the caller
+    // holds; every entry is the `tasks` link of a live task.
     unsafe {
         for link in ListHead::iter(head) {
             f(TaskRef::from_ptr(crate::container_of!(link, TaskStruct, tasks)));

@@ -531,47 +531,44 @@ pub fn kill_proc(pid: Pid, info: SigInfo) -> Result<(), Errno> {
 
 /// Sends `info` to every process of group `pgrp` (Linux: `kill_pgrp`).
 pub fn kill_pgrp(pgrp: Pid, info: SigInfo) -> Result<(), Errno> {
-    let mut targets = alloc::vec::Vec::new();
-    for_each_process(|p| {
-        if p.pid() == p.tgid()
-            && process_alive(p)
-            && p.signal_struct().is_some_and(|s| s.pgrp.load(Ordering::Relaxed) == pgrp)
-        {
-            targets.push(p.get());
-        }
-    });
-    if targets.is_empty() {
-        return Err(Errno::ESRCH);
+    let (found, error) =
+        signal_processes(info, |p| p.signal_struct().is_some_and(|s| s.pgrp.load(Ordering::Relaxed) == pgrp));
+    match (found, error) {
+        (false, _) => Err(Errno::ESRCH),
+        (true, Some(e)) => Err(e),
+        (true, None) => Ok(()),
     }
-    let mut result = Ok(());
-    for t in targets {
-        if let Err(e) = send_signal(t, info, true) {
-            result = Err(e);
-        }
-        t.put();
-    }
-    result
 }
 
 /// `kill(-1, sig)`: every process but init and the caller's group.
 pub fn kill_all(info: SigInfo) -> Result<(), Errno> {
     let me = current().tgid();
-    let mut targets = alloc::vec::Vec::new();
-    for_each_process(|p| {
-        if p.pid() == p.tgid() && p.pid() > 1 && p.tgid() != me && !p.has_flag(pf::PF_KTHREAD) && process_alive(p) {
-            targets.push(p.get());
-        }
-    });
-    let found = !targets.is_empty();
-    for t in targets {
-        let _ = send_signal(t, info, true);
-        t.put();
-    }
+    let (found, _) = signal_processes(info, |p| p.pid() > 1 && p.tgid() != me && !p.has_flag(pf::PF_KTHREAD));
     if found {
         Ok(())
     } else {
         Err(Errno::ESRCH)
     }
+}
+
+/// Sends `info` to every live process (thread-group leader) that `select`
+/// picks; returns whether there was any, and the last error of a send.
+fn signal_processes(info: SigInfo, mut select: impl FnMut(TaskRef) -> bool) -> (bool, Option<Errno>) {
+    let mut targets = alloc::vec::Vec::new();
+    for_each_process(|p| {
+        if p.pid() == p.tgid() && process_alive(p) && select(p) {
+            targets.push(p.get());
+        }
+    });
+    let mut error = None;
+    let found = !targets.is_empty();
+    for t in targets {
+        if let Err(e) = send_signal(t, info, true) {
+            error = Some(e);
+        }
+        t.put();
+    }
+    (found, error)
 }
 
 /// Takes the next deliverable signal of the current task.

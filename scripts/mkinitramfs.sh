@@ -31,5 +31,6 @@ fi
 find "$stage" -exec touch -h -d "@${SOURCE_DATE_EPOCH:-0}" {} +
 tmp="$out.tmp"
 (cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --reproducible --quiet) > "$tmp"
-mv "$tmp" "$out"
+# An unchanged archive keeps its timestamp, so the kernel is not rebuilt.
+if cmp -s "$tmp" "$out"; then rm "$tmp"; else mv "$tmp" "$out"; fi
 echo "mkinitramfs: $out ($(stat -c %s "$out") bytes, $(cd "$stage" && find . -type f | wc -l) files)"

@@ -70,6 +70,22 @@ $(IMG): $(ELF)
 	$(OBJCOPY) -O binary $(ELF) $(IMG)
 	@echo "built $(IMG) ($$(stat -c %s $(IMG)) bytes)"
 
+# What `make INITRAMFS_EXTRA=<dir>` gives a user, for the system tests: a
+# kernel whose initramfs has a sample directory of "the user's own files" on
+# top of build/rootfs (a static program under a new name, a text file, and a
+# /bin/uname that replaces the built-in one), built in its own target directory.
+EXTRA_DIR := $(BUILD)/extra-sample
+EXTRA_IMG := $(BUILD)/kernel8-extra.img
+$(EXTRA_IMG): userland FORCE
+	@rm -rf $(EXTRA_DIR) && mkdir -p $(EXTRA_DIR)/etc $(EXTRA_DIR)/bin
+	@cp $(ROOTFS)/tests/hello $(EXTRA_DIR)/my-hello
+	@cp $(ROOTFS)/tests/hello $(EXTRA_DIR)/bin/uname
+	@printf 'from INITRAMFS_EXTRA\n' > $(EXTRA_DIR)/etc/greeting
+	@bash scripts/mkinitramfs.sh $(ROOTFS) $(BUILD)/initramfs-extra.cpio $(EXTRA_DIR)
+	INITRAMFS_CPIO=$(abspath $(BUILD)/initramfs-extra.cpio) CARGO_TARGET_DIR=target/extra \
+		cargo build -p kernel --bin kernel8 --target $(TARGET) $(CARGO_PROFILE)
+	$(OBJCOPY) -O binary target/extra/$(TARGET)/$(PROFILE)/kernel8 $(EXTRA_IMG)
+
 # The kernel without an initramfs (its own target directory, so the two builds
 # do not undo each other): small enough for the chain-loader tests, which send
 # it through an emulated UART; it boots into the debug monitor.
@@ -130,8 +146,9 @@ unit-test:
 	cargo test --workspace --lib
 	cd userland && cargo test -p uparse --target $(HOST_TRIPLE)
 
-system-test: $(IMG) $(MIN_IMG) sdimage $(LOADER) sdimage-chainload
-	KERNEL_IMAGE=$(abspath $(IMG)) MIN_KERNEL_IMAGE=$(abspath $(MIN_IMG)) SD_IMAGE=$(abspath $(SDIMG)) \
+system-test: $(IMG) $(MIN_IMG) $(EXTRA_IMG) sdimage $(LOADER) sdimage-chainload
+	KERNEL_IMAGE=$(abspath $(IMG)) MIN_KERNEL_IMAGE=$(abspath $(MIN_IMG)) \
+		EXTRA_KERNEL_IMAGE=$(abspath $(EXTRA_IMG)) SD_IMAGE=$(abspath $(SDIMG)) \
 		FIRMWARE_DIR=$(abspath $(BUILD)/firmware) ROOTFS=$(abspath $(ROOTFS)) \
 		LOADER_IMAGE=$(abspath $(LOADER)) SD_CHAINLOAD_IMAGE=$(abspath $(BUILD)/sdcard-chainload.img) \
 		QEMU=$(QEMU) cargo test -p kernel --test '*' -- --test-threads=2

@@ -445,3 +445,19 @@ fn random_system_calls_do_not_hurt_the_kernel() {
     assert!(!transcript.contains("Kernel panic") && !transcript.contains("exception from EL1"), "{transcript}");
     assert_eq!(run(&mut q, "echo alive"), ("alive\n".into(), 0));
 }
+
+#[test]
+fn initramfs_extra_files_are_there_and_a_users_binary_runs() {
+    // build/kernel8-extra.img is `make INITRAMFS_EXTRA=build/extra-sample`
+    // (Makefile): a static program under a name of its own, a text file in a
+    // directory the built-in rootfs lacks, and a /bin/uname that replaces
+    // the built-in one (a copy of the hello program).
+    let kernel = common::build_file("EXTRA_KERNEL_IMAGE", "kernel8-extra.img", "build/kernel8-extra.img");
+    let mut q = Qemu::boot_kernel(&kernel, &[]);
+    q.expect_within(USER_PROMPT, common::BOOT_DEADLINE);
+    assert_eq!(run(&mut q, "/my-hello"), ("hello, world\n".into(), 0));
+    assert_eq!(run(&mut q, "cat /etc/greeting"), ("from INITRAMFS_EXTRA\n".into(), 0));
+    assert_eq!(run(&mut q, "uname"), ("hello, world\n".into(), 0));
+    // The rest of the built-in rootfs is still there.
+    assert_eq!(run(&mut q, "/tests/hello"), ("hello, world\n".into(), 0));
+}

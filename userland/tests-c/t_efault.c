@@ -6,14 +6,18 @@
  *
  * The sleep is checked through clock_nanosleep, the call that glibc and musl
  * use for nanosleep() and sleep(): qemu-user's plain nanosleep ignores a bad
- * request pointer instead of failing, so it cannot serve as a reference.
+ * request pointer instead of failing, so it cannot serve as a reference; its
+ * clock_getres ignores a bad result pointer too, so that call is left out.
  */
 #include "common.h"
 
 #include <dirent.h>
+#include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/uio.h>
 
 /* Unmapped and 16-byte aligned (futex needs 4), below any mapping. */
@@ -23,6 +27,7 @@
 
 static int pipe_fds[2];
 static int dir_fd;
+static int dir_file_fd;
 
 /* One system call made with the bad pointer p; returns the raw result. */
 typedef long (*bad_call)(void *p);
@@ -46,6 +51,25 @@ static long do_getrandom(void *p) { return syscall(SYS_getrandom, p, 16, 0); }
 static long do_prlimit64(void *p) { return syscall(SYS_prlimit64, 0, RLIMIT_NOFILE, p, NULL); }
 static long do_futex(void *p) { return syscall(SYS_futex, p, FUTEX_WAIT, 0, NULL, NULL, 0); }
 static long do_writev(void *p) { return syscall(SYS_writev, pipe_fds[1], p, 1); }
+
+static long do_readv(void *p) { return syscall(SYS_readv, pipe_fds[0], p, 1); }
+static long do_pread64(void *p) { return syscall(SYS_pread64, dir_file_fd, p, 4, 0); }
+static long do_fstat(void *p) { return syscall(SYS_fstat, dir_fd, p); }
+static long do_faccessat(void *p) { return syscall(SYS_faccessat, AT_FDCWD, p, F_OK, 0); }
+static long do_chdir(void *p) { return syscall(SYS_chdir, p); }
+static long do_readlinkat(void *p) { return syscall(SYS_readlinkat, AT_FDCWD, p, (char[16]){ 0 }, 16); }
+static long do_readlinkat_buf(void *p) { return syscall(SYS_readlinkat, AT_FDCWD, "/proc/self/exe", p, 16); }
+static long do_ppoll(void *p) { return syscall(SYS_ppoll, p, 1, NULL, NULL, 8); }
+static long do_getrusage(void *p) { return syscall(SYS_getrusage, RUSAGE_SELF, p); }
+static long do_sysinfo(void *p) { return syscall(SYS_sysinfo, p); }
+static long do_sched_getaffinity(void *p) { return syscall(SYS_sched_getaffinity, 0, 8, p); }
+static long do_sched_setaffinity(void *p) { return syscall(SYS_sched_setaffinity, 0, 8, p); }
+static long do_rt_sigpending(void *p) { return syscall(SYS_rt_sigpending, p, 8); }
+static long do_rt_sigsuspend(void *p) { return syscall(SYS_rt_sigsuspend, p, 8); }
+static long do_gettimeofday(void *p) { return syscall(SYS_gettimeofday, p, NULL); }
+static long do_getitimer(void *p) { return syscall(SYS_getitimer, ITIMER_REAL, p); }
+static long do_setitimer(void *p) { return syscall(SYS_setitimer, ITIMER_REAL, p, NULL); }
+static long do_rt_sigaction_old(void *p) { return syscall(SYS_rt_sigaction, SIGUSR1, NULL, p, 8); }
 
 static long do_writev_base(void *p)
 {
@@ -123,6 +147,12 @@ int main(void)
         return 1;
     }
 
+    dir_file_fd = open("/proc/self/stat", O_RDONLY);
+    if (dir_file_fd < 0) {
+        printf("FAIL: open /proc/self/stat: %s\n", errno_name(errno));
+        return 1;
+    }
+
     try("read", do_read);
     try("write", do_write);
     try("openat", do_openat);
@@ -142,6 +172,24 @@ int main(void)
     try("futex", do_futex);
     try("writev", do_writev);
     try("writev iov_base", do_writev_base);
+    try("readv", do_readv);
+    try("pread64", do_pread64);
+    try("fstat", do_fstat);
+    try("faccessat", do_faccessat);
+    try("chdir", do_chdir);
+    try("readlinkat path", do_readlinkat);
+    try("readlinkat buffer", do_readlinkat_buf);
+    try("ppoll", do_ppoll);
+    try("getrusage", do_getrusage);
+    try("sysinfo", do_sysinfo);
+    try("sched_getaffinity", do_sched_getaffinity);
+    try("sched_setaffinity", do_sched_setaffinity);
+    try("rt_sigpending", do_rt_sigpending);
+    try("rt_sigsuspend", do_rt_sigsuspend);
+    try("gettimeofday", do_gettimeofday);
+    try("getitimer", do_getitimer);
+    try("setitimer", do_setitimer);
+    try("rt_sigaction oldact", do_rt_sigaction_old);
 
     /* The pipe still holds the four bytes no failed read consumed. */
     char buf[8];

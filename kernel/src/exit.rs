@@ -179,6 +179,12 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     let group_dead = tsk.signal_struct().is_none_or(|s| s.live.fetch_sub(1, Ordering::SeqCst) == 1);
     let new_parent = find_new_reaper(tsk, reaper);
     let mut zombie_moved = false;
+    let mut moved_any = false;
+    // Children handed to another process (not to a thread of their own
+    // parent's group) signal it with SIGCHLD from now on, whatever clone's
+    // low byte said ("we don't want people slaying init"), and a zombie
+    // among them is announced to it (Linux: reparent_leader).
+    let other_process = new_parent.tgid() != tsk.tgid();
     // SAFETY: the tree is only changed under TASKLIST, which we hold; all
     // linked tasks are alive while they are linked.
     unsafe {
@@ -188,7 +194,30 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
             *child.real_parent.get() = new_parent.as_ptr();
             *child.parent.get() = new_parent.as_ptr();
             ListHead::add_tail(link, new_parent.children.get());
-            zombie_moved |= child.exit_state.load(Ordering::Relaxed) == exit_state::EXIT_ZOMBIE;
+            moved_any = true;
+            let zombie = child.exit_state.load(Ordering::Relaxed) == exit_state::EXIT_ZOMBIE;
+            zombie_moved |= zombie;
+            if other_process {
+                child.exit_signal.store(crate::signal::SIGCHLD, Ordering::Relaxed);
+                let group_empty = child.signal_struct().is_none_or(|s| s.live.load(Ordering::SeqCst) == 0);
+                if zombie && group_empty {
+                    let info = sigchld_info(crate::signal::SIGCHLD, child.tgid(), process_status(child));
+                    let _ = crate::signal::send_signal_tasklist_held(new_parent, info);
+                }
+            }
+        }
+        // The children's other threads name the same parent (a thread takes
+        // its creator's): they move too, so none keeps a pointer to a task
+        // that may be freed once it is reaped (Linux: for_each_thread in
+        // forget_original_parent).
+        if moved_any {
+            let me = tsk.as_ptr();
+            for_each_process_locked(|t| {
+                if *t.real_parent.get() == me {
+                    *t.real_parent.get() = new_parent.as_ptr();
+                    *t.parent.get() = new_parent.as_ptr();
+                }
+            });
         }
     }
     let leader = tsk.group_leader();
@@ -235,9 +264,13 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
             }
         }
     }
+    // The new parent may be a thread that exits and is freed as soon as
+    // TASKLIST is dropped: hold it for the wake-up.
+    let woken_reaper = zombie_moved.then(|| new_parent.get());
     drop(guard);
-    if zombie_moved {
-        wake_waiters(new_parent);
+    if let Some(reaper) = woken_reaper {
+        wake_waiters(reaper);
+        reaper.put();
     }
     if let Some(parent) = parent {
         if let Some(info) = late_signal {

@@ -29,24 +29,36 @@ fn group_of(t: crate::sched::task::TaskRef) -> usize {
 
 /// Arms (`value` > 0) or disarms the current process's ITIMER_REAL; returns
 /// the previous (time left, interval), ns.
+/// Times are clamped to Linux's `KTIME_MAX` (about 292 years), so no sum
+/// of them can wrap.
 pub fn set_real(value: u64, interval: u64) -> (u64, u64) {
+    let (value, interval) = (value.min(KTIME_MAX), interval.min(KTIME_MAX));
     let me = crate::sched::task::current();
     let now = crate::time::uptime_ns();
     let mut timers = TIMERS.lock();
-    let old = timers.get(&me.tgid()).map_or((0, 0), |t| (t.deadline.saturating_sub(now).max(1), t.interval));
+    let old = timers.get(&me.tgid()).map_or((0, 0), |t| time_left(t, now));
     if value == 0 {
         timers.remove(&me.tgid());
     } else {
-        timers.insert(me.tgid(), Timer { deadline: now + value, interval, group: group_of(me) });
+        timers.insert(me.tgid(), Timer { deadline: now.saturating_add(value), interval, group: group_of(me) });
     }
     old
+}
+
+/// The longest time a timer holds, ns (Linux: `KTIME_MAX`).
+const KTIME_MAX: u64 = i64::MAX as u64;
+
+/// (time left, interval) of an armed timer. An armed timer never reports
+/// less than 1 us left: getitimer's timeval would show 0, "disarmed".
+fn time_left(t: &Timer, now: u64) -> (u64, u64) {
+    (t.deadline.saturating_sub(now).max(1000), t.interval)
 }
 
 /// The current process's ITIMER_REAL: (time left, interval), ns.
 pub fn get_real() -> (u64, u64) {
     let me = crate::sched::task::current();
     let now = crate::time::uptime_ns();
-    TIMERS.lock().get(&me.tgid()).map_or((0, 0), |t| (t.deadline.saturating_sub(now).max(1), t.interval))
+    TIMERS.lock().get(&me.tgid()).map_or((0, 0), |t| time_left(t, now))
 }
 
 /// Drops the timer of a process that is gone.
@@ -70,10 +82,11 @@ pub fn run_itimers(now: u64) {
             if t.interval == 0 {
                 return false;
             }
-            // Overruns collapse into one signal, as Linux's do.
-            while t.deadline <= now {
-                t.deadline += t.interval;
-            }
+            // Overruns collapse into one signal, as Linux's do; the next
+            // deadline is the first period boundary after now (computed,
+            // not stepped to: a 1 ns interval would loop for the uptime).
+            let periods = (now - t.deadline) / t.interval + 1;
+            t.deadline = t.deadline.saturating_add(periods.saturating_mul(t.interval));
             true
         });
     }

@@ -87,6 +87,10 @@ pub const CLD_STOPPED: i32 = 5;
 pub const CLD_CONTINUED: i32 = 6;
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
+/// `si_code` of SIGBUS: invalid address alignment.
+pub const BUS_ADRALN: i32 = 1;
+/// `si_code` of SIGBUS: hardware error on the object.
+pub const BUS_OBJERR: i32 = 3;
 
 /// The bit of `sig` in a signal set.
 pub const fn sigmask(sig: i32) -> u64 {
@@ -420,6 +424,15 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
             return Ok(()); // kernel threads ignore signals but kill
         }
     }
+    // init takes no signal it has no handler for, SIGKILL and SIGSTOP
+    // included (Linux: SIGNAL_UNKILLABLE): dropped here, before SIGKILL
+    // could mark its group as exiting. Its own faults still reach it.
+    if t.tgid() == crate::exit::INIT_PID && !is_fault(&info) {
+        let handled = sigmask(sig) & UNBLOCKABLE == 0 && t.sighand().is_some_and(|h| h.get(sig).handler != SIG_DFL);
+        if !handled {
+            return Ok(());
+        }
+    }
     let signal = t.signal_struct();
     // Job control side effects, at send time (Linux: `prepare_signal`).
     if let Some(s) = &signal {
@@ -451,8 +464,10 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
     // Wake someone to take it (Linux: `complete_signal`, `signal_wake_up`).
     if sig == SIGKILL {
         if let Some(s) = &signal {
-            s.group_exit.store(true, Ordering::SeqCst);
-            s.group_exit_code.store(wstatus::signaled(SIGKILL, false), Ordering::SeqCst);
+            // A group exit already under way keeps its own status.
+            if !s.group_exit.swap(true, Ordering::SeqCst) {
+                s.group_exit_code.store(wstatus::signaled(SIGKILL, false), Ordering::SeqCst);
+            }
             let mut all = alloc::vec::Vec::new();
             threads(&mut |th| all.push(th.get()));
             for th in all {

@@ -126,9 +126,14 @@ pub fn do_execve(path: &str, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
         own.flush_handlers();
         *me.sighand_ptr.lock() = Some(own);
     }
+    // The descriptor table too (Linux: unshare_files in begin_new_exec): a
+    // table shared by CLONE_FILES with another process must not lose that
+    // process's close-on-exec descriptors.
     let files = me.files.lock().clone();
     if let Some(f) = files {
-        f.close_on_exec();
+        let own = if alloc::sync::Arc::strong_count(&f) > 2 { f.copy() } else { f };
+        own.close_on_exec();
+        *me.files.lock() = Some(own);
     }
     me.set_comm(super::path::basename(path));
     *frame = TrapFrame { regs: [0; 31], sp_el0: sp, elr: entry, spsr: 0 };

@@ -103,6 +103,21 @@ pub mod poll {
     pub const POLLERR: u16 = 0x008;
     pub const POLLHUP: u16 = 0x010;
     pub const POLLNVAL: u16 = 0x020;
+    pub const POLLRDNORM: u16 = 0x040;
+    pub const POLLWRNORM: u16 = 0x100;
+
+    /// A file's readiness as poll reports it: normal data readable or
+    /// writable goes with POLLIN and POLLOUT, as every Linux file reports it.
+    pub fn with_norm(mask: u16) -> u16 {
+        let mut m = mask;
+        if mask & POLLIN != 0 {
+            m |= POLLRDNORM;
+        }
+        if mask & POLLOUT != 0 {
+            m |= POLLWRNORM;
+        }
+        m
+    }
 }
 
 /// What an open file can do (Linux: `struct file_operations`). Reads and

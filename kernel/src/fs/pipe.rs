@@ -155,13 +155,14 @@ impl FileOps for PipeEnd {
     fn poll(&self) -> u16 {
         let r = self.pipe.ring.lock();
         if self.write {
+            // Writable means a write of PIPE_BUF bytes, which is atomic,
+            // goes in whole: a non-blocking writer told POLLOUT must not get
+            // EAGAIN (Linux's pipes count free slots of a page).
+            let mut m = if PIPE_SIZE - r.len >= PIPE_BUF { poll::POLLOUT } else { 0 };
             if r.readers == 0 {
-                poll::POLLERR
-            } else if r.len < PIPE_SIZE {
-                poll::POLLOUT
-            } else {
-                0
+                m |= poll::POLLERR;
             }
+            m
         } else {
             let mut m = if r.len > 0 { poll::POLLIN } else { 0 };
             if r.writers == 0 {

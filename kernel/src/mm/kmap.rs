@@ -43,6 +43,10 @@ impl TableMemory for LinearMapTables {
         assert!(!self.boot || pa < 1 << 30, "boot page-table frame outside the boot map");
         // SAFETY: a fresh frame from the allocator, mapped by the linear map.
         unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
+        // The empty table must be visible before the entry that links it:
+        // another core's table walker may follow that entry at once and
+        // would take stale bytes for entries (Linux: __pte_alloc's smp_wmb).
+        core::sync::atomic::fence(core::sync::atomic::Ordering::Release);
         Some(pa)
     }
 

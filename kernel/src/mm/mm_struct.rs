@@ -449,6 +449,11 @@ impl MmStruct {
     /// copy-on-write sharing intact. PROT_NONE pages stay mapped, out of
     /// EL0's reach, so their data is there when access comes back.
     pub fn protect_area(&self, start: u64, len: u64, prot_bits: u8) -> Result<(), Errno> {
+        // Past the user half nothing is mapped (Linux: ENOMEM).
+        let end = len.checked_next_multiple_of(PAGE).and_then(|l| start.checked_add(l));
+        if end.is_none_or(|e| e > TASK_SIZE) {
+            return Err(Errno::ENOMEM);
+        }
         let mut inner = self.inner.lock();
         if touches_special(&inner, start, len) {
             return Err(Errno::EINVAL);

@@ -43,6 +43,10 @@ pub fn alloc_user_page() -> Option<u64> {
     // SAFETY: a fresh frame from the allocator, mapped by the linear map.
     unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
     count(pa).store(1, Ordering::Relaxed);
+    // The zeros must be visible before the entry that maps the page: another
+    // core's table walk or load may follow that entry at once (Linux:
+    // __SetPageUptodate's smp_wmb).
+    core::sync::atomic::fence(Ordering::Release);
     Some(pa)
 }
 

@@ -73,7 +73,8 @@ fn check_range(start: u64, len: u64) -> Result<u64, Errno> {
     if !start.is_multiple_of(PAGE) || len == 0 {
         return Err(Errno::EINVAL);
     }
-    let end = start.checked_add(len.div_ceil(PAGE) * PAGE).ok_or(Errno::EINVAL)?;
+    let len = len.checked_next_multiple_of(PAGE).ok_or(Errno::EINVAL)?;
+    let end = start.checked_add(len).ok_or(Errno::EINVAL)?;
     Ok(end)
 }
 
@@ -259,6 +260,15 @@ mod tests {
         assert_eq!(layout(&m), vec![(0x10000, 0x12000, 3), (0x18000, 0x20000, 3)]);
         assert_eq!(m.unmap(0x40000, 0x1000).unwrap(), vec![], "nothing there is fine");
         assert_eq!(m.unmap(0x10001, 0x1000).err(), Some(Errno::EINVAL));
+    }
+
+    #[test]
+    fn ranges_that_wrap_the_address_space_are_refused() {
+        let mut m = VmaList::new();
+        m.insert(0x10000, 0x4000, READ | WRITE, VmaKind::Anonymous).unwrap();
+        assert_eq!(m.protect(0x10000, u64::MAX, READ), Err(Errno::EINVAL));
+        assert_eq!(m.protect(0x10000, u64::MAX - 0x10000 + 1, READ), Err(Errno::EINVAL));
+        assert_eq!(layout(&m), vec![(0x10000, 0x14000, 3)]);
     }
 
     #[test]

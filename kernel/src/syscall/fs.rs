@@ -52,7 +52,7 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::CHDIR => sys_chdir(a[0]),
         nr::FACCESSAT => sys_faccessat(a[0] as i32, a[1], a[2]),
         nr::READLINKAT => sys_readlinkat(a[0] as i32, a[1], a[2], a[3] as usize),
-        nr::PPOLL => sys_ppoll(a[0], a[1] as usize, a[2]),
+        nr::PPOLL => sys_ppoll(a[0], a[1] as usize, a[2], a[3], a[4]),
         nr::UMASK => sys_umask(a[0] as u32),
         _ => return None,
     })
@@ -482,12 +482,42 @@ fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, size: usize) -> SysResult
 
 /// `ppoll` (Linux: fs/select.c `do_sys_poll`): the readiness of each fd;
 /// with none ready, the caller sleeps on every file's wait queues until one
-/// of them is woken, the timeout passes or a signal comes. The signal-mask
-/// argument is not applied.
-fn sys_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
+/// of them is woken, the timeout passes or a signal comes. With a signal
+/// mask, that mask is the caller's while it waits, as in `rt_sigsuspend`:
+/// it stays until a handler has run when the wait ends with EINTR, and goes
+/// back at once otherwise (Linux: `set_user_sigmask`,
+/// `restore_saved_sigmask_unless`).
+fn sys_ppoll(fds: u64, nfds: usize, tmo: u64, sigmask: u64, sigsetsize: u64) -> SysResult {
     if nfds > nofile_limit() {
         return Err(Errno::EINVAL);
     }
+    let mask = if sigmask == 0 {
+        None
+    } else {
+        if sigsetsize != 8 {
+            return Err(Errno::EINVAL);
+        }
+        let mut b = [0u8; 8];
+        copy_from_user(&mut b, sigmask)?;
+        Some(u64::from_le_bytes(b))
+    };
+    let me = current();
+    if let Some(mask) = mask {
+        me.saved_sigmask.store(me.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
+        me.blocked.store(mask & !crate::signal::UNBLOCKABLE, Ordering::SeqCst);
+    }
+    let result = do_ppoll(fds, nfds, tmo);
+    if mask.is_some() {
+        if result == Err(Errno::EINTR) {
+            me.restore_sigmask.store(true, Ordering::Relaxed);
+        } else {
+            me.blocked.store(me.saved_sigmask.load(Ordering::Relaxed), Ordering::SeqCst);
+        }
+    }
+    result
+}
+
+fn do_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
     let mut raw = kbuf(nfds * 8)?;
     copy_from_user(&mut raw, fds)?;
     let deadline = if tmo == 0 {
@@ -528,7 +558,7 @@ fn sys_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
             let events = u16::from_le_bytes(pfd[4..6].try_into().unwrap());
             let revents = match file {
                 _ if fd < 0 => 0,
-                Some(f) => f.ops.poll() & (events | poll::POLLERR | poll::POLLHUP),
+                Some(f) => poll::with_norm(f.ops.poll()) & (events | poll::POLLERR | poll::POLLHUP),
                 None => poll::POLLNVAL,
             };
             pfd[6..8].copy_from_slice(&revents.to_le_bytes());

@@ -149,6 +149,20 @@ fn do_page_fault(frame: &mut TrapFrame, esr: Esr, far: u64) {
     } else {
         Access::Read
     };
+    // Only translation, access-flag and permission faults are the address
+    // space's to resolve; retrying any other abort would fault forever
+    // (Linux: the fault_info table of arch/arm64/mm/fault.c).
+    use super::esr::FaultStatus;
+    match esr.fault_status() {
+        Some(FaultStatus::Translation { .. } | FaultStatus::AccessFlag { .. } | FaultStatus::Permission { .. }) => {}
+        Some(FaultStatus::Alignment) => {
+            return user_fault(frame, esr, crate::signal::SIGBUS, crate::signal::BUS_ADRALN, far)
+        }
+        Some(FaultStatus::SynchronousExternal) => {
+            return user_fault(frame, esr, crate::signal::SIGBUS, crate::signal::BUS_OBJERR, far)
+        }
+        _ => return user_fault(frame, esr, crate::signal::SIGSEGV, crate::signal::SEGV_MAPERR, far),
+    }
     let Some(mm) = crate::sched::task::current().mm() else {
         return user_fault(frame, esr, crate::signal::SIGSEGV, crate::signal::SEGV_MAPERR, far);
     };

@@ -8,6 +8,7 @@
  */
 #include "common.h"
 
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 
@@ -221,6 +222,38 @@ static void test_poll(void)
     close(p[0]);
 }
 
+/* A full pipe's write end is not writable until a PIPE_BUF write would go
+ * in whole; a non-blocking writer told POLLOUT then succeeds. */
+static void test_poll_full(void)
+{
+    int p[2];
+    if (!check(pipe2(p, O_NONBLOCK) == 0, "non-blocking pipe for poll"))
+        return;
+    static char block[PIPE_BUF];
+    size_t total = 0;
+    ssize_t n;
+    while ((n = write(p[1], block, sizeof block)) > 0)
+        total += (size_t)n;
+    check(n == -1 && errno == EAGAIN && total > 0, "a non-blocking write to a full pipe gives EAGAIN");
+    struct pollfd wr = { .fd = p[1], .events = POLLOUT | POLLWRNORM };
+    check(poll(&wr, 1, 0) == 0, "a full pipe is not writable");
+    char small[100];
+    check(read(p[0], small, sizeof small) == (ssize_t)sizeof small, "read 100 bytes");
+    wr.revents = 0;
+    check(poll(&wr, 1, 0) == 0, "100 bytes free is not writable");
+    check(read(p[0], block, sizeof block) == (ssize_t)sizeof block, "read PIPE_BUF more");
+    wr.revents = 0;
+    check(poll(&wr, 1, 0) == 1 && (wr.revents & POLLOUT) && (wr.revents & POLLWRNORM),
+          "writable (POLLOUT, POLLWRNORM) once PIPE_BUF is free");
+    check(write(p[1], block, sizeof block) == (ssize_t)sizeof block, "and a PIPE_BUF write goes in whole");
+    struct pollfd rd = { .fd = p[0], .events = POLLRDNORM };
+    check(poll(&rd, 1, 0) == 1 && rd.revents == POLLRDNORM, "POLLRDNORM alone is reported for data");
+    close(p[0]);
+    wr.revents = 0;
+    check(poll(&wr, 1, 0) == 1 && (wr.revents & POLLERR), "no reader: POLLERR");
+    close(p[1]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--check-fds") == 0)
@@ -232,5 +265,6 @@ int main(int argc, char **argv)
     test_dup_family();
     test_cloexec_exec(self);
     test_poll();
+    test_poll_full();
     return finish();
 }

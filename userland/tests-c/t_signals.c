@@ -1,11 +1,13 @@
 /*
  * Signal delivery: handlers with siginfo, kill and tgkill to self, blocking
  * and delivery at unblock, sigsuspend woken by a child, SIGCHLD at child
- * exit, registers and floating-point state preserved across a handler
+ * exit, ppoll's signal mask, an interval timer at the largest interval,
+ * registers and floating-point state preserved across a handler
  * (rt_sigreturn), default actions, and signals that cannot be caught.
  */
 #include "common.h"
 
+#include <poll.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -136,6 +138,59 @@ static void test_sigsuspend(void)
     int status;
     wait_child(child, &status, 0);
     set_default(SIGUSR2);
+}
+
+/* ppoll's mask is the caller's while it waits: a pending SIGUSR2 blocked
+ * outside it is taken at once (EINTR, handler run), and afterwards SIGUSR2 is
+ * blocked again. */
+static void test_ppoll_mask(void)
+{
+    install(SIGUSR2, on_usr2, 0);
+    usr2_count = 0;
+    sigset_t blocked, old, now;
+    sigemptyset(&blocked);
+    sigaddset(&blocked, SIGUSR2);
+    sigprocmask(SIG_BLOCK, &blocked, &old);
+    raise(SIGUSR2);
+    check(usr2_count == 0, "blocked SIGUSR2 stays pending");
+    struct timespec second = { 1, 0 };
+    sigset_t wait_mask = old;
+    sigdelset(&wait_mask, SIGUSR2);
+    int r = ppoll(NULL, 0, &second, &wait_mask);
+    int err = errno;
+    check(r == -1 && err == EINTR, "ppoll with the signal unblocked returns EINTR");
+    check(usr2_count == 1, "the handler ran during ppoll");
+    sigprocmask(SIG_SETMASK, NULL, &now);
+    check(sigismember(&now, SIGUSR2) == 1, "SIGUSR2 is blocked again after ppoll");
+    struct timespec zero = { 0, 0 };
+    check(ppoll(NULL, 0, &zero, &wait_mask) == 0, "ppoll with nothing pending times out");
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    set_default(SIGUSR2);
+}
+
+/* An interval timer with the largest interval the ABI allows fires once and
+ * stays armed; the kernel keeps its time arithmetic in range. */
+static volatile sig_atomic_t alrm_count;
+static void on_alrm(int sig)
+{
+    (void)sig;
+    alrm_count++;
+}
+
+static void test_huge_itimer(void)
+{
+    signal(SIGALRM, on_alrm);
+    struct itimerval huge = { .it_interval = { INT64_MAX, 999999 }, .it_value = { 0, 1000 } };
+    check(setitimer(ITIMER_REAL, &huge, NULL) == 0, "setitimer with the largest interval");
+    for (int i = 0; i < 200 && alrm_count == 0; i++)
+        sleep_ms(5);
+    check(alrm_count == 1, "SIGALRM came once");
+    struct itimerval left;
+    check(getitimer(ITIMER_REAL, &left) == 0 && left.it_value.tv_sec > 1000000000,
+          "and the timer is armed for centuries");
+    struct itimerval off = { { 0, 0 }, { 0, 0 } };
+    setitimer(ITIMER_REAL, &off, NULL);
+    signal(SIGALRM, SIG_DFL);
 }
 
 static volatile sig_atomic_t chld_count;
@@ -387,6 +442,8 @@ int main(void)
     test_block_unblock();
     set_default(SIGUSR1);
     test_sigsuspend();
+    test_ppoll_mask();
+    test_huge_itimer();
     test_sigchld();
     test_registers_at_svc();
     test_async_preservation();

@@ -8,7 +8,8 @@
 //!
 //! Lock order (outer first): the scheduler's (sched/task.rs: TASKLIST < wait
 //! queues < pi_lock < run queues) < console output < mailbox < kernel page
-//! tables < heap < slab caches < frame allocator. Interrupt handlers take the
+//! tables < an address space's lock (mm/mm_struct.rs; a parent's before its
+//! fresh child's in fork) < heap < slab caches < frame allocator. Interrupt handlers take the
 //! scheduler's wake-up locks, the console output lock and the UART ring
 //! (lock-free).
 

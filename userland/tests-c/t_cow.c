@@ -2,6 +2,10 @@
  * Copy-on-write after fork: N private anonymous pages filled before fork;
  * the child writes one page and must see its own data, the parent must keep
  * the original, and neither may see any other page change.
+ * Code written at run time into a private RWX page runs once the program has
+ * made it visible (__builtin___clear_cache: cache maintenance from EL0, and
+ * CTR_EL0 read there); after fork the child rewrites the code, so its copy
+ * of the page runs its code and the parent's keeps running the parent's.
  *
  * usage: t_cow [--meminfo]
  * With --meminfo it also prints MemFree (in pages) before fork, after fork and
@@ -75,6 +79,37 @@ static int read_full(int fd, void *buf, size_t len)
     return 1;
 }
 
+/* `mov w0, #value; ret` */
+static void emit_return(uint32_t *code, unsigned value)
+{
+    code[0] = 0x52800000u | (value << 5);
+    code[1] = 0xd65f03c0u;
+    __builtin___clear_cache((char *)code, (char *)(code + 2));
+}
+
+static void test_runtime_code(void)
+{
+    uint32_t *code = mmap(NULL, page_size, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (!check(code != MAP_FAILED, "mmap of an RWX page"))
+        return;
+    int (*fn)(void) = (int (*)(void))(uintptr_t)code;
+    emit_return(code, 42);
+    check(fn() == 42, "code written at run time runs");
+    emit_return(code, 43);
+    check(fn() == 43, "rewritten code runs");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        emit_return(code, 7);
+        _exit(fn() == 7 ? 0 : 1);
+    }
+    int status;
+    check(wait_child(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+          "the child's copy of the page runs the child's code");
+    check(fn() == 43, "the parent's page still runs the parent's code");
+    munmap(code, page_size);
+}
+
 int main(int argc, char **argv)
 {
     test_init();
@@ -142,6 +177,8 @@ int main(int argc, char **argv)
     memset(area + WRITTEN_PAGE * page_size, 0x5a, page_size);
     check(page_is_byte(area, WRITTEN_PAGE, 0x5a) && others_intact(area),
           "parent writes after child exit");
+
+    test_runtime_code();
 
     if (meminfo_mode) {
         check(free_before >= 0 && free_after_fork >= 0 && r.free_after_write >= 0,

@@ -16,8 +16,10 @@
 //!
 //! Locking: `inner` (the VMAs and the page tables) is one IRQ-safe spinlock
 //! per address space, taken by faults, by the user-memory accessors and by
-//! mmap/munmap/mprotect/brk; it nests inside no scheduler lock and takes only
-//! the frame allocator's.
+//! mmap/munmap/mprotect/brk; it nests inside no scheduler lock. Under it the
+//! heap (VMA nodes, copied strings), the slab caches and the frame allocator
+//! may be taken; fork holds the parent's while it fills the fresh child's,
+//! which nobody else can see yet (kernel/src/sync.rs has the whole order).
 
 use super::frame::PAGE_SIZE;
 use super::kmap::LinearMapTables;
@@ -46,6 +48,17 @@ pub const SIGPAGE: u64 = STACK_TOP;
 pub const MMAP_BASE: u64 = 0x10_0000_0000;
 
 /// How a fault or an access touches memory.
+/// Where `mmap` puts a mapping (its MAP_FIXED flags).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Placement {
+    /// Anywhere free, at or above the address if one is given.
+    Hint,
+    /// At the address, replacing what was there (MAP_FIXED).
+    Fixed,
+    /// At the address, which must be free (MAP_FIXED_NOREPLACE).
+    FixedNoReplace,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Access {
     Read,
@@ -281,6 +294,12 @@ impl MmStruct {
         if !pte::present(*slot) {
             // Demand paging: a zeroed page (Linux: `do_anonymous_page`).
             let pa = alloc_user_page().ok_or(Errno::ENOMEM)?;
+            if exec {
+                // The frame may have held code before: no stale lines of
+                // it may be fetched from this mapping (Linux:
+                // __sync_icache_dcache for executable entries).
+                crate::arch::cache::sync_icache_range(phys_to_virt(pa), PAGE_SIZE);
+            }
             *slot = pte::user_page(pa, writable, exec);
             self.rss.fetch_add(1, Ordering::Relaxed);
             return Ok(pa);
@@ -310,6 +329,10 @@ impl MmStruct {
                         PAGE_SIZE,
                     )
                 };
+                if exec {
+                    // Copied code must be what this mapping fetches.
+                    crate::arch::cache::sync_icache_range(phys_to_virt(new_pa), PAGE_SIZE);
+                }
                 *slot = 0;
                 mmu::flush_tlb_user_page(self.asid, page_va);
                 *slot = pte::user_page(new_pa, true, exec);
@@ -395,16 +418,37 @@ impl MmStruct {
         self.inner.lock().vmas.insert(start, len, prot_bits, kind).map(|_| ())
     }
 
-    /// Finds room for `len` bytes at or above `hint` (Linux:
-    /// `get_unmapped_area`).
-    pub fn unmapped_area(&self, hint: u64, len: u64) -> Result<u64, Errno> {
-        let low = if hint == 0 { MMAP_BASE } else { hint };
-        let inner = self.inner.lock();
-        inner
-            .vmas
-            .find_free(len, low, STACK_TOP - STACK_SIZE)
-            .or_else(|| inner.vmas.find_free(len, MMAP_BASE, STACK_TOP - STACK_SIZE))
-            .ok_or(Errno::ENOMEM)
+    /// Maps `len` bytes of new anonymous memory (Linux: `do_mmap`) and
+    /// returns where. `Placement::Hint` finds room at or above the hint
+    /// (Linux: `get_unmapped_area`); `Fixed` replaces whatever was at the
+    /// address; `FixedNoReplace` fails with EEXIST if anything was. One hold
+    /// of the lock covers the choice and the insertion, so two threads
+    /// mapping at once never pick the same gap, and nothing can take the
+    /// hole a fixed mapping just made.
+    pub fn mmap_area(&self, addr: u64, len: u64, prot_bits: u8, placement: Placement) -> Result<u64, Errno> {
+        let mut inner = self.inner.lock();
+        let start = match placement {
+            Placement::Hint => {
+                let low = if addr == 0 { MMAP_BASE } else { addr };
+                inner
+                    .vmas
+                    .find_free(len, low, STACK_TOP - STACK_SIZE)
+                    .or_else(|| inner.vmas.find_free(len, MMAP_BASE, STACK_TOP - STACK_SIZE))
+                    .ok_or(Errno::ENOMEM)?
+            }
+            Placement::Fixed => {
+                if touches_special(&inner, addr, len) {
+                    return Err(Errno::EINVAL);
+                }
+                for (s, e) in inner.vmas.unmap(addr, len)? {
+                    self.zap_range(s, e);
+                }
+                addr
+            }
+            Placement::FixedNoReplace => addr,
+        };
+        inner.vmas.insert(start, len, prot_bits, VmaKind::Anonymous)?;
+        Ok(start)
     }
 
     /// Removes `[start, start + len)` (Linux: `do_munmap`).
@@ -438,8 +482,8 @@ impl MmStruct {
                     va += PAGE;
                 }
                 Ok(Some(_)) => va += PAGE,
-                // No L3 table here: skip to the next 2 MiB.
-                _ => va = (va | 0x1f_ffff) + 1,
+                // No table here: skip what it would have covered.
+                _ => va = pt.hole_end(va).unwrap_or(va + PAGE),
             }
         }
     }
@@ -475,7 +519,7 @@ impl MmStruct {
                     }
                     va += PAGE;
                 }
-                _ => va = (va | 0x1f_ffff) + 1,
+                _ => va = pt.hole_end(va).unwrap_or(va + PAGE),
             }
         }
         mmu::flush_tlb_asid(self.asid);

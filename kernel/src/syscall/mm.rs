@@ -3,9 +3,9 @@
 
 use super::{nr, SysResult};
 use crate::errno::Errno;
-use crate::mm::mm_struct::{STACK_SIZE, STACK_TOP};
+use crate::mm::mm_struct::{Placement, STACK_SIZE, STACK_TOP};
 use crate::mm::uaccess::current_mm;
-use crate::mm::vma::{prot, VmaKind};
+use crate::mm::vma::prot;
 
 const PAGE: u64 = 4096;
 const PROT_MASK: u64 = 7;
@@ -56,9 +56,12 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64) -> SysResul
         | MAP_STACK
         | MAP_POPULATE
         | MAP_FIXED_NOREPLACE;
-    if len == 0 || prot_arg & !PROT_MASK != 0 || flags & !known != 0 || !addr.is_multiple_of(PAGE) {
+    let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+    if len == 0 || prot_arg & !PROT_MASK != 0 || flags & !known != 0 || (fixed && !addr.is_multiple_of(PAGE)) {
         return Err(Errno::EINVAL);
     }
+    // A hint is only a hint: rounded up to a page, as Linux does.
+    let addr = if fixed { addr } else { addr.checked_next_multiple_of(PAGE).unwrap_or(0) };
     if flags & (MAP_SHARED | MAP_PRIVATE) != MAP_PRIVATE {
         return Err(Errno::EINVAL);
     }
@@ -70,22 +73,19 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64) -> SysResul
         return Err(Errno::ENOMEM);
     }
     let mm = current_mm()?;
-    let start = if flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0 {
-        if addr.checked_add(len).is_none_or(|end| end > STACK_TOP - STACK_SIZE) || addr < PAGE {
-            return Err(Errno::ENOMEM);
-        }
-        if flags & MAP_FIXED != 0 {
-            mm.unmap_area(addr, len)?;
-        }
-        addr
+    let placement = if flags & MAP_FIXED != 0 {
+        Placement::Fixed
+    } else if flags & MAP_FIXED_NOREPLACE != 0 {
+        Placement::FixedNoReplace
     } else {
-        mm.unmapped_area(addr, len)?
+        Placement::Hint
     };
-    match mm.map_area(start, len, prot_bits(prot_arg), VmaKind::Anonymous) {
-        Ok(()) => Ok(start),
-        Err(Errno::EEXIST) => Err(Errno::EEXIST),
-        Err(e) => Err(e),
+    if placement != Placement::Hint
+        && (addr.checked_add(len).is_none_or(|end| end > STACK_TOP - STACK_SIZE) || addr < PAGE)
+    {
+        return Err(Errno::ENOMEM);
     }
+    mm.mmap_area(addr, len, prot_bits(prot_arg), placement)
 }
 
 fn sys_munmap(addr: u64, len: u64) -> SysResult {

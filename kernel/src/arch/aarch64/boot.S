@@ -27,10 +27,13 @@
 .equ TCR_TG1_4K,        (2 << 30)
 .equ TCR_AS16,          (1 << 36)
 .equ TCR_VALUE,         (TCR_T0SZ | TCR_T1SZ | TCR_WALK0 | TCR_WALK1 | TCR_TG1_4K | TCR_AS16)
-// SCTLR_EL1: RES1 bits with the MMU and caches off; then M | C | SA | I.
+// SCTLR_EL1: RES1 bits with the MMU and caches off; then M | C | SA | I, and
+// UCT (15) and UCI (26), which let EL0 read CTR_EL0 and clean and invalidate
+// caches by address, as Linux allows: a program that writes code (a JIT, a
+// loader, libgcc's __clear_cache) makes it visible itself.
 .equ SCTLR_EL1_RES1,    0x30D00800
 .equ SCTLR_EL2_RES1,    0x30C50830
-.equ SCTLR_MMU_CACHES,  ((1 << 0) | (1 << 2) | (1 << 3) | (1 << 12))
+.equ SCTLR_MMU_CACHES,  ((1 << 0) | (1 << 2) | (1 << 3) | (1 << 12) | (1 << 15) | (1 << 26))
 // Block descriptors for the boot tables: normal memory RWX at EL1, and device memory XN.
 .equ BLOCK_NORMAL,      (1 | (1 << 2) | (3 << 8) | (1 << 10))
 .equ BLOCK_DEVICE,      (1 | (0 << 2) | (1 << 10) | (1 << 53) | (1 << 54))

@@ -53,9 +53,14 @@ pub fn do_exit(code: i32) -> ! {
     let fs = tsk.fs.lock().take();
     drop(fs);
     let tgid = tsk.tgid();
+    let session = tsk.is_user().then(|| tsk.session());
     let (autoreap, group_dead) = exit_notify(tsk);
     if group_dead && tsk.is_user() {
         crate::itimer::exit_itimers(tgid);
+        // A session leader's death hangs up its terminal.
+        if session == Some(tgid) {
+            crate::fs::tty::disassociate_ctty(tgid);
+        }
     }
     if autoreap {
         release_task(tsk);

@@ -1,6 +1,7 @@
 /*
  * The console as a terminal: attributes, window size, foreground process
- * group, raw mode (bytes arrive one by one, no echo) and canonical mode
+ * group and who may change it, raw mode (bytes arrive one by one, no echo)
+ * and canonical mode
  * (line editing). It needs a person or a harness at the terminal: it says
  * what to type ("raw: type 3 keys", "canonical: type a line") and prints
  * what it received. On this kernel it runs on the serial console; under
@@ -8,8 +9,41 @@
  */
 #include "common.h"
 
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <termios.h>
+
+/* TIOCSPGRP and TIOCSCTTY refusals: a group that does not exist, a group of
+ * another session, and a process that leads no session taking the terminal. */
+static void test_job_control_checks(void)
+{
+    errno = 0;
+    check(tcsetpgrp(0, 4000000) == -1 && errno == ESRCH, "TIOCSPGRP to a missing group: ESRCH");
+    int ready[2];
+    if (!check(pipe(ready) == 0, "pipe"))
+        return;
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        close(ready[0]);
+        if (setsid() < 0 || write(ready[1], "r", 1) != 1)
+            _exit(1);
+        pause();
+        _exit(0);
+    }
+    close(ready[1]);
+    char c;
+    check(read(ready[0], &c, 1) == 1, "child in a session of its own");
+    errno = 0;
+    check(tcsetpgrp(0, child) == -1 && errno == EPERM, "TIOCSPGRP to another session's group: EPERM");
+    errno = 0;
+    check(ioctl(0, TIOCSCTTY, 0) == -1 && errno == EPERM, "TIOCSCTTY from a non-leader: EPERM");
+    check(tcgetpgrp(0) == getpgrp(), "still the foreground process group");
+    kill(child, SIGKILL);
+    int status;
+    wait_child(child, &status, 0);
+    close(ready[0]);
+}
 
 int main(void)
 {
@@ -22,6 +56,7 @@ int main(void)
     struct winsize ws;
     check(ioctl(0, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0, "TIOCGWINSZ gives a size");
     check(tcgetpgrp(0) == getpgrp(), "we are the foreground process group");
+    test_job_control_checks();
 
     struct termios raw = saved;
     raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);

@@ -170,7 +170,10 @@ pub struct File {
 impl File {
     /// A new open file.
     pub fn new(ops: Arc<dyn FileOps>, open_flags: u32) -> Arc<File> {
-        Arc::new(File { ops, flags: AtomicU32::new(open_flags & !flags::O_CLOEXEC), pos: IrqSpinLock::new(0) })
+        // Flags that only steer the open itself are not the file's (Linux:
+        // do_dentry_open), so F_GETFL does not report them.
+        let open_only = flags::O_CLOEXEC | flags::O_CREAT | flags::O_EXCL | flags::O_NOCTTY | flags::O_TRUNC;
+        Arc::new(File { ops, flags: AtomicU32::new(open_flags & !open_only), pos: IrqSpinLock::new(0) })
     }
 
     fn access(&self) -> u32 {

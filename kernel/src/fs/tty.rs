@@ -75,6 +75,41 @@ pub fn session() -> crate::pid::Pid {
     SESSION.load(Ordering::Relaxed)
 }
 
+/// The console stops being the controlling terminal of `session`, whose
+/// leader is exiting: its foreground group gets SIGHUP and SIGCONT, and the
+/// next session leader to ask for the console gets it (Linux:
+/// `disassociate_ctty`, called by `do_exit` for a session leader).
+pub fn disassociate_ctty(session: crate::pid::Pid) {
+    if SESSION.compare_exchange(session, 0, Ordering::SeqCst, Ordering::SeqCst).is_err() {
+        return;
+    }
+    let pgrp = PGRP.swap(0, Ordering::SeqCst);
+    if pgrp > 0 {
+        for sig in [crate::signal::SIGHUP, crate::signal::SIGCONT] {
+            let _ = crate::signal::kill_pgrp(pgrp, crate::signal::SigInfo::kernel(sig));
+        }
+    }
+}
+
+/// Whether `pgrp` is a process group of `session` (Linux: TIOCSPGRP's
+/// `session_of_pgrp` check): ESRCH if no such group, EPERM if it is
+/// another session's.
+fn check_pgrp(pgrp: crate::pid::Pid, session: crate::pid::Pid) -> Result<(), Errno> {
+    let mut found = false;
+    let mut same_session = false;
+    crate::sched::task::for_each_process(|p| {
+        if p.pid() == p.tgid() && p.exit_state.load(Ordering::Relaxed) == 0 && p.pgrp() == pgrp {
+            found = true;
+            same_session |= p.session() == session;
+        }
+    });
+    match (found, same_session) {
+        (false, _) => Err(Errno::ESRCH),
+        (true, false) => Err(Errno::EPERM),
+        (true, true) => Ok(()),
+    }
+}
+
 /// An open console.
 pub struct Console;
 
@@ -161,13 +196,27 @@ impl FileOps for Console {
                 if session != 0 && session != me.session() {
                     return Err(Errno::ENOTTY);
                 }
+                check_pgrp(pgrp, me.session())?;
+                // A console no session controls goes to the caller's (the
+                // console is every process's terminal here; Linux would
+                // want TIOCSCTTY first).
                 SESSION.store(me.session(), Ordering::Relaxed);
                 PGRP.store(pgrp, Ordering::Relaxed);
                 Ok(0)
             }
             TIOCSCTTY => {
-                SESSION.store(current().session(), Ordering::Relaxed);
-                PGRP.store(current().pgrp(), Ordering::Relaxed);
+                // Only a session leader takes a terminal; another session's
+                // terminal only when it insists (arg 1; everyone is root).
+                let me = current();
+                if me.session() != me.tgid() {
+                    return Err(Errno::EPERM);
+                }
+                let session = SESSION.load(Ordering::Relaxed);
+                if session != 0 && session != me.session() && arg != 1 {
+                    return Err(Errno::EPERM);
+                }
+                SESSION.store(me.session(), Ordering::Relaxed);
+                PGRP.store(me.pgrp(), Ordering::Relaxed);
                 Ok(0)
             }
             TIOCNOTTY => Ok(0),

@@ -286,13 +286,17 @@ fn sys_dup(fd: u64) -> SysResult {
 }
 
 fn sys_dup3(old: u64, new: u64, dup_flags: u32) -> SysResult {
+    // The descriptors are unsigned ints in Linux's ABI: the upper halves of
+    // the registers do not count.
+    let (old, new) = (old as u32, new as u32);
     if dup_flags & !flags::O_CLOEXEC != 0 || old == new {
         return Err(Errno::EINVAL);
     }
-    let file = fdget(old)?;
-    let replaced = files()?.install_at(new as i32, file, dup_flags & flags::O_CLOEXEC != 0, nofile_limit())?;
+    let file = fdget(old as u64)?;
+    let new_fd = i32::try_from(new).map_err(|_| Errno::EBADF)?;
+    let replaced = files()?.install_at(new_fd, file, dup_flags & flags::O_CLOEXEC != 0, nofile_limit())?;
     drop(replaced);
-    Ok(new)
+    Ok(new as u64)
 }
 
 fn sys_fcntl(fd: u64, cmd: u64, arg: u64) -> SysResult {

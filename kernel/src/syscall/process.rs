@@ -220,8 +220,9 @@ fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
         if target.tgid() != me.tgid() {
             let _guard = TASKLIST.lock();
             // SAFETY: under TASKLIST.
-            let parent = unsafe { *target.group_leader().real_parent.get() };
-            if parent != me.group_leader().as_ptr() {
+            // (A child of any thread of ours counts: Linux's same_thread_group.)
+            let parent = unsafe { crate::sched::task::TaskRef::from_ptr(*target.group_leader().real_parent.get()) };
+            if parent.tgid() != me.tgid() {
                 return Err(Errno::ESRCH);
             }
         }

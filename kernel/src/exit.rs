@@ -103,9 +103,10 @@ pub fn mm_release(tsk: TaskRef) {
     }
     let vfork = tsk.vfork_done.swap(core::ptr::null_mut(), Ordering::AcqRel);
     if !vfork.is_null() {
-        // SAFETY: the parent waits on this completion, on its own stack,
-        // until it is completed (fork.rs kernel_clone).
-        unsafe { (*vfork).complete() };
+        // SAFETY: the pointer is the reference kernel_clone gave the child
+        // with Arc::into_raw; the swap made it ours alone.
+        let done = unsafe { alloc::sync::Arc::from_raw(vfork as *const crate::sched::wait::Completion) };
+        done.complete();
     }
 }
 

@@ -152,17 +152,30 @@ pub fn kernel_clone(args: UserCloneArgs, frame: &crate::arch::exception::TrapFra
         // Linux writes it before the child runs; a bad pointer is ignored.
         let _ = crate::mm::uaccess::put_user_u32(args.parent_tid, pid);
     }
-    let vfork = crate::sched::wait::Completion::new();
-    if args.flags & CLONE_VFORK != 0 {
-        p.vfork_done.store(&vfork as *const _ as *mut _, Ordering::Release);
-        // The child's reference: dropped by the child itself after it
-        // completes `vfork`, so `p` stays valid for the wait below.
+    // The vfork completion is shared: the child owns one reference through
+    // `vfork_done` until it completes it (mm_release at exec or exit), the
+    // parent another; whichever takes the pointer back out of `vfork_done`
+    // drops the child's, so a parent killed while waiting leaves nothing
+    // dangling behind.
+    let vfork = (args.flags & CLONE_VFORK != 0).then(|| alloc::sync::Arc::new(crate::sched::wait::Completion::new()));
+    if let Some(done) = &vfork {
+        p.vfork_done.store(alloc::sync::Arc::into_raw(done.clone()) as *mut _, Ordering::Release);
     }
+    // Held for the wait below: the child may exit and be reaped meanwhile.
+    let child = vfork.is_some().then(|| p.get());
     crate::sched::core::wake_up_new_user_task(p);
-    if args.flags & CLONE_VFORK != 0 {
-        // Linux waits killably; this kernel uninterruptibly: the child
-        // always completes (mm_release at exec or exit).
-        vfork.wait_for_completion();
+    if let (Some(done), Some(child)) = (vfork, child) {
+        // Killable, as in Linux: a vfork parent can be killed while its
+        // child runs (Linux: wait_for_vfork_done).
+        if done.wait_for_completion_killable().is_err() {
+            let mine = child.vfork_done.swap(core::ptr::null_mut(), Ordering::AcqRel);
+            if !mine.is_null() {
+                // SAFETY: the pointer came from Arc::into_raw above, and the
+                // swap took it back from the child, who will not use it.
+                drop(unsafe { alloc::sync::Arc::from_raw(mine as *const crate::sched::wait::Completion) });
+            }
+        }
+        child.put();
     }
     Ok(pid)
 }

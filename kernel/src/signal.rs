@@ -502,7 +502,11 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
 /// Interrupts `t`'s interruptible sleep (and a stop, for SIGKILL) so it
 /// sees its signals (Linux: `signal_wake_up`).
 fn signal_wake_up(t: TaskRef, fatal: bool) {
-    let mask = if fatal { state::TASK_INTERRUPTIBLE | state::__TASK_STOPPED } else { state::TASK_INTERRUPTIBLE };
+    let mask = if fatal {
+        state::TASK_INTERRUPTIBLE | state::__TASK_STOPPED | state::TASK_WAKEKILL
+    } else {
+        state::TASK_INTERRUPTIBLE
+    };
     if !crate::sched::core::try_to_wake_up(t, mask) {
         // Running on another CPU, perhaps in user mode: make it pass through
         // the kernel soon, where it looks at its signals.

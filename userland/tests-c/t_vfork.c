@@ -2,7 +2,8 @@
  * vfork: the child runs in the parent's address space and the parent is
  * suspended until the child exits (or execs). The child sleeps, then writes
  * a shared variable; when vfork returns in the parent the write must be
- * visible already.
+ * visible already. A parent waiting for a vfork child that never execs or
+ * exits can still be killed.
  *
  * qemu-user cannot share an address space between processes: it turns vfork
  * into fork and refuses CLONE_VM without CLONE_THREAD. The test detects that
@@ -12,6 +13,7 @@
 #include "common.h"
 
 #include <sched.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 static volatile int shared_value;
@@ -43,6 +45,38 @@ __attribute__((noinline)) static int clone_vm_supported(void)
     }
     munmap(stack, stack_size);
     return supported;
+}
+
+/* A process blocked in vfork while its child pauses dies of SIGKILL. */
+static void test_killable_parent(void)
+{
+    int report[2];
+    if (!check(pipe(report) == 0, "pipe"))
+        return;
+    fflush(stdout);
+    pid_t middle = fork();
+    if (middle == 0) {
+        pid_t child = vfork();
+        if (child == 0) {
+            pid_t me = getpid();
+            if (write(report[1], &me, sizeof me) != (ssize_t)sizeof me)
+                _exit(1);
+            for (;;)
+                pause();
+        }
+        _exit(3); /* reached only if vfork returned */
+    }
+    pid_t child = 0;
+    check(read(report[0], &child, sizeof child) == (ssize_t)sizeof child && child > 0, "the vfork child runs");
+    sleep_ms(100); /* let the middle process settle into its wait */
+    kill(middle, SIGKILL);
+    int status;
+    check(wait_child(middle, &status, 0) == middle && WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL,
+          "the waiting vfork parent is killed by SIGKILL");
+    if (child > 0)
+        kill(child, SIGKILL);
+    close(report[0]);
+    close(report[1]);
 }
 
 int main(void)
@@ -82,5 +116,7 @@ int main(void)
     int status;
     check(wait_child(pid, &status, 0) == pid, "wait4 returns the child");
     check(WIFEXITED(status) && WEXITSTATUS(status) == 7, "exit status 7");
+    if (shared_vm)
+        test_killable_parent();
     return finish();
 }

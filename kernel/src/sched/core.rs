@@ -229,9 +229,11 @@ fn __schedule(preempt: bool) {
     let mut voluntary = false;
     if !is_idle {
         if prev_state != state::TASK_RUNNING && !preempt {
-            if prev_state & state::TASK_INTERRUPTIBLE != 0 && crate::signal::task_signal_pending(prev) {
-                // A kill is pending: the sleep is cut short (Linux:
-                // signal_pending_state), the task stays runnable.
+            let cut_short = (prev_state & state::TASK_INTERRUPTIBLE != 0 && crate::signal::task_signal_pending(prev))
+                || (prev_state & state::TASK_WAKEKILL != 0 && crate::signal::fatal_signal_pending(prev));
+            if cut_short {
+                // A signal is pending that ends this sleep: it is cut short
+                // (Linux: signal_pending_state), the task stays runnable.
                 prev.state.store(state::TASK_RUNNING, Ordering::Relaxed);
             } else {
                 dequeue_task(rq, inner, prev);

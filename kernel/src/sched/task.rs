@@ -35,6 +35,10 @@ pub mod state {
     pub const __TASK_TRACED: u32 = 0x0008;
     /// Set for the last schedule() of an exiting task.
     pub const TASK_DEAD: u32 = 0x0080;
+    /// With TASK_UNINTERRUPTIBLE: a fatal signal still wakes the sleeper.
+    pub const TASK_WAKEKILL: u32 = 0x0100;
+    /// Sleeps that only a kill cuts short (Linux: `TASK_KILLABLE`).
+    pub const TASK_KILLABLE: u32 = TASK_WAKEKILL | TASK_UNINTERRUPTIBLE;
     /// Being created: not yet runnable.
     pub const TASK_NEW: u32 = 0x0800;
     /// What `wake_up_process` wakes.

@@ -138,6 +138,9 @@ impl WaitQueueHead {
             if sleep_state & state::TASK_INTERRUPTIBLE != 0 && signal_pending() {
                 break Err(Errno::EINTR);
             }
+            if sleep_state & state::TASK_WAKEKILL != 0 && crate::signal::fatal_signal_pending(current()) {
+                break Err(Errno::EINTR);
+            }
             super::core::schedule();
         };
         self.finish_wait(&mut entry);
@@ -175,6 +178,13 @@ impl Completion {
     pub fn wait_for_completion(&self) {
         let consumed = || self.done.fetch_update(Ordering::AcqRel, Ordering::Acquire, |d| d.checked_sub(1)).is_ok();
         let _ = self.wait.wait_event(state::TASK_UNINTERRUPTIBLE, consumed);
+    }
+
+    /// [`Completion::wait_for_completion`] that a kill cuts short, with
+    /// EINTR (Linux: `wait_for_completion_killable`).
+    pub fn wait_for_completion_killable(&self) -> Result<(), Errno> {
+        let consumed = || self.done.fetch_update(Ordering::AcqRel, Ordering::Acquire, |d| d.checked_sub(1)).is_ok();
+        self.wait.wait_event(state::TASK_KILLABLE, consumed)
     }
 
     /// Whether a completion is available (without consuming it).

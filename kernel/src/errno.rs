@@ -43,6 +43,9 @@ pub enum Errno {
     /// Kernel-internal: the system call is restarted unless a handler without
     /// SA_RESTART runs, when user space sees EINTR (never reaches user space).
     ERESTARTSYS = 512,
+    /// Kernel-internal: restarted when no handler runs; after a handler,
+    /// EINTR whatever SA_RESTART says (sigsuspend, absolute sleeps).
+    ERESTARTNOHAND = 514,
     /// Kernel-internal: restart through `restart_syscall` (the task's
     /// restart block) unless a handler runs, when user space sees EINTR.
     #[allow(non_camel_case_types)]
@@ -87,6 +90,7 @@ impl Errno {
             ELOOP => "ELOOP",
             ETIMEDOUT => "ETIMEDOUT",
             ERESTARTSYS => "ERESTARTSYS",
+            ERESTARTNOHAND => "ERESTARTNOHAND",
             ERESTART_RESTARTBLOCK => "ERESTART_RESTARTBLOCK",
         }
     }

@@ -766,17 +766,19 @@ fn is_fault(info: &SigInfo) -> bool {
 /// What becomes of a system call a signal interrupted (Linux: the restart
 /// cases of `do_signal` and `handle_signal`): with a handler (`Some(its
 /// sa_flags)`), EINTR unless it asked for SA_RESTART on a restartable call;
-/// without one, the call runs again: the same `svc` for ERESTARTSYS, or
+/// ERESTARTNOHAND is EINTR after any handler; without one, the call runs
+/// again: the same `svc` for ERESTARTSYS and ERESTARTNOHAND, or
 /// `restart_syscall` resuming from the task's restart block.
 fn syscall_restart(frame: &mut TrapFrame, handler: Option<u64>) {
     let ret = frame.regs[0] as i64;
     let restartsys = ret == -(Errno::ERESTARTSYS as i64);
+    let restartnohand = ret == -(Errno::ERESTARTNOHAND as i64);
     let restartblock = ret == -(Errno::ERESTART_RESTARTBLOCK as i64);
-    if !restartsys && !restartblock {
+    if !restartsys && !restartnohand && !restartblock {
         return;
     }
     match handler {
-        Some(flags) if restartblock || flags & SA_RESTART == 0 => {
+        Some(flags) if restartblock || restartnohand || flags & SA_RESTART == 0 => {
             frame.regs[0] = (-(Errno::EINTR as i64)) as u64;
         }
         _ if restartblock => {

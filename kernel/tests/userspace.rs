@@ -185,6 +185,7 @@ fn signal_and_file_tests_behave_as_on_linux() {
             ("t_stop", &[]),
             ("t_segv", &[]),
             ("t_efault", &[]),
+            ("t_mm", &[]),
             ("t_pipe", &["/tests/t_pipe"]),
             ("t_files", &["/"]),
             ("t_proc", &[]),

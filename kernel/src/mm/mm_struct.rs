@@ -492,20 +492,31 @@ impl MmStruct {
     /// permission at once; they regain it by fault, which also keeps
     /// copy-on-write sharing intact. PROT_NONE pages stay mapped, out of
     /// EL0's reach, so their data is there when access comes back.
+    ///
+    /// As in Linux, a range with a hole is changed up to the hole, and then
+    /// the call fails with ENOMEM (nothing changes if `start` itself is not
+    /// mapped).
     pub fn protect_area(&self, start: u64, len: u64, prot_bits: u8) -> Result<(), Errno> {
         // Past the user half nothing is mapped (Linux: ENOMEM).
-        let end = len.checked_next_multiple_of(PAGE).and_then(|l| start.checked_add(l));
-        if end.is_none_or(|e| e > TASK_SIZE) {
+        let Some(end) = len.checked_next_multiple_of(PAGE).and_then(|l| start.checked_add(l)) else {
+            return Err(Errno::ENOMEM);
+        };
+        if end > TASK_SIZE {
             return Err(Errno::ENOMEM);
         }
         let mut inner = self.inner.lock();
         if touches_special(&inner, start, len) {
             return Err(Errno::EINVAL);
         }
-        inner.vmas.protect(start, len, prot_bits)?;
+        let covered = inner.vmas.covered_until(start, end);
+        if covered == start {
+            return Err(Errno::ENOMEM);
+        }
+        inner.vmas.protect(start, covered - start, prot_bits)?;
+        let result = if covered < end { Err(Errno::ENOMEM) } else { Ok(()) };
+        let end = covered;
         let (root, mut tables) = self.tables();
         let mut pt = PageTable::from_root(root, &mut tables);
-        let end = start + len.div_ceil(PAGE) * PAGE;
         let mut va = start;
         while va < end {
             match pt.pte_mut(va, false) {
@@ -523,7 +534,7 @@ impl MmStruct {
             }
         }
         mmu::flush_tlb_asid(self.asid);
-        Ok(())
+        result
     }
 
     /// Moves the program break (Linux: `brk`): returns the new break, or the
@@ -533,10 +544,10 @@ impl MmStruct {
         if new < inner.start_brk || new > STACK_TOP - STACK_SIZE {
             return inner.brk;
         }
-        let start = inner.start_brk;
-        match inner.vmas.set_brk(start, new) {
-            Ok(shrunk) => {
-                if let Some((s, e)) = shrunk {
+        let (start, old) = (inner.start_brk, inner.brk);
+        match inner.vmas.set_brk(start, old, new) {
+            Ok(freed) => {
+                for (s, e) in freed {
                     self.zap_range(s, e);
                 }
                 inner.brk = new;

@@ -132,6 +132,19 @@ impl VmaList {
         Ok(inside.into_iter().filter_map(|k| self.areas.remove(&k)).map(|v| (v.start, v.end)).collect())
     }
 
+    /// How far from `start` towards `end` the areas cover without a gap:
+    /// `start` itself if it is not mapped.
+    pub fn covered_until(&self, start: u64, end: u64) -> u64 {
+        let mut at = start;
+        while at < end {
+            match self.find(at) {
+                Some(v) => at = v.end,
+                None => return at,
+            }
+        }
+        end
+    }
+
     /// Changes the permissions of `[start, start + len)` (Linux:
     /// `mprotect`): `ENOMEM` if part of the range is unmapped; neighbours
     /// left with equal attributes are merged again.
@@ -187,37 +200,37 @@ impl VmaList {
         (candidate.checked_add(len)? <= high).then_some(candidate)
     }
 
-    /// Moves the end of the heap area starting at `heap_start` to `new_end`
-    /// (rounded up to a page) (Linux: `brk`). Growing into another area is
-    /// `ENOMEM`; shrinking returns the range to unmap.
-    pub fn set_brk(&mut self, heap_start: u64, new_end: u64) -> Result<Option<(u64, u64)>, Errno> {
-        if new_end < heap_start {
+    /// Moves the program break from `old_brk` to `new_brk` (both rounded up
+    /// to a page) in a heap that starts at `heap_start` (Linux: `brk`).
+    /// Growing maps `[old, new)` as heap and is `ENOMEM` if anything is
+    /// there; shrinking unmaps `[new, old)` whatever the areas there are
+    /// now (a munmap or mprotect may have split the heap), and returns the
+    /// ranges whose pages must go.
+    pub fn set_brk(&mut self, heap_start: u64, old_brk: u64, new_brk: u64) -> Result<Vec<(u64, u64)>, Errno> {
+        if new_brk < heap_start {
             return Err(Errno::ENOMEM);
         }
-        let new_end = new_end.div_ceil(PAGE) * PAGE;
-        let heap = self.areas.get(&heap_start).copied().filter(|v| v.kind == VmaKind::Heap);
-        match heap {
-            None if new_end == heap_start => Ok(None),
-            None => {
-                self.insert(heap_start, new_end - heap_start, prot::READ | prot::WRITE, VmaKind::Heap).map(|_| None)
-            }
-            Some(v) if new_end > v.end => {
-                if self.overlaps(v.end, new_end) {
-                    return Err(Errno::ENOMEM);
-                }
-                self.areas.insert(heap_start, Vma { end: new_end, ..v });
-                Ok(None)
-            }
-            Some(v) if new_end < v.end => {
-                if new_end == heap_start {
-                    self.areas.remove(&heap_start);
-                } else {
-                    self.areas.insert(heap_start, Vma { end: new_end, ..v });
-                }
-                Ok(Some((new_end, v.end)))
-            }
-            Some(_) => Ok(None),
+        let page_up = |a: u64| a.checked_next_multiple_of(PAGE).ok_or(Errno::ENOMEM);
+        let (old_end, new_end) = (page_up(old_brk.max(heap_start))?, page_up(new_brk)?);
+        if new_end < old_end {
+            return self.unmap(new_end, old_end - new_end);
         }
+        if new_end > old_end {
+            if self.overlaps(old_end, new_end) {
+                return Err(Errno::ENOMEM);
+            }
+            // Extend the heap area that ends at the old break, if any.
+            let below = self.find(old_end - 1).copied().filter(|v| v.end == old_end && v.kind == VmaKind::Heap);
+            match below {
+                Some(v) => {
+                    self.areas.insert(v.start, Vma { end: new_end, ..v });
+                }
+                None => {
+                    self.insert(old_end, new_end - old_end, prot::READ | prot::WRITE, VmaKind::Heap)?;
+                }
+            }
+        }
+        Ok(Vec::new())
     }
 }
 
@@ -272,6 +285,17 @@ mod tests {
     }
 
     #[test]
+    fn coverage_stops_at_the_first_gap() {
+        let mut m = VmaList::new();
+        m.insert(0x10000, 0x2000, READ, VmaKind::Anonymous).unwrap();
+        m.insert(0x12000, 0x1000, READ | WRITE, VmaKind::Anonymous).unwrap();
+        m.insert(0x14000, 0x1000, READ, VmaKind::Anonymous).unwrap();
+        assert_eq!(m.covered_until(0x10000, 0x15000), 0x13000);
+        assert_eq!(m.covered_until(0x11000, 0x12800), 0x12800);
+        assert_eq!(m.covered_until(0x13000, 0x15000), 0x13000);
+    }
+
+    #[test]
     fn protect_splits_then_merges_back() {
         let mut m = VmaList::new();
         m.insert(0x10000, 0x4000, READ | WRITE, VmaKind::Anonymous).unwrap();
@@ -302,15 +326,30 @@ mod tests {
     fn brk_grows_shrinks_and_stops_at_neighbours() {
         let mut m = VmaList::new();
         let heap = 0x500000;
-        assert_eq!(m.set_brk(heap, heap).unwrap(), None, "an empty heap has no area");
-        m.set_brk(heap, heap + 0x1800).unwrap();
+        assert_eq!(m.set_brk(heap, heap, heap).unwrap(), vec![], "an empty heap has no area");
+        m.set_brk(heap, heap, heap + 0x1800).unwrap();
         assert_eq!(m.find(heap).unwrap().end, heap + 0x2000);
-        m.set_brk(heap, heap + 0x5000).unwrap();
-        assert_eq!(m.set_brk(heap, heap + 0x1000).unwrap(), Some((heap + 0x1000, heap + 0x5000)));
+        m.set_brk(heap, heap + 0x1800, heap + 0x5000).unwrap();
+        assert_eq!(layout(&m), vec![(heap, heap + 0x5000, 3)], "one heap area");
+        assert_eq!(m.set_brk(heap, heap + 0x5000, heap + 0x1000).unwrap(), vec![(heap + 0x1000, heap + 0x5000)]);
         m.insert(heap + 0x8000, 0x1000, READ, VmaKind::Anonymous).unwrap();
-        assert_eq!(m.set_brk(heap, heap + 0x9000).err(), Some(Errno::ENOMEM));
-        assert_eq!(m.set_brk(heap, heap - 1).err(), Some(Errno::ENOMEM));
-        assert_eq!(m.set_brk(heap, heap).unwrap(), Some((heap, heap + 0x1000)));
+        assert_eq!(m.set_brk(heap, heap + 0x1000, heap + 0x9000).err(), Some(Errno::ENOMEM));
+        assert_eq!(m.set_brk(heap, heap + 0x1000, heap - 1).err(), Some(Errno::ENOMEM));
+        assert_eq!(m.set_brk(heap, heap + 0x1000, heap).unwrap(), vec![(heap, heap + 0x1000)]);
         assert!(m.find(heap).is_none());
+    }
+
+    #[test]
+    fn brk_works_on_a_heap_split_by_munmap() {
+        let mut m = VmaList::new();
+        let heap = 0x500000;
+        m.set_brk(heap, heap, heap + 0x3000).unwrap();
+        m.unmap(heap + 0x1000, 0x1000).unwrap();
+        // Growing needs only [old break, new break) free.
+        m.set_brk(heap, heap + 0x3000, heap + 0x4000).unwrap();
+        assert_eq!(layout(&m), vec![(heap, heap + 0x1000, 3), (heap + 0x2000, heap + 0x4000, 3)]);
+        // Shrinking below the hole unmaps every piece above the new break.
+        assert_eq!(m.set_brk(heap, heap + 0x4000, heap + 0x800).unwrap(), vec![(heap + 0x2000, heap + 0x4000)]);
+        assert_eq!(layout(&m), vec![(heap, heap + 0x1000, 3)]);
     }
 }

@@ -109,7 +109,9 @@ fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> SysResult 
     }
     if flags & TIMER_ABSTIME != 0 {
         // Every clock counts from boot (clock_now), so the deadline is `ns`.
-        return sleep_until(ns, 0).map_err(|_| Errno::ERESTARTSYS);
+        // Interrupted, it starts over only if no handler ran (Linux:
+        // ERESTARTNOHAND for absolute sleeps; POSIX: EINTR after a handler).
+        return sleep_until(ns, 0).map_err(|_| Errno::ERESTARTNOHAND);
     }
     sleep_until(crate::time::uptime_ns().saturating_add(ns), rem)
 }

@@ -171,7 +171,9 @@ fn sys_rt_sigsuspend(set: u64, sigsetsize: u64) -> SysResult {
         crate::sched::core::schedule();
     }
     crate::sched::task::__set_current_state(crate::sched::task::state::TASK_RUNNING);
-    Err(Errno::EINTR)
+    // EINTR once a handler has run; a signal that runs none (a stop and
+    // continue) sends the caller back to sleep (Linux: ERESTARTNOHAND).
+    Err(Errno::ERESTARTNOHAND)
 }
 
 /// `sigaltstack`: accepted and reported as disabled (no alternate stacks).

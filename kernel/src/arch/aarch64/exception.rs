@@ -210,6 +210,7 @@ fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
     let ret = frame.regs[0] as i64;
     let mut syscall = syscall
         && (ret == -(crate::errno::Errno::ERESTARTSYS as i64)
+            || ret == -(crate::errno::Errno::ERESTARTNOHAND as i64)
             || ret == -(crate::errno::Errno::ERESTART_RESTARTBLOCK as i64));
     loop {
         super::cpu::local_irq_disable();

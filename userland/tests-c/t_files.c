@@ -62,6 +62,14 @@ static void test_directory(void)
     expect_errno(fstatat(AT_FDCWD, "no/such/dir", &st, 0), ENOENT, "stat of a missing path");
     expect_errno(open("tests/hello", O_RDONLY | O_DIRECTORY), ENOTDIR,
                  "O_DIRECTORY on a file");
+    expect_errno(open("tests/hello/", O_RDONLY), ENOTDIR, "a file named with a trailing slash");
+    expect_errno(open("tests/hello/x", O_RDONLY), ENOTDIR, "a path through a file");
+    expect_errno(open("missing/../tests/hello", O_RDONLY), ENOENT, "a path through a missing directory");
+    expect_errno(fstatat(AT_FDCWD, "tests/hello/..", &st, 0), ENOTDIR, "stat of a file's ..");
+    int through = open("tests/../tests/./hello", O_RDONLY);
+    check(through >= 0, "a path through real directories opens");
+    if (through >= 0)
+        close(through);
 
     int dir = open("tests", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (!check(dir >= 0, "open tests/ as a directory"))

@@ -14,6 +14,19 @@ pub const PATH_MAX: usize = 4096;
 /// (itself absolute and normalised): no `.`, `..` or empty components, no
 /// trailing slash; `/` for the root. `..` at the root stays at the root.
 pub fn normalize(cwd: &str, path: &str) -> Result<String, Errno> {
+    normalize_with(cwd, path, &mut |_| Ok(()))
+}
+
+/// [`normalize`] as a walk does it: every component of `path` that is
+/// walked through (followed by another one, `.` and `..` included) must be
+/// a directory, which `check_dir` answers for an absolute normalised path
+/// with `Ok`, `ENOENT` or `ENOTDIR`. So `/missing/..` is ENOENT and
+/// `/bin/sh/x` ENOTDIR, as in Linux, not `/` and `/bin/sh/x`'s lookup.
+pub fn normalize_with(
+    cwd: &str,
+    path: &str,
+    check_dir: &mut dyn FnMut(&str) -> Result<(), Errno>,
+) -> Result<String, Errno> {
     if path.is_empty() {
         return Err(Errno::ENOENT);
     }
@@ -21,26 +34,43 @@ pub fn normalize(cwd: &str, path: &str) -> Result<String, Errno> {
         return Err(Errno::ENAMETOOLONG);
     }
     let mut parts: Vec<&str> = Vec::new();
-    let base = if path.starts_with('/') { "" } else { cwd };
-    for part in base.split('/').chain(path.split('/')) {
+    let join = |parts: &[&str]| {
+        let mut out = String::with_capacity(path.len() + cwd.len());
+        for p in parts {
+            out.push('/');
+            out.push_str(p);
+        }
+        if out.is_empty() {
+            out.push('/');
+        }
+        out
+    };
+    // The current directory is one already; the path's own components are
+    // checked as they are walked through.
+    let (base, own) = if path.starts_with('/') { ("", path) } else { (cwd, path) };
+    parts.extend(base.split('/').filter(|p| !p.is_empty() && *p != "."));
+    let mut unchecked = false;
+    for part in own.split('/') {
+        if part.is_empty() {
+            continue;
+        }
+        if unchecked {
+            check_dir(&join(&parts))?;
+            unchecked = false;
+        }
         match part {
-            "" | "." => {}
+            "." => {}
             ".." => {
                 parts.pop();
             }
             p if p.len() > 255 => return Err(Errno::ENAMETOOLONG),
-            p => parts.push(p),
+            p => {
+                parts.push(p);
+                unchecked = true;
+            }
         }
     }
-    let mut out = String::with_capacity(path.len() + cwd.len());
-    for p in &parts {
-        out.push('/');
-        out.push_str(p);
-    }
-    if out.is_empty() {
-        out.push('/');
-    }
-    Ok(out)
+    Ok(join(&parts))
 }
 
 /// The last component of a normalised path (`/` for the root).
@@ -68,6 +98,28 @@ mod tests {
         assert_eq!(normalize("/", "..").unwrap(), "/");
         assert_eq!(normalize("/a", "../../..").unwrap(), "/");
         assert_eq!(normalize("/a", ".").unwrap(), "/a");
+    }
+
+    #[test]
+    fn walked_components_must_be_directories() {
+        let dirs = ["/", "/bin", "/tests"];
+        let mut check = |p: &str| {
+            if dirs.contains(&p) {
+                Ok(())
+            } else if p == "/bin/sh" {
+                Err(Errno::ENOTDIR)
+            } else {
+                Err(Errno::ENOENT)
+            }
+        };
+        assert_eq!(normalize_with("/", "/bin/sh", &mut check).unwrap(), "/bin/sh");
+        assert_eq!(normalize_with("/", "/missing/../bin/sh", &mut check), Err(Errno::ENOENT));
+        assert_eq!(normalize_with("/", "/bin/sh/x", &mut check), Err(Errno::ENOTDIR));
+        assert_eq!(normalize_with("/", "/bin/sh/.", &mut check), Err(Errno::ENOTDIR));
+        assert_eq!(normalize_with("/tests", "../bin/./sh", &mut check).unwrap(), "/bin/sh");
+        // The last component is the caller's to look up.
+        assert_eq!(normalize_with("/", "/missing", &mut check).unwrap(), "/missing");
+        assert_eq!(normalize_with("/", "/bin/sh/", &mut check).unwrap(), "/bin/sh");
     }
 
     #[test]

@@ -29,8 +29,16 @@ fn resolve_self(p: String) -> String {
 }
 
 /// The normalised absolute path of `name` seen from `base` (a directory).
+/// Every directory walked through must exist and be one (ENOENT,
+/// ENOTDIR), as in Linux's walk.
 pub fn absolute(base: &str, name: &str) -> Result<String, Errno> {
-    path::normalize(base, name).map(resolve_self)
+    let mut check_dir = |p: &str| match stat(&resolve_self(String::from(p))) {
+        Ok(st) if st.mode & mode::S_IFMT == mode::S_IFDIR => Ok(()),
+        Ok(st) if st.mode & mode::S_IFMT == mode::S_IFLNK => Ok(()), // /proc/self, resolved below
+        Ok(_) => Err(Errno::ENOTDIR),
+        Err(e) => Err(e),
+    };
+    path::normalize_with(base, name, &mut check_dir).map(resolve_self)
 }
 
 /// Opens a normalised path (Linux: `do_filp_open`).

@@ -240,6 +240,10 @@ fn sys_openat(dirfd: i32, pathname: u64, open_flags: u32) -> SysResult {
         return Err(Errno::EISDIR);
     }
     let ops = vfs::open(&path, open_flags)?;
+    // `name/` names a directory: a file there is ENOTDIR.
+    if crate::fs::path::wants_directory(&name) && ops.stat().mode & mode::S_IFMT != mode::S_IFDIR {
+        return Err(Errno::ENOTDIR);
+    }
     let file = File::new(ops, open_flags);
     let fd = files()?.install(file, open_flags & flags::O_CLOEXEC != 0, 0, nofile_limit())?;
     Ok(fd as u64)

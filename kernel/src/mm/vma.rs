@@ -63,6 +63,11 @@ impl Vma {
     }
 }
 
+/// The most areas one address space may have (Linux's default
+/// `vm.max_map_count`): a process cutting its memory into ever more areas
+/// gets ENOMEM instead of using up the kernel heap.
+pub const MAX_MAP_COUNT: usize = 65530;
+
 /// The areas of one address space.
 #[derive(Clone, Debug, Default)]
 pub struct VmaList {
@@ -100,15 +105,32 @@ impl VmaList {
     }
 
     /// Adds an area over `[start, start + len)` (len rounded up to pages);
-    /// `EEXIST` if it overlaps another, `EINVAL` if misaligned or empty.
+    /// `EEXIST` if it overlaps another, `EINVAL` if misaligned or empty,
+    /// `ENOMEM` at [`MAX_MAP_COUNT`] areas.
     pub fn insert(&mut self, start: u64, len: u64, prot: u8, kind: VmaKind) -> Result<Vma, Errno> {
         let end = check_range(start, len)?;
         if self.overlaps(start, end) {
             return Err(Errno::EEXIST);
         }
+        self.room_for(1)?;
         let vma = Vma { start, end, prot, kind };
         self.areas.insert(start, vma);
         Ok(vma)
+    }
+
+    /// ENOMEM if `more` areas would pass [`MAX_MAP_COUNT`].
+    fn room_for(&self, more: usize) -> Result<(), Errno> {
+        if self.areas.len() + more > MAX_MAP_COUNT {
+            Err(Errno::ENOMEM)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// How many areas splitting at `start` and `end` adds (one per boundary
+    /// that falls inside an area).
+    fn splits(&self, start: u64, end: u64) -> usize {
+        [start, end].iter().filter(|&&a| self.find(a).is_some_and(|v| v.start != a)).count()
     }
 
     /// Splits areas so that `start` and `end` fall on area boundaries.
@@ -126,6 +148,7 @@ impl VmaList {
     /// to unmap and free. Unmapping nothing is not an error, as in Linux.
     pub fn unmap(&mut self, start: u64, len: u64) -> Result<Vec<(u64, u64)>, Errno> {
         let end = check_range(start, len)?;
+        self.room_for(self.splits(start, end))?;
         self.split_at(start);
         self.split_at(end);
         let inside: Vec<u64> = self.areas.range(start..end).map(|(&k, _)| k).collect();
@@ -156,6 +179,7 @@ impl VmaList {
             let v = self.find(at).ok_or(Errno::ENOMEM)?;
             at = v.end;
         }
+        self.room_for(self.splits(start, end))?;
         self.split_at(start);
         self.split_at(end);
         for (_, v) in self.areas.range_mut(start..end) {
@@ -282,6 +306,37 @@ mod tests {
         assert_eq!(m.protect(0x10000, u64::MAX, READ), Err(Errno::EINVAL));
         assert_eq!(m.protect(0x10000, u64::MAX - 0x10000 + 1, READ), Err(Errno::EINVAL));
         assert_eq!(layout(&m), vec![(0x10000, 0x14000, 3)]);
+    }
+
+    #[test]
+    fn area_count_is_capped() {
+        let mut m = VmaList::new();
+        let base = 0x10_0000u64;
+        // One area, then cut it by mprotect of every other page.
+        m.insert(base, (MAX_MAP_COUNT as u64 + 10) * 0x2000, READ | WRITE, VmaKind::Anonymous).unwrap();
+        let mut page = 0;
+        let err = loop {
+            match m.protect(base + page * 0x2000 + 0x1000, 0x1000, READ) {
+                Ok(()) => page += 1,
+                Err(e) => break e,
+            }
+        };
+        assert_eq!(err, Errno::ENOMEM);
+        assert!((MAX_MAP_COUNT - 1..=MAX_MAP_COUNT).contains(&m.iter().count()));
+        // New areas fill up to the limit exactly, and no further.
+        let mut at = 0x1000_0000_0000u64;
+        while m.insert(at, 0x1000, READ, VmaKind::Anonymous).is_ok() {
+            at += 0x2000;
+        }
+        assert_eq!(m.iter().count(), MAX_MAP_COUNT);
+        assert_eq!(m.insert(at, 0x1000, READ, VmaKind::Anonymous).err(), Some(Errno::ENOMEM));
+        assert_eq!(
+            m.unmap(base + MAX_MAP_COUNT as u64 * 0x2000, 0x1000).err(),
+            Some(Errno::ENOMEM),
+            "a split needs room too"
+        );
+        // Calls that need no new area still work.
+        m.protect(base, 0x1000, READ).unwrap();
     }
 
     #[test]

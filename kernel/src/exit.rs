@@ -53,14 +53,17 @@ pub fn do_exit(code: i32) -> ! {
     let fs = tsk.fs.lock().take();
     drop(fs);
     let tgid = tsk.tgid();
-    let session = tsk.is_user().then(|| tsk.session());
+    // A session leader's death hangs up its terminal, before its parent can
+    // hear of it and start the next session (Linux: disassociate_ctty in
+    // do_exit). Two last threads dying at once may both skip it: the
+    // terminal then treats a session with no live task as gone.
+    let last_thread = tsk.signal_struct().is_some_and(|s| s.live.load(Ordering::SeqCst) == 1);
+    if tsk.is_user() && last_thread && tsk.session() == tgid {
+        crate::fs::tty::disassociate_ctty(tgid);
+    }
     let (autoreap, group_dead) = exit_notify(tsk);
     if group_dead && tsk.is_user() {
         crate::itimer::exit_itimers(tgid);
-        // A session leader's death hangs up its terminal.
-        if session == Some(tgid) {
-            crate::fs::tty::disassociate_ctty(tgid);
-        }
     }
     if autoreap {
         release_task(tsk);

@@ -151,13 +151,28 @@ fn kill_wakes_interruptible_sleepers_but_not_uninterruptible_ones() {
     let mut q = Qemu::boot();
     let d = started(&q.command("kthread start dsleep"))[0];
     let s = started(&q.command("kthread start sleep"))[0];
-    sleep(Duration::from_millis(200));
-    let tasks = ps(&mut q);
+    // Each wakes every 50 ms, so a sample may catch it running: look until
+    // both are seen asleep.
+    let mut tasks = ps(&mut q);
+    for _ in 0..50 {
+        if task(&tasks, d).is_some_and(|t| t.state == 'D') && task(&tasks, s).is_some_and(|t| t.state == 'S') {
+            break;
+        }
+        sleep(Duration::from_millis(20));
+        tasks = ps(&mut q);
+    }
     assert_eq!(task(&tasks, d).unwrap().state, 'D', "{tasks:?}");
     assert_eq!(task(&tasks, s).unwrap().state, 'S', "{tasks:?}");
     assert_eq!(q.command(&format!("kill {d} {s}")), "");
     sleep(Duration::from_millis(500));
-    let tasks = ps(&mut q);
+    let mut tasks = ps(&mut q);
+    for _ in 0..50 {
+        if task(&tasks, d).is_some_and(|t| t.state == 'D') {
+            break;
+        }
+        sleep(Duration::from_millis(20));
+        tasks = ps(&mut q);
+    }
     assert_eq!(task(&tasks, d).map(|t| t.state), Some('D'), "the uninterruptible sleeper ignores kill: {tasks:?}");
     assert!(task(&tasks, s).is_none(), "the interruptible sleeper was killed and reaped: {tasks:?}");
     assert_eq!(q.command("kthread stop"), "stopped 2\n");

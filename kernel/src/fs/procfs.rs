@@ -96,6 +96,19 @@ pub fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
     }
 }
 
+/// Whether `/proc` + `rest` is a directory one can walk through: Ok, ENOENT
+/// or ENOTDIR, without generating any file's contents.
+pub fn check_dir(rest: &str) -> Result<(), Errno> {
+    match parse(rest).ok_or(Errno::ENOENT)? {
+        Node::Root => Ok(()),
+        Node::PidDir(pid) => {
+            process(pid).ok_or(Errno::ENOENT)?.put();
+            Ok(())
+        }
+        Node::PidFile(..) | Node::System(_) => Err(Errno::ENOTDIR),
+    }
+}
+
 /// The target of a /proc link (`/proc/<pid>/exe`), or EINVAL.
 pub fn readlink(rest: &str) -> Result<String, Errno> {
     match parse(rest) {

@@ -15,13 +15,21 @@ use crate::sched::task::{current, state};
 use crate::sched::wait::WaitQueueHead;
 use crate::sync::IrqSpinLock;
 use alloc::sync::Arc;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::Ordering;
 
 static LDISC: IrqSpinLock<NTty> = IrqSpinLock::new(NTty::new());
 static READ_WAIT: WaitQueueHead = WaitQueueHead::new();
-/// Foreground process group and session (0: none).
-static PGRP: AtomicU32 = AtomicU32::new(0);
-static SESSION: AtomicU32 = AtomicU32::new(0);
+/// The session the console is the controlling terminal of, and its
+/// foreground process group (0: none). One lock for both, so a hang-up and
+/// a new session taking the console cannot interleave. A leaf lock: nothing
+/// is taken under it (Linux: the tty's ctrl lock).
+static CTTY: IrqSpinLock<Ctty> = IrqSpinLock::new(Ctty { session: 0, pgrp: 0 });
+
+#[derive(Clone, Copy)]
+struct Ctty {
+    session: crate::pid::Pid,
+    pgrp: crate::pid::Pid,
+}
 
 /// ioctl requests (asm-generic/ioctls.h).
 pub mod ioctl {
@@ -56,7 +64,7 @@ pub fn receive(byte: u8) {
         crate::console::writer().write_raw(&echo[..n]);
     }
     if let Some(sig) = signal {
-        let pgrp = PGRP.load(Ordering::Relaxed);
+        let pgrp = CTTY.lock().pgrp;
         if pgrp > 0 {
             let info = crate::signal::SigInfo::kernel(sig.number() as i32);
             let _ = crate::signal::kill_pgrp(pgrp, info);
@@ -67,12 +75,12 @@ pub fn receive(byte: u8) {
 
 /// The session's controlling terminal's foreground group, for /proc.
 pub fn foreground_pgrp() -> crate::pid::Pid {
-    PGRP.load(Ordering::Relaxed)
+    CTTY.lock().pgrp
 }
 
 /// The session the console controls.
 pub fn session() -> crate::pid::Pid {
-    SESSION.load(Ordering::Relaxed)
+    CTTY.lock().session
 }
 
 /// The console stops being the controlling terminal of `session`, whose
@@ -80,10 +88,15 @@ pub fn session() -> crate::pid::Pid {
 /// next session leader to ask for the console gets it (Linux:
 /// `disassociate_ctty`, called by `do_exit` for a session leader).
 pub fn disassociate_ctty(session: crate::pid::Pid) {
-    if SESSION.compare_exchange(session, 0, Ordering::SeqCst, Ordering::SeqCst).is_err() {
-        return;
-    }
-    let pgrp = PGRP.swap(0, Ordering::SeqCst);
+    let pgrp = {
+        let mut c = CTTY.lock();
+        if c.session != session {
+            return;
+        }
+        let pgrp = c.pgrp;
+        *c = Ctty { session: 0, pgrp: 0 };
+        pgrp
+    };
     if pgrp > 0 {
         for sig in [crate::signal::SIGHUP, crate::signal::SIGCONT] {
             let _ = crate::signal::kill_pgrp(pgrp, crate::signal::SigInfo::kernel(sig));
@@ -97,8 +110,10 @@ pub fn disassociate_ctty(session: crate::pid::Pid) {
 fn check_pgrp(pgrp: crate::pid::Pid, session: crate::pid::Pid) -> Result<(), Errno> {
     let mut found = false;
     let mut same_session = false;
+    // Any task still linked counts, zombies and the threads of a process
+    // whose leader has exited included: the group exists until released.
     crate::sched::task::for_each_process(|p| {
-        if p.pid() == p.tgid() && p.exit_state.load(Ordering::Relaxed) == 0 && p.pgrp() == pgrp {
+        if p.is_user() && p.pgrp() == pgrp {
             found = true;
             same_session |= p.session() == session;
         }
@@ -108,6 +123,17 @@ fn check_pgrp(pgrp: crate::pid::Pid, session: crate::pid::Pid) -> Result<(), Err
         (true, false) => Err(Errno::EPERM),
         (true, true) => Ok(()),
     }
+}
+
+/// Whether a live task of `session` is left: a console still held by a
+/// session whose leader and members are all gone (its hang-up raced with
+/// the next session) is free to take.
+fn session_alive(session: crate::pid::Pid) -> bool {
+    let mut alive = false;
+    crate::sched::task::for_each_process(|p| {
+        alive |= p.is_user() && p.session() == session && p.exit_state.load(Ordering::Relaxed) == 0;
+    });
+    alive
 }
 
 /// An open console.
@@ -180,7 +206,7 @@ impl FileOps for Console {
                 Ok(0)
             }
             TIOCGPGRP => {
-                uaccess::copy_to_user(arg, &PGRP.load(Ordering::Relaxed).to_le_bytes())?;
+                uaccess::copy_to_user(arg, &foreground_pgrp().to_le_bytes())?;
                 Ok(0)
             }
             TIOCSPGRP => {
@@ -192,16 +218,19 @@ impl FileOps for Console {
                 }
                 let pgrp = pgrp as crate::pid::Pid;
                 let me = current();
-                let session = SESSION.load(Ordering::Relaxed);
-                if session != 0 && session != me.session() {
+                let owner = session();
+                if owner != 0 && owner != me.session() && session_alive(owner) {
                     return Err(Errno::ENOTTY);
                 }
                 check_pgrp(pgrp, me.session())?;
                 // A console no session controls goes to the caller's (the
                 // console is every process's terminal here; Linux would
                 // want TIOCSCTTY first).
-                SESSION.store(me.session(), Ordering::Relaxed);
-                PGRP.store(pgrp, Ordering::Relaxed);
+                let mut c = CTTY.lock();
+                if c.session != owner {
+                    return Err(Errno::ENOTTY); // taken meanwhile
+                }
+                *c = Ctty { session: me.session(), pgrp };
                 Ok(0)
             }
             TIOCSCTTY => {
@@ -211,17 +240,23 @@ impl FileOps for Console {
                 if me.session() != me.tgid() {
                     return Err(Errno::EPERM);
                 }
-                let session = SESSION.load(Ordering::Relaxed);
-                if session != 0 && session != me.session() && arg != 1 {
+                let owner = session();
+                if owner == me.session() {
+                    return Ok(0); // ours already: the foreground group stays
+                }
+                if owner != 0 && arg != 1 && session_alive(owner) {
                     return Err(Errno::EPERM);
                 }
-                SESSION.store(me.session(), Ordering::Relaxed);
-                PGRP.store(me.pgrp(), Ordering::Relaxed);
+                let mut c = CTTY.lock();
+                if c.session != owner {
+                    return Err(Errno::EPERM); // taken meanwhile
+                }
+                *c = Ctty { session: me.session(), pgrp: me.pgrp() };
                 Ok(0)
             }
             TIOCNOTTY => Ok(0),
             TIOCGSID => {
-                uaccess::copy_to_user(arg, &SESSION.load(Ordering::Relaxed).to_le_bytes())?;
+                uaccess::copy_to_user(arg, &session().to_le_bytes())?;
                 Ok(0)
             }
             TIOCGWINSZ => {

@@ -32,13 +32,33 @@ fn resolve_self(p: String) -> String {
 /// Every directory walked through must exist and be one (ENOENT,
 /// ENOTDIR), as in Linux's walk.
 pub fn absolute(base: &str, name: &str) -> Result<String, Errno> {
-    let mut check_dir = |p: &str| match stat(&resolve_self(String::from(p))) {
-        Ok(st) if st.mode & mode::S_IFMT == mode::S_IFDIR => Ok(()),
-        Ok(st) if st.mode & mode::S_IFMT == mode::S_IFLNK => Ok(()), // /proc/self, resolved below
-        Ok(_) => Err(Errno::ENOTDIR),
-        Err(e) => Err(e),
-    };
     path::normalize_with(base, name, &mut check_dir).map(resolve_self)
+}
+
+/// Whether the normalised path `p` is a directory to walk through (Ok,
+/// ENOENT, ENOTDIR); cheap: nothing is opened or generated.
+fn check_dir(p: &str) -> Result<(), Errno> {
+    if p == "/proc/self" {
+        return Ok(()); // the link to the caller's own directory
+    }
+    if let Some(rest) = p.strip_prefix("/proc/self/") {
+        let pid = crate::sched::task::current().tgid();
+        return procfs::check_dir(&format!("/{pid}/{rest}"));
+    }
+    if p == "/proc" || p.starts_with("/proc/") {
+        return procfs::check_dir(&p["/proc".len()..]);
+    }
+    if p == "/dev" {
+        return Ok(());
+    }
+    if p.starts_with("/dev/") {
+        return Err(if open(p, flags::O_RDONLY).is_ok() { Errno::ENOTDIR } else { Errno::ENOENT });
+    }
+    match ramfs::lookup(p) {
+        Some(node) if node.is_dir() => Ok(()),
+        Some(_) => Err(Errno::ENOTDIR),
+        None => Err(Errno::ENOENT),
+    }
 }
 
 /// Opens a normalised path (Linux: `do_filp_open`).

@@ -244,7 +244,12 @@ impl VmaList {
                 return Err(Errno::ENOMEM);
             }
             // Extend the heap area that ends at the old break, if any.
-            let below = self.find(old_end - 1).copied().filter(|v| v.end == old_end && v.kind == VmaKind::Heap);
+            // (Only a read-write one: an mprotect'ed heap tail keeps its own
+            // protection, and the new memory is read-write.)
+            let below = self
+                .find(old_end - 1)
+                .copied()
+                .filter(|v| v.end == old_end && v.kind == VmaKind::Heap && v.prot == prot::READ | prot::WRITE);
             match below {
                 Some(v) => {
                     self.areas.insert(v.start, Vma { end: new_end, ..v });
@@ -392,6 +397,19 @@ mod tests {
         assert_eq!(m.set_brk(heap, heap + 0x1000, heap - 1).err(), Some(Errno::ENOMEM));
         assert_eq!(m.set_brk(heap, heap + 0x1000, heap).unwrap(), vec![(heap, heap + 0x1000)]);
         assert!(m.find(heap).is_none());
+    }
+
+    #[test]
+    fn brk_growth_after_a_protected_tail_is_read_write() {
+        let mut m = VmaList::new();
+        let heap = 0x500000;
+        m.set_brk(heap, heap, heap + 0x2000).unwrap();
+        m.protect(heap + 0x1000, 0x1000, READ).unwrap();
+        m.set_brk(heap, heap + 0x2000, heap + 0x3000).unwrap();
+        assert_eq!(
+            layout(&m),
+            vec![(heap, heap + 0x1000, 3), (heap + 0x1000, heap + 0x2000, 1), (heap + 0x2000, heap + 0x3000, 3)]
+        );
     }
 
     #[test]

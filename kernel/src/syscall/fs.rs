@@ -492,7 +492,7 @@ fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, size: usize) -> SysResult
 /// with none ready, the caller sleeps on every file's wait queues until one
 /// of them is woken, the timeout passes or a signal comes. With a signal
 /// mask, that mask is the caller's while it waits, as in `rt_sigsuspend`:
-/// it stays until a handler has run when the wait ends with EINTR, and goes
+/// it stays until a handler has run when a signal ends the wait, and goes
 /// back at once otherwise (Linux: `set_user_sigmask`,
 /// `restore_saved_sigmask_unless`).
 fn sys_ppoll(fds: u64, nfds: usize, tmo: u64, sigmask: u64, sigsetsize: u64) -> SysResult {
@@ -516,7 +516,7 @@ fn sys_ppoll(fds: u64, nfds: usize, tmo: u64, sigmask: u64, sigsetsize: u64) -> 
     }
     let result = do_ppoll(fds, nfds, tmo);
     if mask.is_some() {
-        if result == Err(Errno::EINTR) {
+        if result == Err(Errno::ERESTARTNOHAND) {
             me.restore_sigmask.store(true, Ordering::Relaxed);
         } else {
             me.blocked.store(me.saved_sigmask.load(Ordering::Relaxed), Ordering::SeqCst);
@@ -579,7 +579,10 @@ fn do_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
             break Ok(ready);
         }
         if crate::sched::task::signal_pending() {
-            break Err(Errno::EINTR);
+            // EINTR after a handler; started over (with the whole timeout:
+            // the time left is not kept) when none runs (Linux:
+            // ERESTARTNOHAND in do_sys_poll).
+            break Err(Errno::ERESTARTNOHAND);
         }
         match deadline {
             Some(d) => {

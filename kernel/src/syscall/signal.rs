@@ -152,7 +152,8 @@ fn sys_rt_sigpending(set: u64, sigsetsize: u64) -> SysResult {
 
 /// `rt_sigsuspend`: sleeps with a temporary mask until a signal is
 /// delivered; the old mask comes back after the handler (the signal frame
-/// records it). Always returns EINTR.
+/// records it). Returns EINTR once a handler has run; a signal that runs
+/// none sends the caller back to sleep (ERESTARTNOHAND).
 fn sys_rt_sigsuspend(set: u64, sigsetsize: u64) -> SysResult {
     if sigsetsize != 8 {
         return Err(Errno::EINVAL);
@@ -171,8 +172,6 @@ fn sys_rt_sigsuspend(set: u64, sigsetsize: u64) -> SysResult {
         crate::sched::core::schedule();
     }
     crate::sched::task::__set_current_state(crate::sched::task::state::TASK_RUNNING);
-    // EINTR once a handler has run; a signal that runs none (a stop and
-    // continue) sends the caller back to sleep (Linux: ERESTARTNOHAND).
     Err(Errno::ERESTARTNOHAND)
 }
 

@@ -251,6 +251,11 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
         tsk.exit_state.store(if autoreap { exit_state::EXIT_DEAD } else { exit_state::EXIT_ZOMBIE }, Ordering::Release);
         autoreap
     } else {
+        // Its CPU time stays the group's (Linux: __exit_signal).
+        if let Some(s) = tsk.signal_struct() {
+            s.dead_utime.fetch_add(tsk.utime_ns(), Ordering::Relaxed);
+            s.dead_stime.fetch_add(tsk.stime_ns(), Ordering::Relaxed);
+        }
         tsk.exit_state.store(exit_state::EXIT_DEAD, Ordering::Release);
         true
     };
@@ -412,7 +417,13 @@ pub fn kernel_wait4(which: WaitFor, options: u32) -> Result<Option<WaitResult>, 
         match find_child(me, which, options) {
             Found::Zombie(child) => {
                 let status = process_status(child);
-                let (utime, stime) = (child.utime_ns(), child.stime_ns());
+                // The whole group's time: its other threads have all
+                // exited and added theirs to the dead totals.
+                let (mut utime, mut stime) = (child.utime_ns(), child.stime_ns());
+                if let Some(theirs) = child.signal_struct() {
+                    utime += theirs.dead_utime.load(Ordering::Relaxed);
+                    stime += theirs.dead_stime.load(Ordering::Relaxed);
+                }
                 if let (Some(mine), Some(theirs)) = (me.signal_struct(), child.signal_struct()) {
                     mine.cutime.fetch_add(utime + theirs.cutime.load(Ordering::Relaxed), Ordering::Relaxed);
                     mine.cstime.fetch_add(stime + theirs.cstime.load(Ordering::Relaxed), Ordering::Relaxed);

@@ -280,6 +280,27 @@ pub struct SignalStruct {
     /// CPU time of reaped children, ns (Linux: `cutime`, `cstime`).
     pub cutime: AtomicU64,
     pub cstime: AtomicU64,
+    /// CPU time of this group's threads that have exited, ns (Linux: the
+    /// signal struct's `utime`, `stime`): the group's total is this plus
+    /// the live threads'.
+    pub dead_utime: AtomicU64,
+    pub dead_stime: AtomicU64,
+}
+
+impl SignalStruct {
+    /// The group's CPU time (user, system), ns: the exited threads' and the
+    /// live ones' (Linux: `thread_group_cputime`). `t` is any thread of it.
+    pub fn group_times(&self, t: TaskRef) -> (u64, u64) {
+        let (mut u, mut s) = (self.dead_utime.load(Ordering::Relaxed), self.dead_stime.load(Ordering::Relaxed));
+        for_each_thread(t, |th| {
+            // An EXIT_DEAD thread has added its time to the dead totals.
+            if th.exit_state.load(Ordering::Relaxed) != crate::sched::task::exit_state::EXIT_DEAD {
+                u += th.utime_ns();
+                s += th.stime_ns();
+            }
+        });
+        (u, s)
+    }
 }
 
 impl SignalStruct {
@@ -299,6 +320,8 @@ impl SignalStruct {
             rlim: IrqSpinLock::new(rlim),
             cutime: AtomicU64::new(0),
             cstime: AtomicU64::new(0),
+            dead_utime: AtomicU64::new(0),
+            dead_stime: AtomicU64::new(0),
         })
     }
 

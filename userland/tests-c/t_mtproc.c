@@ -2,10 +2,12 @@
  * Multithreaded processes: wait4 sees the children other threads forked;
  * a process whose main thread has exited still takes signals; execve from
  * a thread replaces the whole process; mprotect(PROT_NONE) keeps the data
- * for when access comes back.
+ * for when access comes back; a process's CPU time (getrusage, and wait4's
+ * for a child) includes its threads', those that have exited too.
  *
  * usage: t_mtproc [self]   (default /tests/t_mtproc: this program, which the
- *                           thread execs with --check-leader)
+ *                           thread execs with --check-leader, and a child
+ *                           with --burn)
  */
 #include "common.h"
 
@@ -44,12 +46,69 @@ static void *exec_in_thread(void *arg)
     _exit(99); /* exec failed */
 }
 
+static long thread_user_ms(void)
+{
+    struct rusage ru;
+    getrusage(RUSAGE_THREAD, &ru);
+    return ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
+}
+
+static long user_ms(int who)
+{
+    struct rusage ru;
+    getrusage(who, &ru);
+    return ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000;
+}
+
+/* Spins until this thread has used 100 ms of user time (measured by its
+ * own clock, so a busy host only makes it take longer). */
+static void *burn_100ms(void *arg)
+{
+    (void)arg;
+    volatile unsigned long n = 0;
+    while (thread_user_ms() < 100)
+        for (int i = 0; i < 100000; i++)
+            n++;
+    return NULL;
+}
+
+static void test_thread_cpu_time(void)
+{
+    pthread_t t;
+    check(pthread_create(&t, NULL, burn_100ms, NULL) == 0, "burner thread created");
+    pthread_join(t, NULL);
+    check(user_ms(RUSAGE_SELF) >= 100, "RUSAGE_SELF counts an exited thread's time");
+    check(thread_user_ms() < 100, "RUSAGE_THREAD is the caller's own");
+    /* A child that burns 100 ms in a thread of its own: a fresh program
+     * (this one, --burn), since qemu-user can hang in a thread created
+     * after fork. */
+    fflush(stdout);
+    pid_t child = fork();
+    if (child == 0) {
+        char *argv[] = { (char *)exec_target, "--burn", NULL };
+        execv(exec_target, argv);
+        _exit(127);
+    }
+    int status;
+    struct rusage ru;
+    check(wait4(child, &status, 0, &ru) == child && WIFEXITED(status) && WEXITSTATUS(status) == 0, "the child exits");
+    check(ru.ru_utime.tv_sec * 1000 + ru.ru_utime.tv_usec / 1000 >= 100, "wait4's rusage has its thread's time");
+    check(user_ms(RUSAGE_CHILDREN) >= 100, "and so has RUSAGE_CHILDREN");
+}
+
 int main(int argc, char **argv)
 {
     /* After exec from a thread, the program runs as the process's only
      * thread: its TID is the PID (the thread took the leader's place). */
     if (argc > 1 && strcmp(argv[1], "--check-leader") == 0)
         return syscall(SYS_gettid) == getpid() ? 0 : 3;
+    if (argc > 1 && strcmp(argv[1], "--burn") == 0) {
+        pthread_t w;
+        if (pthread_create(&w, NULL, burn_100ms, NULL) != 0)
+            return 1;
+        pthread_join(w, NULL);
+        return 0;
+    }
     test_init();
     if (argc > 1)
         exec_target = argv[1];
@@ -62,6 +121,8 @@ int main(int argc, char **argv)
     pid_t got = waitpid(forked_by_thread, &status, 0);
     check(got == forked_by_thread, "main thread reaps the child a thread forked");
     check(WIFEXITED(status) && WEXITSTATUS(status) == 5, "its exit status is 5");
+
+    test_thread_cpu_time();
 
     /* The main thread exits, a worker keeps the process alive: SIGTERM
      * still reaches it. */

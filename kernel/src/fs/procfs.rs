@@ -233,6 +233,9 @@ fn pid_stat(t: TaskRef) -> String {
     let sig = t.signal_struct();
     let (cutime, cstime) =
         sig.as_ref().map_or((0, 0), |s| (s.cutime.load(Ordering::Relaxed), s.cstime.load(Ordering::Relaxed)));
+    // The whole process's time, all its threads' (Linux: do_task_stat with
+    // whole = 1).
+    let (utime, stime) = sig.as_ref().map_or((t.utime_ns(), t.stime_ns()), |s| s.group_times(t));
     let tty_nr = if t.session() != 0 && t.session() == super::tty::session() { super::tty::CONSOLE_RDEV } else { 0 };
     let tpgid = if tty_nr != 0 { super::tty::foreground_pgrp() as i64 } else { -1 };
     let nice = t.nice.load(Ordering::Relaxed);
@@ -253,8 +256,8 @@ fn pid_stat(t: TaskRef) -> String {
         pgrp = t.pgrp(),
         session = t.session(),
         flags = t.flags.load(Ordering::Relaxed) & 0x7fff_ffff,
-        utime = ticks(t.utime_ns()),
-        stime = ticks(t.stime_ns()),
+        utime = ticks(utime),
+        stime = ticks(stime),
         cutime = ticks(cutime),
         cstime = ticks(cstime),
         prio = 20 + nice,

@@ -193,7 +193,8 @@ fn sys_getrusage(who: i64, addr: u64) -> SysResult {
     const RUSAGE_THREAD: i64 = 1;
     let me = current();
     let (u, s) = match who {
-        RUSAGE_SELF | RUSAGE_THREAD => (me.utime_ns(), me.stime_ns()),
+        RUSAGE_SELF => me.signal_struct().map_or((me.utime_ns(), me.stime_ns()), |s| s.group_times(me)),
+        RUSAGE_THREAD => (me.utime_ns(), me.stime_ns()),
         RUSAGE_CHILDREN => {
             me.signal_struct().map_or((0, 0), |s| (s.cutime.load(Ordering::Relaxed), s.cstime.load(Ordering::Relaxed)))
         }

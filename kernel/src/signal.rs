@@ -285,6 +285,9 @@ pub struct SignalStruct {
     /// the live threads'.
     pub dead_utime: AtomicU64,
     pub dead_stime: AtomicU64,
+    /// SIGCONTs sent to the group so far: a stop whose signal was dequeued
+    /// before the latest one does not happen.
+    pub cont_seq: AtomicU64,
 }
 
 impl SignalStruct {
@@ -322,6 +325,7 @@ impl SignalStruct {
             cstime: AtomicU64::new(0),
             dead_utime: AtomicU64::new(0),
             dead_stime: AtomicU64::new(0),
+            cont_seq: AtomicU64::new(0),
         })
     }
 
@@ -465,6 +469,7 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
         } else if sig == SIGCONT {
             s.shared_pending.remove(STOP_SIGNALS);
             threads(&mut |th| th.pending.remove(STOP_SIGNALS));
+            s.cont_seq.fetch_add(1, Ordering::SeqCst);
             if s.stopped.swap(false, Ordering::SeqCst) {
                 s.notify.store(notify::CONTINUED, Ordering::SeqCst);
                 let mut stopped = alloc::vec::Vec::new();
@@ -659,9 +664,17 @@ pub fn de_thread() -> Result<(), Errno> {
 }
 
 /// Stops the current task for `sig` (Linux: `do_signal_stop`).
-fn do_signal_stop(t: TaskRef, sig: i32) {
+/// `cont_seq` is the group's SIGCONT count read before the stop signal was
+/// dequeued: if a SIGCONT has come since, the stop is void.
+fn do_signal_stop(t: TaskRef, sig: i32, cont_seq: u64) {
     let Some(s) = t.signal_struct() else { return };
     if !s.stopped.swap(true, Ordering::SeqCst) {
+        // Either the SIGCONT's count is seen here, or it sees `stopped`
+        // (both SeqCst) and continues the group itself.
+        if s.cont_seq.load(Ordering::SeqCst) != cont_seq {
+            s.stopped.store(false, Ordering::SeqCst);
+            return;
+        }
         s.stop_signal.store(sig, Ordering::SeqCst);
         s.notify.store(notify::STOPPED, Ordering::SeqCst);
         notify_parent_cldstop(t, CLD_STOPPED, sig);
@@ -728,6 +741,10 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
                 stop_current(&s);
             }
         }
+        // Read before the dequeue: a SIGCONT that comes after it, when the
+        // stop signal is no longer pending for it to cancel, still cancels
+        // the stop (Linux: JOBCTL_STOP_DEQUEUED).
+        let cont_seq = me.signal_struct().map_or(0, |s| s.cont_seq.load(Ordering::SeqCst));
         let Some(info) = dequeue_signal(me) else { break };
         let sig = info.signo;
         let action = me.sighand().map(|h| h.get(sig)).unwrap_or_default();
@@ -743,7 +760,7 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
                 // own kills it, and the kernel panics, as in Linux.
                 _ if is_init && !is_fault(&info) => continue,
                 DefaultAction::Stop => {
-                    do_signal_stop(me, sig);
+                    do_signal_stop(me, sig, cont_seq);
                     continue;
                 }
                 DefaultAction::Terminate => do_group_exit(wstatus::signaled(sig, false)),

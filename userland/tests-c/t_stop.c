@@ -1,7 +1,8 @@
 /*
  * Job-control stops: SIGSTOP stops a child (wait4 WUNTRACED reports it,
  * /proc shows 'T'), SIGCONT resumes it (wait4 WCONTINUED reports it, /proc
- * shows R or S again), SIGKILL ends it.
+ * shows R or S again), SIGKILL ends it. A busy child sent SIGSTOP and
+ * SIGCONT back to back, 300 times, is never left stopped.
  */
 #include "common.h"
 
@@ -68,5 +69,25 @@ int main(void)
     check(wait_child(child, &status, 0) == child && WIFSIGNALED(status) &&
               WTERMSIG(status) == SIGKILL,
           "SIGKILL ends it (WTERMSIG 9)");
+
+    /* A SIGCONT right behind a SIGSTOP, while the child runs: whichever
+     * way each pair falls, the child ends up running. */
+    pid_t busy = fork();
+    if (busy == 0) {
+        volatile unsigned long n = 0;
+        for (;;)
+            n++;
+    }
+    for (int i = 0; i < 300; i++) {
+        kill(busy, SIGSTOP);
+        kill(busy, SIGCONT);
+    }
+    if (have_proc) {
+        for (int i = 0; i < 100 && proc_state(busy) == 'T'; i++)
+            sleep_ms(10);
+    }
+    check_state(busy, have_proc, "after 300 stop-continue pairs the child is not stopped", "RS");
+    kill(busy, SIGKILL);
+    check(wait_child(busy, &status, 0) == busy && WIFSIGNALED(status), "the busy child is killed");
     return finish();
 }

@@ -53,6 +53,15 @@ pub enum Errno {
 }
 
 impl Errno {
+    /// The kernel-internal restart request a system call's raw result `ret`
+    /// (x0) carries, if any: ERESTARTSYS, ERESTARTNOHAND or
+    /// ERESTART_RESTARTBLOCK, which the way back to user mode resolves.
+    pub fn restart_request(ret: i64) -> Option<Errno> {
+        [Errno::ERESTARTSYS, Errno::ERESTARTNOHAND, Errno::ERESTART_RESTARTBLOCK]
+            .into_iter()
+            .find(|&e| ret == -(e as i64))
+    }
+
     /// The symbolic name, as `strerror`-less tools print it.
     pub fn name(self) -> &'static str {
         use Errno::*;

@@ -291,22 +291,6 @@ pub struct SignalStruct {
 }
 
 impl SignalStruct {
-    /// The group's CPU time (user, system), ns: the exited threads' and the
-    /// live ones' (Linux: `thread_group_cputime`). `t` is any thread of it.
-    pub fn group_times(&self, t: TaskRef) -> (u64, u64) {
-        let (mut u, mut s) = (self.dead_utime.load(Ordering::Relaxed), self.dead_stime.load(Ordering::Relaxed));
-        for_each_thread(t, |th| {
-            // An EXIT_DEAD thread has added its time to the dead totals.
-            if th.exit_state.load(Ordering::Relaxed) != crate::sched::task::exit_state::EXIT_DEAD {
-                u += th.utime_ns();
-                s += th.stime_ns();
-            }
-        });
-        (u, s)
-    }
-}
-
-impl SignalStruct {
     /// A new group with the limits `rlim`, in process group `pgrp` of `session`.
     pub fn new(pgrp: Pid, session: Pid, rlim: [Rlimit; RLIM_NLIMITS]) -> Arc<SignalStruct> {
         Arc::new(SignalStruct {
@@ -327,6 +311,20 @@ impl SignalStruct {
             dead_stime: AtomicU64::new(0),
             cont_seq: AtomicU64::new(0),
         })
+    }
+
+    /// The group's CPU time (user, system), ns: the exited threads' and the
+    /// live ones' (Linux: `thread_group_cputime`). `t` is any thread of it.
+    pub fn group_times(&self, t: TaskRef) -> (u64, u64) {
+        let (mut u, mut s) = (self.dead_utime.load(Ordering::Relaxed), self.dead_stime.load(Ordering::Relaxed));
+        for_each_thread(t, |th| {
+            // An EXIT_DEAD thread has added its time to the dead totals.
+            if th.exit_state.load(Ordering::Relaxed) != crate::sched::task::exit_state::EXIT_DEAD {
+                u += th.utime_ns();
+                s += th.stime_ns();
+            }
+        });
+        (u, s)
     }
 
     /// init's limits, as on Linux: the stack 8 MiB, open files 1024, and
@@ -810,13 +808,9 @@ fn is_fault(info: &SigInfo) -> bool {
 /// again: the same `svc` for ERESTARTSYS and ERESTARTNOHAND, or
 /// `restart_syscall` resuming from the task's restart block.
 fn syscall_restart(frame: &mut TrapFrame, handler: Option<u64>) {
-    let ret = frame.regs[0] as i64;
-    let restartsys = ret == -(Errno::ERESTARTSYS as i64);
-    let restartnohand = ret == -(Errno::ERESTARTNOHAND as i64);
-    let restartblock = ret == -(Errno::ERESTART_RESTARTBLOCK as i64);
-    if !restartsys && !restartnohand && !restartblock {
-        return;
-    }
+    let Some(request) = Errno::restart_request(frame.regs[0] as i64) else { return };
+    let restartblock = request == Errno::ERESTART_RESTARTBLOCK;
+    let restartnohand = request == Errno::ERESTARTNOHAND;
     match handler {
         Some(flags) if restartblock || restartnohand || flags & SA_RESTART == 0 => {
             frame.regs[0] = (-(Errno::EINTR as i64)) as u64;

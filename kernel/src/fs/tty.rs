@@ -136,6 +136,18 @@ fn session_alive(session: crate::pid::Pid) -> bool {
     alive
 }
 
+/// Sets the console's session and foreground group to `new` if `owner`,
+/// which the caller checked, still holds it; EPERM if it was taken
+/// meanwhile.
+fn take_console(owner: crate::pid::Pid, new: Ctty) -> Result<u64, Errno> {
+    let mut c = CTTY.lock();
+    if c.session != owner {
+        return Err(Errno::EPERM);
+    }
+    *c = new;
+    Ok(0)
+}
+
 /// An open console.
 pub struct Console;
 
@@ -226,12 +238,7 @@ impl FileOps for Console {
                 // A console no session controls goes to the caller's (the
                 // console is every process's terminal here; Linux would
                 // want TIOCSCTTY first).
-                let mut c = CTTY.lock();
-                if c.session != owner {
-                    return Err(Errno::ENOTTY); // taken meanwhile
-                }
-                *c = Ctty { session: me.session(), pgrp };
-                Ok(0)
+                take_console(owner, Ctty { session: me.session(), pgrp }).map_err(|_| Errno::ENOTTY)
             }
             TIOCSCTTY => {
                 // Only a session leader takes a terminal; another session's
@@ -247,12 +254,7 @@ impl FileOps for Console {
                 if owner != 0 && arg != 1 && session_alive(owner) {
                     return Err(Errno::EPERM);
                 }
-                let mut c = CTTY.lock();
-                if c.session != owner {
-                    return Err(Errno::EPERM); // taken meanwhile
-                }
-                *c = Ctty { session: me.session(), pgrp: me.pgrp() };
-                Ok(0)
+                take_console(owner, Ctty { session: me.session(), pgrp: me.pgrp() })
             }
             TIOCNOTTY => Ok(0),
             TIOCGSID => {

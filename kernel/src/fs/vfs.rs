@@ -38,12 +38,8 @@ pub fn absolute(base: &str, name: &str) -> Result<String, Errno> {
 /// Whether the normalised path `p` is a directory to walk through (Ok,
 /// ENOENT, ENOTDIR); cheap: nothing is opened or generated.
 fn check_dir(p: &str) -> Result<(), Errno> {
-    if p == "/proc/self" {
-        return Ok(()); // the link to the caller's own directory
-    }
-    if let Some(rest) = p.strip_prefix("/proc/self/") {
-        let pid = crate::sched::task::current().tgid();
-        return procfs::check_dir(&format!("/{pid}/{rest}"));
+    if p == "/proc/self" || p.starts_with("/proc/self/") {
+        return check_dir(&resolve_self(String::from(p)));
     }
     if p == "/proc" || p.starts_with("/proc/") {
         return procfs::check_dir(&p["/proc".len()..]);

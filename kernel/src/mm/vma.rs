@@ -174,10 +174,8 @@ impl VmaList {
     pub fn protect(&mut self, start: u64, len: u64, prot: u8) -> Result<(), Errno> {
         let end = check_range(start, len)?;
         // Every byte must be covered.
-        let mut at = start;
-        while at < end {
-            let v = self.find(at).ok_or(Errno::ENOMEM)?;
-            at = v.end;
+        if self.covered_until(start, end) < end {
+            return Err(Errno::ENOMEM);
         }
         self.room_for(self.splits(start, end))?;
         self.split_at(start);

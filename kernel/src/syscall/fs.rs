@@ -499,28 +499,12 @@ fn sys_ppoll(fds: u64, nfds: usize, tmo: u64, sigmask: u64, sigsetsize: u64) -> 
     if nfds > nofile_limit() {
         return Err(Errno::EINVAL);
     }
-    let mask = if sigmask == 0 {
-        None
-    } else {
-        if sigsetsize != 8 {
-            return Err(Errno::EINVAL);
-        }
-        let mut b = [0u8; 8];
-        copy_from_user(&mut b, sigmask)?;
-        Some(u64::from_le_bytes(b))
-    };
-    let me = current();
-    if let Some(mask) = mask {
-        me.saved_sigmask.store(me.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
-        me.blocked.store(mask & !crate::signal::UNBLOCKABLE, Ordering::SeqCst);
+    if sigmask != 0 {
+        super::signal::set_user_sigmask(sigmask, sigsetsize)?;
     }
     let result = do_ppoll(fds, nfds, tmo);
-    if mask.is_some() {
-        if result == Err(Errno::ERESTARTNOHAND) {
-            me.restore_sigmask.store(true, Ordering::Relaxed);
-        } else {
-            me.blocked.store(me.saved_sigmask.load(Ordering::Relaxed), Ordering::SeqCst);
-        }
+    if sigmask != 0 {
+        super::signal::restore_saved_sigmask_unless(result == Err(Errno::ERESTARTNOHAND));
     }
     result
 }

@@ -56,7 +56,14 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64) -> SysResul
         | MAP_STACK
         | MAP_POPULATE
         | MAP_FIXED_NOREPLACE;
-    let fixed = flags & (MAP_FIXED | MAP_FIXED_NOREPLACE) != 0;
+    let placement = if flags & MAP_FIXED != 0 {
+        Placement::Fixed
+    } else if flags & MAP_FIXED_NOREPLACE != 0 {
+        Placement::FixedNoReplace
+    } else {
+        Placement::Hint
+    };
+    let fixed = placement != Placement::Hint;
     if len == 0 || prot_arg & !PROT_MASK != 0 || flags & !known != 0 || (fixed && !addr.is_multiple_of(PAGE)) {
         return Err(Errno::EINVAL);
     }
@@ -73,16 +80,7 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64) -> SysResul
         return Err(Errno::ENOMEM);
     }
     let mm = current_mm()?;
-    let placement = if flags & MAP_FIXED != 0 {
-        Placement::Fixed
-    } else if flags & MAP_FIXED_NOREPLACE != 0 {
-        Placement::FixedNoReplace
-    } else {
-        Placement::Hint
-    };
-    if placement != Placement::Hint
-        && (addr.checked_add(len).is_none_or(|end| end > STACK_TOP - STACK_SIZE) || addr < PAGE)
-    {
+    if fixed && (addr.checked_add(len).is_none_or(|end| end > STACK_TOP - STACK_SIZE) || addr < PAGE) {
         return Err(Errno::ENOMEM);
     }
     mm.mmap_area(addr, len, prot_bits(prot_arg), placement)

@@ -150,11 +150,10 @@ fn sys_rt_sigpending(set: u64, sigsetsize: u64) -> SysResult {
     Ok(0)
 }
 
-/// `rt_sigsuspend`: sleeps with a temporary mask until a signal is
-/// delivered; the old mask comes back after the handler (the signal frame
-/// records it). Returns EINTR once a handler has run; a signal that runs
-/// none sends the caller back to sleep (ERESTARTNOHAND).
-fn sys_rt_sigsuspend(set: u64, sigsetsize: u64) -> SysResult {
+/// Makes the signal set at user address `set` the caller's mask for a
+/// wait, saving the old one (Linux: `set_user_sigmask`); the caller then
+/// calls [`restore_saved_sigmask_unless`].
+pub(super) fn set_user_sigmask(set: u64, sigsetsize: u64) -> Result<(), Errno> {
     if sigsetsize != 8 {
         return Err(Errno::EINVAL);
     }
@@ -162,8 +161,30 @@ fn sys_rt_sigsuspend(set: u64, sigsetsize: u64) -> SysResult {
     copy_from_user(&mut b, set)?;
     let me = current();
     me.saved_sigmask.store(me.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
-    me.restore_sigmask.store(true, Ordering::Relaxed);
     me.blocked.store(u64::from_le_bytes(b) & !UNBLOCKABLE, Ordering::SeqCst);
+    Ok(())
+}
+
+/// Ends a wait under [`set_user_sigmask`]: when a signal `interrupted` it,
+/// the saved mask comes back after the handler has run (the signal frame
+/// records it) or once none runs; otherwise at once (Linux:
+/// `restore_saved_sigmask_unless`).
+pub(super) fn restore_saved_sigmask_unless(interrupted: bool) {
+    let me = current();
+    if interrupted {
+        me.restore_sigmask.store(true, Ordering::Relaxed);
+    } else {
+        me.blocked.store(me.saved_sigmask.load(Ordering::Relaxed), Ordering::SeqCst);
+    }
+}
+
+/// `rt_sigsuspend`: sleeps with a temporary mask until a signal is
+/// delivered; the old mask comes back after the handler (the signal frame
+/// records it). Returns EINTR once a handler has run; a signal that runs
+/// none sends the caller back to sleep (ERESTARTNOHAND).
+fn sys_rt_sigsuspend(set: u64, sigsetsize: u64) -> SysResult {
+    set_user_sigmask(set, sigsetsize)?;
+    restore_saved_sigmask_unless(true);
     loop {
         crate::sched::task::set_current_state(crate::sched::task::state::TASK_INTERRUPTIBLE);
         if crate::sched::task::signal_pending() {

@@ -207,11 +207,7 @@ fn user_fault(frame: &TrapFrame, esr: Esr, sig: i32, code: i32, addr: u64) {
 /// again so nothing that arrived meanwhile waits for the next exception.
 fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
     // Only a call that asks for a restart needs the signal code's verdict.
-    let ret = frame.regs[0] as i64;
-    let mut syscall = syscall
-        && (ret == -(crate::errno::Errno::ERESTARTSYS as i64)
-            || ret == -(crate::errno::Errno::ERESTARTNOHAND as i64)
-            || ret == -(crate::errno::Errno::ERESTART_RESTARTBLOCK as i64));
+    let mut syscall = syscall && crate::errno::Errno::restart_request(frame.regs[0] as i64).is_some();
     loop {
         super::cpu::local_irq_disable();
         let me = crate::sched::task::current();

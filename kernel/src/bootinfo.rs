@@ -23,12 +23,33 @@ pub struct BootInfo {
     pub reserved: Ranges,
     /// The device tree blob itself, to keep it reserved.
     pub fdt: Option<Range>,
-    /// /chosen/bootargs (the blob stays reserved, so the text stays valid).
+    /// /chosen/bootargs, copied into fixed storage (`cmdline`).
     pub cmdline: Option<&'static str>,
     pub model: Option<&'static str>,
 }
 
 static BOOT_INFO: Once<BootInfo> = Once::new();
+
+/// The command line's copy (Linux: `boot_command_line`), made before any
+/// allocator exists.
+static BOOT_COMMAND_LINE: Once<crate::cmdline::CommandLine> = Once::new();
+
+/// Copies `bootargs` into [`BOOT_COMMAND_LINE`]; says so when it is cut.
+fn save_command_line(bootargs: Option<&str>) -> Option<&'static str> {
+    let text = bootargs?;
+    let saved = BOOT_COMMAND_LINE.call_once(|| {
+        let (line, cut) = crate::cmdline::CommandLine::copy_from(text);
+        if cut {
+            log::warn!(
+                "command line of {} bytes cut to {} (COMMAND_LINE_SIZE)",
+                text.len(),
+                crate::cmdline::COMMAND_LINE_SIZE - 1
+            );
+        }
+        line
+    });
+    Some(saved.as_str())
+}
 
 /// The boot map reaches only the first GiB until the kernel tables are built;
 /// a device tree elsewhere is not read.
@@ -70,7 +91,7 @@ pub fn discover(boot_arg: u64, mailbox: Option<&BoardInfo>) -> Option<&'static B
             ram: dt.memory,
             reserved: dt.reserved,
             fdt: Some(blob),
-            cmdline: dt.bootargs,
+            cmdline: save_command_line(dt.bootargs),
             model: dt.model,
         },
         _ => {
@@ -96,7 +117,8 @@ pub fn get() -> Option<&'static BootInfo> {
 }
 
 /// Applies the command-line switches this kernel knows (see `cmdline`).
-pub fn apply_cmdline(cmdline: &str) {
+/// Runs before the frame allocator exists: nothing here allocates.
+pub fn apply_cmdline(cmdline: &'static str) {
     if let Some(path) = crate::cmdline::value(cmdline, "init").filter(|p| !p.is_empty()) {
         crate::initproc::set_init_path(path);
     }

@@ -9,6 +9,49 @@
 //!
 //! Others (`console=...` and the like, which the firmware adds) are ignored:
 //! there is one console, the PL011.
+//!
+//! The text is copied at boot, before the frame allocator or the heap exist,
+//! into fixed storage of [`COMMAND_LINE_SIZE`] bytes (Linux:
+//! `boot_command_line`); everything that keeps a word (the `init=` path)
+//! keeps a slice of that copy, so no switch allocates. A longer command line
+//! is cut there, as Linux cuts it.
+
+/// Longest command line kept, with room for Linux's terminating NUL
+/// (arm64's `COMMAND_LINE_SIZE`).
+pub const COMMAND_LINE_SIZE: usize = 2048;
+
+/// A command line in fixed storage (Linux: `boot_command_line`).
+pub struct CommandLine {
+    len: usize,
+    bytes: [u8; COMMAND_LINE_SIZE],
+}
+
+impl CommandLine {
+    /// An empty command line.
+    pub const fn empty() -> Self {
+        CommandLine { len: 0, bytes: [0; COMMAND_LINE_SIZE] }
+    }
+
+    /// A copy of `text`, cut to at most `COMMAND_LINE_SIZE - 1` bytes on a
+    /// character boundary; the flag says whether anything was cut.
+    pub fn copy_from(text: &str) -> (Self, bool) {
+        let mut len = text.len().min(COMMAND_LINE_SIZE - 1);
+        while !text.is_char_boundary(len) {
+            len -= 1;
+        }
+        let mut line = CommandLine::empty();
+        line.bytes[..len].copy_from_slice(&text.as_bytes()[..len]);
+        line.len = len;
+        (line, len < text.len())
+    }
+
+    /// The text.
+    pub fn as_str(&self) -> &str {
+        // The copy ends on a character boundary of a `str`, so it is UTF-8;
+        // the fallback cannot be taken.
+        core::str::from_utf8(&self.bytes[..self.len]).unwrap_or("")
+    }
+}
 
 /// The value of `key=value`, or `Some("")` for a bare `key`; the last one
 /// wins, as in Linux.
@@ -37,6 +80,18 @@ mod tests {
         assert_eq!(value(c, "quiet"), Some(""));
         assert_eq!(value(c, "root"), None);
         assert_eq!(value("", "log"), None);
+    }
+
+    #[test]
+    fn a_long_command_line_is_cut_on_a_character_boundary() {
+        let (short, cut) = CommandLine::copy_from("init=/bin/sh quiet");
+        assert_eq!((short.as_str(), cut), ("init=/bin/sh quiet", false));
+        let long = alloc::format!("init=/{}", "\u{e9}".repeat(COMMAND_LINE_SIZE));
+        let (line, cut) = CommandLine::copy_from(&long);
+        assert!(cut);
+        assert!(line.as_str().len() < COMMAND_LINE_SIZE && line.as_str().len() >= COMMAND_LINE_SIZE - 2);
+        assert!(long.starts_with(line.as_str()));
+        assert_eq!(value(line.as_str(), "init").map(|p| p.len()), Some(line.as_str().len() - 5));
     }
 
     #[test]

@@ -3,11 +3,16 @@
 //! `init_task`; then the boot CPU becomes its idle task.
 //!
 //! PID 1 starts as a kernel thread and becomes the first user program
-//! (`/sbin/init` from the initramfs, or `init=` on the command line) through
-//! `kernel_execve`, with the console as fds 0-2 (Linux:
-//! `run_init_process`). With `kshell` on the command line, or when no init
-//! program can run, it stays in the kernel instead: it starts the console
-//! shell (the debug monitor) as its child and reaps every child it has or
+//! through `kernel_execve`, with the console as fds 0-2 (Linux:
+//! `run_init_process`): `init=` from the command line if it runs, else the
+//! first of /sbin/init, /etc/init, /bin/init and /bin/sh that runs (Linux's
+//! list, `try_to_run_init_process`). Where Linux panics ("Requested init
+//! failed") when `init=` names a program that cannot run, this kernel logs
+//! the failure and tries the defaults, as Linux does for `rdinit=`: a typing
+//! mistake on a board's cmdline.txt should not stop the boot. With `kshell`
+//! on the command line, or when no init program can run (Linux's "No working
+//! init found", where Linux panics), PID 1 stays in the kernel instead: the
+//! debug monitor owns the console, and PID 1 reaps every child it has or
 //! inherits, forever.
 
 use crate::arch::exception::TrapFrame;
@@ -18,7 +23,6 @@ use crate::fs::file::{flags, File, FilesStruct, FsStruct};
 use crate::sched::task::{current, state};
 use crate::sched::wait::Completion;
 use crate::signal::{SigHand, SignalStruct};
-use alloc::string::String;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -36,11 +40,27 @@ pub fn user_space_running() -> bool {
 /// `kshell` was on the command line.
 pub static KSHELL_ONLY: AtomicBool = AtomicBool::new(false);
 
-static INIT_PATH: spin::Once<String> = spin::Once::new();
+/// `init=` from the command line (Linux: `execute_command`): a slice of the
+/// command line's fixed copy, kept before any allocator exists.
+static INIT_PATH: spin::Once<&'static str> = spin::Once::new();
 
 /// `init=` from the command line.
-pub fn set_init_path(path: &str) {
-    INIT_PATH.call_once(|| String::from(path));
+pub fn set_init_path(path: &'static str) {
+    INIT_PATH.call_once(|| path);
+}
+
+/// The programs tried when there is no `init=` or it cannot run, in Linux's
+/// order.
+const DEFAULT_INITS: [&str; 4] = ["/sbin/init", "/etc/init", "/bin/init", "/bin/sh"];
+
+/// Shortens a path for a log line: `init=` may be as long as the command line.
+fn shown(path: &str) -> &str {
+    const MAX: usize = 64;
+    let mut end = path.len().min(MAX);
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    &path[..end]
 }
 
 /// kthreadd exists (Linux: `kthreadd_done`): init waits for it before it
@@ -69,11 +89,27 @@ extern "C" fn init_main(_: usize) -> i32 {
             Ok(t) => t.put(),
             Err(e) => log::error!("init: cannot start the debug monitor: {e}"),
         }
-        let path = INIT_PATH.get().map_or("/sbin/init", |p| p.as_str());
-        match run_init_process(path) {
-            Ok(never) => match never {},
-            Err(e) => log::error!("cannot run {path}: {e}; starting the kernel console shell instead"),
+        if let Some(&path) = INIT_PATH.get() {
+            match run_init_process(path) {
+                Ok(never) => match never {},
+                Err(e) => log::error!(
+                    "Failed to execute {}{} (error -{}).  Attempting defaults...",
+                    shown(path),
+                    if path.len() > shown(path).len() { "..." } else { "" },
+                    e as i32
+                ),
+            }
         }
+        for path in DEFAULT_INITS {
+            match run_init_process(path) {
+                Ok(never) => match never {},
+                Err(e) => log::debug!("init: {path}: {e}"),
+            }
+        }
+        log::error!(
+            "No working init found.  Try passing init= option to kernel.  \
+             Starting the kernel console shell instead of panicking."
+        );
     }
     crate::console::set_owner(crate::console::Owner::Monitor);
     if KSHELL_ONLY.load(Ordering::Relaxed) {

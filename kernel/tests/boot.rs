@@ -272,6 +272,35 @@ fn memory_and_command_line_come_from_the_real_device_tree() {
     assert!(with_dt < without, "{with_dt} kB free with the device tree, {without} kB without");
 }
 
+/// `init=` from the board's device tree (`-append` lands in
+/// /chosen/bootargs) names PID 1's program; its exit is fatal, as in Linux.
+#[test]
+fn init_from_the_command_line_is_the_first_program() {
+    let path = dtb();
+    let mut q = Qemu::boot_with(&["-dtb", &path, "-append", "console=ttyAMA0 init=/tests/hello"]);
+    q.expect_within("init: running /tests/hello", common::BOOT_DEADLINE);
+    q.expect("hello, world");
+    q.expect("attempted to kill init! exit code 0x0");
+}
+
+/// An `init=` that cannot run (missing, or a 4 KiB path cut with the
+/// command line) falls back to Linux's defaults: /sbin/init starts the shell.
+#[test]
+fn an_init_that_cannot_run_falls_back_to_the_defaults() {
+    let path = dtb();
+    let long = format!("init=/{} quiet", "a".repeat(4096));
+    for (append, cut) in [("init=/nonexistent log=info", false), (long.as_str(), true)] {
+        let mut q = Qemu::boot_with(&["-dtb", &path, "-append", append]);
+        q.expect_within(common::USER_PROMPT, common::BOOT_DEADLINE);
+        let log = q.transcript();
+        assert!(log.contains("Failed to execute /") && log.contains("Attempting defaults..."), "{log}");
+        assert_eq!(log.contains("command line of 4108 bytes cut to 2047"), cut, "{log}");
+        q.send(b"echo fallback-$?\r");
+        q.expect("echo fallback-$?\r\n");
+        q.expect("fallback-0");
+    }
+}
+
 #[test]
 fn without_a_device_tree_memory_comes_from_the_mailbox() {
     let mut q = Qemu::boot_monitor_by_chord();
@@ -358,6 +387,8 @@ fn chain_loader_receives_the_kernel_over_the_serial_port_and_boots_it() {
     let rows = parse_cpus(&q.command("cpus"));
     assert!(rows.len() == 4 && rows.iter().all(|r| r.online && r.el == 1), "{rows:?}");
     assert!(q.transcript().contains("core 0 online at EL1 (entered at EL2)"), "entered as the firmware enters it");
+    // No initramfs: none of Linux's default init programs exists.
+    assert!(q.transcript().contains("No working init found."), "{}", q.transcript());
 }
 
 #[test]

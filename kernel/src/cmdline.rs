@@ -5,7 +5,9 @@
 //! - `log=<off|error|warn|info|debug|trace>`: the log level;
 //! - `quiet`: log level `warn` unless `log=` says otherwise (Linux's `quiet`);
 //! - `init=<path>`: the first user program (default `/sbin/init`), Linux's;
-//! - `kshell`: no user space: the kernel's debug monitor owns the console.
+//! - `kshell`: no user space: the kernel's debug monitor owns the console;
+//! - `mem=<size>[KMG]`: use at most that much RAM (Linux's `mem=`), at
+//!   least [`MIN_MEM`]: smaller values are refused with a warning.
 //!
 //! Others (`console=...` and the like, which the firmware adds) are ignored:
 //! there is one console, the PL011.
@@ -63,6 +65,23 @@ pub fn value<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
     })
 }
 
+/// Least RAM `mem=` may leave: the kernel image with its initramfs, the
+/// heap and the page counts need some, and a smaller value must not stop
+/// the boot.
+pub const MIN_MEM: u64 = 64 << 20;
+
+/// A size with an optional K, M or G suffix (Linux: `memparse`).
+pub fn memparse(text: &str) -> Option<u64> {
+    let (digits, shift) = match text.as_bytes().last()? {
+        b'k' | b'K' => (&text[..text.len() - 1], 10),
+        b'm' | b'M' => (&text[..text.len() - 1], 20),
+        b'g' | b'G' => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    let n: u64 = digits.parse().ok()?;
+    n.checked_mul(1 << shift)
+}
+
 /// The log level name the command line asks for, if any.
 pub fn log_level(cmdline: &str) -> Option<&str> {
     value(cmdline, "log").or_else(|| value(cmdline, "quiet").map(|_| "warn"))
@@ -92,6 +111,18 @@ mod tests {
         assert!(line.as_str().len() < COMMAND_LINE_SIZE && line.as_str().len() >= COMMAND_LINE_SIZE - 2);
         assert!(long.starts_with(line.as_str()));
         assert_eq!(value(line.as_str(), "init").map(|p| p.len()), Some(line.as_str().len() - 5));
+    }
+
+    #[test]
+    fn memparse_reads_linux_suffixes() {
+        assert_eq!(memparse("256M"), Some(256 << 20));
+        assert_eq!(memparse("1g"), Some(1 << 30));
+        assert_eq!(memparse("4096k"), Some(4 << 20));
+        assert_eq!(memparse("12345"), Some(12345));
+        assert_eq!(memparse(""), None);
+        assert_eq!(memparse("M"), None);
+        assert_eq!(memparse("99999999999999G"), None);
+        assert_eq!(memparse("-1M"), None);
     }
 
     #[test]

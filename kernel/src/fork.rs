@@ -262,13 +262,23 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
             parent_signal.session.load(Ordering::Relaxed),
             *parent_signal.rlim.lock(),
         );
+        s.oom_score_adj.store(parent_signal.oom_score_adj.load(Ordering::Relaxed), Ordering::Relaxed);
         *p.signal.lock() = Some(s);
         p.group_leader.store(p.as_ptr(), Ordering::Release);
     }
     let mm = if args.flags & CLONE_VM != 0 {
         parent_mm
     } else {
-        match parent_mm.dup() {
+        // Out of memory for the copy's tables: the OOM killer makes room
+        // and the copy starts again (Linux: GFP_KERNEL table allocations
+        // wait for the killer); ENOMEM once nothing can be killed.
+        let copy = loop {
+            match parent_mm.dup() {
+                Err(Errno::ENOMEM) if crate::mm::oom_kill::out_of_memory() => continue,
+                result => break result,
+            }
+        };
+        match copy {
             Ok(mm) => mm,
             Err(e) => {
                 if thread {

@@ -54,7 +54,33 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
     for (slot, r) in ram.iter_mut().zip(boot.ram.as_slice()) {
         *slot = (r.base, r.base + r.size);
     }
-    let ram = &ram[..boot.ram.as_slice().len()];
+    let all_ram = &ram[..boot.ram.as_slice().len()];
+    let mut ram = all_ram;
+    // `mem=`: the allocator gets the lowest ranges up to that much RAM; the
+    // linear map still covers all of it (the device tree may lie above).
+    let mem_limit = boot.cmdline.and_then(|c| crate::cmdline::value(c, "mem")).and_then(|v| {
+        let limit = crate::cmdline::memparse(v);
+        if limit.is_none_or(|l| l < crate::cmdline::MIN_MEM) {
+            warn!("command line: mem={v} ignored (at least {} MiB)", crate::cmdline::MIN_MEM >> 20);
+            return None;
+        }
+        limit
+    });
+    let mut capped = [(0u64, 0u64); crate::fdt::MAX_RANGES];
+    if let Some(limit) = mem_limit {
+        let mut left = limit;
+        let mut n = 0;
+        for &(start, end) in ram {
+            if left == 0 {
+                break;
+            }
+            let take = (end - start).min(left);
+            capped[n] = (start, start + take);
+            left -= take;
+            n += 1;
+        }
+        ram = &capped[..n];
+    }
     let layout = mm::layout::image();
     let image = (virt_to_phys(layout.start), virt_to_phys(layout.end));
     // Page 0 holds the firmware's spin table (and the ATAGs on QEMU); the
@@ -77,14 +103,14 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
     };
     info!(
         "memory: {} MiB in {} range(s) from {source}; kernel image {:#x}-{:#x}; {} pages free",
-        boot.ram.total() >> 20,
+        ram.iter().map(|r| r.1 - r.0).sum::<u64>() >> 20,
         ram.len(),
         image.0,
         image.1,
         stats.free
     );
 
-    let kernel_table = match mm::kmap::init(ram) {
+    let kernel_table = match mm::kmap::init(all_ram) {
         Ok(root) => root,
         Err(e) => panic!("building the kernel page tables: {e:?}"),
     };

@@ -288,6 +288,9 @@ pub struct SignalStruct {
     /// SIGCONTs sent to the group so far: a stop whose signal was dequeued
     /// before the latest one does not happen.
     pub cont_seq: AtomicU64,
+    /// `/proc/<pid>/oom_score_adj`, -1000 to 1000; inherited at fork
+    /// (Linux: `signal->oom_score_adj`; mm/oom_kill.rs reads it).
+    pub oom_score_adj: AtomicI32,
 }
 
 impl SignalStruct {
@@ -310,6 +313,7 @@ impl SignalStruct {
             dead_utime: AtomicU64::new(0),
             dead_stime: AtomicU64::new(0),
             cont_seq: AtomicU64::new(0),
+            oom_score_adj: AtomicI32::new(0),
         })
     }
 

@@ -31,7 +31,7 @@ enum Node {
     System(&'static str),
 }
 
-const PID_FILES: [&str; 5] = ["cmdline", "comm", "exe", "stat", "status"];
+const PID_FILES: [&str; 7] = ["cmdline", "comm", "exe", "oom_score", "oom_score_adj", "stat", "status"];
 const SYSTEM_FILES: [&str; 5] = ["loadavg", "meminfo", "slabinfo", "uptime", "version"];
 
 fn parse(rest: &str) -> Option<Node> {
@@ -75,6 +75,12 @@ pub fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "status" => pid_status(t).into_bytes(),
                 "cmdline" => pid_cmdline(t),
                 "comm" => format!("{}\n", t.comm()).into_bytes(),
+                "oom_score" => format!("{}\n", crate::mm::oom_kill::oom_score(t)).into_bytes(),
+                "oom_score_adj" => {
+                    let adj = t.signal_struct().map_or(0, |s| s.oom_score_adj.load(Ordering::Relaxed));
+                    t.put();
+                    return Ok(Arc::new(OomScoreAdj { path, pid, data: format!("{adj}\n").into_bytes() }));
+                }
                 _ => {
                     t.put();
                     return Err(Errno::EINVAL); // exe: a link, see readlink
@@ -138,6 +144,53 @@ impl FileOps for ProcFile {
     }
     fn stat(&self) -> Stat {
         Stat { dev: 4, ino: 0x4000_0000, mode: mode::S_IFREG | 0o444, nlink: 1, rdev: 0, size: 0, mtime: 0 }
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+    fn path(&self) -> Option<String> {
+        Some(self.path.clone())
+    }
+}
+
+/// Whether `/proc` + `rest` may be opened for writing: only
+/// `/proc/<pid>/oom_score_adj`.
+pub fn writable(rest: &str) -> bool {
+    matches!(parse(rest), Some(Node::PidFile(_, "oom_score_adj")))
+}
+
+/// `/proc/<pid>/oom_score_adj` (Linux: `oom_score_adj_write`): reads as a
+/// snapshot; a write of -1000..=1000 sets the process's value (for
+/// mm/oom_kill.rs). Linux asks for CAP_SYS_RESOURCE to lower it; every
+/// process here is root.
+struct OomScoreAdj {
+    path: String,
+    pid: Pid,
+    data: Vec<u8>,
+}
+
+impl FileOps for OomScoreAdj {
+    fn read(&self, buf: &mut [u8], pos: u64, _nonblock: bool) -> Result<usize, Errno> {
+        let start = (pos as usize).min(self.data.len());
+        let n = buf.len().min(self.data.len() - start);
+        buf[..n].copy_from_slice(&self.data[start..start + n]);
+        Ok(n)
+    }
+    fn write(&self, buf: &[u8], _nonblock: bool) -> Result<usize, Errno> {
+        use crate::mm::oom_kill::{OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN};
+        let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?;
+        let adj: i32 = text.trim().parse().map_err(|_| Errno::EINVAL)?;
+        if !(OOM_SCORE_ADJ_MIN..=OOM_SCORE_ADJ_MAX).contains(&adj) {
+            return Err(Errno::EINVAL);
+        }
+        let t = process(self.pid).ok_or(Errno::ESRCH)?;
+        let signal = t.signal_struct();
+        t.put();
+        signal.ok_or(Errno::ESRCH)?.oom_score_adj.store(adj, Ordering::Relaxed);
+        Ok(buf.len())
+    }
+    fn stat(&self) -> Stat {
+        Stat { dev: 4, ino: 0x4000_0001, mode: mode::S_IFREG | 0o644, nlink: 1, rdev: 0, size: 0, mtime: 0 }
     }
     fn seekable(&self) -> bool {
         true

@@ -62,7 +62,7 @@ pub fn open(p: &str, open_flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
     let write = open_flags & flags::O_ACCMODE != flags::O_RDONLY;
     let creat = open_flags & flags::O_CREAT != 0;
     let ops: Arc<dyn FileOps> = if p == "/proc" || p.starts_with("/proc/") {
-        if creat || write {
+        if creat || (write && !procfs::writable(&p["/proc".len()..])) {
             return Err(if exists(p) { Errno::EACCES } else { Errno::ENOENT });
         }
         procfs::open(&p["/proc".len()..])?

@@ -37,8 +37,6 @@ impl KernelHeap {
     }
 }
 
-// SAFETY: all heap state is behind the lock; memory handed out comes from
-// frames the heap owns exclusively.
 /// The kmalloc caches: 32 bytes to 4 KiB, doubling.
 pub static KMALLOC: [KmemCache; 8] = [
     KmemCache::new("kmalloc-32", 32, KMALLOC_ALIGN, &phys::FRAME_PAGES),
@@ -83,22 +81,65 @@ pub fn slab_pages() -> usize {
     KMALLOC.iter().map(|c| c.stats()).map(|s| s.num_slabs * s.pages_per_slab).sum()
 }
 
-unsafe impl GlobalAlloc for KernelHeap {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+impl KernelHeap {
+    /// One attempt at `layout`, without the OOM killer.
+    fn try_alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
         if let Some(cache) = kmalloc_cache(layout) {
-            return cache.alloc().map_or(null_mut(), |p| p.as_ptr());
+            return cache.alloc();
         }
         let mut heap = self.heap.lock();
         if let Ok(p) = heap.alloc(layout) {
-            return p.as_ptr();
+            return Some(p);
         }
         let want = (layout.size() + layout.align()).max(GROW_BYTES);
         if Self::grow(&mut heap, want) {
             if let Ok(p) = heap.alloc(layout) {
-                return p.as_ptr();
+                return Some(p);
             }
         }
-        null_mut()
+        // A large block may fit in fewer frames than the growth step.
+        let exact = layout.size() + layout.align();
+        if exact < want && Self::grow(&mut heap, exact) {
+            return heap.alloc(layout).ok();
+        }
+        None
+    }
+}
+
+/// A kernel allocation that fails instead of aborting (Linux: `kmalloc`
+/// returning NULL): `Err(ENOMEM)` once the OOM killer cannot make room.
+pub fn try_kmalloc(layout: Layout) -> Result<NonNull<u8>, crate::errno::Errno> {
+    super::oom_kill::retry_on_oom(|| HEAP.try_alloc(layout)).ok_or(crate::errno::Errno::ENOMEM)
+}
+
+/// `Box::new` that returns `Err(ENOMEM)` instead of aborting (what the
+/// unstable `Box::try_new` does).
+pub fn try_box<T>(value: T) -> Result<alloc::boxed::Box<T>, crate::errno::Errno> {
+    let layout = Layout::new::<T>();
+    if layout.size() == 0 {
+        return Ok(alloc::boxed::Box::new(value));
+    }
+    let p = try_kmalloc(layout)?.cast::<T>();
+    // SAFETY: `p` is a fresh block of T's layout from the global allocator,
+    // which is what Box::from_raw expects; writing initialises it.
+    unsafe {
+        p.as_ptr().write(value);
+        Ok(alloc::boxed::Box::from_raw(p.as_ptr()))
+    }
+}
+
+// SAFETY: all heap state is behind the lock; memory handed out comes from
+// frames the heap owns exclusively.
+unsafe impl GlobalAlloc for KernelHeap {
+    /// Tries the caches and the buddy heap; when memory is short and the
+    /// caller may sleep, the OOM killer makes room and the allocation is
+    /// tried again (Linux's slow path for small allocations, which do not
+    /// fail), so an infallible allocation on a system-call path ends in an
+    /// OOM kill, not an abort. A caller that may not sleep (IRQs masked)
+    /// takes the reserve instead (mm/phys.rs) and gets null only when that
+    /// is gone.
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        super::oom_kill::retry_on_oom(|| self.try_alloc(layout)).map_or(null_mut(), |p| p.as_ptr())
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

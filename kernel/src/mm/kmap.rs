@@ -22,12 +22,20 @@ use bsp::memory_map::{PERIPHERAL_BASE, PERIPHERAL_END};
 /// lowest free frames first, which lie just above the kernel image.
 pub struct LinearMapTables {
     boot: bool,
+    /// Whose memory the tables are: user tables stop at the reserve
+    /// (mm/phys.rs).
+    gfp: phys::Gfp,
 }
 
 impl LinearMapTables {
-    /// Table memory for tables built after boot (user address spaces).
+    /// Table memory for the kernel's tables built after boot.
     pub const fn new() -> Self {
-        LinearMapTables { boot: false }
+        LinearMapTables { boot: false, gfp: phys::Gfp::Kernel }
+    }
+
+    /// Table memory for a user address space's tables.
+    pub const fn user() -> Self {
+        LinearMapTables { boot: false, gfp: phys::Gfp::User }
     }
 }
 
@@ -39,7 +47,7 @@ impl Default for LinearMapTables {
 
 impl TableMemory for LinearMapTables {
     fn alloc_table(&mut self) -> Option<u64> {
-        let pa = phys::alloc_frame()?;
+        let pa = phys::alloc_frame_gfp(self.gfp)?;
         assert!(!self.boot || pa < 1 << 30, "boot page-table frame outside the boot map");
         // SAFETY: a fresh frame from the allocator, mapped by the linear map.
         unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
@@ -65,7 +73,7 @@ impl TableMemory for LinearMapTables {
 /// physical address of the L0 table (for the other cores).
 pub fn init(ram: &[phys::Range]) -> Result<u64, MapError> {
     let image = super::layout::image();
-    let mut memory = LinearMapTables { boot: true };
+    let mut memory = LinearMapTables { boot: true, gfp: phys::Gfp::Kernel };
     let mut pt = PageTable::new(&mut memory)?;
     let map_kernel = |pt: &mut PageTable<'_, LinearMapTables>, start: usize, end: usize, attrs| {
         pt.map(start as u64, virt_to_phys(start), (end - start) as u64, attrs, false)
@@ -109,7 +117,7 @@ static KERNEL_TABLE: IrqSpinLock<u64> = IrqSpinLock::new(0);
 pub fn with_kernel_table<R>(f: impl FnOnce(&mut PageTable<'_, LinearMapTables>) -> R) -> R {
     let root = KERNEL_TABLE.lock();
     assert_ne!(*root, 0, "kernel page tables used before mm::kmap::init");
-    let mut memory = LinearMapTables { boot: false };
+    let mut memory = LinearMapTables::new();
     let mut pt = PageTable::from_root(*root, &mut memory);
     let result = f(&mut pt);
     crate::arch::mmu::publish_table_updates();

@@ -24,7 +24,7 @@
 use super::frame::PAGE_SIZE;
 use super::kmap::LinearMapTables;
 use super::page::{alloc_user_page, get_page, page_count, put_page};
-use super::pgtable::{pte, MapError, PageTable};
+use super::pgtable::{pte, MapError, PageTable, Table, TableMemory};
 use super::phys_to_virt;
 use super::vma::{prot, Vma, VmaKind, VmaList};
 use crate::arch::mmu;
@@ -74,6 +74,39 @@ pub struct MmStruct {
     inner: IrqSpinLock<MmInner>,
     /// Pages mapped (resident), for /proc.
     pub rss: AtomicU64,
+    /// Translation-table pages (Linux: `pgtables_bytes`), for the OOM
+    /// killer's badness and /proc.
+    pub pgtables: AtomicU64,
+}
+
+/// The table memory of a user address space: frames that stop at the
+/// reserve (mm/phys.rs `Gfp::User`), counted in the space's `pgtables`.
+pub struct UserTables<'a> {
+    memory: LinearMapTables,
+    count: &'a AtomicU64,
+}
+
+impl<'a> UserTables<'a> {
+    fn new(count: &'a AtomicU64) -> Self {
+        UserTables { memory: LinearMapTables::user(), count }
+    }
+}
+
+impl TableMemory for UserTables<'_> {
+    fn alloc_table(&mut self) -> Option<u64> {
+        let pa = self.memory.alloc_table()?;
+        self.count.fetch_add(1, Ordering::Relaxed);
+        Some(pa)
+    }
+
+    fn table(&mut self, pa: u64) -> &mut Table {
+        self.memory.table(pa)
+    }
+
+    fn free_table(&mut self, pa: u64) {
+        self.count.fetch_sub(1, Ordering::Relaxed);
+        self.memory.free_table(pa);
+    }
 }
 
 /// The parts of an address space under its lock.
@@ -157,8 +190,8 @@ impl MmStruct {
     pub fn new() -> Result<Mm, Errno> {
         let sigpage = sigpage_frame()?;
         let asid = ASIDS.lock().alloc().ok_or(Errno::EAGAIN)?;
-        let mut tables = LinearMapTables::new();
-        let root = match PageTable::new(&mut tables) {
+        let pgtables = AtomicU64::new(0);
+        let root = match PageTable::new(&mut UserTables::new(&pgtables)) {
             Ok(pt) => pt.root(),
             Err(_) => {
                 ASIDS.lock().free(asid);
@@ -180,10 +213,12 @@ impl MmStruct {
                 exe: alloc::string::String::new(),
             }),
             rss: AtomicU64::new(0),
+            pgtables: AtomicU64::new(pgtables.into_inner()),
         });
         {
             let mut inner = mm.inner.lock();
             inner.vmas.insert(SIGPAGE, PAGE, prot::READ | prot::EXEC, VmaKind::Special)?;
+            let (root, mut tables) = mm.tables();
             let mut pt = PageTable::from_root(root, &mut tables);
             let slot = pt.pte_mut(SIGPAGE, true).map_err(map_error)?.expect("tables allocated");
             get_page(sigpage);
@@ -207,8 +242,8 @@ impl MmStruct {
         self.inner.lock()
     }
 
-    fn tables(&self) -> (u64, LinearMapTables) {
-        (self.root, LinearMapTables::new())
+    fn tables(&self) -> (u64, UserTables<'_>) {
+        (self.root, UserTables::new(&self.pgtables))
     }
 
     /// A copy of this address space for a child (Linux: `dup_mm`,
@@ -364,7 +399,19 @@ impl MmStruct {
         while at < end {
             let chunk = ((at | (PAGE - 1)) + 1).min(end) - at;
             let inner = self.inner.lock();
-            let pa = self.translate_locked(&inner, at, access)?;
+            let pa = match self.translate_locked(&inner, at, access) {
+                Ok(pa) => pa,
+                Err(Errno::ENOMEM) => {
+                    // No page for the fault: without the lock, the OOM
+                    // killer makes room, and the page is tried again.
+                    drop(inner);
+                    if super::oom_kill::out_of_memory() {
+                        continue;
+                    }
+                    return Err(Errno::ENOMEM);
+                }
+                Err(e) => return Err(e),
+            };
             f(phys_to_virt(pa) as *mut u8, chunk as usize);
             drop(inner);
             at += chunk;

@@ -19,6 +19,8 @@ pub mod layout;
 #[cfg(target_os = "none")]
 pub mod mm_struct;
 #[cfg(target_os = "none")]
+pub mod oom_kill;
+#[cfg(target_os = "none")]
 pub mod page;
 #[cfg(target_os = "none")]
 pub mod phys;

@@ -37,9 +37,12 @@ fn count(pa: u64) -> &'static AtomicU32 {
 }
 
 /// A zeroed frame for user memory, with a count of 1 (Linux:
-/// `alloc_zeroed_user_highpage`).
+/// `alloc_zeroed_user_highpage`). It leaves the reserve free (mm/phys.rs);
+/// where the caller may sleep, the OOM killer makes room first, else the
+/// caller gets `None` and handles it (a fault calls the killer after
+/// dropping its lock).
 pub fn alloc_user_page() -> Option<u64> {
-    let pa = phys::alloc_frame()?;
+    let pa = super::oom_kill::retry_on_oom(|| phys::alloc_frame_gfp(phys::Gfp::User))?;
     // SAFETY: a fresh frame from the allocator, mapped by the linear map.
     unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
     count(pa).store(1, Ordering::Relaxed);

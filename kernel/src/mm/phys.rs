@@ -1,9 +1,59 @@
 //! The kernel's physical-frame allocator instance and its set-up from the
 //! memory map the firmware reports.
+//!
+//! A reserve of free frames (Linux: the `min` watermark, `min_free_kbytes`)
+//! keeps the kernel going when user memory runs out: user pages and user
+//! page tables ([`Gfp::User`]) stop at the whole reserve, kernel allocations
+//! ([`Gfp::Kernel`]) from a context that may sleep at half of it, so that the
+//! OOM killer (mm/oom_kill.rs) runs while the kernel can still work; the
+//! allocations that cannot wait (IRQs masked), kernel threads, exiting tasks
+//! and the OOM killer's victims take what is left (Linux: ALLOC_HARDER,
+//! ALLOC_OOM, PF_MEMALLOC).
 
 use super::frame::{FrameAllocator, FrameError, PAGE_SIZE};
 use crate::sync::IrqSpinLock;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use spin::Once;
+
+/// Who an allocation is for, which says how deep into the reserve it may
+/// go (Linux: the GFP flags' watermark choice).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Gfp {
+    /// User pages and the page tables that map them (GFP_HIGHUSER).
+    User,
+    /// The kernel's own memory: heap, slabs, stacks (GFP_KERNEL).
+    Kernel,
+}
+
+/// Frames kept free for the kernel and the OOM killer's victims (Linux:
+/// `min_free_kbytes`, in pages).
+static RESERVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Linux's default `min_free_kbytes` for `ram_pages` of RAM: the square root
+/// of 16 times the RAM in KiB, between 128 KiB and 256 MiB; in pages.
+pub fn default_reserve(ram_pages: usize) -> usize {
+    let kb = (ram_pages * (PAGE_SIZE / 1024)) as u64 * 16;
+    let kbytes = kb.isqrt().clamp(128, 256 * 1024) as usize;
+    kbytes / (PAGE_SIZE / 1024)
+}
+
+/// The reserve in pages.
+pub fn reserve_pages() -> usize {
+    RESERVE.load(Ordering::Relaxed)
+}
+
+/// Free frames an allocation of kind `gfp` must leave behind.
+fn watermark(gfp: Gfp) -> usize {
+    let reserve = reserve_pages();
+    if super::oom_kill::may_use_reserves() {
+        return 0;
+    }
+    match gfp {
+        Gfp::User => reserve,
+        Gfp::Kernel if super::oom_kill::can_sleep() => reserve / 2,
+        Gfp::Kernel => 0,
+    }
+}
 
 /// Highest physical address the allocator can manage: 8 GiB, the largest Pi 4.
 pub const MAX_PHYS: u64 = 8 << 30;
@@ -35,6 +85,7 @@ pub fn init(ram: &[Range], reserved: &[Range]) {
         for &(start, end) in reserved {
             frames.reserve_range(start, end);
         }
+        RESERVE.store(default_reserve(frames.total_frames()), Ordering::Relaxed);
         *FRAMES.lock() = Some(frames);
     });
 }
@@ -43,14 +94,21 @@ fn with<R>(f: impl FnOnce(&mut FrameAllocator<'static>) -> R) -> R {
     f(FRAMES.lock().as_mut().expect("frame allocator used before mm::phys::init"))
 }
 
-/// One free frame's physical address.
+/// One free frame's physical address, for the kernel.
 pub fn alloc_frame() -> Option<u64> {
-    with(|f| f.alloc())
+    alloc_frame_gfp(Gfp::Kernel)
 }
 
-/// `count` contiguous frames aligned to `align` frames.
+/// One free frame for `gfp`, if that leaves its watermark free.
+pub fn alloc_frame_gfp(gfp: Gfp) -> Option<u64> {
+    let keep = watermark(gfp);
+    with(|f| if f.free_frames() > keep { f.alloc() } else { None })
+}
+
+/// `count` contiguous frames aligned to `align` frames, for the kernel.
 pub fn alloc_frames(count: usize, align: usize) -> Option<u64> {
-    with(|f| f.alloc_contiguous(count, align))
+    let keep = watermark(Gfp::Kernel);
+    with(|f| if f.free_frames() >= keep + count { f.alloc_contiguous(count, align) } else { None })
 }
 
 /// Returns a frame.

@@ -56,6 +56,9 @@ pub mod pf {
     pub const PF_IDLE: u32 = 0x0000_0002;
     pub const PF_EXITING: u32 = 0x0000_0004;
     pub const PF_KTHREAD: u32 = 0x0020_0000;
+    /// Chosen by the OOM killer: its allocations may use the memory reserve
+    /// so that it can exit (Linux: TIF_MEMDIE; mm/oom_kill.rs).
+    pub const PF_MEMALLOC: u32 = 0x0000_0800;
     /// This kernel's own: signals from `kill` are refused (idle, init,
     /// kthreadd and the console shell, which the system cannot lose).
     pub const PF_NOKILL: u32 = 0x8000_0000;

@@ -72,6 +72,21 @@ pub fn local_irq_restore(flags: IrqFlags) {
     let _ = flags;
 }
 
+/// Whether IRQs are masked on this core (inside an `IrqSpinLock`, an
+/// interrupt handler, or early boot): the caller must not sleep.
+#[inline(always)]
+pub fn irqs_disabled() -> bool {
+    #[cfg(target_os = "none")]
+    {
+        let daif: u64;
+        // SAFETY: reads DAIF; changes nothing.
+        unsafe { core::arch::asm!("mrs {}, daif", out(reg) daif, options(nomem, nostack, preserves_flags)) };
+        daif & (1 << 7) != 0
+    }
+    #[cfg(not(target_os = "none"))]
+    false
+}
+
 /// Unmasks IRQs on this core.
 #[cfg(target_os = "none")]
 #[inline(always)]

@@ -169,12 +169,11 @@ fn do_page_fault(frame: &mut TrapFrame, esr: Esr, far: u64) {
     match mm.handle_mm_fault(far, access) {
         Ok(()) => {}
         Err(crate::errno::Errno::ENOMEM) => {
-            let me = crate::sched::task::current();
-            if me.tgid() == crate::exit::INIT_PID {
-                panic!("out of memory and no killable process: init faulted at {far:#x}");
-            }
-            log::error!("out of memory on a page fault: killing {}", me.pid());
-            crate::signal::force_sig_fault(crate::signal::SIGKILL, 0, far);
+            // No page: the OOM killer makes room (possibly by killing this
+            // task) and the instruction faults again (Linux:
+            // VM_FAULT_OOM -> pagefault_out_of_memory).
+            drop(mm);
+            crate::mm::oom_kill::pagefault_out_of_memory();
         }
         Err(_) => {
             let code = if mm.lock().vmas.find(far).is_some() {

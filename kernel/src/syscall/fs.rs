@@ -540,6 +540,9 @@ fn do_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
     // One entry per queue, made before any is linked: they must not move.
     let mut entries: Vec<WaitQueueEntry> = queues.iter().map(|_| WaitQueueEntry::new()).collect();
     let result = loop {
+        // Asleep-to-be even with no queue to wait on (`pause()` is
+        // ppoll(NULL, 0, NULL, NULL)): only a signal or the timeout wakes it.
+        crate::sched::task::set_current_state(crate::sched::task::state::TASK_INTERRUPTIBLE);
         for (q, e) in queues.iter().zip(entries.iter_mut()) {
             // SAFETY: the queue belongs to a file `polled` keeps alive.
             unsafe { (**q).prepare_to_wait(e, crate::sched::task::state::TASK_INTERRUPTIBLE) };
@@ -579,6 +582,7 @@ fn do_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
         // SAFETY: as above.
         unsafe { (**q).finish_wait(e) };
     }
+    crate::sched::task::__set_current_state(crate::sched::task::state::TASK_RUNNING);
     let ready = result?;
     copy_to_user(fds, &raw)?;
     Ok(ready)

@@ -1,0 +1,87 @@
+//! System tests of memory exhaustion: user programs that take all memory
+//! meet the OOM killer (the greediest process dies of SIGKILL, Linux's log
+//! line names it), a fork loop ends in EAGAIN or ENOMEM, and afterwards the
+//! shell answers and the free memory is back. The kernel boots with the
+//! board's device tree and `mem=256M`, so that exhausting memory takes
+//! seconds, not minutes.
+
+mod common;
+
+use common::{dtb, Qemu, BOOT_DEADLINE, USER_PROMPT};
+use std::time::Duration;
+
+fn boot_small() -> Qemu {
+    let path = dtb();
+    let mut q = Qemu::boot_with(&["-dtb", &path, "-append", "mem=256M"]);
+    q.expect_within(USER_PROMPT, BOOT_DEADLINE);
+    q
+}
+
+/// Runs `line` in the user shell; returns everything printed up to its
+/// exit status (log lines included) and the status.
+fn run(q: &mut Qemu, line: &str, deadline: Duration) -> (String, i32) {
+    let full = format!("{line}; echo __status=$?__");
+    q.send(format!("{full}\r").as_bytes());
+    q.expect(&format!("{full}\r\n"));
+    let out = q.expect_within("__status=", deadline);
+    let out = out[..out.len() - "__status=".len()].replace("\r\n", "\n");
+    let status = q.expect("__");
+    let status = status.trim_end_matches("__").parse().unwrap_or_else(|_| panic!("status in {status:?}"));
+    q.expect(USER_PROMPT);
+    (out, status)
+}
+
+/// MemFree from /proc/meminfo, kB.
+fn mem_free(q: &mut Qemu) -> u64 {
+    let (out, _) = run(q, "cat /proc/meminfo", Duration::from_secs(15));
+    common::field(&out, "MemFree:")
+}
+
+/// The `key:<n>kB` figure of an OOM log line.
+fn kb(line: &str, key: &str) -> u64 {
+    let at = line.find(key).unwrap_or_else(|| panic!("{key} in {line}")) + key.len();
+    line[at..].split("kB").next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn the_oom_killer_kills_the_greediest_and_memory_comes_back() {
+    let mut q = boot_small();
+    // Warm up: the kernel heap and caches reach their working size.
+    assert_eq!(run(&mut q, "/tests/t_oom threads", Duration::from_secs(120)).1, 0);
+    let before = mem_free(&mut q);
+
+    let (out, status) = run(&mut q, "/tests/t_oom hog", Duration::from_secs(120));
+    assert_eq!(status, 0, "{out}");
+    for line in [
+        "oom_score: 64 MiB touched scores above a small process: yes",
+        "the child with oom_score_adj 1000 is killed first: yes",
+        "the hog dies of SIGKILL: yes",
+        "the child with oom_score_adj -1000 lives: yes",
+    ] {
+        assert!(out.contains(line), "{line}\n{out}");
+    }
+    let oom_lines: Vec<&str> = out.lines().filter(|l| l.contains("Out of memory: Killed process")).collect();
+    assert!(oom_lines.len() >= 2, "Linux's OOM line, once per victim:\n{out}");
+    assert!(oom_lines[0].contains("(t_oom)") && oom_lines[0].contains("oom_score_adj:1000"), "{out}");
+    assert!(kb(oom_lines[1], "anon-rss:") > 128 * 1024, "the hog held most of the memory:\n{out}");
+
+    let (out, status) = run(&mut q, "/tests/t_oom many", Duration::from_secs(180));
+    assert_eq!(status, 0, "64 children of 32 MiB:\n{out}");
+
+    let (out, status) = run(&mut q, "/tests/t_oom pgtables", Duration::from_secs(120));
+    assert_eq!(status, 0, "{out}");
+    let line = out.lines().find(|l| l.contains("Out of memory: Killed process")).expect("an OOM line");
+    // One page of data and one of page table per 2 MiB touched: the
+    // badness counts both.
+    assert!(kb(line, "pgtables:") * 10 >= kb(line, "anon-rss:") * 9, "{line}");
+
+    let (out, status) = run(&mut q, "/tests/t_oom fork", Duration::from_secs(180));
+    assert_eq!(status, 0, "{out}");
+
+    assert_eq!(run(&mut q, "echo still here", Duration::from_secs(15)).0, "still here\n");
+    let after = mem_free(&mut q);
+    assert!(after.abs_diff(before) * 100 <= before, "MemFree {before} kB before, {after} kB after");
+    // init and the shell survived every kill: the shell is the one that
+    // answered, and init never had to start another.
+    assert!(!q.transcript().contains("restarting"), "{}", q.transcript());
+}

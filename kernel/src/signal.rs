@@ -247,9 +247,11 @@ pub struct Rlimit {
 
 /// `RLIM_INFINITY`.
 pub const RLIM_INFINITY: u64 = u64::MAX;
+pub const RLIMIT_DATA: usize = 2;
 pub const RLIMIT_STACK: usize = 3;
 pub const RLIMIT_NPROC: usize = 6;
 pub const RLIMIT_NOFILE: usize = 7;
+pub const RLIMIT_AS: usize = 9;
 pub const RLIM_NLIMITS: usize = 16;
 
 /// Job-control notices for the parent's `wait4` (Linux: SIGNAL_CLD_*).

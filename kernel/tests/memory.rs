@@ -85,3 +85,25 @@ fn the_oom_killer_kills_the_greediest_and_memory_comes_back() {
     // answered, and init never had to start another.
     assert!(!q.transcript().contains("restarting"), "{}", q.transcript());
 }
+
+/// What `t_limits` prints on Linux (x86_64 and aarch64 alike: the same
+/// source built for the host prints it; qemu-user ignores these limits, so
+/// it cannot be the reference here).
+const LINUX_LIMITS: &str = "\
+RLIMIT_AS: mmap past the limit fails with ENOMEM: yes
+RLIMIT_DATA: writable mmap and brk past the limit refused: yes
+RLIMIT_STACK: the stack grows within the limit: yes
+RLIMIT_STACK: past the limit, SIGSEGV: yes
+overcommit: a mapping larger than RAM + swap fails with ENOMEM: yes
+overcommit: with MAP_NORESERVE it is made: yes
+PASS
+";
+
+#[test]
+fn memory_limits_and_overcommit_as_on_linux() {
+    let mut q = boot_small();
+    let (out, status) = run(&mut q, "/tests/t_limits", Duration::from_secs(60));
+    let lines: String = out.lines().filter(|l| !l.starts_with('[')).map(|l| format!("{l}\n")).collect();
+    assert_eq!(lines, LINUX_LIMITS, "{out}");
+    assert_eq!(status, 0);
+}

@@ -26,7 +26,7 @@ use super::kmap::LinearMapTables;
 use super::page::{alloc_user_page, get_page, page_count, put_page};
 use super::pgtable::{pte, MapError, PageTable, Table, TableMemory};
 use super::phys_to_virt;
-use super::vma::{prot, Vma, VmaKind, VmaList};
+use super::vma::{prot, VmLimits, Vma, VmaKind, VmaList};
 use crate::arch::mmu;
 use crate::errno::Errno;
 use crate::sync::IrqSpinLock;
@@ -327,6 +327,11 @@ impl MmStruct {
         let mut pt = PageTable::from_root(root, &mut tables);
         let slot = pt.pte_mut(page_va, true).map_err(map_error)?.expect("tables allocated");
         if !pte::present(*slot) {
+            if vma.kind == VmaKind::Stack && STACK_TOP - page_va > stack_limit() {
+                // Past RLIMIT_STACK: the stack does not grow there (Linux:
+                // acct_stack_growth refuses, and the fault is SIGSEGV).
+                return Err(Errno::EFAULT);
+            }
             // Demand paging: a zeroed page (Linux: `do_anonymous_page`).
             let pa = alloc_user_page().ok_or(Errno::ENOMEM)?;
             if exec {
@@ -472,8 +477,19 @@ impl MmStruct {
     /// of the lock covers the choice and the insertion, so two threads
     /// mapping at once never pick the same gap, and nothing can take the
     /// hole a fixed mapping just made.
-    pub fn mmap_area(&self, addr: u64, len: u64, prot_bits: u8, placement: Placement) -> Result<u64, Errno> {
+    /// `limits`: RLIMIT_AS and RLIMIT_DATA, checked before anything
+    /// changes (ENOMEM).
+    pub fn mmap_area(
+        &self,
+        addr: u64,
+        len: u64,
+        prot_bits: u8,
+        placement: Placement,
+        limits: VmLimits,
+    ) -> Result<u64, Errno> {
         let mut inner = self.inner.lock();
+        let replaced = if placement == Placement::Fixed { (addr, addr.saturating_add(len)) } else { (0, 0) };
+        inner.vmas.may_expand(replaced.0, replaced.1, len, prot_bits & prot::WRITE != 0, limits)?;
         let start = match placement {
             Placement::Hint => {
                 let low = if addr == 0 { MMAP_BASE } else { addr };
@@ -586,9 +602,15 @@ impl MmStruct {
 
     /// Moves the program break (Linux: `brk`): returns the new break, or the
     /// old one when the move is refused, as the system call does.
-    pub fn set_brk(&self, new: u64) -> u64 {
+    /// Growth must fit `limits` (RLIMIT_AS, RLIMIT_DATA).
+    pub fn set_brk(&self, new: u64, limits: VmLimits) -> u64 {
         let mut inner = self.inner.lock();
         if new < inner.start_brk || new > STACK_TOP - STACK_SIZE {
+            return inner.brk;
+        }
+        let old_end = inner.brk.max(inner.start_brk).next_multiple_of(PAGE);
+        let grow = new.next_multiple_of(PAGE).saturating_sub(old_end);
+        if grow > 0 && inner.vmas.may_expand(0, 0, grow, true, limits).is_err() {
             return inner.brk;
         }
         let (start, old) = (inner.start_brk, inner.brk);
@@ -637,6 +659,13 @@ impl MmStruct {
     pub fn total_vm(&self) -> u64 {
         self.inner.lock().vmas.iter().map(|v| v.len()).sum()
     }
+}
+
+/// The current task's RLIMIT_STACK in bytes: how far below STACK_TOP the
+/// stack may be faulted in (the stack area itself is STACK_SIZE, mapped at
+/// exec, so a larger limit changes nothing).
+fn stack_limit() -> u64 {
+    crate::sched::task::current().signal_struct().map_or(u64::MAX, |s| s.rlimit(crate::signal::RLIMIT_STACK))
 }
 
 /// Whether `[start, start + len)` overlaps a kernel-provided page, which a

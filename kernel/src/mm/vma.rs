@@ -61,6 +61,25 @@ impl Vma {
     pub fn contains(&self, addr: u64) -> bool {
         (self.start..self.end).contains(&addr)
     }
+
+    /// Whether the area counts as data for RLIMIT_DATA: private and
+    /// writable, and not the stack (Linux: `is_data_mapping`).
+    pub fn is_data(&self) -> bool {
+        self.prot & prot::WRITE != 0 && !matches!(self.kind, VmaKind::Stack | VmaKind::Special)
+    }
+}
+
+/// The address-space size and the data size, in bytes, that an area
+/// change must keep within (RLIMIT_AS, RLIMIT_DATA; `u64::MAX`: none).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VmLimits {
+    pub address_space: u64,
+    pub data: u64,
+}
+
+impl VmLimits {
+    /// No limit.
+    pub const NONE: VmLimits = VmLimits { address_space: u64::MAX, data: u64::MAX };
 }
 
 /// The most areas one address space may have (Linux's default
@@ -90,6 +109,35 @@ impl VmaList {
     }
 
     /// The areas in address order.
+    /// Whether `len` more bytes (data if `data`) fit `limits`, once
+    /// `[skip_start, skip_end)` is gone (what MAP_FIXED replaces) (Linux:
+    /// `may_expand_vm`): ENOMEM if not.
+    pub fn may_expand(
+        &self,
+        skip_start: u64,
+        skip_end: u64,
+        len: u64,
+        data: bool,
+        limits: VmLimits,
+    ) -> Result<(), Errno> {
+        let (mut total, mut data_vm) = (0u64, 0u64);
+        for v in self.areas.values() {
+            let overlap = v.end.min(skip_end).saturating_sub(v.start.max(skip_start));
+            let kept = v.len() - overlap;
+            total += kept;
+            if v.is_data() {
+                data_vm += kept;
+            }
+        }
+        if total.saturating_add(len) > limits.address_space {
+            return Err(Errno::ENOMEM);
+        }
+        if data && data_vm.saturating_add(len) > limits.data {
+            return Err(Errno::ENOMEM);
+        }
+        Ok(())
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = &Vma> {
         self.areas.values()
     }
@@ -309,6 +357,24 @@ mod tests {
         assert_eq!(m.protect(0x10000, u64::MAX, READ), Err(Errno::EINVAL));
         assert_eq!(m.protect(0x10000, u64::MAX - 0x10000 + 1, READ), Err(Errno::EINVAL));
         assert_eq!(layout(&m), vec![(0x10000, 0x14000, 3)]);
+    }
+
+    #[test]
+    fn growth_is_checked_against_the_address_space_and_data_limits() {
+        let mut m = VmaList::new();
+        m.insert(0x10000, 0x4000, READ | WRITE, VmaKind::Anonymous).unwrap();
+        m.insert(0x20000, 0x2000, READ, VmaKind::Anonymous).unwrap();
+        m.insert(0x40000, 0x8000, READ | WRITE, VmaKind::Stack).unwrap();
+        let limits = |address_space, data| VmLimits { address_space, data };
+        // 0xe000 mapped, of which 0x4000 data.
+        assert_eq!(m.may_expand(0, 0, 0x2000, true, limits(0x10000, 0x6000)), Ok(()));
+        assert_eq!(m.may_expand(0, 0, 0x2001, true, limits(0x10000, u64::MAX)), Err(Errno::ENOMEM));
+        assert_eq!(m.may_expand(0, 0, 0x2001, true, limits(u64::MAX, 0x6000)), Err(Errno::ENOMEM));
+        assert_eq!(m.may_expand(0, 0, 0x2001, false, limits(u64::MAX, 0x6000)), Ok(()), "read-only is not data");
+        // What a fixed mapping replaces does not count twice.
+        assert_eq!(m.may_expand(0x10000, 0x14000, 0x4000, true, limits(0xe000, 0x4000)), Ok(()));
+        assert_eq!(m.may_expand(0x12000, 0x14000, 0x4000, true, limits(0xe000, 0x4000)), Err(Errno::ENOMEM));
+        assert_eq!(m.may_expand(0, 0, u64::MAX, true, VmLimits::NONE), Ok(()), "no limit");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use super::{nr, SysResult};
 use crate::errno::Errno;
 use crate::mm::mm_struct::{Placement, STACK_SIZE, STACK_TOP};
 use crate::mm::uaccess::current_mm;
-use crate::mm::vma::prot;
+use crate::mm::vma::{prot, VmLimits};
 
 const PAGE: u64 = 4096;
 const PROT_MASK: u64 = 7;
@@ -21,13 +21,31 @@ const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 
 pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
     Some(match number {
-        nr::BRK => current_mm().map(|mm| mm.set_brk(a[0])),
+        nr::BRK => current_mm().map(|mm| mm.set_brk(a[0], vm_limits())),
         nr::MMAP => sys_mmap(a[0], a[1], a[2], a[3], a[4] as i64),
         nr::MUNMAP => sys_munmap(a[0], a[1]),
         nr::MPROTECT => sys_mprotect(a[0], a[1], a[2]),
         nr::MADVISE => Ok(0),
         _ => return None,
     })
+}
+
+/// The caller's RLIMIT_AS and RLIMIT_DATA.
+fn vm_limits() -> VmLimits {
+    let Some(s) = crate::sched::task::current().signal_struct() else { return VmLimits::NONE };
+    VmLimits { address_space: s.rlimit(crate::signal::RLIMIT_AS), data: s.rlimit(crate::signal::RLIMIT_DATA) }
+}
+
+/// `vm.overcommit_memory` 0 (Linux: OVERCOMMIT_GUESS, `__vm_enough_memory`):
+/// a private writable mapping without MAP_NORESERVE larger than all RAM
+/// (there is no swap) is refused at once; anything smaller is allowed and
+/// the OOM killer settles the rest. Modes 1 and 2 are not offered.
+fn vm_enough_memory(len: u64) -> Result<(), Errno> {
+    let ram = crate::mm::phys::stats().total as u64 * PAGE;
+    if len > ram {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(())
 }
 
 fn prot_bits(p: u64) -> u8 {
@@ -83,7 +101,10 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64) -> SysResul
     if fixed && (addr.checked_add(len).is_none_or(|end| end > STACK_TOP - STACK_SIZE) || addr < PAGE) {
         return Err(Errno::ENOMEM);
     }
-    mm.mmap_area(addr, len, prot_bits(prot_arg), placement)
+    if prot_arg & 2 != 0 && flags & MAP_NORESERVE == 0 {
+        vm_enough_memory(len)?;
+    }
+    mm.mmap_area(addr, len, prot_bits(prot_arg), placement, vm_limits())
 }
 
 fn sys_munmap(addr: u64, len: u64) -> SysResult {

@@ -145,7 +145,9 @@ unsafe impl GlobalAlloc for KernelHeap {
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if let (Some(cache), Some(p)) = (kmalloc_cache(layout), NonNull::new(ptr)) {
             // SAFETY: the caller passes a pointer alloc returned for `layout`,
-            // which maps to the same cache.
+            // which maps to the same cache. (So the `expect` cannot fire but
+            // for a kernel bug: GlobalAlloc's contract rules out a foreign
+            // pointer.)
             unsafe { cache.free(p) }.expect("kmalloc: freeing a block the cache did not hand out");
             return;
         }

@@ -220,7 +220,7 @@ impl MmStruct {
             inner.vmas.insert(SIGPAGE, PAGE, prot::READ | prot::EXEC, VmaKind::Special)?;
             let (root, mut tables) = mm.tables();
             let mut pt = PageTable::from_root(root, &mut tables);
-            let slot = pt.pte_mut(SIGPAGE, true).map_err(map_error)?.expect("tables allocated");
+            let slot = pt.pte_mut(SIGPAGE, true).map_err(map_error)?.ok_or(Errno::ENOMEM)?;
             get_page(sigpage);
             *slot = pte::user_page(sigpage, false, true);
         }
@@ -289,7 +289,9 @@ impl MmStruct {
                     *slot = *entry;
                     pages += 1;
                 }
-                Ok(None) => unreachable!("pte_mut allocates"),
+                // pte_mut(.., true) either allocates or fails; a `None`
+                // would still be no memory, not a reason to stop the kernel.
+                Ok(None) => result = Err(Errno::ENOMEM),
                 Err(e) => result = Err(map_error(e)),
             }
         });
@@ -325,7 +327,7 @@ impl MmStruct {
         let exec = vma.prot & prot::EXEC != 0;
         let (root, mut tables) = self.tables();
         let mut pt = PageTable::from_root(root, &mut tables);
-        let slot = pt.pte_mut(page_va, true).map_err(map_error)?.expect("tables allocated");
+        let slot = pt.pte_mut(page_va, true).map_err(map_error)?.ok_or(Errno::ENOMEM)?;
         if !pte::present(*slot) {
             if vma.kind == VmaKind::Stack && STACK_TOP - page_va > stack_limit() {
                 // Past RLIMIT_STACK: the stack does not grow there (Linux:

@@ -31,6 +31,9 @@ pub fn init(max_pa: u64) {
     });
 }
 
+/// Cannot fail after boot: `init` runs before the first user task, and
+/// every `pa` given here is a frame of RAM below the highest address the
+/// array was sized for (the allocator hands out nothing above it).
 fn count(pa: u64) -> &'static AtomicU32 {
     let refs = REFS.get().expect("page counts used before mm::page::init");
     &refs[pa as usize / PAGE_SIZE]
@@ -61,6 +64,8 @@ pub fn get_page(pa: u64) {
 /// One mapping fewer; the last one frees the frame (Linux: `put_page`).
 pub fn put_page(pa: u64) {
     let old = count(pa).fetch_sub(1, Ordering::AcqRel);
+    // Every put matches a get or an allocation on a mapping the kernel
+    // owns: an underflow is a kernel bug (memory corruption), never input.
     assert!(old != 0, "put_page on a free page {pa:#x}");
     if old == 1 {
         let _ = phys::free_frame(pa);

@@ -90,6 +90,10 @@ pub fn init(ram: &[Range], reserved: &[Range]) {
     });
 }
 
+/// Runs `f` on the allocator. The `expect` is a boot-order invariant:
+/// `init` runs before the heap, the page tables and any task exist, and the
+/// command line is parsed without allocating (cmdline.rs), so nothing a
+/// user or a boot argument does reaches this before `init`.
 fn with<R>(f: impl FnOnce(&mut FrameAllocator<'static>) -> R) -> R {
     f(FRAMES.lock().as_mut().expect("frame allocator used before mm::phys::init"))
 }

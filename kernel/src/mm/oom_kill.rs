@@ -58,8 +58,7 @@ pub fn may_use_reserves() -> bool {
     t.has_flag(pf::PF_EXITING) || t.has_flag(pf::PF_MEMALLOC) || t.has_flag(pf::PF_KTHREAD)
 }
 
-/// The memory a process holds, in pages: (resident, page tables, total VM
-/// in bytes).
+/// The memory a process holds, in pages: (resident, page tables).
 fn footprint(t: TaskRef) -> Option<(u64, u64)> {
     let guard = t.mm.lock();
     let mm = guard.as_ref()?;
@@ -194,7 +193,15 @@ pub fn out_of_memory() -> bool {
             victim.put();
             true
         } else {
-            log::error!("Out of memory and no killable processes...");
+            // Linux panics here; this kernel fails the allocation instead.
+            // Said once a second at most: a faulting task retries.
+            static LAST_SAID: AtomicU64 = AtomicU64::new(0);
+            let now = crate::time::uptime_ns();
+            let last = LAST_SAID.load(Ordering::Relaxed);
+            if last == 0 || now > last + 1_000_000_000 {
+                LAST_SAID.store(now, Ordering::Relaxed);
+                log::error!("Out of memory and no killable processes...");
+            }
             false
         }
     };
@@ -227,7 +234,8 @@ pub fn retry_on_oom<T>(mut attempt: impl FnMut() -> Option<T>) -> Option<T> {
 /// faulting task itself may be the victim; then its SIGKILL ends it on the
 /// way back to user mode.
 pub fn pagefault_out_of_memory() {
-    if !out_of_memory() {
+    let me = current();
+    if !out_of_memory() && !me.has_flag(pf::PF_MEMALLOC) && !crate::signal::fatal_signal_pending(me) {
         // Nothing to kill but the faulting task (init, or everything left
         // is exempt): give the others time, then fault again.
         crate::sched::core::msleep(10);

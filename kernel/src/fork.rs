@@ -383,7 +383,9 @@ pub unsafe fn task_pt_regs(p: TaskRef) -> &'static mut crate::arch::exception::T
 /// Allocates a descriptor and copies the parent's scheduling attributes
 /// (Linux: `dup_task_struct`).
 fn dup_task_struct(parent: TaskRef) -> Result<TaskRef, Errno> {
-    let obj = TASK_STRUCT_CACHE.alloc().ok_or(Errno::ENOMEM)?;
+    // A new slab needs contiguous pages: the OOM killer may have to make
+    // room (ENOMEM once it cannot).
+    let obj = crate::mm::oom_kill::retry_on_oom(|| TASK_STRUCT_CACHE.alloc()).ok_or(Errno::ENOMEM)?;
     let p = obj.as_ptr() as *mut TaskStruct;
     // SAFETY: a fresh, suitably aligned object of the task_struct cache.
     unsafe { p.write(TaskStruct::new()) };

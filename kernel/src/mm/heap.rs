@@ -85,7 +85,14 @@ impl KernelHeap {
     /// One attempt at `layout`, without the OOM killer.
     fn try_alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
         if let Some(cache) = kmalloc_cache(layout) {
-            return cache.alloc();
+            if let Some(p) = cache.alloc() {
+                return Some(p);
+            }
+            // A new slab needs contiguous pages, which fragmented memory
+            // may not have: the buddy heap takes the block instead, from
+            // as few frames as it needs (Linux's SLUB falls back to its
+            // smallest slab order the same way). `dealloc` tells the two
+            // apart by the slab header.
         }
         let mut heap = self.heap.lock();
         if let Ok(p) = heap.alloc(layout) {
@@ -144,12 +151,19 @@ unsafe impl GlobalAlloc for KernelHeap {
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
         if let (Some(cache), Some(p)) = (kmalloc_cache(layout), NonNull::new(ptr)) {
-            // SAFETY: the caller passes a pointer alloc returned for `layout`,
-            // which maps to the same cache. (So the `expect` cannot fire but
-            // for a kernel bug: GlobalAlloc's contract rules out a foreign
-            // pointer.)
-            unsafe { cache.free(p) }.expect("kmalloc: freeing a block the cache did not hand out");
-            return;
+            // SAFETY: the caller passes a pointer alloc returned for `layout`:
+            // an object of this cache, or a buddy block (the fallback in
+            // `try_alloc`) in the linear map, where the would-be slab header
+            // is readable RAM; a live slab's header never lies in a buddy
+            // block and a released slab's magic is cleared, so the check
+            // tells them apart.
+            match unsafe { cache.free(p) } {
+                Ok(()) => return,
+                Err(super::slab::SlabError::ForeignObject) => {}
+                // Cannot happen but for a kernel bug: GlobalAlloc's
+                // contract rules out other pointers.
+                Err(e) => panic!("kmalloc: freeing {ptr:p}: {e}"),
+            }
         }
         if let Some(p) = NonNull::new(ptr) {
             // SAFETY: the caller passes a pointer this allocator returned for `layout`.

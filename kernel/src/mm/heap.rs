@@ -17,6 +17,12 @@ use core::ptr::{null_mut, NonNull};
 /// Smallest growth step.
 const GROW_BYTES: usize = 1 << 20;
 
+/// Largest request the OOM killer is woken for (Linux:
+/// PAGE_ALLOC_COSTLY_ORDER, 8 pages): a larger one fails at once, so that a
+/// system call asking for a huge buffer (`read` of a gigabyte) gets ENOMEM
+/// instead of costing other processes their lives.
+const COSTLY_BYTES: usize = 8 * PAGE_SIZE;
+
 /// The global allocator.
 pub struct KernelHeap {
     heap: IrqSpinLock<Heap<32>>,
@@ -111,42 +117,29 @@ impl KernelHeap {
         }
         None
     }
-}
 
-/// A kernel allocation that fails instead of aborting (Linux: `kmalloc`
-/// returning NULL): `Err(ENOMEM)` once the OOM killer cannot make room.
-pub fn try_kmalloc(layout: Layout) -> Result<NonNull<u8>, crate::errno::Errno> {
-    super::oom_kill::retry_on_oom(|| HEAP.try_alloc(layout)).ok_or(crate::errno::Errno::ENOMEM)
-}
-
-/// `Box::new` that returns `Err(ENOMEM)` instead of aborting (what the
-/// unstable `Box::try_new` does).
-pub fn try_box<T>(value: T) -> Result<alloc::boxed::Box<T>, crate::errno::Errno> {
-    let layout = Layout::new::<T>();
-    if layout.size() == 0 {
-        return Ok(alloc::boxed::Box::new(value));
-    }
-    let p = try_kmalloc(layout)?.cast::<T>();
-    // SAFETY: `p` is a fresh block of T's layout from the global allocator,
-    // which is what Box::from_raw expects; writing initialises it.
-    unsafe {
-        p.as_ptr().write(value);
-        Ok(alloc::boxed::Box::from_raw(p.as_ptr()))
+    /// One attempt at `layout`, then, for a small block, attempts after
+    /// each OOM kill.
+    fn alloc_or_oom(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() > COSTLY_BYTES {
+            return self.try_alloc(layout);
+        }
+        super::oom_kill::retry_on_oom(|| self.try_alloc(layout))
     }
 }
 
 // SAFETY: all heap state is behind the lock; memory handed out comes from
 // frames the heap owns exclusively.
 unsafe impl GlobalAlloc for KernelHeap {
-    /// Tries the caches and the buddy heap; when memory is short and the
-    /// caller may sleep, the OOM killer makes room and the allocation is
-    /// tried again (Linux's slow path for small allocations, which do not
-    /// fail), so an infallible allocation on a system-call path ends in an
-    /// OOM kill, not an abort. A caller that may not sleep (IRQs masked)
+    /// Tries the caches and the buddy heap; when memory is short, the
+    /// caller may sleep and the block is small ([`COSTLY_BYTES`]), the OOM
+    /// killer makes room and the allocation is tried again (Linux's slow
+    /// path for small allocations, which do not fail), so an infallible
+    /// allocation on a system-call path ends in an OOM kill, not an abort. A caller that may not sleep (IRQs masked)
     /// takes the reserve instead (mm/phys.rs) and gets null only when that
     /// is gone.
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        super::oom_kill::retry_on_oom(|| self.try_alloc(layout)).map_or(null_mut(), |p| p.as_ptr())
+        self.alloc_or_oom(layout).map_or(null_mut(), |p| p.as_ptr())
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {

@@ -37,6 +37,25 @@ fn mem_free(q: &mut Qemu) -> u64 {
     common::field(&out, "MemFree:")
 }
 
+/// (free PIDs, live task_structs), read in the debug monitor.
+fn task_counters(q: &mut Qemu) -> (u64, u64) {
+    q.send(&[common::MONITOR_CHORD]);
+    q.expect(common::PROMPT);
+    let pids = common::field(&q.command("sysctl kernel.pids_free"), "kernel.pids_free =");
+    let slab = q.command("slabinfo");
+    let tasks = slab
+        .lines()
+        .find(|l| l.starts_with("task_struct"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no task_struct line in:\n{slab}"));
+    q.send(b"exit\r");
+    q.expect("Back to user space");
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    (pids, tasks)
+}
+
 /// The `key:<n>kB` figure of an OOM log line.
 fn kb(line: &str, key: &str) -> u64 {
     let at = line.find(key).unwrap_or_else(|| panic!("{key} in {line}")) + key.len();
@@ -75,8 +94,10 @@ fn the_oom_killer_kills_the_greediest_and_memory_comes_back() {
     // badness counts both.
     assert!(kb(line, "pgtables:") * 10 >= kb(line, "anon-rss:") * 9, "{line}");
 
+    let tasks_before = task_counters(&mut q);
     let (out, status) = run(&mut q, "/tests/t_oom fork", Duration::from_secs(180));
     assert_eq!(status, 0, "{out}");
+    assert_eq!(task_counters(&mut q), tasks_before, "free PIDs and task_structs after the fork loop");
 
     assert_eq!(run(&mut q, "echo still here", Duration::from_secs(15)).0, "still here\n");
     let after = mem_free(&mut q);

@@ -129,6 +129,15 @@ pub fn readlink(rest: &str) -> Result<String, Errno> {
     }
 }
 
+/// Copies what of `data` lies at `pos` into `buf`: a read of a file whose
+/// text was generated at open.
+fn read_snapshot(data: &[u8], buf: &mut [u8], pos: u64) -> usize {
+    let start = (pos as usize).min(data.len());
+    let n = buf.len().min(data.len() - start);
+    buf[..n].copy_from_slice(&data[start..start + n]);
+    n
+}
+
 /// A generated file.
 struct ProcFile {
     path: String,
@@ -137,10 +146,7 @@ struct ProcFile {
 
 impl FileOps for ProcFile {
     fn read(&self, buf: &mut [u8], pos: u64, _nonblock: bool) -> Result<usize, Errno> {
-        let start = (pos as usize).min(self.data.len());
-        let n = buf.len().min(self.data.len() - start);
-        buf[..n].copy_from_slice(&self.data[start..start + n]);
-        Ok(n)
+        Ok(read_snapshot(&self.data, buf, pos))
     }
     fn stat(&self) -> Stat {
         Stat { dev: 4, ino: 0x4000_0000, mode: mode::S_IFREG | 0o444, nlink: 1, rdev: 0, size: 0, mtime: 0 }
@@ -171,10 +177,7 @@ struct OomScoreAdj {
 
 impl FileOps for OomScoreAdj {
     fn read(&self, buf: &mut [u8], pos: u64, _nonblock: bool) -> Result<usize, Errno> {
-        let start = (pos as usize).min(self.data.len());
-        let n = buf.len().min(self.data.len() - start);
-        buf[..n].copy_from_slice(&self.data[start..start + n]);
-        Ok(n)
+        Ok(read_snapshot(&self.data, buf, pos))
     }
     fn write(&self, buf: &[u8], _nonblock: bool) -> Result<usize, Errno> {
         use crate::mm::oom_kill::{OOM_SCORE_ADJ_MAX, OOM_SCORE_ADJ_MIN};

@@ -469,3 +469,38 @@ fn initramfs_extra_files_are_there_and_a_users_binary_runs() {
     // The rest of the built-in rootfs is still there.
     assert_eq!(run(&mut q, "/tests/hello"), ("hello, world\n".into(), 0));
 }
+
+/// Runs t_elf and t_exec (kernel-side only: under qemu-aarch64 a guest's
+/// execve is the host's) on a booted kernel and checks that both pass and
+/// the kernel reported no fault.
+fn exec_checks(q: &mut Qemu) {
+    for line in ["/tests/t_elf", "/tests/t_exec"] {
+        let (out, status) = run_within(q, line, Duration::from_secs(120));
+        assert_eq!(status, 0, "{line}:\n{out}");
+        assert!(out.ends_with("PASS\n"), "{line}:\n{out}");
+    }
+    let transcript = q.transcript();
+    assert!(!transcript.contains("Kernel panic") && !transcript.contains("exception from EL1"), "{transcript}");
+    assert_eq!(run(q, "echo alive"), ("alive\n".into(), 0));
+}
+
+#[test]
+fn malformed_elf_files_and_huge_argument_lists_get_linux_errors() {
+    // Malformed executables (userland/tests-c/mkelf.c): Linux's errno for
+    // each, the two well-formed ones run; execve with 32,000 arguments in
+    // one, two and four processes at once; argument lists at and one byte
+    // over the stack limit's quarter (E2BIG).
+    let mut q = Qemu::boot_user();
+    exec_checks(&mut q);
+}
+
+#[test]
+fn a_dev_build_with_overflow_checks_survives_the_exec_checks() {
+    // build/kernel8-dev.img: the same kernel built with PROFILE=dev, where
+    // every integer overflow panics (Makefile). Only the exec tests run
+    // here, to keep `make test` short.
+    let kernel = common::build_file("DEV_KERNEL_IMAGE", "kernel8-dev.img", "build/kernel8-dev.img");
+    let mut q = Qemu::boot_kernel(&kernel, &[]);
+    q.expect_within(USER_PROMPT, common::BOOT_DEADLINE);
+    exec_checks(&mut q);
+}

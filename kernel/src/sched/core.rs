@@ -139,6 +139,19 @@ fn now() -> u64 {
     crate::time::uptime_ns()
 }
 
+/// A queued task is known to its queue's tree by its descriptor's address.
+impl super::fair::EntityKey for TaskRef {
+    fn to_raw(self) -> usize {
+        self.as_ptr() as usize
+    }
+
+    unsafe fn from_raw(raw: usize) -> Self {
+        // SAFETY: the caller's contract: `raw` is the address of a task that
+        // is still queued, hence alive.
+        unsafe { TaskRef::from_ptr(raw as *mut TaskStruct) }
+    }
+}
+
 /// # Safety (for all helpers taking `&mut RqInner`)
 /// They run with the run queue's lock held.
 fn se(task: TaskRef) -> &'static mut super::fair::SchedEntity {

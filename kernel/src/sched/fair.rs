@@ -4,14 +4,24 @@
 //! Every runnable entity accumulates *virtual runtime*: real runtime scaled by
 //! `NICE_0_LOAD / weight`, so a heavier (lower nice) entity ages more slowly.
 //! The queue always runs the entity with the smallest vruntime next. Linux
-//! keeps them in a red-black tree; here a `BTreeMap` keyed by
-//! (vruntime, sequence number) gives the same ordering and O(log n) updates.
-//! The running entity is not in the tree (Linux's `set_next_entity` takes it
-//! out, `put_prev_entity` puts it back).
+//! keeps them in a red-black tree whose node is embedded in each
+//! `sched_entity`; here the tree is a treap (a binary search tree on
+//! (vruntime, sequence number) that is also a heap on a pseudo-random
+//! priority, so its expected depth is O(log n)) whose links are embedded in
+//! each [`SchedEntity`] the same way. Enqueue, dequeue, picking and load
+//! balancing therefore never allocate: they run with the run-queue lock
+//! held and IRQs masked, from the idle loop too, where an allocation
+//! failure could be reported to no one. The running entity is not in the
+//! tree (Linux's `set_next_entity` takes it out, `put_prev_entity` puts it
+//! back).
+//!
+//! The tree holds raw pointers to the entities: an entity must neither move
+//! nor be freed while it is queued (tasks live in the slab or in statics
+//! and leave their queue before they are freed).
 //!
 //! Pure logic, generic over the key that identifies an entity: host-tested.
 
-use alloc::collections::BTreeMap;
+use core::ptr::null_mut;
 
 /// Weight of a nice-0 entity.
 pub const NICE_0_LOAD: u64 = 1024;
@@ -84,7 +94,7 @@ pub const fn sched_slice(nr_running: u64, weight: u64, total_weight: u64) -> u64
 }
 
 /// The scheduling state of one entity (Linux: `struct sched_entity`).
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Debug)]
 pub struct SchedEntity {
     pub vruntime: u64,
     pub weight: u64,
@@ -94,8 +104,36 @@ pub struct SchedEntity {
     pub sum_exec_runtime: u64,
     /// `sum_exec_runtime` when it was last picked, to measure its current slice.
     pub prev_sum_exec_runtime: u64,
-    /// The key under which it sits in the tree while queued.
-    tree_key: (u64, u64),
+    /// The tree node (Linux: `run_node`), valid while queued.
+    node: RunNode,
+}
+
+/// An entity's place in its queue's tree: the order key, the heap priority,
+/// the links and the key identifying the entity to the scheduler.
+#[derive(Debug)]
+struct RunNode {
+    key: (u64, u64),
+    prio: u64,
+    left: *mut SchedEntity,
+    right: *mut SchedEntity,
+    parent: *mut SchedEntity,
+    owner: usize,
+    /// In a tree now (a double enqueue or a stray dequeue is a bug).
+    queued: bool,
+}
+
+impl RunNode {
+    const fn new() -> Self {
+        RunNode {
+            key: (0, 0),
+            prio: 0,
+            left: null_mut(),
+            right: null_mut(),
+            parent: null_mut(),
+            owner: 0,
+            queued: false,
+        }
+    }
 }
 
 impl SchedEntity {
@@ -107,7 +145,7 @@ impl SchedEntity {
             exec_start: 0,
             sum_exec_runtime: 0,
             prev_sum_exec_runtime: 0,
-            tree_key: (0, 0),
+            node: RunNode::new(),
         }
     }
 
@@ -127,9 +165,205 @@ impl SchedEntity {
     }
 }
 
+/// What identifies a queued entity to the scheduler (a task), kept in the
+/// entity's tree node as a plain word.
+pub trait EntityKey: Copy {
+    fn to_raw(self) -> usize;
+    /// # Safety
+    /// `raw` must come from [`EntityKey::to_raw`] of a key whose entity is
+    /// still queued.
+    unsafe fn from_raw(raw: usize) -> Self;
+}
+
+impl EntityKey for usize {
+    fn to_raw(self) -> usize {
+        self
+    }
+    unsafe fn from_raw(raw: usize) -> Self {
+        raw
+    }
+}
+
+impl EntityKey for u32 {
+    fn to_raw(self) -> usize {
+        self as usize
+    }
+    unsafe fn from_raw(raw: usize) -> Self {
+        raw as u32
+    }
+}
+
+/// The intrusive treap of queued entities, ordered by `node.key`.
+struct Timeline {
+    root: *mut SchedEntity,
+    len: usize,
+}
+
+impl Timeline {
+    const fn new() -> Self {
+        Timeline { root: null_mut(), len: 0 }
+    }
+
+    /// Makes `x` take its parent's place (a rotation); `x` must have a parent.
+    ///
+    /// # Safety (for every method taking entity pointers)
+    /// The pointers are to entities in this tree (or, for `insert`, to one
+    /// joining it), alive and not moved, and nothing else touches their
+    /// nodes meanwhile (the run-queue lock).
+    unsafe fn rotate_up(&mut self, x: *mut SchedEntity) {
+        // SAFETY: see the method's contract.
+        unsafe {
+            let p = (*x).node.parent;
+            let g = (*p).node.parent;
+            if (*p).node.left == x {
+                (*p).node.left = (*x).node.right;
+                if !(*x).node.right.is_null() {
+                    (*(*x).node.right).node.parent = p;
+                }
+                (*x).node.right = p;
+            } else {
+                (*p).node.right = (*x).node.left;
+                if !(*x).node.left.is_null() {
+                    (*(*x).node.left).node.parent = p;
+                }
+                (*x).node.left = p;
+            }
+            (*p).node.parent = x;
+            (*x).node.parent = g;
+            if g.is_null() {
+                self.root = x;
+            } else if (*g).node.left == p {
+                (*g).node.left = x;
+            } else {
+                (*g).node.right = x;
+            }
+        }
+    }
+
+    /// # Safety
+    /// See [`Timeline::rotate_up`]; `x` is not in the tree yet.
+    unsafe fn insert(&mut self, x: *mut SchedEntity) {
+        // SAFETY: see the method's contract.
+        unsafe {
+            debug_assert!(!(*x).node.queued, "sched entity {x:p} enqueued twice");
+            (*x).node.queued = true;
+            (*x).node.left = null_mut();
+            (*x).node.right = null_mut();
+            let mut parent = null_mut::<SchedEntity>();
+            let mut at = self.root;
+            while !at.is_null() {
+                parent = at;
+                at = if (*x).node.key < (*at).node.key { (*at).node.left } else { (*at).node.right };
+            }
+            (*x).node.parent = parent;
+            if parent.is_null() {
+                self.root = x;
+            } else if (*x).node.key < (*parent).node.key {
+                (*parent).node.left = x;
+            } else {
+                (*parent).node.right = x;
+            }
+            while !(*x).node.parent.is_null() && (*(*x).node.parent).node.prio < (*x).node.prio {
+                self.rotate_up(x);
+            }
+        }
+        self.len += 1;
+    }
+
+    /// # Safety
+    /// See [`Timeline::rotate_up`]; `x` is in the tree.
+    unsafe fn remove(&mut self, x: *mut SchedEntity) {
+        // SAFETY: see the method's contract.
+        unsafe {
+            debug_assert!((*x).node.queued, "sched entity {x:p} dequeued but not queued");
+            (*x).node.queued = false;
+            // Rotate it down below its higher-priority child until it is a
+            // leaf, then cut it off.
+            loop {
+                let (l, r) = ((*x).node.left, (*x).node.right);
+                let child = match (l.is_null(), r.is_null()) {
+                    (true, true) => break,
+                    (false, true) => l,
+                    (true, false) => r,
+                    (false, false) => {
+                        if (*l).node.prio > (*r).node.prio {
+                            l
+                        } else {
+                            r
+                        }
+                    }
+                };
+                self.rotate_up(child);
+            }
+            let p = (*x).node.parent;
+            if p.is_null() {
+                self.root = null_mut();
+            } else if (*p).node.left == x {
+                (*p).node.left = null_mut();
+            } else {
+                (*p).node.right = null_mut();
+            }
+            (*x).node.parent = null_mut();
+        }
+        self.len -= 1;
+    }
+
+    fn first(&self) -> *mut SchedEntity {
+        let mut at = self.root;
+        // SAFETY: the tree's entities are alive while queued (module docs).
+        unsafe {
+            while !at.is_null() && !(*at).node.left.is_null() {
+                at = (*at).node.left;
+            }
+        }
+        at
+    }
+
+    fn last(&self) -> *mut SchedEntity {
+        let mut at = self.root;
+        // SAFETY: as in `first`.
+        unsafe {
+            while !at.is_null() && !(*at).node.right.is_null() {
+                at = (*at).node.right;
+            }
+        }
+        at
+    }
+
+    /// The entity before `x` in key order (Linux: `rb_prev`).
+    fn prev(x: *mut SchedEntity) -> *mut SchedEntity {
+        // SAFETY: as in `first`; `x` is in the tree.
+        unsafe {
+            if !(*x).node.left.is_null() {
+                let mut at = (*x).node.left;
+                while !(*at).node.right.is_null() {
+                    at = (*at).node.right;
+                }
+                return at;
+            }
+            let mut child = x;
+            let mut at = (*x).node.parent;
+            while !at.is_null() && (*at).node.left == child {
+                child = at;
+                at = (*at).node.parent;
+            }
+            at
+        }
+    }
+}
+
+/// A pseudo-random heap priority from a sequence number (a 64-bit mix), so
+/// that the treap's shape does not follow the insertion order.
+const fn treap_priority(seq: u64) -> u64 {
+    let mut z = seq.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// A CFS run queue of entities identified by `K`.
 pub struct CfsRq<K> {
-    timeline: BTreeMap<(u64, u64), K>,
+    timeline: Timeline,
     /// Monotonic floor of the vruntimes on this queue (Linux: `min_vruntime`).
     pub min_vruntime: u64,
     /// Sum of the weights of queued entities and the running one.
@@ -137,18 +371,26 @@ pub struct CfsRq<K> {
     /// Entities queued plus the running one (if it is one of ours).
     pub nr_running: u64,
     seq: u64,
+    _key: core::marker::PhantomData<K>,
 }
 
-impl<K: Copy> Default for CfsRq<K> {
+impl<K: EntityKey> Default for CfsRq<K> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<K: Copy> CfsRq<K> {
+impl<K: EntityKey> CfsRq<K> {
     /// An empty queue.
     pub const fn new() -> Self {
-        CfsRq { timeline: BTreeMap::new(), min_vruntime: 0, load_weight: 0, nr_running: 0, seq: 0 }
+        CfsRq {
+            timeline: Timeline::new(),
+            min_vruntime: 0,
+            load_weight: 0,
+            nr_running: 0,
+            seq: 0,
+            _key: core::marker::PhantomData,
+        }
     }
 
     /// Places an entity joining the queue (Linux: `place_entity`): a new one
@@ -167,6 +409,8 @@ impl<K: Copy> CfsRq<K> {
     }
 
     /// Adds a runnable entity that is not running (Linux: `enqueue_entity`).
+    /// The entity must stay where it is, alive, until it is dequeued or
+    /// picked (module docs).
     pub fn enqueue(&mut self, key: K, se: &mut SchedEntity) {
         self.account_enqueue(se);
         self.insert(key, se);
@@ -181,11 +425,15 @@ impl<K: Copy> CfsRq<K> {
 
     /// Removes an entity: from the tree if `queued` (not running), and from the
     /// load either way (Linux: `dequeue_entity`).
-    pub fn dequeue(&mut self, se: &SchedEntity, queued: bool) -> Option<K> {
+    pub fn dequeue(&mut self, se: &mut SchedEntity, queued: bool) -> Option<K> {
         self.load_weight -= se.weight;
         self.nr_running -= 1;
         if queued {
-            self.timeline.remove(&se.tree_key)
+            // SAFETY: a queued entity is in this tree (the caller's
+            // `queued`), alive, and the caller holds the queue exclusively.
+            unsafe { self.timeline.remove(se) };
+            // SAFETY: the owner was stored by `insert` from a key.
+            Some(unsafe { K::from_raw(se.node.owner) })
         } else {
             None
         }
@@ -193,8 +441,12 @@ impl<K: Copy> CfsRq<K> {
 
     fn insert(&mut self, key: K, se: &mut SchedEntity) {
         self.seq += 1;
-        se.tree_key = (se.vruntime, self.seq);
-        self.timeline.insert(se.tree_key, key);
+        se.node.key = (se.vruntime, self.seq);
+        se.node.prio = treap_priority(self.seq);
+        se.node.owner = key.to_raw();
+        // SAFETY: `se` is not in any tree (it is joining), and stays put
+        // while queued (module docs).
+        unsafe { self.timeline.insert(se) };
     }
 
     /// Puts the running entity back into the tree (Linux: `put_prev_entity`).
@@ -205,18 +457,43 @@ impl<K: Copy> CfsRq<K> {
     /// Takes the entity with the smallest vruntime out of the tree to run it
     /// (Linux: `pick_next_entity` + `set_next_entity`); it stays in the load.
     pub fn pick_next(&mut self) -> Option<K> {
-        self.timeline.pop_first().map(|(_, key)| key)
+        let first = self.timeline.first();
+        if first.is_null() {
+            return None;
+        }
+        // SAFETY: `first` is in the tree, alive (module docs).
+        unsafe {
+            self.timeline.remove(first);
+            Some(K::from_raw((*first).node.owner))
+        }
     }
 
     /// The smallest vruntime in the tree.
     pub fn leftmost_vruntime(&self) -> Option<u64> {
-        self.timeline.first_key_value().map(|(k, _)| k.0)
+        let first = self.timeline.first();
+        // SAFETY: as in `pick_next`.
+        (!first.is_null()).then(|| unsafe { (*first).node.key.0 })
     }
 
     /// Entities waiting in the tree (not running), largest vruntime first:
     /// the candidates a load balancer may move.
     pub fn queued_from_right(&self) -> impl Iterator<Item = K> + '_ {
-        self.timeline.values().rev().copied()
+        let mut at = self.timeline.last();
+        core::iter::from_fn(move || {
+            if at.is_null() {
+                return None;
+            }
+            // SAFETY: `at` is in the tree, which the shared borrow of the
+            // queue keeps unchanged.
+            let key = unsafe { K::from_raw((*at).node.owner) };
+            at = Timeline::prev(at);
+            Some(key)
+        })
+    }
+
+    /// Entities waiting in the tree.
+    pub fn queued(&self) -> usize {
+        self.timeline.len
     }
 
     /// Advances `min_vruntime` towards the smallest of the running entity's
@@ -237,7 +514,7 @@ impl<K: Copy> CfsRq<K> {
     /// `check_preempt_tick`).
     pub fn should_preempt(&self, curr: &SchedEntity) -> bool {
         let slice = sched_slice(self.nr_running, curr.weight, self.load_weight);
-        if self.timeline.is_empty() {
+        if self.timeline.len == 0 {
             return false;
         }
         if curr.slice_used() > slice {
@@ -337,13 +614,90 @@ mod tests {
         assert_eq!(rq.pick_next(), Some(2), "ties go to the earlier enqueue");
         rq.update_min_vruntime(Some(&b));
         assert_eq!(rq.min_vruntime, 10);
-        assert_eq!(rq.dequeue(&c, true), Some(3));
+        assert_eq!(rq.dequeue(&mut c, true), Some(3));
         assert_eq!(rq.queued_from_right().collect::<Vec<_>>(), [1]);
         rq.update_min_vruntime(None);
         assert_eq!(rq.min_vruntime, 50);
         let low = SchedEntity { vruntime: 5, ..SchedEntity::new(0) };
         rq.update_min_vruntime(Some(&low));
         assert_eq!(rq.min_vruntime, 50, "monotonic");
+    }
+
+    /// The tree's depth below `x`, checking the order and heap properties
+    /// and the parent links on the way.
+    fn check_subtree(x: *mut SchedEntity) -> usize {
+        if x.is_null() {
+            return 0;
+        }
+        // SAFETY: the test's entities outlive the queue's use of them.
+        unsafe {
+            for child in [(*x).node.left, (*x).node.right] {
+                if !child.is_null() {
+                    assert_eq!((*child).node.parent, x, "parent link");
+                    assert!((*child).node.prio <= (*x).node.prio, "heap order");
+                }
+            }
+            if !(*x).node.left.is_null() {
+                assert!((*(*x).node.left).node.key < (*x).node.key, "search order");
+            }
+            if !(*x).node.right.is_null() {
+                assert!((*(*x).node.right).node.key > (*x).node.key, "search order");
+            }
+            1 + check_subtree((*x).node.left).max(check_subtree((*x).node.right))
+        }
+    }
+
+    #[test]
+    fn the_intrusive_tree_matches_a_sorted_list_under_random_operations() {
+        let n = 512;
+        // Boxed: an entity must not move while it is queued.
+        let mut se: Vec<std::boxed::Box<SchedEntity>> =
+            (0..n).map(|_| std::boxed::Box::new(SchedEntity::new(0))).collect();
+        let mut rq = CfsRq::<usize>::new();
+        let mut model: std::collections::BTreeSet<(u64, usize)> = std::collections::BTreeSet::new();
+        let mut rng = 0x1234_5678_9abc_def0u64;
+        let mut next = || {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng
+        };
+        let mut seq_of = std::vec![0u64; n];
+        for step in 0..20_000 {
+            let i = (next() % n as u64) as usize;
+            let queued = model.contains(&(seq_of[i], i));
+            match next() % 4 {
+                0 | 1 if !queued => {
+                    se[i].vruntime = next() % 1000; // many ties
+                    rq.enqueue(i, &mut se[i]);
+                    seq_of[i] = se[i].node.key.1;
+                    model.insert((seq_of[i], i));
+                }
+                2 if queued => {
+                    assert_eq!(rq.dequeue(&mut se[i], true), Some(i));
+                    model.remove(&(seq_of[i], i));
+                }
+                3 => {
+                    let want = model.iter().min_by_key(|&&(seq, j)| (se[j].node.key.0, seq)).copied();
+                    assert_eq!(rq.pick_next(), want.map(|(_, j)| j), "step {step}");
+                    if let Some((seq, j)) = want {
+                        model.remove(&(seq, j));
+                        rq.dequeue(&mut se[j], false);
+                    }
+                }
+                _ => {}
+            }
+            assert_eq!(rq.queued(), model.len());
+            if step % 1000 == 0 {
+                let depth = check_subtree(rq.timeline.root);
+                assert!(depth <= 4 * (usize::BITS - model.len().leading_zeros()) as usize + 4, "depth {depth}");
+                let mut want: Vec<(u64, u64, usize)> =
+                    model.iter().map(|&(seq, j)| (se[j].node.key.0, seq, j)).collect();
+                want.sort();
+                let right: Vec<usize> = rq.queued_from_right().collect();
+                assert_eq!(right, want.iter().rev().map(|w| w.2).collect::<Vec<_>>());
+            }
+        }
     }
 
     #[test]

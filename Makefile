@@ -9,6 +9,7 @@
 #   make sdimage-chainload  build/sdcard-chainload.img: an SD card that boots the chain-loader
 #   make chainboot DEV=/dev/ttyUSB0   send build/kernel8.img to a Pi running the chain-loader
 #   make bench    boot-time, scheduler and user-space figures
+#   make stress   a ten-minute signal storm (STRESS_SECONDS=...)
 #   make userland build/rootfs: the user programs and test programs
 #   make initramfs  build/initramfs.cpio, linked into the kernel
 #   make clean
@@ -45,7 +46,7 @@ ifdef HZ
 export HZ
 endif
 
-.PHONY: all setup run test unit-test system-test clippy lint fmt gdb bench clean sdimage firmware \
+.PHONY: all setup run test unit-test system-test stress clippy lint fmt gdb bench clean sdimage firmware \
 	chainload sdimage-chainload chainboot userland initramfs FORCE
 
 all: $(IMG)
@@ -163,6 +164,14 @@ system-test: $(IMG) $(MIN_IMG) $(EXTRA_IMG) $(DEV_IMG) sdimage $(LOADER) sdimage
 		FIRMWARE_DIR=$(abspath $(BUILD)/firmware) ROOTFS=$(abspath $(ROOTFS)) \
 		LOADER_IMAGE=$(abspath $(LOADER)) SD_CHAINLOAD_IMAGE=$(abspath $(BUILD)/sdcard-chainload.img) \
 		QEMU=$(QEMU) cargo test -p kernel --test '*' -- --test-threads=2
+
+# A longer signal storm (kernel/tests/userspace.rs stress_long): STRESS_SECONDS
+# (default 600) of t_stress in one-minute rounds; fails on a panic, a hang (a
+# round past its deadline) or a leak (task_structs, free PIDs, free memory).
+STRESS_SECONDS ?= 600
+stress: $(IMG)
+	STRESS_SECONDS=$(STRESS_SECONDS) KERNEL_IMAGE=$(abspath $(IMG)) ROOTFS=$(abspath $(ROOTFS)) QEMU=$(QEMU) \
+		cargo test -p kernel --test userspace -- --ignored --nocapture stress_long
 
 clippy:
 	@bash scripts/setup.sh

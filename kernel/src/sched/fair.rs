@@ -21,6 +21,7 @@
 //!
 //! Pure logic, generic over the key that identifies an entity: host-tested.
 
+use core::cell::UnsafeCell;
 use core::ptr::null_mut;
 
 /// Weight of a nice-0 entity.
@@ -104,8 +105,11 @@ pub struct SchedEntity {
     pub sum_exec_runtime: u64,
     /// `sum_exec_runtime` when it was last picked, to measure its current slice.
     pub prev_sum_exec_runtime: u64,
-    /// The tree node (Linux: `run_node`), valid while queued.
-    node: RunNode,
+    /// The tree node (Linux: `run_node`), valid while queued. In a cell:
+    /// the tree changes the nodes of entities it reaches through its links
+    /// while other code holds references to those entities, so the tree
+    /// operations take entities by shared reference and write only here.
+    node: UnsafeCell<RunNode>,
 }
 
 /// An entity's place in its queue's tree: the order key, the heap priority,
@@ -145,7 +149,7 @@ impl SchedEntity {
             exec_start: 0,
             sum_exec_runtime: 0,
             prev_sum_exec_runtime: 0,
-            node: RunNode::new(),
+            node: UnsafeCell::new(RunNode::new()),
         }
     }
 
@@ -193,6 +197,16 @@ impl EntityKey for u32 {
     }
 }
 
+/// The tree node of `x`.
+///
+/// # Safety
+/// `x` points to a live entity.
+unsafe fn nd(x: *mut SchedEntity) -> *mut RunNode {
+    // SAFETY: the caller's contract; the node is only reached through this
+    // cell's pointer, never through a reference to the node.
+    unsafe { (*x).node.get() }
+}
+
 /// The intrusive treap of queued entities, ordered by `node.key`.
 struct Timeline {
     root: *mut SchedEntity,
@@ -213,29 +227,29 @@ impl Timeline {
     unsafe fn rotate_up(&mut self, x: *mut SchedEntity) {
         // SAFETY: see the method's contract.
         unsafe {
-            let p = (*x).node.parent;
-            let g = (*p).node.parent;
-            if (*p).node.left == x {
-                (*p).node.left = (*x).node.right;
-                if !(*x).node.right.is_null() {
-                    (*(*x).node.right).node.parent = p;
+            let p = (*nd(x)).parent;
+            let g = (*nd(p)).parent;
+            if (*nd(p)).left == x {
+                (*nd(p)).left = (*nd(x)).right;
+                if !(*nd(x)).right.is_null() {
+                    (*nd((*nd(x)).right)).parent = p;
                 }
-                (*x).node.right = p;
+                (*nd(x)).right = p;
             } else {
-                (*p).node.right = (*x).node.left;
-                if !(*x).node.left.is_null() {
-                    (*(*x).node.left).node.parent = p;
+                (*nd(p)).right = (*nd(x)).left;
+                if !(*nd(x)).left.is_null() {
+                    (*nd((*nd(x)).left)).parent = p;
                 }
-                (*x).node.left = p;
+                (*nd(x)).left = p;
             }
-            (*p).node.parent = x;
-            (*x).node.parent = g;
+            (*nd(p)).parent = x;
+            (*nd(x)).parent = g;
             if g.is_null() {
                 self.root = x;
-            } else if (*g).node.left == p {
-                (*g).node.left = x;
+            } else if (*nd(g)).left == p {
+                (*nd(g)).left = x;
             } else {
-                (*g).node.right = x;
+                (*nd(g)).right = x;
             }
         }
     }
@@ -245,25 +259,25 @@ impl Timeline {
     unsafe fn insert(&mut self, x: *mut SchedEntity) {
         // SAFETY: see the method's contract.
         unsafe {
-            debug_assert!(!(*x).node.queued, "sched entity {x:p} enqueued twice");
-            (*x).node.queued = true;
-            (*x).node.left = null_mut();
-            (*x).node.right = null_mut();
+            debug_assert!(!(*nd(x)).queued, "sched entity {x:p} enqueued twice");
+            (*nd(x)).queued = true;
+            (*nd(x)).left = null_mut();
+            (*nd(x)).right = null_mut();
             let mut parent = null_mut::<SchedEntity>();
             let mut at = self.root;
             while !at.is_null() {
                 parent = at;
-                at = if (*x).node.key < (*at).node.key { (*at).node.left } else { (*at).node.right };
+                at = if (*nd(x)).key < (*nd(at)).key { (*nd(at)).left } else { (*nd(at)).right };
             }
-            (*x).node.parent = parent;
+            (*nd(x)).parent = parent;
             if parent.is_null() {
                 self.root = x;
-            } else if (*x).node.key < (*parent).node.key {
-                (*parent).node.left = x;
+            } else if (*nd(x)).key < (*nd(parent)).key {
+                (*nd(parent)).left = x;
             } else {
-                (*parent).node.right = x;
+                (*nd(parent)).right = x;
             }
-            while !(*x).node.parent.is_null() && (*(*x).node.parent).node.prio < (*x).node.prio {
+            while !(*nd(x)).parent.is_null() && (*nd((*nd(x)).parent)).prio < (*nd(x)).prio {
                 self.rotate_up(x);
             }
         }
@@ -275,18 +289,18 @@ impl Timeline {
     unsafe fn remove(&mut self, x: *mut SchedEntity) {
         // SAFETY: see the method's contract.
         unsafe {
-            debug_assert!((*x).node.queued, "sched entity {x:p} dequeued but not queued");
-            (*x).node.queued = false;
+            debug_assert!((*nd(x)).queued, "sched entity {x:p} dequeued but not queued");
+            (*nd(x)).queued = false;
             // Rotate it down below its higher-priority child until it is a
             // leaf, then cut it off.
             loop {
-                let (l, r) = ((*x).node.left, (*x).node.right);
+                let (l, r) = ((*nd(x)).left, (*nd(x)).right);
                 let child = match (l.is_null(), r.is_null()) {
                     (true, true) => break,
                     (false, true) => l,
                     (true, false) => r,
                     (false, false) => {
-                        if (*l).node.prio > (*r).node.prio {
+                        if (*nd(l)).prio > (*nd(r)).prio {
                             l
                         } else {
                             r
@@ -295,15 +309,15 @@ impl Timeline {
                 };
                 self.rotate_up(child);
             }
-            let p = (*x).node.parent;
+            let p = (*nd(x)).parent;
             if p.is_null() {
                 self.root = null_mut();
-            } else if (*p).node.left == x {
-                (*p).node.left = null_mut();
+            } else if (*nd(p)).left == x {
+                (*nd(p)).left = null_mut();
             } else {
-                (*p).node.right = null_mut();
+                (*nd(p)).right = null_mut();
             }
-            (*x).node.parent = null_mut();
+            (*nd(x)).parent = null_mut();
         }
         self.len -= 1;
     }
@@ -312,8 +326,8 @@ impl Timeline {
         let mut at = self.root;
         // SAFETY: the tree's entities are alive while queued (module docs).
         unsafe {
-            while !at.is_null() && !(*at).node.left.is_null() {
-                at = (*at).node.left;
+            while !at.is_null() && !(*nd(at)).left.is_null() {
+                at = (*nd(at)).left;
             }
         }
         at
@@ -323,8 +337,8 @@ impl Timeline {
         let mut at = self.root;
         // SAFETY: as in `first`.
         unsafe {
-            while !at.is_null() && !(*at).node.right.is_null() {
-                at = (*at).node.right;
+            while !at.is_null() && !(*nd(at)).right.is_null() {
+                at = (*nd(at)).right;
             }
         }
         at
@@ -334,18 +348,18 @@ impl Timeline {
     fn prev(x: *mut SchedEntity) -> *mut SchedEntity {
         // SAFETY: as in `first`; `x` is in the tree.
         unsafe {
-            if !(*x).node.left.is_null() {
-                let mut at = (*x).node.left;
-                while !(*at).node.right.is_null() {
-                    at = (*at).node.right;
+            if !(*nd(x)).left.is_null() {
+                let mut at = (*nd(x)).left;
+                while !(*nd(at)).right.is_null() {
+                    at = (*nd(at)).right;
                 }
                 return at;
             }
             let mut child = x;
-            let mut at = (*x).node.parent;
-            while !at.is_null() && (*at).node.left == child {
+            let mut at = (*nd(x)).parent;
+            while !at.is_null() && (*nd(at)).left == child {
                 child = at;
-                at = (*at).node.parent;
+                at = (*nd(at)).parent;
             }
             at
         }
@@ -411,7 +425,7 @@ impl<K: EntityKey> CfsRq<K> {
     /// Adds a runnable entity that is not running (Linux: `enqueue_entity`).
     /// The entity must stay where it is, alive, until it is dequeued or
     /// picked (module docs).
-    pub fn enqueue(&mut self, key: K, se: &mut SchedEntity) {
+    pub fn enqueue(&mut self, key: K, se: &SchedEntity) {
         self.account_enqueue(se);
         self.insert(key, se);
     }
@@ -425,32 +439,41 @@ impl<K: EntityKey> CfsRq<K> {
 
     /// Removes an entity: from the tree if `queued` (not running), and from the
     /// load either way (Linux: `dequeue_entity`).
-    pub fn dequeue(&mut self, se: &mut SchedEntity, queued: bool) -> Option<K> {
+    pub fn dequeue(&mut self, se: &SchedEntity, queued: bool) -> Option<K> {
         self.load_weight -= se.weight;
         self.nr_running -= 1;
         if queued {
+            let x = se as *const SchedEntity as *mut SchedEntity;
             // SAFETY: a queued entity is in this tree (the caller's
-            // `queued`), alive, and the caller holds the queue exclusively.
-            unsafe { self.timeline.remove(se) };
-            // SAFETY: the owner was stored by `insert` from a key.
-            Some(unsafe { K::from_raw(se.node.owner) })
+            // `queued`), alive, and the caller holds the queue exclusively;
+            // the tree writes only the entity's node cell.
+            unsafe {
+                self.timeline.remove(x);
+                // The owner was stored by `insert` from a key.
+                Some(K::from_raw((*nd(x)).owner))
+            }
         } else {
             None
         }
     }
 
-    fn insert(&mut self, key: K, se: &mut SchedEntity) {
+    fn insert(&mut self, key: K, se: &SchedEntity) {
         self.seq += 1;
-        se.node.key = (se.vruntime, self.seq);
-        se.node.prio = treap_priority(self.seq);
-        se.node.owner = key.to_raw();
-        // SAFETY: `se` is not in any tree (it is joining), and stays put
-        // while queued (module docs).
-        unsafe { self.timeline.insert(se) };
+        let x = se as *const SchedEntity as *mut SchedEntity;
+        // SAFETY: `se` is alive and joins no other tree (it is not queued);
+        // it stays put while queued (module docs). Only its node cell is
+        // written.
+        unsafe {
+            let node = nd(x);
+            (*node).key = (se.vruntime, self.seq);
+            (*node).prio = treap_priority(self.seq);
+            (*node).owner = key.to_raw();
+            self.timeline.insert(x);
+        }
     }
 
     /// Puts the running entity back into the tree (Linux: `put_prev_entity`).
-    pub fn put_prev(&mut self, key: K, se: &mut SchedEntity) {
+    pub fn put_prev(&mut self, key: K, se: &SchedEntity) {
         self.insert(key, se);
     }
 
@@ -464,7 +487,7 @@ impl<K: EntityKey> CfsRq<K> {
         // SAFETY: `first` is in the tree, alive (module docs).
         unsafe {
             self.timeline.remove(first);
-            Some(K::from_raw((*first).node.owner))
+            Some(K::from_raw((*nd(first)).owner))
         }
     }
 
@@ -472,7 +495,7 @@ impl<K: EntityKey> CfsRq<K> {
     pub fn leftmost_vruntime(&self) -> Option<u64> {
         let first = self.timeline.first();
         // SAFETY: as in `pick_next`.
-        (!first.is_null()).then(|| unsafe { (*first).node.key.0 })
+        (!first.is_null()).then(|| unsafe { (*nd(first)).key.0 })
     }
 
     /// Entities waiting in the tree (not running), largest vruntime first:
@@ -485,7 +508,7 @@ impl<K: EntityKey> CfsRq<K> {
             }
             // SAFETY: `at` is in the tree, which the shared borrow of the
             // queue keeps unchanged.
-            let key = unsafe { K::from_raw((*at).node.owner) };
+            let key = unsafe { K::from_raw((*nd(at)).owner) };
             at = Timeline::prev(at);
             Some(key)
         })
@@ -576,7 +599,7 @@ mod tests {
             se[curr].account(now);
             rq.update_min_vruntime(Some(&se[curr]));
             if rq.should_preempt(&se[curr]) {
-                rq.put_prev(curr, &mut se[curr]);
+                rq.put_prev(curr, &se[curr]);
                 curr = rq.pick_next().unwrap();
                 se[curr].exec_start = now;
                 se[curr].prev_sum_exec_runtime = se[curr].sum_exec_runtime;
@@ -604,17 +627,17 @@ mod tests {
     #[test]
     fn smallest_vruntime_runs_first_and_min_vruntime_never_decreases() {
         let mut rq = CfsRq::<u32>::new();
-        let mut a = SchedEntity { vruntime: 50, ..SchedEntity::new(0) };
-        let mut b = SchedEntity { vruntime: 10, ..SchedEntity::new(0) };
-        let mut c = SchedEntity { vruntime: 10, ..SchedEntity::new(0) };
-        rq.enqueue(1, &mut a);
-        rq.enqueue(2, &mut b);
-        rq.enqueue(3, &mut c);
+        let a = SchedEntity { vruntime: 50, ..SchedEntity::new(0) };
+        let b = SchedEntity { vruntime: 10, ..SchedEntity::new(0) };
+        let c = SchedEntity { vruntime: 10, ..SchedEntity::new(0) };
+        rq.enqueue(1, &a);
+        rq.enqueue(2, &b);
+        rq.enqueue(3, &c);
         assert_eq!(rq.nr_running, 3);
         assert_eq!(rq.pick_next(), Some(2), "ties go to the earlier enqueue");
         rq.update_min_vruntime(Some(&b));
         assert_eq!(rq.min_vruntime, 10);
-        assert_eq!(rq.dequeue(&mut c, true), Some(3));
+        assert_eq!(rq.dequeue(&c, true), Some(3));
         assert_eq!(rq.queued_from_right().collect::<Vec<_>>(), [1]);
         rq.update_min_vruntime(None);
         assert_eq!(rq.min_vruntime, 50);
@@ -631,19 +654,19 @@ mod tests {
         }
         // SAFETY: the test's entities outlive the queue's use of them.
         unsafe {
-            for child in [(*x).node.left, (*x).node.right] {
+            for child in [(*nd(x)).left, (*nd(x)).right] {
                 if !child.is_null() {
-                    assert_eq!((*child).node.parent, x, "parent link");
-                    assert!((*child).node.prio <= (*x).node.prio, "heap order");
+                    assert_eq!((*nd(child)).parent, x, "parent link");
+                    assert!((*nd(child)).prio <= (*nd(x)).prio, "heap order");
                 }
             }
-            if !(*x).node.left.is_null() {
-                assert!((*(*x).node.left).node.key < (*x).node.key, "search order");
+            if !(*nd(x)).left.is_null() {
+                assert!((*nd((*nd(x)).left)).key < (*nd(x)).key, "search order");
             }
-            if !(*x).node.right.is_null() {
-                assert!((*(*x).node.right).node.key > (*x).node.key, "search order");
+            if !(*nd(x)).right.is_null() {
+                assert!((*nd((*nd(x)).right)).key > (*nd(x)).key, "search order");
             }
-            1 + check_subtree((*x).node.left).max(check_subtree((*x).node.right))
+            1 + check_subtree((*nd(x)).left).max(check_subtree((*nd(x)).right))
         }
     }
 
@@ -669,20 +692,21 @@ mod tests {
             match next() % 4 {
                 0 | 1 if !queued => {
                     se[i].vruntime = next() % 1000; // many ties
-                    rq.enqueue(i, &mut se[i]);
-                    seq_of[i] = se[i].node.key.1;
+                    rq.enqueue(i, &se[i]);
+                    seq_of[i] = unsafe { (*se[i].node.get()).key.1 };
                     model.insert((seq_of[i], i));
                 }
                 2 if queued => {
-                    assert_eq!(rq.dequeue(&mut se[i], true), Some(i));
+                    assert_eq!(rq.dequeue(&se[i], true), Some(i));
                     model.remove(&(seq_of[i], i));
                 }
                 3 => {
-                    let want = model.iter().min_by_key(|&&(seq, j)| (se[j].node.key.0, seq)).copied();
+                    let want =
+                        model.iter().min_by_key(|&&(seq, j)| (unsafe { (*se[j].node.get()).key.0 }, seq)).copied();
                     assert_eq!(rq.pick_next(), want.map(|(_, j)| j), "step {step}");
                     if let Some((seq, j)) = want {
                         model.remove(&(seq, j));
-                        rq.dequeue(&mut se[j], false);
+                        rq.dequeue(&se[j], false);
                     }
                 }
                 _ => {}
@@ -692,7 +716,7 @@ mod tests {
                 let depth = check_subtree(rq.timeline.root);
                 assert!(depth <= 4 * (usize::BITS - model.len().leading_zeros()) as usize + 4, "depth {depth}");
                 let mut want: Vec<(u64, u64, usize)> =
-                    model.iter().map(|&(seq, j)| (se[j].node.key.0, seq, j)).collect();
+                    model.iter().map(|&(seq, j)| (unsafe { (*se[j].node.get()).key.0 }, seq, j)).collect();
                 want.sort();
                 let right: Vec<usize> = rq.queued_from_right().collect();
                 assert_eq!(right, want.iter().rev().map(|w| w.2).collect::<Vec<_>>());

@@ -10,8 +10,12 @@
  *   sleeper   a process asleep in nanosleep and in a pipe read
  * The storm picks a victim and one of SIGSTOP, SIGCONT, SIGUSR1 and (less
  * often) SIGKILL, and sends it with kill, tkill (to the main thread) or
- * tgkill (to any of its threads). Two churn workers fork children that
- * exec /tests/exit0 or exit at once, and reap them.
+ * tgkill (to any of its threads), from three threads at once (several
+ * wakers racing for the same victim is what exposed a dead task being
+ * woken). A victim is reaped only under the write side of a lock the
+ * senders hold for reading, so no signal goes to a reused PID. Two churn
+ * workers fork children that exec /tests/exit0 or exit at once, and reap
+ * them.
  *
  * usage: t_stress [seconds] [seed]     (default 10 s)
  */
@@ -38,7 +42,9 @@ static struct victim victims[NVICTIMS];
 static pid_t churners[2];
 static int churn_status[2] = { -1, -1 };
 static int tid_pipe[2];
-static uint64_t rng;
+static pthread_rwlock_t victims_lock = PTHREAD_RWLOCK_INITIALIZER;
+static volatile int storming = 1;
+static _Thread_local uint64_t rng;
 
 static uint64_t next(void)
 {
@@ -184,6 +190,7 @@ static long reap(int restart)
     long reaped = 0;
     int status;
     pid_t pid;
+    pthread_rwlock_wrlock(&victims_lock);
     while ((pid = waitpid(-1, &status, WNOHANG | WUNTRACED | WCONTINUED)) > 0) {
         if (!WIFEXITED(status) && !WIFSIGNALED(status))
             continue; /* a stop or a continue */
@@ -198,14 +205,18 @@ static long reap(int restart)
                     spawn_victim(i);
             }
     }
+    pthread_rwlock_unlock(&victims_lock);
     return reaped;
 }
 
 static void storm_one(void)
 {
     struct victim *v = &victims[next() % NVICTIMS];
-    if (v->pid <= 0)
+    pthread_rwlock_rdlock(&victims_lock);
+    if (v->pid <= 0) {
+        pthread_rwlock_unlock(&victims_lock);
         return;
+    }
     static const int sigs[] = { SIGSTOP, SIGCONT, SIGUSR1, SIGCONT, SIGSTOP, SIGUSR1, SIGCONT };
     int sig = next() % 16 == 0 ? SIGKILL : sigs[next() % (sizeof sigs / sizeof sigs[0])];
     switch (next() % 3) {
@@ -217,6 +228,23 @@ static void storm_one(void)
         break;
     }
     }
+    pthread_rwlock_unlock(&victims_lock);
+}
+
+static long sent[2];
+
+/* A second and third sender. */
+static void *storm_thread(void *arg)
+{
+    long n = (long)arg;
+    rng = 0x9e3779b97f4a7c15ull * (uint64_t)(n + 2);
+    while (storming) {
+        for (int k = 0; k < 64; k++, sent[n]++)
+            storm_one();
+        struct timespec ts = { 0, 100000 };
+        nanosleep(&ts, NULL);
+    }
+    return NULL;
 }
 
 int main(int argc, char **argv)
@@ -238,6 +266,9 @@ int main(int argc, char **argv)
     for (int i = 0; i < NVICTIMS; i++)
         spawn_victim(i);
     long signals = 0, reaped = 0;
+    pthread_t senders[2];
+    for (long i = 0; i < 2; i++)
+        pthread_create(&senders[i], NULL, storm_thread, (void *)i);
     while (now() < end) {
         read_tids();
         for (int k = 0; k < 64; k++, signals++)
@@ -245,6 +276,11 @@ int main(int argc, char **argv)
         reaped += reap(1);
         struct timespec ts = { 0, 100000 };
         nanosleep(&ts, NULL);
+    }
+    storming = 0;
+    for (int i = 0; i < 2; i++) {
+        pthread_join(senders[i], NULL);
+        signals += sent[i];
     }
     /* The end: every victim is killed (and continued, to die), all reaped. */
     for (int i = 0; i < NVICTIMS; i++)

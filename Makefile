@@ -9,6 +9,7 @@
 #   make sdimage-chainload  build/sdcard-chainload.img: an SD card that boots the chain-loader
 #   make chainboot DEV=/dev/ttyUSB0   send build/kernel8.img to a Pi running the chain-loader
 #   make bench    boot-time, scheduler and user-space figures
+#   make stress   a ten-minute signal storm (STRESS_SECONDS=...)
 #   make userland build/rootfs: the user programs and test programs
 #   make initramfs  build/initramfs.cpio, linked into the kernel
 #   make clean
@@ -27,7 +28,9 @@ ROOTFS   := $(BUILD)/rootfs
 INITRAMFS := $(BUILD)/initramfs.cpio
 INITRAMFS_EXTRA ?=
 DEV      ?= /dev/ttyUSB0
-CARGO_OUT = target/$(TARGET)/$(PROFILE)/kernel8
+# cargo writes the dev profile's output to debug/.
+PROFILE_DIR = $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
+CARGO_OUT = target/$(TARGET)/$(PROFILE_DIR)/kernel8
 QEMU     ?= qemu-system-aarch64
 QEMU_ARGS = -M raspi4b -kernel $(IMG) -serial stdio -display none -monitor none -no-reboot
 SYSROOT   = $(shell rustc --print sysroot)
@@ -43,7 +46,7 @@ ifdef HZ
 export HZ
 endif
 
-.PHONY: all setup run test unit-test system-test clippy lint fmt gdb bench clean sdimage firmware \
+.PHONY: all setup run test unit-test system-test stress clippy lint fmt gdb bench clean sdimage firmware \
 	chainload sdimage-chainload chainboot userland initramfs FORCE
 
 all: $(IMG)
@@ -84,7 +87,16 @@ $(EXTRA_IMG): userland FORCE
 	@bash scripts/mkinitramfs.sh $(ROOTFS) $(BUILD)/initramfs-extra.cpio $(EXTRA_DIR)
 	INITRAMFS_CPIO=$(abspath $(BUILD)/initramfs-extra.cpio) CARGO_TARGET_DIR=target/extra \
 		cargo build -p kernel --bin kernel8 --target $(TARGET) $(CARGO_PROFILE)
-	$(OBJCOPY) -O binary target/extra/$(TARGET)/$(PROFILE)/kernel8 $(EXTRA_IMG)
+	$(OBJCOPY) -O binary target/extra/$(TARGET)/$(PROFILE_DIR)/kernel8 $(EXTRA_IMG)
+
+# The same kernel built with the dev profile (overflow checks and debug
+# assertions on) in its own target directory, for the system tests that
+# must also pass where an integer overflow panics.
+DEV_IMG := $(BUILD)/kernel8-dev.img
+$(DEV_IMG): $(INITRAMFS) FORCE
+	INITRAMFS_CPIO=$(abspath $(INITRAMFS)) CARGO_TARGET_DIR=target/dev \
+		cargo build -p kernel --bin kernel8 --target $(TARGET)
+	$(OBJCOPY) -O binary target/dev/$(TARGET)/debug/kernel8 $(DEV_IMG)
 
 # The kernel without an initramfs (its own target directory, so the two builds
 # do not undo each other): small enough for the chain-loader tests, which send
@@ -94,7 +106,7 @@ $(MIN_IMG): FORCE
 	@bash scripts/setup.sh
 	CARGO_TARGET_DIR=target/min cargo build -p kernel --bin kernel8 --target $(TARGET) $(CARGO_PROFILE)
 	@mkdir -p $(BUILD)
-	$(OBJCOPY) -O binary target/min/$(TARGET)/$(PROFILE)/kernel8 $(MIN_IMG)
+	$(OBJCOPY) -O binary target/min/$(TARGET)/$(PROFILE_DIR)/kernel8 $(MIN_IMG)
 
 firmware:
 	@bash scripts/fetch-firmware.sh
@@ -146,12 +158,20 @@ unit-test:
 	cargo test --workspace --lib
 	cd userland && cargo test -p uparse --target $(HOST_TRIPLE)
 
-system-test: $(IMG) $(MIN_IMG) $(EXTRA_IMG) sdimage $(LOADER) sdimage-chainload
-	KERNEL_IMAGE=$(abspath $(IMG)) MIN_KERNEL_IMAGE=$(abspath $(MIN_IMG)) \
+system-test: $(IMG) $(MIN_IMG) $(EXTRA_IMG) $(DEV_IMG) sdimage $(LOADER) sdimage-chainload
+	KERNEL_IMAGE=$(abspath $(IMG)) MIN_KERNEL_IMAGE=$(abspath $(MIN_IMG)) DEV_KERNEL_IMAGE=$(abspath $(DEV_IMG)) \
 		EXTRA_KERNEL_IMAGE=$(abspath $(EXTRA_IMG)) SD_IMAGE=$(abspath $(SDIMG)) \
 		FIRMWARE_DIR=$(abspath $(BUILD)/firmware) ROOTFS=$(abspath $(ROOTFS)) \
 		LOADER_IMAGE=$(abspath $(LOADER)) SD_CHAINLOAD_IMAGE=$(abspath $(BUILD)/sdcard-chainload.img) \
 		QEMU=$(QEMU) cargo test -p kernel --test '*' -- --test-threads=2
+
+# A longer signal storm (kernel/tests/userspace.rs stress_long): STRESS_SECONDS
+# (default 600) of t_stress in one-minute rounds; fails on a panic, a hang (a
+# round past its deadline) or a leak (task_structs, free PIDs, free memory).
+STRESS_SECONDS ?= 600
+stress: $(IMG)
+	STRESS_SECONDS=$(STRESS_SECONDS) KERNEL_IMAGE=$(abspath $(IMG)) ROOTFS=$(abspath $(ROOTFS)) QEMU=$(QEMU) \
+		cargo test -p kernel --test userspace -- --ignored --nocapture stress_long
 
 clippy:
 	@bash scripts/setup.sh

@@ -1,12 +1,18 @@
 //! ARM PrimeCell PL011 UART: polled transmit, interrupt-driven receive.
 //!
 //! The receive interrupt (FIFO level or receive timeout) lets the kernel drain
-//! the 16-byte hardware FIFO into a larger ring buffer before it overflows, so
-//! input pasted as one burst is not lost.
+//! the 16-byte hardware FIFO into a larger buffer before it overflows, so
+//! input pasted as one burst is not lost. When the kernel has no room, it
+//! stops draining ([`Pl011::throttle`]): the receive interrupts are masked and
+//! RTS is deasserted (hardware RTS flow control is on too), so a sender that
+//! honours RTS waits; QEMU's model holds its input back once the FIFO is
+//! full. Bytes that still arrive into a full FIFO are lost to the hardware,
+//! which flags the next byte with an overrun error: [`Pl011::drain_rx`]
+//! counts those.
 
 use crate::mmio::Mmio;
 use tock_registers::{
-    interfaces::{Readable, Writeable},
+    interfaces::{ReadWriteable, Readable, Writeable},
     register_bitfields, register_structs,
     registers::{ReadOnly, ReadWrite, WriteOnly},
 };
@@ -28,6 +34,10 @@ register_bitfields! {
     ],
     /// Control.
     CR [
+        /// Hardware RTS flow control: RTS follows the receive FIFO's fill.
+        RTSEN OFFSET(14) NUMBITS(1) [],
+        /// Request to send (the complement of the nUARTRTS pin).
+        RTS OFFSET(11) NUMBITS(1) [],
         RXE OFFSET(9) NUMBITS(1) [],
         TXE OFFSET(8) NUMBITS(1) [],
         UARTEN OFFSET(0) NUMBITS(1) []
@@ -55,7 +65,7 @@ register_structs! {
         (0x24 => IBRD: WriteOnly<u32, IBRD::Register>),
         (0x28 => FBRD: WriteOnly<u32, FBRD::Register>),
         (0x2c => LCR_H: WriteOnly<u32, LCR_H::Register>),
-        (0x30 => CR: WriteOnly<u32, CR::Register>),
+        (0x30 => CR: ReadWrite<u32, CR::Register>),
         (0x34 => IFLS: ReadWrite<u32, IFLS::Register>),
         (0x38 => IMSC: ReadWrite<u32, INT::Register>),
         (0x3c => _reserved2),
@@ -100,7 +110,7 @@ impl Pl011 {
         r.LCR_H.write(LCR_H::WLEN::EightBit + LCR_H::FEN::SET);
         r.IFLS.write(IFLS::RXIFLSEL::OneEighth);
         r.IMSC.write(INT::RX::SET + INT::RT::SET);
-        r.CR.write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET);
+        r.CR.write(CR::UARTEN::SET + CR::TXE::SET + CR::RXE::SET + CR::RTS::SET + CR::RTSEN::SET);
     }
 
     /// Sends one byte, waiting while the transmit FIFO is full.
@@ -130,18 +140,62 @@ impl Pl011 {
     }
 
     /// Interrupt handler body: acknowledges the receive interrupts, then moves
-    /// every byte in the receive FIFO to `sink`.
+    /// received bytes to `sink` while `room()` says there is room for one
+    /// more. Returns whether the FIFO was emptied, and how many overrun errors
+    /// (bytes the hardware lost because its FIFO was full) it reported.
     ///
     /// Acknowledge first, drain second: a byte that arrives after the last read
     /// raises a fresh interrupt. The other order can clear the interrupt of a
     /// byte that came in between, and a UART (QEMU's) that signals only when
     /// the FIFO goes from empty to non-empty would then never interrupt again.
-    pub fn drain_rx(&self, mut sink: impl FnMut(u8)) {
-        self.regs.ICR.write(INT::RX::SET + INT::RT::SET + INT::OE::SET);
-        while let Some(byte) = self.read_byte() {
-            sink(byte);
+    /// For the same reason a caller that stopped early must call this again
+    /// itself once it has room: no interrupt comes for bytes already waiting.
+    pub fn drain_rx(&self, mut room: impl FnMut() -> bool, mut sink: impl FnMut(u8)) -> RxDrain {
+        let r = &*self.regs;
+        r.ICR.write(INT::RX::SET + INT::RT::SET + INT::OE::SET);
+        let mut overruns = 0;
+        loop {
+            if r.FR.is_set(FR::RXFE) {
+                return RxDrain { emptied: true, overruns };
+            }
+            if !room() {
+                return RxDrain { emptied: false, overruns };
+            }
+            let data = r.DR.get();
+            if data & DR_OE != 0 {
+                overruns += 1;
+            }
+            sink(data as u8);
         }
     }
+
+    /// Stops taking input: masks the receive interrupts and deasserts RTS
+    /// (Linux: the driver's `throttle`).
+    pub fn throttle(&self) {
+        let r = &*self.regs;
+        r.IMSC.modify(INT::RX::CLEAR + INT::RT::CLEAR);
+        r.CR.modify(CR::RTS::CLEAR);
+    }
+
+    /// Takes input again: asserts RTS and unmasks the receive interrupts
+    /// (Linux: `unthrottle`).
+    pub fn unthrottle(&self) {
+        let r = &*self.regs;
+        r.CR.modify(CR::RTS::SET);
+        r.IMSC.modify(INT::RX::SET + INT::RT::SET);
+    }
+}
+
+/// The overrun error flag that comes with a received byte in DR.
+const DR_OE: u32 = 1 << 11;
+
+/// What [`Pl011::drain_rx`] did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RxDrain {
+    /// The receive FIFO is empty (else the caller ran out of room).
+    pub emptied: bool,
+    /// Overrun errors reported with the bytes read.
+    pub overruns: usize,
 }
 
 #[cfg(test)]

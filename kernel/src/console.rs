@@ -4,17 +4,32 @@
 //! Input goes to one owner: the terminal user space reads (fs/tty.rs, the
 //! default once init runs), or the kernel's debug monitor (shell/), which
 //! reads through a ring buffer.
+//!
+//! Flow control (Linux: n_tty's throttling of the tty driver): the receive
+//! interrupt moves bytes from the UART only while the owner has room (the
+//! line discipline's `receive_room`, or space in the monitor's ring). With
+//! none, input is throttled: the UART's receive interrupt is masked and RTS
+//! deasserted, and the bytes wait in the UART (and, on QEMU, in the host);
+//! the reader that makes room calls [`unthrottle`], which drains again. No
+//! byte is dropped while a reader exists; what is lost anyway (UART
+//! overruns, a canonical line longer than the tty's buffer, the monitor's
+//! ring) is counted in [`input_dropped`] (the monitor's `meminfo`).
+//! Ctrl-] reaches the monitor in turn with the other bytes: while user space
+//! leaves a full buffer unread, it waits with them.
+//!
+//! Lock order: `RX` < the tty's line discipline lock < the output lock.
 
 use crate::board::UART;
 use crate::sched::wait::WaitQueueHead;
 use crate::sync::{IrqSpinLock, IrqSpinLockGuard};
 use crate::util::ringbuf::RingBuffer;
 use core::fmt;
-use core::sync::atomic::{AtomicBool, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 static OUTPUT: IrqSpinLock<()> = IrqSpinLock::new(());
 /// Received bytes: the UART interrupt handler produces, the console reader consumes.
-static INPUT: RingBuffer<4096> = RingBuffer::new();
+const INPUT_SIZE: usize = 4096;
+static INPUT: RingBuffer<INPUT_SIZE> = RingBuffer::new();
 
 /// Writes to the console; holds the output lock while alive (unless made by
 /// [`panic_writer`] while another core held it).
@@ -122,32 +137,83 @@ pub fn wait_for_monitor() {
     let _ = INPUT_WAIT.wait_event(crate::sched::task::state::TASK_INTERRUPTIBLE, || owner() == Owner::Monitor);
 }
 
-/// UART interrupt handler: drain the receive FIFO to the owner and wake the
-/// reader.
-pub fn uart_irq(_intid: u32) {
+/// Serialises the receive path: the interrupt handler and a reader's
+/// [`unthrottle`] may drain the UART from different CPUs.
+static RX: IrqSpinLock<()> = IrqSpinLock::new(());
+/// Input is held back in the UART until a reader makes room.
+static THROTTLED: AtomicBool = AtomicBool::new(false);
+/// Bytes the UART lost (overrun errors), for [`input_dropped`].
+static OVERRUNS: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether the owner of the input can take one more byte now.
+fn input_room() -> bool {
     if OWNER_IS_TTY.load(Ordering::Acquire) {
-        UART.drain_rx(|b| {
-            if b == MONITOR_CHORD {
-                set_owner(Owner::Monitor);
-            } else if OWNER_IS_TTY.load(Ordering::Relaxed) {
-                crate::fs::tty::receive(b);
+        crate::fs::tty::receive_room() > 0
+    } else {
+        INPUT.len() < INPUT_SIZE
+    }
+}
+
+/// Moves bytes from the UART to the owner while it has room; throttles the
+/// UART when it has none, unthrottles it when the UART is empty again.
+fn receive_chars() {
+    let _rx = RX.lock();
+    loop {
+        let drained = UART.drain_rx(input_room, |b| {
+            if OWNER_IS_TTY.load(Ordering::Relaxed) {
+                if b == MONITOR_CHORD {
+                    set_owner(Owner::Monitor);
+                } else {
+                    crate::fs::tty::receive(b);
+                }
             } else {
                 INPUT.push(b);
             }
         });
-        return;
+        if drained.overruns > 0 {
+            OVERRUNS.fetch_add(drained.overruns, Ordering::Relaxed);
+        }
+        if drained.emptied {
+            if THROTTLED.swap(false, Ordering::SeqCst) {
+                UART.unthrottle();
+            }
+            break;
+        }
+        if !THROTTLED.swap(true, Ordering::SeqCst) {
+            UART.throttle();
+        }
+        // A reader that made room before seeing the flag would not call
+        // unthrottle: look again now that the flag is visible.
+        if !input_room() {
+            break;
+        }
     }
-    UART.drain_rx(|b| {
-        INPUT.push(b);
-    });
     INPUT_WAIT.wake_up();
+}
+
+/// UART interrupt handler: drain the receive FIFO to the owner and wake the
+/// reader.
+pub fn uart_irq(_intid: u32) {
+    receive_chars();
+}
+
+/// Called by a reader that made room: takes the input held back in the UART
+/// (Linux: `n_tty_check_unthrottle`).
+pub fn unthrottle() {
+    if THROTTLED.load(Ordering::SeqCst) {
+        receive_chars();
+    }
 }
 
 /// Waits for the next input byte while `still()` holds (one reader at a
 /// time: the ring has a single consumer); `None` once it no longer does.
 pub fn read_byte_while(mut still: impl FnMut() -> bool) -> Option<u8> {
     loop {
-        if let Some(b) = INPUT.pop() {
+        let byte = INPUT.pop();
+        // Room again for input held back in the UART (also before a sleep:
+        // the input may have been held back for another owner).
+        unthrottle();
+        if let Some(b) = byte {
             return Some(b);
         }
         if !still() {
@@ -159,7 +225,9 @@ pub fn read_byte_while(mut still: impl FnMut() -> bool) -> Option<u8> {
     }
 }
 
-/// Input bytes lost because the ring was full.
+/// Input bytes lost: refused by a full monitor ring (which throttling
+/// avoids), overrun in the UART, or past the end of an overlong canonical
+/// line of the tty.
 pub fn input_dropped() -> usize {
-    INPUT.dropped()
+    INPUT.dropped() + OVERRUNS.load(Ordering::Relaxed) + crate::fs::tty::input_dropped() as usize
 }

@@ -68,11 +68,22 @@ pub fn do_exit(code: i32) -> ! {
     if autoreap {
         release_task(tsk);
     }
-    // No preemption from here: a preempted TASK_DEAD task would stay queued,
-    // yet lose the reference finish_task_switch drops for the dead (Linux:
-    // do_task_dead disables preemption).
+    do_task_dead()
+}
+
+/// The last `schedule()` of an exiting task (Linux: `do_task_dead`).
+///
+/// No preemption from here: a preempted TASK_DEAD task would stay queued,
+/// yet lose the reference finish_task_switch drops for the dead (Linux
+/// disables preemption). TASK_DEAD is written under `pi_lock`
+/// ([`set_special_state`](crate::sched::task::set_special_state)): a waker
+/// that found this task in an earlier interruptible sleep, still on its run
+/// queue, writes TASK_RUNNING under that lock after its test; written
+/// without the lock, TASK_DEAD could land between the waker's test and its
+/// write, and the dead task would be scheduled again.
+fn do_task_dead() -> ! {
     crate::arch::cpu::local_irq_disable();
-    tsk.state.store(state::TASK_DEAD, Ordering::SeqCst);
+    crate::sched::task::set_special_state(state::TASK_DEAD);
     schedule();
     unreachable!("a dead task was scheduled");
 }

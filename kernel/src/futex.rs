@@ -42,10 +42,17 @@ unsafe impl Send for Bucket {}
 const BUCKETS: usize = 64;
 static QUEUES: [IrqSpinLock<Bucket>; BUCKETS] = [const { IrqSpinLock::new(Bucket(Vec::new())) }; BUCKETS];
 
-/// The key of `uaddr` in the current address space.
+/// The key of `uaddr` in the current address space (Linux:
+/// `get_futex_key`): EINVAL for a misaligned word, EFAULT for one outside
+/// the user half (Linux's `access_ok`). As in Linux, a private futex needs
+/// no mapping behind a user address to be woken: FUTEX_WAKE on an unmapped
+/// user word finds no waiter and returns 0.
 fn key(uaddr: u64) -> Result<(usize, u64), Errno> {
     if !uaddr.is_multiple_of(4) {
         return Err(Errno::EINVAL);
+    }
+    if uaddr > crate::mm::mm_struct::TASK_SIZE - 4 {
+        return Err(Errno::EFAULT);
     }
     let mm = uaccess::current_mm()?;
     Ok((alloc::sync::Arc::as_ptr(&mm) as usize, uaddr))

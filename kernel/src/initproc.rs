@@ -23,7 +23,6 @@ use crate::fs::file::{flags, File, FilesStruct, FsStruct};
 use crate::sched::task::{current, state};
 use crate::sched::wait::Completion;
 use crate::signal::{SigHand, SignalStruct};
-use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 /// Children reaped by init.
@@ -148,13 +147,12 @@ fn run_init_process(path: &str) -> Result<core::convert::Infallible, Errno> {
     *me.fs.lock() = Some(FsStruct::new());
     *me.sighand_ptr.lock() = Some(SigHand::new());
     *me.signal.lock() = Some(SignalStruct::new(1, 1, SignalStruct::default_rlimits()));
-    let argv: Vec<Vec<u8>> = alloc::vec![path.as_bytes().to_vec()];
-    let envp: Vec<Vec<u8>> =
-        ["HOME=/", "TERM=linux", "PATH=/bin:/sbin:/tests"].iter().map(|s| s.as_bytes().to_vec()).collect();
+    let argv: [&[u8]; 1] = [path.as_bytes()];
+    let envp: [&[u8]; 3] = [b"HOME=/", b"TERM=linux", b"PATH=/bin:/sbin:/tests"];
     // SAFETY: the init thread owns its stack; the frame area above its
     // kernel stack pointer is reserved for this (fork.rs).
     let frame: &mut TrapFrame = unsafe { crate::fork::task_pt_regs(me) };
-    if let Err(e) = crate::fs::exec::do_execve(path, argv, envp, frame) {
+    if let Err(e) = crate::fs::exec::do_execve(path, &argv[..], &envp[..], frame) {
         *me.files.lock() = None;
         *me.fs.lock() = None;
         *me.sighand_ptr.lock() = None;

@@ -469,3 +469,156 @@ fn initramfs_extra_files_are_there_and_a_users_binary_runs() {
     // The rest of the built-in rootfs is still there.
     assert_eq!(run(&mut q, "/tests/hello"), ("hello, world\n".into(), 0));
 }
+
+/// Runs t_elf and t_exec (kernel-side only: under qemu-aarch64 a guest's
+/// execve is the host's) on a booted kernel and checks that both pass and
+/// the kernel reported no fault.
+fn exec_checks(q: &mut Qemu) {
+    for line in ["/tests/t_elf", "/tests/t_exec"] {
+        let (out, status) = run_within(q, line, Duration::from_secs(120));
+        assert_eq!(status, 0, "{line}:\n{out}");
+        assert!(out.ends_with("PASS\n"), "{line}:\n{out}");
+    }
+    let transcript = q.transcript();
+    assert!(!transcript.contains("Kernel panic") && !transcript.contains("exception from EL1"), "{transcript}");
+    assert_eq!(run(q, "echo alive"), ("alive\n".into(), 0));
+}
+
+#[test]
+fn malformed_elf_files_and_huge_argument_lists_get_linux_errors() {
+    // Malformed executables (userland/tests-c/mkelf.c): Linux's errno for
+    // each, the two well-formed ones run; execve with 32,000 arguments in
+    // one, two and four processes at once; argument lists at and one byte
+    // over the stack limit's quarter (E2BIG).
+    let mut q = Qemu::boot_user();
+    exec_checks(&mut q);
+}
+
+#[test]
+fn a_dev_build_with_overflow_checks_survives_the_exec_checks() {
+    // build/kernel8-dev.img: the same kernel built with PROFILE=dev, where
+    // every integer overflow panics (Makefile). Only the exec tests run
+    // here, to keep `make test` short.
+    let kernel = common::build_file("DEV_KERNEL_IMAGE", "kernel8-dev.img", "build/kernel8-dev.img");
+    let mut q = Qemu::boot_kernel(&kernel, &[]);
+    q.expect_within(USER_PROMPT, common::BOOT_DEADLINE);
+    exec_checks(&mut q);
+}
+
+/// Runs `/tests/t_stress` `rounds` times for `seconds` each after a short
+/// warm-up, and checks that it passes every time, that the kernel reported
+/// no panic or kernel fault, and that the task_structs, free PIDs and free
+/// memory are as before (userland/tests-c/t_stress.c: a signal storm of
+/// STOP, CONT, USR1 and KILL by kill, tkill and tgkill against threads,
+/// vfork parents, handler-bound and sleeping victims while other processes
+/// fork, exec and exit).
+fn signal_storm(rounds: u32, seconds: u32) {
+    let mut q = Qemu::boot_user();
+    let deadline = Duration::from_secs(u64::from(seconds) + 60);
+    assert_eq!(run_within(&mut q, "/tests/t_stress 2 1", deadline).1, 0, "warm-up");
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let before = counters(&mut q);
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    for round in 0..rounds {
+        let line = format!("/tests/t_stress {seconds} {}", round + 2);
+        let (out, status) = run_within(&mut q, &line, deadline);
+        assert_eq!(status, 0, "round {round}:\n{out}");
+        assert!(out.contains("every child ended and was reaped: yes"), "round {round}:\n{out}");
+        let transcript = q.transcript();
+        assert!(!transcript.contains("Kernel panic") && !transcript.contains("exception from EL1"), "{transcript}");
+    }
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let after = counters(&mut q);
+    eprintln!("signal storm, {rounds} x {seconds} s: before {before:?}, after {after:?}");
+    assert_eq!(after.0, before.0, "task_structs, free PIDs and memory before and after");
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    assert_eq!(run(&mut q, "echo still here"), ("still here\n".into(), 0));
+}
+
+#[test]
+fn a_signal_storm_against_threads_vfork_parents_and_stopped_tasks_leaves_no_trace() {
+    signal_storm(3, 15);
+}
+
+/// `make stress`: the storm for STRESS_SECONDS (default 600) in rounds of
+/// at most a minute.
+#[test]
+#[ignore]
+fn stress_long() {
+    let total: u32 = std::env::var("STRESS_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(600);
+    signal_storm(total.div_ceil(60).max(1), total.min(60));
+}
+
+/// FNV-1a, as t_paste computes it.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3))
+}
+
+/// The monitor's count of lost input bytes.
+fn input_lost(q: &mut Qemu) -> u64 {
+    q.send(&[MONITOR_CHORD]);
+    q.expect(PROMPT);
+    let lost = common::field(&q.command("meminfo"), "InputLost:");
+    q.send(b"exit\r");
+    q.expect("Back to user space");
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    lost
+}
+
+#[test]
+fn pasted_input_is_never_lost() {
+    // Console flow control (console.rs): input the terminal has no room for
+    // waits in the UART (and in QEMU) until a reader makes room, instead of
+    // being dropped.
+    let mut q = Qemu::boot_user();
+    // 10 KB of commands pasted into the shell at once: every one runs. The
+    // output `xp-N` differs from the echoed command line `echo "x"p-N`.
+    let n = 800;
+    let blob: String = (0..n).map(|i| format!("echo \"x\"p-{i:05}\r")).collect();
+    assert!(blob.len() > 10_000);
+    q.send(blob.as_bytes());
+    q.send(b"echo \"paste\"-done\r");
+    let out = q.expect_within("paste-done\r\n", Duration::from_secs(180));
+    let missing: Vec<usize> = (0..n).filter(|i| !out.contains(&format!("xp-{i:05}\r\n"))).collect();
+    assert!(
+        missing.is_empty(),
+        "{} of {n} pasted commands did not run, first {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)]
+    );
+    q.expect(USER_PROMPT);
+    // 10 KB, then 100 KB, into a reader with a checksum, and 100 KB into
+    // `cat > /dev/null`: every byte arrives, nothing is counted lost.
+    for size in [10_000, 100_000] {
+        let mut text = Vec::new();
+        let mut i = 0;
+        while text.len() < size {
+            text.extend_from_slice(format!("line {i:06} of pasted text, the quick brown fox jumps over\n").as_bytes());
+            i += 1;
+        }
+        q.send(b"/tests/t_paste\r");
+        q.expect("/tests/t_paste\r\n");
+        // A terminal sends CR for Enter; ICRNL makes it the NL t_paste counts.
+        q.send(&text.iter().map(|&b| if b == b'\n' { b'\r' } else { b }).collect::<Vec<u8>>());
+        q.send(b"END\r");
+        let out = q.expect_within(USER_PROMPT, Duration::from_secs(300));
+        let want = format!("paste: bytes={} fnv={:016x}", text.len(), fnv1a(&text));
+        assert!(out.contains(&want), "{size} bytes: wanted {want:?} in:\n{}", &out[out.len().saturating_sub(300)..]);
+    }
+    let mut text = Vec::new();
+    while text.len() < 100_000 {
+        text.extend_from_slice(b"some more pasted text for cat, on a line of its own\r");
+    }
+    q.send(b"cat > /dev/null\r");
+    q.expect("cat > /dev/null\r\n");
+    q.send(&text);
+    q.send(&[4]); // Ctrl-D: end of file
+    q.expect_within(USER_PROMPT, Duration::from_secs(300));
+    assert_eq!(input_lost(&mut q), 0, "the monitor's lost-input counter");
+    assert_eq!(run(&mut q, "echo still here"), ("still here\n".into(), 0));
+}

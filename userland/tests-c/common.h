@@ -26,6 +26,7 @@
 #include <linux/futex.h>
 #else
 #define FUTEX_WAIT 0 /* the Linux ABI value; musl ships no kernel headers */
+#define FUTEX_WAKE 1
 #endif
 
 /* The first failed check, reported by finish(). */

@@ -191,6 +191,16 @@ int main(void)
     try("setitimer", do_setitimer);
     try("rt_sigaction oldact", do_rt_sigaction_old);
 
+    /*
+     * FUTEX_WAKE looks at no memory, but a word in the kernel half is
+     * EFAULT (Linux's get_futex_key: access_ok). An unmapped user word is
+     * not checked here: Linux wakes nobody and returns 0, qemu-user
+     * returns EFAULT.
+     */
+    errno = 0;
+    long woken = syscall(SYS_futex, BAD_KERNEL, FUTEX_WAKE, 1, NULL, NULL, 0);
+    report_errno(woken, errno, EFAULT, "futex wake kernel address");
+
     /* The pipe still holds the four bytes no failed read consumed. */
     char buf[8];
     check(read(pipe_fds[0], buf, sizeof buf) == 4 && memcmp(buf, "data", 4) == 0,

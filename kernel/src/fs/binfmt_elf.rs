@@ -126,8 +126,10 @@ pub fn parse(file: &[u8]) -> Result<Executable, Errno> {
             PT_PHDR => phdr_segment = Some(vaddr),
             PT_GNU_STACK => exe.exec_stack = flags & PF_X != 0,
             PT_LOAD => {
+                // Where the segment lands in memory is checked by
+                // `segment_pages`, once the load bias is known.
                 let file_end = offset.checked_add(filesz).ok_or(Errno::ENOEXEC)?;
-                if filesz > memsz || file_end > file.len() as u64 || vaddr.checked_add(memsz).is_none() {
+                if file_end > file.len() as u64 {
                     return Err(Errno::ENOEXEC);
                 }
                 // Linux requires vaddr and offset to agree modulo the page size.
@@ -153,10 +155,54 @@ pub fn parse(file: &[u8]) -> Result<Executable, Errno> {
             .loads()
             .iter()
             .find(|l| (l.offset..l.offset + l.filesz).contains(&(phoff as u64)))
-            .map(|l| l.vaddr + (phoff as u64 - l.offset))
+            .map(|l| l.vaddr.wrapping_add(phoff as u64 - l.offset))
             .unwrap_or(0),
     };
     Ok(exe)
+}
+
+/// The lowest address a program may map (Linux: `vm.mmap_min_addr`, its
+/// CONFIG_DEFAULT_MMAP_MIN_ADDR), so a NULL pointer always faults.
+pub const MMAP_MIN_ADDR: u64 = 4096;
+
+/// Where a position-independent (ET_DYN) image goes: its first segment's
+/// page at `base` (Linux: `load_bias = ELF_PAGESTART(ELF_ET_DYN_BASE -
+/// vaddr)`), whatever address the file gives it. The arithmetic wraps, as
+/// Linux's does; every segment's address is then checked by
+/// [`segment_pages`]. ET_EXEC images are not moved (bias 0).
+pub fn load_bias(exe: &Executable, base: u64) -> u64 {
+    match exe.loads().first() {
+        Some(first) if exe.e_type == ET_DYN => base.wrapping_sub(first.vaddr) & !(PAGE - 1),
+        _ => 0,
+    }
+}
+
+const PAGE: u64 = 4096;
+
+/// The page-aligned range `[start, end)` that `load` occupies once moved
+/// by `bias`, checked with Linux's errors for what `load_elf_binary`
+/// refuses: `filesz > memsz` or a size that runs past the user half is
+/// EINVAL (its "set_brk can never work" check), an address below
+/// [`MMAP_MIN_ADDR`] EPERM (its `mmap_min_addr` check), and an area that
+/// does not fit below `limit` (the kernel half, or the stack area above
+/// `limit`) ENOMEM (its `get_unmapped_area`). Linux finds these after the
+/// point of no return and kills the process with SIGSEGV; this kernel
+/// builds the new address space first, so `execve` returns the error.
+pub fn segment_pages(load: &Load, bias: u64, task_size: u64, limit: u64) -> Result<(u64, u64), Errno> {
+    if load.filesz > load.memsz || load.memsz > task_size {
+        return Err(Errno::EINVAL);
+    }
+    let addr = bias.wrapping_add(load.vaddr);
+    let end = addr.checked_add(load.memsz).ok_or(Errno::EINVAL)?;
+    let start = addr & !(PAGE - 1);
+    let end = end.checked_next_multiple_of(PAGE).ok_or(Errno::EINVAL)?;
+    if start < MMAP_MIN_ADDR {
+        return Err(Errno::EPERM);
+    }
+    if end > limit {
+        return Err(Errno::ENOMEM);
+    }
+    Ok((start, end))
 }
 
 /// Auxiliary vector keys (include/uapi/linux/auxvec.h).
@@ -183,26 +229,33 @@ pub mod auxv {
 
 /// The platform string arm64 Linux reports in AT_PLATFORM.
 pub const ELF_PLATFORM: &[u8] = b"aarch64";
-/// Most bytes of argument and environment strings accepted (Linux allows a
-/// quarter of the stack limit; 128 KiB is its historical MAX_ARG_PAGES).
-pub const MAX_ARG_BYTES: usize = 128 * 1024;
+/// Longest single argument or environment string, its NUL included
+/// (Linux: MAX_ARG_STRLEN, 32 pages).
+pub const MAX_ARG_STRLEN: usize = 32 * 4096;
+/// Linux's `_STK_LIM` (the default stack limit) and `ARG_MAX` (32 pages,
+/// the argument space even a small stack limit allows).
+const STK_LIM: u64 = 8 << 20;
+const ARG_MAX: u64 = 32 * 4096;
+
+/// How many entries [`standard_auxv`] gives.
+pub const NR_STANDARD_AUXV: usize = 13;
 
 /// The auxiliary vector entries that describe `exe` and the process, in
 /// Linux's order; [`create_elf_tables`] adds AT_PLATFORM, AT_RANDOM and
 /// AT_EXECFN, whose addresses are on the new stack. `load_bias` is where an
 /// ET_DYN image was placed (0 for ET_EXEC); `clock_ticks` is USER_HZ.
-pub fn standard_auxv(exe: &Executable, load_bias: u64, hwcap: u64, clock_ticks: u64) -> [(u64, u64); 13] {
+pub fn standard_auxv(exe: &Executable, load_bias: u64, hwcap: u64, clock_ticks: u64) -> [(u64, u64); NR_STANDARD_AUXV] {
     use auxv::*;
     [
         (AT_HWCAP, hwcap),
         (AT_PAGESZ, 4096),
         (AT_CLKTCK, clock_ticks),
-        (AT_PHDR, load_bias + exe.phdr_vaddr),
+        (AT_PHDR, load_bias.wrapping_add(exe.phdr_vaddr)),
         (AT_PHENT, exe.phent as u64),
         (AT_PHNUM, exe.phnum as u64),
         (AT_BASE, 0),
         (AT_FLAGS, 0),
-        (AT_ENTRY, load_bias + exe.entry),
+        (AT_ENTRY, load_bias.wrapping_add(exe.entry)),
         (AT_UID, 0),
         (AT_EUID, 0),
         (AT_GID, 0),
@@ -210,88 +263,284 @@ pub fn standard_auxv(exe: &Executable, load_bias: u64, hwcap: u64, clock_ticks: 
     ]
 }
 
-/// The top of a new user stack as `execve` lays it out (Linux:
-/// `create_elf_tables` and the strings `copy_strings` put above it), ready
-/// to be copied to `[sp, top)`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct StackImage {
-    /// The initial stack pointer: 16-byte aligned, pointing at argc.
-    pub sp: u64,
-    /// The bytes from `sp` up to the stack top.
-    pub bytes: alloc::vec::Vec<u8>,
-}
-
-/// Builds the initial user stack below `top`: from the top down, the file
-/// name (AT_EXECFN), the environment and argument strings, the platform
-/// string, 16 random bytes (AT_RANDOM); then, 16-byte aligned, argc, the argv
-/// pointers, NULL, the envp pointers, NULL, and the auxiliary vector (`auxv`
-/// plus AT_PLATFORM, AT_RANDOM, AT_EXECFN, AT_SECURE = 0, AT_NULL).
-/// `E2BIG` when the strings exceed [`MAX_ARG_BYTES`].
-pub fn create_elf_tables(
-    top: u64,
-    filename: &[u8],
-    argv: &[&[u8]],
-    envp: &[&[u8]],
-    auxv_in: &[(u64, u64)],
-    random: [u8; 16],
-) -> Result<StackImage, Errno> {
-    use alloc::vec::Vec;
-    let strings: usize = argv.iter().chain(envp).map(|s| s.len() + 1).sum::<usize>() + filename.len() + 1;
-    if strings > MAX_ARG_BYTES {
+/// The bytes the strings (arguments, environment and file name, NULs
+/// included) may take for `argc` arguments and `envc` environment strings
+/// under a stack limit of `rlimit_stack` (Linux: `bprm_stack_limits`): a
+/// quarter of the limit, at most 3/4 of `_STK_LIM`, at least `ARG_MAX`, less
+/// the pointers the tables will hold. E2BIG when the pointers alone do not fit.
+pub fn arg_space(rlimit_stack: u64, argc: usize, envc: usize) -> Result<u64, Errno> {
+    let limit = (STK_LIM / 4 * 3).min(rlimit_stack / 4).max(ARG_MAX);
+    let ptrs = (argc.max(1) as u64).saturating_add(envc as u64).saturating_mul(8);
+    if limit <= ptrs {
         return Err(Errno::E2BIG);
     }
-    // The strings area, bottom-up as Linux leaves it: the random bytes, the
-    // platform, argv[0..], envp[0..], and the file name ending at `top`.
-    let pieces: Vec<(&[u8], bool)> = [(&random[..], false), (ELF_PLATFORM, true)]
-        .into_iter()
-        .chain(argv.iter().chain(envp).map(|s| (*s, true)))
-        .chain([(filename, true)])
-        .collect();
-    let area_len: usize = pieces.iter().map(|(b, nul)| b.len() + *nul as usize).sum();
-    let mut area = Vec::with_capacity(area_len);
-    let mut addrs = Vec::with_capacity(pieces.len());
-    let base = top - area_len as u64;
-    for (bytes, nul) in &pieces {
-        addrs.push(base + area.len() as u64);
-        area.extend_from_slice(bytes);
-        if *nul {
-            area.push(0);
-        }
-    }
-    let (random_at, platform) = (addrs[0], addrs[1]);
-    let arg_ptrs = &addrs[2..2 + argv.len()];
-    let env_ptrs = &addrs[2 + argv.len()..2 + argv.len() + envp.len()];
-    let execfn = addrs[addrs.len() - 1];
+    Ok(limit - ptrs)
+}
 
-    // The tables: argc, argv[], NULL, envp[], NULL, auxv pairs.
-    let mut table: Vec<u64> = Vec::new();
-    table.push(argv.len() as u64);
-    table.extend(arg_ptrs);
-    table.push(0);
-    table.extend(env_ptrs);
-    table.push(0);
+/// Where `execve` reads argument or environment strings from (Linux:
+/// `struct user_arg_ptr`): a user array of pointers, or kernel strings for
+/// the kernel's own exec of init.
+pub trait ArgSource {
+    /// How many strings there are; E2BIG once there are more than `max`
+    /// (Linux: `count`).
+    fn count(&self, max: usize) -> Result<usize, Errno>;
+    /// The length of string `i` with its NUL; E2BIG when that is more than
+    /// `max` (Linux: `strnlen_user` in `copy_strings`).
+    fn len(&self, i: usize, max: usize) -> Result<usize, Errno>;
+    /// Copies bytes of string `i`, from `offset` on, into `buf`.
+    fn read(&self, i: usize, offset: usize, buf: &mut [u8]) -> Result<(), Errno>;
+}
+
+/// Kernel strings (without their NULs).
+impl ArgSource for [&[u8]] {
+    fn count(&self, max: usize) -> Result<usize, Errno> {
+        if self.len() > max {
+            return Err(Errno::E2BIG);
+        }
+        Ok(self.len())
+    }
+
+    fn len(&self, i: usize, max: usize) -> Result<usize, Errno> {
+        let len = self[i].len() + 1;
+        if len > max {
+            return Err(Errno::E2BIG);
+        }
+        Ok(len)
+    }
+
+    fn read(&self, i: usize, offset: usize, buf: &mut [u8]) -> Result<(), Errno> {
+        let s = self[i];
+        for (k, b) in buf.iter_mut().enumerate() {
+            *b = s.get(offset + k).copied().unwrap_or(0);
+        }
+        Ok(())
+    }
+}
+
+/// The new program's stack, written to as exec builds it (the new address
+/// space in the kernel, a buffer in the host tests).
+pub trait StackSink {
+    fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Errno>;
+}
+
+/// Bytes moved per step: strings and tables go to the new stack through a
+/// buffer this size, never through an allocation that grows with them.
+const CHUNK: usize = 256;
+
+/// Where `copy_strings` put everything (Linux: `bprm->p`, `mm->arg_start`
+/// and friends); the tables go between `sp` and the strings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StackLayout {
+    /// The initial stack pointer: 16-byte aligned, pointing at argc.
+    pub sp: u64,
+    /// argc as the program sees it (Linux makes an empty argv `[""]`).
+    pub argc: usize,
+    pub envc: usize,
+    /// AT_RANDOM's 16 bytes and the AT_PLATFORM string.
+    pub random: u64,
+    pub platform: u64,
+    pub arg_start: u64,
+    pub arg_end: u64,
+    pub env_start: u64,
+    pub env_end: u64,
+    /// The file name, the topmost string (AT_EXECFN).
+    pub execfn: u64,
+}
+
+/// Words of the tables above `sp`: argc, argv[] and NULL, envp[] and NULL,
+/// the auxiliary vector (`nr_auxv` pairs from [`standard_auxv`] plus the
+/// five [`create_elf_tables`] adds).
+fn table_words(argc: usize, envc: usize, nr_auxv: usize) -> u64 {
+    (1 + argc + 1 + envc + 1 + 2 * (nr_auxv + 5)) as u64
+}
+
+/// Writes `words` from `addr` on through a small buffer.
+struct WordWriter<'s, S: StackSink + ?Sized> {
+    sink: &'s mut S,
+    addr: u64,
+    buf: [u8; CHUNK],
+    used: usize,
+}
+
+impl<'s, S: StackSink + ?Sized> WordWriter<'s, S> {
+    fn new(sink: &'s mut S, addr: u64) -> Self {
+        WordWriter { sink, addr, buf: [0; CHUNK], used: 0 }
+    }
+
+    fn push(&mut self, word: u64) -> Result<(), Errno> {
+        if self.used == CHUNK {
+            self.flush()?;
+        }
+        self.buf[self.used..self.used + 8].copy_from_slice(&word.to_le_bytes());
+        self.used += 8;
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<(), Errno> {
+        self.sink.write(self.addr, &self.buf[..self.used])?;
+        self.addr += self.used as u64;
+        self.used = 0;
+        Ok(())
+    }
+}
+
+/// Copies string `i` of `src`, `len` bytes with its NUL, to `at` in chunks;
+/// the last byte is written as NUL whatever the source holds by now.
+fn copy_string<S: StackSink + ?Sized, A: ArgSource + ?Sized>(
+    sink: &mut S,
+    src: &A,
+    i: usize,
+    len: usize,
+    at: u64,
+) -> Result<(), Errno> {
+    let mut buf = [0u8; CHUNK];
+    let mut off = 0;
+    while off < len {
+        let n = CHUNK.min(len - off);
+        src.read(i, off, &mut buf[..n])?;
+        if off + n == len {
+            buf[n - 1] = 0;
+        }
+        sink.write(at + off as u64, &buf[..n])?;
+        off += n;
+    }
+    Ok(())
+}
+
+/// Copies the argument and environment strings and the file name to the
+/// top of the new stack below `top`, and the argv and envp pointers into
+/// the table area below them (Linux: `copy_strings`, `copy_string_kernel`,
+/// with `bprm_stack_limits` and the pointer half of `create_elf_tables`).
+///
+/// Nothing is gathered in kernel memory: each string is measured, then
+/// copied a chunk at a time from its source into the new stack, so two
+/// programs passing 32,000 arguments each cost the kernel no more heap than
+/// one passing none. Errors: E2BIG for more than the stack limit allows
+/// ([`arg_space`]) or a string longer than [`MAX_ARG_STRLEN`]; the source's
+/// EFAULT. The strings are read twice (measured, then copied); if one
+/// grows between the two (another thread writing it), EFAULT, where Linux,
+/// which reads once, copies the new bytes. With no arguments at all the
+/// program gets one empty string as argv[0], as Linux gives it.
+#[allow(clippy::too_many_arguments)]
+pub fn copy_strings<S: StackSink + ?Sized, A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
+    sink: &mut S,
+    top: u64,
+    filename: &[u8],
+    argv: &A,
+    envp: &E,
+    rlimit_stack: u64,
+    nr_auxv: usize,
+) -> Result<StackLayout, Errno> {
+    // More strings than the limit has room for pointers is E2BIG already.
+    let most = (STK_LIM / 4 * 3).min(rlimit_stack / 4).max(ARG_MAX) as usize / 8;
+    let argc = argv.count(most)?;
+    let envc = envp.count(most)?;
+    let space = arg_space(rlimit_stack, argc, envc)?;
+    let fname_len = filename.len() as u64 + 1;
+    if fname_len > MAX_ARG_STRLEN as u64 {
+        return Err(Errno::E2BIG);
+    }
+    let mut total = fname_len;
+    let mut measure = |len: usize| -> Result<u64, Errno> {
+        total += len as u64;
+        if total > space {
+            return Err(Errno::E2BIG);
+        }
+        Ok(len as u64)
+    };
+    let mut args_len = 0;
+    for i in 0..argc {
+        args_len += measure(argv.len(i, MAX_ARG_STRLEN)?)?;
+    }
+    if argc == 0 {
+        args_len = measure(1)?; // argv[0] = ""
+    }
+    let mut envs_len = 0;
+    for i in 0..envc {
+        envs_len += measure(envp.len(i, MAX_ARG_STRLEN)?)?;
+    }
+    let argc_seen = argc.max(1);
+    let strings = 16 + ELF_PLATFORM.len() as u64 + 1 + args_len + envs_len + fname_len;
+    let bottom = top - strings;
+    let sp = (bottom - table_words(argc_seen, envc, nr_auxv) * 8) & !15;
+    let layout = StackLayout {
+        sp,
+        argc: argc_seen,
+        envc,
+        random: bottom,
+        platform: bottom + 16,
+        arg_start: bottom + 16 + ELF_PLATFORM.len() as u64 + 1,
+        arg_end: bottom + 16 + ELF_PLATFORM.len() as u64 + 1 + args_len,
+        env_start: bottom + 16 + ELF_PLATFORM.len() as u64 + 1 + args_len,
+        env_end: top - fname_len,
+        execfn: top - fname_len,
+    };
+
+    // argv: strings bottom-up from arg_start, pointers from sp + 8.
+    let mut ptrs = WordWriter::new(sink, sp + 8);
+    let mut at = layout.arg_start;
+    for i in 0..argc {
+        let len = argv.len(i, MAX_ARG_STRLEN)?;
+        if at + len as u64 > layout.arg_end {
+            return Err(Errno::EFAULT); // grew since it was measured
+        }
+        copy_string(ptrs.sink, argv, i, len, at)?;
+        ptrs.push(at)?;
+        at += len as u64;
+    }
+    if argc == 0 {
+        ptrs.sink.write(at, &[0])?;
+        ptrs.push(at)?;
+    }
+    ptrs.push(0)?;
+    let mut at = layout.env_start;
+    for i in 0..envc {
+        let len = envp.len(i, MAX_ARG_STRLEN)?;
+        if at + len as u64 > layout.env_end {
+            return Err(Errno::EFAULT);
+        }
+        copy_string(ptrs.sink, envp, i, len, at)?;
+        ptrs.push(at)?;
+        at += len as u64;
+    }
+    ptrs.push(0)?;
+    ptrs.flush()?;
+    sink.write(layout.execfn, filename)?;
+    sink.write(top - 1, &[0])?;
+    Ok(layout)
+}
+
+/// Completes the initial stack that [`copy_strings`] began (Linux:
+/// `create_elf_tables`): argc, the auxiliary vector (`auxv` plus
+/// AT_PLATFORM, AT_RANDOM, AT_EXECFN, AT_SECURE = 0, AT_NULL), the random
+/// bytes and the platform string.
+pub fn create_elf_tables<S: StackSink + ?Sized>(
+    sink: &mut S,
+    layout: &StackLayout,
+    auxv_in: &[(u64, u64)],
+    random: [u8; 16],
+) -> Result<(), Errno> {
+    sink.write(layout.random, &random)?;
+    sink.write(layout.platform, ELF_PLATFORM)?;
+    sink.write(layout.platform + ELF_PLATFORM.len() as u64, &[0])?;
+    sink.write(layout.sp, &(layout.argc as u64).to_le_bytes())?;
+    let auxv_at = layout.sp + 8 * (1 + layout.argc as u64 + 1 + layout.envc as u64 + 1);
+    let mut w = WordWriter::new(sink, auxv_at);
     for &(k, v) in auxv_in {
-        table.extend([k, v]);
+        w.push(k)?;
+        w.push(v)?;
     }
     for (k, v) in [
-        (auxv::AT_PLATFORM, platform),
-        (auxv::AT_RANDOM, random_at),
-        (auxv::AT_EXECFN, execfn),
+        (auxv::AT_PLATFORM, layout.platform),
+        (auxv::AT_RANDOM, layout.random),
+        (auxv::AT_EXECFN, layout.execfn),
         (auxv::AT_SECURE, 0),
         (auxv::AT_NULL, 0),
     ] {
-        table.extend([k, v]);
+        w.push(k)?;
+        w.push(v)?;
     }
-    let strings_bottom = top - area.len() as u64;
-    let table_bytes = table.len() as u64 * 8;
-    let sp = (strings_bottom - table_bytes) & !15;
-    let mut bytes = Vec::with_capacity((top - sp) as usize);
-    for word in &table {
-        bytes.extend_from_slice(&word.to_le_bytes());
-    }
-    bytes.resize((strings_bottom - sp) as usize, 0); // alignment gap
-    bytes.extend_from_slice(&area);
-    Ok(StackImage { sp, bytes })
+    w.flush()
 }
 
 #[cfg(test)]
@@ -363,25 +612,93 @@ pub mod tests {
         assert_eq!(parse(b"#!/bin/sh\n").err(), Some(Errno::ENOEXEC));
         let exe = static_exe();
         assert_eq!(parse(&exe[..0x1000]).err(), Some(Errno::ENOEXEC), "a segment past the end of the file");
-        let bss_bigger = elf(ET_EXEC, 0, &[(PT_LOAD, 5, 0, 0x400000, 0x200, 0x100)], 0x200);
-        assert_eq!(parse(&bss_bigger).err(), Some(Errno::ENOEXEC), "filesz > memsz");
         let misaligned = elf(ET_EXEC, 0, &[(PT_LOAD, 5, 0x10, 0x400000, 0x100, 0x100)], 0x200);
         assert_eq!(parse(&misaligned).err(), Some(Errno::ENOEXEC), "vaddr and offset disagree mod 4096");
         let none = elf(ET_EXEC, 0, &[(PT_GNU_STACK, 6, 0, 0, 0, 0)], 0x100);
         assert_eq!(parse(&none).err(), Some(Errno::ENOEXEC), "nothing to load");
-        let wrap = elf(ET_EXEC, 0, &[(PT_LOAD, 5, 0, u64::MAX - 10, 0x10, 0x100)], 0x100);
-        assert_eq!(parse(&wrap).err(), Some(Errno::ENOEXEC), "address overflow");
     }
 
-    /// Reads the NUL-terminated string at user address `addr` in `img`.
-    fn string_at(img: &StackImage, top: u64, addr: u64) -> Vec<u8> {
-        assert!(addr >= img.sp && addr < top, "{addr:#x} outside the stack");
-        let off = (addr - img.sp) as usize;
-        img.bytes[off..].iter().take_while(|&&b| b != 0).copied().collect()
+    const TASK: u64 = 1 << 48;
+    const LIMIT: u64 = TASK - (9 << 20);
+
+    fn pages(vaddr: u64, filesz: u64, memsz: u64, bias: u64) -> Result<(u64, u64), Errno> {
+        segment_pages(&Load { vaddr, memsz, offset: 0, filesz, flags: PF_R }, bias, TASK, LIMIT)
     }
 
-    fn word(img: &StackImage, index: usize) -> u64 {
-        u64::from_le_bytes(img.bytes[index * 8..index * 8 + 8].try_into().unwrap())
+    #[test]
+    fn segments_are_checked_with_linux_errors_and_no_arithmetic_wraps() {
+        assert_eq!(pages(0x400010, 0x10, 0x2000, 0), Ok((0x400000, 0x403000)));
+        assert_eq!(pages(0x400000, 0x200, 0x100, 0), Err(Errno::EINVAL), "filesz > memsz");
+        assert_eq!(pages(0x400000, 0x10, u64::MAX - 0x1000, 0), Err(Errno::EINVAL), "memsz near 2^64");
+        assert_eq!(pages(0x400000, 0x10, u64::MAX, 0), Err(Errno::EINVAL));
+        assert_eq!(pages(u64::MAX - 10, 0x10, 0x100, 0), Err(Errno::EINVAL), "end past 2^64");
+        assert_eq!(pages(0x400000, 0, TASK, 0), Err(Errno::ENOMEM), "runs into the stack area");
+        assert_eq!(pages(0, 0x10, 0x10, 0), Err(Errno::EPERM), "page 0 (mmap_min_addr)");
+        assert_eq!(pages(0xfff, 0x10, 0x10, 0), Err(Errno::EPERM));
+        assert_eq!(pages(LIMIT - 0x1000, 0x10, 0x2000, 0), Err(Errno::ENOMEM), "over the stack");
+        assert_eq!(pages(0xffff_0000_0000_0000, 0x10, 0x10, 0), Err(Errno::ENOMEM), "kernel half");
+        assert_eq!(pages(0x1000, 0, 0, 0), Ok((0x1000, 0x1000)), "an empty segment maps nothing");
+        // A moved segment wraps as Linux's arithmetic does and is then checked.
+        assert_eq!(pages(0xffff_ffff_ffff_f000, 0x10, 0x10, 0x2000), Ok((0x1000, 0x2000)));
+        assert_eq!(pages(0xffff_ffff_ffff_f000, 0x10, 0x10, 0x1000), Err(Errno::EPERM));
+    }
+
+    #[test]
+    fn a_position_independent_image_goes_at_the_base_whatever_its_vaddr() {
+        let high = elf(ET_DYN, 0xffff_ffff_ffff_0100, &[(PT_LOAD, 5, 0, 0xffff_ffff_ffff_0000, 0x200, 0x200)], 0x200);
+        let exe = parse(&high).unwrap();
+        let bias = load_bias(&exe, 0xaaaa_aaaa_0000);
+        assert_eq!(bias.wrapping_add(exe.loads()[0].vaddr), 0xaaaa_aaaa_0000);
+        assert_eq!(bias.wrapping_add(exe.entry), 0xaaaa_aaaa_0100);
+        assert_eq!(pages(exe.loads()[0].vaddr, 0x200, 0x200, bias), Ok((0xaaaa_aaaa_0000, 0xaaaa_aaaa_1000)));
+        let fixed = parse(&static_exe()).unwrap();
+        assert_eq!(load_bias(&fixed, 0xaaaa_aaaa_0000), 0, "ET_EXEC stays where it is linked");
+    }
+
+    /// A stack in a buffer: `[top - len, top)`.
+    struct Stack {
+        top: u64,
+        bytes: Vec<u8>,
+        writes: usize,
+        largest: usize,
+    }
+
+    impl Stack {
+        fn new(top: u64, len: usize) -> Self {
+            Stack { top, bytes: std::vec![0xee; len], writes: 0, largest: 0 }
+        }
+        fn base(&self) -> u64 {
+            self.top - self.bytes.len() as u64
+        }
+        fn word(&self, addr: u64) -> u64 {
+            let off = (addr - self.base()) as usize;
+            u64::from_le_bytes(self.bytes[off..off + 8].try_into().unwrap())
+        }
+        fn string(&self, addr: u64) -> Vec<u8> {
+            assert!(addr >= self.base() && addr < self.top, "{addr:#x} outside the stack");
+            let off = (addr - self.base()) as usize;
+            self.bytes[off..].iter().take_while(|&&b| b != 0).copied().collect()
+        }
+    }
+
+    impl StackSink for Stack {
+        fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Errno> {
+            assert!(addr >= self.base() && addr + bytes.len() as u64 <= self.top, "{addr:#x} outside the stack");
+            let off = (addr - self.base()) as usize;
+            self.bytes[off..off + bytes.len()].copy_from_slice(bytes);
+            self.writes += 1;
+            self.largest = self.largest.max(bytes.len());
+            Ok(())
+        }
+    }
+
+    const STACK_LIMIT: u64 = 8 << 20;
+
+    fn build(top: u64, argv: &[&[u8]], envp: &[&[u8]], aux: &[(u64, u64)], random: [u8; 16]) -> (Stack, StackLayout) {
+        let mut st = Stack::new(top, 4 << 20);
+        let layout = copy_strings(&mut st, top, b"/bin/echo", argv, envp, STACK_LIMIT, aux.len()).unwrap();
+        create_elf_tables(&mut st, &layout, aux, random).unwrap();
+        (st, layout)
     }
 
     #[test]
@@ -392,20 +709,21 @@ pub mod tests {
         let random = [7u8; 16];
         let argv: [&[u8]; 2] = [b"/bin/echo", b"hi"];
         let envp: [&[u8]; 1] = [b"HOME=/"];
-        let img = create_elf_tables(top, b"/bin/echo", &argv, &envp, &aux, random).unwrap();
-        assert_eq!(img.sp % 16, 0, "SP is 16-byte aligned at argc");
-        assert_eq!(img.sp + img.bytes.len() as u64, top);
-        assert_eq!(word(&img, 0), 2, "argc");
-        assert_eq!(string_at(&img, top, word(&img, 1)), b"/bin/echo");
-        assert_eq!(string_at(&img, top, word(&img, 2)), b"hi");
-        assert_eq!(word(&img, 3), 0, "argv ends with NULL");
-        assert_eq!(string_at(&img, top, word(&img, 4)), b"HOME=/");
-        assert_eq!(word(&img, 5), 0, "envp ends with NULL");
+        let (st, layout) = build(top, &argv, &envp, &aux, random);
+        let sp = layout.sp;
+        let word = |i: u64| st.word(sp + 8 * i);
+        assert_eq!(sp % 16, 0, "SP is 16-byte aligned at argc");
+        assert_eq!(word(0), 2, "argc");
+        assert_eq!(st.string(word(1)), b"/bin/echo");
+        assert_eq!(st.string(word(2)), b"hi");
+        assert_eq!(word(3), 0, "argv ends with NULL");
+        assert_eq!(st.string(word(4)), b"HOME=/");
+        assert_eq!(word(5), 0, "envp ends with NULL");
         // The auxiliary vector, as key/value pairs up to AT_NULL.
         let mut aux_read = std::collections::BTreeMap::new();
         let mut i = 6;
         loop {
-            let (k, v) = (word(&img, i), word(&img, i + 1));
+            let (k, v) = (word(i), word(i + 1));
             if k == auxv::AT_NULL {
                 break;
             }
@@ -417,23 +735,77 @@ pub mod tests {
         assert_eq!(aux_read[&auxv::AT_PHNUM], 3);
         assert_eq!(aux_read[&auxv::AT_PAGESZ], 4096);
         assert_eq!(aux_read[&auxv::AT_SECURE], 0);
-        assert_eq!(string_at(&img, top, aux_read[&auxv::AT_PLATFORM]), b"aarch64");
-        assert_eq!(string_at(&img, top, aux_read[&auxv::AT_EXECFN]), b"/bin/echo");
-        let r = (aux_read[&auxv::AT_RANDOM] - img.sp) as usize;
-        assert_eq!(&img.bytes[r..r + 16], &random);
+        assert_eq!(st.string(aux_read[&auxv::AT_PLATFORM]), b"aarch64");
+        assert_eq!(st.string(aux_read[&auxv::AT_EXECFN]), b"/bin/echo");
+        let r = (aux_read[&auxv::AT_RANDOM] - st.base()) as usize;
+        assert_eq!(&st.bytes[r..r + 16], &random);
         // Linux's order, bottom-up: random bytes, platform, argv, envp, file name.
-        let (a0, a1, e0) = (word(&img, 1), word(&img, 2), word(&img, 4));
+        let (a0, a1, e0) = (word(1), word(2), word(4));
         assert!(aux_read[&auxv::AT_RANDOM] < aux_read[&auxv::AT_PLATFORM]);
         assert!(aux_read[&auxv::AT_PLATFORM] < a0 && a0 < a1 && a1 < e0 && e0 < aux_read[&auxv::AT_EXECFN]);
-        // The file name is the topmost string.
+        // The file name is the topmost string; the tables end below the strings.
         assert_eq!(aux_read[&auxv::AT_EXECFN], top - b"/bin/echo\0".len() as u64);
+        assert!(sp + 8 * (i + 2) <= layout.random, "the tables end below the strings");
+        assert_eq!((layout.arg_start, layout.arg_end, layout.env_end), (a0, e0, aux_read[&auxv::AT_EXECFN]));
     }
 
     #[test]
-    fn huge_argument_lists_are_e2big() {
-        let big = std::vec![b'x'; MAX_ARG_BYTES];
-        let argv: [&[u8]; 1] = [&big];
-        assert_eq!(create_elf_tables(0x10_0000, b"/x", &argv, &[], &[], [0; 16]).err(), Some(Errno::E2BIG));
+    fn an_empty_argv_becomes_one_empty_string() {
+        let (st, layout) = build(0x10_0000_0000, &[], &[b"A=1"], &[], [0; 16]);
+        assert_eq!(st.word(layout.sp), 1, "argc");
+        assert_eq!(st.string(st.word(layout.sp + 8)), b"");
+        assert_eq!(st.word(layout.sp + 16), 0);
+        assert_eq!(st.string(st.word(layout.sp + 24)), b"A=1");
+    }
+
+    #[test]
+    fn many_arguments_go_through_a_small_buffer() {
+        let names: Vec<std::string::String> = (0..32_000).map(|i| std::format!("a{i}")).collect();
+        let argv: Vec<&[u8]> = names.iter().map(|s| s.as_bytes()).collect();
+        let (st, layout) = build(0x10_0000_0000, &argv, &[], &[], [0; 16]);
+        assert_eq!(st.word(layout.sp), 32_000);
+        for (i, name) in names.iter().enumerate().step_by(997) {
+            assert_eq!(st.string(st.word(layout.sp + 8 * (1 + i as u64))), name.as_bytes());
+        }
+        assert!(st.largest <= CHUNK, "written in chunks of at most {CHUNK} bytes, not {}", st.largest);
+    }
+
+    /// argv with `n` strings of `len` bytes each (NUL included).
+    fn try_args(n: usize, len: usize, rlimit: u64) -> Result<StackLayout, Errno> {
+        let s = std::vec![b'x'; len - 1];
+        let argv: Vec<&[u8]> = std::vec![&s[..]; n];
+        let mut st = Stack::new(0x10_0000_0000, 8 << 20);
+        copy_strings(&mut st, 0x10_0000_0000, b"/x", &argv[..], &[][..], rlimit, 13)
+    }
+
+    #[test]
+    fn argument_space_follows_the_stack_limit_as_in_linux() {
+        // 8 MiB stack: a quarter, 2 MiB, for the strings, the file name
+        // ("/x\0", 3 bytes) and one pointer per string.
+        assert_eq!(arg_space(8 << 20, 1, 0), Ok((2 << 20) - 8));
+        assert_eq!(arg_space(1 << 20, 0, 0), Ok((256 << 10) - 8), "argc 0 still counts one pointer");
+        assert_eq!(arg_space(64 << 10, 1, 0), Ok(ARG_MAX - 8), "never below 32 pages");
+        assert_eq!(arg_space(1 << 30, 1, 0), Ok((6 << 20) - 8), "never above 3/4 of _STK_LIM");
+        assert_eq!(arg_space(8 << 20, 1 << 18, 0), Err(Errno::E2BIG), "the pointers alone are too many");
+        // Exactly at the limit, and one byte over.
+        let n = 20;
+        let per = ((2 << 20) - 8 * n as u64 - 3) / n as u64;
+        let rest = (2 << 20) - 8 * n as u64 - 3 - per * n as u64;
+        let s1 = std::vec![b'x'; per as usize - 1];
+        let s2 = std::vec![b'y'; (per + rest) as usize - 1];
+        let mut argv: Vec<&[u8]> = std::vec![&s1[..]; n - 1];
+        argv.push(&s2);
+        let mut st = Stack::new(0x10_0000_0000, 8 << 20);
+        assert!(copy_strings(&mut st, 0x10_0000_0000, b"/x", &argv[..], &[][..], 8 << 20, 13).is_ok(), "at the limit");
+        let longer = [&s1[..], b"z"].concat();
+        argv[0] = &longer;
+        let mut st = Stack::new(0x10_0000_0000, 8 << 20);
+        let over = copy_strings(&mut st, 0x10_0000_0000, b"/x", &argv[..], &[][..], 8 << 20, 13);
+        assert_eq!(over.err(), Some(Errno::E2BIG), "one byte over");
+        // One string may not pass MAX_ARG_STRLEN, whatever the limit.
+        assert!(try_args(1, MAX_ARG_STRLEN, 1 << 30).is_ok());
+        assert_eq!(try_args(1, MAX_ARG_STRLEN + 1, 1 << 30).err(), Some(Errno::E2BIG));
+        assert_eq!(try_args(300_000, 2, 8 << 20).err(), Some(Errno::E2BIG), "too many strings");
     }
 
     #[test]

@@ -2,22 +2,26 @@
 //! fs/binfmt_elf.c `load_elf_binary`).
 //!
 //! The program comes from the initramfs. Everything that can fail is done
-//! first, on a fresh address space that is not yet in use: the PT_LOAD
-//! segments are mapped (data copied into pages, bss left zero), the stack
-//! area is made and the initial stack (argc, argv, envp, auxv) written. Then,
+//! first, on a fresh address space that is not yet in use: the stack area
+//! is made and the argument and environment strings copied into it from the
+//! caller's memory a chunk at a time (Linux: `copy_strings`; no kernel
+//! buffer grows with them), the PT_LOAD segments are mapped (data copied
+//! into pages, bss left zero) and the tables (argc, argv, envp, auxv)
+//! completed. Where Linux finds a bad segment only after the point of no
+//! return (and kills the process with SIGSEGV), `execve` here returns
+//! Linux's error for it. Then,
 //! past the point of no return, the task swaps address spaces, lets a vfork
 //! parent go, closes its close-on-exec files, resets caught signals, and its
 //! registers are set to start the program at its entry point.
 
-use super::binfmt_elf::{self, Executable, PF_W, PF_X};
+use super::binfmt_elf::{self, ArgSource, Executable, StackLayout, StackSink, PF_W, PF_X};
 use super::file::mode;
 use super::ramfs;
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
-use crate::mm::mm_struct::{Mm, MmStruct, STACK_SIZE, STACK_TOP};
+use crate::mm::mm_struct::{Access, Mm, MmStruct, STACK_SIZE, STACK_TOP, TASK_SIZE};
 use crate::mm::vma::{prot, VmaKind};
 use crate::sched::task::{current, pf};
-use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 /// Where a position-independent (ET_DYN) static program is placed (Linux:
@@ -27,25 +31,108 @@ pub const ELF_ET_DYN_BASE: u64 = 0xaaaa_aaaa_0000;
 const HWCAP: u64 = 0b11;
 const PAGE: u64 = 4096;
 
-/// Most arguments plus environment strings (Linux: MAX_ARG_STRINGS is far
-/// larger; the byte limit binds first).
-pub const MAX_ARG_STRINGS: usize = 32 * 1024;
+/// Argument or environment strings in the calling process's memory: a
+/// NULL-terminated array of pointers (Linux: `struct user_arg_ptr`). An
+/// array pointer of 0 is an empty list, as Linux takes a NULL argv.
+pub struct UserArgs {
+    mm: Mm,
+    array: u64,
+}
 
-/// Builds the address space of `exe` with its arguments; returns it with
-/// the entry point and the initial stack pointer.
-fn load_elf_binary(
-    path: &str,
-    data: &[u8],
-    exe: &Executable,
-    argv: &[Vec<u8>],
-    envp: &[Vec<u8>],
-) -> Result<(Mm, u64, u64), Errno> {
-    let bias = if exe.e_type == binfmt_elf::ET_DYN { ELF_ET_DYN_BASE } else { 0 };
-    let mm = MmStruct::new()?;
+impl UserArgs {
+    /// The list at user address `array` of the current process.
+    pub fn new(array: u64) -> Result<Self, Errno> {
+        Ok(UserArgs { mm: crate::mm::uaccess::current_mm()?, array })
+    }
+
+    /// The user pointer to string `i`.
+    fn string(&self, i: usize) -> Result<u64, Errno> {
+        let at = (i as u64).checked_mul(8).and_then(|o| self.array.checked_add(o)).ok_or(Errno::EFAULT)?;
+        let mut b = [0u8; 8];
+        self.read_user(at, &mut b)?;
+        Ok(u64::from_le_bytes(b))
+    }
+
+    fn read_user(&self, addr: u64, dst: &mut [u8]) -> Result<(), Errno> {
+        let mut done = 0;
+        self.mm.access(addr, dst.len(), Access::Read, |p, n| {
+            // SAFETY: `p` points to `n` readable bytes of a user page the
+            // address-space lock keeps mapped; `dst` has room for them.
+            unsafe { core::ptr::copy_nonoverlapping(p, dst[done..].as_mut_ptr(), n) };
+            done += n;
+        })
+    }
+}
+
+impl ArgSource for UserArgs {
+    /// Linux: `count`. It counts up to MAX_ARG_STRINGS (2^31 - 1) and then
+    /// finds the pointers do not fit; this stops as soon as they cannot.
+    fn count(&self, max: usize) -> Result<usize, Errno> {
+        if self.array == 0 {
+            return Ok(0);
+        }
+        let mut n = 0;
+        while self.string(n)? != 0 {
+            n += 1;
+            if n > max {
+                return Err(Errno::E2BIG);
+            }
+        }
+        Ok(n)
+    }
+
+    /// Linux: `strnlen_user`, a page at a time, touching no page past the NUL.
+    fn len(&self, i: usize, max: usize) -> Result<usize, Errno> {
+        let start = self.string(i)?;
+        let mut len = 0usize;
+        while len < max {
+            let at = start.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+            let chunk = ((PAGE - at % PAGE) as usize).min(max - len);
+            let mut nul = None;
+            let mut seen = 0;
+            self.mm.access(at, chunk, Access::Read, |p, n| {
+                // SAFETY: `p` points to `n` readable bytes of a locked user page.
+                let bytes = unsafe { core::slice::from_raw_parts(p, n) };
+                if nul.is_none() {
+                    nul = bytes.iter().position(|&b| b == 0).map(|z| seen + z);
+                }
+                seen += n;
+            })?;
+            if let Some(z) = nul {
+                return Ok(len + z + 1);
+            }
+            len += chunk;
+        }
+        Err(Errno::E2BIG)
+    }
+
+    fn read(&self, i: usize, offset: usize, buf: &mut [u8]) -> Result<(), Errno> {
+        let at = self.string(i)?.checked_add(offset as u64).ok_or(Errno::EFAULT)?;
+        self.read_user(at, buf)
+    }
+}
+
+/// The stack of the address space exec is building.
+struct NewStack<'a>(&'a MmStruct);
+
+impl StackSink for NewStack<'_> {
+    fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Errno> {
+        self.0.exec_write(addr, bytes)
+    }
+}
+
+/// Maps the PT_LOAD segments of `exe` into `mm` and completes the initial
+/// stack; returns the entry point.
+fn load_elf_binary(mm: &MmStruct, data: &[u8], exe: &Executable, layout: &StackLayout) -> Result<u64, Errno> {
+    let bias = binfmt_elf::load_bias(exe, ELF_ET_DYN_BASE);
     let mut brk = 0;
     for load in exe.loads() {
-        let start = (bias + load.vaddr) & !(PAGE - 1);
-        let end = (bias + load.vaddr + load.memsz).div_ceil(PAGE) * PAGE;
+        // Linux's errors for a segment that cannot be placed; nothing here
+        // may wrap (a dev build checks for overflow).
+        let (start, end) = binfmt_elf::segment_pages(load, bias, TASK_SIZE, STACK_TOP - STACK_SIZE)?;
+        if start == end {
+            continue; // an empty segment maps nothing (Linux: elf_map of size 0)
+        }
         let mut p = prot::READ;
         if load.flags & PF_W != 0 {
             p |= prot::WRITE;
@@ -53,46 +140,47 @@ fn load_elf_binary(
         if load.flags & PF_X != 0 {
             p |= prot::EXEC;
         }
-        mm.map_area(start, end - start, p, VmaKind::Image).map_err(|_| Errno::ENOEXEC)?;
+        // Segments that overlap are refused (Linux maps each later one over
+        // the earlier ones with MAP_FIXED).
+        mm.map_area(start, end - start, p, VmaKind::Image).map_err(|e| match e {
+            Errno::EEXIST => Errno::ENOEXEC,
+            e => e,
+        })?;
         let file = &data[load.offset as usize..(load.offset + load.filesz) as usize];
-        mm.exec_write(bias + load.vaddr, file)?;
+        mm.exec_write(bias.wrapping_add(load.vaddr), file)?;
         if load.flags & PF_X != 0 {
             mm.sync_icache(start, (end - start) as usize)?;
         }
         brk = brk.max(end);
     }
-    mm.map_area(STACK_TOP - STACK_SIZE, STACK_SIZE, prot::READ | prot::WRITE, VmaKind::Stack)?;
     let mut random = [0u8; 16];
     crate::random::get_random_bytes(&mut random);
     let auxv = binfmt_elf::standard_auxv(exe, bias, HWCAP, super::procfs::USER_HZ);
-    let argv_refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-    let envp_refs: Vec<&[u8]> = envp.iter().map(|a| a.as_slice()).collect();
-    let image = binfmt_elf::create_elf_tables(STACK_TOP, path.as_bytes(), &argv_refs, &envp_refs, &auxv, random)?;
-    mm.exec_write(image.sp, &image.bytes)?;
-    {
-        let mut inner = mm.lock();
-        inner.start_brk = brk;
-        inner.brk = brk;
-        inner.start_stack = image.sp;
-        // The strings lie above the tables: random bytes, the platform,
-        // then argv, envp and the file name (create_elf_tables).
-        let area: u64 = 16 + binfmt_elf::ELF_PLATFORM.len() as u64 + 1;
-        let args: u64 = argv.iter().map(|a| a.len() as u64 + 1).sum();
-        let envs: u64 = envp.iter().map(|a| a.len() as u64 + 1).sum();
-        let base = STACK_TOP - (area + args + envs + path.len() as u64 + 1);
-        inner.arg_start = base + area;
-        inner.arg_end = inner.arg_start + args;
-        inner.env_start = inner.arg_end;
-        inner.env_end = inner.env_start + envs;
-        inner.exe = alloc::string::String::from(path);
-    }
-    Ok((mm, bias + exe.entry, image.sp))
+    binfmt_elf::create_elf_tables(&mut NewStack(mm), layout, &auxv, random)?;
+    let mut inner = mm.lock();
+    inner.start_brk = brk;
+    inner.brk = brk;
+    inner.start_stack = layout.sp;
+    inner.arg_start = layout.arg_start;
+    inner.arg_end = layout.arg_end;
+    inner.env_start = layout.env_start;
+    inner.env_end = layout.env_end;
+    Ok(bias.wrapping_add(exe.entry))
 }
 
 /// Replaces the current program with the one at `path` (normalised,
 /// absolute) (Linux: `do_execve`). On success `frame` starts the new
 /// program; on failure nothing has changed.
-pub fn do_execve(path: &str, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut TrapFrame) -> Result<(), Errno> {
+///
+/// Linux's order: the file is found, then the strings are copied into the
+/// new stack (E2BIG, EFAULT), then the file is read as an ELF image
+/// (ENOEXEC and the segment errors).
+pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
+    path: &str,
+    argv: &A,
+    envp: &E,
+    frame: &mut TrapFrame,
+) -> Result<(), Errno> {
     let node = match ramfs::lookup(path) {
         Some(n) => n,
         None if path.starts_with("/proc") || path.starts_with("/dev") => return Err(Errno::EACCES),
@@ -101,11 +189,22 @@ pub fn do_execve(path: &str, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut
     if node.mode & mode::S_IFMT != mode::S_IFREG || node.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
-    if argv.len() + envp.len() > MAX_ARG_STRINGS {
-        return Err(Errno::E2BIG);
-    }
+    let mm = MmStruct::new()?;
+    mm.map_area(STACK_TOP - STACK_SIZE, STACK_SIZE, prot::READ | prot::WRITE, VmaKind::Stack)?;
+    let rlimit_stack = current().signal_struct().map_or(STACK_SIZE, |s| s.rlimit(crate::signal::RLIMIT_STACK));
+    let layout = binfmt_elf::copy_strings(
+        &mut NewStack(&mm),
+        STACK_TOP,
+        path.as_bytes(),
+        argv,
+        envp,
+        rlimit_stack,
+        binfmt_elf::NR_STANDARD_AUXV,
+    )?;
     let exe = binfmt_elf::parse(node.data)?;
-    let (mm, entry, sp) = load_elf_binary(path, node.data, &exe, &argv, &envp)?;
+    let entry = load_elf_binary(&mm, node.data, &exe, &layout)?;
+    mm.lock().exe = alloc::string::String::from(path);
+    let sp = layout.sp;
 
     // Other threads of the group die first, and a caller that is not the
     // leader takes its place (Linux: `de_thread`).

@@ -22,8 +22,11 @@
 //! - A canonical line holds at most `N_TTY_BUF_SIZE - 1` (4095) bytes; further
 //!   ordinary bytes are dropped (with a BEL echoed when ECHO is on), while a
 //!   newline, EOF or EOL still ends the line. Linux instead overwrites the last
-//!   byte of a full line. In non-canonical mode bytes that do not fit are
-//!   dropped silently (Linux would throttle the sender).
+//!   byte of a full line. The caller offers a byte only when
+//!   [`NTty::receive_room`] says it fits (Linux's `receive_room`: the sender
+//!   is throttled otherwise), so bytes are dropped only where Linux loses
+//!   them too: past the end of an overlong canonical line. Every dropped
+//!   byte is counted ([`NTty::dropped`]).
 //! - Only VERASE erases. A terminal that sends 0x08 for Backspace needs
 //!   `stty erase ^H`, exactly as on Linux; 0x08 is otherwise an ordinary byte.
 //! - "Control character" means C0 (0x00–0x1f) and DEL. Linux's ctype also
@@ -283,6 +286,8 @@ pub struct NTty {
     /// Output column of the terminal, and where the current line's echo began.
     column: Cell<usize>,
     canon_column: Cell<usize>,
+    /// Input bytes dropped for want of room.
+    dropped: u64,
 }
 
 impl Default for NTty {
@@ -306,7 +311,29 @@ impl NTty {
             stopped: false,
             column: Cell::new(0),
             canon_column: Cell::new(0),
+            dropped: 0,
         }
+    }
+
+    /// How many more input bytes to offer now (Linux: n_tty's
+    /// `receive_room`): the free slots, less the one a canonical line keeps
+    /// for its end. With none left and no complete line for a reader to
+    /// take (a canonical line as long as the buffer), bytes must still come
+    /// in, one at a time, so that a newline or an erase can end or shorten
+    /// it; ordinary bytes past the limit are then dropped and counted.
+    pub fn receive_room(&self) -> usize {
+        let reserve = if self.icanon() { 1 } else { 0 };
+        let left = N_TTY_BUF_SIZE.saturating_sub(self.used() + reserve);
+        if left == 0 && self.icanon() && self.canon_head == self.read_tail {
+            1
+        } else {
+            left
+        }
+    }
+
+    /// Input bytes dropped so far for want of room.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
     }
 
     /// The current settings (TCGETS).
@@ -570,6 +597,7 @@ impl NTty {
 
     /// No room: the byte is lost; in canonical mode with echo, ring the bell.
     fn drop_byte(&mut self, echo: &mut impl FnMut(u8)) {
+        self.dropped += 1;
         if self.icanon() && self.termios.lflag(ECHO) {
             self.output_char(BEL, echo);
         }
@@ -657,12 +685,16 @@ impl NTty {
                         self.output_char(b'\n', echo);
                     }
                     self.end_line(b'\n');
+                } else {
+                    self.dropped += 1;
                 }
                 return None;
             }
             if c == t.cc(VEOF) {
                 if self.used() < N_TTY_BUF_SIZE {
                     self.end_line(DISABLED_CHAR);
+                } else {
+                    self.dropped += 1;
                 }
                 return None;
             }
@@ -678,6 +710,8 @@ impl NTty {
                         self.put(c);
                     }
                     self.end_line(c);
+                } else {
+                    self.dropped += 1;
                 }
                 return None;
             }
@@ -966,6 +1000,54 @@ mod tests {
         let n = t.read(&mut buf);
         buf.truncate(n);
         buf
+    }
+
+    /// Feeds bytes only while the discipline says it has room, as the
+    /// console does; returns how many it took.
+    fn feed_while_room(t: &mut NTty, input: &[u8]) -> usize {
+        let mut taken = 0;
+        for &b in input {
+            if t.receive_room() == 0 {
+                break;
+            }
+            t.receive_byte(b, &mut |_| {});
+            taken += 1;
+        }
+        taken
+    }
+
+    #[test]
+    fn receive_room_holds_input_back_instead_of_dropping_it() {
+        // Canonical mode: complete lines fill the buffer; no room is left
+        // (one slot kept for a line end), nothing is dropped, and a read
+        // makes room again.
+        let mut t = tty();
+        let lines: Vec<u8> = (0..600).flat_map(|_| *b"abcdefg\n").collect();
+        let taken = feed_while_room(&mut t, &lines);
+        assert_eq!(taken, N_TTY_BUF_SIZE - 1);
+        assert_eq!(t.receive_room(), 0);
+        assert_eq!(t.dropped(), 0);
+        assert_eq!(read_all(&mut t, 100), b"abcdefg\n");
+        assert_eq!(t.receive_room(), 8);
+        // Raw mode: the whole buffer, then no room.
+        let mut t = tty();
+        raw(&mut t);
+        assert_eq!(feed_while_room(&mut t, &[b'r'; 5000]), N_TTY_BUF_SIZE);
+        assert_eq!((t.receive_room(), t.dropped()), (0, 0));
+        assert_eq!(read_all(&mut t, 10).len(), 10);
+        assert_eq!(t.receive_room(), 10);
+    }
+
+    #[test]
+    fn an_overlong_canonical_line_still_takes_its_newline_and_counts_the_loss() {
+        // No complete line for a reader to take: room stays at one byte, so
+        // the newline can end the line; the bytes past the limit are counted.
+        let mut t = tty();
+        let mut line = std::vec![b'x'; N_TTY_BUF_SIZE + 9];
+        line.push(b'\n');
+        assert_eq!(feed_while_room(&mut t, &line), line.len());
+        assert_eq!(t.dropped(), 10);
+        assert_eq!(read_all(&mut t, 2 * N_TTY_BUF_SIZE).len(), N_TTY_BUF_SIZE);
     }
 
     fn raw(t: &mut NTty) {

@@ -50,7 +50,18 @@ pub mod ioctl {
 /// The console's device number, 5:1 (`/dev/console`).
 pub const CONSOLE_RDEV: u64 = (5 << 8) | 1;
 
-/// One byte from the UART (interrupt context).
+/// How many bytes the line discipline takes now (the console stops
+/// reading the UART at 0 and waits for a reader: Linux's throttling).
+pub fn receive_room() -> usize {
+    LDISC.lock().receive_room()
+}
+
+/// Input bytes the line discipline dropped (an overlong canonical line).
+pub fn input_dropped() -> u64 {
+    LDISC.lock().dropped()
+}
+
+/// One byte from the UART (interrupt context, or a reader making room).
 pub fn receive(byte: u8) {
     let mut echo = [0u8; 64];
     let mut n = 0;
@@ -159,7 +170,11 @@ pub fn open() -> Arc<Console> {
 impl FileOps for Console {
     fn read(&self, buf: &mut [u8], _pos: u64, nonblock: bool) -> Result<usize, Errno> {
         loop {
-            if let Some(n) = LDISC.lock().try_read(buf) {
+            let read = LDISC.lock().try_read(buf);
+            // Room again for input held back in the UART (also before a
+            // sleep: the input may have been held back for another owner).
+            crate::console::unthrottle();
+            if let Some(n) = read {
                 return Ok(n);
             }
             if buf.is_empty() {
@@ -214,6 +229,7 @@ impl FileOps for Console {
                 }
                 l.set_termios(t);
                 drop(l);
+                crate::console::unthrottle();
                 READ_WAIT.wake_up();
                 Ok(0)
             }

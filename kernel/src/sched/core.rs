@@ -9,6 +9,37 @@
 //! its registers are still being saved on its stack. Wake-ups serialise on the
 //! woken task's `pi_lock`, wait for `on_cpu` to clear, and pick a CPU.
 //!
+//! Lock order: a task's `pi_lock` < run-queue locks (two at once in CPU
+//! index order); `TIMERS` < `pi_lock`.
+//!
+//! How `state`, `on_rq`, `on_cpu` and `pi_lock` order `try_to_wake_up`,
+//! `__schedule` and `do_exit` (checked against the comments in Linux's
+//! kernel/sched/core.c, "Notes on Program-Order guarantees on SMP systems"
+//! and `try_to_wake_up`):
+//! - `state`: a task writes its own sleeping state without a lock
+//!   (`set_current_state`, a full barrier after it); a waker writes
+//!   TASK_RUNNING only under the task's `pi_lock`, after testing the state
+//!   under that same lock. A state a wake-up must never undo (TASK_DEAD) is
+//!   written under `pi_lock` too (`set_special_state`, Linux's
+//!   `do_task_dead`): the waker's test and write are then atomic with respect
+//!   to it. Without that, a waker that tested an earlier interruptible sleep
+//!   of a still-queued task would write TASK_RUNNING over TASK_DEAD, and the
+//!   dead task would be picked again.
+//! - `on_rq`: set (0 -> 1) only under `pi_lock` and the rq lock (wake-up, new
+//!   task, affinity move); cleared by `__schedule` of the task itself under
+//!   its rq lock, after reading `state` under that lock. The waker reads
+//!   `on_rq` after `state` (an acquire load of `state`: Linux's smp_rmb
+//!   "load p->on_rq after p->state"), so it cannot pair a new sleeping state
+//!   with a stale `on_rq == 0` and wait for a task that is not leaving.
+//! - `on_cpu`: set by the CPU that switches to the task, cleared with release
+//!   order in `finish_task_switch` once its registers are saved; a waker that
+//!   saw `on_rq == 0` waits (acquire) for it to clear before it queues the
+//!   task elsewhere (Linux: smp_cond_load_acquire(&p->on_cpu, !VAL)).
+//! - a still-queued task (`on_rq`) is woken by writing TASK_RUNNING under
+//!   its rq lock, which `__schedule` holds while it decides to dequeue: the
+//!   task either sees TASK_RUNNING and stays, or is dequeued first and the
+//!   waker falls through to the `on_cpu` wait and queues it again.
+//!
 //! Policy: one fair class (fair.rs). The tick preempts a task that used its
 //! slice; a wake-up preempts when the woken task is far enough behind in
 //! vruntime; a CPU with nothing to run pulls work from the busiest CPU before
@@ -106,6 +137,19 @@ fn this_rq() -> &'static Rq {
 
 fn now() -> u64 {
     crate::time::uptime_ns()
+}
+
+/// A queued task is known to its queue's tree by its descriptor's address.
+impl super::fair::EntityKey for TaskRef {
+    fn to_raw(self) -> usize {
+        self.as_ptr() as usize
+    }
+
+    unsafe fn from_raw(raw: usize) -> Self {
+        // SAFETY: the caller's contract: `raw` is the address of a task that
+        // is still queued, hence alive.
+        unsafe { TaskRef::from_ptr(raw as *mut TaskStruct) }
+    }
 }
 
 /// # Safety (for all helpers taking `&mut RqInner`)
@@ -416,7 +460,8 @@ pub fn try_to_wake_up(p: TaskRef, state_mask: u32) -> bool {
     // Order the waker's condition update before the state read (Linux:
     // smp_mb__after_spinlock), pairing with set_current_state's barrier.
     fence(Ordering::SeqCst);
-    if p.state.load(Ordering::Relaxed) & state_mask == 0 {
+    // Acquire: `on_rq` below is read after `state` (see the module docs).
+    if p.state.load(Ordering::Acquire) & state_mask == 0 {
         return false;
     }
     if p.on_rq.load(Ordering::Acquire) {

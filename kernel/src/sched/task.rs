@@ -496,6 +496,17 @@ pub fn __set_current_state(new: u32) {
     current().state.store(new, Ordering::Relaxed);
 }
 
+/// Sets a state that a wake-up must not overwrite (Linux: `set_special_state`):
+/// under `pi_lock`, which `try_to_wake_up` holds from its state test to its
+/// write of TASK_RUNNING, so a waker that tested an earlier sleeping state
+/// cannot turn this one back into TASK_RUNNING. Used for TASK_DEAD; sleeps in
+/// a loop that retests its condition (the group stop) can do without.
+pub fn set_special_state(new: u32) {
+    let me = current();
+    let _pi = me.pi_lock.lock();
+    me.state.store(new, Ordering::SeqCst);
+}
+
 /// Sets another task's state (Linux: `set_task_state`, since removed there);
 /// same ordering as [`set_current_state`].
 pub fn set_task_state(task: TaskRef, new: u32) {

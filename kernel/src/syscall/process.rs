@@ -12,7 +12,6 @@ use crate::pid::Pid;
 use crate::sched::task::{current, for_each_process, TaskRef, TASKLIST};
 use crate::signal::{Rlimit, RLIM_NLIMITS};
 use crate::wstatus;
-use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 /// Calls that need the trap frame.
@@ -111,34 +110,12 @@ fn with_process(pid: i32, f: impl FnOnce(TaskRef) -> SysResult) -> SysResult {
     result
 }
 
-/// A NULL-terminated array of strings from user memory (argv, envp).
-fn copy_strings(mut addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
-    let mut out = Vec::new();
-    let mut total = 0;
-    if addr == 0 {
-        return Ok(out);
-    }
-    loop {
-        let p = uaccess::get_user_u64(addr)?;
-        if p == 0 {
-            return Ok(out);
-        }
-        let s = uaccess::strndup_user(p, crate::fs::binfmt_elf::MAX_ARG_BYTES, Errno::E2BIG)?;
-        total += s.len() + 1;
-        if total > crate::fs::binfmt_elf::MAX_ARG_BYTES || out.len() >= crate::fs::exec::MAX_ARG_STRINGS {
-            return Err(Errno::E2BIG);
-        }
-        out.push(s);
-        addr += 8;
-    }
-}
-
 fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> SysResult {
     let name = uaccess::get_path(pathname)?;
     let path = super::fs::resolve_at(crate::fs::vfs::AT_FDCWD, &name)?;
-    let argv = copy_strings(argv)?;
-    let envp = copy_strings(envp)?;
-    crate::fs::exec::do_execve(&path, argv, envp, frame)?;
+    let argv = crate::fs::exec::UserArgs::new(argv)?;
+    let envp = crate::fs::exec::UserArgs::new(envp)?;
+    crate::fs::exec::do_execve(&path, &argv, &envp, frame)?;
     Ok(0)
 }
 

@@ -5,12 +5,23 @@
  * measured with CLOCK_MONOTONIC. Under QEMU with "-icount shift=0,sleep=off"
  * one nanosecond is one instruction, so the figures are instruction counts.
  *
- * usage: bench [--exec PATH] [name=iters ...]
+ * usage: bench [--exec PATH] [--pin|--both] [--mark] [name=iters ...]
  *   names: getppid fork_exit_wait fork_exec_wait pipe_pingpong cow_fault
  *   --exec PATH  program for fork_exec_wait (default /tests/exit0)
+ *   --pin        pin the benchmark (and so every child it forks) to CPU 0
+ *                with sched_setaffinity before running; lines end in
+ *                " pinned=1". Unpinned, the scheduler may put a child on
+ *                another CPU, and the figure then includes cross-CPU
+ *                wake-ups and idle entry and exit.
+ *   --both       run every benchmark unpinned, then again pinned
+ *   --mark       open a profiling window (hint #120) before each timed loop
+ *                and close it (hint #121) after: the kprof QEMU plugin of
+ *                `make profile` counts instructions inside the windows only.
+ *                Hints are no-ops everywhere else (hardware, qemu-aarch64).
  */
 #include "common.h"
 
+#include <sched.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
 
@@ -19,11 +30,36 @@
 extern char **environ;
 
 static const char *exec_path = "/tests/exit0";
+static int pinned;
+static int marked;
+
+/* Profiling window markers (see --mark). */
+static inline void window_open(void)
+{
+    if (marked)
+        __asm__ volatile("hint #120" ::: "memory");
+}
+
+static inline void window_close(void)
+{
+    if (marked)
+        __asm__ volatile("hint #121" ::: "memory");
+}
 
 static void report(const char *name, long iters, uint64_t total_ns)
 {
-    printf("bench %s iters=%ld ns_per_iter=%llu\n", name, iters,
-           (unsigned long long)(iters > 0 ? total_ns / (uint64_t)iters : 0));
+    printf("bench %s iters=%ld ns_per_iter=%llu%s\n", name, iters,
+           (unsigned long long)(iters > 0 ? total_ns / (uint64_t)iters : 0),
+           pinned ? " pinned=1" : "");
+}
+
+/* Runs this process, and every child it forks from now on, on CPU 0 only. */
+static int pin_to_cpu0(void)
+{
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(0, &set);
+    return sched_setaffinity(0, sizeof set, &set);
 }
 
 static int reap(pid_t pid)
@@ -36,8 +72,10 @@ static int reap(pid_t pid)
 static void bench_getppid(long iters)
 {
     uint64_t t0 = now_ns();
+    window_open();
     for (long i = 0; i < iters; i++)
         syscall(SYS_getppid);
+    window_close();
     report("getppid", iters, now_ns() - t0);
 }
 
@@ -45,15 +83,18 @@ static void bench_fork_exit_wait(long iters)
 {
     fflush(stdout);
     uint64_t t0 = now_ns();
+    window_open();
     for (long i = 0; i < iters; i++) {
         pid_t pid = fork();
         if (pid == 0)
             _exit(0);
         if (pid < 0 || !reap(pid)) {
+            window_close();
             printf("bench fork_exit_wait failed\n");
             return;
         }
     }
+    window_close();
     report("fork_exit_wait", iters, now_ns() - t0);
 }
 
@@ -62,6 +103,7 @@ static void bench_fork_exec_wait(long iters)
     char *argv[] = { (char *)exec_path, NULL };
     fflush(stdout);
     uint64_t t0 = now_ns();
+    window_open();
     for (long i = 0; i < iters; i++) {
         pid_t pid = fork();
         if (pid == 0) {
@@ -69,10 +111,12 @@ static void bench_fork_exec_wait(long iters)
             _exit(127);
         }
         if (pid < 0 || !reap(pid)) {
+            window_close();
             printf("bench fork_exec_wait failed (%s)\n", exec_path);
             return;
         }
     }
+    window_close();
     report("fork_exec_wait", iters, now_ns() - t0);
 }
 
@@ -99,12 +143,14 @@ static void bench_pipe_pingpong(long iters)
     close(pong[1]);
     char c = 'p';
     uint64_t t0 = now_ns();
+    window_open();
     for (long i = 0; i < iters; i++) {
         if (write(ping[1], &c, 1) != 1 || read(pong[0], &c, 1) != 1) {
             printf("bench pipe_pingpong failed\n");
             break;
         }
     }
+    window_close();
     uint64_t total = now_ns() - t0;
     close(ping[1]);
     close(pong[0]);
@@ -134,8 +180,10 @@ static void bench_cow_fault(long iters)
         pid_t pid = fork();
         if (pid == 0) {
             uint64_t t0 = now_ns();
+            window_open();
             for (size_t p = 0; p < COW_PAGES; p++)
                 area[p * page] = 2;
+            window_close();
             uint64_t spent = now_ns() - t0;
             _exit(write(fds[1], &spent, sizeof spent) == sizeof spent ? 0 : 1);
         }
@@ -170,9 +218,19 @@ int main(int argc, char **argv)
     };
     size_t count = sizeof benchmarks / sizeof benchmarks[0];
 
+    int pin = 0, both = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--exec") == 0 && i + 1 < argc) {
             exec_path = argv[++i];
+            continue;
+        }
+        if (strcmp(argv[i], "--pin") == 0 || strcmp(argv[i], "--both") == 0) {
+            pin = 1;
+            both = argv[i][2] == 'b';
+            continue;
+        }
+        if (strcmp(argv[i], "--mark") == 0) {
+            marked = 1;
             continue;
         }
         char *eq = strchr(argv[i], '=');
@@ -185,12 +243,19 @@ int main(int argc, char **argv)
             }
         }
         if (eq == NULL || k == count) {
-            fprintf(stderr, "usage: bench [--exec PATH] [name=iters ...]\n");
+            fprintf(stderr, "usage: bench [--exec PATH] [--pin|--both] [--mark] [name=iters ...]\n");
             return 2;
         }
     }
-    for (size_t k = 0; k < count; k++)
-        if (benchmarks[k].iters > 0)
-            benchmarks[k].run(benchmarks[k].iters);
+    for (int round = both ? 0 : pin; round <= pin; round++) {
+        if (round == 1 && pin_to_cpu0() != 0) {
+            printf("bench sched_setaffinity failed: %s\n", strerror(errno));
+            return 1;
+        }
+        pinned = round;
+        for (size_t k = 0; k < count; k++)
+            if (benchmarks[k].iters > 0)
+                benchmarks[k].run(benchmarks[k].iters);
+    }
     return 0;
 }

@@ -23,7 +23,7 @@
 
 use super::frame::PAGE_SIZE;
 use super::kmap::LinearMapTables;
-use super::page::{alloc_user_page, get_page, page_count, put_page};
+use super::page::{alloc_user_page, copy_user_page, get_page, page_count, put_page};
 use super::pgtable::{pte, MapError, PageTable};
 use super::phys_to_virt;
 use super::vma::{prot, Vma, VmaKind, VmaList};
@@ -319,16 +319,9 @@ impl MmStruct {
                 *slot = pte::mkwrite(old);
             } else {
                 // Copy it (Linux: `wp_page_copy`), break-before-make.
-                let new_pa = alloc_user_page().ok_or(Errno::ENOMEM)?;
-                // SAFETY: both frames are RAM in the linear map; the old one
-                // stays alive (we hold a reference) until put_page below.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(
-                        phys_to_virt(old_pa) as *const u8,
-                        phys_to_virt(new_pa) as *mut u8,
-                        PAGE_SIZE,
-                    )
-                };
+                // The old page stays alive (this entry holds a reference)
+                // until put_page below.
+                let new_pa = copy_user_page(old_pa).ok_or(Errno::ENOMEM)?;
                 if exec {
                     // Copied code must be what this mapping fetches.
                     crate::arch::cache::sync_icache_range(phys_to_virt(new_pa), PAGE_SIZE);

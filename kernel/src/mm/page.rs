@@ -41,11 +41,26 @@ fn count(pa: u64) -> &'static AtomicU32 {
 pub fn alloc_user_page() -> Option<u64> {
     let pa = phys::alloc_frame()?;
     // SAFETY: a fresh frame from the allocator, mapped by the linear map.
-    unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
+    unsafe { crate::arch::page::clear_page(phys_to_virt(pa)) };
     count(pa).store(1, Ordering::Relaxed);
     // The zeros must be visible before the entry that maps the page: another
     // core's table walk or load may follow that entry at once (Linux:
     // __SetPageUptodate's smp_wmb).
+    core::sync::atomic::fence(Ordering::Release);
+    Some(pa)
+}
+
+/// A frame for user memory holding a copy of the page at `src_pa`, with a
+/// count of 1 (Linux: `wp_page_copy`'s `alloc_page_vma` + `copy_user_highpage`):
+/// not zeroed first, since the copy overwrites every byte. The caller keeps
+/// `src_pa` alive for the copy.
+pub fn copy_user_page(src_pa: u64) -> Option<u64> {
+    let pa = phys::alloc_frame()?;
+    // SAFETY: a fresh frame from the allocator and a live one, both in the
+    // linear map, distinct.
+    unsafe { crate::arch::page::copy_page(phys_to_virt(pa), phys_to_virt(src_pa)) };
+    count(pa).store(1, Ordering::Relaxed);
+    // As in alloc_user_page: the data before the entry that maps it.
     core::sync::atomic::fence(Ordering::Release);
     Some(pa)
 }

@@ -12,6 +12,8 @@ pub mod exception;
 pub mod fpsimd;
 #[cfg(target_os = "none")]
 pub mod mmu;
+#[cfg(target_os = "none")]
+pub mod page;
 
 #[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("boot.S"));

@@ -22,11 +22,10 @@
 //! which nobody else can see yet (kernel/src/sync.rs has the whole order).
 
 use super::frame::PAGE_SIZE;
-use super::kmap::LinearMapTables;
 use super::page::{alloc_user_page, copy_user_page, get_page, page_count, put_page};
-use super::pgtable::{pte, MapError, PageTable};
+use super::pgtable::{pte, MapError, PageTable, Table, TableMemory};
 use super::phys_to_virt;
-use super::vma::{prot, Vma, VmaKind, VmaList};
+use super::vma::{prot, VmaKind, VmaList};
 use crate::arch::mmu;
 use crate::errno::Errno;
 use crate::sync::IrqSpinLock;
@@ -70,6 +69,10 @@ pub enum Access {
 pub struct MmStruct {
     /// Physical address of the L0 table.
     root: u64,
+    /// The last table page allocated, head of the chain of all of them
+    /// (mm/page.rs `set_table_link`); changed under `inner`'s lock, or
+    /// before anyone else can see the address space.
+    tables: AtomicU64,
     asid: u16,
     inner: IrqSpinLock<MmInner>,
     /// Pages mapped (resident), for /proc.
@@ -145,6 +148,35 @@ fn sigpage_frame() -> Result<u64, Errno> {
         .copied()
 }
 
+/// Table memory of one user address space: fresh zeroed frames from the
+/// frame allocator, reached through the linear map, each put on the address
+/// space's chain of table pages as it is allocated.
+struct UserTables<'a> {
+    chain: &'a AtomicU64,
+}
+
+impl TableMemory for UserTables<'_> {
+    fn alloc_table(&mut self) -> Option<u64> {
+        let pa = super::phys::alloc_frame()?;
+        // SAFETY: a fresh frame from the allocator, in the linear map.
+        unsafe { crate::arch::page::clear_page(phys_to_virt(pa)) };
+        let head = self.chain.load(Ordering::Relaxed);
+        super::page::set_table_link(pa, (head != 0).then_some(head));
+        self.chain.store(pa, Ordering::Relaxed);
+        // The empty table must be visible before the entry that links it:
+        // another core's table walker may follow that entry at once (Linux:
+        // __pte_alloc's smp_wmb).
+        core::sync::atomic::fence(Ordering::Release);
+        Some(pa)
+    }
+
+    fn table(&mut self, pa: u64) -> &mut Table {
+        // SAFETY: `pa` is a table page of this address space, which the
+        // caller has locked (or nobody else can see yet).
+        unsafe { &mut *(phys_to_virt(pa) as *mut Table) }
+    }
+}
+
 fn map_error(e: MapError) -> Errno {
     match e {
         MapError::OutOfMemory => Errno::ENOMEM,
@@ -157,8 +189,8 @@ impl MmStruct {
     pub fn new() -> Result<Mm, Errno> {
         let sigpage = sigpage_frame()?;
         let asid = ASIDS.lock().alloc().ok_or(Errno::EAGAIN)?;
-        let mut tables = LinearMapTables::new();
-        let root = match PageTable::new(&mut tables) {
+        let chain = AtomicU64::new(0);
+        let root = match PageTable::new(&mut UserTables { chain: &chain }) {
             Ok(pt) => pt.root(),
             Err(_) => {
                 ASIDS.lock().free(asid);
@@ -167,6 +199,7 @@ impl MmStruct {
         };
         let mm = Arc::new(MmStruct {
             root,
+            tables: chain,
             asid,
             inner: IrqSpinLock::new(MmInner {
                 vmas: VmaList::new(),
@@ -184,6 +217,7 @@ impl MmStruct {
         {
             let mut inner = mm.inner.lock();
             inner.vmas.insert(SIGPAGE, PAGE, prot::READ | prot::EXEC, VmaKind::Special)?;
+            let mut tables = mm.tables();
             let mut pt = PageTable::from_root(root, &mut tables);
             let slot = pt.pte_mut(SIGPAGE, true).map_err(map_error)?.expect("tables allocated");
             get_page(sigpage);
@@ -207,8 +241,10 @@ impl MmStruct {
         self.inner.lock()
     }
 
-    fn tables(&self) -> (u64, LinearMapTables) {
-        (self.root, LinearMapTables::new())
+    /// The table memory of this address space; the caller holds `inner`'s
+    /// lock (or nobody else can see the address space yet).
+    fn tables(&self) -> UserTables<'_> {
+        UserTables { chain: &self.tables }
     }
 
     /// A copy of this address space for a child (Linux: `dup_mm`,
@@ -227,43 +263,35 @@ impl MmStruct {
         child_inner.env_start = inner.env_start;
         child_inner.env_end = inner.env_end;
         child_inner.exe = inner.exe.clone();
-        let (root, mut parent_tables) = self.tables();
-        let mut parent_pt = PageTable::from_root(root, &mut parent_tables);
-        let (child_root, mut child_tables) = child.tables();
-        let mut child_pt = PageTable::from_root(child_root, &mut child_tables);
+        let mut parent_tables = self.tables();
+        let mut parent_pt = PageTable::from_root(self.root, &mut parent_tables);
+        let mut child_tables = child.tables();
+        let mut child_pt = PageTable::from_root(child.root, &mut child_tables);
         let mut result = Ok(());
         let mut pages = 0;
-        let mut vma: Option<Vma> = None;
-        parent_pt.for_each_page(|va, entry| {
-            if result.is_err() {
-                return;
-            }
-            if !vma.is_some_and(|v| v.contains(va)) {
-                vma = inner.vmas.find(va).copied();
-            }
-            let Some(v) = vma else { return };
+        for v in inner.vmas.iter() {
             if v.kind == VmaKind::Special {
-                return; // MmStruct::new mapped it already
+                continue; // MmStruct::new mapped it already
             }
-            if v.prot & prot::WRITE != 0 {
-                *entry = pte::wrprotect(*entry);
-            }
-            match child_pt.pte_mut(va, true) {
-                Ok(Some(slot)) => {
-                    get_page(pte::addr(*entry));
-                    *slot = *entry;
-                    pages += 1;
+            let cow = v.prot & prot::WRITE != 0;
+            result = parent_pt.copy_range(&mut child_pt, v.start, v.end, |_, entry| {
+                if cow {
+                    *entry = pte::wrprotect(*entry);
                 }
-                Ok(None) => unreachable!("pte_mut allocates"),
-                Err(e) => result = Err(map_error(e)),
+                get_page(pte::addr(*entry));
+                pages += 1;
+                Some(*entry)
+            });
+            if result.is_err() {
+                break;
             }
-        });
+        }
         // The parent's writable entries just became read-only: no core may
         // keep a writable copy in its TLB.
         mmu::flush_tlb_asid(self.asid);
         child.rss.store(pages, Ordering::Relaxed);
         drop(child_inner);
-        result.map(|_| child.clone())
+        result.map(|_| child.clone()).map_err(map_error)
     }
 
     /// Resolves a fault at `addr` (Linux: `handle_mm_fault`). `Err(EFAULT)`:
@@ -288,8 +316,8 @@ impl MmStruct {
         let page_va = addr & !(PAGE - 1);
         let writable = vma.prot & prot::WRITE != 0;
         let exec = vma.prot & prot::EXEC != 0;
-        let (root, mut tables) = self.tables();
-        let mut pt = PageTable::from_root(root, &mut tables);
+        let mut tables = self.tables();
+        let mut pt = PageTable::from_root(self.root, &mut tables);
         let slot = pt.pte_mut(page_va, true).map_err(map_error)?.expect("tables allocated");
         if !pte::present(*slot) {
             // Demand paging: a zeroed page (Linux: `do_anonymous_page`).
@@ -368,8 +396,8 @@ impl MmStruct {
     /// The physical address for `addr` if it is mapped with the permission
     /// `access` needs, faulting it in otherwise.
     fn translate_locked(&self, inner: &MmInner, addr: u64, access: Access) -> Result<u64, Errno> {
-        let (root, mut tables) = self.tables();
-        let mut pt = PageTable::from_root(root, &mut tables);
+        let mut tables = self.tables();
+        let mut pt = PageTable::from_root(self.root, &mut tables);
         if let Ok(Some(slot)) = pt.pte_mut(addr, false) {
             let e = *slot;
             if pte::present(e) && pte::user_accessible(e) && (access != Access::Write || pte::writable(e)) {
@@ -461,24 +489,15 @@ impl MmStruct {
 
     /// Drops the pages of `[start, end)` (Linux: `zap_page_range`).
     fn zap_range(&self, start: u64, end: u64) {
-        let (root, mut tables) = self.tables();
-        let mut pt = PageTable::from_root(root, &mut tables);
-        let mut va = start;
-        while va < end {
-            match pt.pte_mut(va, false) {
-                Ok(Some(slot)) if pte::present(*slot) => {
-                    let pa = pte::addr(*slot);
-                    *slot = 0;
-                    mmu::flush_tlb_user_page(self.asid, va);
-                    put_page(pa);
-                    self.rss.fetch_sub(1, Ordering::Relaxed);
-                    va += PAGE;
-                }
-                Ok(Some(_)) => va += PAGE,
-                // No table here: skip what it would have covered.
-                _ => va = pt.hole_end(va).unwrap_or(va + PAGE),
-            }
-        }
+        let mut tables = self.tables();
+        let mut pt = PageTable::from_root(self.root, &mut tables);
+        pt.for_each_pte_in(start, end, |va, slot| {
+            let pa = pte::addr(*slot);
+            *slot = 0;
+            mmu::flush_tlb_user_page(self.asid, va);
+            put_page(pa);
+            self.rss.fetch_sub(1, Ordering::Relaxed);
+        });
     }
 
     /// Changes permissions (Linux: `mprotect`). Entries lose write
@@ -507,25 +526,17 @@ impl MmStruct {
         }
         inner.vmas.protect(start, covered - start, prot_bits)?;
         let result = if covered < end { Err(Errno::ENOMEM) } else { Ok(()) };
-        let end = covered;
-        let (root, mut tables) = self.tables();
-        let mut pt = PageTable::from_root(root, &mut tables);
-        let mut va = start;
-        while va < end {
-            match pt.pte_mut(va, false) {
-                Ok(Some(slot)) => {
-                    if pte::present(*slot) {
-                        *slot = if prot_bits & (prot::READ | prot::WRITE | prot::EXEC) == 0 {
-                            pte::no_access(*slot) // PROT_NONE: EL0 must not even read
-                        } else {
-                            pte::with_prot(*slot, false, prot_bits & prot::EXEC != 0)
-                        };
-                    }
-                    va += PAGE;
-                }
-                _ => va = pt.hole_end(va).unwrap_or(va + PAGE),
-            }
-        }
+        let none = prot_bits & (prot::READ | prot::WRITE | prot::EXEC) == 0;
+        let exec = prot_bits & prot::EXEC != 0;
+        let mut tables = self.tables();
+        let mut pt = PageTable::from_root(self.root, &mut tables);
+        pt.for_each_pte_in(start, covered, |_, slot| {
+            *slot = if none {
+                pte::no_access(*slot) // PROT_NONE: EL0 must not even read
+            } else {
+                pte::with_prot(*slot, false, exec)
+            };
+        });
         mmu::flush_tlb_asid(self.asid);
         result
     }
@@ -595,9 +606,23 @@ fn touches_special(inner: &MmInner, start: u64, len: u64) -> bool {
 impl Drop for MmStruct {
     /// The last user is gone (Linux: `mmput` -> `exit_mmap`): every page
     /// loses a reference, the tables and the ASID are freed.
+    ///
+    /// Pages are found through the VMAs (every present entry lies in one:
+    /// unmapping zaps what it removes) and the tables through their chain,
+    /// so no table is scanned beyond the mapped ranges.
     fn drop(&mut self) {
-        let (root, mut tables) = self.tables();
-        PageTable::from_root(root, &mut tables).free_all(|entry| put_page(pte::addr(entry)));
+        let inner = self.inner.lock();
+        let mut tables = UserTables { chain: &self.tables };
+        let mut pt = PageTable::from_root(self.root, &mut tables);
+        for v in inner.vmas.iter() {
+            pt.for_each_pte_in(v.start, v.end, |_, entry| put_page(pte::addr(*entry)));
+        }
+        drop(inner);
+        let mut next = Some(self.tables.swap(0, Ordering::Relaxed));
+        while let Some(pa) = next.filter(|&pa| pa != 0) {
+            next = super::page::take_table_link(pa);
+            let _ = super::phys::free_frame(pa);
+        }
         mmu::flush_tlb_asid(self.asid);
         ASIDS.lock().free(self.asid);
     }

@@ -83,3 +83,22 @@ pub fn put_page(pa: u64) {
 pub fn page_count(pa: u64) -> u32 {
     count(pa).load(Ordering::Acquire)
 }
+
+/// The page-table pages of a user address space are chained through their
+/// count slots (a table page is never mapped as a user page, so its count
+/// is otherwise unused), so that tearing the address space down frees every
+/// table without scanning a table for the ones below it. The slot holds the
+/// next table's frame number plus one; 0 ends the chain.
+pub fn set_table_link(pa: u64, next: Option<u64>) {
+    let link = next.map_or(0, |n| (n as usize / PAGE_SIZE) as u32 + 1);
+    count(pa).store(link, Ordering::Relaxed);
+}
+
+/// The table after `pa` in its address space's chain; clears the link, so
+/// the frame goes back to the allocator with a count of 0.
+pub fn take_table_link(pa: u64) -> Option<u64> {
+    match count(pa).swap(0, Ordering::Relaxed) {
+        0 => None,
+        n => Some((n as u64 - 1) * PAGE_SIZE as u64),
+    }
+}

@@ -205,28 +205,51 @@ fn user_fault(frame: &TrapFrame, esr: Esr, sig: i32, code: i32, addr: u64) {
 /// The way back to user mode (Linux: `exit_to_user_mode`): pending work
 /// with IRQs enabled, then IRQs masked for the register restore, checking
 /// again so nothing that arrived meanwhile waits for the next exception.
+///
+/// The common case, nothing to do, costs one load of the task's work flags
+/// (`tif::WORK_MASK`, Linux: `_TIF_WORK_MASK`) and one of this CPU's
+/// `need_resched`; a system call's result is looked at only when it asks
+/// for a restart (ERESTART*), which a signal's verdict decides.
 fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
-    // Only a call that asks for a restart needs the signal code's verdict.
+    use crate::sched::task::tif;
     let mut syscall = syscall && crate::errno::Errno::restart_request(frame.regs[0] as i64).is_some();
     loop {
         super::cpu::local_irq_disable();
         let me = crate::sched::task::current();
-        let stopped = me.signal_struct().is_some_and(|s| s.stopped.load(Ordering::Relaxed));
-        // A sigsuspend mask to put back, even when its signal was taken by
-        // another thread meanwhile.
-        let mask_to_restore = me.restore_sigmask.load(Ordering::Relaxed);
-        if !crate::sched::core::need_resched()
-            && !crate::sched::task::signal_pending()
-            && !stopped
-            && !mask_to_restore
-            && !syscall
-        {
+        let flags = me.thread_flags.load(Ordering::Relaxed);
+        if flags & tif::WORK_MASK == 0 && !crate::sched::core::need_resched() && !syscall {
+            return;
+        }
+        if !signal_work_pending(me) && !crate::sched::core::need_resched() && !syscall {
             return;
         }
         super::cpu::local_irq_enable();
         crate::signal::do_notify_resume(frame, syscall);
         syscall = false;
     }
+}
+
+/// Whether `me` has signal work for the way back to user mode: a signal it
+/// does not block, a stopped group, a sigsuspend mask to put back. Clears
+/// `tif::SIGPENDING` first and sets it again when anything at all is
+/// pending, blocked signals included (a mask change may expose them later
+/// without telling anyone), so the flag is clear only while nothing is
+/// queued; whoever queues work sets the flag after queueing, and so is
+/// never lost between the clearing and the look.
+fn signal_work_pending(me: crate::sched::task::TaskRef) -> bool {
+    use crate::sched::task::tif;
+    me.thread_flags.fetch_and(!tif::SIGPENDING, Ordering::SeqCst);
+    let signal = me.signal_struct();
+    let stopped = signal.as_ref().is_some_and(|s| s.stopped.load(Ordering::SeqCst));
+    let shared = signal.as_ref().map_or(0, |s| s.shared_pending.signal.load(Ordering::SeqCst));
+    let queued = me.pending.signal.load(Ordering::SeqCst) | shared;
+    // A sigsuspend mask to put back, even when its signal was taken by
+    // another thread meanwhile.
+    let mask_to_restore = me.restore_sigmask.load(Ordering::Relaxed);
+    if queued != 0 || stopped || mask_to_restore {
+        me.set_thread_flag(tif::SIGPENDING);
+    }
+    stopped || mask_to_restore || crate::sched::task::signal_pending()
 }
 
 /// A new user task's first return to user mode (switch.S `ret_from_fork`).

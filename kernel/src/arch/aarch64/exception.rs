@@ -97,12 +97,36 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame, slot: u64) {
             exit_to_user_mode(frame, false);
         }
         (2, Kind::Sync) => el0_sync(frame),
+        (1, Kind::Sync) if user_access_fault(frame) => {}
         (_, Kind::Sync) => {
             let esr = Esr(ESR_EL1.get());
             let far = FAR_EL1.get();
             report_and_panic(frame, slot, Some((esr, far)));
         }
         _ => report_and_panic(frame, slot, None),
+    }
+}
+
+/// A data abort in the kernel on a user access of uaccess.S: faulted in and
+/// retried, or sent to the access's fixup (the copy returns what it did
+/// not copy). False for any other exception, a kernel bug.
+fn user_access_fault(frame: &mut TrapFrame) -> bool {
+    use super::esr::{ExceptionClass, FaultStatus};
+    let esr = Esr(ESR_EL1.get());
+    if esr.class() != ExceptionClass::DataAbortCurrentEl {
+        return false;
+    }
+    let resolvable = matches!(
+        esr.fault_status(),
+        Some(FaultStatus::Translation { .. } | FaultStatus::AccessFlag { .. } | FaultStatus::Permission { .. })
+    );
+    let write = esr.is_write() == Some(true);
+    match super::uaccess::fixup_user_access(frame.elr, FAR_EL1.get(), write, resolvable) {
+        Some(pc) => {
+            frame.elr = pc;
+            true
+        }
+        None => false,
     }
 }
 

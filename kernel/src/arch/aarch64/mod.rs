@@ -14,6 +14,8 @@ pub mod fpsimd;
 pub mod mmu;
 #[cfg(target_os = "none")]
 pub mod page;
+#[cfg(target_os = "none")]
+pub mod uaccess;
 
 #[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("boot.S"));
@@ -21,3 +23,5 @@ core::arch::global_asm!(include_str!("boot.S"));
 core::arch::global_asm!(include_str!("switch.S"));
 #[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("string.S"));
+#[cfg(target_os = "none")]
+core::arch::global_asm!(include_str!("uaccess.S"));

@@ -87,6 +87,9 @@ fn check_user(addr: u64, len: usize, access: Access) -> Result<(), Errno> {
 fn sys_read(fd: u64, buf: u64, count: usize) -> SysResult {
     let file = fdget(fd)?;
     check_user(buf, count, Access::Write)?;
+    if let Some(result) = file.read_user(buf, count) {
+        return result.map(|n| n as u64);
+    }
     let mut kbuf = kbuf(count.min(CHUNK))?;
     let n = file.read(&mut kbuf)?;
     copy_to_user(buf, &kbuf[..n])?;
@@ -147,6 +150,9 @@ fn sys_write(fd: u64, buf: u64, count: usize) -> SysResult {
 /// Writes `count` bytes from user memory at `buf`, a kernel buffer's worth
 /// at a time; a short write ends it.
 fn write_from_user(file: &File, buf: u64, count: usize) -> SysResult {
+    if let Some(result) = file.write_user(buf, count) {
+        return result.map(|n| n as u64);
+    }
     in_pieces((0..count).step_by(CHUNK), |at| {
         let len = (count - at).min(CHUNK);
         let mut data = kbuf(len)?;

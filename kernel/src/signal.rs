@@ -488,7 +488,11 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
     match (&signal, group) {
         (Some(s), true) => {
             s.shared_pending.add(info);
-            threads(&mut |th| th.set_thread_flag(tif::SIGPENDING));
+            if s.live.load(Ordering::SeqCst) == 1 && !zombie {
+                t.set_thread_flag(tif::SIGPENDING); // `t` is the only thread
+            } else {
+                threads(&mut |th| th.set_thread_flag(tif::SIGPENDING));
+            }
         }
         _ => {
             t.pending.add(info);

@@ -244,7 +244,8 @@ fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
         if flags & tif::WORK_MASK == 0 && !crate::sched::core::need_resched() && !syscall {
             return;
         }
-        if !signal_work_pending(me) && !crate::sched::core::need_resched() && !syscall {
+        let signal_work = flags & tif::WORK_MASK != 0 && signal_work_pending(me);
+        if !signal_work && !crate::sched::core::need_resched() && !syscall {
             return;
         }
         super::cpu::local_irq_enable();

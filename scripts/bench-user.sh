@@ -24,6 +24,12 @@
 # Both kernels run the benchmark with --both: each figure unpinned, then with
 # the benchmark and its children pinned to CPU 0 (sched_setaffinity), so both
 # sides measure the same work with no cross-CPU wake-ups or idle entries.
+# Then --scale: 1, 2 and 4 processes at once, each pinned to its own CPU,
+# running fork+exit+wait or a pipe ping-pong pair; the figure is the time
+# until the last is reaped divided by all their iterations. Under -icount
+# the clock counts every CPU's instructions, so the 4-to-1 ratio is 1.0
+# without contention, and instructions spent spinning on shared locks
+# raise it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 img=${1:-build/kernel8.img}
@@ -49,7 +55,7 @@ mkfifo "$dir/in"
 pid=$!
 exec 3>"$dir/in"
 wait_for "$dir/ours" '^\$ ' 1 60
-printf '/tests/bench --both\r' >&3
+printf '/tests/bench --both --scale\r' >&3
 wait_for "$dir/ours" '^\$ ' 2 600
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
@@ -66,10 +72,10 @@ if [ -s "$linux" ]; then
     python3 scripts/cpio-add-node.py "$dir/linux.cpio.body" "$dir/linux.cpio" dev/console c 5 1
     python3 scripts/fdt-rng-seed.py build/firmware/bcm2711-rpi-4-b.dtb "$dir/seeded.dtb"
     timeout 900 "$qemu" -M raspi4b -kernel "$linux" -dtb "$dir/seeded.dtb" -initrd "$dir/linux.cpio" \
-        -append "console=ttyAMA0,115200 rdinit=/tests/bench clk_ignore_unused initcall_blacklist=brcmstb_l2_driver_init,brcmstb_i2c_driver_init -- --both" \
+        -append "console=ttyAMA0,115200 rdinit=/tests/bench clk_ignore_unused initcall_blacklist=brcmstb_l2_driver_init,brcmstb_i2c_driver_init -- --both --scale" \
         -serial stdio -display none -monitor none -no-reboot "${icount[@]}" </dev/null >"$dir/linux" 2>&1 &
     pid=$!
-    wait_for "$dir/linux" '^bench cow_fault.*pinned=1' 1 900
+    wait_for "$dir/linux" '^bench scale_pipe_pingpong procs=4' 1 900
     kill "$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
     tr -d '\r' <"$dir/linux" | grep '^bench ' >"$dir/linux.bench"
@@ -107,4 +113,23 @@ for name in getppid fork_exit_wait fork_exec_wait pipe_pingpong cow_fault; do
     else
         printf '| %-16s | %12s | %12s |\n' "$name" "$ours1" "$ours0"
     fi
+done
+
+scale() { # file name procs -> ns_per_iter
+    sed -n "s/^bench scale_$2 procs=$3 iters=[0-9]* ns_per_iter=\([0-9]*\)$/\1/p" "$1"
+}
+echo
+echo "scalability: n processes at once, one per CPU; instructions per operation, and the 4-to-1 ratio"
+printf '| %-16s | %-6s | %10s | %10s | %10s | %8s |\n' benchmark kernel "1 proc" "2 procs" "4 procs" "4 / 1"
+printf '| %-16s | %-6s | %10s | %10s | %10s | %8s |\n' --- --- ---: ---: ---: ---:
+for name in fork_exit_wait pipe_pingpong; do
+    for side in ours linux; do
+        [ "$side" = linux ] && [ "$have_linux" != 1 ] && continue
+        one=$(scale "$dir/$side.bench" "$name" 1)
+        two=$(scale "$dir/$side.bench" "$name" 2)
+        four=$(scale "$dir/$side.bench" "$name" 4)
+        label=$([ "$side" = ours ] && echo "this" || echo "Linux")
+        printf '| %-16s | %-6s | %10s | %10s | %10s | %8s |\n' "$name" "$label" "$one" "$two" "$four" \
+            "$(ratio "$four" "$one")"
+    done
 done

@@ -14,6 +14,15 @@
  *                another CPU, and the figure then includes cross-CPU
  *                wake-ups and idle entry and exit.
  *   --both       run every benchmark unpinned, then again pinned
+ *   --scale      then, for 1, 2 and 4 processes at once, each pinned to its
+ *                own CPU, run fork_exit_wait and pipe_pingpong (one ping-pong
+ *                pair per process, both ends on that CPU) and print
+ *                "bench scale_<name> procs=<n> iters=<i> ns_per_iter=<x>": the
+ *                time from releasing them together until the last is reaped,
+ *                divided by all their iterations. Under -icount the clock
+ *                counts the instructions of every CPU, so without contention
+ *                the figure stays as for one process; spinning on a contended
+ *                lock raises it.
  *   --mark       open a profiling window (hint #120) before each timed loop
  *                and close it (hint #121) after: the kprof QEMU plugin of
  *                `make profile` counts instructions inside the windows only.
@@ -200,6 +209,90 @@ static void bench_cow_fault(long iters)
     report("cow_fault", iters * COW_PAGES, total);
 }
 
+/* The fork_exit_wait loop without timing or report: 0 when all went well. */
+static int fork_exit_wait_loop(long iters)
+{
+    for (long i = 0; i < iters; i++) {
+        pid_t pid = fork();
+        if (pid == 0)
+            _exit(0);
+        if (pid < 0 || !reap(pid))
+            return -1;
+    }
+    return 0;
+}
+
+/* The pipe_pingpong loop with its own pair of pipes and echoing child. */
+static int pipe_pingpong_loop(long iters)
+{
+    int ping[2], pong[2];
+    if (pipe(ping) || pipe(pong))
+        return -1;
+    pid_t pid = fork();
+    if (pid == 0) {
+        char c;
+        close(ping[1]);
+        close(pong[0]);
+        while (read(ping[0], &c, 1) == 1)
+            if (write(pong[1], &c, 1) != 1)
+                _exit(1);
+        _exit(0);
+    }
+    close(ping[0]);
+    close(pong[1]);
+    char c = 'p';
+    int ok = pid > 0;
+    for (long i = 0; ok && i < iters; i++)
+        ok = write(ping[1], &c, 1) == 1 && read(pong[0], &c, 1) == 1;
+    close(ping[1]);
+    close(pong[0]);
+    return ok && reap(pid) ? 0 : -1;
+}
+
+/* nprocs processes, process k pinned to CPU k, each running loop(iters). */
+static void bench_scale(const char *name, int (*loop)(long), int nprocs, long iters)
+{
+    long ncpus = sysconf(_SC_NPROCESSORS_ONLN);
+    int go[2];
+    pid_t pids[16];
+    if (ncpus < 1 || nprocs > 16 || pipe(go) != 0) {
+        printf("bench scale_%s failed\n", name);
+        return;
+    }
+    fflush(stdout);
+    int started = 0;
+    for (; started < nprocs; started++) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            cpu_set_t set;
+            CPU_ZERO(&set);
+            CPU_SET(started % ncpus, &set);
+            char c;
+            close(go[1]);
+            /* Pinned, then waiting until the parent releases everyone. */
+            if (sched_setaffinity(0, sizeof set, &set) != 0 || read(go[0], &c, 1) != 0)
+                _exit(1);
+            _exit(loop(iters) == 0 ? 0 : 1);
+        }
+        if (pid < 0)
+            break;
+        pids[started] = pid;
+    }
+    close(go[0]);
+    uint64_t t0 = now_ns();
+    close(go[1]); /* end of file: all start at once */
+    int ok = started == nprocs;
+    for (int k = 0; k < started; k++)
+        ok &= reap(pids[k]);
+    uint64_t total = now_ns() - t0;
+    if (!ok) {
+        printf("bench scale_%s failed\n", name);
+        return;
+    }
+    printf("bench scale_%s procs=%d iters=%ld ns_per_iter=%llu\n", name, nprocs, iters,
+           (unsigned long long)(total / ((uint64_t)nprocs * (uint64_t)iters)));
+}
+
 struct benchmark {
     const char *name;
     void (*run)(long iters);
@@ -218,7 +311,7 @@ int main(int argc, char **argv)
     };
     size_t count = sizeof benchmarks / sizeof benchmarks[0];
 
-    int pin = 0, both = 0;
+    int pin = 0, both = 0, scale = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--exec") == 0 && i + 1 < argc) {
             exec_path = argv[++i];
@@ -227,6 +320,10 @@ int main(int argc, char **argv)
         if (strcmp(argv[i], "--pin") == 0 || strcmp(argv[i], "--both") == 0) {
             pin = 1;
             both = argv[i][2] == 'b';
+            continue;
+        }
+        if (strcmp(argv[i], "--scale") == 0) {
+            scale = 1;
             continue;
         }
         if (strcmp(argv[i], "--mark") == 0) {
@@ -243,7 +340,7 @@ int main(int argc, char **argv)
             }
         }
         if (eq == NULL || k == count) {
-            fprintf(stderr, "usage: bench [--exec PATH] [--pin|--both] [--mark] [name=iters ...]\n");
+            fprintf(stderr, "usage: bench [--exec PATH] [--pin|--both] [--scale] [--mark] [name=iters ...]\n");
             return 2;
         }
     }
@@ -256,6 +353,12 @@ int main(int argc, char **argv)
         for (size_t k = 0; k < count; k++)
             if (benchmarks[k].iters > 0)
                 benchmarks[k].run(benchmarks[k].iters);
+    }
+    for (int nprocs = 1; scale && nprocs <= 4; nprocs *= 2) {
+        if (benchmarks[1].iters > 0)
+            bench_scale("fork_exit_wait", fork_exit_wait_loop, nprocs, benchmarks[1].iters);
+        if (benchmarks[3].iters > 0)
+            bench_scale("pipe_pingpong", pipe_pingpong_loop, nprocs, benchmarks[3].iters);
     }
     return 0;
 }

@@ -143,15 +143,19 @@ pub fn irq_from_user() -> bool {
 fn el0_sync(frame: &mut TrapFrame) {
     use super::esr::ExceptionClass::*;
     let esr = Esr(ESR_EL1.get());
+    // A system call, the common case, before decoding anything else.
+    if esr.is_svc64() {
+        // System calls may sleep.
+        super::cpu::local_irq_enable();
+        // rt_sigreturn's x0 is the interrupted code's, not a result.
+        let restartable = crate::syscall::invoke(frame);
+        return exit_to_user_mode(frame, restartable);
+    }
+    // Read before anything can take another exception.
     let far = FAR_EL1.get();
-    // The handlers may sleep (page allocation, system calls).
+    // The handlers may sleep (page allocation).
     super::cpu::local_irq_enable();
     match esr.class() {
-        Svc64 => {
-            // rt_sigreturn's x0 is the interrupted code's, not a result.
-            let restartable = crate::syscall::invoke(frame);
-            return exit_to_user_mode(frame, restartable);
-        }
         DataAbortLowerEl | InstructionAbortLowerEl => do_page_fault(frame, esr, far),
         PcAlignment | SpAlignment => user_fault(frame, esr, crate::signal::SIGBUS, 1, far),
         BreakpointLowerEl | SoftwareStepLowerEl | WatchpointLowerEl | Brk => {

@@ -15,7 +15,9 @@
 //! broadcast TLBI (every core that may have run a thread of this mm).
 //!
 //! Locking: `inner` (the VMAs and the page tables) is one IRQ-safe spinlock
-//! per address space, taken by faults, by the user-memory accessors and by
+//! per address space, taken by faults (the program's own, and those of the
+//! kernel's LDTR/STTR user copies, mm/uaccess.rs), by the accessors of
+//! another address space (`write_user`, exec's `exec_write`) and by
 //! mmap/munmap/mprotect/brk; it nests inside no scheduler lock. Under it the
 //! heap (VMA nodes, copied strings), the slab caches and the frame allocator
 //! may be taken; fork holds the parent's while it fills the fresh child's,

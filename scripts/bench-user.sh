@@ -40,7 +40,10 @@ trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 
 wait_for() { # file pattern count seconds
     local deadline=$((SECONDS + $4))
-    while [ "$(grep -c -- "$2" "$1" || true)" -lt "$3" ]; do
+    local n
+    # The file may not exist yet: QEMU's output redirection runs in the
+    # background job.
+    while n=$(grep -c -- "$2" "$1" 2>/dev/null || true); [ "${n:-0}" -lt "$3" ]; do
         if [ $SECONDS -ge $deadline ]; then
             echo "timed out waiting for '$2'; console:" >&2; cat "$1" >&2; exit 1
         fi

@@ -10,6 +10,8 @@
 #   make chainboot DEV=/dev/ttyUSB0   send build/kernel8.img to a Pi running the chain-loader
 #   make bench    boot-time, scheduler and user-space figures
 #   make stress   a ten-minute signal storm (STRESS_SECONDS=...)
+#   make profile  instructions per kernel function of one user benchmark
+#                 (BENCH=<name>=<iters>, default fork_exit_wait=200)
 #   make userland build/rootfs: the user programs and test programs
 #   make initramfs  build/initramfs.cpio, linked into the kernel
 #   make clean
@@ -46,7 +48,7 @@ ifdef HZ
 export HZ
 endif
 
-.PHONY: all setup run test unit-test system-test stress clippy lint fmt gdb bench clean sdimage firmware \
+.PHONY: all setup run test unit-test system-test stress clippy lint fmt gdb bench profile clean sdimage firmware \
 	chainload sdimage-chainload chainboot userland initramfs FORCE
 
 all: $(IMG)
@@ -193,6 +195,10 @@ bench: $(IMG)
 	@bash scripts/bench-sched.sh $(IMG) icount
 	@bash scripts/bench-sched.sh $(IMG) wall
 	@bash scripts/bench-user.sh $(IMG)
+
+BENCH ?= fork_exit_wait=200
+profile: $(IMG)
+	@bash scripts/profile.sh $(IMG) $(BENCH)
 
 clean:
 	cargo clean

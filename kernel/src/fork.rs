@@ -382,13 +382,20 @@ pub unsafe fn task_pt_regs(p: TaskRef) -> &'static mut crate::arch::exception::T
 
 /// Allocates a descriptor and copies the parent's scheduling attributes
 /// (Linux: `dup_task_struct`).
+/// What a new descriptor starts as; only ever copied (dup_task_struct).
+static TASK_TEMPLATE: TaskStruct = TaskStruct::new();
+
 fn dup_task_struct(parent: TaskRef) -> Result<TaskRef, Errno> {
     // A new slab needs contiguous pages: the OOM killer may have to make
     // room (ENOMEM once it cannot).
     let obj = crate::mm::oom_kill::retry_on_oom(|| TASK_STRUCT_CACHE.alloc()).ok_or(Errno::ENOMEM)?;
     let p = obj.as_ptr() as *mut TaskStruct;
-    // SAFETY: a fresh, suitably aligned object of the task_struct cache.
-    unsafe { p.write(TaskStruct::new()) };
+    // One copy of a ready-made descriptor, instead of building the 3 KiB
+    // value on the stack (a memset and stores) and then moving it.
+    // SAFETY: a fresh, suitably aligned object of the task_struct cache;
+    // the template is TaskStruct::new()'s value, which owns nothing (a const
+    // fn allocates nothing), so its bytes are a second such value.
+    unsafe { core::ptr::copy_nonoverlapping(&TASK_TEMPLATE, p, 1) };
     // SAFETY: just initialised.
     let task = unsafe { TaskRef::from_ptr(p) };
     match vmstack::alloc_stack() {

@@ -27,7 +27,7 @@ use crate::arch::fpsimd::{self, FpState};
 use crate::errno::Errno;
 use crate::mm::uaccess;
 use crate::pid::Pid;
-use crate::sched::task::{current, for_each_process, pf, state, TaskRef, TASKLIST};
+use crate::sched::task::{current, for_each_process, pf, state, tif, TaskRef, TASKLIST};
 use crate::sync::IrqSpinLock;
 use crate::wstatus;
 use alloc::sync::Arc;
@@ -489,9 +489,21 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
     if sig_ignored(t, sig) {
         return Ok(());
     }
+    // Queued, then flagged (tif::SIGPENDING): for a group signal every
+    // thread, since any of them may be the one to take it.
     match (&signal, group) {
-        (Some(s), true) => s.shared_pending.add(info),
-        _ => t.pending.add(info),
+        (Some(s), true) => {
+            s.shared_pending.add(info);
+            if s.live.load(Ordering::SeqCst) == 1 && !zombie {
+                t.set_thread_flag(tif::SIGPENDING); // `t` is the only thread
+            } else {
+                threads(&mut |th| th.set_thread_flag(tif::SIGPENDING));
+            }
+        }
+        _ => {
+            t.pending.add(info);
+            t.set_thread_flag(tif::SIGPENDING);
+        }
     }
     // Wake someone to take it (Linux: `complete_signal`, `signal_wake_up`).
     if sig == SIGKILL {
@@ -534,6 +546,7 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
 /// Interrupts `t`'s interruptible sleep (and a stop, for SIGKILL) so it
 /// sees its signals (Linux: `signal_wake_up`).
 fn signal_wake_up(t: TaskRef, fatal: bool) {
+    t.set_thread_flag(tif::SIGPENDING);
     let mask = if fatal {
         state::TASK_INTERRUPTIBLE | state::__TASK_STOPPED | state::TASK_WAKEKILL
     } else {
@@ -681,6 +694,8 @@ fn do_signal_stop(t: TaskRef, sig: i32, cont_seq: u64) {
         }
         s.stop_signal.store(sig, Ordering::SeqCst);
         s.notify.store(notify::STOPPED, Ordering::SeqCst);
+        // The other threads stop on their way back to user mode.
+        for_each_thread(t, |th| th.set_thread_flag(tif::SIGPENDING));
         notify_parent_cldstop(t, CLD_STOPPED, sig);
     }
     stop_current(&s);
@@ -969,4 +984,5 @@ pub fn force_sig_fault(sig: i32, code: i32, addr: u64) {
         me.blocked.fetch_and(!sigmask(sig), Ordering::SeqCst);
     }
     me.pending.add(SigInfo { signo: sig, code, pid: 0, uid: 0, status: 0, addr });
+    me.set_thread_flag(tif::SIGPENDING);
 }

@@ -8,8 +8,10 @@
 //!
 //! Lock order (outer first): the scheduler's (sched/task.rs: TASKLIST < wait
 //! queues < pi_lock < run queues) < console output < mailbox < kernel page
-//! tables < an address space's lock (mm/mm_struct.rs; a parent's before its
-//! fresh child's in fork) < heap < slab caches < frame allocator. Interrupt handlers take the
+//! tables < a pipe's ring (fs/pipe.rs: its user copies may fault) < an
+//! address space's lock (mm/mm_struct.rs; a parent's before its fresh
+//! child's in fork; taken by any user copy that faults, arch uaccess.rs) <
+//! heap < slab caches < a per-CPU frame list < frame allocator (mm/phys.rs). Interrupt handlers take the
 //! scheduler's wake-up locks, the console output lock and the UART ring
 //! (lock-free).
 

@@ -15,6 +15,7 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
 #include <sys/time.h>
@@ -134,6 +135,35 @@ static void try(const char *name, bad_call call)
     }
 }
 
+/*
+ * The same calls with a buffer that starts 4 bytes before a PROT_NONE page:
+ * the kernel's copy faults part-way through, after copying some bytes, and
+ * the call must still fail with EFAULT (nothing is left half-done that the
+ * caller could see as success).
+ */
+static void try_across(const char *name, bad_call call)
+{
+    long page = sysconf(_SC_PAGESIZE);
+    char *area = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (area == MAP_FAILED || mprotect(area + page, page, PROT_NONE) != 0) {
+        fail("%s across: mmap", name);
+        return;
+    }
+    memset(area, 0, page);
+    errno = 0;
+    long r = call(area + page - 4);
+    int err = errno;
+    char what[32];
+    describe(what, sizeof what, r, err);
+    if (r == -1 && err == EFAULT) {
+        printf("%s, buffer running into PROT_NONE: EFAULT\n", name);
+    } else {
+        printf("%s, buffer running into PROT_NONE: unexpected %s\n", name, what);
+        fail("%s across", name);
+    }
+    munmap(area, 2 * page);
+}
+
 int main(void)
 {
     test_init();
@@ -190,6 +220,12 @@ int main(void)
     try("getitimer", do_getitimer);
     try("setitimer", do_setitimer);
     try("rt_sigaction oldact", do_rt_sigaction_old);
+
+    try_across("clock_gettime", do_clock_gettime);
+    try_across("uname", do_uname);
+    try_across("rt_sigprocmask", do_rt_sigprocmask);
+    try_across("newfstatat", do_newfstatat);
+    try_across("rt_sigaction", do_rt_sigaction);
 
     /*
      * FUTEX_WAKE looks at no memory, but a word in the kernel half is

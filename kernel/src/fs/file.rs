@@ -133,6 +133,18 @@ pub trait FileOps: Send + Sync {
     fn write(&self, _buf: &[u8], _nonblock: bool) -> Result<usize, Errno> {
         Err(Errno::EINVAL)
     }
+    /// Reads up to `count` bytes straight into user memory at `buf` (Linux:
+    /// `read_iter` on a user `iov_iter`), for a stream that copies from its
+    /// own memory (pipes); `None`, the default: the system call reads into
+    /// a kernel buffer with [`Self::read`] and copies that out.
+    fn read_user(&self, _buf: u64, _count: usize, _nonblock: bool) -> Option<Result<usize, Errno>> {
+        None
+    }
+    /// Writes `count` bytes straight from user memory at `buf`; `None`: the
+    /// system call copies them into a kernel buffer for [`Self::write`].
+    fn write_user(&self, _buf: u64, _count: usize, _nonblock: bool) -> Option<Result<usize, Errno>> {
+        None
+    }
     fn ioctl(&self, _cmd: u32, _arg: u64) -> Result<u64, Errno> {
         Err(Errno::ENOTTY)
     }
@@ -208,6 +220,27 @@ impl File {
         } else {
             self.ops.read(buf, 0, self.nonblock())
         }
+    }
+
+    /// Reads into user memory without a kernel buffer, for streams that can
+    /// ([`FileOps::read_user`]); `None` for the others.
+    pub fn read_user(&self, buf: u64, count: usize) -> Option<Result<usize, Errno>> {
+        if !self.readable() {
+            return Some(Err(Errno::EBADF));
+        }
+        if self.ops.seekable() {
+            return None;
+        }
+        self.ops.read_user(buf, count, self.nonblock())
+    }
+
+    /// Writes from user memory without a kernel buffer, for streams that
+    /// can ([`FileOps::write_user`]); `None` for the others.
+    pub fn write_user(&self, buf: u64, count: usize) -> Option<Result<usize, Errno>> {
+        if !self.writable() {
+            return Some(Err(Errno::EBADF));
+        }
+        self.ops.write_user(buf, count, self.nonblock())
     }
 
     /// Writes.

@@ -6,8 +6,19 @@
 //! with no reader left it gets EPIPE and SIGPIPE. Writes of up to PIPE_BUF
 //! bytes are atomic: they wait until the whole write fits. Sleeps are
 //! interruptible and restartable (ERESTARTSYS).
+//!
+//! read(2) and write(2) copy straight between user memory and the ring
+//! (`read_user`, `write_user`: LDTR/STTR through arch/aarch64/uaccess.rs),
+//! with no kernel buffer between. The copy runs under the ring's lock, so
+//! a user page fault during it is resolved with that lock held: the fault
+//! path takes the address space's lock and the frame allocator's, never a
+//! pipe's (lock order: pipe ring, then mm, then frames). A fault the
+//! address space cannot resolve consumes nothing from the ring (a read) or
+//! adds nothing of that piece (a write), and is EFAULT when nothing was
+//! transferred yet.
 
 use super::file::{mode, poll, FileOps, Stat};
+use crate::arch::uaccess::{raw_copy_from_user, raw_copy_to_user};
 use crate::errno::Errno;
 use crate::sched::task::state;
 use crate::sched::wait::WaitQueueHead;
@@ -27,6 +38,66 @@ struct Ring {
     len: usize,
     readers: usize,
     writers: usize,
+}
+
+impl Ring {
+    /// The `n` bytes from the head, as at most two pieces of the ring.
+    fn data(&self, n: usize) -> [&[u8]; 2] {
+        let first = n.min(PIPE_SIZE - self.head);
+        [&self.buf[self.head..self.head + first], &self.buf[..n - first]]
+    }
+
+    /// Room for `n` bytes after the tail, as at most two pieces.
+    fn room(&mut self, n: usize) -> [&mut [u8]; 2] {
+        let tail = (self.head + self.len) % PIPE_SIZE;
+        let first = n.min(PIPE_SIZE - tail);
+        let (low, high) = self.buf.split_at_mut(tail);
+        [&mut high[..first], &mut low[..n - first]]
+    }
+}
+
+/// Where a read puts its bytes, where a write takes them from.
+enum Buffer<'a> {
+    Kernel(&'a mut [u8]),
+    User(u64),
+}
+
+impl Buffer<'_> {
+    /// Copies `src` to offset `at`; EFAULT for a user buffer that faults.
+    fn put(&mut self, at: usize, src: &[u8]) -> Result<(), Errno> {
+        match self {
+            Buffer::Kernel(b) => {
+                b[at..at + src.len()].copy_from_slice(src);
+                Ok(())
+            }
+            Buffer::User(addr) => match raw_copy_to_user(*addr + at as u64, src) {
+                0 => Ok(()),
+                _ => Err(Errno::EFAULT),
+            },
+        }
+    }
+}
+
+/// Where a write takes its bytes from.
+enum Source<'a> {
+    Kernel(&'a [u8]),
+    User(u64),
+}
+
+impl Source<'_> {
+    /// Fills `dst` from offset `at`; EFAULT for a user buffer that faults.
+    fn get(&self, at: usize, dst: &mut [u8]) -> Result<(), Errno> {
+        match self {
+            Source::Kernel(b) => {
+                dst.copy_from_slice(&b[at..at + dst.len()]);
+                Ok(())
+            }
+            Source::User(addr) => match raw_copy_from_user(dst, *addr + at as u64) {
+                0 => Ok(()),
+                _ => Err(Errno::EFAULT),
+            },
+        }
+    }
 }
 
 /// The shared part (Linux: `struct pipe_inode_info`).
@@ -65,9 +136,10 @@ fn restartable(r: Result<(), Errno>) -> Result<(), Errno> {
     r.map_err(|e| if e == Errno::EINTR { Errno::ERESTARTSYS } else { e })
 }
 
-impl FileOps for PipeEnd {
-    fn read(&self, buf: &mut [u8], _pos: u64, nonblock: bool) -> Result<usize, Errno> {
-        if buf.is_empty() {
+impl PipeEnd {
+    /// Reads up to `count` bytes into `buf` (Linux: `pipe_read`).
+    fn do_read(&self, mut buf: Buffer<'_>, count: usize, nonblock: bool) -> Result<usize, Errno> {
+        if count == 0 {
             return Ok(0);
         }
         let p = &self.pipe;
@@ -75,10 +147,10 @@ impl FileOps for PipeEnd {
             {
                 let mut r = p.ring.lock();
                 if r.len > 0 {
-                    let n = buf.len().min(r.len);
-                    for (i, b) in buf[..n].iter_mut().enumerate() {
-                        *b = r.buf[(r.head + i) % PIPE_SIZE];
-                    }
+                    let n = count.min(r.len);
+                    let [first, second] = r.data(n);
+                    buf.put(0, first)?;
+                    buf.put(first.len(), second)?;
                     r.head = (r.head + n) % PIPE_SIZE;
                     r.len -= n;
                     drop(r);
@@ -99,11 +171,12 @@ impl FileOps for PipeEnd {
         }
     }
 
-    fn write(&self, buf: &[u8], nonblock: bool) -> Result<usize, Errno> {
+    /// Writes `count` bytes from `src` (Linux: `pipe_write`).
+    fn do_write(&self, src: Source<'_>, count: usize, nonblock: bool) -> Result<usize, Errno> {
         let p = &self.pipe;
         let mut done = 0;
-        while done < buf.len() {
-            let want = if buf.len() <= PIPE_BUF { buf.len() } else { 1 };
+        while done < count {
+            let want = if count <= PIPE_BUF { count } else { 1 };
             {
                 let mut r = p.ring.lock();
                 if r.readers == 0 {
@@ -117,10 +190,11 @@ impl FileOps for PipeEnd {
                 }
                 let room = PIPE_SIZE - r.len;
                 if room >= want {
-                    let n = room.min(buf.len() - done);
-                    let tail = (r.head + r.len) % PIPE_SIZE;
-                    for (i, &b) in buf[done..done + n].iter().enumerate() {
-                        r.buf[(tail + i) % PIPE_SIZE] = b;
+                    let n = room.min(count - done);
+                    let [first, second] = r.room(n);
+                    let copied = src.get(done, first).and_then(|_| src.get(done + first.len(), second));
+                    if let Err(e) = copied {
+                        return if done > 0 { Ok(done) } else { Err(e) };
                     }
                     r.len += n;
                     done += n;
@@ -141,6 +215,25 @@ impl FileOps for PipeEnd {
             }
         }
         Ok(done)
+    }
+}
+
+impl FileOps for PipeEnd {
+    fn read(&self, buf: &mut [u8], _pos: u64, nonblock: bool) -> Result<usize, Errno> {
+        let count = buf.len();
+        self.do_read(Buffer::Kernel(buf), count, nonblock)
+    }
+
+    fn write(&self, buf: &[u8], nonblock: bool) -> Result<usize, Errno> {
+        self.do_write(Source::Kernel(buf), buf.len(), nonblock)
+    }
+
+    fn read_user(&self, buf: u64, count: usize, nonblock: bool) -> Option<Result<usize, Errno>> {
+        Some(self.do_read(Buffer::User(buf), count, nonblock))
+    }
+
+    fn write_user(&self, buf: u64, count: usize, nonblock: bool) -> Option<Result<usize, Errno>> {
+        Some(self.do_write(Source::User(buf), count, nonblock))
     }
 
     fn stat(&self) -> Stat {

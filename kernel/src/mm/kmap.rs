@@ -7,7 +7,6 @@
 //! - the rest of RAM, linearly, RW- with the largest blocks that fit;
 //! - the peripheral window as device memory, RW-, never executable.
 
-use super::frame::PAGE_SIZE;
 use super::pgtable::{Attributes, MapError, PageTable, Table, TableMemory};
 use super::{phys, phys_to_virt, virt_to_phys, KERNEL_VA_BASE};
 use crate::config::NR_CPUS;
@@ -49,8 +48,9 @@ impl TableMemory for LinearMapTables {
     fn alloc_table(&mut self) -> Option<u64> {
         let pa = phys::alloc_frame_gfp(self.gfp)?;
         assert!(!self.boot || pa < 1 << 30, "boot page-table frame outside the boot map");
-        // SAFETY: a fresh frame from the allocator, mapped by the linear map.
-        unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
+        // SAFETY: a fresh frame from the allocator, mapped by the linear map
+        // (Normal memory, which DC ZVA needs: the boot map's too).
+        unsafe { crate::arch::page::clear_page(phys_to_virt(pa)) };
         // The empty table must be visible before the entry that links it:
         // another core's table walker may follow that entry at once and
         // would take stale bytes for entries (Linux: __pte_alloc's smp_wmb).

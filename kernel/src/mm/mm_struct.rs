@@ -15,18 +15,20 @@
 //! broadcast TLBI (every core that may have run a thread of this mm).
 //!
 //! Locking: `inner` (the VMAs and the page tables) is one IRQ-safe spinlock
-//! per address space, taken by faults, by the user-memory accessors and by
+//! per address space, taken by faults (the program's own, and those of the
+//! kernel's LDTR/STTR user copies, mm/uaccess.rs), by the accessors of
+//! another address space (`write_user`, exec's `exec_write`) and by
 //! mmap/munmap/mprotect/brk; it nests inside no scheduler lock. Under it the
 //! heap (VMA nodes, copied strings), the slab caches and the frame allocator
 //! may be taken; fork holds the parent's while it fills the fresh child's,
 //! which nobody else can see yet (kernel/src/sync.rs has the whole order).
 
 use super::frame::PAGE_SIZE;
-use super::kmap::LinearMapTables;
-use super::page::{alloc_user_page, get_page, page_count, put_page};
+use super::page::{alloc_user_page, copy_user_page, get_page, page_count, put_page};
 use super::pgtable::{pte, MapError, PageTable, Table, TableMemory};
+use super::phys::Gfp;
 use super::phys_to_virt;
-use super::vma::{prot, VmLimits, Vma, VmaKind, VmaList};
+use super::vma::{prot, VmLimits, VmaKind, VmaList};
 use crate::arch::mmu;
 use crate::errno::Errno;
 use crate::sync::IrqSpinLock;
@@ -70,6 +72,10 @@ pub enum Access {
 pub struct MmStruct {
     /// Physical address of the L0 table.
     root: u64,
+    /// The last table page allocated, head of the chain of all of them
+    /// (mm/page.rs `set_table_link`); changed under `inner`'s lock, or
+    /// before anyone else can see the address space.
+    tables: AtomicU64,
     asid: u16,
     inner: IrqSpinLock<MmInner>,
     /// Pages mapped (resident), for /proc.
@@ -77,36 +83,6 @@ pub struct MmStruct {
     /// Translation-table pages (Linux: `pgtables_bytes`), for the OOM
     /// killer's badness and /proc.
     pub pgtables: AtomicU64,
-}
-
-/// The table memory of a user address space: frames that stop at the
-/// reserve (mm/phys.rs `Gfp::User`), counted in the space's `pgtables`.
-pub struct UserTables<'a> {
-    memory: LinearMapTables,
-    count: &'a AtomicU64,
-}
-
-impl<'a> UserTables<'a> {
-    fn new(count: &'a AtomicU64) -> Self {
-        UserTables { memory: LinearMapTables::user(), count }
-    }
-}
-
-impl TableMemory for UserTables<'_> {
-    fn alloc_table(&mut self) -> Option<u64> {
-        let pa = self.memory.alloc_table()?;
-        self.count.fetch_add(1, Ordering::Relaxed);
-        Some(pa)
-    }
-
-    fn table(&mut self, pa: u64) -> &mut Table {
-        self.memory.table(pa)
-    }
-
-    fn free_table(&mut self, pa: u64) {
-        self.count.fetch_sub(1, Ordering::Relaxed);
-        self.memory.free_table(pa);
-    }
 }
 
 /// The parts of an address space under its lock.
@@ -178,6 +154,38 @@ fn sigpage_frame() -> Result<u64, Errno> {
         .copied()
 }
 
+/// Table memory of one user address space: zeroed frames that stop at the
+/// reserve (mm/phys.rs `Gfp::User`), reached through the linear map, each
+/// put on the address space's chain of table pages and counted in its
+/// `pgtables` as it is allocated.
+struct UserTables<'a> {
+    chain: &'a AtomicU64,
+    count: &'a AtomicU64,
+}
+
+impl TableMemory for UserTables<'_> {
+    fn alloc_table(&mut self) -> Option<u64> {
+        let pa = super::phys::alloc_frame_gfp(Gfp::User)?;
+        // SAFETY: a fresh frame from the allocator, in the linear map.
+        unsafe { crate::arch::page::clear_page(phys_to_virt(pa)) };
+        let head = self.chain.load(Ordering::Relaxed);
+        super::page::set_table_link(pa, (head != 0).then_some(head));
+        self.chain.store(pa, Ordering::Relaxed);
+        self.count.fetch_add(1, Ordering::Relaxed);
+        // The empty table must be visible before the entry that links it:
+        // another core's table walker may follow that entry at once (Linux:
+        // __pte_alloc's smp_wmb).
+        core::sync::atomic::fence(Ordering::Release);
+        Some(pa)
+    }
+
+    fn table(&mut self, pa: u64) -> &mut Table {
+        // SAFETY: `pa` is a table page of this address space, which the
+        // caller has locked (or nobody else can see yet).
+        unsafe { &mut *(phys_to_virt(pa) as *mut Table) }
+    }
+}
+
 fn map_error(e: MapError) -> Errno {
     match e {
         MapError::OutOfMemory => Errno::ENOMEM,
@@ -190,8 +198,9 @@ impl MmStruct {
     pub fn new() -> Result<Mm, Errno> {
         let sigpage = sigpage_frame()?;
         let asid = ASIDS.lock().alloc().ok_or(Errno::EAGAIN)?;
+        let chain = AtomicU64::new(0);
         let pgtables = AtomicU64::new(0);
-        let root = match PageTable::new(&mut UserTables::new(&pgtables)) {
+        let root = match PageTable::new(&mut UserTables { chain: &chain, count: &pgtables }) {
             Ok(pt) => pt.root(),
             Err(_) => {
                 ASIDS.lock().free(asid);
@@ -200,6 +209,7 @@ impl MmStruct {
         };
         let mm = Arc::new(MmStruct {
             root,
+            tables: chain,
             asid,
             inner: IrqSpinLock::new(MmInner {
                 vmas: VmaList::new(),
@@ -218,7 +228,7 @@ impl MmStruct {
         {
             let mut inner = mm.inner.lock();
             inner.vmas.insert(SIGPAGE, PAGE, prot::READ | prot::EXEC, VmaKind::Special)?;
-            let (root, mut tables) = mm.tables();
+            let mut tables = mm.tables();
             let mut pt = PageTable::from_root(root, &mut tables);
             let slot = pt.pte_mut(SIGPAGE, true).map_err(map_error)?.ok_or(Errno::ENOMEM)?;
             get_page(sigpage);
@@ -242,8 +252,10 @@ impl MmStruct {
         self.inner.lock()
     }
 
-    fn tables(&self) -> (u64, UserTables<'_>) {
-        (self.root, UserTables::new(&self.pgtables))
+    /// The table memory of this address space; the caller holds `inner`'s
+    /// lock (or nobody else can see the address space yet).
+    fn tables(&self) -> UserTables<'_> {
+        UserTables { chain: &self.tables, count: &self.pgtables }
     }
 
     /// A copy of this address space for a child (Linux: `dup_mm`,
@@ -262,45 +274,35 @@ impl MmStruct {
         child_inner.env_start = inner.env_start;
         child_inner.env_end = inner.env_end;
         child_inner.exe = inner.exe.clone();
-        let (root, mut parent_tables) = self.tables();
-        let mut parent_pt = PageTable::from_root(root, &mut parent_tables);
-        let (child_root, mut child_tables) = child.tables();
-        let mut child_pt = PageTable::from_root(child_root, &mut child_tables);
+        let mut parent_tables = self.tables();
+        let mut parent_pt = PageTable::from_root(self.root, &mut parent_tables);
+        let mut child_tables = child.tables();
+        let mut child_pt = PageTable::from_root(child.root, &mut child_tables);
         let mut result = Ok(());
         let mut pages = 0;
-        let mut vma: Option<Vma> = None;
-        parent_pt.for_each_page(|va, entry| {
-            if result.is_err() {
-                return;
-            }
-            if !vma.is_some_and(|v| v.contains(va)) {
-                vma = inner.vmas.find(va).copied();
-            }
-            let Some(v) = vma else { return };
+        for v in inner.vmas.iter() {
             if v.kind == VmaKind::Special {
-                return; // MmStruct::new mapped it already
+                continue; // MmStruct::new mapped it already
             }
-            if v.prot & prot::WRITE != 0 {
-                *entry = pte::wrprotect(*entry);
-            }
-            match child_pt.pte_mut(va, true) {
-                Ok(Some(slot)) => {
-                    get_page(pte::addr(*entry));
-                    *slot = *entry;
-                    pages += 1;
+            let cow = v.prot & prot::WRITE != 0;
+            result = parent_pt.copy_range(&mut child_pt, v.start, v.end, |_, entry| {
+                if cow {
+                    *entry = pte::wrprotect(*entry);
                 }
-                // pte_mut(.., true) either allocates or fails; a `None`
-                // would still be no memory, not a reason to stop the kernel.
-                Ok(None) => result = Err(Errno::ENOMEM),
-                Err(e) => result = Err(map_error(e)),
+                get_page(pte::addr(*entry));
+                pages += 1;
+                Some(*entry)
+            });
+            if result.is_err() {
+                break;
             }
-        });
+        }
         // The parent's writable entries just became read-only: no core may
         // keep a writable copy in its TLB.
         mmu::flush_tlb_asid(self.asid);
         child.rss.store(pages, Ordering::Relaxed);
         drop(child_inner);
-        result.map(|_| child.clone())
+        result.map(|_| child.clone()).map_err(map_error)
     }
 
     /// Resolves a fault at `addr` (Linux: `handle_mm_fault`). `Err(EFAULT)`:
@@ -325,11 +327,11 @@ impl MmStruct {
         let page_va = addr & !(PAGE - 1);
         let writable = vma.prot & prot::WRITE != 0;
         let exec = vma.prot & prot::EXEC != 0;
-        let (root, mut tables) = self.tables();
-        let mut pt = PageTable::from_root(root, &mut tables);
+        let mut tables = self.tables();
+        let mut pt = PageTable::from_root(self.root, &mut tables);
         let slot = pt.pte_mut(page_va, true).map_err(map_error)?.ok_or(Errno::ENOMEM)?;
         if !pte::present(*slot) {
-            if vma.kind == VmaKind::Stack && STACK_TOP - page_va > stack_limit() {
+            if vma.kind == VmaKind::Stack && page_va < exec_stack_floor(inner) && STACK_TOP - page_va > stack_limit() {
                 // Past RLIMIT_STACK: the stack does not grow there (Linux:
                 // acct_stack_growth refuses, and the fault is SIGSEGV).
                 return Err(Errno::EFAULT);
@@ -361,16 +363,9 @@ impl MmStruct {
                 *slot = pte::mkwrite(old);
             } else {
                 // Copy it (Linux: `wp_page_copy`), break-before-make.
-                let new_pa = alloc_user_page().ok_or(Errno::ENOMEM)?;
-                // SAFETY: both frames are RAM in the linear map; the old one
-                // stays alive (we hold a reference) until put_page below.
-                unsafe {
-                    core::ptr::copy_nonoverlapping(
-                        phys_to_virt(old_pa) as *const u8,
-                        phys_to_virt(new_pa) as *mut u8,
-                        PAGE_SIZE,
-                    )
-                };
+                // The old page stays alive (this entry holds a reference)
+                // until put_page below.
+                let new_pa = copy_user_page(old_pa).ok_or(Errno::ENOMEM)?;
                 if exec {
                     // Copied code must be what this mapping fetches.
                     crate::arch::cache::sync_icache_range(phys_to_virt(new_pa), PAGE_SIZE);
@@ -429,8 +424,8 @@ impl MmStruct {
     /// The physical address for `addr` if it is mapped with the permission
     /// `access` needs, faulting it in otherwise.
     fn translate_locked(&self, inner: &MmInner, addr: u64, access: Access) -> Result<u64, Errno> {
-        let (root, mut tables) = self.tables();
-        let mut pt = PageTable::from_root(root, &mut tables);
+        let mut tables = self.tables();
+        let mut pt = PageTable::from_root(self.root, &mut tables);
         if let Ok(Some(slot)) = pt.pte_mut(addr, false) {
             let e = *slot;
             if pte::present(e) && pte::user_accessible(e) && (access != Access::Write || pte::writable(e)) {
@@ -533,24 +528,15 @@ impl MmStruct {
 
     /// Drops the pages of `[start, end)` (Linux: `zap_page_range`).
     fn zap_range(&self, start: u64, end: u64) {
-        let (root, mut tables) = self.tables();
-        let mut pt = PageTable::from_root(root, &mut tables);
-        let mut va = start;
-        while va < end {
-            match pt.pte_mut(va, false) {
-                Ok(Some(slot)) if pte::present(*slot) => {
-                    let pa = pte::addr(*slot);
-                    *slot = 0;
-                    mmu::flush_tlb_user_page(self.asid, va);
-                    put_page(pa);
-                    self.rss.fetch_sub(1, Ordering::Relaxed);
-                    va += PAGE;
-                }
-                Ok(Some(_)) => va += PAGE,
-                // No table here: skip what it would have covered.
-                _ => va = pt.hole_end(va).unwrap_or(va + PAGE),
-            }
-        }
+        let mut tables = self.tables();
+        let mut pt = PageTable::from_root(self.root, &mut tables);
+        pt.for_each_pte_in(start, end, |va, slot| {
+            let pa = pte::addr(*slot);
+            *slot = 0;
+            mmu::flush_tlb_user_page(self.asid, va);
+            put_page(pa);
+            self.rss.fetch_sub(1, Ordering::Relaxed);
+        });
     }
 
     /// Changes permissions (Linux: `mprotect`). Entries lose write
@@ -579,25 +565,17 @@ impl MmStruct {
         }
         inner.vmas.protect(start, covered - start, prot_bits)?;
         let result = if covered < end { Err(Errno::ENOMEM) } else { Ok(()) };
-        let end = covered;
-        let (root, mut tables) = self.tables();
-        let mut pt = PageTable::from_root(root, &mut tables);
-        let mut va = start;
-        while va < end {
-            match pt.pte_mut(va, false) {
-                Ok(Some(slot)) => {
-                    if pte::present(*slot) {
-                        *slot = if prot_bits & (prot::READ | prot::WRITE | prot::EXEC) == 0 {
-                            pte::no_access(*slot) // PROT_NONE: EL0 must not even read
-                        } else {
-                            pte::with_prot(*slot, false, prot_bits & prot::EXEC != 0)
-                        };
-                    }
-                    va += PAGE;
-                }
-                _ => va = pt.hole_end(va).unwrap_or(va + PAGE),
-            }
-        }
+        let none = prot_bits & (prot::READ | prot::WRITE | prot::EXEC) == 0;
+        let exec = prot_bits & prot::EXEC != 0;
+        let mut tables = self.tables();
+        let mut pt = PageTable::from_root(self.root, &mut tables);
+        pt.for_each_pte_in(start, covered, |_, slot| {
+            *slot = if none {
+                pte::no_access(*slot) // PROT_NONE: EL0 must not even read
+            } else {
+                pte::with_prot(*slot, false, exec)
+            };
+        });
         mmu::flush_tlb_asid(self.asid);
         result
     }
@@ -663,6 +641,19 @@ impl MmStruct {
     }
 }
 
+/// The lowest stack page execve filled (strings, pointers, auxv), which
+/// belongs to the stack whatever RLIMIT_STACK says (Linux: the stack VMA
+/// holds the arguments before setup_arg_pages looks at the limit, and only
+/// growth beyond it is checked); while execve is still filling the stack
+/// (`start_stack` not yet set), nothing is checked.
+fn exec_stack_floor(inner: &MmInner) -> u64 {
+    if inner.start_stack == 0 {
+        0
+    } else {
+        inner.start_stack & !(PAGE - 1)
+    }
+}
+
 /// The current task's RLIMIT_STACK in bytes: how far below STACK_TOP the
 /// stack may be faulted in (the stack area itself is STACK_SIZE, mapped at
 /// exec, so a larger limit changes nothing).
@@ -680,9 +671,23 @@ fn touches_special(inner: &MmInner, start: u64, len: u64) -> bool {
 impl Drop for MmStruct {
     /// The last user is gone (Linux: `mmput` -> `exit_mmap`): every page
     /// loses a reference, the tables and the ASID are freed.
+    ///
+    /// Pages are found through the VMAs (every present entry lies in one:
+    /// unmapping zaps what it removes) and the tables through their chain,
+    /// so no table is scanned beyond the mapped ranges.
     fn drop(&mut self) {
-        let (root, mut tables) = self.tables();
-        PageTable::from_root(root, &mut tables).free_all(|entry| put_page(pte::addr(entry)));
+        let inner = self.inner.lock();
+        let mut tables = UserTables { chain: &self.tables, count: &self.pgtables };
+        let mut pt = PageTable::from_root(self.root, &mut tables);
+        for v in inner.vmas.iter() {
+            pt.for_each_pte_in(v.start, v.end, |_, entry| put_page(pte::addr(*entry)));
+        }
+        drop(inner);
+        let mut next = Some(self.tables.swap(0, Ordering::Relaxed));
+        while let Some(pa) = next.filter(|&pa| pa != 0) {
+            next = super::page::take_table_link(pa);
+            let _ = super::phys::free_frame(pa);
+        }
         mmu::flush_tlb_asid(self.asid);
         ASIDS.lock().free(self.asid);
     }

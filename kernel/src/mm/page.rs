@@ -47,11 +47,26 @@ fn count(pa: u64) -> &'static AtomicU32 {
 pub fn alloc_user_page() -> Option<u64> {
     let pa = super::oom_kill::retry_on_oom(|| phys::alloc_frame_gfp(phys::Gfp::User))?;
     // SAFETY: a fresh frame from the allocator, mapped by the linear map.
-    unsafe { core::ptr::write_bytes(phys_to_virt(pa) as *mut u8, 0, PAGE_SIZE) };
+    unsafe { crate::arch::page::clear_page(phys_to_virt(pa)) };
     count(pa).store(1, Ordering::Relaxed);
     // The zeros must be visible before the entry that maps the page: another
     // core's table walk or load may follow that entry at once (Linux:
     // __SetPageUptodate's smp_wmb).
+    core::sync::atomic::fence(Ordering::Release);
+    Some(pa)
+}
+
+/// A frame for user memory holding a copy of the page at `src_pa`, with a
+/// count of 1 (Linux: `wp_page_copy`'s `alloc_page_vma` + `copy_user_highpage`):
+/// not zeroed first, since the copy overwrites every byte. The caller keeps
+/// `src_pa` alive for the copy.
+pub fn copy_user_page(src_pa: u64) -> Option<u64> {
+    let pa = super::oom_kill::retry_on_oom(|| phys::alloc_frame_gfp(phys::Gfp::User))?;
+    // SAFETY: a fresh frame from the allocator and a live one, both in the
+    // linear map, distinct.
+    unsafe { crate::arch::page::copy_page(phys_to_virt(pa), phys_to_virt(src_pa)) };
+    count(pa).store(1, Ordering::Relaxed);
+    // As in alloc_user_page: the data before the entry that maps it.
     core::sync::atomic::fence(Ordering::Release);
     Some(pa)
 }
@@ -75,4 +90,23 @@ pub fn put_page(pa: u64) {
 /// The mappings of the frame now (Linux: `page_count`).
 pub fn page_count(pa: u64) -> u32 {
     count(pa).load(Ordering::Acquire)
+}
+
+/// The page-table pages of a user address space are chained through their
+/// count slots (a table page is never mapped as a user page, so its count
+/// is otherwise unused), so that tearing the address space down frees every
+/// table without scanning a table for the ones below it. The slot holds the
+/// next table's frame number plus one; 0 ends the chain.
+pub fn set_table_link(pa: u64, next: Option<u64>) {
+    let link = next.map_or(0, |n| (n as usize / PAGE_SIZE) as u32 + 1);
+    count(pa).store(link, Ordering::Relaxed);
+}
+
+/// The table after `pa` in its address space's chain; clears the link, so
+/// the frame goes back to the allocator with a count of 0.
+pub fn take_table_link(pa: u64) -> Option<u64> {
+    match count(pa).swap(0, Ordering::Relaxed) {
+        0 => None,
+        n => Some((n as u64 - 1) * PAGE_SIZE as u64),
+    }
 }

@@ -297,46 +297,45 @@ impl<'m, M: TableMemory> PageTable<'m, M> {
         })
     }
 
-    /// Where the hole around `va` ends, when a table on the way to its L3
-    /// entry is missing (or a block stands in for one): the first address
-    /// past the missing table's span, so that a scan of a range skips it
-    /// whole instead of page by page or 2 MiB by 2 MiB. `None` when `va`'s
-    /// L3 table exists.
-    pub fn hole_end(&mut self, va: u64) -> Option<u64> {
-        let mut table = self.root;
-        for l in 0..3 {
-            let entry = self.memory.table(table)[level_index(va, l)];
-            if entry & VALID == 0 || entry & TABLE_OR_PAGE == 0 {
-                return Some((va | (level_size(l) - 1)).saturating_add(1));
-            }
-            table = entry & ADDRESS_MASK;
+    /// Calls `f(va, entry)` for every present page entry in `[start, end)`
+    /// of a tree made of pages only (a user address space), in address
+    /// order (Linux: the `zap_pte_range`/`change_pte_range` walks). Only the
+    /// tables that exist are visited, each from its parent, never from the
+    /// root per page: a missing table passes over its whole span, and runs
+    /// of eight empty entries (one cache line) are passed over in one test.
+    pub fn for_each_pte_in(&mut self, start: u64, end: u64, mut f: impl FnMut(u64, &mut u64)) {
+        if start < end {
+            range_walk(self.memory, self.root, 0, 0, start, end - 1, &mut f);
         }
-        None
     }
 
-    /// Calls `f(va, entry)` for every valid page entry of a tree made of
-    /// pages only (a user address space), in address order.
-    pub fn for_each_page(&mut self, mut f: impl FnMut(u64, &mut u64)) {
-        self.walk(self.root, 0, 0, &mut f);
-    }
-
-    fn walk(&mut self, table: u64, level: usize, base: u64, f: &mut impl FnMut(u64, &mut u64)) {
-        for i in 0..ENTRIES {
-            let entry = self.memory.table(table)[i];
-            if entry & VALID == 0 {
-                continue;
-            }
-            let va = base + i as u64 * level_size(level);
-            if level == 3 {
-                f(va, &mut self.memory.table(table)[i]);
-            } else if entry & TABLE_OR_PAGE != 0 {
-                self.walk(entry & ADDRESS_MASK, level + 1, va, f);
-            }
+    /// Copies the present page entries of `[start, end)` into `dst`'s tree,
+    /// table to table (Linux: `copy_page_range` and its `copy_p?d_range`
+    /// levels): a table of `dst` is allocated where `self` has one, and
+    /// `copy(va, entry)` sees each present source entry (and may change it,
+    /// as fork's write-protection does) and returns the destination's, or
+    /// `None` to leave that one out. Stops at the first table that cannot be
+    /// allocated: what was copied so far stays in `dst` for its owner to
+    /// free.
+    pub fn copy_range<D: TableMemory>(
+        &mut self,
+        dst: &mut PageTable<'_, D>,
+        start: u64,
+        end: u64,
+        mut copy: impl FnMut(u64, &mut u64) -> Option<u64>,
+    ) -> Result<(), MapError> {
+        if start >= end {
+            return Ok(());
         }
+        let range = (start, end - 1);
+        copy_level(self.memory, dst.memory, (self.root, dst.root), 0, 0, range, &mut copy)
     }
 
     /// Frees every table of the tree, the root included, after calling
     /// `leaf(entry)` for each valid page entry (Linux: `free_pgtables`).
+    /// Visits all 512 entries of every table: for trees whose tables are
+    /// known otherwise (user address spaces keep a chain of them) use
+    /// [`Self::for_each_pte_in`] over the mapped ranges instead.
     pub fn free_all(mut self, mut leaf: impl FnMut(u64)) {
         self.free_level(self.root, 0, &mut leaf);
     }
@@ -375,6 +374,109 @@ impl<'m, M: TableMemory> PageTable<'m, M> {
         }
         None
     }
+}
+
+/// The entries of a table at `level` (spanning from `base`) that the
+/// inclusive range `[first, last]` covers.
+fn index_range(level: usize, base: u64, (first, last): (u64, u64)) -> core::ops::RangeInclusive<usize> {
+    let size = level_size(level);
+    let span_last = base + (ENTRIES as u64 * size - 1);
+    let lo = if first > base { ((first - base) / size) as usize } else { 0 };
+    let hi = if last < span_last { ((last - base) / size) as usize } else { ENTRIES - 1 };
+    lo..=hi
+}
+
+/// Whether the eight entries from `i` (a multiple of 8) are all zero: one
+/// cache line of an empty stretch, passed over in one test.
+fn empty_line(table: &Table, i: usize) -> bool {
+    table[i..i + 8].iter().fold(0, |acc, e| acc | e) == 0
+}
+
+/// The next index to look at from `i` in a leaf table walk up to `hi`:
+/// `i` itself, or past any empty cache lines that start at `i`.
+fn skip_empty_lines(table: &Table, mut i: usize, hi: usize) -> usize {
+    while i.is_multiple_of(8) && i + 7 <= hi && empty_line(table, i) {
+        i += 8;
+    }
+    i
+}
+
+fn range_walk<M: TableMemory>(
+    memory: &mut M,
+    table: u64,
+    level: usize,
+    base: u64,
+    first: u64,
+    last: u64,
+    f: &mut impl FnMut(u64, &mut u64),
+) {
+    let size = level_size(level);
+    let range = index_range(level, base, (first, last));
+    let hi = *range.end();
+    let mut i = *range.start();
+    while i <= hi {
+        let t = memory.table(table);
+        if level == 3 {
+            i = skip_empty_lines(t, i, hi);
+            if i > hi {
+                break;
+            }
+            if t[i] & VALID != 0 {
+                f(base + i as u64 * size, &mut t[i]);
+            }
+        } else {
+            let entry = t[i];
+            if entry & VALID != 0 && entry & TABLE_OR_PAGE != 0 {
+                range_walk(memory, entry & ADDRESS_MASK, level + 1, base + i as u64 * size, first, last, f);
+            }
+        }
+        i += 1;
+    }
+}
+
+fn copy_level<S: TableMemory, D: TableMemory>(
+    src: &mut S,
+    dst: &mut D,
+    (src_table, dst_table): (u64, u64),
+    level: usize,
+    base: u64,
+    range: (u64, u64),
+    copy: &mut impl FnMut(u64, &mut u64) -> Option<u64>,
+) -> Result<(), MapError> {
+    let size = level_size(level);
+    let indexes = index_range(level, base, range);
+    let hi = *indexes.end();
+    let mut i = *indexes.start();
+    while i <= hi {
+        let t = src.table(src_table);
+        if level == 3 {
+            i = skip_empty_lines(t, i, hi);
+            if i > hi {
+                break;
+            }
+            if t[i] & VALID != 0 {
+                if let Some(entry) = copy(base + i as u64 * size, &mut t[i]) {
+                    dst.table(dst_table)[i] = entry;
+                }
+            }
+        } else {
+            let entry = t[i];
+            if entry & VALID != 0 && entry & TABLE_OR_PAGE != 0 {
+                let existing = dst.table(dst_table)[i];
+                let next = if existing & VALID != 0 {
+                    existing & ADDRESS_MASK
+                } else {
+                    let next = dst.alloc_table().ok_or(MapError::OutOfMemory)?;
+                    dst.table(dst_table)[i] = next | VALID | TABLE_OR_PAGE;
+                    next
+                };
+                let pair = (entry & ADDRESS_MASK, next);
+                copy_level(src, dst, pair, level + 1, base + i as u64 * size, range, copy)?;
+            }
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -421,21 +523,6 @@ mod tests {
         assert_eq!(pt.translate(KVA + 0x8000_0000), None);
         // L0 + L1 + L2 (first GiB) + L3 (first 2 MiB).
         assert_eq!(mem.tables.len(), 4);
-    }
-
-    #[test]
-    fn holes_end_at_the_span_of_the_missing_table() {
-        let mut mem = FakeMemory::default();
-        let mut pt = PageTable::new(&mut mem).unwrap();
-        pt.map(0x4020_0000, 0x20_0000, 0x1000, Attributes::KERNEL_DATA, false).unwrap();
-        // L3 table of 0x4020_0000..0x4040_0000 exists.
-        assert_eq!(pt.hole_end(0x4020_5000), None);
-        // Same L2 table, no L3 table: to the next 2 MiB.
-        assert_eq!(pt.hole_end(0x4060_1000), Some(0x4080_0000));
-        // Same L1 table, no L2 table: to the next GiB.
-        assert_eq!(pt.hole_end(0x1234_5000), Some(0x4000_0000));
-        // No L1 table: to the next 512 GiB.
-        assert_eq!(pt.hole_end(0x80_0000_1000), Some(0x100_0000_0000));
     }
 
     #[test]
@@ -504,7 +591,7 @@ mod tests {
         assert!(pt.pte_mut(0x50_0000, false).unwrap().is_none_or(|e| !pte::present(*e)));
         assert!(pt.pte_mut(0x1_0000_0000, false).unwrap().is_none(), "no tables there");
         let mut seen = std::vec::Vec::new();
-        pt.for_each_page(|va, e| {
+        pt.for_each_pte_in(0, 1 << 48, |va, e| {
             seen.push((va, pte::addr(*e)));
             *e = pte::wrprotect(*e);
         });
@@ -518,6 +605,84 @@ mod tests {
         let mut leaves = 0;
         pt.free_all(|_| leaves += 1);
         assert_eq!(leaves, 3);
+    }
+
+    /// A user tree with pages at `vas` (page i maps 0x10_0000 + i pages).
+    fn user_tree(mem: &mut FakeMemory, vas: &[u64]) -> u64 {
+        let mut pt = PageTable::new(mem).unwrap();
+        for (i, &va) in vas.iter().enumerate() {
+            *pt.pte_mut(va, true).unwrap().unwrap() = pte::user_page(0x10_0000 + i as u64 * 0x1000, true, false);
+        }
+        pt.root()
+    }
+
+    fn pages_in(pt: &mut PageTable<'_, FakeMemory>, start: u64, end: u64) -> Vec<(u64, u64)> {
+        let mut seen = Vec::new();
+        pt.for_each_pte_in(start, end, |va, e| seen.push((va, pte::addr(*e))));
+        seen
+    }
+
+    #[test]
+    fn ranged_walk_sees_only_present_pages_inside_the_range() {
+        let mut mem = FakeMemory::default();
+        // Both ends of one L3 table, the next table's first entry, a far
+        // page: empty cache lines and missing tables lie between them.
+        let vas = [0x40_0000, 0x40_8000, 0x5f_f000, 0x60_0000, 0x7fff_ffe0_0000];
+        let root = user_tree(&mut mem, &vas);
+        let mut pt = PageTable::from_root(root, &mut mem);
+        let all: Vec<_> = vas.iter().enumerate().map(|(i, &va)| (va, 0x10_0000 + i as u64 * 0x1000)).collect();
+        assert_eq!(pages_in(&mut pt, 0, 1 << 48), all);
+        assert_eq!(pages_in(&mut pt, 0x40_1000, 0x60_0000), all[1..3], "end is exclusive, start inclusive");
+        assert_eq!(pages_in(&mut pt, 0x40_8000, 0x40_9000), all[1..2], "a single page");
+        assert_eq!(pages_in(&mut pt, 0x5f_f000, 0x7fff_ffe0_1000), all[2..], "across tables");
+        assert!(pages_in(&mut pt, 0x1_0000_0000, 0x2_0000_0000).is_empty(), "no tables there");
+        assert!(pages_in(&mut pt, 0x40_0000, 0x40_0000).is_empty(), "an empty range");
+        // Entries can be changed in place.
+        pt.for_each_pte_in(0x40_0000, 0x40_1000, |_, e| *e = 0);
+        assert_eq!(pages_in(&mut pt, 0, 1 << 48), all[1..]);
+    }
+
+    #[test]
+    fn copy_range_copies_table_to_table_and_lets_the_caller_change_both_sides() {
+        let mut src = FakeMemory::default();
+        let vas = [0x40_0000, 0x40_1000, 0x60_0000, 0x7fff_ffe0_0000];
+        let root = user_tree(&mut src, &vas);
+        let mut parent = PageTable::from_root(root, &mut src);
+        let mut dst = FakeMemory::default();
+        let mut child = PageTable::new(&mut dst).unwrap();
+        // Everything but 0x40_1000, write-protected on both sides.
+        parent
+            .copy_range(&mut child, 0x40_0000, 0x40_2000, |va, e| {
+                *e = pte::wrprotect(*e);
+                (va != 0x40_1000).then_some(*e)
+            })
+            .unwrap();
+        parent.copy_range(&mut child, 0x60_0000, 1 << 48, |_, e| Some(*e)).unwrap();
+        let child_root = child.root();
+        let copied = pages_in(&mut child, 0, 1 << 48);
+        assert_eq!(copied, [(0x40_0000, 0x10_0000), (0x60_0000, 0x10_2000), (0x7fff_ffe0_0000, 0x10_3000)]);
+        let e = *parent.pte_mut(0x40_1000, false).unwrap().unwrap();
+        assert!(!pte::writable(e), "the source entry was changed");
+        // L0 + L1 + L2 + two L3 in the low GiB; L1 + L2 + L3 at the top.
+        assert_eq!(dst.tables.len(), 8);
+        let mut child = PageTable::from_root(child_root, &mut dst);
+        assert!(!pte::writable(*child.pte_mut(0x40_0000, false).unwrap().unwrap()));
+    }
+
+    #[test]
+    fn copy_range_stops_when_out_of_table_memory() {
+        let mut src = FakeMemory::default();
+        let root = user_tree(&mut src, &[0x40_0000, 0x7fff_ffe0_0000]);
+        let mut parent = PageTable::from_root(root, &mut src);
+        let mut dst = FakeMemory { limit: Some(3), ..Default::default() };
+        let mut child = PageTable::new(&mut dst).unwrap();
+        let mut copied = 0;
+        let result = parent.copy_range(&mut child, 0, 1 << 48, |_, e| {
+            copied += 1;
+            Some(*e)
+        });
+        assert_eq!(result, Err(MapError::OutOfMemory));
+        assert_eq!(copied, 0, "no L3 table, nothing copied");
     }
 
     #[test]

@@ -9,6 +9,17 @@
 //! allocations that cannot wait (IRQs masked), kernel threads, exiting tasks
 //! and the OOM killer's victims take what is left (Linux: ALLOC_HARDER,
 //! ALLOC_OOM, PF_MEMALLOC).
+//!
+//! Single frames come from per-CPU lists (Linux: `per_cpu_pages`): a CPU
+//! allocates from and frees to its own list, under that list's own lock
+//! (taken by another CPU only to drain it when memory runs short), and
+//! reaches the global bitmap allocator once per [`PCP_BATCH`] frames. The
+//! frames on the lists count as free in [`stats`]. Contiguous allocations
+//! go to the bitmap allocator directly; when it fails, and when a single
+//! frame cannot be had, every list is drained back first.
+//!
+//! Lock order: a per-CPU list < the global allocator; two lists are never
+//! held at once.
 
 use super::frame::{FrameAllocator, FrameError, PAGE_SIZE};
 use crate::sync::IrqSpinLock;
@@ -63,6 +74,48 @@ const MAX_FRAMES: usize = (MAX_PHYS as usize) / PAGE_SIZE;
 static mut BITMAP: [u64; MAX_FRAMES / 64] = [0; MAX_FRAMES / 64];
 
 static FRAMES: IrqSpinLock<Option<FrameAllocator<'static>>> = IrqSpinLock::new(None);
+
+/// Free frames, the global allocator's and the per-CPU lists' (Linux:
+/// `NR_FREE_PAGES`): the watermark check reads this instead of taking the
+/// global lock on every allocation.
+static NR_FREE: AtomicUsize = AtomicUsize::new(0);
+
+/// Frames a per-CPU list holds at most; a free beyond it gives back a batch.
+const PCP_HIGH: usize = 32;
+/// Frames moved between a per-CPU list and the global allocator at a time.
+const PCP_BATCH: usize = 16;
+
+/// One CPU's free frames (Linux: `struct per_cpu_pages`).
+struct PerCpuPages {
+    count: usize,
+    frames: [u64; PCP_HIGH],
+}
+
+static PCP: [IrqSpinLock<PerCpuPages>; crate::config::NR_CPUS] =
+    [const { IrqSpinLock::new(PerCpuPages { count: 0, frames: [0; PCP_HIGH] }) }; crate::config::NR_CPUS];
+
+/// This CPU's list. A task moved to another CPU between the look-up and
+/// the lock uses the old CPU's list, which its lock keeps correct.
+fn this_cpu_pages() -> &'static IrqSpinLock<PerCpuPages> {
+    &PCP[crate::arch::cpu::core_id()]
+}
+
+/// Gives every per-CPU list's frames back to the global allocator (Linux:
+/// `drain_all_pages`), so that they can serve a contiguous allocation or
+/// another CPU.
+fn drain_all_pages() {
+    for pcp in &PCP {
+        let mut pcp = pcp.lock();
+        if pcp.count > 0 {
+            with(|f| {
+                for &pa in &pcp.frames[..pcp.count] {
+                    let _ = f.free(pa);
+                }
+            });
+            pcp.count = 0;
+        }
+    }
+}
 static INIT: Once<()> = Once::new();
 
 /// A physical address range `[start, end)`.
@@ -86,6 +139,7 @@ pub fn init(ram: &[Range], reserved: &[Range]) {
             frames.reserve_range(start, end);
         }
         RESERVE.store(default_reserve(frames.total_frames()), Ordering::Relaxed);
+        NR_FREE.store(frames.free_frames(), Ordering::Relaxed);
         *FRAMES.lock() = Some(frames);
     });
 }
@@ -103,21 +157,84 @@ pub fn alloc_frame() -> Option<u64> {
     alloc_frame_gfp(Gfp::Kernel)
 }
 
-/// One free frame for `gfp`, if that leaves its watermark free.
+/// One free frame for `gfp`, if that leaves its watermark free: from this
+/// CPU's list (refilled a batch at a time, lowest frames first, from the
+/// global allocator).
 pub fn alloc_frame_gfp(gfp: Gfp) -> Option<u64> {
-    let keep = watermark(gfp);
-    with(|f| if f.free_frames() > keep { f.alloc() } else { None })
+    if NR_FREE.load(Ordering::Relaxed) <= watermark(gfp) {
+        return None;
+    }
+    let pa = alloc_frame_pcp()?;
+    NR_FREE.fetch_sub(1, Ordering::Relaxed);
+    Some(pa)
+}
+
+fn alloc_frame_pcp() -> Option<u64> {
+    {
+        let mut pcp = this_cpu_pages().lock();
+        if pcp.count == 0 {
+            with(|f| {
+                while pcp.count < PCP_BATCH {
+                    let Some(pa) = f.alloc() else { break };
+                    // Handed out from the end: the lowest frame first.
+                    let at = PCP_BATCH - 1 - pcp.count;
+                    pcp.frames[at] = pa;
+                    pcp.count += 1;
+                }
+            });
+            if pcp.count < PCP_BATCH && pcp.count > 0 {
+                // A short batch: close the gap below its frames.
+                let (start, n) = (PCP_BATCH - pcp.count, pcp.count);
+                pcp.frames.copy_within(start..start + n, 0);
+            }
+        }
+        if pcp.count > 0 {
+            pcp.count -= 1;
+            let i = pcp.count;
+            return Some(pcp.frames[i]);
+        }
+    }
+    // Nothing left globally: other CPUs' lists may still hold some.
+    drain_all_pages();
+    with(|f| f.alloc())
 }
 
 /// `count` contiguous frames aligned to `align` frames, for the kernel.
 pub fn alloc_frames(count: usize, align: usize) -> Option<u64> {
-    let keep = watermark(Gfp::Kernel);
-    with(|f| if f.free_frames() >= keep + count { f.alloc_contiguous(count, align) } else { None })
+    if NR_FREE.load(Ordering::Relaxed) < watermark(Gfp::Kernel) + count {
+        return None;
+    }
+    let pa = with(|f| f.alloc_contiguous(count, align)).or_else(|| {
+        drain_all_pages();
+        with(|f| f.alloc_contiguous(count, align))
+    })?;
+    NR_FREE.fetch_sub(count, Ordering::Relaxed);
+    Some(pa)
 }
 
-/// Returns a frame.
+/// Returns a frame, to this CPU's list; a full list gives its oldest batch
+/// back to the global allocator. Frames outside RAM are refused here;
+/// the global allocator's other checks (a frame freed twice) run when the
+/// frame reaches it.
 pub fn free_frame(pa: u64) -> Result<(), FrameError> {
-    with(|f| f.free(pa))
+    if pa >= MAX_PHYS || !pa.is_multiple_of(PAGE_SIZE as u64) {
+        return with(|f| f.free(pa)); // the allocator's own verdict
+    }
+    let mut pcp = this_cpu_pages().lock();
+    if pcp.count == PCP_HIGH {
+        with(|f| {
+            for &old in &pcp.frames[..PCP_BATCH] {
+                let _ = f.free(old);
+            }
+        });
+        pcp.frames.copy_within(PCP_BATCH..PCP_HIGH, 0);
+        pcp.count -= PCP_BATCH;
+    }
+    let i = pcp.count;
+    pcp.frames[i] = pa;
+    pcp.count += 1;
+    NR_FREE.fetch_add(1, Ordering::Relaxed);
+    Ok(())
 }
 
 /// Slab pages from the frame allocator, through the linear map.
@@ -145,7 +262,11 @@ pub struct Stats {
     pub used: usize,
 }
 
-/// Current page counts.
+/// Current page counts; frames on the per-CPU lists are free.
 pub fn stats() -> Stats {
-    with(|f| Stats { total: f.total_frames(), free: f.free_frames(), used: f.used_frames() })
+    let cached: usize = PCP.iter().map(|p| p.lock().count).sum();
+    with(|f| {
+        let free = f.free_frames() + cached;
+        Stats { total: f.total_frames(), free, used: f.total_frames() - free }
+    })
 }

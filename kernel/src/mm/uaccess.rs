@@ -1,13 +1,17 @@
 //! Reading and writing user memory from the kernel (Linux:
 //! `copy_from_user`, `copy_to_user`, `strncpy_from_user`).
 //!
-//! The kernel never dereferences a user pointer. Each access walks the
-//! current task's page tables in software (mm_struct.rs `access`), faulting
-//! pages in on the way exactly as the MMU would, and copies through the
-//! linear map. A pointer outside the task's VMAs, or to memory without the
-//! needed permission, is `EFAULT`: no kernel fault, no fix-up table.
+//! The kernel never dereferences a user pointer with an ordinary load or
+//! store: the copies use the unprivileged LDTR/STTR instructions
+//! (arch/aarch64/uaccess.S), which the MMU checks with the program's own
+//! permissions, in the live address space. A fault on one is resolved like
+//! the program's fault (a page comes in, a copy-on-write page is copied),
+//! or, where the program would get SIGSEGV, ends the copy through the
+//! exception table: the call returns `EFAULT` and the kernel carries on.
+//! No lock is held during a copy, so a fault may take the address space's.
 
-use super::mm_struct::{Access, Mm};
+use super::mm_struct::Mm;
+use crate::arch::uaccess::{raw_copy_from_user, raw_copy_to_user};
 use crate::errno::Errno;
 use crate::sched::task::current;
 use alloc::vec::Vec;
@@ -19,26 +23,18 @@ pub fn current_mm() -> Result<Mm, Errno> {
 
 /// Copies `dst.len()` bytes from user address `src`.
 pub fn copy_from_user(dst: &mut [u8], src: u64) -> Result<(), Errno> {
-    let mm = current_mm()?;
-    let mut done = 0;
-    mm.access(src, dst.len(), Access::Read, |p, n| {
-        // SAFETY: `p` points to `n` readable bytes of a user page that the
-        // address-space lock keeps mapped; `dst` has room for them.
-        unsafe { core::ptr::copy_nonoverlapping(p, dst[done..].as_mut_ptr(), n) };
-        done += n;
-    })
+    match raw_copy_from_user(dst, src) {
+        0 => Ok(()),
+        _ => Err(Errno::EFAULT),
+    }
 }
 
 /// Copies `src` to user address `dst`.
 pub fn copy_to_user(dst: u64, src: &[u8]) -> Result<(), Errno> {
-    let mm = current_mm()?;
-    let mut done = 0;
-    mm.access(dst, src.len(), Access::Write, |p, n| {
-        // SAFETY: `p` points to `n` writable bytes of a user page that the
-        // address-space lock keeps mapped.
-        unsafe { core::ptr::copy_nonoverlapping(src[done..].as_ptr(), p, n) };
-        done += n;
-    })
+    match raw_copy_to_user(dst, src) {
+        0 => Ok(()),
+        _ => Err(Errno::EFAULT),
+    }
 }
 
 /// Reads a little-endian u64 from user memory.
@@ -68,31 +64,27 @@ pub fn put_user_u32(addr: u64, v: u32) -> Result<(), Errno> {
 /// A NUL-terminated string from user memory, without the NUL; `too_long`
 /// when it has `max` bytes or more (Linux: `strncpy_from_user`).
 pub fn strndup_user(addr: u64, max: usize, too_long: Errno) -> Result<Vec<u8>, Errno> {
-    let mm = current_mm()?;
     let mut out = Vec::new();
+    let mut chunk = [0u8; 256];
     let mut at = addr;
     loop {
-        // Up to the end of the page: never touch the next one needlessly.
-        let chunk = (((at | 0xfff) + 1) - at) as usize;
-        let mut found = false;
-        mm.access(at, chunk, Access::Read, |p, n| {
-            // SAFETY: `p` points to `n` readable bytes of a locked user page.
-            let bytes = unsafe { core::slice::from_raw_parts(p, n) };
-            match bytes.iter().position(|&b| b == 0) {
-                Some(i) => {
-                    out.extend_from_slice(&bytes[..i]);
-                    found = true;
-                }
-                None => out.extend_from_slice(bytes),
-            }
-        })?;
+        // Up to the end of the page at most: never touch the next one
+        // needlessly (the string may end just before it).
+        let n = ((((at | 0xfff) + 1) - at) as usize).min(chunk.len());
+        copy_from_user(&mut chunk[..n], at)?;
+        let (bytes, found) = match chunk[..n].iter().position(|&b| b == 0) {
+            Some(i) => (&chunk[..i], true),
+            None => (&chunk[..n], false),
+        };
+        out.try_reserve(bytes.len()).map_err(|_| Errno::ENOMEM)?;
+        out.extend_from_slice(bytes);
         if out.len() >= max {
             return Err(too_long);
         }
         if found {
             return Ok(out);
         }
-        at += chunk as u64;
+        at += n as u64;
     }
 }
 

@@ -52,6 +52,21 @@ pub mod exit_state {
 }
 
 /// Task flags (`task_struct::flags`), Linux's values.
+/// Work flags checked on every return to user mode (Linux: `thread_info`'s
+/// `TIF_*` bits and `_TIF_WORK_MASK`): while a task's word is zero, a
+/// system call or interrupt returns with one load and a test
+/// (arch exit_to_user_mode). A flag may be set when nothing turns out to
+/// be due; the return path's slow path then clears it. Rescheduling is the
+/// run queue's `need_resched`, per CPU here.
+pub mod tif {
+    /// A signal may be pending for the task or its group, the group may be
+    /// stopping, or a sigsuspend mask waits to be put back: the slow path
+    /// looks (Linux: TIF_SIGPENDING and TIF_NOTIFY_SIGNAL together).
+    pub const SIGPENDING: u32 = 1 << 0;
+    /// The bits that send the return to user mode down the slow path.
+    pub const WORK_MASK: u32 = SIGPENDING;
+}
+
 pub mod pf {
     pub const PF_IDLE: u32 = 0x0000_0002;
     pub const PF_EXITING: u32 = 0x0000_0004;
@@ -181,6 +196,8 @@ pub struct TaskStruct {
     /// The mask `rt_sigsuspend` replaced, restored after the handler.
     pub saved_sigmask: AtomicU64,
     pub restore_sigmask: AtomicBool,
+    /// [`tif`] bits: work for the way back to user mode.
+    pub thread_flags: AtomicU32,
     /// CLONE_CHILD_CLEARTID: zeroed and futex-woken at exit (Linux:
     /// `clear_child_tid`).
     pub clear_child_tid: AtomicU64,
@@ -253,6 +270,8 @@ impl TaskStruct {
             blocked: AtomicU64::new(0),
             saved_sigmask: AtomicU64::new(0),
             restore_sigmask: AtomicBool::new(false),
+            // A new task looks once: its group may have signals pending.
+            thread_flags: AtomicU32::new(tif::SIGPENDING),
             clear_child_tid: AtomicU64::new(0),
             vfork_done: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
             group_leader: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
@@ -334,6 +353,14 @@ impl TaskStruct {
     }
 
     /// Whether `flag` (`pf::*`) is set.
+    /// Sets [`tif`] bits (Linux: `set_tsk_thread_flag`). Whoever makes work
+    /// for the task (queues a signal, stops its group) sets the bit after
+    /// making the work visible, so the return path, which clears the bit
+    /// before it looks, never misses the work.
+    pub fn set_thread_flag(&self, flag: u32) {
+        self.thread_flags.fetch_or(flag, Ordering::SeqCst);
+    }
+
     pub fn has_flag(&self, flag: u32) -> bool {
         self.flags.load(Ordering::Relaxed) & flag != 0
     }

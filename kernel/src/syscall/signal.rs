@@ -173,6 +173,7 @@ pub(super) fn restore_saved_sigmask_unless(interrupted: bool) {
     let me = current();
     if interrupted {
         me.restore_sigmask.store(true, Ordering::Relaxed);
+        me.set_thread_flag(crate::sched::task::tif::SIGPENDING);
     } else {
         me.blocked.store(me.saved_sigmask.load(Ordering::Relaxed), Ordering::SeqCst);
     }

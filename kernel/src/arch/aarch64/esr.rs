@@ -148,6 +148,12 @@ impl fmt::Display for FaultStatus {
 }
 
 impl Esr {
+    /// Whether it is an SVC from AArch64 (a system call): one shift and
+    /// compare, for the hot path.
+    pub const fn is_svc64(self) -> bool {
+        (self.0 >> 26) & 0x3f == 0x15
+    }
+
     /// The exception class.
     pub fn class(self) -> ExceptionClass {
         ExceptionClass::from_ec(((self.0 >> 26) & 0x3f) as u8)
@@ -213,6 +219,14 @@ mod tests {
             esr.to_string(),
             "Data Abort from current EL (EC 0x25): translation fault, level 0, read [ESR 0x96000004]"
         );
+    }
+
+    #[test]
+    fn svc64_is_recognised_without_decoding() {
+        let svc = Esr(0x5600_0000); // EC 0x15, IL, imm16 0
+        assert!(svc.is_svc64() && svc.class() == ExceptionClass::Svc64);
+        assert!(!Esr(0x9600_0004).is_svc64(), "a data abort");
+        assert!(!Esr(0x4600_0000).is_svc64(), "EC 0x11, an AArch32 SVC");
     }
 
     #[test]

@@ -97,12 +97,49 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame, slot: u64) {
             exit_to_user_mode(frame, false);
         }
         (2, Kind::Sync) => el0_sync(frame),
+        (1, Kind::Sync) if user_access_fault(frame) => {}
         (_, Kind::Sync) => {
             let esr = Esr(ESR_EL1.get());
             let far = FAR_EL1.get();
             report_and_panic(frame, slot, Some((esr, far)));
         }
         _ => report_and_panic(frame, slot, None),
+    }
+}
+
+/// SPSR's IRQ mask bit.
+const SPSR_I: u64 = 1 << 7;
+
+/// A data abort in the kernel on a user access of uaccess.S: faulted in and
+/// retried, or sent to the access's fixup (the copy returns what it did
+/// not copy). False for any other exception, a kernel bug.
+fn user_access_fault(frame: &mut TrapFrame) -> bool {
+    use super::esr::{ExceptionClass, FaultStatus};
+    let esr = Esr(ESR_EL1.get());
+    if esr.class() != ExceptionClass::DataAbortCurrentEl {
+        return false;
+    }
+    let resolvable = matches!(
+        esr.fault_status(),
+        Some(FaultStatus::Translation { .. } | FaultStatus::AccessFlag { .. } | FaultStatus::Permission { .. })
+    );
+    let write = esr.is_write() == Some(true);
+    let far = FAR_EL1.get();
+    // The fault may sleep (a page to allocate, the OOM killer) if the code
+    // that faulted could (Linux's do_page_fault: local_irq_enable when the
+    // interrupted context had IRQs on); the exception return masks them
+    // again from SPSR.
+    if frame.spsr & SPSR_I == 0 {
+        super::cpu::local_irq_enable();
+    }
+    let fixed = super::uaccess::fixup_user_access(frame.elr, far, write, resolvable);
+    super::cpu::local_irq_disable();
+    match fixed {
+        Some(pc) => {
+            frame.elr = pc;
+            true
+        }
+        None => false,
     }
 }
 
@@ -119,15 +156,19 @@ pub fn irq_from_user() -> bool {
 fn el0_sync(frame: &mut TrapFrame) {
     use super::esr::ExceptionClass::*;
     let esr = Esr(ESR_EL1.get());
+    // A system call, the common case, before decoding anything else.
+    if esr.is_svc64() {
+        // System calls may sleep.
+        super::cpu::local_irq_enable();
+        // rt_sigreturn's x0 is the interrupted code's, not a result.
+        let restartable = crate::syscall::invoke(frame);
+        return exit_to_user_mode(frame, restartable);
+    }
+    // Read before anything can take another exception.
     let far = FAR_EL1.get();
-    // The handlers may sleep (page allocation, system calls).
+    // The handlers may sleep (page allocation).
     super::cpu::local_irq_enable();
     match esr.class() {
-        Svc64 => {
-            // rt_sigreturn's x0 is the interrupted code's, not a result.
-            let restartable = crate::syscall::invoke(frame);
-            return exit_to_user_mode(frame, restartable);
-        }
         DataAbortLowerEl | InstructionAbortLowerEl => do_page_fault(frame, esr, far),
         PcAlignment | SpAlignment => user_fault(frame, esr, crate::signal::SIGBUS, 1, far),
         BreakpointLowerEl | SoftwareStepLowerEl | WatchpointLowerEl | Brk => {
@@ -204,28 +245,52 @@ fn user_fault(frame: &TrapFrame, esr: Esr, sig: i32, code: i32, addr: u64) {
 /// The way back to user mode (Linux: `exit_to_user_mode`): pending work
 /// with IRQs enabled, then IRQs masked for the register restore, checking
 /// again so nothing that arrived meanwhile waits for the next exception.
+///
+/// The common case, nothing to do, costs one load of the task's work flags
+/// (`tif::WORK_MASK`, Linux: `_TIF_WORK_MASK`) and one of this CPU's
+/// `need_resched`; a system call's result is looked at only when it asks
+/// for a restart (ERESTART*), which a signal's verdict decides.
 fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
-    // Only a call that asks for a restart needs the signal code's verdict.
+    use crate::sched::task::tif;
     let mut syscall = syscall && crate::errno::Errno::restart_request(frame.regs[0] as i64).is_some();
     loop {
         super::cpu::local_irq_disable();
         let me = crate::sched::task::current();
-        let stopped = me.signal_struct().is_some_and(|s| s.stopped.load(Ordering::Relaxed));
-        // A sigsuspend mask to put back, even when its signal was taken by
-        // another thread meanwhile.
-        let mask_to_restore = me.restore_sigmask.load(Ordering::Relaxed);
-        if !crate::sched::core::need_resched()
-            && !crate::sched::task::signal_pending()
-            && !stopped
-            && !mask_to_restore
-            && !syscall
-        {
+        let flags = me.thread_flags.load(Ordering::Relaxed);
+        if flags & tif::WORK_MASK == 0 && !crate::sched::core::need_resched() && !syscall {
+            return;
+        }
+        let signal_work = flags & tif::WORK_MASK != 0 && signal_work_pending(me);
+        if !signal_work && !crate::sched::core::need_resched() && !syscall {
             return;
         }
         super::cpu::local_irq_enable();
         crate::signal::do_notify_resume(frame, syscall);
         syscall = false;
     }
+}
+
+/// Whether `me` has signal work for the way back to user mode: a signal it
+/// does not block, a stopped group, a sigsuspend mask to put back. Clears
+/// `tif::SIGPENDING` first and sets it again when anything at all is
+/// pending, blocked signals included (a mask change may expose them later
+/// without telling anyone), so the flag is clear only while nothing is
+/// queued; whoever queues work sets the flag after queueing, and so is
+/// never lost between the clearing and the look.
+fn signal_work_pending(me: crate::sched::task::TaskRef) -> bool {
+    use crate::sched::task::tif;
+    me.thread_flags.fetch_and(!tif::SIGPENDING, Ordering::SeqCst);
+    let signal = me.signal_struct();
+    let stopped = signal.as_ref().is_some_and(|s| s.stopped.load(Ordering::SeqCst));
+    let shared = signal.as_ref().map_or(0, |s| s.shared_pending.signal.load(Ordering::SeqCst));
+    let queued = me.pending.signal.load(Ordering::SeqCst) | shared;
+    // A sigsuspend mask to put back, even when its signal was taken by
+    // another thread meanwhile.
+    let mask_to_restore = me.restore_sigmask.load(Ordering::Relaxed);
+    if queued != 0 || stopped || mask_to_restore {
+        me.set_thread_flag(tif::SIGPENDING);
+    }
+    stopped || mask_to_restore || crate::sched::task::signal_pending()
 }
 
 /// A new user task's first return to user mode (switch.S `ret_from_fork`).

@@ -12,6 +12,10 @@ pub mod exception;
 pub mod fpsimd;
 #[cfg(target_os = "none")]
 pub mod mmu;
+#[cfg(target_os = "none")]
+pub mod page;
+#[cfg(target_os = "none")]
+pub mod uaccess;
 
 #[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("boot.S"));
@@ -19,3 +23,5 @@ core::arch::global_asm!(include_str!("boot.S"));
 core::arch::global_asm!(include_str!("switch.S"));
 #[cfg(target_os = "none")]
 core::arch::global_asm!(include_str!("string.S"));
+#[cfg(target_os = "none")]
+core::arch::global_asm!(include_str!("uaccess.S"));

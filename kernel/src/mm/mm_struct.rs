@@ -329,7 +329,7 @@ impl MmStruct {
         let mut pt = PageTable::from_root(root, &mut tables);
         let slot = pt.pte_mut(page_va, true).map_err(map_error)?.ok_or(Errno::ENOMEM)?;
         if !pte::present(*slot) {
-            if vma.kind == VmaKind::Stack && STACK_TOP - page_va > stack_limit() {
+            if vma.kind == VmaKind::Stack && page_va < exec_stack_floor(inner) && STACK_TOP - page_va > stack_limit() {
                 // Past RLIMIT_STACK: the stack does not grow there (Linux:
                 // acct_stack_growth refuses, and the fault is SIGSEGV).
                 return Err(Errno::EFAULT);
@@ -660,6 +660,19 @@ impl MmStruct {
     /// Total size of the areas, bytes (VmSize).
     pub fn total_vm(&self) -> u64 {
         self.inner.lock().vmas.iter().map(|v| v.len()).sum()
+    }
+}
+
+/// The lowest stack page execve filled (strings, pointers, auxv), which
+/// belongs to the stack whatever RLIMIT_STACK says (Linux: the stack VMA
+/// holds the arguments before setup_arg_pages looks at the limit, and only
+/// growth beyond it is checked); while execve is still filling the stack
+/// (`start_stack` not yet set), nothing is checked.
+fn exec_stack_floor(inner: &MmInner) -> u64 {
+    if inner.start_stack == 0 {
+        0
+    } else {
+        inner.start_stack & !(PAGE - 1)
     }
 }
 

@@ -171,7 +171,20 @@ fn process_tests_behave_as_on_linux() {
             ("t_wait", &[]),
             ("t_ids", &[]),
             ("t_mtproc", &["/tests/t_mtproc"]),
+            ("t_sleep", &[]),
         ],
+    );
+    // This kernel only (qemu's standard input is not a terminal): a read
+    // from the console sleeps in S, as Linux's n_tty_read does.
+    assert_eq!(
+        run(&mut q, "/tests/t_sleep tty"),
+        (
+            "read from the terminal: sleeps in state S: yes\n\
+             read from the terminal: no CPU time while asleep: yes\n\
+             read from the terminal: SIGKILL ends the sleep: yes\nPASS\n"
+                .into(),
+            0
+        )
     );
 }
 

@@ -16,6 +16,7 @@ mod fs;
 mod misc;
 mod mm;
 mod process;
+mod select;
 mod signal;
 
 use crate::arch::exception::TrapFrame;
@@ -45,6 +46,7 @@ pub mod nr {
     pub const READV: u64 = 65;
     pub const WRITEV: u64 = 66;
     pub const PREAD64: u64 = 67;
+    pub const PSELECT6: u64 = 72;
     pub const PPOLL: u64 = 73;
     pub const READLINKAT: u64 = 78;
     pub const NEWFSTATAT: u64 = 79;

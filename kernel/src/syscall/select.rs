@@ -35,7 +35,7 @@ fn read_set(addr: u64, n: usize) -> Result<Vec<u64>, Errno> {
             set[i / 8] |= (*byte as u64) << (8 * (i % 8));
         }
         // Bits past n are not the caller's: Linux ignores them.
-        if n % 64 != 0 {
+        if !n.is_multiple_of(64) {
             set[words - 1] &= (1u64 << (n % 64)) - 1;
         }
     }

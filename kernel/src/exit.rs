@@ -3,8 +3,9 @@
 //!
 //! The order follows the book: mark the task PF_EXITING, store the exit
 //! code, release its resources (address space, files, fs), hand the
-//! children to a new reaper (another thread of the group, else init) and
-//! notify the parent (SIGCHLD), become a zombie (or, for a child nobody
+//! children to a new reaper (another thread of the group, else the nearest
+//! ancestor that is a child subreaper, else init), send the children's
+//! parent-death signals, and notify the parent (SIGCHLD), become a zombie (or, for a child nobody
 //! waits for, be released at once), and schedule away for good. The task's descriptor and stack outlive
 //! that last `schedule()`: the task switched to drops the final reference.
 
@@ -152,21 +153,54 @@ extern "C" fn kthread_exit_from_fn(ret: i32) -> ! {
     do_exit(wstatus::exited(ret))
 }
 
-/// The task that inherits `tsk`'s children: another live thread of its
-/// group, else init (Linux: `find_new_reaper`). Under TASKLIST.
-fn find_new_reaper(tsk: TaskRef, reaper: TaskRef) -> TaskRef {
+/// A live thread of `p`'s process other than `not`: one not yet in
+/// do_exit (Linux: `find_alive_thread`). Under TASKLIST.
+fn find_alive_thread(p: TaskRef, not: TaskRef) -> Option<TaskRef> {
     let mut found = None;
-    if tsk.is_user() {
-        // SAFETY: under TASKLIST (caller).
-        unsafe {
-            for_each_process_locked(|t| {
-                if found.is_none() && t != tsk && t.tgid() == tsk.tgid() && !t.has_flag(pf::PF_EXITING) {
-                    found = Some(t);
-                }
-            })
-        };
+    // SAFETY: under TASKLIST (caller).
+    unsafe {
+        for_each_process_locked(|t| {
+            if found.is_none() && t != not && t.tgid() == p.tgid() && !t.has_flag(pf::PF_EXITING) {
+                found = Some(t);
+            }
+        })
+    };
+    found
+}
+
+/// The task that inherits `tsk`'s children (Linux: `find_new_reaper`):
+/// another live thread of its process; else, when some ancestor said
+/// PR_SET_CHILD_SUBREAPER, a live thread of the nearest such ancestor
+/// below init; else `reaper` (init). Under TASKLIST.
+fn find_new_reaper(tsk: TaskRef, reaper: TaskRef) -> TaskRef {
+    if !tsk.is_user() {
+        return reaper;
     }
-    found.unwrap_or(reaper)
+    if let Some(t) = find_alive_thread(tsk, tsk) {
+        return t;
+    }
+    if tsk.signal_struct().is_some_and(|s| s.prctl.has_child_subreaper.load(Ordering::Relaxed)) {
+        // SAFETY: under TASKLIST; a parent outlives its link to a child, and
+        // every ancestor chain ends at init (PID 1) or a kernel thread.
+        let mut up = unsafe { *tsk.real_parent.get() };
+        while !up.is_null() {
+            // SAFETY: as above.
+            let ancestor = unsafe { TaskRef::from_ptr(up) };
+            if ancestor == reaper || !ancestor.is_user() || ancestor.tgid() == INIT_PID {
+                break;
+            }
+            let subreaper =
+                ancestor.signal_struct().is_some_and(|s| s.prctl.is_child_subreaper.load(Ordering::Relaxed));
+            if subreaper {
+                if let Some(t) = find_alive_thread(ancestor, tsk) {
+                    return t;
+                }
+            }
+            // SAFETY: as above.
+            up = unsafe { *ancestor.real_parent.get() };
+        }
+    }
+    reaper
 }
 
 /// Hands `tsk`'s children to a new reaper and tells the parent (Linux:
@@ -189,6 +223,17 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     let new_parent = find_new_reaper(tsk, reaper);
     let mut zombie_moved = false;
     let mut moved_any = false;
+    // Children (and their threads) that asked for a signal when this
+    // thread, their parent, goes (Linux: pdeath_signal in
+    // forget_original_parent); sent once TASKLIST is dropped, since a stop
+    // or continue signal takes it again.
+    let mut pdeath: alloc::vec::Vec<(TaskRef, i32)> = alloc::vec::Vec::new();
+    let mut note_pdeath = |t: TaskRef| {
+        let sig = t.prctl.pdeath_signal.load(Ordering::Relaxed);
+        if sig > 0 && pdeath.try_reserve(1).is_ok() {
+            pdeath.push((t.get(), sig));
+        }
+    };
     // Children handed to another process (not to a thread of their own
     // parent's group) signal it with SIGCHLD from now on, whatever clone's
     // low byte said ("we don't want people slaying init"), and a zombie
@@ -204,6 +249,7 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
             *child.parent.get() = new_parent.as_ptr();
             ListHead::add_tail(link, new_parent.children.get());
             moved_any = true;
+            note_pdeath(child);
             let zombie = child.exit_state.load(Ordering::Relaxed) == exit_state::EXIT_ZOMBIE;
             zombie_moved |= zombie;
             if other_process {
@@ -225,6 +271,9 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
                 if *t.real_parent.get() == me {
                     *t.real_parent.get() = new_parent.as_ptr();
                     *t.parent.get() = new_parent.as_ptr();
+                    if t.group_leader() != t {
+                        note_pdeath(t);
+                    }
                 }
             });
         }
@@ -282,6 +331,11 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     // TASKLIST is dropped: hold it for the wake-up.
     let woken_reaper = zombie_moved.then(|| new_parent.get());
     drop(guard);
+    for (t, sig) in pdeath {
+        let info = crate::signal::SigInfo::from_user(sig, crate::signal::SI_USER);
+        let _ = crate::signal::send_signal(t, info, true);
+        t.put();
+    }
     if let Some(reaper) = woken_reaper {
         wake_waiters(reaper);
         reaper.put();

@@ -224,7 +224,8 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     //    in TASK_NEW until wake_up_new_task; its flags are the parent's
     //    minus what only the parent had.
     p.state.store(state::TASK_NEW, Ordering::Relaxed);
-    p.flags.store(0, Ordering::Relaxed);
+    p.flags.store(pf::PF_FORKNOEXEC, Ordering::Relaxed);
+    p.prctl.inherit(&parent.prctl);
     p.set_comm(parent.comm().as_str());
     p.start_time.store(crate::time::uptime_ns(), Ordering::Relaxed);
     p.blocked.store(parent.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -262,6 +263,7 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
             parent_signal.session.load(Ordering::Relaxed),
             *parent_signal.rlim.lock(),
         );
+        s.prctl.inherit(&parent_signal.prctl);
         *p.signal.lock() = Some(s);
         p.group_leader.store(p.as_ptr(), Ordering::Release);
     }

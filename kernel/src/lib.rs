@@ -21,6 +21,7 @@ pub mod fdt;
 pub mod fs;
 pub mod mm;
 pub mod pid;
+pub mod prctl;
 pub mod sched;
 pub mod shell;
 pub mod sync;

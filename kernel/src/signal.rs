@@ -288,6 +288,8 @@ pub struct SignalStruct {
     /// SIGCONTs sent to the group so far: a stop whose signal was dequeued
     /// before the latest one does not happen.
     pub cont_seq: AtomicU64,
+    /// What `prctl` sets per process (subreaper, dumpable).
+    pub prctl: crate::prctl::ProcessPrctl,
 }
 
 impl SignalStruct {
@@ -310,6 +312,7 @@ impl SignalStruct {
             dead_utime: AtomicU64::new(0),
             dead_stime: AtomicU64::new(0),
             cont_seq: AtomicU64::new(0),
+            prctl: crate::prctl::ProcessPrctl::new(),
         })
     }
 

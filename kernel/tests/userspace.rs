@@ -172,7 +172,15 @@ fn process_tests_behave_as_on_linux() {
             ("t_ids", &[]),
             ("t_mtproc", &["/tests/t_mtproc"]),
             ("t_sleep", &[]),
+            ("t_prctl", &["/tests/t_prctl"]),
         ],
+    );
+    // This kernel only (under qemu-user the exec goes through a host script,
+    // which supplies an argv[0] of its own): Linux >= 5.18 gives a program
+    // exec'd with an empty argv argc 1 and an empty argv[0].
+    assert_eq!(
+        run(&mut q, "/tests/t_prctl emptyargv /tests/t_prctl"),
+        ("execve with an empty argv: argc 1, argv[0] empty: yes\nPASS\n".into(), 0)
     );
     // This kernel only (qemu's standard input is not a terminal): a read
     // from the console sleeps in S, as Linux's n_tty_read does.

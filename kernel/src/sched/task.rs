@@ -55,6 +55,9 @@ pub mod exit_state {
 pub mod pf {
     pub const PF_IDLE: u32 = 0x0000_0002;
     pub const PF_EXITING: u32 = 0x0000_0004;
+    /// Forked and not yet exec'd (setpgid refuses such a child with EACCES
+    /// only once this is clear).
+    pub const PF_FORKNOEXEC: u32 = 0x0000_0040;
     pub const PF_KTHREAD: u32 = 0x0020_0000;
     /// This kernel's own: signals from `kill` are refused (idle, init,
     /// kthreadd and the console shell, which the system cannot lose).
@@ -199,6 +202,8 @@ pub struct TaskStruct {
     pub wait_chldexit: WaitQueueHead,
     /// Kernel threads made by kthread_create: set at creation, then constant.
     pub kthread: UnsafeCell<Option<alloc::boxed::Box<KthreadInfo>>>,
+    /// What `prctl` sets per task (parent-death signal, timer slack, ...).
+    pub prctl: crate::prctl::TaskPrctl,
 }
 
 // SAFETY: every field is either atomic, behind a lock, or documented as
@@ -261,6 +266,7 @@ impl TaskStruct {
             start_time: AtomicU64::new(0),
             wait_chldexit: WaitQueueHead::new(),
             kthread: UnsafeCell::new(None),
+            prctl: crate::prctl::TaskPrctl::new(),
         }
     }
 

@@ -15,6 +15,7 @@
 mod fs;
 mod misc;
 mod mm;
+mod prctl;
 mod process;
 mod select;
 mod signal;
@@ -51,6 +52,8 @@ pub mod nr {
     pub const READLINKAT: u64 = 78;
     pub const NEWFSTATAT: u64 = 79;
     pub const FSTAT: u64 = 80;
+    pub const CAPGET: u64 = 90;
+    pub const CAPSET: u64 = 91;
     pub const EXIT: u64 = 93;
     pub const EXIT_GROUP: u64 = 94;
     pub const SET_TID_ADDRESS: u64 = 96;

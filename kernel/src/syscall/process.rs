@@ -77,7 +77,9 @@ pub fn dispatch_simple(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::GETRLIMIT => sys_prlimit64(0, a[0] as usize, 0, a[1]),
         nr::SETRLIMIT => sys_prlimit64(0, a[0] as usize, a[1], 0),
         nr::GETRUSAGE => sys_getrusage(a[0] as i64, a[1]),
-        nr::PRCTL => sys_prctl(a[0], a[1]),
+        nr::PRCTL => super::prctl::sys_prctl(a[0], [a[1], a[2], a[3], a[4]]),
+        nr::CAPGET => super::prctl::sys_capget(a[0], a[1]),
+        nr::CAPSET => super::prctl::sys_capset(a[0], a[1]),
         _ => return None,
     })
 }
@@ -136,9 +138,22 @@ fn copy_strings(mut addr: u64) -> Result<Vec<Vec<u8>>, Errno> {
 fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> SysResult {
     let name = uaccess::get_path(pathname)?;
     let path = super::fs::resolve_at(crate::fs::vfs::AT_FDCWD, &name)?;
-    let argv = copy_strings(argv)?;
+    let mut argv = copy_strings(argv)?;
     let envp = copy_strings(envp)?;
+    if argv.is_empty() {
+        // A program always gets an argv[0]: an empty one when the caller
+        // passed none (Linux >= 5.18, do_execveat_common), so argc is 1.
+        argv.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+        argv.push(Vec::new());
+    }
     crate::fs::exec::do_execve(&path, argv, envp, frame)?;
+    // Exec'd: a parent's setpgid on it now fails with EACCES (Linux clears
+    // PF_FORKNOEXEC in begin_new_exec), and it is dumpable again.
+    let me = current();
+    me.flags.fetch_and(!crate::sched::task::pf::PF_FORKNOEXEC, Ordering::SeqCst);
+    if let Some(s) = me.signal_struct() {
+        s.prctl.exec();
+    }
     Ok(0)
 }
 
@@ -157,6 +172,8 @@ fn rusage_bytes(utime_ns: u64, stime_ns: u64) -> [u8; 144] {
 
 fn sys_wait4(pid: i32, wstatus_addr: u64, options: u32, rusage: u64) -> SysResult {
     let which = match pid {
+        // -INT_MIN has no group to name (Linux: ESRCH before anything else).
+        i32::MIN => return Err(Errno::ESRCH),
         -1 => WaitFor::Any,
         0 => WaitFor::Pgrp(current().pgrp()),
         p if p < -1 => WaitFor::Pgrp(p.unsigned_abs()),
@@ -232,6 +249,11 @@ fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
         if target.tgid() != me.tgid() && session != me.session() {
             return Err(Errno::EPERM);
         }
+        // A child that has exec'd is its own program now (Linux: EACCES
+        // when PF_FORKNOEXEC is clear).
+        if target.tgid() != me.tgid() && !target.group_leader().has_flag(crate::sched::task::pf::PF_FORKNOEXEC) {
+            return Err(Errno::EACCES);
+        }
         if session == target.tgid() {
             return Err(Errno::EPERM); // a session leader stays put
         }
@@ -301,24 +323,4 @@ fn sys_prlimit64(pid: i32, resource: usize, new: u64, old: u64) -> SysResult {
         }
         Ok(0)
     })
-}
-
-fn sys_prctl(option: u64, arg: u64) -> SysResult {
-    const PR_SET_NAME: u64 = 15;
-    const PR_GET_NAME: u64 = 16;
-    match option {
-        PR_SET_NAME => {
-            let mut name = [0u8; 16];
-            copy_from_user(&mut name, arg)?;
-            let len = name.iter().position(|&b| b == 0).unwrap_or(15).min(15);
-            current().set_comm(core::str::from_utf8(&name[..len]).unwrap_or("?"));
-            Ok(0)
-        }
-        PR_GET_NAME => {
-            let comm = current().comm();
-            copy_to_user(arg, &comm.0)?;
-            Ok(0)
-        }
-        _ => Err(Errno::EINVAL),
-    }
 }

@@ -65,6 +65,9 @@ pub fn do_exit(code: i32) -> ! {
     let (autoreap, group_dead) = exit_notify(tsk);
     if group_dead && tsk.is_user() {
         crate::itimer::exit_itimers(tgid);
+        if let Some(s) = tsk.signal_struct() {
+            crate::posix_timers::exit_itimers(&s);
+        }
     }
     if autoreap {
         release_task(tsk);
@@ -403,7 +406,7 @@ fn sigchld_info(sig: i32, pid: Pid, status: i32) -> crate::signal::SigInfo {
     } else {
         (CLD_KILLED, wstatus::term_sig(status))
     };
-    SigInfo { signo: sig, code, pid: pid as i32, uid: 0, status: st, addr: 0 }
+    SigInfo { signo: sig, code, pid: pid as i32, uid: 0, status: st, ..Default::default() }
 }
 
 /// Unlinks a dead task and frees its PID; its memory goes with the last

@@ -57,6 +57,8 @@ pub mod logger;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
+pub mod posix_timers;
+#[cfg(target_os = "none")]
 pub mod random;
 #[cfg(target_os = "none")]
 pub mod signal;
@@ -66,3 +68,5 @@ pub mod smp;
 pub mod syscall;
 #[cfg(target_os = "none")]
 pub mod time;
+#[cfg(target_os = "none")]
+pub mod timekeeping;

@@ -106,6 +106,11 @@ static inline const char *errno_name(int e)
     case ENOSYS: return "ENOSYS";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EIDRM: return "EIDRM";
+    case ENOMSG: return "ENOMSG";
+    case EFBIG: return "EFBIG";
+    case EOVERFLOW: return "EOVERFLOW";
     default: return "E?";
     }
 }

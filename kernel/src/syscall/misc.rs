@@ -13,14 +13,16 @@ const CLOCK_REALTIME: u64 = 0;
 const CLOCK_MONOTONIC: u64 = 1;
 const CLOCK_PROCESS_CPUTIME_ID: u64 = 2;
 const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
+const CLOCK_REALTIME_COARSE: u64 = 5;
 const CLOCK_BOOTTIME: u64 = 7;
+const CLOCK_TAI: u64 = 11;
 const TIMER_ABSTIME: u64 = 1;
 
 pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
     Some(match number {
         nr::CLOCK_GETTIME => sys_clock_gettime(a[0], a[1]),
         nr::CLOCK_GETRES => sys_clock_getres(a[0], a[1]),
-        nr::GETTIMEOFDAY => sys_gettimeofday(a[0]),
+        nr::GETTIMEOFDAY => sys_gettimeofday(a[0], a[1]),
         nr::NANOSLEEP => sys_clock_nanosleep(CLOCK_MONOTONIC, 0, a[0], a[1]),
         nr::RESTART_SYSCALL => sys_restart_syscall(),
         nr::CLOCK_NANOSLEEP => sys_clock_nanosleep(a[0], a[1], a[2], a[3]),
@@ -51,19 +53,21 @@ pub fn timespec_ns(b: &[u8; 16]) -> Result<u64, Errno> {
     Ok((sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(nsec as u64))
 }
 
-fn timespec_bytes(ns: u64) -> [u8; 16] {
+/// A `struct timespec` of `ns`.
+pub fn timespec_bytes(ns: u64) -> [u8; 16] {
     let mut b = [0u8; 16];
     b[..8].copy_from_slice(&((ns / NSEC_PER_SEC) as i64).to_le_bytes());
     b[8..].copy_from_slice(&((ns % NSEC_PER_SEC) as i64).to_le_bytes());
     b
 }
 
-/// The clock's time now, ns. There is no real-time clock: CLOCK_REALTIME
-/// counts from the Epoch at boot, as Linux does on a board without an RTC
-/// or network time.
+/// The clock's time now, ns. CLOCK_REALTIME (and its coarse twin, and
+/// CLOCK_TAI with a TAI offset of 0) is the wall clock of timekeeping.rs,
+/// which starts at the Epoch at boot (no RTC) until someone sets it.
 fn clock_now(clock: u64) -> Result<u64, Errno> {
     Ok(match clock {
-        CLOCK_REALTIME | CLOCK_MONOTONIC | 4 | 5 | 6 | CLOCK_BOOTTIME => crate::time::uptime_ns(),
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_TAI => crate::timekeeping::ktime_get_real_ns(),
+        CLOCK_MONOTONIC | 4 | 6 | CLOCK_BOOTTIME => crate::time::uptime_ns(),
         CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => current().runtime_ns(),
         _ => return Err(Errno::EINVAL),
     })
@@ -83,9 +87,16 @@ fn sys_clock_getres(clock: u64, tp: u64) -> SysResult {
     Ok(0)
 }
 
-fn sys_gettimeofday(tv: u64) -> SysResult {
+fn sys_gettimeofday(tv: u64, tz: u64) -> SysResult {
+    if tz != 0 {
+        let (west, dst) = crate::timekeeping::timezone();
+        let mut b = [0u8; 8];
+        b[..4].copy_from_slice(&west.to_le_bytes());
+        b[4..].copy_from_slice(&dst.to_le_bytes());
+        copy_to_user(tz, &b)?;
+    }
     if tv != 0 {
-        let ns = crate::time::uptime_ns();
+        let ns = crate::timekeeping::ktime_get_real_ns();
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&((ns / NSEC_PER_SEC) as i64).to_le_bytes());
         b[8..].copy_from_slice(&((ns % NSEC_PER_SEC / 1000) as i64).to_le_bytes());
@@ -108,10 +119,15 @@ fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> SysResult 
         return Err(Errno::EINVAL);
     }
     if flags & TIMER_ABSTIME != 0 {
-        // Every clock counts from boot (clock_now), so the deadline is `ns`.
-        // Interrupted, it starts over only if no handler ran (Linux:
-        // ERESTARTNOHAND for absolute sleeps; POSIX: EINTR after a handler).
-        return sleep_until(ns, 0).map_err(|_| Errno::ERESTARTNOHAND);
+        // The monotonic clocks count from boot, so the deadline is `ns`; a
+        // wall-clock one is converted (timekeeping.rs). Interrupted, it
+        // starts over only if no handler ran (Linux: ERESTARTNOHAND for
+        // absolute sleeps; POSIX: EINTR after a handler).
+        let deadline = match clock {
+            CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_TAI => crate::timekeeping::realtime_to_uptime(ns),
+            _ => ns,
+        };
+        return sleep_until(deadline, 0).map_err(|_| Errno::ERESTARTNOHAND);
     }
     sleep_until(crate::time::uptime_ns().saturating_add(ns), rem)
 }

@@ -19,6 +19,7 @@ mod prctl;
 mod process;
 mod select;
 mod signal;
+mod time;
 
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
@@ -63,6 +64,12 @@ pub mod nr {
     pub const RESTART_SYSCALL: u64 = 128;
     pub const GETITIMER: u64 = 102;
     pub const SETITIMER: u64 = 103;
+    pub const TIMER_CREATE: u64 = 107;
+    pub const TIMER_GETTIME: u64 = 108;
+    pub const TIMER_GETOVERRUN: u64 = 109;
+    pub const TIMER_SETTIME: u64 = 110;
+    pub const TIMER_DELETE: u64 = 111;
+    pub const CLOCK_SETTIME: u64 = 112;
     pub const CLOCK_GETTIME: u64 = 113;
     pub const CLOCK_GETRES: u64 = 114;
     pub const CLOCK_NANOSLEEP: u64 = 115;
@@ -80,6 +87,7 @@ pub mod nr {
     pub const RT_SIGRETURN: u64 = 139;
     pub const REBOOT: u64 = 142;
     pub const SETREGID: u64 = 143;
+    pub const TIMES: u64 = 153;
     pub const SETGID: u64 = 144;
     pub const SETREUID: u64 = 145;
     pub const SETUID: u64 = 146;
@@ -96,6 +104,8 @@ pub mod nr {
     pub const UMASK: u64 = 166;
     pub const PRCTL: u64 = 167;
     pub const GETTIMEOFDAY: u64 = 169;
+    pub const SETTIMEOFDAY: u64 = 170;
+    pub const ADJTIMEX: u64 = 171;
     pub const GETPID: u64 = 172;
     pub const GETPPID: u64 = 173;
     pub const GETUID: u64 = 174;
@@ -113,6 +123,7 @@ pub mod nr {
     pub const MADVISE: u64 = 233;
     pub const WAIT4: u64 = 260;
     pub const PRLIMIT64: u64 = 261;
+    pub const CLOCK_ADJTIME: u64 = 266;
     pub const GETRANDOM: u64 = 278;
     pub const RSEQ: u64 = 293;
     pub const CLONE3: u64 = 435;
@@ -170,6 +181,7 @@ fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
         .or_else(|| signal::dispatch(number, a))
         .or_else(|| mm::dispatch(number, a))
         .or_else(|| misc::dispatch(number, a))
+        .or_else(|| time::dispatch(number, a))
         .unwrap_or_else(|| unknown(number))
 }
 

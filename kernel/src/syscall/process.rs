@@ -153,6 +153,9 @@ fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> Sys
     me.flags.fetch_and(!crate::sched::task::pf::PF_FORKNOEXEC, Ordering::SeqCst);
     if let Some(s) = me.signal_struct() {
         s.prctl.exec();
+        // POSIX timers do not survive exec (Linux: exit_itimers in
+        // begin_new_exec).
+        crate::posix_timers::exit_itimers(&s);
     }
     Ok(0)
 }

@@ -47,8 +47,11 @@ pub fn do_exit(code: i32) -> ! {
     if let Some(kthread) = tsk.kthread_info() {
         kthread.exited.complete();
     }
-    // Release the resources (Linux: exit_mm, exit_files, exit_fs).
+    // Release the resources (Linux: exit_mm, exit_sem, exit_files,
+    // exit_fs). The semaphore adjustments are undone before the parent can
+    // hear of the death.
     exit_mm(tsk);
+    crate::ipc::sem::exit_sem(tsk);
     let files = tsk.files.lock().take();
     drop(files);
     let fs = tsk.fs.lock().take();

@@ -253,6 +253,9 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     *p.files.lock() = Some(if args.flags & CLONE_FILES != 0 { files } else { files.copy() });
     *p.fs.lock() = Some(if args.flags & CLONE_FS != 0 { fs } else { fs.copy() });
     *p.sighand_ptr.lock() = Some(if args.flags & CLONE_SIGHAND != 0 { sighand } else { sighand.copy() });
+    if let Err(e) = crate::ipc::sem::copy_semundo(args.flags & CLONE_SYSVSEM != 0, parent, p) {
+        return undo(p, e);
+    }
     if thread {
         parent_signal.live.fetch_add(1, Ordering::SeqCst);
         *p.signal.lock() = Some(parent_signal.clone());

@@ -19,6 +19,7 @@ pub mod config;
 pub mod errno;
 pub mod fdt;
 pub mod fs;
+pub mod ipc;
 pub mod mm;
 pub mod pid;
 pub mod prctl;

@@ -173,6 +173,7 @@ fn process_tests_behave_as_on_linux() {
             ("t_mtproc", &["/tests/t_mtproc"]),
             ("t_sleep", &[]),
             ("t_prctl", &["/tests/t_prctl"]),
+            ("t_ipc", &[]),
         ],
     );
     // This kernel only (under qemu-user the exec goes through a host script,

@@ -204,6 +204,8 @@ pub struct TaskStruct {
     pub kthread: UnsafeCell<Option<alloc::boxed::Box<KthreadInfo>>>,
     /// What `prctl` sets per task (parent-death signal, timer slack, ...).
     pub prctl: crate::prctl::TaskPrctl,
+    /// System V semaphore undo list, shared under CLONE_SYSVSEM.
+    pub sysvsem: crate::ipc::sem::SysvSem,
 }
 
 // SAFETY: every field is either atomic, behind a lock, or documented as
@@ -267,6 +269,7 @@ impl TaskStruct {
             wait_chldexit: WaitQueueHead::new(),
             kthread: UnsafeCell::new(None),
             prctl: crate::prctl::TaskPrctl::new(),
+            sysvsem: crate::ipc::sem::SysvSem::new(),
         }
     }
 

@@ -13,6 +13,7 @@
 //! - `misc`: time, sleeping, scheduling, limits, uname, getrandom, futex.
 
 mod fs;
+mod ipc;
 mod misc;
 mod mm;
 mod prctl;
@@ -114,6 +115,14 @@ pub mod nr {
     pub const GETEGID: u64 = 177;
     pub const GETTID: u64 = 178;
     pub const SYSINFO: u64 = 179;
+    pub const MSGGET: u64 = 186;
+    pub const MSGCTL: u64 = 187;
+    pub const MSGRCV: u64 = 188;
+    pub const MSGSND: u64 = 189;
+    pub const SEMGET: u64 = 190;
+    pub const SEMCTL: u64 = 191;
+    pub const SEMTIMEDOP: u64 = 192;
+    pub const SEMOP: u64 = 193;
     pub const BRK: u64 = 214;
     pub const MUNMAP: u64 = 215;
     pub const CLONE: u64 = 220;
@@ -182,6 +191,7 @@ fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
         .or_else(|| mm::dispatch(number, a))
         .or_else(|| misc::dispatch(number, a))
         .or_else(|| time::dispatch(number, a))
+        .or_else(|| ipc::dispatch(number, a))
         .unwrap_or_else(|| unknown(number))
 }
 

@@ -174,6 +174,7 @@ fn process_tests_behave_as_on_linux() {
             ("t_sleep", &[]),
             ("t_prctl", &["/tests/t_prctl"]),
             ("t_ipc", &[]),
+            ("t_futex", &[]),
         ],
     );
     // This kernel only (under qemu-user the exec goes through a host script,

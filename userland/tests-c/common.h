@@ -107,6 +107,7 @@ static inline const char *errno_name(int e)
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ETIMEDOUT: return "ETIMEDOUT";
     case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EDEADLK: return "EDEADLK";
     case EIDRM: return "EIDRM";
     case ENOMSG: return "ENOMSG";
     case EFBIG: return "EFBIG";

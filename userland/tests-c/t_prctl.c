@@ -77,6 +77,11 @@ static void pdeath_grandchild(int ready_fd, int verdict_fd, pid_t parent, int mo
     sigset_t open_mask;
     sigemptyset(&open_mask);
     ppoll(NULL, 0, &tmo, &open_mask);
+    /* A parent process with other threads (qemu-user's own, say) sends the
+       signal when the forking thread exits, before the last one does and
+       the child moves to a new parent: give that up to 5 s. */
+    for (int i = 0; moves && i < 500 && getppid() == parent; i++)
+        sleep_ms(10);
     char verdict = (got_signal == SIGUSR1 && (!moves || getppid() != parent)) ? 'y' : 'n';
     write(verdict_fd, &verdict, 1);
     _exit(0);

@@ -34,7 +34,7 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::SCHED_GETAFFINITY => sys_sched_getaffinity(a[0] as i32, a[1] as usize, a[2]),
         nr::UNAME => sys_uname(a[0]),
         nr::GETRANDOM => sys_getrandom(a[0], a[1] as usize, a[2]),
-        nr::FUTEX => sys_futex(a[0], a[1] as u32, a[2] as u32, a[3]),
+        nr::FUTEX => sys_futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32),
         nr::SYSINFO => sys_sysinfo(a[0]),
         nr::REBOOT => sys_reboot(a[0] as u32, a[1] as u32, a[2] as u32),
         nr::SETITIMER => sys_setitimer(a[0], a[1], a[2]),
@@ -230,24 +230,54 @@ fn sys_getrandom(buf: u64, len: usize, flags: u64) -> SysResult {
     Ok(done as u64)
 }
 
-fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64) -> SysResult {
+/// `futex(uaddr, op, val, timeout_or_val2, uaddr2, val3)` (Linux:
+/// `do_futex`): the timeout is relative for FUTEX_WAIT and absolute for
+/// FUTEX_WAIT_BITSET, on CLOCK_MONOTONIC or, with FUTEX_CLOCK_REALTIME, on
+/// the wall clock; the requeue and wake-op calls take a count in its place.
+fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64, uaddr2: u64, val3: u32) -> SysResult {
     use crate::futex::*;
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    let realtime = op & FUTEX_CLOCK_REALTIME != 0;
+    if realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_LOCK_PI2 {
+        return Err(Errno::ENOSYS);
+    }
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let limit = if timeout == 0 {
+            let deadline = if timeout == 0 {
                 None
             } else {
                 let mut b = [0u8; 16];
                 copy_from_user(&mut b, timeout)?;
                 let ns = timespec_ns(&b)?;
-                // FUTEX_WAIT takes a relative time, the BITSET form an
-                // absolute one.
-                Some(if cmd == FUTEX_WAIT { ns } else { ns.saturating_sub(crate::time::uptime_ns()) })
+                Some(match (cmd, realtime) {
+                    (FUTEX_WAIT, _) => crate::time::uptime_ns().saturating_add(ns),
+                    (_, true) => crate::timekeeping::realtime_to_uptime(ns),
+                    _ => ns,
+                })
             };
-            futex_wait(uaddr, val, limit)
+            let bitset = if cmd == FUTEX_WAIT { FUTEX_BITSET_MATCH_ANY } else { val3 };
+            futex_wait_bitset(uaddr, val, deadline, bitset)
         }
-        FUTEX_WAKE | FUTEX_WAKE_BITSET => futex_wake(uaddr, val),
+        FUTEX_WAKE => futex_wake(uaddr, val),
+        FUTEX_WAKE_BITSET => futex_wake_bitset(uaddr, val, val3),
+        FUTEX_REQUEUE => futex_requeue(uaddr, uaddr2, val as i32, timeout as i32, None),
+        FUTEX_CMP_REQUEUE => futex_requeue(uaddr, uaddr2, val as i32, timeout as i32, Some(val3)),
+        FUTEX_WAKE_OP => futex_wake_op(uaddr, uaddr2, val, timeout as u32, val3),
+        FUTEX_LOCK_PI | FUTEX_LOCK_PI2 => {
+            // An absolute time: on the wall clock for LOCK_PI, on
+            // CLOCK_MONOTONIC for LOCK_PI2 unless FUTEX_CLOCK_REALTIME.
+            let deadline = if timeout == 0 {
+                None
+            } else {
+                let mut b = [0u8; 16];
+                copy_from_user(&mut b, timeout)?;
+                let ns = timespec_ns(&b)?;
+                Some(if cmd == FUTEX_LOCK_PI || realtime { crate::timekeeping::realtime_to_uptime(ns) } else { ns })
+            };
+            futex_lock_pi(uaddr, deadline)
+        }
+        FUTEX_UNLOCK_PI => futex_unlock_pi(uaddr),
+        FUTEX_TRYLOCK_PI => futex_trylock_pi(uaddr),
         _ => Err(Errno::ENOSYS),
     }
 }

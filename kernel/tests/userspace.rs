@@ -177,6 +177,10 @@ fn process_tests_behave_as_on_linux() {
             ("t_futex", &[]),
         ],
     );
+    // This kernel only: qemu-user has no clone3 (ENOSYS). t_clone3 checks
+    // Linux's documented behaviour (clone(2)).
+    let (out, status) = run(&mut q, "/tests/t_clone3");
+    assert!(out.ends_with("PASS\n") && status == 0 && !out.contains(": no\n"), "t_clone3:\n{out}");
     // This kernel only (under qemu-user the exec goes through a host script,
     // which supplies an argv[0] of its own): Linux >= 5.18 gives a program
     // exec'd with an empty argv argc 1 and an empty argv[0].

@@ -172,9 +172,9 @@ pub fn invoke(frame: &mut TrapFrame) -> bool {
             frame.regs[0] = crate::signal::sys_rt_sigreturn(frame);
             return false;
         }
-        nr::EXECVE | nr::CLONE => process::dispatch(number, &a, frame),
+        nr::EXECVE | nr::CLONE | nr::CLONE3 => process::dispatch(number, &a, frame),
         // Probed by C libraries, which fall back quietly: not worth a log line.
-        nr::RSEQ | nr::CLONE3 => Err(Errno::ENOSYS),
+        nr::RSEQ => Err(Errno::ENOSYS),
         _ => dispatch(number, &a),
     };
     frame.regs[0] = match result {

@@ -34,6 +34,7 @@ pub fn dispatch(number: u64, a: &[u64; 6], frame: &mut TrapFrame) -> SysResult {
             kernel_clone(args, frame).map(|pid| pid as u64)
         }
         nr::EXECVE => sys_execve(a[0], a[1], a[2], frame),
+        nr::CLONE3 => sys_clone3(a[0], a[1], frame),
         _ => Err(Errno::ENOSYS),
     }
 }
@@ -82,6 +83,63 @@ pub fn dispatch_simple(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::CAPSET => super::prctl::sys_capset(a[0], a[1]),
         _ => return None,
     })
+}
+
+/// `clone3(args, size)` (Linux: `copy_clone_args_from_user`,
+/// `clone3_args_valid`): `struct clone_args` of 64 bytes or more (later
+/// versions' fields must be zero if this kernel does not know them). The
+/// stack is given as its lowest address and size. Refused with EINVAL:
+/// CLONE_PIDFD (no pidfds here yet), a `set_tid` array and
+/// CLONE_INTO_CGROUP (no PID namespaces or cgroups), CLONE_CLEAR_SIGHAND.
+fn sys_clone3(uargs: u64, size: u64, frame: &mut TrapFrame) -> SysResult {
+    use crate::fork::clone_flags::*;
+    const CLONE_ARGS_SIZE_VER0: u64 = 64;
+    const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    const CLONE_NEWTIME: u64 = 0x80;
+    const PAGE_SIZE: u64 = 4096;
+    if size > PAGE_SIZE {
+        return Err(Errno::E2BIG);
+    }
+    if size < CLONE_ARGS_SIZE_VER0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = super::kbuf(size as usize)?;
+    copy_from_user(&mut b, uargs)?;
+    // Fields past the 88 bytes of Linux 6.1's version 2 must be zero.
+    if b.len() > 88 && b[88..].iter().any(|&x| x != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let field =
+        |i: usize| if 8 * i + 8 <= b.len() { u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap()) } else { 0 };
+    let (flags, _pidfd, child_tid, parent_tid, exit_signal) = (field(0), field(1), field(2), field(3), field(4));
+    let (stack, stack_size, tls, set_tid, set_tid_size) = (field(5), field(6), field(7), field(8), field(9));
+    if exit_signal & !CSIGNAL != 0 || exit_signal > crate::signal::NSIG as u64 {
+        return Err(Errno::EINVAL);
+    }
+    if set_tid_size > 32 || (set_tid == 0) != (set_tid_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0
+        || flags & (CLONE_DETACHED | (CSIGNAL & !CLONE_NEWTIME)) != 0
+        || flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == CLONE_SIGHAND | CLONE_CLEAR_SIGHAND
+        || (flags & (CLONE_THREAD | CLONE_PARENT) != 0 && exit_signal != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    // A stack is an address and a size, both or neither (Linux:
+    // clone3_stack_valid); the child starts at its top.
+    let sp = match (stack, stack_size) {
+        (0, 0) => 0,
+        (0, _) | (_, 0) => return Err(Errno::EINVAL),
+        (s, n) => s.checked_add(n).filter(|&top| top <= crate::mm::mm_struct::TASK_SIZE).ok_or(Errno::EINVAL)?,
+    };
+    // What this kernel cannot do yet.
+    if flags & (CLONE_PIDFD | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0 || set_tid_size != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let args = UserCloneArgs { flags, exit_signal: exit_signal as i32, stack: sp, parent_tid, tls, child_tid };
+    kernel_clone(args, frame).map(|pid| pid as u64)
 }
 
 /// The parent's process ID.

@@ -3,8 +3,9 @@
 //!
 //! The order follows the book: mark the task PF_EXITING, store the exit
 //! code, release its resources (address space, files, fs), hand the
-//! children to a new reaper (another thread of the group, else init) and
-//! notify the parent (SIGCHLD), become a zombie (or, for a child nobody
+//! children to a new reaper (another thread of the group, else the nearest
+//! ancestor that is a child subreaper, else init), send the children's
+//! parent-death signals, and notify the parent (SIGCHLD), become a zombie (or, for a child nobody
 //! waits for, be released at once), and schedule away for good. The task's descriptor and stack outlive
 //! that last `schedule()`: the task switched to drops the final reference.
 
@@ -46,8 +47,11 @@ pub fn do_exit(code: i32) -> ! {
     if let Some(kthread) = tsk.kthread_info() {
         kthread.exited.complete();
     }
-    // Release the resources (Linux: exit_mm, exit_files, exit_fs).
+    // Release the resources (Linux: exit_mm, exit_sem, exit_files,
+    // exit_fs). The semaphore adjustments are undone before the parent can
+    // hear of the death.
     exit_mm(tsk);
+    crate::ipc::sem::exit_sem(tsk);
     let files = tsk.files.lock().take();
     drop(files);
     let fs = tsk.fs.lock().take();
@@ -64,6 +68,9 @@ pub fn do_exit(code: i32) -> ! {
     let (autoreap, group_dead) = exit_notify(tsk);
     if group_dead && tsk.is_user() {
         crate::itimer::exit_itimers(tgid);
+        if let Some(s) = tsk.signal_struct() {
+            crate::posix_timers::exit_itimers(&s);
+        }
     }
     if autoreap {
         release_task(tsk);
@@ -163,21 +170,54 @@ extern "C" fn kthread_exit_from_fn(ret: i32) -> ! {
     do_exit(wstatus::exited(ret))
 }
 
-/// The task that inherits `tsk`'s children: another live thread of its
-/// group, else init (Linux: `find_new_reaper`). Under TASKLIST.
-fn find_new_reaper(tsk: TaskRef, reaper: TaskRef) -> TaskRef {
+/// A live thread of `p`'s process other than `not`: one not yet in
+/// do_exit (Linux: `find_alive_thread`). Under TASKLIST.
+fn find_alive_thread(p: TaskRef, not: TaskRef) -> Option<TaskRef> {
     let mut found = None;
-    if tsk.is_user() {
-        // SAFETY: under TASKLIST (caller).
-        unsafe {
-            for_each_process_locked(|t| {
-                if found.is_none() && t != tsk && t.tgid() == tsk.tgid() && !t.has_flag(pf::PF_EXITING) {
-                    found = Some(t);
-                }
-            })
-        };
+    // SAFETY: under TASKLIST (caller).
+    unsafe {
+        for_each_process_locked(|t| {
+            if found.is_none() && t != not && t.tgid() == p.tgid() && !t.has_flag(pf::PF_EXITING) {
+                found = Some(t);
+            }
+        })
+    };
+    found
+}
+
+/// The task that inherits `tsk`'s children (Linux: `find_new_reaper`):
+/// another live thread of its process; else, when some ancestor said
+/// PR_SET_CHILD_SUBREAPER, a live thread of the nearest such ancestor
+/// below init; else `reaper` (init). Under TASKLIST.
+fn find_new_reaper(tsk: TaskRef, reaper: TaskRef) -> TaskRef {
+    if !tsk.is_user() {
+        return reaper;
     }
-    found.unwrap_or(reaper)
+    if let Some(t) = find_alive_thread(tsk, tsk) {
+        return t;
+    }
+    if tsk.signal_struct().is_some_and(|s| s.prctl.has_child_subreaper.load(Ordering::Relaxed)) {
+        // SAFETY: under TASKLIST; a parent outlives its link to a child, and
+        // every ancestor chain ends at init (PID 1) or a kernel thread.
+        let mut up = unsafe { *tsk.real_parent.get() };
+        while !up.is_null() {
+            // SAFETY: as above.
+            let ancestor = unsafe { TaskRef::from_ptr(up) };
+            if ancestor == reaper || !ancestor.is_user() || ancestor.tgid() == INIT_PID {
+                break;
+            }
+            let subreaper =
+                ancestor.signal_struct().is_some_and(|s| s.prctl.is_child_subreaper.load(Ordering::Relaxed));
+            if subreaper {
+                if let Some(t) = find_alive_thread(ancestor, tsk) {
+                    return t;
+                }
+            }
+            // SAFETY: as above.
+            up = unsafe { *ancestor.real_parent.get() };
+        }
+    }
+    reaper
 }
 
 /// Hands `tsk`'s children to a new reaper and tells the parent (Linux:
@@ -200,6 +240,17 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     let new_parent = find_new_reaper(tsk, reaper);
     let mut zombie_moved = false;
     let mut moved_any = false;
+    // Children (and their threads) that asked for a signal when this
+    // thread, their parent, goes (Linux: pdeath_signal in
+    // forget_original_parent); sent once TASKLIST is dropped, since a stop
+    // or continue signal takes it again.
+    let mut pdeath: alloc::vec::Vec<(TaskRef, i32)> = alloc::vec::Vec::new();
+    let mut note_pdeath = |t: TaskRef| {
+        let sig = t.prctl.pdeath_signal.load(Ordering::Relaxed);
+        if sig > 0 && pdeath.try_reserve(1).is_ok() {
+            pdeath.push((t.get(), sig));
+        }
+    };
     // Children handed to another process (not to a thread of their own
     // parent's group) signal it with SIGCHLD from now on, whatever clone's
     // low byte said ("we don't want people slaying init"), and a zombie
@@ -215,6 +266,7 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
             *child.parent.get() = new_parent.as_ptr();
             ListHead::add_tail(link, new_parent.children.get());
             moved_any = true;
+            note_pdeath(child);
             let zombie = child.exit_state.load(Ordering::Relaxed) == exit_state::EXIT_ZOMBIE;
             zombie_moved |= zombie;
             if other_process {
@@ -236,6 +288,9 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
                 if *t.real_parent.get() == me {
                     *t.real_parent.get() = new_parent.as_ptr();
                     *t.parent.get() = new_parent.as_ptr();
+                    if t.group_leader() != t {
+                        note_pdeath(t);
+                    }
                 }
             });
         }
@@ -293,6 +348,11 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     // TASKLIST is dropped: hold it for the wake-up.
     let woken_reaper = zombie_moved.then(|| new_parent.get());
     drop(guard);
+    for (t, sig) in pdeath {
+        let info = crate::signal::SigInfo::from_user(sig, crate::signal::SI_USER);
+        let _ = crate::signal::send_signal(t, info, true);
+        t.put();
+    }
     if let Some(reaper) = woken_reaper {
         wake_waiters(reaper);
         reaper.put();
@@ -360,7 +420,7 @@ fn sigchld_info(sig: i32, pid: Pid, status: i32) -> crate::signal::SigInfo {
     } else {
         (CLD_KILLED, wstatus::term_sig(status))
     };
-    SigInfo { signo: sig, code, pid: pid as i32, uid: 0, status: st, addr: 0 }
+    SigInfo { signo: sig, code, pid: pid as i32, uid: 0, status: st, ..Default::default() }
 }
 
 /// Unlinks a dead task and frees its PID; its memory goes with the last

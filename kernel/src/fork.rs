@@ -224,7 +224,8 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     //    in TASK_NEW until wake_up_new_task; its flags are the parent's
     //    minus what only the parent had.
     p.state.store(state::TASK_NEW, Ordering::Relaxed);
-    p.flags.store(0, Ordering::Relaxed);
+    p.flags.store(pf::PF_FORKNOEXEC, Ordering::Relaxed);
+    p.prctl.inherit(&parent.prctl);
     p.set_comm(parent.comm().as_str());
     p.start_time.store(crate::time::uptime_ns(), Ordering::Relaxed);
     p.blocked.store(parent.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -252,6 +253,9 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     *p.files.lock() = Some(if args.flags & CLONE_FILES != 0 { files } else { files.copy() });
     *p.fs.lock() = Some(if args.flags & CLONE_FS != 0 { fs } else { fs.copy() });
     *p.sighand_ptr.lock() = Some(if args.flags & CLONE_SIGHAND != 0 { sighand } else { sighand.copy() });
+    if let Err(e) = crate::ipc::sem::copy_semundo(args.flags & CLONE_SYSVSEM != 0, parent, p) {
+        return undo(p, e);
+    }
     if thread {
         parent_signal.live.fetch_add(1, Ordering::SeqCst);
         *p.signal.lock() = Some(parent_signal.clone());
@@ -263,6 +267,7 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
             *parent_signal.rlim.lock(),
         );
         s.oom_score_adj.store(parent_signal.oom_score_adj.load(Ordering::Relaxed), Ordering::Relaxed);
+        s.prctl.inherit(&parent_signal.prctl);
         *p.signal.lock() = Some(s);
         p.group_leader.store(p.as_ptr(), Ordering::Release);
     }

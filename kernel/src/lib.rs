@@ -19,8 +19,10 @@ pub mod config;
 pub mod errno;
 pub mod fdt;
 pub mod fs;
+pub mod ipc;
 pub mod mm;
 pub mod pid;
+pub mod prctl;
 pub mod sched;
 pub mod shell;
 pub mod sync;
@@ -56,6 +58,8 @@ pub mod logger;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
+pub mod posix_timers;
+#[cfg(target_os = "none")]
 pub mod random;
 #[cfg(target_os = "none")]
 pub mod signal;
@@ -65,3 +69,5 @@ pub mod smp;
 pub mod syscall;
 #[cfg(target_os = "none")]
 pub mod time;
+#[cfg(target_os = "none")]
+pub mod timekeeping;

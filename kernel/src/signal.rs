@@ -146,6 +146,10 @@ pub struct SigInfo {
     pub status: i32,
     /// Faults: the address.
     pub addr: u64,
+    /// `si_value` (POSIX timers: the timer's `sigev_value`); for SI_TIMER
+    /// `pid` is the timer ID and `uid` the overrun count, as `siginfo_t`'s
+    /// `_timer` member overlays them.
+    pub value: u64,
 }
 
 impl SigInfo {
@@ -203,7 +207,7 @@ impl Default for SigPending {
 }
 
 const fn default_info() -> SigInfo {
-    SigInfo { signo: 0, code: 0, pid: 0, uid: 0, status: 0, addr: 0 }
+    SigInfo { signo: 0, code: 0, pid: 0, uid: 0, status: 0, addr: 0, value: 0 }
 }
 
 /// The handler table (Linux: `struct sighand_struct`).
@@ -293,6 +297,8 @@ pub struct SignalStruct {
     /// `/proc/<pid>/oom_score_adj`, -1000 to 1000; inherited at fork
     /// (Linux: `signal->oom_score_adj`; mm/oom_kill.rs reads it).
     pub oom_score_adj: AtomicI32,
+    /// What `prctl` sets per process (subreaper, dumpable).
+    pub prctl: crate::prctl::ProcessPrctl,
 }
 
 impl SignalStruct {
@@ -316,6 +322,7 @@ impl SignalStruct {
             dead_stime: AtomicU64::new(0),
             cont_seq: AtomicU64::new(0),
             oom_score_adj: AtomicI32::new(0),
+            prctl: crate::prctl::ProcessPrctl::new(),
         })
     }
 
@@ -571,7 +578,8 @@ fn notify_parent_cldstop(t: TaskRef, why: i32, sig: i32) {
     drop(_guard);
     let nocldstop = parent.sighand().is_some_and(|h| h.get(SIGCHLD).flags & SA_NOCLDSTOP != 0);
     if !nocldstop {
-        let info = SigInfo { signo: SIGCHLD, code: why, pid: leader.tgid() as i32, uid: 0, status: sig, addr: 0 };
+        let info =
+            SigInfo { signo: SIGCHLD, code: why, pid: leader.tgid() as i32, uid: 0, status: sig, ..Default::default() };
         let _ = send_signal(parent, info, true);
     }
     crate::exit::wake_waiters(parent);
@@ -638,10 +646,11 @@ fn signal_processes(info: SigInfo, mut select: impl FnMut(TaskRef) -> bool) -> (
 /// Takes the next deliverable signal of the current task.
 fn dequeue_signal(t: TaskRef) -> Option<SigInfo> {
     let allowed = !t.blocked.load(Ordering::Relaxed) | UNBLOCKABLE;
-    if let Some(info) = t.pending.dequeue(allowed) {
-        return Some(info);
+    let info = t.pending.dequeue(allowed).or_else(|| t.signal_struct()?.shared_pending.dequeue(allowed));
+    if let Some(info) = &info {
+        crate::posix_timers::signal_dequeued(info);
     }
-    t.signal_struct()?.shared_pending.dequeue(allowed)
+    info
 }
 
 /// Kills every other thread of the current task's group and waits until
@@ -882,6 +891,9 @@ fn siginfo_bytes(info: &SigInfo) -> [u8; SIGINFO_SIZE as usize] {
         b[20..24].copy_from_slice(&info.uid.to_le_bytes());
         b[24..28].copy_from_slice(&info.status.to_le_bytes());
     }
+    if info.code == crate::posix_timers::SI_TIMER {
+        b[24..32].copy_from_slice(&info.value.to_le_bytes());
+    }
     b
 }
 
@@ -983,6 +995,6 @@ pub fn force_sig_fault(sig: i32, code: i32, addr: u64) {
         }
         me.blocked.fetch_and(!sigmask(sig), Ordering::SeqCst);
     }
-    me.pending.add(SigInfo { signo: sig, code, pid: 0, uid: 0, status: 0, addr });
+    me.pending.add(SigInfo { signo: sig, code, addr, ..Default::default() });
     me.set_thread_flag(tif::SIGPENDING);
 }

@@ -107,6 +107,12 @@ static inline const char *errno_name(int e)
     case ENOSYS: return "ENOSYS";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case EDEADLK: return "EDEADLK";
+    case EIDRM: return "EIDRM";
+    case ENOMSG: return "ENOMSG";
+    case EFBIG: return "EFBIG";
+    case EOVERFLOW: return "EOVERFLOW";
     default: return "E?";
     }
 }

@@ -29,10 +29,15 @@ enum Node {
     PidDir(Pid),
     PidFile(Pid, &'static str),
     System(&'static str),
+    /// `/proc/sysvipc` and its files.
+    SysvIpcDir,
+    SysvIpc(&'static str),
 }
 
 const PID_FILES: [&str; 7] = ["cmdline", "comm", "exe", "oom_score", "oom_score_adj", "stat", "status"];
 const SYSTEM_FILES: [&str; 5] = ["loadavg", "meminfo", "slabinfo", "uptime", "version"];
+/// `/proc/sysvipc`'s files (no `shm` yet: there is no System V shared memory).
+const SYSVIPC_FILES: [&str; 2] = ["msg", "sem"];
 
 fn parse(rest: &str) -> Option<Node> {
     let mut parts = rest.split('/').filter(|p| !p.is_empty());
@@ -41,6 +46,11 @@ fn parse(rest: &str) -> Option<Node> {
         match parts.next() {
             None => Node::PidDir(pid),
             Some(f) => Node::PidFile(pid, PID_FILES.iter().copied().find(|&n| n == f)?),
+        }
+    } else if first == "sysvipc" {
+        match parts.next() {
+            None => Node::SysvIpcDir,
+            Some(f) => Node::SysvIpc(SYSVIPC_FILES.iter().copied().find(|&n| n == f)?),
         }
     } else {
         Node::System(SYSTEM_FILES.iter().copied().find(|&n| n == first)?)
@@ -89,6 +99,11 @@ pub fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
             t.put();
             Ok(Arc::new(ProcFile { path, data }))
         }
+        Node::SysvIpcDir => Ok(Arc::new(SysvIpcDir { path })),
+        Node::SysvIpc(name) => {
+            let data = if name == "sem" { crate::ipc::sem::proc_show() } else { crate::ipc::msg::proc_show() };
+            Ok(Arc::new(ProcFile { path, data: data.into_bytes() }))
+        }
         Node::System(name) => {
             let data = match name {
                 "meminfo" => meminfo(),
@@ -106,12 +121,12 @@ pub fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
 /// or ENOTDIR, without generating any file's contents.
 pub fn check_dir(rest: &str) -> Result<(), Errno> {
     match parse(rest).ok_or(Errno::ENOENT)? {
-        Node::Root => Ok(()),
+        Node::Root | Node::SysvIpcDir => Ok(()),
         Node::PidDir(pid) => {
             process(pid).ok_or(Errno::ENOENT)?.put();
             Ok(())
         }
-        Node::PidFile(..) | Node::System(_) => Err(Errno::ENOTDIR),
+        Node::PidFile(..) | Node::System(_) | Node::SysvIpc(_) => Err(Errno::ENOTDIR),
     }
 }
 
@@ -231,6 +246,7 @@ impl FileOps for ProcDir {
                     list.push(DirEntry { ino: 0x1000 + i as u64, dtype: dtype::DT_REG, name: (*name).into() });
                 }
                 list.push(DirEntry { ino: 0x1100, dtype: dtype::DT_LNK, name: "self".into() });
+                list.push(DirEntry { ino: 0x1200, dtype: dtype::DT_DIR, name: "sysvipc".into() });
                 for_each_process(|t| {
                     if t.pid() != 0 && t.pid() == t.tgid() {
                         list.push(DirEntry {
@@ -243,6 +259,33 @@ impl FileOps for ProcDir {
             }
         }
         Ok(list)
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+    fn path(&self) -> Option<String> {
+        Some(self.path.clone())
+    }
+}
+
+/// `/proc/sysvipc`.
+struct SysvIpcDir {
+    path: String,
+}
+
+impl FileOps for SysvIpcDir {
+    fn stat(&self) -> Stat {
+        Stat { dev: 4, ino: 0x1200, mode: mode::S_IFDIR | 0o555, nlink: 2, rdev: 0, size: 0, mtime: 0 }
+    }
+    fn read(&self, _buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {
+        Err(Errno::EISDIR)
+    }
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        Ok(SYSVIPC_FILES
+            .iter()
+            .enumerate()
+            .map(|(i, name)| DirEntry { ino: 0x1210 + i as u64, dtype: dtype::DT_REG, name: (*name).into() })
+            .collect())
     }
     fn seekable(&self) -> bool {
         true

@@ -581,6 +581,7 @@ pub fn scheduler_tick(ticks: u64) {
         let active: usize = (0..NR_CPUS).map(|c| cpu_rq(c).nr_running.load(Ordering::Relaxed)).sum();
         super::loadavg::sample(crate::time::uptime_ns(), active as u64);
         crate::itimer::run_itimers(crate::time::uptime_ns());
+        crate::posix_timers::run_posix_timers(crate::time::uptime_ns());
     }
     if ticks % BALANCE_INTERVAL_TICKS == cpu_nr as u64 % BALANCE_INTERVAL_TICKS {
         load_balance(cpu_nr);

@@ -70,6 +70,9 @@ pub mod tif {
 pub mod pf {
     pub const PF_IDLE: u32 = 0x0000_0002;
     pub const PF_EXITING: u32 = 0x0000_0004;
+    /// Forked and not yet exec'd (setpgid refuses such a child with EACCES
+    /// only once this is clear).
+    pub const PF_FORKNOEXEC: u32 = 0x0000_0040;
     pub const PF_KTHREAD: u32 = 0x0020_0000;
     /// Chosen by the OOM killer: its allocations may use the memory reserve
     /// so that it can exit (Linux: TIF_MEMDIE; mm/oom_kill.rs).
@@ -219,6 +222,10 @@ pub struct TaskStruct {
     pub wait_chldexit: WaitQueueHead,
     /// Kernel threads made by kthread_create: set at creation, then constant.
     pub kthread: UnsafeCell<Option<alloc::boxed::Box<KthreadInfo>>>,
+    /// What `prctl` sets per task (parent-death signal, timer slack, ...).
+    pub prctl: crate::prctl::TaskPrctl,
+    /// System V semaphore undo list, shared under CLONE_SYSVSEM.
+    pub sysvsem: crate::ipc::sem::SysvSem,
 }
 
 // SAFETY: every field is either atomic, behind a lock, or documented as
@@ -283,6 +290,8 @@ impl TaskStruct {
             start_time: AtomicU64::new(0),
             wait_chldexit: WaitQueueHead::new(),
             kthread: UnsafeCell::new(None),
+            prctl: crate::prctl::TaskPrctl::new(),
+            sysvsem: crate::ipc::sem::SysvSem::new(),
         }
     }
 

@@ -53,6 +53,7 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::FACCESSAT => sys_faccessat(a[0] as i32, a[1], a[2]),
         nr::READLINKAT => sys_readlinkat(a[0] as i32, a[1], a[2], a[3] as usize),
         nr::PPOLL => sys_ppoll(a[0], a[1] as usize, a[2], a[3], a[4]),
+        nr::PSELECT6 => super::select::sys_pselect6(a[0] as i32, [a[1], a[2], a[3]], a[4], a[5]),
         nr::UMASK => sys_umask(a[0] as u32),
         _ => return None,
     })
@@ -528,6 +529,20 @@ fn do_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
         let ns = super::misc::timespec_ns(&ts)?;
         Some(crate::time::uptime_ns().saturating_add(ns))
     };
+    let ready = do_poll(&mut raw, deadline, poll::POLLERR | poll::POLLHUP)?;
+    copy_to_user(fds, &raw)?;
+    Ok(ready as u64)
+}
+
+/// The wait of `poll`, `ppoll` and `pselect6` (Linux: `do_poll`) over
+/// `raw`, an array of `struct pollfd` in kernel memory whose `revents` it
+/// fills: a descriptor counts as ready when its file reports one of its
+/// `events` or of `always` (poll adds POLLERR and POLLHUP; select asks
+/// for exactly what its sets mean). Returns how many are ready, once one
+/// is, the `deadline` (uptime, ns) passes or a signal comes. The caller
+/// sleeps in TASK_INTERRUPTIBLE even with no descriptor to wait on (`pause`
+/// is `ppoll(NULL, 0, NULL, NULL)` in glibc and musl).
+pub(super) fn do_poll(raw: &mut [u8], deadline: Option<u64>, always: u16) -> Result<usize, Errno> {
     let table = files()?;
     // The files, held for the whole call (their wait queues live in them).
     let polled: Vec<Option<Arc<File>>> = raw
@@ -548,8 +563,8 @@ fn do_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
     // One entry per queue, made before any is linked: they must not move.
     let mut entries: Vec<WaitQueueEntry> = queues.iter().map(|_| WaitQueueEntry::new()).collect();
     let result = loop {
-        // Asleep-to-be even with no queue to wait on (`pause()` is
-        // ppoll(NULL, 0, NULL, NULL)): only a signal or the timeout wakes it.
+        // Asleep before the test, queued or not: with no queue only the
+        // timer or a signal ends the wait, and both wake TASK_INTERRUPTIBLE.
         crate::sched::task::set_current_state(crate::sched::task::state::TASK_INTERRUPTIBLE);
         for (q, e) in queues.iter().zip(entries.iter_mut()) {
             // SAFETY: the queue belongs to a file `polled` keeps alive.
@@ -561,7 +576,7 @@ fn do_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
             let events = u16::from_le_bytes(pfd[4..6].try_into().unwrap());
             let revents = match file {
                 _ if fd < 0 => 0,
-                Some(f) => poll::with_norm(f.ops.poll()) & (events | poll::POLLERR | poll::POLLHUP),
+                Some(f) => poll::with_norm(f.ops.poll()) & (events | always),
                 None => poll::POLLNVAL,
             };
             pfd[6..8].copy_from_slice(&revents.to_le_bytes());
@@ -586,14 +601,12 @@ fn do_ppoll(fds: u64, nfds: usize, tmo: u64) -> SysResult {
             None => crate::sched::core::schedule(),
         }
     };
+    crate::sched::task::__set_current_state(crate::sched::task::state::TASK_RUNNING);
     for (q, e) in queues.iter().zip(entries.iter_mut()) {
         // SAFETY: as above.
         unsafe { (**q).finish_wait(e) };
     }
-    crate::sched::task::__set_current_state(crate::sched::task::state::TASK_RUNNING);
-    let ready = result?;
-    copy_to_user(fds, &raw)?;
-    Ok(ready)
+    result
 }
 
 fn sys_umask(mask: u32) -> SysResult {

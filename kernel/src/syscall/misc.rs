@@ -13,14 +13,16 @@ const CLOCK_REALTIME: u64 = 0;
 const CLOCK_MONOTONIC: u64 = 1;
 const CLOCK_PROCESS_CPUTIME_ID: u64 = 2;
 const CLOCK_THREAD_CPUTIME_ID: u64 = 3;
+const CLOCK_REALTIME_COARSE: u64 = 5;
 const CLOCK_BOOTTIME: u64 = 7;
+const CLOCK_TAI: u64 = 11;
 const TIMER_ABSTIME: u64 = 1;
 
 pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
     Some(match number {
         nr::CLOCK_GETTIME => sys_clock_gettime(a[0], a[1]),
         nr::CLOCK_GETRES => sys_clock_getres(a[0], a[1]),
-        nr::GETTIMEOFDAY => sys_gettimeofday(a[0]),
+        nr::GETTIMEOFDAY => sys_gettimeofday(a[0], a[1]),
         nr::NANOSLEEP => sys_clock_nanosleep(CLOCK_MONOTONIC, 0, a[0], a[1]),
         nr::RESTART_SYSCALL => sys_restart_syscall(),
         nr::CLOCK_NANOSLEEP => sys_clock_nanosleep(a[0], a[1], a[2], a[3]),
@@ -32,7 +34,7 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::SCHED_GETAFFINITY => sys_sched_getaffinity(a[0] as i32, a[1] as usize, a[2]),
         nr::UNAME => sys_uname(a[0]),
         nr::GETRANDOM => sys_getrandom(a[0], a[1] as usize, a[2]),
-        nr::FUTEX => sys_futex(a[0], a[1] as u32, a[2] as u32, a[3]),
+        nr::FUTEX => sys_futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32),
         nr::SYSINFO => sys_sysinfo(a[0]),
         nr::REBOOT => sys_reboot(a[0] as u32, a[1] as u32, a[2] as u32),
         nr::SETITIMER => sys_setitimer(a[0], a[1], a[2]),
@@ -51,19 +53,21 @@ pub fn timespec_ns(b: &[u8; 16]) -> Result<u64, Errno> {
     Ok((sec as u64).saturating_mul(NSEC_PER_SEC).saturating_add(nsec as u64))
 }
 
-fn timespec_bytes(ns: u64) -> [u8; 16] {
+/// A `struct timespec` of `ns`.
+pub fn timespec_bytes(ns: u64) -> [u8; 16] {
     let mut b = [0u8; 16];
     b[..8].copy_from_slice(&((ns / NSEC_PER_SEC) as i64).to_le_bytes());
     b[8..].copy_from_slice(&((ns % NSEC_PER_SEC) as i64).to_le_bytes());
     b
 }
 
-/// The clock's time now, ns. There is no real-time clock: CLOCK_REALTIME
-/// counts from the Epoch at boot, as Linux does on a board without an RTC
-/// or network time.
+/// The clock's time now, ns. CLOCK_REALTIME (and its coarse twin, and
+/// CLOCK_TAI with a TAI offset of 0) is the wall clock of timekeeping.rs,
+/// which starts at the Epoch at boot (no RTC) until someone sets it.
 fn clock_now(clock: u64) -> Result<u64, Errno> {
     Ok(match clock {
-        CLOCK_REALTIME | CLOCK_MONOTONIC | 4 | 5 | 6 | CLOCK_BOOTTIME => crate::time::uptime_ns(),
+        CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_TAI => crate::timekeeping::ktime_get_real_ns(),
+        CLOCK_MONOTONIC | 4 | 6 | CLOCK_BOOTTIME => crate::time::uptime_ns(),
         CLOCK_PROCESS_CPUTIME_ID | CLOCK_THREAD_CPUTIME_ID => current().runtime_ns(),
         _ => return Err(Errno::EINVAL),
     })
@@ -83,9 +87,16 @@ fn sys_clock_getres(clock: u64, tp: u64) -> SysResult {
     Ok(0)
 }
 
-fn sys_gettimeofday(tv: u64) -> SysResult {
+fn sys_gettimeofday(tv: u64, tz: u64) -> SysResult {
+    if tz != 0 {
+        let (west, dst) = crate::timekeeping::timezone();
+        let mut b = [0u8; 8];
+        b[..4].copy_from_slice(&west.to_le_bytes());
+        b[4..].copy_from_slice(&dst.to_le_bytes());
+        copy_to_user(tz, &b)?;
+    }
     if tv != 0 {
-        let ns = crate::time::uptime_ns();
+        let ns = crate::timekeeping::ktime_get_real_ns();
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&((ns / NSEC_PER_SEC) as i64).to_le_bytes());
         b[8..].copy_from_slice(&((ns % NSEC_PER_SEC / 1000) as i64).to_le_bytes());
@@ -108,10 +119,15 @@ fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> SysResult 
         return Err(Errno::EINVAL);
     }
     if flags & TIMER_ABSTIME != 0 {
-        // Every clock counts from boot (clock_now), so the deadline is `ns`.
-        // Interrupted, it starts over only if no handler ran (Linux:
-        // ERESTARTNOHAND for absolute sleeps; POSIX: EINTR after a handler).
-        return sleep_until(ns, 0).map_err(|_| Errno::ERESTARTNOHAND);
+        // The monotonic clocks count from boot, so the deadline is `ns`; a
+        // wall-clock one is converted (timekeeping.rs). Interrupted, it
+        // starts over only if no handler ran (Linux: ERESTARTNOHAND for
+        // absolute sleeps; POSIX: EINTR after a handler).
+        let deadline = match clock {
+            CLOCK_REALTIME | CLOCK_REALTIME_COARSE | CLOCK_TAI => crate::timekeeping::realtime_to_uptime(ns),
+            _ => ns,
+        };
+        return sleep_until(deadline, 0).map_err(|_| Errno::ERESTARTNOHAND);
     }
     sleep_until(crate::time::uptime_ns().saturating_add(ns), rem)
 }
@@ -214,24 +230,54 @@ fn sys_getrandom(buf: u64, len: usize, flags: u64) -> SysResult {
     Ok(done as u64)
 }
 
-fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64) -> SysResult {
+/// `futex(uaddr, op, val, timeout_or_val2, uaddr2, val3)` (Linux:
+/// `do_futex`): the timeout is relative for FUTEX_WAIT and absolute for
+/// FUTEX_WAIT_BITSET, on CLOCK_MONOTONIC or, with FUTEX_CLOCK_REALTIME, on
+/// the wall clock; the requeue and wake-op calls take a count in its place.
+fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64, uaddr2: u64, val3: u32) -> SysResult {
     use crate::futex::*;
     let cmd = op & !(FUTEX_PRIVATE_FLAG | FUTEX_CLOCK_REALTIME);
+    let realtime = op & FUTEX_CLOCK_REALTIME != 0;
+    if realtime && cmd != FUTEX_WAIT && cmd != FUTEX_WAIT_BITSET && cmd != FUTEX_LOCK_PI2 {
+        return Err(Errno::ENOSYS);
+    }
     match cmd {
         FUTEX_WAIT | FUTEX_WAIT_BITSET => {
-            let limit = if timeout == 0 {
+            let deadline = if timeout == 0 {
                 None
             } else {
                 let mut b = [0u8; 16];
                 copy_from_user(&mut b, timeout)?;
                 let ns = timespec_ns(&b)?;
-                // FUTEX_WAIT takes a relative time, the BITSET form an
-                // absolute one.
-                Some(if cmd == FUTEX_WAIT { ns } else { ns.saturating_sub(crate::time::uptime_ns()) })
+                Some(match (cmd, realtime) {
+                    (FUTEX_WAIT, _) => crate::time::uptime_ns().saturating_add(ns),
+                    (_, true) => crate::timekeeping::realtime_to_uptime(ns),
+                    _ => ns,
+                })
             };
-            futex_wait(uaddr, val, limit)
+            let bitset = if cmd == FUTEX_WAIT { FUTEX_BITSET_MATCH_ANY } else { val3 };
+            futex_wait_bitset(uaddr, val, deadline, bitset)
         }
-        FUTEX_WAKE | FUTEX_WAKE_BITSET => futex_wake(uaddr, val),
+        FUTEX_WAKE => futex_wake(uaddr, val),
+        FUTEX_WAKE_BITSET => futex_wake_bitset(uaddr, val, val3),
+        FUTEX_REQUEUE => futex_requeue(uaddr, uaddr2, val as i32, timeout as i32, None),
+        FUTEX_CMP_REQUEUE => futex_requeue(uaddr, uaddr2, val as i32, timeout as i32, Some(val3)),
+        FUTEX_WAKE_OP => futex_wake_op(uaddr, uaddr2, val, timeout as u32, val3),
+        FUTEX_LOCK_PI | FUTEX_LOCK_PI2 => {
+            // An absolute time: on the wall clock for LOCK_PI, on
+            // CLOCK_MONOTONIC for LOCK_PI2 unless FUTEX_CLOCK_REALTIME.
+            let deadline = if timeout == 0 {
+                None
+            } else {
+                let mut b = [0u8; 16];
+                copy_from_user(&mut b, timeout)?;
+                let ns = timespec_ns(&b)?;
+                Some(if cmd == FUTEX_LOCK_PI || realtime { crate::timekeeping::realtime_to_uptime(ns) } else { ns })
+            };
+            futex_lock_pi(uaddr, deadline)
+        }
+        FUTEX_UNLOCK_PI => futex_unlock_pi(uaddr),
+        FUTEX_TRYLOCK_PI => futex_trylock_pi(uaddr),
         _ => Err(Errno::ENOSYS),
     }
 }

@@ -13,10 +13,14 @@
 //! - `misc`: time, sleeping, scheduling, limits, uname, getrandom, futex.
 
 mod fs;
+mod ipc;
 mod misc;
 mod mm;
+mod prctl;
 mod process;
+mod select;
 mod signal;
+mod time;
 
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
@@ -45,10 +49,13 @@ pub mod nr {
     pub const READV: u64 = 65;
     pub const WRITEV: u64 = 66;
     pub const PREAD64: u64 = 67;
+    pub const PSELECT6: u64 = 72;
     pub const PPOLL: u64 = 73;
     pub const READLINKAT: u64 = 78;
     pub const NEWFSTATAT: u64 = 79;
     pub const FSTAT: u64 = 80;
+    pub const CAPGET: u64 = 90;
+    pub const CAPSET: u64 = 91;
     pub const EXIT: u64 = 93;
     pub const EXIT_GROUP: u64 = 94;
     pub const SET_TID_ADDRESS: u64 = 96;
@@ -58,6 +65,12 @@ pub mod nr {
     pub const RESTART_SYSCALL: u64 = 128;
     pub const GETITIMER: u64 = 102;
     pub const SETITIMER: u64 = 103;
+    pub const TIMER_CREATE: u64 = 107;
+    pub const TIMER_GETTIME: u64 = 108;
+    pub const TIMER_GETOVERRUN: u64 = 109;
+    pub const TIMER_SETTIME: u64 = 110;
+    pub const TIMER_DELETE: u64 = 111;
+    pub const CLOCK_SETTIME: u64 = 112;
     pub const CLOCK_GETTIME: u64 = 113;
     pub const CLOCK_GETRES: u64 = 114;
     pub const CLOCK_NANOSLEEP: u64 = 115;
@@ -75,6 +88,7 @@ pub mod nr {
     pub const RT_SIGRETURN: u64 = 139;
     pub const REBOOT: u64 = 142;
     pub const SETREGID: u64 = 143;
+    pub const TIMES: u64 = 153;
     pub const SETGID: u64 = 144;
     pub const SETREUID: u64 = 145;
     pub const SETUID: u64 = 146;
@@ -91,6 +105,8 @@ pub mod nr {
     pub const UMASK: u64 = 166;
     pub const PRCTL: u64 = 167;
     pub const GETTIMEOFDAY: u64 = 169;
+    pub const SETTIMEOFDAY: u64 = 170;
+    pub const ADJTIMEX: u64 = 171;
     pub const GETPID: u64 = 172;
     pub const GETPPID: u64 = 173;
     pub const GETUID: u64 = 174;
@@ -99,6 +115,14 @@ pub mod nr {
     pub const GETEGID: u64 = 177;
     pub const GETTID: u64 = 178;
     pub const SYSINFO: u64 = 179;
+    pub const MSGGET: u64 = 186;
+    pub const MSGCTL: u64 = 187;
+    pub const MSGRCV: u64 = 188;
+    pub const MSGSND: u64 = 189;
+    pub const SEMGET: u64 = 190;
+    pub const SEMCTL: u64 = 191;
+    pub const SEMTIMEDOP: u64 = 192;
+    pub const SEMOP: u64 = 193;
     pub const BRK: u64 = 214;
     pub const MUNMAP: u64 = 215;
     pub const CLONE: u64 = 220;
@@ -108,6 +132,7 @@ pub mod nr {
     pub const MADVISE: u64 = 233;
     pub const WAIT4: u64 = 260;
     pub const PRLIMIT64: u64 = 261;
+    pub const CLOCK_ADJTIME: u64 = 266;
     pub const GETRANDOM: u64 = 278;
     pub const RSEQ: u64 = 293;
     pub const CLONE3: u64 = 435;
@@ -147,9 +172,9 @@ pub fn invoke(frame: &mut TrapFrame) -> bool {
             frame.regs[0] = crate::signal::sys_rt_sigreturn(frame);
             return false;
         }
-        nr::EXECVE | nr::CLONE => process::dispatch(number, &a, frame),
+        nr::EXECVE | nr::CLONE | nr::CLONE3 => process::dispatch(number, &a, frame),
         // Probed by C libraries, which fall back quietly: not worth a log line.
-        nr::RSEQ | nr::CLONE3 => Err(Errno::ENOSYS),
+        nr::RSEQ => Err(Errno::ENOSYS),
         _ => dispatch(number, &a),
     };
     frame.regs[0] = match result {
@@ -165,6 +190,8 @@ fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
         .or_else(|| signal::dispatch(number, a))
         .or_else(|| mm::dispatch(number, a))
         .or_else(|| misc::dispatch(number, a))
+        .or_else(|| time::dispatch(number, a))
+        .or_else(|| ipc::dispatch(number, a))
         .unwrap_or_else(|| unknown(number))
 }
 

@@ -33,6 +33,7 @@ pub fn dispatch(number: u64, a: &[u64; 6], frame: &mut TrapFrame) -> SysResult {
             kernel_clone(args, frame).map(|pid| pid as u64)
         }
         nr::EXECVE => sys_execve(a[0], a[1], a[2], frame),
+        nr::CLONE3 => sys_clone3(a[0], a[1], frame),
         _ => Err(Errno::ENOSYS),
     }
 }
@@ -76,9 +77,68 @@ pub fn dispatch_simple(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::GETRLIMIT => sys_prlimit64(0, a[0] as usize, 0, a[1]),
         nr::SETRLIMIT => sys_prlimit64(0, a[0] as usize, a[1], 0),
         nr::GETRUSAGE => sys_getrusage(a[0] as i64, a[1]),
-        nr::PRCTL => sys_prctl(a[0], a[1]),
+        nr::PRCTL => super::prctl::sys_prctl(a[0], [a[1], a[2], a[3], a[4]]),
+        nr::CAPGET => super::prctl::sys_capget(a[0], a[1]),
+        nr::CAPSET => super::prctl::sys_capset(a[0], a[1]),
         _ => return None,
     })
+}
+
+/// `clone3(args, size)` (Linux: `copy_clone_args_from_user`,
+/// `clone3_args_valid`): `struct clone_args` of 64 bytes or more (later
+/// versions' fields must be zero if this kernel does not know them). The
+/// stack is given as its lowest address and size. Refused with EINVAL:
+/// CLONE_PIDFD (no pidfds here yet), a `set_tid` array and
+/// CLONE_INTO_CGROUP (no PID namespaces or cgroups), CLONE_CLEAR_SIGHAND.
+fn sys_clone3(uargs: u64, size: u64, frame: &mut TrapFrame) -> SysResult {
+    use crate::fork::clone_flags::*;
+    const CLONE_ARGS_SIZE_VER0: u64 = 64;
+    const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
+    const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+    const CLONE_NEWTIME: u64 = 0x80;
+    const PAGE_SIZE: u64 = 4096;
+    if size > PAGE_SIZE {
+        return Err(Errno::E2BIG);
+    }
+    if size < CLONE_ARGS_SIZE_VER0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = super::kbuf(size as usize)?;
+    copy_from_user(&mut b, uargs)?;
+    // Fields past the 88 bytes of Linux 6.1's version 2 must be zero.
+    if b.len() > 88 && b[88..].iter().any(|&x| x != 0) {
+        return Err(Errno::E2BIG);
+    }
+    let field =
+        |i: usize| if 8 * i + 8 <= b.len() { u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap()) } else { 0 };
+    let (flags, _pidfd, child_tid, parent_tid, exit_signal) = (field(0), field(1), field(2), field(3), field(4));
+    let (stack, stack_size, tls, set_tid, set_tid_size) = (field(5), field(6), field(7), field(8), field(9));
+    if exit_signal & !CSIGNAL != 0 || exit_signal > crate::signal::NSIG as u64 {
+        return Err(Errno::EINVAL);
+    }
+    if set_tid_size > 32 || (set_tid == 0) != (set_tid_size == 0) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & !(0xffff_ffff | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0
+        || flags & (CLONE_DETACHED | (CSIGNAL & !CLONE_NEWTIME)) != 0
+        || flags & (CLONE_SIGHAND | CLONE_CLEAR_SIGHAND) == CLONE_SIGHAND | CLONE_CLEAR_SIGHAND
+        || (flags & (CLONE_THREAD | CLONE_PARENT) != 0 && exit_signal != 0)
+    {
+        return Err(Errno::EINVAL);
+    }
+    // A stack is an address and a size, both or neither (Linux:
+    // clone3_stack_valid); the child starts at its top.
+    let sp = match (stack, stack_size) {
+        (0, 0) => 0,
+        (0, _) | (_, 0) => return Err(Errno::EINVAL),
+        (s, n) => s.checked_add(n).filter(|&top| top <= crate::mm::mm_struct::TASK_SIZE).ok_or(Errno::EINVAL)?,
+    };
+    // What this kernel cannot do yet.
+    if flags & (CLONE_PIDFD | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0 || set_tid_size != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let args = UserCloneArgs { flags, exit_signal: exit_signal as i32, stack: sp, parent_tid, tls, child_tid };
+    kernel_clone(args, frame).map(|pid| pid as u64)
 }
 
 /// The parent's process ID.
@@ -116,6 +176,16 @@ fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> Sys
     let argv = crate::fs::exec::UserArgs::new(argv)?;
     let envp = crate::fs::exec::UserArgs::new(envp)?;
     crate::fs::exec::do_execve(&path, &argv, &envp, frame)?;
+    // Exec'd: a parent's setpgid on it now fails with EACCES (Linux clears
+    // PF_FORKNOEXEC in begin_new_exec), and it is dumpable again.
+    let me = current();
+    me.flags.fetch_and(!crate::sched::task::pf::PF_FORKNOEXEC, Ordering::SeqCst);
+    if let Some(s) = me.signal_struct() {
+        s.prctl.exec();
+        // POSIX timers do not survive exec (Linux: exit_itimers in
+        // begin_new_exec).
+        crate::posix_timers::exit_itimers(&s);
+    }
     Ok(0)
 }
 
@@ -134,6 +204,8 @@ fn rusage_bytes(utime_ns: u64, stime_ns: u64) -> [u8; 144] {
 
 fn sys_wait4(pid: i32, wstatus_addr: u64, options: u32, rusage: u64) -> SysResult {
     let which = match pid {
+        // -INT_MIN has no group to name (Linux: ESRCH before anything else).
+        i32::MIN => return Err(Errno::ESRCH),
         -1 => WaitFor::Any,
         0 => WaitFor::Pgrp(current().pgrp()),
         p if p < -1 => WaitFor::Pgrp(p.unsigned_abs()),
@@ -209,6 +281,11 @@ fn sys_setpgid(pid: i32, pgid: i32) -> SysResult {
         if target.tgid() != me.tgid() && session != me.session() {
             return Err(Errno::EPERM);
         }
+        // A child that has exec'd is its own program now (Linux: EACCES
+        // when PF_FORKNOEXEC is clear).
+        if target.tgid() != me.tgid() && !target.group_leader().has_flag(crate::sched::task::pf::PF_FORKNOEXEC) {
+            return Err(Errno::EACCES);
+        }
         if session == target.tgid() {
             return Err(Errno::EPERM); // a session leader stays put
         }
@@ -278,24 +355,4 @@ fn sys_prlimit64(pid: i32, resource: usize, new: u64, old: u64) -> SysResult {
         }
         Ok(0)
     })
-}
-
-fn sys_prctl(option: u64, arg: u64) -> SysResult {
-    const PR_SET_NAME: u64 = 15;
-    const PR_GET_NAME: u64 = 16;
-    match option {
-        PR_SET_NAME => {
-            let mut name = [0u8; 16];
-            copy_from_user(&mut name, arg)?;
-            let len = name.iter().position(|&b| b == 0).unwrap_or(15).min(15);
-            current().set_comm(core::str::from_utf8(&name[..len]).unwrap_or("?"));
-            Ok(0)
-        }
-        PR_GET_NAME => {
-            let comm = current().comm();
-            copy_to_user(arg, &comm.0)?;
-            Ok(0)
-        }
-        _ => Err(Errno::EINVAL),
-    }
 }

@@ -34,6 +34,8 @@ pub mod bootinfo;
 #[cfg(target_os = "none")]
 pub mod console;
 #[cfg(target_os = "none")]
+pub mod cred;
+#[cfg(target_os = "none")]
 pub mod exit;
 #[cfg(target_os = "none")]
 pub mod fork;
@@ -55,6 +57,8 @@ pub mod kthread;
 pub mod logger;
 #[cfg(target_os = "none")]
 mod panic;
+#[cfg(target_os = "none")]
+pub mod printk;
 #[cfg(target_os = "none")]
 pub mod random;
 #[cfg(target_os = "none")]

@@ -171,8 +171,12 @@ fn process_tests_behave_as_on_linux() {
             ("t_wait", &[]),
             ("t_ids", &[]),
             ("t_mtproc", &["/tests/t_mtproc"]),
+            ("t_sys", &[]),
         ],
     );
+    // This kernel only: under qemu-aarch64 syslog(2) reads the host's log.
+    let (out, status) = run(&mut q, "/tests/t_syslog");
+    assert!(out.ends_with("PASS\n") && status == 0, "t_syslog:\n{out}");
 }
 
 #[test]

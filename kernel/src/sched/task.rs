@@ -199,6 +199,14 @@ pub struct TaskStruct {
     pub wait_chldexit: WaitQueueHead,
     /// Kernel threads made by kthread_create: set at creation, then constant.
     pub kthread: UnsafeCell<Option<alloc::boxed::Box<KthreadInfo>>>,
+    /// Execution domain flags (Linux: `personality`), inherited at fork.
+    pub personality: AtomicU32,
+    /// I/O priority, class << 13 | data (Linux: `io_context->ioprio`); 0:
+    /// none set, which Linux derives from the nice value.
+    pub ioprio: AtomicU32,
+    /// Supplementary groups (Linux: `cred->group_info`), shared with the
+    /// parent until either side calls `setgroups`; None: no groups.
+    pub group_info: IrqSpinLock<Option<Arc<crate::cred::GroupInfo>>>,
 }
 
 // SAFETY: every field is either atomic, behind a lock, or documented as
@@ -261,6 +269,9 @@ impl TaskStruct {
             start_time: AtomicU64::new(0),
             wait_chldexit: WaitQueueHead::new(),
             kthread: UnsafeCell::new(None),
+            personality: AtomicU32::new(0),
+            ioprio: AtomicU32::new(0),
+            group_info: IrqSpinLock::new(None),
         }
     }
 

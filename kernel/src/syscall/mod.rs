@@ -10,13 +10,16 @@
 //! - `process`: clone, execve, exit, wait4, identities, process groups;
 //! - `signal`: kill, sigaction, masks, sigsuspend, sigreturn;
 //! - `mm`: brk, mmap, munmap, mprotect;
-//! - `misc`: time, sleeping, scheduling, limits, uname, getrandom, futex.
+//! - `misc`: time, sleeping, scheduling, limits, uname, getrandom, futex;
+//! - `sys`: priorities, groups, personality, scheduling policy, I/O
+//!   priorities, the kernel log (`syslog`).
 
 mod fs;
 mod misc;
 mod mm;
 mod process;
 mod signal;
+mod sys;
 
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
@@ -111,6 +114,22 @@ pub mod nr {
     pub const GETRANDOM: u64 = 278;
     pub const RSEQ: u64 = 293;
     pub const CLONE3: u64 = 435;
+    pub const IOPRIO_SET: u64 = 30;
+    pub const IOPRIO_GET: u64 = 31;
+    pub const PERSONALITY: u64 = 92;
+    pub const SYSLOG: u64 = 116;
+    pub const SCHED_SETPARAM: u64 = 118;
+    pub const SCHED_SETSCHEDULER: u64 = 119;
+    pub const SCHED_GETSCHEDULER: u64 = 120;
+    pub const SCHED_GETPARAM: u64 = 121;
+    pub const SCHED_GET_PRIORITY_MAX: u64 = 125;
+    pub const SCHED_GET_PRIORITY_MIN: u64 = 126;
+    pub const SETPRIORITY: u64 = 140;
+    pub const GETPRIORITY: u64 = 141;
+    pub const GETRESUID: u64 = 148;
+    pub const GETRESGID: u64 = 150;
+    pub const GETGROUPS: u64 = 158;
+    pub const SETGROUPS: u64 = 159;
 }
 
 /// Numbers already reported as unknown, one bit each (numbers below 512).
@@ -165,6 +184,7 @@ fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
         .or_else(|| signal::dispatch(number, a))
         .or_else(|| mm::dispatch(number, a))
         .or_else(|| misc::dispatch(number, a))
+        .or_else(|| sys::dispatch(number, a))
         .unwrap_or_else(|| unknown(number))
 }
 

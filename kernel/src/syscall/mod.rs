@@ -110,6 +110,7 @@ pub mod nr {
     pub const MPROTECT: u64 = 226;
     pub const MADVISE: u64 = 233;
     pub const WAIT4: u64 = 260;
+    pub const WAITID: u64 = 95;
     pub const PRLIMIT64: u64 = 261;
     pub const GETRANDOM: u64 = 278;
     pub const RSEQ: u64 = 293;

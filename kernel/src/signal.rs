@@ -371,7 +371,7 @@ fn sig_ignored(t: TaskRef, sig: i32) -> bool {
     if sigmask(sig) & UNBLOCKABLE != 0 {
         return false;
     }
-    if t.blocked.load(Ordering::Relaxed) & sigmask(sig) != 0 {
+    if (t.blocked.load(Ordering::Relaxed) | t.real_blocked.load(Ordering::Relaxed)) & sigmask(sig) != 0 {
         return false; // a blocked signal stays pending: it may be unignored
     }
     match t.sighand() {
@@ -614,11 +614,16 @@ fn signal_processes(info: SigInfo, mut select: impl FnMut(TaskRef) -> bool) -> (
 
 /// Takes the next deliverable signal of the current task.
 fn dequeue_signal(t: TaskRef) -> Option<SigInfo> {
-    let allowed = !t.blocked.load(Ordering::Relaxed) | UNBLOCKABLE;
-    if let Some(info) = t.pending.dequeue(allowed) {
+    dequeue_signal_masked(t, !t.blocked.load(Ordering::Relaxed) | UNBLOCKABLE)
+}
+
+/// Takes the lowest pending signal in `mask`, from the task's own queue
+/// first, then its process's (Linux: `dequeue_signal` with a mask).
+pub fn dequeue_signal_masked(t: TaskRef, mask: u64) -> Option<SigInfo> {
+    if let Some(info) = t.pending.dequeue(mask) {
         return Some(info);
     }
-    t.signal_struct()?.shared_pending.dequeue(allowed)
+    t.signal_struct()?.shared_pending.dequeue(mask)
 }
 
 /// Kills every other thread of the current task's group and waits until
@@ -846,7 +851,7 @@ const FPSIMD_CONTEXT_SIZE: u32 = 16 + 512;
 const _: () = assert!(UC_MCONTEXT == 304 && SC_RESERVED == 592);
 
 /// The bytes of a `siginfo_t`.
-fn siginfo_bytes(info: &SigInfo) -> [u8; SIGINFO_SIZE as usize] {
+pub fn siginfo_bytes(info: &SigInfo) -> [u8; SIGINFO_SIZE as usize] {
     let mut b = [0u8; SIGINFO_SIZE as usize];
     b[0..4].copy_from_slice(&info.signo.to_le_bytes());
     b[8..12].copy_from_slice(&info.code.to_le_bytes());

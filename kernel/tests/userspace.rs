@@ -173,6 +173,7 @@ fn process_tests_behave_as_on_linux() {
             ("t_mtproc", &["/tests/t_mtproc"]),
             ("t_sys", &[]),
             ("t_waitid", &[]),
+            ("t_sigwait", &[]),
         ],
     );
     // This kernel only: under qemu-aarch64 syslog(2) reads the host's log.

@@ -175,6 +175,10 @@ pub struct TaskStruct {
     /// Signals sent to this thread only.
     pub pending: SigPending,
     pub blocked: AtomicU64,
+    /// While `rt_sigtimedwait` sleeps with the signals it waits for
+    /// unblocked: the mask it will restore, whose signals are never ignored
+    /// at send time (Linux: `real_blocked`). 0 otherwise.
+    pub real_blocked: AtomicU64,
     /// The mask `rt_sigsuspend` replaced, restored after the handler.
     pub saved_sigmask: AtomicU64,
     pub restore_sigmask: AtomicBool,
@@ -256,6 +260,7 @@ impl TaskStruct {
             signal: IrqSpinLock::new(None),
             pending: SigPending::new(),
             blocked: AtomicU64::new(0),
+            real_blocked: AtomicU64::new(0),
             saved_sigmask: AtomicU64::new(0),
             restore_sigmask: AtomicBool::new(false),
             clear_child_tid: AtomicU64::new(0),

@@ -75,6 +75,7 @@ pub mod nr {
     pub const RT_SIGACTION: u64 = 134;
     pub const RT_SIGPROCMASK: u64 = 135;
     pub const RT_SIGPENDING: u64 = 136;
+    pub const RT_SIGTIMEDWAIT: u64 = 137;
     pub const RT_SIGRETURN: u64 = 139;
     pub const REBOOT: u64 = 142;
     pub const SETREGID: u64 = 143;

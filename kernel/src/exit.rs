@@ -412,14 +412,8 @@ fn parent_ignores_sigchld(tsk: TaskRef) -> bool {
 
 /// The siginfo of a child's exit.
 fn sigchld_info(sig: i32, pid: Pid, status: i32) -> crate::signal::SigInfo {
-    use crate::signal::*;
-    let (code, st) = if wstatus::if_exited(status) {
-        (CLD_EXITED, wstatus::exit_status(status))
-    } else if status & 0x80 != 0 {
-        (CLD_DUMPED, wstatus::term_sig(status))
-    } else {
-        (CLD_KILLED, wstatus::term_sig(status))
-    };
+    use crate::signal::SigInfo;
+    let (code, st) = wstatus::to_siginfo(status);
     SigInfo { signo: sig, code, pid: pid as i32, uid: 0, status: st, ..Default::default() }
 }
 
@@ -456,7 +450,13 @@ pub enum WaitFor {
 /// Options of [`kernel_wait4`] (Linux's values).
 pub const WNOHANG: u32 = 1;
 pub const WUNTRACED: u32 = 2;
+/// waitid's name for WUNTRACED.
+pub const WSTOPPED: u32 = 2;
+/// Report exited children (implied by wait4; waitid must ask).
+pub const WEXITED: u32 = 4;
 pub const WCONTINUED: u32 = 8;
+/// Report without reaping or consuming the event (waitid only).
+pub const WNOWAIT: u32 = 0x0100_0000;
 pub const __WNOTHREAD: u32 = 0x2000_0000;
 pub const __WALL: u32 = 0x4000_0000;
 pub const __WCLONE: u32 = 0x8000_0000;
@@ -474,12 +474,19 @@ pub struct WaitResult {
 /// Waits for a child of the current task to exit (or, with WUNTRACED /
 /// WCONTINUED, to stop or continue), reaps an exited one, and returns what
 /// happened; `Ok(None)` with WNOHANG when nothing is ready (Linux:
-/// `kernel_wait4`, `do_wait`). `ECHILD` when no child matches; `EINTR`
+/// `kernel_wait4`). `ECHILD` when no child matches; `EINTR`
 /// (ERESTARTSYS for system calls) when a signal arrives while waiting.
 pub fn kernel_wait4(which: WaitFor, options: u32) -> Result<Option<WaitResult>, Errno> {
     if options & !(WNOHANG | WUNTRACED | WCONTINUED | __WNOTHREAD | __WALL | __WCLONE) != 0 {
         return Err(Errno::EINVAL);
     }
+    do_wait(which, options | WEXITED)
+}
+
+/// The wait both `wait4` and `waitid` make (Linux: `do_wait`): exits are
+/// reported with WEXITED, stops with WSTOPPED, continues with WCONTINUED;
+/// WNOWAIT reports without reaping the child or consuming the event.
+pub fn do_wait(which: WaitFor, options: u32) -> Result<Option<WaitResult>, Errno> {
     let me = current();
     let mut entry = WaitQueueEntry::new();
     let result = loop {
@@ -490,11 +497,7 @@ pub fn kernel_wait4(which: WaitFor, options: u32) -> Result<Option<WaitResult>, 
                 let status = process_status(child);
                 // The whole group's time: its other threads have all
                 // exited and added theirs to the dead totals.
-                let (mut utime, mut stime) = (child.utime_ns(), child.stime_ns());
-                if let Some(theirs) = child.signal_struct() {
-                    utime += theirs.dead_utime.load(Ordering::Relaxed);
-                    stime += theirs.dead_stime.load(Ordering::Relaxed);
-                }
+                let (utime, stime) = group_times(child);
                 if let (Some(mine), Some(theirs)) = (me.signal_struct(), child.signal_struct()) {
                     mine.cutime.fetch_add(utime + theirs.cutime.load(Ordering::Relaxed), Ordering::Relaxed);
                     mine.cstime.fetch_add(stime + theirs.cstime.load(Ordering::Relaxed), Ordering::Relaxed);
@@ -517,6 +520,17 @@ pub fn kernel_wait4(which: WaitFor, options: u32) -> Result<Option<WaitResult>, 
     };
     me.wait_chldexit.finish_wait(&mut entry);
     result
+}
+
+/// A process's CPU time (user, system) in ns: its leader's, and that of
+/// its threads that have exited, which they added to the dead totals.
+fn group_times(leader: TaskRef) -> (u64, u64) {
+    let (mut utime, mut stime) = (leader.utime_ns(), leader.stime_ns());
+    if let Some(theirs) = leader.signal_struct() {
+        utime += theirs.dead_utime.load(Ordering::Relaxed);
+        stime += theirs.dead_stime.load(Ordering::Relaxed);
+    }
+    (utime, stime)
 }
 
 enum Found {
@@ -568,7 +582,17 @@ fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
                 if child.exit_state.load(Ordering::Acquire) == exit_state::EXIT_ZOMBIE {
                     // A leader whose threads still run is not reapable yet;
                     // `live` only drops under TASKLIST (exit_notify).
+                    if options & WEXITED == 0 {
+                        continue;
+                    }
                     if child.signal_struct().is_none_or(|s| s.live.load(Ordering::Relaxed) == 0) {
+                        if options & WNOWAIT != 0 {
+                            // Reported and left a zombie, read under
+                            // TASKLIST, which its reaper needs to release it.
+                            let (utime, stime) = group_times(child);
+                            let status = process_status(child);
+                            return Found::Event(WaitResult { pid: child.tgid(), status, utime, stime });
+                        }
                         // Claimed: no other waiter can take it now (Linux:
                         // wait_task_zombie's exit_state exchange).
                         child.exit_state.store(exit_state::EXIT_DEAD, Ordering::Release);
@@ -586,15 +610,20 @@ fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
                         stime: child.stime_ns(),
                     })
                 };
-                if options & WUNTRACED != 0
+                let consume = || {
+                    if options & WNOWAIT == 0 {
+                        s.notify.store(0, Ordering::Relaxed);
+                    }
+                };
+                if options & WSTOPPED != 0
                     && event == crate::signal::notify::STOPPED
                     && s.stopped.load(Ordering::Relaxed)
                 {
-                    s.notify.store(0, Ordering::Relaxed);
+                    consume();
                     return report(wstatus::stopped(s.stop_signal.load(Ordering::Relaxed)));
                 }
                 if options & WCONTINUED != 0 && event == crate::signal::notify::CONTINUED {
-                    s.notify.store(0, Ordering::Relaxed);
+                    consume();
                     return report(wstatus::CONTINUED);
                 }
             }

@@ -418,6 +418,9 @@ fn dup_task_struct(parent: TaskRef) -> Result<TaskRef, Errno> {
     task.nice.store(parent.nice.load(Ordering::Relaxed), Ordering::Relaxed);
     task.group_leader.store(task.as_ptr(), Ordering::Relaxed);
     task.cpus_allowed.store(parent.cpus_allowed.load(Ordering::Relaxed), Ordering::Relaxed);
+    task.personality.store(parent.personality.load(Ordering::Relaxed), Ordering::Relaxed);
+    task.ioprio.store(parent.ioprio.load(Ordering::Relaxed), Ordering::Relaxed);
+    *task.group_info.lock() = parent.group_info.lock().clone();
     task.cpu.store(crate::arch::cpu::core_id(), Ordering::Relaxed);
     Ok(task)
 }

@@ -36,6 +36,8 @@ pub mod bootinfo;
 #[cfg(target_os = "none")]
 pub mod console;
 #[cfg(target_os = "none")]
+pub mod cred;
+#[cfg(target_os = "none")]
 pub mod exit;
 #[cfg(target_os = "none")]
 pub mod fork;
@@ -59,6 +61,8 @@ pub mod logger;
 mod panic;
 #[cfg(target_os = "none")]
 pub mod posix_timers;
+#[cfg(target_os = "none")]
+pub mod printk;
 #[cfg(target_os = "none")]
 pub mod random;
 #[cfg(target_os = "none")]

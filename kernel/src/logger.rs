@@ -1,6 +1,8 @@
 //! The `log` backend: every line carries the uptime, the level and the core,
-//! as `[    1.234567] I core0: message`.
+//! as `[    1.234567] I core0: message`, on the console and in the kernel log
+//! buffer (printk.rs) that `dmesg` reads.
 
+use crate::printk;
 use core::fmt::Write;
 use log::{Level, LevelFilter, Log, Metadata, Record};
 
@@ -25,16 +27,21 @@ impl Log for ConsoleLogger {
             Level::Debug => 'D',
             Level::Trace => 'T',
         };
-        let mut out = crate::console::writer();
-        let _ = writeln!(
-            out,
-            "[{:5}.{:06}] {} core{}: {}",
-            ns / 1_000_000_000,
-            (ns % 1_000_000_000) / 1000,
-            letter,
-            crate::arch::cpu::core_id(),
-            record.args()
-        );
+        let syslog_level = match record.level() {
+            Level::Error => printk::LOGLEVEL_ERR,
+            Level::Warn => printk::LOGLEVEL_WARNING,
+            Level::Info => printk::LOGLEVEL_INFO,
+            Level::Debug | Level::Trace => printk::LOGLEVEL_DEBUG,
+        };
+        let (secs, micros) = (ns / 1_000_000_000, (ns % 1_000_000_000) / 1000);
+        let core = crate::arch::cpu::core_id();
+        // The log buffer keeps every line; the console shows those within
+        // its level (`dmesg -n`, `quiet`).
+        let _ = write!(printk::log_line(syslog_level), "[{secs:5}.{micros:06}] {letter} core{core}: {}", record.args());
+        if printk::console_shows(syslog_level) {
+            let mut out = crate::console::writer();
+            let _ = writeln!(out, "[{secs:5}.{micros:06}] {letter} core{core}: {}", record.args());
+        }
     }
 
     fn flush(&self) {}

@@ -80,11 +80,7 @@ pub const SA_RESETHAND: u64 = 0x8000_0000;
 pub const SI_USER: i32 = 0;
 pub const SI_KERNEL: i32 = 0x80;
 pub const SI_TKILL: i32 = -6;
-pub const CLD_EXITED: i32 = 1;
-pub const CLD_KILLED: i32 = 2;
-pub const CLD_DUMPED: i32 = 3;
-pub const CLD_STOPPED: i32 = 5;
-pub const CLD_CONTINUED: i32 = 6;
+pub use crate::wstatus::{CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED};
 pub const SEGV_MAPERR: i32 = 1;
 pub const SEGV_ACCERR: i32 = 2;
 /// `si_code` of SIGBUS: invalid address alignment.
@@ -388,7 +384,7 @@ fn sig_ignored(t: TaskRef, sig: i32) -> bool {
     if sigmask(sig) & UNBLOCKABLE != 0 {
         return false;
     }
-    if t.blocked.load(Ordering::Relaxed) & sigmask(sig) != 0 {
+    if (t.blocked.load(Ordering::Relaxed) | t.real_blocked.load(Ordering::Relaxed)) & sigmask(sig) != 0 {
         return false; // a blocked signal stays pending: it may be unignored
     }
     match t.sighand() {
@@ -645,8 +641,13 @@ fn signal_processes(info: SigInfo, mut select: impl FnMut(TaskRef) -> bool) -> (
 
 /// Takes the next deliverable signal of the current task.
 fn dequeue_signal(t: TaskRef) -> Option<SigInfo> {
-    let allowed = !t.blocked.load(Ordering::Relaxed) | UNBLOCKABLE;
-    let info = t.pending.dequeue(allowed).or_else(|| t.signal_struct()?.shared_pending.dequeue(allowed));
+    dequeue_signal_masked(t, !t.blocked.load(Ordering::Relaxed) | UNBLOCKABLE)
+}
+
+/// Takes the lowest pending signal in `mask`, from the task's own queue
+/// first, then its process's (Linux: `dequeue_signal` with a mask).
+pub fn dequeue_signal_masked(t: TaskRef, mask: u64) -> Option<SigInfo> {
+    let info = t.pending.dequeue(mask).or_else(|| t.signal_struct()?.shared_pending.dequeue(mask));
     if let Some(info) = &info {
         crate::posix_timers::signal_dequeued(info);
     }
@@ -880,7 +881,7 @@ const FPSIMD_CONTEXT_SIZE: u32 = 16 + 512;
 const _: () = assert!(UC_MCONTEXT == 304 && SC_RESERVED == 592);
 
 /// The bytes of a `siginfo_t`.
-fn siginfo_bytes(info: &SigInfo) -> [u8; SIGINFO_SIZE as usize] {
+pub fn siginfo_bytes(info: &SigInfo) -> [u8; SIGINFO_SIZE as usize] {
     let mut b = [0u8; SIGINFO_SIZE as usize];
     b[0..4].copy_from_slice(&info.signo.to_le_bytes());
     b[8..12].copy_from_slice(&info.code.to_le_bytes());

@@ -45,6 +45,7 @@ pub fn tick_irq(_intid: u32) {
     let ticks = crate::smp::this_cpu().ticks.fetch_add(1, Ordering::Relaxed) + 1;
     if crate::arch::cpu::core_id() == 0 {
         crate::heartbeat::tick(ticks);
+        crate::printk::wake_up_klogd_work();
     }
     crate::sched::core::scheduler_tick(ticks);
 }

@@ -60,6 +60,32 @@ pub const fn if_continued(status: i32) -> bool {
     status == CONTINUED
 }
 
+/// `si_code` values of a child's SIGCHLD and of `waitid` (Linux's CLD_*).
+pub const CLD_EXITED: i32 = 1;
+pub const CLD_KILLED: i32 = 2;
+pub const CLD_DUMPED: i32 = 3;
+pub const CLD_STOPPED: i32 = 5;
+pub const CLD_CONTINUED: i32 = 6;
+
+/// A wait status as `siginfo` spells it: `(si_code, si_status)`, as
+/// `waitid` and SIGCHLD report it (Linux: `wait_task_zombie`,
+/// `wait_task_stopped`, `wait_task_continued`).
+pub const fn to_siginfo(status: i32) -> (i32, i32) {
+    if if_continued(status) {
+        (CLD_CONTINUED, SIGCONT)
+    } else if if_stopped(status) {
+        (CLD_STOPPED, stop_sig(status))
+    } else if if_exited(status) {
+        (CLD_EXITED, exit_status(status))
+    } else if status & 0x80 != 0 {
+        (CLD_DUMPED, term_sig(status))
+    } else {
+        (CLD_KILLED, term_sig(status))
+    }
+}
+
+/// SIGCONT, what a continued child reports.
+pub const SIGCONT: i32 = 18;
 /// SIGKILL (signal.rs has the full set).
 pub const SIGKILL: i32 = 9;
 /// SIGCHLD, the usual exit signal of a child.
@@ -68,6 +94,15 @@ pub const SIGCHLD: i32 = 17;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn siginfo_codes_follow_the_status() {
+        assert_eq!(to_siginfo(exited(7)), (CLD_EXITED, 7));
+        assert_eq!(to_siginfo(signaled(9, false)), (CLD_KILLED, 9));
+        assert_eq!(to_siginfo(signaled(11, true)), (CLD_DUMPED, 11));
+        assert_eq!(to_siginfo(stopped(19)), (CLD_STOPPED, 19));
+        assert_eq!(to_siginfo(CONTINUED), (CLD_CONTINUED, SIGCONT));
+    }
 
     #[test]
     fn exit_codes_round_trip_and_are_truncated_to_a_byte() {

@@ -196,6 +196,10 @@ pub struct TaskStruct {
     /// Signals sent to this thread only.
     pub pending: SigPending,
     pub blocked: AtomicU64,
+    /// While `rt_sigtimedwait` sleeps with the signals it waits for
+    /// unblocked: the mask it will restore, whose signals are never ignored
+    /// at send time (Linux: `real_blocked`). 0 otherwise.
+    pub real_blocked: AtomicU64,
     /// The mask `rt_sigsuspend` replaced, restored after the handler.
     pub saved_sigmask: AtomicU64,
     pub restore_sigmask: AtomicBool,
@@ -226,6 +230,14 @@ pub struct TaskStruct {
     pub prctl: crate::prctl::TaskPrctl,
     /// System V semaphore undo list, shared under CLONE_SYSVSEM.
     pub sysvsem: crate::ipc::sem::SysvSem,
+    /// Execution domain flags (Linux: `personality`), inherited at fork.
+    pub personality: AtomicU32,
+    /// I/O priority, class << 13 | data (Linux: `io_context->ioprio`); 0:
+    /// none set, which Linux derives from the nice value.
+    pub ioprio: AtomicU32,
+    /// Supplementary groups (Linux: `cred->group_info`), shared with the
+    /// parent until either side calls `setgroups`; None: no groups.
+    pub group_info: IrqSpinLock<Option<Arc<crate::cred::GroupInfo>>>,
 }
 
 // SAFETY: every field is either atomic, behind a lock, or documented as
@@ -275,6 +287,7 @@ impl TaskStruct {
             signal: IrqSpinLock::new(None),
             pending: SigPending::new(),
             blocked: AtomicU64::new(0),
+            real_blocked: AtomicU64::new(0),
             saved_sigmask: AtomicU64::new(0),
             restore_sigmask: AtomicBool::new(false),
             // A new task looks once: its group may have signals pending.
@@ -292,6 +305,9 @@ impl TaskStruct {
             kthread: UnsafeCell::new(None),
             prctl: crate::prctl::TaskPrctl::new(),
             sysvsem: crate::ipc::sem::SysvSem::new(),
+            personality: AtomicU32::new(0),
+            ioprio: AtomicU32::new(0),
+            group_info: IrqSpinLock::new(None),
         }
     }
 

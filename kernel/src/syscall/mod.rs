@@ -10,7 +10,9 @@
 //! - `process`: clone, execve, exit, wait4, identities, process groups;
 //! - `signal`: kill, sigaction, masks, sigsuspend, sigreturn;
 //! - `mm`: brk, mmap, munmap, mprotect;
-//! - `misc`: time, sleeping, scheduling, limits, uname, getrandom, futex.
+//! - `misc`: time, sleeping, scheduling, limits, uname, getrandom, futex;
+//! - `sys`: priorities, groups, personality, scheduling policy, I/O
+//!   priorities, the kernel log (`syslog`).
 
 mod fs;
 mod ipc;
@@ -21,6 +23,7 @@ mod process;
 mod select;
 mod signal;
 mod time;
+mod sys;
 
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
@@ -85,6 +88,7 @@ pub mod nr {
     pub const RT_SIGACTION: u64 = 134;
     pub const RT_SIGPROCMASK: u64 = 135;
     pub const RT_SIGPENDING: u64 = 136;
+    pub const RT_SIGTIMEDWAIT: u64 = 137;
     pub const RT_SIGRETURN: u64 = 139;
     pub const REBOOT: u64 = 142;
     pub const SETREGID: u64 = 143;
@@ -131,11 +135,28 @@ pub mod nr {
     pub const MPROTECT: u64 = 226;
     pub const MADVISE: u64 = 233;
     pub const WAIT4: u64 = 260;
+    pub const WAITID: u64 = 95;
     pub const PRLIMIT64: u64 = 261;
     pub const CLOCK_ADJTIME: u64 = 266;
     pub const GETRANDOM: u64 = 278;
     pub const RSEQ: u64 = 293;
     pub const CLONE3: u64 = 435;
+    pub const IOPRIO_SET: u64 = 30;
+    pub const IOPRIO_GET: u64 = 31;
+    pub const PERSONALITY: u64 = 92;
+    pub const SYSLOG: u64 = 116;
+    pub const SCHED_SETPARAM: u64 = 118;
+    pub const SCHED_SETSCHEDULER: u64 = 119;
+    pub const SCHED_GETSCHEDULER: u64 = 120;
+    pub const SCHED_GETPARAM: u64 = 121;
+    pub const SCHED_GET_PRIORITY_MAX: u64 = 125;
+    pub const SCHED_GET_PRIORITY_MIN: u64 = 126;
+    pub const SETPRIORITY: u64 = 140;
+    pub const GETPRIORITY: u64 = 141;
+    pub const GETRESUID: u64 = 148;
+    pub const GETRESGID: u64 = 150;
+    pub const GETGROUPS: u64 = 158;
+    pub const SETGROUPS: u64 = 159;
 }
 
 /// Numbers already reported as unknown, one bit each (numbers below 512).
@@ -192,6 +213,7 @@ fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
         .or_else(|| misc::dispatch(number, a))
         .or_else(|| time::dispatch(number, a))
         .or_else(|| ipc::dispatch(number, a))
+        .or_else(|| sys::dispatch(number, a))
         .unwrap_or_else(|| unknown(number))
 }
 

@@ -20,6 +20,7 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::RT_SIGPENDING => sys_rt_sigpending(a[0], a[1]),
         nr::RT_SIGSUSPEND => sys_rt_sigsuspend(a[0], a[1]),
         nr::SIGALTSTACK => sys_sigaltstack(a[0], a[1]),
+        nr::RT_SIGTIMEDWAIT => sys_rt_sigtimedwait(a[0], a[1], a[2], a[3]),
         _ => return None,
     })
 }
@@ -195,6 +196,58 @@ fn sys_rt_sigsuspend(set: u64, sigsetsize: u64) -> SysResult {
     }
     crate::sched::task::__set_current_state(crate::sched::task::state::TASK_RUNNING);
     Err(Errno::ERESTARTNOHAND)
+}
+
+/// `rt_sigtimedwait(set, info, timeout, sigsetsize)`: takes a pending
+/// signal of `set` without running its handler, waiting for one up to
+/// `timeout` (none: forever; zero: just look). While it waits the signals
+/// of `set` are unblocked, so one sent to the process picks this thread;
+/// the mask comes back before it returns (Linux: `do_sigtimedwait`).
+/// EAGAIN when the time runs out, EINTR when another signal interrupts.
+fn sys_rt_sigtimedwait(set: u64, info: u64, timeout: u64, sigsetsize: u64) -> SysResult {
+    use crate::sched::task::{set_current_state, signal_pending, state};
+    if sigsetsize != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mut b = [0u8; 8];
+    copy_from_user(&mut b, set)?;
+    // SIGKILL and SIGSTOP cannot be waited for.
+    let mask = u64::from_le_bytes(b) & !UNBLOCKABLE;
+    let mut left = None;
+    if timeout != 0 {
+        let mut ts = [0u8; 16];
+        copy_from_user(&mut ts, timeout)?;
+        left = Some(super::misc::timespec_ns(&ts)?);
+    }
+    let me = current();
+    let mut got = dequeue_signal_masked(me, mask);
+    // Whether the wait ended before its time (Linux returns EINTR then,
+    // whatever woke it, and EAGAIN when the time ran out).
+    let mut woken_early = false;
+    if got.is_none() && left != Some(0) {
+        let blocked = me.blocked.load(Ordering::Relaxed);
+        me.real_blocked.store(blocked, Ordering::SeqCst);
+        me.blocked.store(blocked & !mask, Ordering::SeqCst);
+        set_current_state(state::TASK_INTERRUPTIBLE);
+        woken_early = true;
+        if !signal_pending() {
+            match left {
+                Some(ns) => woken_early = crate::sched::core::schedule_timeout_prepared(ns) > 0,
+                None => crate::sched::core::schedule(),
+            }
+        }
+        crate::sched::task::__set_current_state(state::TASK_RUNNING);
+        me.blocked.store(blocked, Ordering::SeqCst);
+        me.real_blocked.store(0, Ordering::SeqCst);
+        got = dequeue_signal_masked(me, mask);
+    }
+    let Some(got) = got else {
+        return Err(if woken_early { Errno::EINTR } else { Errno::EAGAIN });
+    };
+    if info != 0 {
+        copy_to_user(info, &siginfo_bytes(&got))?;
+    }
+    Ok(got.signo as u64)
 }
 
 /// `sigaltstack`: accepted and reported as disabled (no alternate stacks).

@@ -1,4 +1,5 @@
 //! Small data structures with no hardware dependencies.
 
 pub mod list;
+pub mod logring;
 pub mod ringbuf;

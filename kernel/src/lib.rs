@@ -56,6 +56,8 @@ pub mod logger;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
+pub mod ptrace;
+#[cfg(target_os = "none")]
 pub mod random;
 #[cfg(target_os = "none")]
 pub mod signal;

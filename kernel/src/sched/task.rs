@@ -199,6 +199,8 @@ pub struct TaskStruct {
     pub wait_chldexit: WaitQueueHead,
     /// Kernel threads made by kthread_create: set at creation, then constant.
     pub kthread: UnsafeCell<Option<alloc::boxed::Box<KthreadInfo>>>,
+    /// Tracing state (ptrace.rs); the tracer is `parent`.
+    pub ptrace: crate::ptrace::PtraceState,
 }
 
 // SAFETY: every field is either atomic, behind a lock, or documented as
@@ -261,6 +263,7 @@ impl TaskStruct {
             start_time: AtomicU64::new(0),
             wait_chldexit: WaitQueueHead::new(),
             kthread: UnsafeCell::new(None),
+            ptrace: crate::ptrace::PtraceState::new(),
         }
     }
 

@@ -138,7 +138,10 @@ fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> Sys
     let path = super::fs::resolve_at(crate::fs::vfs::AT_FDCWD, &name)?;
     let argv = copy_strings(argv)?;
     let envp = copy_strings(envp)?;
+    let old_tid = current().pid();
     crate::fs::exec::do_execve(&path, argv, envp, frame)?;
+    // PTRACE_EVENT_EXEC with the TID before the exec, or SIGTRAP.
+    crate::ptrace::ptrace_event(crate::ptrace::event::EXEC, old_tid as u64);
     Ok(0)
 }
 

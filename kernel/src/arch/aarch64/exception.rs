@@ -130,6 +130,7 @@ fn el0_sync(frame: &mut TrapFrame) {
         }
         DataAbortLowerEl | InstructionAbortLowerEl => do_page_fault(frame, esr, far),
         PcAlignment | SpAlignment => user_fault(frame, esr, crate::signal::SIGBUS, 1, far),
+        SoftwareStepLowerEl if crate::ptrace::single_step_trap(frame.elr) => {}
         BreakpointLowerEl | SoftwareStepLowerEl | WatchpointLowerEl | Brk => {
             user_fault(frame, esr, crate::signal::SIGTRAP, 1, frame.elr)
         }
@@ -211,7 +212,7 @@ fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
     loop {
         super::cpu::local_irq_disable();
         let me = crate::sched::task::current();
-        let stopped = me.signal_struct().is_some_and(|s| s.stopped.load(Ordering::Relaxed));
+        let stopped = me.signal_struct().is_some_and(|s| crate::ptrace::group_stop_pending(me, &s));
         // A sigsuspend mask to put back, even when its signal was taken by
         // another thread meanwhile.
         let mask_to_restore = me.restore_sigmask.load(Ordering::Relaxed);
@@ -221,6 +222,7 @@ fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
             && !mask_to_restore
             && !syscall
         {
+            crate::ptrace::user_return(frame);
             return;
         }
         super::cpu::local_irq_enable();

@@ -229,15 +229,17 @@ pub fn group_stop_pending(t: TaskRef, s: &SignalStruct) -> bool {
 
 /// Stops the current task for its tracer with wait code `code` and
 /// `info` for PTRACE_GETSIGINFO; returns the signal the tracer resumed it
-/// with (Linux: `ptrace_stop`). No stop if the task is being killed or has
-/// lost its tracer meanwhile.
-pub fn ptrace_stop(code: i32, info: Option<SigInfo>) -> i32 {
+/// with (Linux: `ptrace_stop`), or `keep` if the tracer went away without
+/// resuming it (a signal-delivery stop keeps its signal, as Linux's
+/// `exit_code` does). No stop if the task is being killed or has lost its
+/// tracer meanwhile.
+fn ptrace_stop_keep(code: i32, info: Option<SigInfo>, keep: i32) -> i32 {
     let me = current();
     if crate::signal::fatal_signal_pending(me) {
         return 0;
     }
     *me.ptrace.siginfo.lock() = info;
-    me.ptrace.resume_sig.store(0, Ordering::Relaxed);
+    me.ptrace.resume_sig.store(keep, Ordering::Relaxed);
     me.ptrace.jobctl.fetch_and(!JOBCTL_TRAP_STOP, Ordering::SeqCst);
     me.ptrace.stopped.store(true, Ordering::SeqCst);
     // The state first: a tracer that sees the report may resume at once.
@@ -272,6 +274,12 @@ pub fn ptrace_stop(code: i32, info: Option<SigInfo>) -> i32 {
     me.ptrace.report.store(0, Ordering::SeqCst);
     me.ptrace.jobctl.fetch_and(!JOBCTL_LISTENING, Ordering::SeqCst);
     me.ptrace.resume_sig.swap(0, Ordering::SeqCst)
+}
+
+/// [`ptrace_stop_keep`] for stops that deliver nothing unless the tracer
+/// says so.
+pub fn ptrace_stop(code: i32, info: Option<SigInfo>) -> i32 {
+    ptrace_stop_keep(code, info, 0)
 }
 
 /// SIGCHLD (CLD_TRAPPED, unless the tracer asked for SA_NOCLDSTOP) and a
@@ -373,7 +381,7 @@ pub fn ptrace_init_task(child: TaskRef, parent: TaskRef, ev: i32, clone_flags: u
 /// who may cancel it, change it or its siginfo (Linux: `ptrace_signal`).
 /// Returns the signal to deliver, if any.
 pub fn ptrace_signal(me: TaskRef, info: SigInfo) -> Option<SigInfo> {
-    let sig = ptrace_stop(info.signo, Some(info));
+    let sig = ptrace_stop_keep(info.signo, Some(info), info.signo);
     if sig == 0 || !(1..=crate::signal::NSIG).contains(&sig) {
         return None;
     }
@@ -407,7 +415,8 @@ pub fn do_jobctl_trap(me: TaskRef) {
         .signal_struct()
         .filter(|s| s.stopped.load(Ordering::SeqCst))
         .map_or(SIGTRAP, |s| s.stop_signal.load(Ordering::SeqCst));
-    ptrace_stop(sig | (event::STOP << 8), None);
+    let code = sig | (event::STOP << 8);
+    ptrace_stop(code, Some(SigInfo { signo: sig, code, pid: me.pid() as i32, ..Default::default() }));
 }
 
 /// A traced task's part in its group's stop: a stop its tracer sees
@@ -416,8 +425,13 @@ pub fn do_jobctl_trap(me: TaskRef) {
 pub fn do_group_stop_traced(me: TaskRef, s: &SignalStruct) {
     me.ptrace.stop_seq.store(s.cont_seq.load(Ordering::SeqCst) + 1, Ordering::Relaxed);
     let sig = s.stop_signal.load(Ordering::SeqCst);
-    let seized = me.ptrace.flags.load(Ordering::Relaxed) & PT_SEIZED != 0;
-    ptrace_stop(if seized { sig | (event::STOP << 8) } else { sig }, None);
+    if me.ptrace.flags.load(Ordering::Relaxed) & PT_SEIZED != 0 {
+        let code = sig | (event::STOP << 8);
+        ptrace_stop(code, Some(SigInfo { signo: sig, code, pid: me.pid() as i32, ..Default::default() }));
+    } else {
+        // No siginfo: PTRACE_GETSIGINFO is EINVAL in a group stop.
+        ptrace_stop(sig, None);
+    }
 }
 
 /// The syscall-enter stop (Linux: `syscall_trace_enter`, arm64's
@@ -529,21 +543,13 @@ pub fn exit_ptrace(tracer: TaskRef) -> alloc::vec::Vec<TaskRef> {
             continue;
         }
         if kill {
-            t.pending.signal.fetch_or(crate::signal::sigmask(SIGKILL), Ordering::SeqCst);
-            if let Some(s) = t.signal_struct() {
-                if !s.group_exit.swap(true, Ordering::SeqCst) {
-                    s.group_exit_code.store(crate::wstatus::signaled(SIGKILL, false), Ordering::SeqCst);
-                }
-            }
+            let _ = crate::signal::send_signal_tasklist_held(t, SigInfo::kernel(SIGKILL));
         }
-        if t.ptrace.stopped.load(Ordering::SeqCst) {
-            resume(t, 0);
-        } else if kill {
-            crate::sched::core::try_to_wake_up(
-                t,
-                state::TASK_INTERRUPTIBLE | state::__TASK_STOPPED | state::TASK_WAKEKILL,
-            );
-            crate::sched::core::kick_process(t);
+        // A stopped tracee runs on with what it was stopped for (the signal
+        // of a signal-delivery stop).
+        if t.ptrace.stopped.swap(false, Ordering::SeqCst) {
+            t.ptrace.report.store(0, Ordering::SeqCst);
+            crate::sched::core::try_to_wake_up(t, state::__TASK_TRACED);
         }
     }
     release
@@ -800,8 +806,8 @@ fn ptrace_request(t: TaskRef, request: u64, addr: u64, data: u64) -> Result<u64,
             Ok(0)
         }
         PTRACE_LISTEN => {
-            let group_stop = (t.ptrace.siginfo.lock()).is_none();
-            if t.ptrace.flags.load(Ordering::Relaxed) & PT_SEIZED == 0 || !group_stop {
+            let event_stop = (*t.ptrace.siginfo.lock()).is_some_and(|i| i.code >> 8 == event::STOP);
+            if t.ptrace.flags.load(Ordering::Relaxed) & PT_SEIZED == 0 || !event_stop {
                 return Err(Errno::EIO);
             }
             // Stays stopped; a signal or SIGCONT for it ends the stop, and

@@ -469,3 +469,18 @@ fn initramfs_extra_files_are_there_and_a_users_binary_runs() {
     // The rest of the built-in rootfs is still there.
     assert_eq!(run(&mut q, "/tests/hello"), ("hello, world\n".into(), 0));
 }
+
+/// What `t_ptrace` prints on Linux (ptrace(2), wait(2), proc(5)): qemu-user
+/// does not emulate ptrace, so the reference is written down here instead.
+const T_PTRACE_LINUX: &str = "PLACEHOLDER";
+
+#[test]
+fn ptrace_tracees_stop_and_report_as_on_linux() {
+    let mut q = Qemu::boot_user();
+    // Under qemu-aarch64 the program only notes that ptrace is missing.
+    let linux = reference("t_ptrace", &[]);
+    assert!(linux.starts_with("note: ptrace is not emulated"), "{linux}");
+    let (ours, status) = run_within(&mut q, "/tests/t_ptrace", Duration::from_secs(60));
+    assert_eq!(ours, T_PTRACE_LINUX, "this kernel (left) vs Linux's documented behaviour (right)");
+    assert_eq!(status, 0);
+}

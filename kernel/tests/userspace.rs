@@ -484,3 +484,12 @@ fn ptrace_tracees_stop_and_report_as_on_linux() {
     assert_eq!(ours, T_PTRACE_LINUX, "this kernel (left) vs Linux's documented behaviour (right)");
     assert_eq!(status, 0);
 }
+
+#[test]
+fn strace_scratch() {
+    let mut q = Qemu::boot_user();
+    for cmd in ["strace /bin/echo hi > /dev/null", "strace -f sh -c 'true | cat' < /dev/null", "strace /bin/cat /nonexistent", "strace -o /dev/null /bin/true", "ps"] {
+        let (out, st) = run_within(&mut q, cmd, Duration::from_secs(30));
+        println!("=== {cmd} ({st})\n{out}");
+    }
+}

@@ -26,6 +26,8 @@
  * lines Linux gives, written down in kernel/tests/userspace.rs.
  *
  * Usage: t_ptrace [exec-target]   (default /tests/exit0, which exits 0)
+ *        t_ptrace hold PID MS     attaches to PID, waits for its stop, keeps it stopped
+ *                                 for MS milliseconds and exits (for `ps` to see 't')
  */
 #include "common.h"
 
@@ -448,6 +450,16 @@ static void test_eperm(void)
 int main(int argc, char **argv)
 {
     test_init();
+    if (argc == 4 && strcmp(argv[1], "hold") == 0) {
+        pid_t pid = (pid_t)atoi(argv[2]);
+        int status;
+        if (pt(PTRACE_ATTACH, pid, 0, 0) != 0 || wait_child(pid, &status, __WALL) != pid) {
+            printf("hold: cannot attach: %s\n", errno_name(errno));
+            return 1;
+        }
+        sleep_ms(atoi(argv[3]));
+        return 0;
+    }
     if (argc > 1)
         exec_target = argv[1];
     /* qemu-user has no ptrace. */

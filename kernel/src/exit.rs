@@ -80,6 +80,7 @@ pub fn do_exit(code: i32) -> ! {
     crate::ptrace::ptrace_event(crate::ptrace::event::EXIT, code as u64);
     tsk.flags.fetch_or(pf::PF_EXITING, Ordering::SeqCst);
     tsk.exit_code.store(code, Ordering::Relaxed);
+    crate::trace::sched_process_exit(tsk);
     if let Some(kthread) = tsk.kthread_info() {
         kthread.exited.complete();
     }
@@ -406,6 +407,7 @@ fn sigchld_info(sig: i32, pid: Pid, status: i32) -> crate::signal::SigInfo {
 /// Unlinks a dead task and frees its PID; its memory goes with the last
 /// reference (Linux: `release_task`).
 pub fn release_task(p: TaskRef) {
+    crate::trace::sched_process_free(p);
     {
         let _guard = TASKLIST.lock();
         // SAFETY: under TASKLIST.
@@ -461,6 +463,7 @@ pub fn kernel_wait4(which: WaitFor, options: u32) -> Result<Option<WaitResult>, 
         return Err(Errno::EINVAL);
     }
     let me = current();
+    crate::trace::sched_process_wait(if let WaitFor::Pid(pid) = which { pid } else { 0 });
     let mut entry = WaitQueueEntry::new();
     let result = loop {
         // Queue first, then look: a child exiting after the look wakes us.

@@ -149,6 +149,8 @@ pub fn kernel_clone(args: UserCloneArgs, frame: &crate::arch::exception::TrapFra
     let trace = crate::ptrace::clone_event(args.flags, args.exit_signal);
     let p = copy_process_user(&args, frame)?;
     let pid = p.pid();
+    crate::trace::task_newtask(p, args.flags | args.exit_signal as u64);
+    crate::trace::sched_process_fork(current(), p);
     if args.flags & CLONE_PARENT_SETTID != 0 {
         // Linux writes it before the child runs; a bad pointer is ignored.
         let _ = crate::mm::uaccess::put_user_u32(args.parent_tid, pid);

@@ -24,6 +24,7 @@ pub mod pid;
 pub mod sched;
 pub mod shell;
 pub mod sync;
+pub mod trace;
 pub mod util;
 pub mod wstatus;
 

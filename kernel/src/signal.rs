@@ -484,8 +484,10 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
         }
     }
     if sig_ignored(t, sig) {
+        crate::trace::signal_generate(sig, info.code, t, group, 1);
         return Ok(());
     }
+    crate::trace::signal_generate(sig, info.code, t, group, 0);
     match (&signal, group) {
         (Some(s), true) => s.shared_pending.add(info),
         _ => t.pending.add(info),
@@ -772,6 +774,7 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
         }
         let sig = info.signo;
         let action = me.sighand().map(|h| h.get(sig)).unwrap_or_default();
+        crate::trace::signal_deliver(sig, info.code, action.handler, action.flags);
         if action.handler == SIG_IGN && sig != SIGKILL {
             continue;
         }

@@ -626,3 +626,103 @@ fn ps_shows_a_stopped_tracee_as_t() {
     assert!(state.starts_with('T'), "stopped after the tracer left: {state}");
     run(&mut q, &format!("kill -9 {pid}"));
 }
+
+const TRACING: &str = "/sys/kernel/tracing";
+
+/// Index of the first line of `lines` containing every one of `parts`.
+fn line_with(lines: &[&str], parts: &[&str]) -> usize {
+    lines
+        .iter()
+        .position(|l| parts.iter().all(|p| l.contains(p)))
+        .unwrap_or_else(|| panic!("no line with {parts:?} in:\n{}", lines.join("\n")))
+}
+
+#[test]
+fn trace_events_show_the_process_lifecycle_in_order() {
+    let mut q = Qemu::boot_user();
+    for e in ["sched_process_fork", "sched_process_exec", "sched_process_exit", "sched_process_wait", "sched_process_free"] {
+        assert_eq!(run(&mut q, &format!("echo 1 > {TRACING}/events/sched/{e}/enable")).1, 0);
+    }
+    assert_eq!(run(&mut q, &format!("cat {TRACING}/events/sched/enable")).0, "X\n");
+    assert_eq!(run(&mut q, &format!("cat {TRACING}/events/sched/sched_process_fork/enable")).0, "1\n");
+    // fork + exec + wait from the shell.
+    run(&mut q, &format!("echo > {TRACING}/trace"));
+    assert_eq!(run(&mut q, "/bin/true").1, 0);
+    let (out, _) = run(&mut q, &format!("cat {TRACING}/trace"));
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    let exec = line_with(&lines, &["sched_process_exec: filename=/bin/true pid="]);
+    let child = number_after(lines[exec], "pid=");
+    assert!(lines[exec].contains(&format!("true-{child} ")) && lines[exec].ends_with(&format!("old_pid={child}")));
+    let fork = line_with(&lines, &["sh-", "sched_process_fork: comm=sh pid=", &format!("child_pid={child}")]);
+    let shell = number_after(lines[fork], "comm=sh pid=");
+    let exit = line_with(&lines, &[&format!("true-{child} "), &format!("sched_process_exit: comm=true pid={child} ")]);
+    let wait = line_with(&lines, &[&format!("sh-{shell} "), &format!("sched_process_wait: comm=sh pid={child} ")]);
+    let free = line_with(&lines, &[&format!("sh-{shell} "), &format!("sched_process_free: comm=true pid={child} ")]);
+    assert!(fork < exec && exec < exit && exit < free && fork < wait && wait < free, "order:\n{out}");
+    // An orphan: its parent exits first; init (PID 1) reaps it.
+    run(&mut q, &format!("echo > {TRACING}/trace"));
+    assert_eq!(run(&mut q, "sh -c 'sleep 0.2 &'").1, 0);
+    std::thread::sleep(Duration::from_millis(800));
+    let (out, _) = run(&mut q, &format!("cat {TRACING}/trace"));
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    let exec = line_with(&lines, &["sched_process_exec: filename=/bin/sleep pid="]);
+    let orphan = number_after(lines[exec], "pid=");
+    let fork = line_with(&lines, &[&format!("child_pid={orphan}")]);
+    assert!(fork < exec);
+    let parent = number_after(lines[fork], "comm=sh pid=");
+    let parent_exit = line_with(&lines, &[&format!("sched_process_exit: comm=sh pid={parent} ")]);
+    let exit = line_with(&lines, &[&format!("sched_process_exit: comm=sleep pid={orphan} ")]);
+    let reaped = line_with(&lines, &["init-1 ", &format!("sched_process_free: comm=sleep pid={orphan} ")]);
+    assert!(parent_exit < exit && exit < reaped, "the parent died first, init reaped the orphan:\n{out}");
+    // Disabled events record nothing.
+    assert_eq!(run(&mut q, &format!("echo 0 > {TRACING}/events/enable")).1, 0);
+    assert_eq!(run(&mut q, &format!("cat {TRACING}/events/enable")).0, "0\n");
+    run(&mut q, &format!("echo > {TRACING}/trace"));
+    run(&mut q, "/bin/true");
+    let (out, _) = run(&mut q, &format!("cat {TRACING}/trace"));
+    assert!(out.contains("entries-in-buffer/entries-written: 0/0 "), "{out}");
+    // The same buffers from the debug monitor.
+    q.send(&[MONITOR_CHORD]);
+    q.expect(PROMPT);
+    assert!(q.command("trace on sched_process_exec").contains("enabled: sched_process_exec"));
+    q.send(b"exit\r");
+    q.expect("Back to user space");
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    run(&mut q, "/bin/true");
+    q.send(&[MONITOR_CHORD]);
+    q.expect(PROMPT);
+    let shown = q.command("trace show");
+    assert!(shown.contains("sched_process_exec: filename=/bin/true pid="), "{shown}");
+    assert!(q.command("trace off").contains("enabled: none"));
+    q.send(b"exit\r");
+    q.expect("Back to user space");
+}
+
+#[test]
+fn ten_thousand_forks_with_every_event_on_leave_nothing_behind() {
+    let mut q = Qemu::boot_user();
+    assert_eq!(run(&mut q, &format!("echo 1 > {TRACING}/events/enable")).1, 0);
+    assert_eq!(run(&mut q, &format!("cat {TRACING}/events/enable")).0, "1\n");
+    // Warm up: the heap, the caches and the trace buffers reach their size.
+    assert_eq!(run_within(&mut q, "/tests/t_forkloop 200", Duration::from_secs(60)).1, 0);
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let before = counters(&mut q);
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let (out, status) = run_within(&mut q, "/tests/t_forkloop 10000", Duration::from_secs(600));
+    assert_eq!(status, 0, "{out}");
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let after = counters(&mut q);
+    assert_eq!(after.0, before.0, "before and after:\n{}", q.transcript());
+    assert!(after.1.abs_diff(before.1) <= 8, "kmalloc objects: {} before, {} after", before.1, after.1);
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    // Stop recording, then check every held line.
+    assert_eq!(run(&mut q, &format!("echo 0 > {TRACING}/tracing_on")).1, 0);
+    let (out, status) = run(&mut q, "/tests/t_trace wrapped");
+    assert_eq!(status, 0, "{out}");
+    assert!(out.ends_with("the buffers wrapped (more written than held): yes\nPASS\n"), "{out}");
+}

@@ -139,7 +139,12 @@ fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> Sys
     let argv = copy_strings(argv)?;
     let envp = copy_strings(envp)?;
     let old_tid = current().pid();
+    let old_comm = current().comm();
     crate::fs::exec::do_execve(&path, argv, envp, frame)?;
+    if old_comm.as_str() != current().comm().as_str() {
+        crate::trace::task_rename(old_comm.as_str(), current().comm().as_str());
+    }
+    crate::trace::sched_process_exec(&path, old_tid);
     // PTRACE_EVENT_EXEC with the TID before the exec, or SIGTRAP.
     crate::ptrace::ptrace_event(crate::ptrace::event::EXEC, old_tid as u64);
     Ok(0)

@@ -286,7 +286,8 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     };
     // The last thread of a group whose parent ignores SIGCHLD releases the
     // zombie leader itself (Linux: release_task's zap_leader).
-    let zap_leader = !is_leader && notify.is_some() && !crate::ptrace::is_traced(leader) && parent_ignores_sigchld(leader);
+    let zap_leader =
+        !is_leader && notify.is_some() && !crate::ptrace::is_traced(leader) && parent_ignores_sigchld(leader);
     if zap_leader {
         leader.exit_state.store(exit_state::EXIT_DEAD, Ordering::Release);
     }
@@ -316,8 +317,7 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     let mut late_signal = None;
     if let (Some(n), Some(parent)) = (notify, parent) {
         // A tracer that is not the parent hears SIGCHLD.
-        let sig =
-            if crate::ptrace::ptrace_reparented(n) { SIGCHLD_SIG } else { n.exit_signal.load(Ordering::Relaxed) };
+        let sig = if crate::ptrace::ptrace_reparented(n) { SIGCHLD_SIG } else { n.exit_signal.load(Ordering::Relaxed) };
         if sig > 0 && !zap_leader {
             let info = sigchld_info(sig, n.tgid(), process_status(n));
             if sig == crate::signal::SIGCHLD {
@@ -550,7 +550,8 @@ fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
             return Found::Event(WaitResult { pid: t.pid(), status, utime: t.utime_ns(), stime: t.stime_ns() })
         }
         Some(crate::ptrace::Traced::Zombie(t)) => {
-            let result = WaitResult { pid: t.pid(), status: process_status(t), utime: t.utime_ns(), stime: t.stime_ns() };
+            let result =
+                WaitResult { pid: t.pid(), status: process_status(t), utime: t.utime_ns(), stime: t.stime_ns() };
             crate::ptrace::detach_zombie(t);
             let release = notify_real_parent_locked(t).then_some(t);
             return Found::TracedZombie(result, release);

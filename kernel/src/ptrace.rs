@@ -286,11 +286,9 @@ pub fn ptrace_stop(code: i32, info: Option<SigInfo>) -> i32 {
 /// wake-up of the tracer's wait4 (Linux: `do_notify_parent_cldstop` with
 /// `for_ptracer`).
 fn notify_tracer(tracer: TaskRef, tracee: TaskRef, status: i32) {
-    let nocldstop =
-        tracer.sighand().is_some_and(|h| h.get(SIGCHLD).flags & crate::signal::SA_NOCLDSTOP != 0);
+    let nocldstop = tracer.sighand().is_some_and(|h| h.get(SIGCHLD).flags & crate::signal::SA_NOCLDSTOP != 0);
     if !nocldstop {
-        let info =
-            SigInfo { signo: SIGCHLD, code: CLD_TRAPPED, pid: tracee.pid() as i32, uid: 0, status, addr: 0 };
+        let info = SigInfo { signo: SIGCHLD, code: CLD_TRAPPED, pid: tracee.pid() as i32, uid: 0, status, addr: 0 };
         let _ = crate::signal::send_signal(tracer, info, true);
     }
     crate::exit::wake_waiters(tracer);
@@ -687,7 +685,8 @@ fn ptrace_attach(t: TaskRef, seize: bool, addr: u64, data: u64) -> Result<u64, E
         t.ptrace.flags.store(PT_PTRACED | if seize { PT_SEIZED } else { 0 }, Ordering::Release);
     }
     if !seize {
-        let info = SigInfo { signo: SIGSTOP, code: crate::signal::SI_USER, pid: me.tgid() as i32, ..Default::default() };
+        let info =
+            SigInfo { signo: SIGSTOP, code: crate::signal::SI_USER, pid: me.tgid() as i32, ..Default::default() };
         let _ = crate::signal::send_signal(t, info, false);
     }
     if group_stopped {
@@ -861,7 +860,15 @@ fn access_remote(t: TaskRef, addr: u64, buf: &mut [u8], write: bool) -> Result<(
 /// `process_vm_readv` / `process_vm_writev` (Linux: mm/process_vm_access.c):
 /// copies between the caller's iovecs and those of process `pid`. Returns
 /// the bytes copied; stops at the first piece that fails after some were.
-pub fn process_vm_rw(pid: i64, liov: u64, liovcnt: u64, riov: u64, riovcnt: u64, flags: u64, write: bool) -> Result<u64, Errno> {
+pub fn process_vm_rw(
+    pid: i64,
+    liov: u64,
+    liovcnt: u64,
+    riov: u64,
+    riovcnt: u64,
+    flags: u64,
+    write: bool,
+) -> Result<u64, Errno> {
     use crate::mm::uaccess::{copy_from_user, copy_to_user, get_user_u64};
     if flags != 0 || liovcnt > 1024 || riovcnt > 1024 {
         return Err(Errno::EINVAL);

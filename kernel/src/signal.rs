@@ -695,8 +695,7 @@ fn stop_current(s: &SignalStruct) {
     loop {
         crate::sched::task::set_current_state(state::__TASK_STOPPED);
         // A tracer attaching takes the stop over (ptrace.rs).
-        if !s.stopped.load(Ordering::SeqCst) || fatal_signal_pending(current()) || crate::ptrace::is_traced(current())
-        {
+        if !s.stopped.load(Ordering::SeqCst) || fatal_signal_pending(current()) || crate::ptrace::is_traced(current()) {
             break;
         }
         crate::sched::core::schedule();

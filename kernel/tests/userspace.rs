@@ -566,7 +566,9 @@ fn strace_prints_system_calls_as_strace_does() {
     let (out, status) = run(&mut q, "strace /bin/cat /nonexistent 2>&1");
     assert_eq!(status, 1, "{out}");
     assert!(
-        out.contains("openat(AT_FDCWD, \"/nonexistent\", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)\n"),
+        out.contains(
+            "openat(AT_FDCWD, \"/nonexistent\", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)\n"
+        ),
         "{out}"
     );
     assert!(out.ends_with("+++ exited with 1 +++\n"), "{out}");
@@ -580,7 +582,10 @@ fn strace_prints_system_calls_as_strace_does() {
     }
     assert_eq!(out.matches("] +++ exited with 0 +++").count(), 3, "{out}");
     assert!(out.contains(&format!("[pid {shell}] --- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_EXITED, ")), "{out}");
-    assert!(out.contains(&format!("[pid {shell}] <... wait4 resumed>[{{WIFEXITED(s) && WEXITSTATUS(s) == 0}}]")), "{out}");
+    assert!(
+        out.contains(&format!("[pid {shell}] <... wait4 resumed>[{{WIFEXITED(s) && WEXITSTATUS(s) == 0}}]")),
+        "{out}"
+    );
     assert!(out.ends_with(&format!("[pid {shell}] +++ exited with 0 +++\n")), "{out}");
     // -o: the trace goes to the file, not the terminal.
     assert_eq!(run(&mut q, "strace -o /dev/null /bin/echo quiet"), ("quiet\n".into(), 0));
@@ -640,7 +645,9 @@ fn line_with(lines: &[&str], parts: &[&str]) -> usize {
 #[test]
 fn trace_events_show_the_process_lifecycle_in_order() {
     let mut q = Qemu::boot_user();
-    for e in ["sched_process_fork", "sched_process_exec", "sched_process_exit", "sched_process_wait", "sched_process_free"] {
+    for e in
+        ["sched_process_fork", "sched_process_exec", "sched_process_exit", "sched_process_wait", "sched_process_free"]
+    {
         assert_eq!(run(&mut q, &format!("echo 1 > {TRACING}/events/sched/{e}/enable")).1, 0);
     }
     assert_eq!(run(&mut q, &format!("cat {TRACING}/events/sched/enable")).0, "X\n");

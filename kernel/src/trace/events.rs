@@ -81,8 +81,18 @@ pub struct Entry {
     pub n: [i64; 5],
 }
 
-const EMPTY: Entry =
-    Entry { ts_ns: 0, pid: 0, cpu: 0, event: 0, irqs_off: false, need_resched: false, comm: [0; 16], s1: [0; 16], s2: [0; 32], n: [0; 5] };
+const EMPTY: Entry = Entry {
+    ts_ns: 0,
+    pid: 0,
+    cpu: 0,
+    event: 0,
+    irqs_off: false,
+    need_resched: false,
+    comm: [0; 16],
+    s1: [0; 16],
+    s2: [0; 32],
+    n: [0; 5],
+};
 
 /// Enabled by the user, per event.
 static ENABLED: [AtomicBool; 13] = [const { AtomicBool::new(false) }; 13];
@@ -352,14 +362,9 @@ pub fn format_entry(e: &Entry, out: &mut String) {
     );
     let n = &e.n;
     let _ = match ALL[e.event as usize] {
-        Event::ProcessFork => write!(
-            out,
-            "comm={} pid={} child_comm={} child_pid={}",
-            text(&e.s1),
-            n[0],
-            text(&e.s2),
-            n[1]
-        ),
+        Event::ProcessFork => {
+            write!(out, "comm={} pid={} child_comm={} child_pid={}", text(&e.s1), n[0], text(&e.s2), n[1])
+        }
         Event::ProcessExec => write!(out, "filename={} pid={} old_pid={}", text(&e.s2), n[0], n[1]),
         Event::ProcessExit | Event::ProcessFree | Event::ProcessWait => {
             write!(out, "comm={} pid={} prio={}", text(&e.s1), n[0], n[1])
@@ -378,15 +383,9 @@ pub fn format_entry(e: &Entry, out: &mut String) {
         Event::Wakeup | Event::WakeupNew => {
             write!(out, "comm={} pid={} prio={} target_cpu={:03}", text(&e.s1), n[0], n[1], n[2])
         }
-        Event::MigrateTask => write!(
-            out,
-            "comm={} pid={} prio={} orig_cpu={} dest_cpu={}",
-            text(&e.s1),
-            n[0],
-            n[1],
-            n[2],
-            n[3]
-        ),
+        Event::MigrateTask => {
+            write!(out, "comm={} pid={} prio={} orig_cpu={} dest_cpu={}", text(&e.s1), n[0], n[1], n[2], n[3])
+        }
         Event::SignalGenerate => write!(
             out,
             "sig={} errno=0 code={} comm={} pid={} grp={} res={}",

@@ -21,9 +21,9 @@
 //! of `trace_pipe` poll (every 10 ms) instead of being woken, so a
 //! tracepoint never wakes anyone.
 
-pub mod ring;
 #[cfg(target_os = "none")]
 mod events;
+pub mod ring;
 #[cfg(target_os = "none")]
 pub mod tracefs;
 

@@ -109,10 +109,7 @@ impl Syscall {
 }
 
 fn is_out(a: Arg) -> bool {
-    matches!(
-        a,
-        Arg::BufOut | Arg::WaitStatus | Arg::SigSetOut | Arg::PipeFds | Arg::SigactionOut | Arg::StatOut
-    )
+    matches!(a, Arg::BufOut | Arg::WaitStatus | Arg::SigSetOut | Arg::PipeFds | Arg::SigactionOut | Arg::StatOut)
 }
 
 use Arg::*;

@@ -377,7 +377,10 @@ fn syscall_stop(out: &mut Out, tracees: &mut [Tracee], idx: usize) {
                 text.push('(');
                 let _ = core::fmt::Write::write_fmt(
                     &mut text,
-                    format_args!("{:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}", args[0], args[1], args[2], args[3], args[4], args[5]),
+                    format_args!(
+                        "{:#x}, {:#x}, {:#x}, {:#x}, {:#x}, {:#x}",
+                        args[0], args[1], args[2], args[3], args[4], args[5]
+                    ),
                 );
             }
         }

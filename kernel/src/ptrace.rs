@@ -217,6 +217,7 @@ pub fn trap_pending(t: TaskRef) -> bool {
 /// Whether `t` still has to take part in its group's stop: every untraced
 /// thread while the group is stopped; a traced one until it has reported
 /// the stop (its tracer may then let it run).
+#[inline]
 pub fn group_stop_pending(t: TaskRef, s: &SignalStruct) -> bool {
     if !s.stopped.load(Ordering::SeqCst) {
         return false;
@@ -472,25 +473,30 @@ fn report_syscall(me: TaskRef, frame: &mut TrapFrame, dir: u64) {
 }
 
 /// A software-step exception from user mode: SIGTRAP (TRAP_TRACE) for the
-/// tracer to see (Linux: `single_step_handler`). Returns false if the task
-/// is not being stepped (the fault path reports it then).
+/// tracer to see (Linux: `single_step_handler`). A task that is not being
+/// stepped met the step enable a stepped task left on this CPU: it is
+/// cleared, and the task goes on (nothing ran yet).
 pub fn single_step_trap(pc: u64) -> bool {
     let me = current();
     if me.ptrace.work.load(Ordering::Relaxed) & WORK_SINGLESTEP == 0 {
-        return false;
+        crate::arch::debug::disarm_single_step();
+        return true;
     }
     let info = SigInfo { signo: SIGTRAP, code: TRAP_TRACE, pid: 0, uid: 0, status: 0, addr: pc };
     let _ = crate::signal::send_signal(me, info, false);
     true
 }
 
-/// On the last step to user mode: arms or disarms single-stepping for the
-/// task that returns (Linux: `user_enable_single_step` through
-/// TIF_SINGLESTEP).
-#[inline]
-pub fn user_return(frame: &mut TrapFrame) {
-    let want = current().ptrace.work.load(Ordering::Relaxed) & WORK_SINGLESTEP != 0;
-    crate::arch::debug::single_step_on_return(frame, want);
+/// On the last step to user mode: arms single-stepping for a task being
+/// stepped (Linux: `user_enable_single_step` through TIF_SINGLESTEP). For
+/// everyone else one load and a branch; the step enable a stepped task
+/// leaves on its CPU is cleared by the spurious step exception it causes
+/// ([`single_step_trap`]).
+#[inline(always)]
+pub fn user_return(me: TaskRef, frame: &mut TrapFrame) {
+    if me.ptrace.work.load(Ordering::Relaxed) & WORK_SINGLESTEP != 0 {
+        crate::arch::debug::arm_single_step(frame);
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -138,7 +138,7 @@ fn unknown(number: u64) -> SysResult {
 /// the interrupted code's x0).
 pub fn invoke(frame: &mut TrapFrame) -> bool {
     let me = crate::sched::task::current();
-    let mut number = frame.regs[8];
+    let number = frame.regs[8];
     // SAFETY: only the task itself touches its syscall registers (and its
     // tracer, while it is stopped).
     unsafe {
@@ -147,29 +147,37 @@ pub fn invoke(frame: &mut TrapFrame) -> bool {
         regs.syscallno = number;
     }
     // Tracing (ptrace.rs): one load and a branch when not traced.
-    let traced = me.ptrace.work.load(Ordering::Relaxed) & crate::ptrace::WORK_SYSCALL_TRACE != 0;
-    if traced {
-        if number == crate::ptrace::NO_SYSCALL {
-            frame.regs[0] = (-(Errno::ENOSYS as i64)) as u64;
-        }
-        if crate::ptrace::syscall_trace_enter(frame) {
-            crate::ptrace::syscall_trace_exit(frame);
-            return true;
-        }
-        // The tracer may have changed the number and the arguments.
-        // SAFETY: as above.
-        number = unsafe { (*me.user_regs.get()).syscallno };
+    if me.ptrace.work.load(Ordering::Relaxed) & crate::ptrace::WORK_SYSCALL_TRACE != 0 {
+        return invoke_traced(me, number, frame);
     }
-    let a = [frame.regs[0], frame.regs[1], frame.regs[2], frame.regs[3], frame.regs[4], frame.regs[5]];
-    let restartable = invoke_syscall(number, a, frame);
-    if traced || me.ptrace.work.load(Ordering::Relaxed) & crate::ptrace::WORK_SYSCALL_TRACE != 0 {
+    invoke_syscall(number, frame)
+}
+
+/// [`invoke`] for a task whose tracer asked for syscall stops (Linux:
+/// `syscall_trace_enter`/`syscall_trace_exit` around the call). Only a task
+/// traced at entry gets the exit stop.
+#[cold]
+#[inline(never)]
+fn invoke_traced(me: crate::sched::task::TaskRef, number: u64, frame: &mut TrapFrame) -> bool {
+    if number == crate::ptrace::NO_SYSCALL {
+        frame.regs[0] = (-(Errno::ENOSYS as i64)) as u64;
+    }
+    if crate::ptrace::syscall_trace_enter(frame) {
         crate::ptrace::syscall_trace_exit(frame);
+        return true;
     }
+    // The tracer may have changed the number and the arguments.
+    // SAFETY: as in `invoke`.
+    let number = unsafe { (*me.user_regs.get()).syscallno };
+    let restartable = invoke_syscall(number, frame);
+    crate::ptrace::syscall_trace_exit(frame);
     restartable
 }
 
-/// Runs system call `number` with arguments `a` (Linux: `invoke_syscall`).
-fn invoke_syscall(number: u64, a: [u64; 6], frame: &mut TrapFrame) -> bool {
+/// Runs system call `number` with the arguments in x0-x5 (Linux: `invoke_syscall`).
+#[inline(always)]
+fn invoke_syscall(number: u64, frame: &mut TrapFrame) -> bool {
+    let a = [frame.regs[0], frame.regs[1], frame.regs[2], frame.regs[3], frame.regs[4], frame.regs[5]];
     let result = match number {
         nr::RT_SIGRETURN => {
             frame.regs[0] = crate::signal::sys_rt_sigreturn(frame);

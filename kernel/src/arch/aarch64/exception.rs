@@ -222,7 +222,7 @@ fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
             && !mask_to_restore
             && !syscall
         {
-            crate::ptrace::user_return(frame);
+            crate::ptrace::user_return(me, frame);
             return;
         }
         super::cpu::local_irq_enable();

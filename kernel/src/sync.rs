@@ -9,7 +9,8 @@
 //! Lock order (outer first): the scheduler's (sched/task.rs: TASKLIST < wait
 //! queues < pi_lock < run queues) < console output < mailbox < kernel page
 //! tables < an address space's lock (mm/mm_struct.rs; a parent's before its
-//! fresh child's in fork) < heap < slab caches < frame allocator. Interrupt handlers take the
+//! fresh child's in fork) < heap < slab caches < frame allocator. The trace
+//! rings' locks (trace/) are leaves, taken inside any of these. Interrupt handlers take the
 //! scheduler's wake-up locks, the console output lock and the UART ring
 //! (lock-free).
 

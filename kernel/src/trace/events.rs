@@ -350,12 +350,18 @@ pub const MAX_LINE: usize = 256;
 pub fn format_entry(e: &Entry, out: &mut String) {
     let (group_name, name) = EVENTS[e.event as usize];
     let _ = group_name;
-    let task = alloc::format!("{}-{}", text(&e.comm), e.pid);
+    // TASK-PID right-aligned in 22 columns, without a temporary string.
+    let comm = text(&e.comm);
+    let digits = e.pid.checked_ilog10().unwrap_or(0) as usize + 1;
+    for _ in (comm.len() + 1 + digits)..22 {
+        out.push(' ');
+    }
     let secs = e.ts_ns / 1_000_000_000;
     let usecs = (e.ts_ns % 1_000_000_000) / 1000;
     let _ = write!(
         out,
-        "{task:>22} [{:03}] {}{}.. {secs:5}.{usecs:06}: {name}: ",
+        "{comm}-{} [{:03}] {}{}.. {secs:5}.{usecs:06}: {name}: ",
+        e.pid,
         e.cpu,
         if e.irqs_off { 'd' } else { '.' },
         if e.need_resched { 'N' } else { '.' },

@@ -19,6 +19,40 @@ use crate::util::list::ListHead;
 use crate::wstatus;
 use core::sync::atomic::Ordering;
 
+const SIGCHLD_SIG: i32 = crate::signal::SIGCHLD;
+
+/// A zombie the tracer let go is its real parent's now: SIGCHLD (its
+/// exit signal) and a wake-up, or, if that parent ignores SIGCHLD, nobody
+/// waits for it: returns true, and the caller releases it once TASKLIST
+/// is dropped (Linux: `do_notify_parent` from `__ptrace_detach`). Under
+/// TASKLIST, after the ptrace link is gone.
+pub fn notify_real_parent_locked(t: TaskRef) -> bool {
+    if t.group_leader() != t || t.signal_struct().is_some_and(|s| s.live.load(Ordering::Relaxed) != 0) {
+        return false;
+    }
+    if parent_ignores_sigchld(t) || t.exit_signal.load(Ordering::Relaxed) < 0 {
+        t.exit_state.store(exit_state::EXIT_DEAD, Ordering::Release);
+        return true;
+    }
+    // SAFETY: under TASKLIST (caller); the parent outlives the link.
+    let parent = unsafe { TaskRef::from_ptr(*t.real_parent.get()) };
+    let sig = t.exit_signal.load(Ordering::Relaxed);
+    if sig > 0 {
+        let _ = crate::signal::send_signal_tasklist_held(parent, sigchld_info(sig, t.tgid(), process_status(t)));
+    }
+    // Every thread of the parent may wait (wake_waiters, with TASKLIST held).
+    let tgid = parent.tgid();
+    // SAFETY: under TASKLIST (caller).
+    unsafe {
+        for_each_process_locked(|p| {
+            if p == parent || (parent.is_user() && p.tgid() == tgid && !p.has_flag(pf::PF_IDLE)) {
+                p.wait_chldexit.wake_up();
+            }
+        })
+    };
+    false
+}
+
 /// PID of the child reaper.
 pub const INIT_PID: Pid = 1;
 
@@ -42,8 +76,12 @@ pub fn do_exit(code: i32) -> ! {
     if (Some(&tsk) == CHILD_REAPER.get() && !tsk.is_user()) || init_group_dies {
         panic!("attempted to kill init! exit code {code:#x}");
     }
+    // PTRACE_EVENT_EXIT: the tracer sees the task before it lets go of
+    // anything (Linux: ptrace_event in do_exit).
+    crate::ptrace::ptrace_event(crate::ptrace::event::EXIT, code as u64);
     tsk.flags.fetch_or(pf::PF_EXITING, Ordering::SeqCst);
     tsk.exit_code.store(code, Ordering::Relaxed);
+    crate::trace::sched_process_exit(tsk);
     if let Some(kthread) = tsk.kthread_info() {
         kthread.exited.complete();
     }
@@ -236,6 +274,8 @@ fn find_new_reaper(tsk: TaskRef, reaper: TaskRef) -> TaskRef {
 fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     let reaper = *CHILD_REAPER.get().expect("init exists before any task exits");
     let guard = TASKLIST.lock();
+    // Its tracees go free (or die, with PTRACE_O_EXITKILL) (Linux: exit_ptrace).
+    let released_tracees = crate::ptrace::exit_ptrace(tsk);
     let group_dead = tsk.signal_struct().is_none_or(|s| s.live.fetch_sub(1, Ordering::SeqCst) == 1);
     let new_parent = find_new_reaper(tsk, reaper);
     let mut zombie_moved = false;
@@ -263,7 +303,10 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
             let child = TaskRef::from_ptr(crate::container_of!(link, TaskStruct, sibling));
             ListHead::del(link);
             *child.real_parent.get() = new_parent.as_ptr();
-            *child.parent.get() = new_parent.as_ptr();
+            // A child traced by someone else keeps its tracer.
+            if *child.parent.get() == tsk.as_ptr() {
+                *child.parent.get() = new_parent.as_ptr();
+            }
             ListHead::add_tail(link, new_parent.children.get());
             moved_any = true;
             note_pdeath(child);
@@ -287,7 +330,9 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
             for_each_process_locked(|t| {
                 if *t.real_parent.get() == me {
                     *t.real_parent.get() = new_parent.as_ptr();
-                    *t.parent.get() = new_parent.as_ptr();
+                    if *t.parent.get() == me {
+                        *t.parent.get() = new_parent.as_ptr();
+                    }
                     if t.group_leader() != t {
                         note_pdeath(t);
                     }
@@ -307,12 +352,14 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     };
     // The last thread of a group whose parent ignores SIGCHLD releases the
     // zombie leader itself (Linux: release_task's zap_leader).
-    let zap_leader = !is_leader && notify.is_some() && parent_ignores_sigchld(leader);
+    let zap_leader =
+        !is_leader && notify.is_some() && !crate::ptrace::is_traced(leader) && parent_ignores_sigchld(leader);
     if zap_leader {
         leader.exit_state.store(exit_state::EXIT_DEAD, Ordering::Release);
     }
     let autoreap = if is_leader {
-        let parent_ignores = notify.is_some() && parent_ignores_sigchld(tsk);
+        // A tracee's tracer must see it exit (Linux: do_notify_parent).
+        let parent_ignores = notify.is_some() && !crate::ptrace::is_traced(tsk) && parent_ignores_sigchld(tsk);
         let autoreap = tsk.exit_signal.load(Ordering::Relaxed) < 0 || parent_ignores;
         tsk.exit_state.store(if autoreap { exit_state::EXIT_DEAD } else { exit_state::EXIT_ZOMBIE }, Ordering::Release);
         autoreap
@@ -325,8 +372,9 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
         tsk.exit_state.store(exit_state::EXIT_DEAD, Ordering::Release);
         true
     };
+    // Told: the tracer if there is one (`parent`), else the real parent.
     // SAFETY: under TASKLIST; the parent is alive while linked to a child.
-    let parent = notify.map(|n| unsafe { TaskRef::from_ptr(*n.real_parent.get()).get() });
+    let parent = notify.map(|n| unsafe { TaskRef::from_ptr(*n.parent.get()).get() });
     // SIGCHLD goes out before TASKLIST is dropped, so the parent's wait4,
     // which looks under it, cannot reap the zombie first and then take this
     // signal for a later child's. Another exit signal (clone's low byte may
@@ -334,7 +382,8 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
     // themselves: it goes out after.
     let mut late_signal = None;
     if let (Some(n), Some(parent)) = (notify, parent) {
-        let sig = n.exit_signal.load(Ordering::Relaxed);
+        // A tracer that is not the parent hears SIGCHLD.
+        let sig = if crate::ptrace::ptrace_reparented(n) { SIGCHLD_SIG } else { n.exit_signal.load(Ordering::Relaxed) };
         if sig > 0 && !zap_leader {
             let info = sigchld_info(sig, n.tgid(), process_status(n));
             if sig == crate::signal::SIGCHLD {
@@ -352,6 +401,9 @@ fn exit_notify(tsk: TaskRef) -> (bool, bool) {
         let info = crate::signal::SigInfo::from_user(sig, crate::signal::SI_USER);
         let _ = crate::signal::send_signal(t, info, true);
         t.put();
+    }
+    for t in released_tracees {
+        release_task(t);
     }
     if let Some(reaper) = woken_reaper {
         wake_waiters(reaper);
@@ -420,6 +472,7 @@ fn sigchld_info(sig: i32, pid: Pid, status: i32) -> crate::signal::SigInfo {
 /// Unlinks a dead task and frees its PID; its memory goes with the last
 /// reference (Linux: `release_task`).
 pub fn release_task(p: TaskRef) {
+    crate::trace::sched_process_free(p);
     {
         let _guard = TASKLIST.lock();
         // SAFETY: under TASKLIST.
@@ -488,6 +541,7 @@ pub fn kernel_wait4(which: WaitFor, options: u32) -> Result<Option<WaitResult>, 
 /// WNOWAIT reports without reaping the child or consuming the event.
 pub fn do_wait(which: WaitFor, options: u32) -> Result<Option<WaitResult>, Errno> {
     let me = current();
+    crate::trace::sched_process_wait(if let WaitFor::Pid(pid) = which { pid } else { 0 });
     let mut entry = WaitQueueEntry::new();
     let result = loop {
         // Queue first, then look: a child exiting after the look wakes us.
@@ -507,6 +561,12 @@ pub fn do_wait(which: WaitFor, options: u32) -> Result<Option<WaitResult>, Errno
                 break Ok(Some(WaitResult { pid, status, utime, stime }));
             }
             Found::Event(result) => break Ok(Some(result)),
+            Found::TracedZombie(result, release) => {
+                if let Some(child) = release {
+                    release_task(child);
+                }
+                break Ok(Some(result));
+            }
             Found::Waiting => {}
             Found::None => break Err(Errno::ECHILD),
         }
@@ -542,6 +602,9 @@ enum Found {
     Zombie(TaskRef),
     /// A stop or continue to report.
     Event(WaitResult),
+    /// A tracee's exit seen by its tracer, which is not its parent; to
+    /// release if its parent does not wait for it.
+    TracedZombie(WaitResult, Option<TaskRef>),
 }
 
 fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
@@ -560,7 +623,28 @@ fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
             })
         };
     }
-    for parent in parents {
+    // Tracees first (Linux: ptrace_do_wait): their stops are reported
+    // whatever the options, with the TID.
+    let (traced, any) = crate::ptrace::wait_ptraced(&parents, options, |t| match which {
+        WaitFor::Any => true,
+        WaitFor::Pid(pid) => t.pid() == pid,
+        WaitFor::Pgrp(pgrp) => t.pgrp() == pgrp,
+    });
+    match traced {
+        Some(crate::ptrace::Traced::Stop(t, status)) => {
+            return Found::Event(WaitResult { pid: t.pid(), status, utime: t.utime_ns(), stime: t.stime_ns() })
+        }
+        Some(crate::ptrace::Traced::Zombie(t)) => {
+            let result =
+                WaitResult { pid: t.pid(), status: process_status(t), utime: t.utime_ns(), stime: t.stime_ns() };
+            crate::ptrace::detach_zombie(t);
+            let release = notify_real_parent_locked(t).then_some(t);
+            return Found::TracedZombie(result, release);
+        }
+        None if any => found = Found::Waiting,
+        None => {}
+    }
+    for parent in parents.iter().copied() {
         // SAFETY: under TASKLIST.
         unsafe {
             for link in ListHead::iter(parent.children.get()) {
@@ -579,6 +663,12 @@ fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
                     continue;
                 }
                 found = Found::Waiting;
+                // Traced by another: its tracer sees it first.
+                let traced_by_other = crate::ptrace::ptrace_reparented(child)
+                    && !parents.iter().any(|p| p.as_ptr() == *child.parent.get());
+                if traced_by_other {
+                    continue;
+                }
                 if child.exit_state.load(Ordering::Acquire) == exit_state::EXIT_ZOMBIE {
                     // A leader whose threads still run is not reapable yet;
                     // `live` only drops under TASKLIST (exit_notify).
@@ -601,6 +691,10 @@ fn find_child(me: TaskRef, which: WaitFor, options: u32) -> Found {
                     continue;
                 }
                 let Some(s) = child.signal_struct() else { continue };
+                // Its tracer is told of its stops (above).
+                if crate::ptrace::is_traced(child) {
+                    continue;
+                }
                 let event = s.notify.load(Ordering::Relaxed);
                 let report = |status| {
                     Found::Event(WaitResult {

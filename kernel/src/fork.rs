@@ -146,8 +146,11 @@ pub struct UserCloneArgs {
 /// exits. Returns the child's TID.
 pub fn kernel_clone(args: UserCloneArgs, frame: &crate::arch::exception::TrapFrame) -> Result<Pid, Errno> {
     use clone_flags::*;
+    let trace = crate::ptrace::clone_event(args.flags, args.exit_signal);
     let p = copy_process_user(&args, frame)?;
     let pid = p.pid();
+    crate::trace::task_newtask(p, args.flags | args.exit_signal as u64);
+    crate::trace::sched_process_fork(current(), p);
     if args.flags & CLONE_PARENT_SETTID != 0 {
         // Linux writes it before the child runs; a bad pointer is ignored.
         let _ = crate::mm::uaccess::put_user_u32(args.parent_tid, pid);
@@ -164,6 +167,10 @@ pub fn kernel_clone(args: UserCloneArgs, frame: &crate::arch::exception::TrapFra
     // Held for the wait below: the child may exit and be reaped meanwhile.
     let child = vfork.is_some().then(|| p.get());
     crate::sched::core::wake_up_new_user_task(p);
+    // PTRACE_EVENT_FORK/VFORK/CLONE with the new TID (Linux: ptrace_event_pid).
+    if trace != 0 {
+        crate::ptrace::ptrace_event(trace, pid as u64);
+    }
     if let (Some(done), Some(child)) = (vfork, child) {
         // Killable, as in Linux: a vfork parent can be killed while its
         // child runs (Linux: wait_for_vfork_done).
@@ -176,6 +183,7 @@ pub fn kernel_clone(args: UserCloneArgs, frame: &crate::arch::exception::TrapFra
             }
         }
         child.put();
+        crate::ptrace::ptrace_event(crate::ptrace::event::VFORK_DONE, pid as u64);
     }
     Ok(pid)
 }
@@ -364,6 +372,9 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
             }
             ListHead::add_tail(p.tasks.get(), crate::sched::task::init_task().tasks.get());
         }
+        // A traced parent's tracer may follow the child (ptrace.rs).
+        let trace = crate::ptrace::clone_event(args.flags, args.exit_signal);
+        crate::ptrace::ptrace_init_task(p, parent, trace, args.flags);
     }
     Ok(p)
 }

@@ -26,6 +26,7 @@ pub mod prctl;
 pub mod sched;
 pub mod shell;
 pub mod sync;
+pub mod trace;
 pub mod util;
 pub mod wstatus;
 
@@ -63,6 +64,8 @@ mod panic;
 pub mod posix_timers;
 #[cfg(target_os = "none")]
 pub mod printk;
+#[cfg(target_os = "none")]
+pub mod ptrace;
 #[cfg(target_os = "none")]
 pub mod random;
 #[cfg(target_os = "none")]

@@ -366,7 +366,7 @@ pub fn task_signal_pending(t: TaskRef) -> bool {
     if let Some(sig) = t.signal_struct() {
         pending |= sig.shared_pending.signal.load(Ordering::Acquire);
     }
-    pending & (!blocked | UNBLOCKABLE) != 0
+    pending & (!blocked | UNBLOCKABLE) != 0 || crate::ptrace::trap_pending(t)
 }
 
 /// Whether the current task has a fatal signal pending (SIGKILL).
@@ -386,6 +386,9 @@ fn sig_ignored(t: TaskRef, sig: i32) -> bool {
     }
     if (t.blocked.load(Ordering::Relaxed) | t.real_blocked.load(Ordering::Relaxed)) & sigmask(sig) != 0 {
         return false; // a blocked signal stays pending: it may be unignored
+    }
+    if crate::ptrace::is_traced(t) {
+        return false; // the tracer sees every signal
     }
     match t.sighand() {
         Some(h) => {
@@ -490,8 +493,10 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
         }
     }
     if sig_ignored(t, sig) {
+        crate::trace::signal_generate(sig, info.code, t, group, 1);
         return Ok(());
     }
+    crate::trace::signal_generate(sig, info.code, t, group, 0);
     // Queued, then flagged (tif::SIGPENDING): for a group signal every
     // thread, since any of them may be the one to take it.
     match (&signal, group) {
@@ -551,8 +556,9 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
 fn signal_wake_up(t: TaskRef, fatal: bool) {
     t.set_thread_flag(tif::SIGPENDING);
     let mask = if fatal {
-        state::TASK_INTERRUPTIBLE | state::__TASK_STOPPED | state::TASK_WAKEKILL
+        state::TASK_INTERRUPTIBLE | state::__TASK_STOPPED | state::__TASK_TRACED | state::TASK_WAKEKILL
     } else {
+        crate::ptrace::signal_wake_listener(t);
         state::TASK_INTERRUPTIBLE
     };
     if !crate::sched::core::try_to_wake_up(t, mask) {
@@ -708,14 +714,19 @@ fn do_signal_stop(t: TaskRef, sig: i32, cont_seq: u64) {
         for_each_thread(t, |th| th.set_thread_flag(tif::SIGPENDING));
         notify_parent_cldstop(t, CLD_STOPPED, sig);
     }
-    stop_current(&s);
+    if crate::ptrace::is_traced(t) {
+        crate::ptrace::do_group_stop_traced(t, &s);
+    } else {
+        stop_current(&s);
+    }
 }
 
 /// Sleeps in TASK_STOPPED while the group is stopped.
 fn stop_current(s: &SignalStruct) {
     loop {
         crate::sched::task::set_current_state(state::__TASK_STOPPED);
-        if !s.stopped.load(Ordering::SeqCst) || fatal_signal_pending(current()) {
+        // A tracer attaching takes the stop over (ptrace.rs).
+        if !s.stopped.load(Ordering::SeqCst) || fatal_signal_pending(current()) || crate::ptrace::is_traced(current()) {
             break;
         }
         crate::sched::core::schedule();
@@ -766,17 +777,34 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
             crate::sched::core::schedule();
         }
         if let Some(s) = me.signal_struct() {
-            if s.stopped.load(Ordering::SeqCst) && !fatal_signal_pending(me) {
-                stop_current(&s);
+            if crate::ptrace::group_stop_pending(me, &s) && !fatal_signal_pending(me) {
+                if crate::ptrace::is_traced(me) {
+                    crate::ptrace::do_group_stop_traced(me, &s);
+                } else {
+                    stop_current(&s);
+                }
+                continue;
             }
+        }
+        if crate::ptrace::trap_pending(me) && !fatal_signal_pending(me) {
+            crate::ptrace::do_jobctl_trap(me);
+            continue;
         }
         // Read before the dequeue: a SIGCONT that comes after it, when the
         // stop signal is no longer pending for it to cancel, still cancels
         // the stop (Linux: JOBCTL_STOP_DEQUEUED).
         let cont_seq = me.signal_struct().map_or(0, |s| s.cont_seq.load(Ordering::SeqCst));
-        let Some(info) = dequeue_signal(me) else { break };
+        let Some(mut info) = dequeue_signal(me) else { break };
+        // A traced task stops for its tracer first (signal-delivery stop).
+        if info.signo != SIGKILL && crate::ptrace::is_traced(me) {
+            match crate::ptrace::ptrace_signal(me, info) {
+                Some(changed) => info = changed,
+                None => continue,
+            }
+        }
         let sig = info.signo;
         let action = me.sighand().map(|h| h.get(sig)).unwrap_or_default();
+        crate::trace::signal_deliver(sig, info.code, action.handler, action.flags);
         if action.handler == SIG_IGN && sig != SIGKILL {
             continue;
         }
@@ -896,6 +924,23 @@ pub fn siginfo_bytes(info: &SigInfo) -> [u8; SIGINFO_SIZE as usize] {
         b[24..32].copy_from_slice(&info.value.to_le_bytes());
     }
     b
+}
+
+/// A `siginfo_t` from its bytes (PTRACE_SETSIGINFO): the fields
+/// [`siginfo_bytes`] writes.
+pub fn siginfo_from_bytes(b: &[u8; SIGINFO_SIZE as usize]) -> SigInfo {
+    let i32_at = |o: usize| i32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+    let signo = i32_at(0);
+    let code = i32_at(8);
+    let mut info = SigInfo { signo, code, ..Default::default() };
+    if matches!(signo, SIGSEGV | SIGBUS | SIGILL | SIGFPE | SIGTRAP) && (1..SI_KERNEL).contains(&code) {
+        info.addr = u64::from_le_bytes(b[16..24].try_into().unwrap());
+    } else {
+        info.pid = i32_at(16);
+        info.uid = i32_at(20) as u32;
+        info.status = i32_at(24);
+    }
+    info
 }
 
 /// Builds the signal frame on the user stack and points the registers at

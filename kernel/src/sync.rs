@@ -11,9 +11,10 @@
 //! tables < a pipe's ring (fs/pipe.rs: its user copies may fault) < an
 //! address space's lock (mm/mm_struct.rs; a parent's before its fresh
 //! child's in fork; taken by any user copy that faults, arch uaccess.rs) <
-//! heap < slab caches < a per-CPU frame list < frame allocator (mm/phys.rs). Interrupt handlers take the
-//! scheduler's wake-up locks, the console output lock and the UART ring
-//! (lock-free).
+//! heap < slab caches < a per-CPU frame list < frame allocator
+//! (mm/phys.rs). The trace rings' locks (trace/) are leaves, taken inside
+//! any of these. Interrupt handlers take the scheduler's wake-up locks, the
+//! console output lock and the UART ring (lock-free).
 
 use crate::arch::cpu::{local_irq_restore, local_irq_save, IrqFlags};
 use core::mem::ManuallyDrop;

@@ -662,3 +662,271 @@ fn pasted_input_is_never_lost() {
     assert_eq!(input_lost(&mut q), 0, "the monitor's lost-input counter");
     assert_eq!(run(&mut q, "echo still here"), ("still here\n".into(), 0));
 }
+
+/// What `t_ptrace` prints on Linux (ptrace(2), wait(2), proc(5)): qemu-user
+/// does not emulate ptrace, so the reference is written down here instead.
+const T_PTRACE_LINUX: &str = "\
+PTRACE_ATTACH of oneself: EPERM\n\
+tracing oneself is refused: yes\n\
+PTRACE_ATTACH of init: EPERM\n\
+tracing init is refused: yes\n\
+PTRACE_ATTACH of kthreadd: EPERM\n\
+tracing a kernel thread is refused: yes\n\
+PTRACE_CONT of an untraced task: ESRCH\n\
+requests need a tracee: yes\n\
+traceme: execve stops the tracee with SIGTRAP: yes\n\
+traceme: stopped tracee is 't' in /proc/<pid>/stat: yes\n\
+traceme: TracerPid is the tracer: yes\n\
+traceme: after PTRACE_CONT the program runs to its exit: yes\n\
+signal-delivery stop reports WSTOPSIG SIGSTOP: yes\n\
+PTRACE_GETSIGINFO gives the stopping signal's siginfo: yes\n\
+PTRACE_PEEKDATA reads the tracee's word: yes\n\
+PTRACE_POKEDATA writes it: yes\n\
+PTRACE_PEEKDATA of an unmapped address: EIO\n\
+unmapped address refused: yes\n\
+NT_PRSTATUS: 272 bytes, x8 is the kill call the stop came from: yes\n\
+NT_PRFPREG: 528 bytes, d8 as the tracee set it: yes\n\
+NT_ARM_TLS: the tracee's thread pointer: yes\n\
+tracee saw the poked value and exited 0: yes\n\
+syscalls: child stopped itself: yes\n\
+syscalls: getppid ran as getpid, getuid skipped returning 4242: yes\n\
+syscalls: enter and exit stops report SIGTRAP|0x80: yes\n\
+syscalls: x7 is 0 at entry stops and 1 at exit stops: yes\n\
+PTRACE_SEIZE succeeds: yes\n\
+seize: the tracee is not stopped: yes\n\
+PTRACE_CONT of a running tracee: ESRCH\n\
+a running tracee takes no requests: yes\n\
+PTRACE_ATTACH of a traced task: EPERM\n\
+a second tracer is refused: yes\n\
+PTRACE_INTERRUPT: PTRACE_EVENT_STOP with SIGTRAP: yes\n\
+interrupted tracee is 't': yes\n\
+PTRACE_DETACH succeeds: yes\n\
+after detach TracerPid is 0: yes\n\
+PTRACE_ATTACH: the tracee stops with SIGSTOP: yes\n\
+PTRACE_INTERRUPT without PTRACE_SEIZE: EIO\n\
+interrupt needs seize: yes\n\
+a tracee killed while stopped dies of SIGKILL: yes\n\
+TRACEFORK: PTRACE_EVENT_FORK with the new PID in GETEVENTMSG: yes\n\
+TRACEFORK: the new child starts traced, stopped by SIGSTOP: yes\n\
+TRACEFORK: the new child's TracerPid is ours: yes\n\
+TRACEFORK: the tracer sees the new child's exit: yes\n\
+TRACEFORK: the real parent's SIGCHLD stops it for us: yes\n\
+TRACEFORK: its real parent then reaps it: yes\n\
+TRACEEXEC: PTRACE_EVENT_EXEC, message the former TID: yes\n\
+TRACEEXIT: PTRACE_EVENT_EXIT, message the wait status: yes\n\
+TRACEEXIT: then it exits: yes\n\
+PTRACE_SINGLESTEP: a SIGTRAP stop after each instruction: yes\n\
+PTRACE_SINGLESTEP: the pc moves on: yes\n\
+after stepping the tracee runs to its end: yes\n\
+tracer attached and exited: yes\n\
+tracer exit: the tracee goes free and stops for the SIGSTOP it was stopped with: yes\n\
+tracer exit: TracerPid is 0: yes\n\
+tracer attached and exited: yes\n\
+PTRACE_O_EXITKILL: the tracer's exit kills the tracee: yes\n\
+PASS\n";
+
+#[test]
+fn ptrace_tracees_stop_and_report_as_on_linux() {
+    let mut q = Qemu::boot_user();
+    // Under qemu-aarch64 the program only notes that ptrace is missing.
+    let linux = reference("t_ptrace", &[]);
+    assert!(linux.starts_with("note: ptrace is not emulated"), "{linux}");
+    let (ours, status) = run_within(&mut q, "/tests/t_ptrace", Duration::from_secs(60));
+    assert_eq!(ours, T_PTRACE_LINUX, "this kernel (left) vs Linux's documented behaviour (right)");
+    assert_eq!(status, 0);
+}
+
+/// The lines of `out` that start with `prefix`.
+fn lines_starting<'a>(out: &'a str, prefix: &str) -> Vec<&'a str> {
+    out.lines().filter(|l| l.starts_with(prefix)).collect()
+}
+
+#[test]
+fn strace_prints_system_calls_as_strace_does() {
+    let mut q = Qemu::boot_user();
+    // strace's own line format (real strace cannot run here: qemu-user has no
+    // ptrace): decoded arguments, results aligned at column 40, `= ?` for a
+    // call that does not return, the exit.
+    let (out, status) = run(&mut q, "strace /bin/echo hi > /dev/null");
+    assert_eq!(status, 0, "{out}");
+    let execve = lines_starting(&out, "execve(");
+    assert_eq!(execve.len(), 1, "{out}");
+    assert!(execve[0].starts_with("execve(\"/bin/echo\", [\"/bin/echo\", \"hi\"], 0x"), "{out}");
+    assert!(execve[0].ends_with(" vars */) = 0"), "{out}");
+    assert!(out.contains("write(1, \"hi\\n\", 3)                     = 3\n"), "{out}");
+    assert!(out.ends_with("exit_group(0)                           = ?\n+++ exited with 0 +++\n"), "{out}");
+    // A failing call: the errno's name and text; the tracee's own exit status.
+    let (out, status) = run(&mut q, "strace /bin/cat /nonexistent 2>&1");
+    assert_eq!(status, 1, "{out}");
+    assert!(
+        out.contains(
+            "openat(AT_FDCWD, \"/nonexistent\", O_RDONLY|O_CLOEXEC) = -1 ENOENT (No such file or directory)\n"
+        ),
+        "{out}"
+    );
+    assert!(out.ends_with("+++ exited with 1 +++\n"), "{out}");
+    // -f: the shell's children, each line after the first fork with its PID.
+    let (out, status) = run(&mut q, "strace -f sh -c 'true | cat' < /dev/null");
+    assert_eq!(status, 0, "{out}");
+    let shell = number_after(&out, "getpid()                                = ");
+    assert!(out.contains("clone(child_stack=NULL, flags=SIGCHLD)  = "), "{out}");
+    for exec in ["execve(\"/bin/true\", [\"true\"], 0x", "execve(\"/bin/cat\", [\"cat\"], 0x"] {
+        assert!(out.lines().any(|l| l.starts_with("[pid ") && l.contains(exec)), "{exec}: {out}");
+    }
+    assert_eq!(out.matches("] +++ exited with 0 +++").count(), 3, "{out}");
+    assert!(out.contains(&format!("[pid {shell}] --- SIGCHLD {{si_signo=SIGCHLD, si_code=CLD_EXITED, ")), "{out}");
+    // The shell's wait4 for a child: whole, or cut by the children's lines
+    // and resumed, depending on who runs when.
+    let reaped = lines_starting(&out, &format!("[pid {shell}] "))
+        .into_iter()
+        .filter(|l| l.contains("wait4(") || l.contains("<... wait4 resumed>"))
+        .filter(|l| l.contains("[{WIFEXITED(s) && WEXITSTATUS(s) == 0}]"))
+        .count();
+    assert!(reaped >= 1, "{out}");
+    assert!(out.ends_with(&format!("[pid {shell}] +++ exited with 0 +++\n")), "{out}");
+    // -o: the trace goes to the file, not the terminal.
+    assert_eq!(run(&mut q, "strace -o /dev/null /bin/echo quiet"), ("quiet\n".into(), 0));
+    // -p: attached to a running process, traced to its end.
+    run(&mut q, "sleep 2 &");
+    let (pid, _) = run(&mut q, "echo $!");
+    let (out, status) = run(&mut q, &format!("strace -p {}", pid.trim()));
+    assert_eq!(status, 0, "{out}");
+    assert!(out.starts_with(&format!("strace: Process {} attached\n", pid.trim())), "{out}");
+    assert!(out.ends_with("exit_group(0)                           = ?\n+++ exited with 0 +++\n"), "{out}");
+}
+
+#[test]
+fn ps_shows_a_stopped_tracee_as_t() {
+    let mut q = Qemu::boot_user();
+    run(&mut q, "sleep 100 &");
+    let (pid, _) = run(&mut q, "echo $!");
+    let pid = pid.trim().to_string();
+    // A tracer holds it stopped for 3 s.
+    run(&mut q, &format!("/tests/t_ptrace hold {pid} 3000 &"));
+    let mut state = String::new();
+    for _ in 0..20 {
+        state = ps_state(&mut q, &pid);
+        if state.starts_with('t') {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(state.starts_with('t'), "tracing stop: {state}");
+    let (status, _) = run(&mut q, &format!("cat /proc/{pid}/status"));
+    assert!(status.contains("State:\tt (tracing stop)\n"), "{status}");
+    assert!(!status.contains("TracerPid:\t0\n"), "{status}");
+    // The tracer exits: the tracee goes free and stops for its SIGSTOP (T).
+    std::thread::sleep(Duration::from_secs(3));
+    let mut state = String::new();
+    for _ in 0..30 {
+        state = ps_state(&mut q, &pid);
+        if state.starts_with('T') {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(state.starts_with('T'), "stopped after the tracer left: {state}");
+    run(&mut q, &format!("kill -9 {pid}"));
+}
+
+const TRACING: &str = "/sys/kernel/tracing";
+
+/// Index of the first line of `lines` containing every one of `parts`.
+fn line_with(lines: &[&str], parts: &[&str]) -> usize {
+    lines
+        .iter()
+        .position(|l| parts.iter().all(|p| l.contains(p)))
+        .unwrap_or_else(|| panic!("no line with {parts:?} in:\n{}", lines.join("\n")))
+}
+
+#[test]
+fn trace_events_show_the_process_lifecycle_in_order() {
+    let mut q = Qemu::boot_user();
+    for e in
+        ["sched_process_fork", "sched_process_exec", "sched_process_exit", "sched_process_wait", "sched_process_free"]
+    {
+        assert_eq!(run(&mut q, &format!("echo 1 > {TRACING}/events/sched/{e}/enable")).1, 0);
+    }
+    assert_eq!(run(&mut q, &format!("cat {TRACING}/events/sched/enable")).0, "X\n");
+    assert_eq!(run(&mut q, &format!("cat {TRACING}/events/sched/sched_process_fork/enable")).0, "1\n");
+    // fork + exec + wait from the shell.
+    run(&mut q, &format!("echo > {TRACING}/trace"));
+    assert_eq!(run(&mut q, "/bin/true").1, 0);
+    let (out, _) = run(&mut q, &format!("cat {TRACING}/trace"));
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    let exec = line_with(&lines, &["sched_process_exec: filename=/bin/true pid="]);
+    let child = number_after(lines[exec], "pid=");
+    assert!(lines[exec].contains(&format!("true-{child} ")) && lines[exec].ends_with(&format!("old_pid={child}")));
+    let fork = line_with(&lines, &["sh-", "sched_process_fork: comm=sh pid=", &format!("child_pid={child}")]);
+    let shell = number_after(lines[fork], "comm=sh pid=");
+    let exit = line_with(&lines, &[&format!("true-{child} "), &format!("sched_process_exit: comm=true pid={child} ")]);
+    let wait = line_with(&lines, &[&format!("sh-{shell} "), &format!("sched_process_wait: comm=sh pid={child} ")]);
+    let free = line_with(&lines, &[&format!("sh-{shell} "), &format!("sched_process_free: comm=true pid={child} ")]);
+    assert!(fork < exec && exec < exit && exit < free && fork < wait && wait < free, "order:\n{out}");
+    // An orphan: its parent exits first; init (PID 1) reaps it.
+    run(&mut q, &format!("echo > {TRACING}/trace"));
+    assert_eq!(run(&mut q, "sh -c 'sleep 0.2 &'").1, 0);
+    std::thread::sleep(Duration::from_millis(800));
+    let (out, _) = run(&mut q, &format!("cat {TRACING}/trace"));
+    let lines: Vec<&str> = out.lines().filter(|l| !l.starts_with('#')).collect();
+    let exec = line_with(&lines, &["sched_process_exec: filename=/bin/sleep pid="]);
+    let orphan = number_after(lines[exec], "pid=");
+    let fork = line_with(&lines, &[&format!("child_pid={orphan}")]);
+    assert!(fork < exec);
+    let parent = number_after(lines[fork], "comm=sh pid=");
+    let parent_exit = line_with(&lines, &[&format!("sched_process_exit: comm=sh pid={parent} ")]);
+    let exit = line_with(&lines, &[&format!("sched_process_exit: comm=sleep pid={orphan} ")]);
+    let reaped = line_with(&lines, &["init-1 ", &format!("sched_process_free: comm=sleep pid={orphan} ")]);
+    assert!(parent_exit < exit && exit < reaped, "the parent died first, init reaped the orphan:\n{out}");
+    // Disabled events record nothing.
+    assert_eq!(run(&mut q, &format!("echo 0 > {TRACING}/events/enable")).1, 0);
+    assert_eq!(run(&mut q, &format!("cat {TRACING}/events/enable")).0, "0\n");
+    run(&mut q, &format!("echo > {TRACING}/trace"));
+    run(&mut q, "/bin/true");
+    let (out, _) = run(&mut q, &format!("cat {TRACING}/trace"));
+    assert!(out.contains("entries-in-buffer/entries-written: 0/0 "), "{out}");
+    // The same buffers from the debug monitor.
+    q.send(&[MONITOR_CHORD]);
+    q.expect(PROMPT);
+    assert!(q.command("trace on sched_process_exec").contains("enabled: sched_process_exec"));
+    q.send(b"exit\r");
+    q.expect("Back to user space");
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    run(&mut q, "/bin/true");
+    q.send(&[MONITOR_CHORD]);
+    q.expect(PROMPT);
+    let shown = q.command("trace show");
+    assert!(shown.contains("sched_process_exec: filename=/bin/true pid="), "{shown}");
+    assert!(q.command("trace off").contains("enabled: none"));
+    q.send(b"exit\r");
+    q.expect("Back to user space");
+}
+
+#[test]
+fn ten_thousand_forks_with_every_event_on_leave_nothing_behind() {
+    let mut q = Qemu::boot_user();
+    assert_eq!(run(&mut q, &format!("echo 1 > {TRACING}/events/enable")).1, 0);
+    assert_eq!(run(&mut q, &format!("cat {TRACING}/events/enable")).0, "1\n");
+    // Warm up: the heap, the caches and the trace buffers reach their size.
+    assert_eq!(run_within(&mut q, "/tests/t_forkloop 200", Duration::from_secs(60)).1, 0);
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let before = counters(&mut q);
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let (out, status) = run_within(&mut q, "/tests/t_forkloop 10000", Duration::from_secs(600));
+    assert_eq!(status, 0, "{out}");
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let after = counters(&mut q);
+    assert_eq!(after.0, before.0, "before and after:\n{}", q.transcript());
+    assert!(after.1.abs_diff(before.1) <= 8, "kmalloc objects: {} before, {} after", before.1, after.1);
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    // Stop recording, then check every held line.
+    assert_eq!(run(&mut q, &format!("echo 0 > {TRACING}/tracing_on")).1, 0);
+    let (out, status) = run(&mut q, "/tests/t_trace wrapped");
+    assert_eq!(status, 0, "{out}");
+    assert!(out.ends_with("the buffers wrapped (more written than held): yes\nPASS\n"), "{out}");
+}

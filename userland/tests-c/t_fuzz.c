@@ -5,7 +5,7 @@
  * memory, to nothing and into the kernel half. A child may die of a signal
  * (it can unmap its own code); the kernel must not. Calls that would hit
  * other processes or the machine (kill, reboot, prlimit64, ioctl on the
- * terminal, clone, execve, exit) are left out. An interval timer ends a
+ * terminal, clone, execve, exit, ptrace, process_vm_writev) are left out. An interval timer ends a
  * child stuck in a blocking call.
  *
  * This kernel only: its point is the kernel surviving, and Linux under
@@ -32,6 +32,7 @@ static uint64_t next(void)
 static long excluded[] = {
     SYS_kill, SYS_tkill, SYS_tgkill, SYS_reboot, SYS_clone, 435 /* clone3 */, SYS_execve, 281 /* execveat */,
     SYS_exit, SYS_exit_group, SYS_prlimit64, SYS_setrlimit, SYS_ioctl, SYS_setitimer, SYS_rt_sigreturn,
+    SYS_ptrace, SYS_process_vm_writev,
 };
 
 static int is_excluded(long nr)

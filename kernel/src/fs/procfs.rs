@@ -411,7 +411,7 @@ fn pid_status(t: TaskRef) -> String {
     let _ = writeln!(s, "Tgid:\t{}", t.tgid());
     let _ = writeln!(s, "Pid:\t{}", t.tgid());
     let _ = writeln!(s, "PPid:\t{}", parent_tgid(t));
-    let _ = writeln!(s, "TracerPid:\t0");
+    let _ = writeln!(s, "TracerPid:\t{}", crate::ptrace::tracer_pid(t));
     let _ = writeln!(s, "Uid:\t0\t0\t0\t0");
     let _ = writeln!(s, "Gid:\t0\t0\t0\t0");
     let _ = writeln!(s, "FDSize:\t{}", fds.next_power_of_two().max(64));

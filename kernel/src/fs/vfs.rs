@@ -4,6 +4,7 @@
 //! - `/dev/null`, `/dev/zero`, `/dev/console` and `/dev/tty` (both the
 //!   console terminal);
 //! - `/proc` (procfs.rs), with `/proc/self` standing for the caller's PID;
+//! - `/sys`, holding `/sys/kernel/tracing` (trace/tracefs.rs);
 //! - everything else from the initramfs (ramfs.rs), which refuses writes
 //!   with EROFS.
 
@@ -44,6 +45,9 @@ fn check_dir(p: &str) -> Result<(), Errno> {
     if p == "/proc" || p.starts_with("/proc/") {
         return procfs::check_dir(&p["/proc".len()..]);
     }
+    if p == "/sys" || p.starts_with("/sys/") {
+        return crate::trace::tracefs::check_dir(&p["/sys".len()..]);
+    }
     if p == "/dev" {
         return Ok(());
     }
@@ -66,6 +70,9 @@ pub fn open(p: &str, open_flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
             return Err(if exists(p) { Errno::EACCES } else { Errno::ENOENT });
         }
         procfs::open(&p["/proc".len()..])?
+    } else if p == "/sys" || p.starts_with("/sys/") {
+        // sysfs holds only the trace directory (trace/tracefs.rs).
+        crate::trace::tracefs::open(&p["/sys".len()..], write)?
     } else if p == "/dev" || p.starts_with("/dev/") {
         match &p[4..] {
             "" => Arc::new(DevDir),

@@ -300,6 +300,7 @@ fn __schedule(preempt: bool) {
     rq.need_resched.store(false, Ordering::Relaxed);
     let next = inner.cfs.pick_next().or(inner.idle).expect("run queue has an idle task");
     if next != prev {
+        crate::trace::sched_switch(prev, next, prev_state);
         let next_se = se(next);
         next_se.exec_start = now();
         next_se.prev_sum_exec_runtime = next_se.sum_exec_runtime;
@@ -417,6 +418,7 @@ fn activate_task_anywhere(p: TaskRef, new: bool) {
     if cpu_nr != old_cpu {
         rq.nr_migrations.fetch_add(1, Ordering::Relaxed);
         if !new {
+            crate::trace::sched_migrate_task(p, old_cpu, cpu_nr);
             // Each queue's vruntimes count from its own min_vruntime: keep
             // the task's lag, not its absolute value (Linux:
             // migrate_task_rq_fair). The old queue's floor is read without
@@ -474,6 +476,7 @@ pub fn try_to_wake_up(p: TaskRef, state_mask: u32) -> bool {
         }
         rq.lock.unlock();
         if queued {
+            crate::trace::sched_wakeup(p, p.cpu.load(Ordering::Relaxed));
             return true;
         }
     }
@@ -485,6 +488,7 @@ pub fn try_to_wake_up(p: TaskRef, state_mask: u32) -> bool {
     if !p.on_rq.load(Ordering::Acquire) {
         activate_task_anywhere(p, false);
     }
+    crate::trace::sched_wakeup(p, p.cpu.load(Ordering::Relaxed));
     true
 }
 
@@ -499,6 +503,7 @@ pub fn wake_up_new_task(p: TaskRef) {
     let _pi = p.pi_lock.lock();
     p.state.store(state::TASK_RUNNING, Ordering::Relaxed);
     activate_task_anywhere(p, true);
+    crate::trace::sched_wakeup_new(p, p.cpu.load(Ordering::Relaxed));
 }
 
 /// `sysctl kernel.sched_child_runs_first` (Linux had it until 6.6): a forked
@@ -540,6 +545,7 @@ pub fn wake_up_new_user_task(p: TaskRef) {
     p.on_rq.store(true, Ordering::Release);
     rq.sync_mirrors(inner);
     rq.lock.unlock();
+    crate::trace::sched_wakeup_new(p, this);
     resched_cpu(this);
     cpu::local_irq_restore(flags);
 }
@@ -629,6 +635,7 @@ pub fn load_balance(this: usize) -> bool {
         let lag = se(p).vruntime.saturating_sub(src.cfs.min_vruntime);
         se(p).vruntime = dst.cfs.min_vruntime + lag;
         p.cpu.store(this, Ordering::Relaxed);
+        crate::trace::sched_migrate_task(p, busiest, this);
         dst.cfs.enqueue(p, se(p));
         src_rq.sync_mirrors(src);
         this_rq.sync_mirrors(dst);

@@ -238,6 +238,8 @@ pub struct TaskStruct {
     /// Supplementary groups (Linux: `cred->group_info`), shared with the
     /// parent until either side calls `setgroups`; None: no groups.
     pub group_info: IrqSpinLock<Option<Arc<crate::cred::GroupInfo>>>,
+    /// Tracing state (ptrace.rs); the tracer is `parent`.
+    pub ptrace: crate::ptrace::PtraceState,
 }
 
 // SAFETY: every field is either atomic, behind a lock, or documented as
@@ -308,6 +310,7 @@ impl TaskStruct {
             personality: AtomicU32::new(0),
             ioprio: AtomicU32::new(0),
             group_info: IrqSpinLock::new(None),
+            ptrace: crate::ptrace::PtraceState::new(),
         }
     }
 

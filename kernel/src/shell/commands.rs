@@ -74,6 +74,12 @@ const COMMANDS: &[Command] = &[
         help: "scheduler micro-benchmarks (medians)",
         run: bench,
     },
+    Command {
+        name: "trace",
+        usage: "trace on|off|show|clear [event|group...]",
+        help: "trace events: enable, disable, print the buffers",
+        run: super::trace::trace_cmd,
+    },
     Command { name: "echo", usage: "echo [text...]", help: "print the arguments", run: echo },
     Command {
         name: "led",

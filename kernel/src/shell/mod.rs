@@ -16,6 +16,8 @@ mod commands;
 mod demo;
 #[cfg(target_os = "none")]
 mod tasks;
+#[cfg(target_os = "none")]
+mod trace;
 
 /// The prompt printed before every command line.
 pub const PROMPT: &str = "rpi4> ";

@@ -63,6 +63,7 @@ pub mod nr {
     pub const EXIT_GROUP: u64 = 94;
     pub const SET_TID_ADDRESS: u64 = 96;
     pub const FUTEX: u64 = 98;
+    pub const PTRACE: u64 = 117;
     pub const SET_ROBUST_LIST: u64 = 99;
     pub const NANOSLEEP: u64 = 101;
     pub const RESTART_SYSCALL: u64 = 128;
@@ -138,6 +139,8 @@ pub mod nr {
     pub const WAITID: u64 = 95;
     pub const PRLIMIT64: u64 = 261;
     pub const CLOCK_ADJTIME: u64 = 266;
+    pub const PROCESS_VM_READV: u64 = 270;
+    pub const PROCESS_VM_WRITEV: u64 = 271;
     pub const GETRANDOM: u64 = 278;
     pub const RSEQ: u64 = 293;
     pub const CLONE3: u64 = 435;
@@ -180,20 +183,57 @@ fn unknown(number: u64) -> SysResult {
 /// signal may turn into a restart (not after rt_sigreturn, which restores
 /// the interrupted code's x0).
 pub fn invoke(frame: &mut TrapFrame) -> bool {
+    let me = crate::sched::task::current();
     let number = frame.regs[8];
-    let a = [frame.regs[0], frame.regs[1], frame.regs[2], frame.regs[3], frame.regs[4], frame.regs[5]];
-    // SAFETY: only the task itself touches its syscall registers.
+    // SAFETY: only the task itself touches its syscall registers (and its
+    // tracer, while it is stopped).
     unsafe {
-        let regs = &mut *crate::sched::task::current().user_regs.get();
-        regs.orig_x0 = a[0];
+        let regs = &mut *me.user_regs.get();
+        regs.orig_x0 = frame.regs[0];
         regs.syscallno = number;
     }
+    // Tracing (ptrace.rs): one load and a branch when not traced.
+    if me.ptrace.work.load(Ordering::Relaxed) & crate::ptrace::WORK_SYSCALL_TRACE != 0 {
+        return invoke_traced(me, number, frame);
+    }
+    invoke_syscall(number, frame)
+}
+
+/// [`invoke`] for a task whose tracer asked for syscall stops (Linux:
+/// `syscall_trace_enter`/`syscall_trace_exit` around the call). Only a task
+/// traced at entry gets the exit stop.
+#[cold]
+#[inline(never)]
+fn invoke_traced(me: crate::sched::task::TaskRef, number: u64, frame: &mut TrapFrame) -> bool {
+    if number == crate::ptrace::NO_SYSCALL {
+        frame.regs[0] = (-(Errno::ENOSYS as i64)) as u64;
+    }
+    if crate::ptrace::syscall_trace_enter(frame) {
+        crate::ptrace::syscall_trace_exit(frame);
+        return true;
+    }
+    // The tracer may have changed the number and the arguments.
+    // SAFETY: as in `invoke`.
+    let number = unsafe { (*me.user_regs.get()).syscallno };
+    let restartable = invoke_syscall(number, frame);
+    crate::ptrace::syscall_trace_exit(frame);
+    restartable
+}
+
+/// Runs system call `number` with the arguments in x0-x5 (Linux: `invoke_syscall`).
+#[inline(always)]
+fn invoke_syscall(number: u64, frame: &mut TrapFrame) -> bool {
+    let a = [frame.regs[0], frame.regs[1], frame.regs[2], frame.regs[3], frame.regs[4], frame.regs[5]];
     let result = match number {
         nr::RT_SIGRETURN => {
             frame.regs[0] = crate::signal::sys_rt_sigreturn(frame);
             return false;
         }
         nr::EXECVE | nr::CLONE | nr::CLONE3 => process::dispatch(number, &a, frame),
+        nr::PTRACE => crate::ptrace::sys_ptrace(a[0], a[1] as i64, a[2], a[3]),
+        nr::PROCESS_VM_READV | nr::PROCESS_VM_WRITEV => {
+            crate::ptrace::process_vm_rw(a[0] as i64, a[1], a[2], a[3], a[4], a[5], number == nr::PROCESS_VM_WRITEV)
+        }
         // Probed by C libraries, which fall back quietly: not worth a log line.
         nr::RSEQ => Err(Errno::ENOSYS),
         _ => dispatch(number, &a),

@@ -176,7 +176,13 @@ fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> Sys
     let path = super::fs::resolve_at(crate::fs::vfs::AT_FDCWD, &name)?;
     let argv = crate::fs::exec::UserArgs::new(argv)?;
     let envp = crate::fs::exec::UserArgs::new(envp)?;
+    let old_tid = current().pid();
+    let old_comm = current().comm();
     crate::fs::exec::do_execve(&path, &argv, &envp, frame)?;
+    if old_comm.as_str() != current().comm().as_str() {
+        crate::trace::task_rename(old_comm.as_str(), current().comm().as_str());
+    }
+    crate::trace::sched_process_exec(&path, old_tid);
     // Exec'd: a parent's setpgid on it now fails with EACCES (Linux clears
     // PF_FORKNOEXEC in begin_new_exec), and it is dumpable again.
     let me = current();
@@ -187,6 +193,8 @@ fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> Sys
         // begin_new_exec).
         crate::posix_timers::exit_itimers(&s);
     }
+    // PTRACE_EVENT_EXEC with the TID before the exec, or SIGTRAP.
+    crate::ptrace::ptrace_event(crate::ptrace::event::EXEC, old_tid as u64);
     Ok(0)
 }
 

@@ -44,6 +44,13 @@ pub fn wait_for_interrupt() {
 #[cfg_attr(not(target_os = "none"), allow(dead_code))]
 pub struct IrqFlags(u64);
 
+impl IrqFlags {
+    /// Whether IRQs were masked when this was saved (DAIF.I).
+    pub fn irqs_were_masked(self) -> bool {
+        self.0 & (1 << 7) != 0
+    }
+}
+
 /// Masks IRQs on this core and returns the previous mask state.
 #[inline(always)]
 pub fn local_irq_save() -> IrqFlags {

@@ -171,6 +171,7 @@ fn el0_sync(frame: &mut TrapFrame) {
     match esr.class() {
         DataAbortLowerEl | InstructionAbortLowerEl => do_page_fault(frame, esr, far),
         PcAlignment | SpAlignment => user_fault(frame, esr, crate::signal::SIGBUS, 1, far),
+        SoftwareStepLowerEl if crate::ptrace::single_step_trap(frame.elr) => {}
         BreakpointLowerEl | SoftwareStepLowerEl | WatchpointLowerEl | Brk => {
             user_fault(frame, esr, crate::signal::SIGTRAP, 1, frame.elr)
         }
@@ -258,10 +259,12 @@ fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
         let me = crate::sched::task::current();
         let flags = me.thread_flags.load(Ordering::Relaxed);
         if flags & tif::WORK_MASK == 0 && !crate::sched::core::need_resched() && !syscall {
+            crate::ptrace::user_return(me, frame);
             return;
         }
         let signal_work = flags & tif::WORK_MASK != 0 && signal_work_pending(me);
         if !signal_work && !crate::sched::core::need_resched() && !syscall {
+            crate::ptrace::user_return(me, frame);
             return;
         }
         super::cpu::local_irq_enable();
@@ -281,16 +284,18 @@ fn signal_work_pending(me: crate::sched::task::TaskRef) -> bool {
     use crate::sched::task::tif;
     me.thread_flags.fetch_and(!tif::SIGPENDING, Ordering::SeqCst);
     let signal = me.signal_struct();
-    let stopped = signal.as_ref().is_some_and(|s| s.stopped.load(Ordering::SeqCst));
+    let group_stopped = signal.as_ref().is_some_and(|s| s.stopped.load(Ordering::SeqCst));
+    // A traced thread that has reported the group stop runs on.
+    let stop = group_stopped && signal.as_ref().is_some_and(|s| crate::ptrace::group_stop_pending(me, s));
     let shared = signal.as_ref().map_or(0, |s| s.shared_pending.signal.load(Ordering::SeqCst));
     let queued = me.pending.signal.load(Ordering::SeqCst) | shared;
     // A sigsuspend mask to put back, even when its signal was taken by
     // another thread meanwhile.
     let mask_to_restore = me.restore_sigmask.load(Ordering::Relaxed);
-    if queued != 0 || stopped || mask_to_restore {
+    if queued != 0 || group_stopped || mask_to_restore || crate::ptrace::trap_pending(me) {
         me.set_thread_flag(tif::SIGPENDING);
     }
-    stopped || mask_to_restore || crate::sched::task::signal_pending()
+    stop || mask_to_restore || crate::sched::task::signal_pending()
 }
 
 /// A new user task's first return to user mode (switch.S `ret_from_fork`).

@@ -7,6 +7,8 @@ pub mod cpu;
 pub mod esr;
 
 #[cfg(target_os = "none")]
+pub mod debug;
+#[cfg(target_os = "none")]
 pub mod exception;
 #[cfg(target_os = "none")]
 pub mod fpsimd;

@@ -1,7 +1,7 @@
 //! `execve` (Linux: fs/exec.c `do_execve`, `begin_new_exec`,
 //! fs/binfmt_elf.c `load_elf_binary`).
 //!
-//! The program comes from the initramfs. Everything that can fail is done
+//! The program comes from the file system (vfs.rs `read_exec`). Everything that can fail is done
 //! first, on a fresh address space that is not yet in use: the PT_LOAD
 //! segments are mapped (data copied into pages, bss left zero), the stack
 //! area is made and the initial stack (argc, argv, envp, auxv) written. Then,
@@ -10,8 +10,6 @@
 //! registers are set to start the program at its entry point.
 
 use super::binfmt_elf::{self, Executable, PF_W, PF_X};
-use super::file::mode;
-use super::ramfs;
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
 use crate::mm::mm_struct::{Mm, MmStruct, STACK_SIZE, STACK_TOP};
@@ -93,19 +91,13 @@ fn load_elf_binary(
 /// absolute) (Linux: `do_execve`). On success `frame` starts the new
 /// program; on failure nothing has changed.
 pub fn do_execve(path: &str, argv: Vec<Vec<u8>>, envp: Vec<Vec<u8>>, frame: &mut TrapFrame) -> Result<(), Errno> {
-    let node = match ramfs::lookup(path) {
-        Some(n) => n,
-        None if path.starts_with("/proc") || path.starts_with("/dev") => return Err(Errno::EACCES),
-        None => return Err(Errno::ENOENT),
-    };
-    if node.mode & mode::S_IFMT != mode::S_IFREG || node.mode & 0o111 == 0 {
-        return Err(Errno::EACCES);
-    }
+    let data = super::vfs::read_exec(path)?;
     if argv.len() + envp.len() > MAX_ARG_STRINGS {
         return Err(Errno::E2BIG);
     }
-    let exe = binfmt_elf::parse(node.data)?;
-    let (mm, entry, sp) = load_elf_binary(path, node.data, &exe, &argv, &envp)?;
+    let exe = binfmt_elf::parse(&data)?;
+    let (mm, entry, sp) = load_elf_binary(path, &data, &exe, &argv, &envp)?;
+    drop(data);
 
     // Other threads of the group die first, and a caller that is not the
     // leader takes its place (Linux: `de_thread`).

@@ -4,9 +4,11 @@
 //! friends read them unchanged.
 //!
 //! A file's text is generated when it is opened and read from that
-//! snapshot. `/proc/self` is resolved by the path walk (vfs.rs).
+//! snapshot. `/proc/self` is a symbolic link the path walk follows; the
+//! settings of `/proc/sys` are in proc_sys.rs.
 
 use super::file::{dtype, mode, DirEntry, FileOps, Stat};
+use super::inode::{Inode, InodeRef, SuperBlock};
 use crate::errno::Errno;
 use crate::mm::frame::PAGE_SIZE;
 use crate::mm::mm_struct::Access;
@@ -29,15 +31,30 @@ enum Node {
     PidDir(Pid),
     PidFile(Pid, &'static str),
     System(&'static str),
+    /// `/proc/self`, a link to the caller's process.
+    SelfLink,
+    /// `/proc/sys` and the directories below it.
+    SysDir(&'static str),
+    /// A setting in `/proc/sys`.
+    Sysctl(&'static super::proc_sys::Sysctl),
 }
 
 const PID_FILES: [&str; 5] = ["cmdline", "comm", "exe", "stat", "status"];
-const SYSTEM_FILES: [&str; 5] = ["loadavg", "meminfo", "slabinfo", "uptime", "version"];
+const SYSTEM_FILES: [&str; 7] = ["filesystems", "loadavg", "meminfo", "mounts", "slabinfo", "uptime", "version"];
 
 fn parse(rest: &str) -> Option<Node> {
     let mut parts = rest.split('/').filter(|p| !p.is_empty());
     let Some(first) = parts.next() else { return Some(Node::Root) };
-    let node = if let Ok(pid) = first.parse::<Pid>() {
+    if first == "sys" {
+        let below = rest.trim_start_matches('/').trim_start_matches("sys").trim_matches('/');
+        if let Some(d) = super::proc_sys::DIRS.iter().find(|d| **d == below) {
+            return Some(Node::SysDir(d));
+        }
+        return super::proc_sys::find(below).map(Node::Sysctl);
+    }
+    let node = if first == "self" {
+        Node::SelfLink
+    } else if let Ok(pid) = first.parse::<Pid>() {
         match parts.next() {
             None => Node::PidDir(pid),
             Some(f) => Node::PidFile(pid, PID_FILES.iter().copied().find(|&n| n == f)?),
@@ -59,15 +76,16 @@ fn process(pid: Pid) -> Option<TaskRef> {
 }
 
 /// Opens `/proc` + `rest` (`rest` empty or starting with `/`).
-pub fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
+fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
     let node = parse(rest).ok_or(Errno::ENOENT)?;
     let path = format!("/proc{rest}");
     match node {
-        Node::Root => Ok(Arc::new(ProcDir { path, pid: None })),
+        Node::Root => Ok(Arc::new(ProcDir { path, pid: None, sys: None })),
         Node::PidDir(pid) => {
             process(pid).ok_or(Errno::ENOENT)?.put();
-            Ok(Arc::new(ProcDir { path, pid: Some(pid) }))
+            Ok(Arc::new(ProcDir { path, pid: Some(pid), sys: None }))
         }
+        Node::SysDir(d) => Ok(Arc::new(ProcDir { path, pid: None, sys: Some(d) })),
         Node::PidFile(pid, name) => {
             let t = process(pid).ok_or(Errno::ENOENT)?;
             let data = match name {
@@ -77,11 +95,11 @@ pub fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "comm" => format!("{}\n", t.comm()).into_bytes(),
                 _ => {
                     t.put();
-                    return Err(Errno::EINVAL); // exe: a link, see readlink
+                    return Err(Errno::ELOOP); // exe: a link, see readlink
                 }
             };
             t.put();
-            Ok(Arc::new(ProcFile { path, data }))
+            Ok(Arc::new(ProcFile { path, data, sysctl: None }))
         }
         Node::System(name) => {
             let data = match name {
@@ -89,29 +107,22 @@ pub fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "slabinfo" => slabinfo(),
                 "loadavg" => loadavg(),
                 "uptime" => uptime(),
+                "mounts" => super::namespace::proc_mounts(),
+                "filesystems" => super::namespace::proc_filesystems(),
                 _ => format!("Linux version 6.1.0-rpi4-rust (aarch64) #1 SMP PREEMPT {}\n", env!("CARGO_PKG_VERSION")),
             };
-            Ok(Arc::new(ProcFile { path, data: data.into_bytes() }))
+            Ok(Arc::new(ProcFile { path, data: data.into_bytes(), sysctl: None }))
         }
+        Node::Sysctl(s) => Ok(Arc::new(ProcFile { path, data: (s.read)().into_bytes(), sysctl: Some(s) })),
+        Node::SelfLink => Err(Errno::ELOOP),
     }
 }
 
-/// Whether `/proc` + `rest` is a directory one can walk through: Ok, ENOENT
-/// or ENOTDIR, without generating any file's contents.
-pub fn check_dir(rest: &str) -> Result<(), Errno> {
-    match parse(rest).ok_or(Errno::ENOENT)? {
-        Node::Root => Ok(()),
-        Node::PidDir(pid) => {
-            process(pid).ok_or(Errno::ENOENT)?.put();
-            Ok(())
-        }
-        Node::PidFile(..) | Node::System(_) => Err(Errno::ENOTDIR),
-    }
-}
-
-/// The target of a /proc link (`/proc/<pid>/exe`), or EINVAL.
-pub fn readlink(rest: &str) -> Result<String, Errno> {
+/// The target of a /proc link (`/proc/self`, `/proc/<pid>/exe`), or
+/// EINVAL.
+fn readlink(rest: &str) -> Result<String, Errno> {
     match parse(rest) {
+        Some(Node::SelfLink) => Ok(format!("{}", crate::sched::task::current().tgid())),
         Some(Node::PidFile(pid, "exe")) => {
             let t = process(pid).ok_or(Errno::ENOENT)?;
             let exe = t.mm().map(|mm| mm.lock().exe.clone());
@@ -123,10 +134,92 @@ pub fn readlink(rest: &str) -> Result<String, Errno> {
     }
 }
 
-/// A generated file.
+/// The super block of /proc (one for every mount of it).
+static PROC_SB: SuperBlock = SuperBlock { dev: 4, fs_type: "proc", magic: PROC_SUPER_MAGIC };
+/// PROC_SUPER_MAGIC (Linux: magic.h).
+const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+
+/// A /proc inode, named by its path below /proc (Linux makes them on
+/// lookup too, from the task or the entry table).
+pub struct ProcInode {
+    /// Empty for the root, else `/`-prefixed.
+    rest: String,
+}
+
+/// The root of a new /proc mount.
+pub fn proc_root() -> InodeRef {
+    Arc::new(ProcInode { rest: String::new() })
+}
+
+impl Inode for ProcInode {
+    fn getattr(&self) -> Stat {
+        let (ino, mode, nlink) = match parse(&self.rest) {
+            Some(Node::Root) => (1, mode::S_IFDIR | 0o555, 2),
+            Some(Node::PidDir(pid)) => (0x2000_0000 + pid as u64, mode::S_IFDIR | 0o555, 2),
+            Some(Node::SysDir(_)) => (0x1200 + self.rest.len() as u64, mode::S_IFDIR | 0o555, 2),
+            Some(Node::SelfLink) => (0x1100, mode::S_IFLNK | 0o777, 1),
+            Some(Node::PidFile(pid, "exe")) => (0x3000_0000 + pid as u64 * 8, mode::S_IFLNK | 0o777, 1),
+            Some(Node::PidFile(pid, name)) => {
+                (0x3000_0000 + pid as u64 * 8 + name.len() as u64, mode::S_IFREG | 0o444, 1)
+            }
+            Some(Node::Sysctl(s)) => {
+                (0x1300 + s.path.len() as u64, mode::S_IFREG | if s.write.is_some() { 0o644 } else { 0o444 }, 1)
+            }
+            _ => (0x1000 + self.rest.len() as u64, mode::S_IFREG | 0o444, 1),
+        };
+        let size = if mode & mode::S_IFMT == mode::S_IFLNK { self.readlink().map_or(0, |t| t.len() as i64) } else { 0 };
+        Stat { dev: PROC_SB.dev, ino, mode, nlink, size, ..Stat::default() }
+    }
+
+    fn super_block(&self) -> &SuperBlock {
+        &PROC_SB
+    }
+
+    fn lookup(&self, name: &str) -> Result<InodeRef, Errno> {
+        match parse(&self.rest) {
+            Some(Node::Root | Node::PidDir(_) | Node::SysDir(_)) => {}
+            _ => return Err(Errno::ENOTDIR),
+        }
+        let rest = format!("{}/{name}", self.rest);
+        match parse(&rest).ok_or(Errno::ENOENT)? {
+            Node::PidDir(pid) | Node::PidFile(pid, _) => process(pid).ok_or(Errno::ENOENT)?.put(),
+            _ => {}
+        }
+        Ok(Arc::new(ProcInode { rest }))
+    }
+
+    fn parent(&self) -> Option<InodeRef> {
+        let at = self.rest.rfind('/')?;
+        Some(Arc::new(ProcInode { rest: String::from(&self.rest[..at]) }))
+    }
+
+    fn name_of(&self, child: &InodeRef) -> Option<String> {
+        let c = child.as_any().downcast_ref::<ProcInode>()?;
+        c.rest.rsplit('/').next().map(String::from)
+    }
+
+    fn readlink(&self) -> Result<String, Errno> {
+        readlink(&self.rest)
+    }
+
+    fn open(self: Arc<Self>, _path: String, open_flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        let write = open_flags & super::file::flags::O_ACCMODE != super::file::flags::O_RDONLY;
+        if write && !matches!(parse(&self.rest), Some(Node::Sysctl(s)) if s.write.is_some()) {
+            return Err(if self.getattr().mode & mode::S_IFMT == mode::S_IFDIR { Errno::EISDIR } else { Errno::EACCES });
+        }
+        open(&self.rest)
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
+/// A generated file; a setting of /proc/sys takes writes.
 struct ProcFile {
     path: String,
     data: Vec<u8>,
+    sysctl: Option<&'static super::proc_sys::Sysctl>,
 }
 
 impl FileOps for ProcFile {
@@ -136,8 +229,19 @@ impl FileOps for ProcFile {
         buf[..n].copy_from_slice(&self.data[start..start + n]);
         Ok(n)
     }
+    /// A write sets the value from the whole buffer (Linux:
+    /// `proc_sys_write`, which also reads the number from offset 0).
+    fn write_at(&self, buf: &[u8], _pos: u64) -> Result<usize, Errno> {
+        let write = self.sysctl.and_then(|s| s.write).ok_or(Errno::EINVAL)?;
+        let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?;
+        write(text)?;
+        Ok(buf.len())
+    }
+    fn append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
+        self.write_at(buf, 0).map(|n| (n, n as u64))
+    }
     fn stat(&self) -> Stat {
-        Stat { dev: 4, ino: 0x4000_0000, mode: mode::S_IFREG | 0o444, nlink: 1, rdev: 0, size: 0, mtime: 0 }
+        Stat { dev: 4, ino: 0x4000_0000, mode: mode::S_IFREG | 0o444, nlink: 1, ..Stat::default() }
     }
     fn seekable(&self) -> bool {
         true
@@ -147,22 +251,34 @@ impl FileOps for ProcFile {
     }
 }
 
-/// `/proc` or `/proc/<pid>`.
+/// A /proc directory: the root, `/proc/<pid>` or one in `/proc/sys`.
 struct ProcDir {
     path: String,
     pid: Option<Pid>,
+    sys: Option<&'static str>,
 }
 
 impl FileOps for ProcDir {
     fn stat(&self) -> Stat {
         let ino = self.pid.map_or(3_000_000, |p| 0x2000_0000 + p as u64);
-        Stat { dev: 4, ino, mode: mode::S_IFDIR | 0o555, nlink: 2, rdev: 0, size: 0, mtime: 0 }
+        Stat { dev: 4, ino, mode: mode::S_IFDIR | 0o555, nlink: 2, ..Stat::default() }
     }
     fn read(&self, _buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {
         Err(Errno::EISDIR)
     }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         let mut list = Vec::new();
+        if let Some(dir) = self.sys {
+            if dir.is_empty() {
+                list.push(DirEntry { ino: 0x1206, dtype: dtype::DT_DIR, name: "kernel".into() });
+            }
+            for s in super::proc_sys::SYSCTLS {
+                if let Some(name) = s.path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) {
+                    list.push(DirEntry { ino: 0x1300 + s.path.len() as u64, dtype: dtype::DT_REG, name: name.into() });
+                }
+            }
+            return Ok(list);
+        }
         match self.pid {
             Some(pid) => {
                 for (i, name) in PID_FILES.iter().enumerate() {
@@ -175,6 +291,7 @@ impl FileOps for ProcDir {
                     list.push(DirEntry { ino: 0x1000 + i as u64, dtype: dtype::DT_REG, name: (*name).into() });
                 }
                 list.push(DirEntry { ino: 0x1100, dtype: dtype::DT_LNK, name: "self".into() });
+                list.push(DirEntry { ino: 0x1204, dtype: dtype::DT_DIR, name: "sys".into() });
                 for_each_process(|t| {
                     if t.pid() != 0 && t.pid() == t.tgid() {
                         list.push(DirEntry {
@@ -358,9 +475,13 @@ fn meminfo() -> String {
     let _ = writeln!(s, "MemFree:        {:8} kB", kb(st.free));
     let _ = writeln!(s, "MemAvailable:   {:8} kB", kb(st.free));
     let _ = writeln!(s, "Buffers:        {:8} kB", 0);
-    let _ = writeln!(s, "Cached:         {:8} kB", 0);
+    // tmpfs pages are in the page cache and counted as Shmem, as Linux
+    // counts them.
+    let shmem = super::tmpfs::shmem_pages();
+    let _ = writeln!(s, "Cached:         {:8} kB", kb(shmem));
     let _ = writeln!(s, "Slab:           {:8} kB", heap_total / 1024);
     let _ = writeln!(s, "KernelStack:    {:8} kB", stacks);
+    let _ = writeln!(s, "Shmem:          {:8} kB", kb(shmem));
     s
 }
 

@@ -4,6 +4,9 @@
 use super::{fdget, nr, SysResult};
 use crate::errno::Errno;
 use crate::fs::file::{flags, mode, poll, File, FilesStruct};
+use crate::fs::inode::is_dir;
+use crate::fs::namei::{self, WalkStart};
+use crate::fs::namespace::PathRef;
 use crate::fs::vfs::{self, AT_FDCWD};
 use crate::mm::mm_struct::Access;
 use crate::mm::uaccess::{self, copy_from_user, copy_to_user};
@@ -17,8 +20,9 @@ use core::sync::atomic::Ordering;
 
 /// Largest piece moved through a kernel buffer at once.
 const CHUNK: usize = 64 * 1024;
-const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
-const AT_EMPTY_PATH: u64 = 0x1000;
+pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+pub const AT_EMPTY_PATH: u64 = 0x1000;
+const AT_NO_AUTOMOUNT: u64 = 0x800;
 const F_DUPFD: u64 = 0;
 const F_GETFD: u64 = 1;
 const F_SETFD: u64 = 2;
@@ -37,7 +41,9 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::READV => sys_readv(a[0], a[1], a[2]),
         nr::WRITEV => sys_writev(a[0], a[1], a[2]),
         nr::PREAD64 => sys_pread64(a[0], a[1], a[2] as usize, a[3]),
-        nr::OPENAT => sys_openat(a[0] as i32, a[1], a[2] as u32),
+        nr::PWRITE64 => sys_pwrite64(a[0], a[1], a[2] as usize, a[3] as i64),
+        nr::PWRITEV => sys_pwritev(a[0], a[1], a[2], a[3] as i64),
+        nr::OPENAT => sys_openat(a[0] as i32, a[1], a[2] as u32, a[3] as u32),
         nr::CLOSE => sys_close(a[0]),
         nr::PIPE2 => sys_pipe2(a[0], a[1] as u32),
         nr::DUP => sys_dup(a[0]),
@@ -108,7 +114,55 @@ fn sys_pread64(fd: u64, buf: u64, count: usize, pos: u64) -> SysResult {
     Ok(n as u64)
 }
 
-/// Writes `data` in pieces; a short piece ends the write.
+fn sys_pwrite64(fd: u64, buf: u64, count: usize, pos: i64) -> SysResult {
+    let file = fdget(fd)?;
+    if pos < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    check_user(buf, count, Access::Read)?;
+    pwrite_from_user(&file, buf, count, pos as u64)
+}
+
+/// Writes `count` bytes from user memory at `buf` to the file at `pos`,
+/// a kernel buffer's worth at a time (the file position does not move).
+fn pwrite_from_user(file: &File, buf: u64, count: usize, pos: u64) -> SysResult {
+    in_pieces((0..count).step_by(CHUNK), |at| {
+        let len = (count - at).min(CHUNK);
+        let mut data = kbuf(len)?;
+        copy_from_user(&mut data, buf + at as u64)?;
+        file.ops.write_at(&data, pos + at as u64).map(|n| (n, len))
+    })
+}
+
+fn sys_pwritev(fd: u64, iov: u64, iovcnt: u64, pos: i64) -> SysResult {
+    let file = fdget(fd)?;
+    if pos < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    let vecs = read_iovec(iov, iovcnt)?;
+    for &(base, len) in &vecs {
+        check_user(base, len, Access::Read)?;
+    }
+    let mut at = pos as u64;
+    in_pieces(vecs, |(base, len)| {
+        let n = pwrite_from_user(&file, base, len, at)? as usize;
+        at += n as u64;
+        Ok((n, len))
+    })
+}
+
 /// Writes `pieces` one after another with `write`, which returns (bytes
 /// written, bytes wanted): the total, stopping at a short write; an error
 /// counts only when nothing was written yet (write(2)'s rule).
@@ -219,32 +273,55 @@ fn sys_readv(fd: u64, iov: u64, iovcnt: u64) -> SysResult {
     Ok(n as u64)
 }
 
-/// The normalised path of `name` relative to `dirfd`.
-pub fn resolve_at(dirfd: i32, name: &str) -> Result<String, Errno> {
+/// Where a walk for `name` relative to `dirfd` starts (Linux:
+/// `path_init`): the caller's root and its current directory or the
+/// directory `dirfd` is open on (ENOTDIR for another file).
+pub fn walk_start(dirfd: i32, name: &str) -> Result<WalkStart, Errno> {
+    let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
+    let root = fs.root.lock().clone();
     if name.starts_with('/') || dirfd == AT_FDCWD {
-        let cwd = current().fs.lock().as_ref().map(|f| f.cwd.lock().clone()).unwrap_or_else(|| String::from("/"));
-        return vfs::absolute(&cwd, name);
+        let dir = fs.cwd.lock().clone();
+        return Ok(WalkStart { root, dir });
     }
-    let dir = fdget(dirfd as u64)?;
-    if dir.ops.stat().mode & mode::S_IFMT != mode::S_IFDIR {
+    let file = fdget(dirfd as u64)?;
+    let dir = file.path.clone().ok_or(Errno::ENOTDIR)?;
+    if !is_dir(&dir.inode) {
         return Err(Errno::ENOTDIR);
     }
-    let base = dir.ops.path().ok_or(Errno::ENOTDIR)?;
-    vfs::absolute(&base, name)
+    Ok(WalkStart { root, dir })
 }
 
-fn sys_openat(dirfd: i32, pathname: u64, open_flags: u32) -> SysResult {
+/// The caller's file-creation mask.
+pub fn current_umask() -> u32 {
+    current().fs.lock().as_ref().map_or(0o022, |f| f.umask.load(Ordering::Relaxed))
+}
+
+/// The absolute name of the existing file `name` relative to `dirfd`
+/// (execve's program).
+pub fn resolve_at(dirfd: i32, name: &str) -> Result<String, Errno> {
+    let start = walk_start(dirfd, name)?;
+    namei::path_lookup(&start, name, true)?;
+    Ok(vfs::display_path(&start, name))
+}
+
+/// The place `name` names relative to `dirfd`, with the `*at` flags
+/// AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH (the empty name: `dirfd` itself).
+pub fn lookup_at(dirfd: i32, pathname: u64, at_flags: u64) -> Result<PathRef, Errno> {
     let name = uaccess::get_path(pathname)?;
-    let path = resolve_at(dirfd, &name)?;
-    if crate::fs::path::wants_directory(&name) && open_flags & flags::O_CREAT != 0 {
-        return Err(Errno::EISDIR);
+    if name.is_empty() && at_flags & AT_EMPTY_PATH != 0 {
+        if dirfd == AT_FDCWD {
+            return Ok(walk_start(dirfd, ".")?.dir);
+        }
+        return fdget(dirfd as u64)?.path.clone().ok_or(Errno::EBADF);
     }
-    let ops = vfs::open(&path, open_flags)?;
-    // `name/` names a directory: a file there is ENOTDIR.
-    if crate::fs::path::wants_directory(&name) && ops.stat().mode & mode::S_IFMT != mode::S_IFDIR {
-        return Err(Errno::ENOTDIR);
-    }
-    let file = File::new(ops, open_flags);
+    let start = walk_start(dirfd, &name)?;
+    namei::path_lookup(&start, &name, at_flags & AT_SYMLINK_NOFOLLOW == 0)
+}
+
+fn sys_openat(dirfd: i32, pathname: u64, open_flags: u32, perm: u32) -> SysResult {
+    let name = uaccess::get_path(pathname)?;
+    let start = walk_start(dirfd, &name)?;
+    let file = vfs::open(&start, &name, open_flags, perm, current_umask())?;
     let fd = files()?.install(file, open_flags & flags::O_CLOEXEC != 0, 0, nofile_limit())?;
     Ok(fd as u64)
 }
@@ -347,7 +424,7 @@ fn sys_ioctl(fd: u64, cmd: u32, arg: u64) -> SysResult {
 
 fn sys_getdents64(fd: u64, dirp: u64, count: usize) -> SysResult {
     let file = fdget(fd)?;
-    let stat = file.ops.stat();
+    let stat = file.stat();
     if stat.mode & mode::S_IFMT != mode::S_IFDIR {
         return Err(Errno::ENOTDIR);
     }
@@ -388,53 +465,59 @@ fn sys_getdents64(fd: u64, dirp: u64, count: usize) -> SysResult {
 }
 
 fn sys_lseek(fd: u64, offset: i64, whence: u64) -> SysResult {
+    const SEEK_DATA: u64 = 3;
+    const SEEK_HOLE: u64 = 4;
     let file = fdget(fd)?;
     if !file.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
     let mut pos = file.pos.lock();
-    let base = match whence {
-        0 => 0,
-        1 => *pos as i64,
-        2 => file.ops.stat().size,
+    let size = || file.stat().size;
+    let new = match whence {
+        0 => offset,
+        1 => (*pos as i64).checked_add(offset).ok_or(Errno::EINVAL)?,
+        2 => size().checked_add(offset).ok_or(Errno::EINVAL)?,
+        // The whole file counts as data (holes read as zeros and are
+        // reported as data, which Linux allows).
+        SEEK_DATA | SEEK_HOLE => {
+            let size = size();
+            if offset < 0 || offset >= size {
+                return Err(Errno::ENXIO);
+            }
+            if whence == SEEK_DATA {
+                offset
+            } else {
+                size
+            }
+        }
         _ => return Err(Errno::EINVAL),
     };
-    let new = base.checked_add(offset).filter(|&p| p >= 0).ok_or(Errno::EINVAL)?;
+    if new < 0 {
+        return Err(Errno::EINVAL);
+    }
     *pos = new as u64;
     Ok(new as u64)
 }
 
 fn sys_newfstatat(dirfd: i32, pathname: u64, statbuf: u64, at_flags: u64) -> SysResult {
-    if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
+    if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT) != 0 {
         return Err(Errno::EINVAL);
     }
-    let name = uaccess::get_path(pathname)?;
-    let stat = if name.is_empty() && at_flags & AT_EMPTY_PATH != 0 {
-        if dirfd == AT_FDCWD {
-            vfs::stat(&resolve_at(AT_FDCWD, ".")?)?
-        } else {
-            fdget(dirfd as u64)?.ops.stat()
-        }
-    } else {
-        let path = resolve_at(dirfd, &name)?;
-        let st = vfs::stat(&path)?;
-        if crate::fs::path::wants_directory(&name) && st.mode & mode::S_IFMT != mode::S_IFDIR {
-            return Err(Errno::ENOTDIR);
-        }
-        st
-    };
+    let stat = lookup_at(dirfd, pathname, at_flags)?.inode.getattr();
     copy_to_user(statbuf, &stat.to_bytes())?;
     Ok(0)
 }
 
 fn sys_fstat(fd: u64, statbuf: u64) -> SysResult {
-    let stat = fdget(fd)?.ops.stat();
+    let stat = fdget(fd)?.stat();
     copy_to_user(statbuf, &stat.to_bytes())?;
     Ok(0)
 }
 
 fn sys_getcwd(buf: u64, size: usize) -> SysResult {
-    let cwd = current().fs.lock().as_ref().map(|f| f.cwd.lock().clone()).unwrap_or_else(|| String::from("/"));
+    let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
+    let (cwd, root) = (fs.cwd.lock().clone(), fs.root.lock().clone());
+    let cwd = namei::d_path(&cwd, &root)?;
     if cwd.len() + 1 > size {
         return Err(Errno::ERANGE);
     }
@@ -444,45 +527,52 @@ fn sys_getcwd(buf: u64, size: usize) -> SysResult {
     Ok(bytes.len() as u64)
 }
 
-fn sys_chdir(pathname: u64) -> SysResult {
-    let name = uaccess::get_path(pathname)?;
-    let path = resolve_at(AT_FDCWD, &name)?;
-    let st = vfs::stat(&path)?;
-    if st.mode & mode::S_IFMT != mode::S_IFDIR {
+/// Makes `place` the current directory (or the root, for chroot).
+fn set_fs_place(place: PathRef, root: bool) -> SysResult {
+    if !is_dir(&place.inode) {
         return Err(Errno::ENOTDIR);
     }
     let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
-    *fs.cwd.lock() = path;
+    let old = if root { core::mem::replace(&mut *fs.root.lock(), place) } else { core::mem::replace(&mut *fs.cwd.lock(), place) };
+    drop(old);
     Ok(0)
 }
 
+fn sys_chdir(pathname: u64) -> SysResult {
+    set_fs_place(lookup_at(AT_FDCWD, pathname, 0)?, false)
+}
+
+pub fn sys_fchdir(fd: u64) -> SysResult {
+    let place = fdget(fd)?.path.clone().ok_or(Errno::ENOTDIR)?;
+    set_fs_place(place, false)
+}
+
+pub fn sys_chroot(pathname: u64) -> SysResult {
+    set_fs_place(lookup_at(AT_FDCWD, pathname, 0)?, true)
+}
+
+/// `faccessat` for root (Linux: `do_faccessat` with CAP_DAC_OVERRIDE):
+/// reading and writing are allowed; executing needs an execute bit on
+/// anything but a directory.
 fn sys_faccessat(dirfd: i32, pathname: u64, amode: u64) -> SysResult {
-    const W_OK: u64 = 2;
     const X_OK: u64 = 1;
     if amode & !7 != 0 {
         return Err(Errno::EINVAL);
     }
-    let name = uaccess::get_path(pathname)?;
-    let path = resolve_at(dirfd, &name)?;
-    let st = vfs::stat(&path)?;
+    let st = lookup_at(dirfd, pathname, 0)?.inode.getattr();
     let is_dir = st.mode & mode::S_IFMT == mode::S_IFDIR;
     if amode & X_OK != 0 && !is_dir && st.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
-    }
-    let writable_dev = st.mode & mode::S_IFMT == mode::S_IFCHR;
-    if amode & W_OK != 0 && !writable_dev {
-        return Err(Errno::EROFS);
     }
     Ok(0)
 }
 
 fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, size: usize) -> SysResult {
-    if size == 0 {
+    if size as i64 <= 0 {
         return Err(Errno::EINVAL);
     }
-    let name = uaccess::get_path(pathname)?;
-    let path = resolve_at(dirfd, &name)?;
-    let target = vfs::readlink(&path)?;
+    let place = lookup_at(dirfd, pathname, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)?;
+    let target = place.inode.readlink()?;
     let n = target.len().min(size);
     copy_to_user(buf, &target.as_bytes()[..n])?;
     Ok(n as u64)

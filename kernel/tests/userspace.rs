@@ -203,6 +203,20 @@ fn signal_and_file_tests_behave_as_on_linux() {
     assert_eq!(run(&mut q, "echo alive"), ("alive\n".into(), 0));
 }
 
+#[test]
+fn file_semantics_match_linux() {
+    // t_fs works in a fresh directory: /tmp here, a new temporary
+    // directory on the host for the reference run.
+    let mut q = Qemu::boot_user();
+    let (ours, status) = run_within(&mut q, "/tests/t_fs /tmp", Duration::from_secs(120));
+    let dir = std::env::temp_dir().join(format!("rpi4-t_fs-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let linux = reference("t_fs", &[dir.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(ours, linux, "t_fs: this kernel (left) vs Linux under qemu-aarch64 (right)");
+    assert_eq!(status, 0, "t_fs exit status");
+}
+
 /// `key=<number>` in `text`.
 fn number_after(text: &str, key: &str) -> i64 {
     let at = text.find(key).unwrap_or_else(|| panic!("no {key} in {text}")) + key.len();

@@ -106,6 +106,15 @@ static inline const char *errno_name(int e)
     case ENOSYS: return "ENOSYS";
     case ENAMETOOLONG: return "ENAMETOOLONG";
     case ETIMEDOUT: return "ETIMEDOUT";
+    case EXDEV: return "EXDEV";
+    case ENOSPC: return "ENOSPC";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case ELOOP: return "ELOOP";
+    case EFBIG: return "EFBIG";
+    case EMLINK: return "EMLINK";
+    case EDEADLK: return "EDEADLK";
+    case EOPNOTSUPP: return "EOPNOTSUPP";
+    case ENODEV: return "ENODEV";
     default: return "E?";
     }
 }

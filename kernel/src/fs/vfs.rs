@@ -69,6 +69,10 @@ pub fn display_path(start: &WalkStart, name: &str) -> String {
 pub fn open(start: &WalkStart, name: &str, open_flags: u32, perm: u32, umask: u32) -> Result<Arc<File>, Errno> {
     let follow = open_flags & flags::O_NOFOLLOW == 0;
     let write = open_flags & flags::O_ACCMODE != flags::O_RDONLY;
+    // Linux (since 6.4) refuses the pair outright.
+    if open_flags & flags::O_CREAT != 0 && open_flags & flags::O_DIRECTORY != 0 {
+        return Err(Errno::EINVAL);
+    }
     let place = if open_flags & flags::O_CREAT != 0 {
         let parent = namei::path_parent(start, name)?;
         if parent.last_type != LastType::Norm || parent.trailing_slash {

@@ -217,6 +217,23 @@ fn file_semantics_match_linux() {
     assert_eq!(status, 0, "t_fs exit status");
 }
 
+#[test]
+fn pid_max_and_tmpfs_limits_through_the_file_system() {
+    // This kernel only: the same calls under qemu-aarch64 would change the
+    // host. Every line must say yes.
+    let mut q = Qemu::boot_user();
+    let (out, status) = run_within(&mut q, "/tests/t_mount", Duration::from_secs(60));
+    assert!(!out.contains(": no") && out.ends_with("PASS\n"), "t_mount:\n{out}");
+    assert_eq!(status, 0);
+    // The shell's own redirection to /proc/sys.
+    assert_eq!(run(&mut q, "echo 5000 > /proc/sys/kernel/pid_max; cat /proc/sys/kernel/pid_max"), ("5000\n".into(), 0));
+    let (_, status) = run(&mut q, "echo 1 > /proc/sys/kernel/pid_max");
+    assert_ne!(status, 0, "a bad pid_max is refused");
+    assert_eq!(run(&mut q, "cat /proc/sys/kernel/pid_max"), ("5000\n".into(), 0));
+    // The shell still answers.
+    assert_eq!(run(&mut q, "echo alive"), ("alive\n".into(), 0));
+}
+
 /// `key=<number>` in `text`.
 fn number_after(text: &str, key: &str) -> i64 {
     let at = text.find(key).unwrap_or_else(|| panic!("no {key} in {text}")) + key.len();

@@ -9,11 +9,11 @@ pub mod n_tty;
 pub mod path;
 
 #[cfg(target_os = "none")]
+pub mod devfs;
+#[cfg(target_os = "none")]
 pub mod exec;
 #[cfg(target_os = "none")]
 pub mod file;
-#[cfg(target_os = "none")]
-pub mod devfs;
 #[cfg(target_os = "none")]
 pub mod inode;
 #[cfg(target_os = "none")]

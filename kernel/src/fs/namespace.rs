@@ -77,13 +77,7 @@ pub fn root() -> PathRef {
 
 /// Mounts the file system whose root is `root` on the directory `at`
 /// (Linux: `do_new_mount`).
-pub fn do_mount(
-    at: &PathRef,
-    root: InodeRef,
-    source: &str,
-    fs_type: &'static str,
-    options: &str,
-) -> Result<(), Errno> {
+pub fn do_mount(at: &PathRef, root: InodeRef, source: &str, fs_type: &'static str, options: &str) -> Result<(), Errno> {
     if !super::inode::is_dir(&at.inode) {
         return Err(Errno::ENOTDIR);
     }

@@ -15,8 +15,11 @@ pub struct Sysctl {
     pub path: &'static str,
     pub read: fn() -> String,
     /// Sets it from the written text; none: read-only (mode 0444).
-    pub write: Option<fn(&str) -> Result<(), Errno>>,
+    pub write: Option<SysctlWrite>,
 }
+
+/// Sets a setting from the text written.
+pub type SysctlWrite = fn(&str) -> Result<(), Errno>;
 
 /// The number a write gives, as Linux's `proc_dointvec` reads it: leading
 /// and trailing white space allowed.

@@ -205,7 +205,11 @@ impl Inode for ProcInode {
     fn open(self: Arc<Self>, _path: String, open_flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
         let write = open_flags & super::file::flags::O_ACCMODE != super::file::flags::O_RDONLY;
         if write && !matches!(parse(&self.rest), Some(Node::Sysctl(s)) if s.write.is_some()) {
-            return Err(if self.getattr().mode & mode::S_IFMT == mode::S_IFDIR { Errno::EISDIR } else { Errno::EACCES });
+            return Err(if self.getattr().mode & mode::S_IFMT == mode::S_IFDIR {
+                Errno::EISDIR
+            } else {
+                Errno::EACCES
+            });
         }
         open(&self.rest)
     }

@@ -213,11 +213,8 @@ impl TmpInode {
 
     /// Adds a file with the archive's bytes as its contents (the initramfs).
     fn add_archive_file(&self, name: &str, mode: u32, data: &'static [u8], mtime: u64) -> Result<(), Errno> {
-        let kind = Kind::File(IrqSpinLock::new(FileData {
-            size: data.len() as u64,
-            pages: Vec::new(),
-            archive: Some(data),
-        }));
+        let kind =
+            Kind::File(IrqSpinLock::new(FileData { size: data.len() as u64, pages: Vec::new(), archive: Some(data) }));
         let child = match self.add_child(name, mode, kind) {
             Ok(c) => c,
             Err(Errno::EEXIST) => return Ok(()),
@@ -385,8 +382,7 @@ fn write_pages(fs: &Tmpfs, d: &mut FileData, buf: &[u8], pos: u64) -> Result<usi
         done += n;
     }
     // Pages past the size that a failed write left as holes.
-    while d.pages.last() == Some(&0) && d.pages.len() * PAGE_SIZE > d.size.max((pos as usize + done) as u64) as usize
-    {
+    while d.pages.last() == Some(&0) && d.pages.len() * PAGE_SIZE > d.size.max((pos as usize + done) as u64) as usize {
         d.pages.pop();
     }
     if done > 0 {

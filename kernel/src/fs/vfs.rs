@@ -29,7 +29,7 @@ static INITRAMFS: &[u8] = include_bytes!(env!("INITRAMFS_PATH"));
 /// Builds the tree: a tmpfs root with the initramfs unpacked into it,
 /// `/proc` and `/dev` mounted. Returns the number of files unpacked.
 pub fn init() -> usize {
-    let root = Tmpfs::new(Tmpfs::default_pages());
+    let root = Tmpfs::new_root(Tmpfs::default_pages());
     let files = super::tmpfs::populate_rootfs(&root, INITRAMFS);
     let root_ref: InodeRef = root.clone();
     namespace::init_mount_tree(root_ref.clone(), "rootfs", "tmpfs", "");
@@ -221,7 +221,13 @@ pub fn link_place(target: PathRef, new_start: &WalkStart, new: &str) -> Result<(
 }
 
 /// `rename` (Linux: `do_renameat2`).
-pub fn rename(old_start: &WalkStart, old: &str, new_start: &WalkStart, new: &str, rename_flags: u32) -> Result<(), Errno> {
+pub fn rename(
+    old_start: &WalkStart,
+    old: &str,
+    new_start: &WalkStart,
+    new: &str,
+    rename_flags: u32,
+) -> Result<(), Errno> {
     use super::inode::{RENAME_EXCHANGE, RENAME_NOREPLACE};
     if rename_flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
         || rename_flags & RENAME_NOREPLACE != 0 && rename_flags & RENAME_EXCHANGE != 0
@@ -248,7 +254,8 @@ pub fn rename(old_start: &WalkStart, old: &str, new_start: &WalkStart, new: &str
         Err(Errno::ENOENT) => None,
         Err(e) => return Err(e),
     };
-    let busy = |inode: &InodeRef| namespace::is_mountpoint(&PathRef { mnt: from.dir.mnt.clone(), inode: inode.clone() });
+    let busy =
+        |inode: &InodeRef| namespace::is_mountpoint(&PathRef { mnt: from.dir.mnt.clone(), inode: inode.clone() });
     if busy(&moving) || target.as_ref().is_some_and(|t| busy(t) && !same_inode(t, &moving)) {
         return Err(Errno::EBUSY);
     }

@@ -533,7 +533,11 @@ fn set_fs_place(place: PathRef, root: bool) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
-    let old = if root { core::mem::replace(&mut *fs.root.lock(), place) } else { core::mem::replace(&mut *fs.cwd.lock(), place) };
+    let old = if root {
+        core::mem::replace(&mut *fs.root.lock(), place)
+    } else {
+        core::mem::replace(&mut *fs.cwd.lock(), place)
+    };
     drop(old);
     Ok(0)
 }

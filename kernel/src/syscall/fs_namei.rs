@@ -167,12 +167,10 @@ fn chmod(inode: &InodeRef, mode: u32) -> SysResult {
 /// (Linux: `should_remove_suid`).
 fn chown(inode: &InodeRef, uid: u32, gid: u32) -> SysResult {
     let st = inode.getattr();
-    let mut attr = SetAttr {
-        uid: (uid != u32::MAX).then_some(uid),
-        gid: (gid != u32::MAX).then_some(gid),
-        ..SetAttr::default()
-    };
-    if st.mode & crate::fs::file::mode::S_IFMT == crate::fs::file::mode::S_IFREG && (attr.uid.is_some() || attr.gid.is_some())
+    let mut attr =
+        SetAttr { uid: (uid != u32::MAX).then_some(uid), gid: (gid != u32::MAX).then_some(gid), ..SetAttr::default() };
+    if st.mode & crate::fs::file::mode::S_IFMT == crate::fs::file::mode::S_IFREG
+        && (attr.uid.is_some() || attr.gid.is_some())
     {
         let mut m = st.mode & 0o7777 & !0o4000;
         if m & 0o010 != 0 {
@@ -296,7 +294,7 @@ fn sys_mount(source: u64, target: u64, fstype: u64, mount_flags: u64, data: u64)
                     _ => return Err(Errno::EINVAL),
                 }
             }
-            let root = crate::fs::tmpfs::Tmpfs::new(pages);
+            let root = crate::fs::tmpfs::Tmpfs::new_root(pages);
             use crate::fs::inode::Inode;
             root.setattr(&SetAttr { mode: Some(mode), ..SetAttr::default() })?;
             (root, "tmpfs")

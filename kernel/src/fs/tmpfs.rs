@@ -62,7 +62,7 @@ pub struct Tmpfs {
 
 impl Tmpfs {
     /// A new, empty tmpfs of at most `max_pages` pages; returns its root.
-    pub fn new(max_pages: usize) -> Arc<TmpInode> {
+    pub fn new_root(max_pages: usize) -> Arc<TmpInode> {
         Self::new_typed("tmpfs", max_pages)
     }
 
@@ -151,15 +151,14 @@ impl TmpInode {
         let t = now();
         let nlink = if matches!(kind, Kind::Dir(_)) { 2 } else { 1 };
         fs.inodes.fetch_add(1, Ordering::Relaxed);
-        let node = Arc::new_cyclic(|me| TmpInode {
+        Arc::new_cyclic(|me| TmpInode {
             fs: fs.clone(),
             ino: fs.next_ino.fetch_add(1, Ordering::Relaxed),
             me: me.clone(),
             parent: IrqSpinLock::new(parent),
             meta: IrqSpinLock::new(Meta { mode, nlink, uid: 0, gid: 0, atime: t, mtime: t, ctime: t }),
             kind,
-        });
-        node
+        })
     }
 
     fn this(&self) -> Arc<TmpInode> {

@@ -5,7 +5,8 @@
  * directory errors (EEXIST, ENOTEMPTY, EISDIR, ENOTDIR), EXDEV across
  * mounts, permission bits and the umask, chown, timestamps, a listing in
  * any order, getcwd of a removed directory, O_APPEND from two processes,
- * and a large file written and read back with a checksum.
+ * flock and POSIX record locks between processes, and a large file
+ * written and read back with a checksum.
  *
  * usage: t_fs DIR [MiB]   works in a fresh DIR/t_fs.d, removed at the end;
  *        MiB is the size of the large file (default 100).
@@ -13,6 +14,7 @@
 #include "common.h"
 
 #include <dirent.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
@@ -329,6 +331,108 @@ static void test_append_two_processes(void)
     check(ok, "records whole and in each writer's order");
 }
 
+/* Runs fn in a child; its exit status (fn's result) comes back. */
+static int in_child(int (*fn)(void))
+{
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(fn());
+    int status = 0;
+    waitpid(pid, &status, 0);
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+static int child_flock_nb(void)
+{
+    int fd = open("locked", O_RDWR);
+    int r = flock(fd, LOCK_EX | LOCK_NB) == -1 && errno == EWOULDBLOCK;
+    r |= (flock(fd, LOCK_SH | LOCK_NB) == -1 && errno == EWOULDBLOCK) << 1;
+    return r;
+}
+
+static int inherited_fd = -1;
+
+static int child_flock_inherited(void)
+{
+    return flock(inherited_fd, LOCK_EX | LOCK_NB) == 0;
+}
+
+/* Waits for the lock the parent drops after writing "released". */
+static int child_flock_wait(void)
+{
+    int fd = open("locked", O_RDWR);
+    if (flock(fd, LOCK_EX) != 0)
+        return 0;
+    char buf[16] = {0};
+    return pread(fd, buf, 8, 0) == 8 && memcmp(buf, "released", 8) == 0;
+}
+
+static int child_posix(void)
+{
+    int fd = open("locked", O_RDWR);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 50, .l_len = 10};
+    int r = fcntl(fd, F_SETLK, &fl) == -1 && (errno == EAGAIN || errno == EACCES);
+    struct flock q = fl;
+    r |= (fcntl(fd, F_GETLK, &q) == 0 && q.l_type == F_WRLCK && q.l_start == 0 && q.l_len == 100 &&
+          q.l_pid == getppid())
+         << 1;
+    struct flock other = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 100, .l_len = 100};
+    r |= (fcntl(fd, F_SETLK, &other) == 0) << 2;
+    struct flock read_lock = {.l_type = F_RDLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 1};
+    r |= (fcntl(fd, F_SETLK, &read_lock) == -1) << 3;
+    return r;
+}
+
+/* Blocks in F_SETLKW until the parent's lock goes with its close. */
+static int child_posix_wait(void)
+{
+    int fd = open("locked", O_RDWR);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
+    if (fcntl(fd, F_SETLKW, &fl) != 0)
+        return 0;
+    char buf[16] = {0};
+    return pread(fd, buf, 8, 0) == 8 && memcmp(buf, "closed!!", 8) == 0;
+}
+
+static void test_locks(void)
+{
+    int fd = open("locked", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    check(flock(fd, LOCK_EX) == 0, "flock LOCK_EX");
+    check(in_child(child_flock_nb) == 3, "another open file: LOCK_EX and LOCK_SH would block");
+    inherited_fd = fd;
+    check(in_child(child_flock_inherited) == 1, "the same open file (inherited) holds it too");
+    check(flock(fd, LOCK_EX) == 0, "still locked by the parent");
+    pid_t pid = fork();
+    if (pid == 0)
+        _exit(child_flock_wait());
+    sleep_ms(100);
+    pwrite(fd, "released", 8, 0);
+    check(flock(fd, LOCK_UN) == 0, "LOCK_UN");
+    int status = 0;
+    waitpid(pid, &status, 0);
+    check(WIFEXITED(status) && WEXITSTATUS(status) == 1, "a waiter gets the lock after LOCK_UN");
+    close(fd);
+
+    fd = open("locked", O_RDWR);
+    struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 100};
+    check(fcntl(fd, F_SETLK, &fl) == 0, "F_SETLK of bytes 0-99");
+    int r = in_child(child_posix);
+    check((r & 1) != 0, "another process: an overlapping F_SETLK is refused");
+    check((r & 2) != 0, "F_GETLK names the lock and its owner");
+    check((r & 4) != 0, "bytes 100-199 are free");
+    check((r & 8) != 0, "a read lock over a write lock is refused");
+    pid = fork();
+    if (pid == 0)
+        _exit(child_posix_wait());
+    sleep_ms(100);
+    pwrite(fd, "closed!!", 8, 0);
+    int other = open("locked", O_RDONLY);
+    close(other); /* any close of the file drops the process's locks */
+    waitpid(pid, &status, 0);
+    check(WIFEXITED(status) && WEXITSTATUS(status) == 1, "F_SETLKW waits until a close drops the lock");
+    close(fd);
+}
+
 static void test_large_file(long mib)
 {
     int fd = open("large", O_RDWR | O_CREAT | O_TRUNC, 0644);
@@ -410,6 +514,7 @@ int main(int argc, char **argv)
     test_listing();
     test_cwd();
     test_append_two_processes();
+    test_locks();
     test_large_file(mib);
     chdir("..");
     remove_tree("t_fs.d");

@@ -284,6 +284,23 @@ impl File {
     }
 }
 
+impl Drop for File {
+    /// The last reference: the open file's flock lock goes (Linux:
+    /// `locks_remove_file` in `__fput`).
+    fn drop(&mut self) {
+        if let Some(p) = &self.path {
+            super::locks::flock_release(&p.inode, self as *const File as usize);
+        }
+    }
+}
+
+impl File {
+    /// The owner of this open file's flock locks.
+    pub fn lock_owner(&self) -> usize {
+        self as *const File as usize
+    }
+}
+
 /// One fd slot.
 #[derive(Clone)]
 pub struct FdEntry {
@@ -347,18 +364,42 @@ impl FilesStruct {
         if i >= limit.min(NR_OPEN) {
             return Err(Errno::EBADF);
         }
-        let mut fds = self.fds.lock();
-        if fds.len() <= i {
-            fds.resize(i + 1, None);
+        let old = {
+            let mut fds = self.fds.lock();
+            if fds.len() <= i {
+                fds.resize(i + 1, None);
+            }
+            fds[i].replace(FdEntry { file, cloexec }).map(|e| e.file)
+        };
+        if let Some(f) = &old {
+            self.release_posix_locks(f);
         }
-        Ok(fds[i].replace(FdEntry { file, cloexec }).map(|e| e.file))
+        Ok(old)
     }
 
     /// Removes `fd`; the file is returned so it is dropped outside the lock.
     pub fn close(&self, fd: i32) -> Result<Arc<File>, Errno> {
-        let mut fds = self.fds.lock();
-        let slot = usize::try_from(fd).ok().and_then(|i| fds.get_mut(i)).ok_or(Errno::EBADF)?;
-        slot.take().map(|e| e.file).ok_or(Errno::EBADF)
+        let file = {
+            let mut fds = self.fds.lock();
+            let slot = usize::try_from(fd).ok().and_then(|i| fds.get_mut(i)).ok_or(Errno::EBADF)?;
+            slot.take().map(|e| e.file).ok_or(Errno::EBADF)?
+        };
+        self.release_posix_locks(&file);
+        Ok(file)
+    }
+
+    /// The owner of the POSIX locks taken through this table (Linux:
+    /// `current->files`).
+    pub fn lock_owner(&self) -> usize {
+        self as *const FilesStruct as usize
+    }
+
+    /// A close drops the table's POSIX locks on the file (Linux:
+    /// `locks_remove_posix` in `filp_flush`).
+    fn release_posix_locks(&self, file: &File) {
+        if let Some(p) = &file.path {
+            super::locks::posix_release(&p.inode, self.lock_owner());
+        }
     }
 
     /// The close-on-exec bit of `fd`.
@@ -386,18 +427,32 @@ impl FilesStruct {
             let mut fds = self.fds.lock();
             fds.iter_mut().filter(|e| e.as_ref().is_some_and(|e| e.cloexec)).filter_map(|e| e.take()).collect()
         };
+        for e in &closed {
+            self.release_posix_locks(&e.file);
+        }
         drop(closed);
     }
 
     /// Closes everything (exit, Linux: `close_files`).
     pub fn close_all(&self) {
         let all = core::mem::take(&mut *self.fds.lock());
+        for e in all.iter().flatten() {
+            self.release_posix_locks(&e.file);
+        }
         drop(all);
     }
 
     /// Open fds, for /proc.
     pub fn count(&self) -> usize {
         self.fds.lock().iter().filter(|e| e.is_some()).count()
+    }
+}
+
+impl Drop for FilesStruct {
+    /// The table's last user is gone (exit, exec's unshare): its POSIX
+    /// locks go.
+    fn drop(&mut self) {
+        self.close_all();
     }
 }
 

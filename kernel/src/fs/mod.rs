@@ -17,6 +17,8 @@ pub mod file;
 #[cfg(target_os = "none")]
 pub mod inode;
 #[cfg(target_os = "none")]
+pub mod locks;
+#[cfg(target_os = "none")]
 pub mod namei;
 #[cfg(target_os = "none")]
 pub mod namespace;

@@ -28,6 +28,9 @@ const F_GETFD: u64 = 1;
 const F_SETFD: u64 = 2;
 const F_GETFL: u64 = 3;
 const F_SETFL: u64 = 4;
+const F_GETLK: u64 = 5;
+const F_SETLK: u64 = 6;
+const F_SETLKW: u64 = 7;
 const F_DUPFD_CLOEXEC: u64 = 1030;
 const FD_CLOEXEC: u64 = 1;
 const FIONBIO: u32 = 0x5421;
@@ -394,6 +397,7 @@ fn sys_fcntl(fd: u64, cmd: u64, arg: u64) -> SysResult {
         F_GETFD => Ok(table.cloexec(fd as i32)? as u64 * FD_CLOEXEC),
         F_SETFD => table.set_cloexec(fd as i32, arg & FD_CLOEXEC != 0).map(|_| 0),
         F_GETFL => Ok(file.flags.load(Ordering::Relaxed) as u64),
+        F_GETLK | F_SETLK | F_SETLKW => fcntl_lock(&table, &file, cmd, arg),
         F_SETFL => {
             let settable = flags::O_APPEND | flags::O_NONBLOCK;
             let old = file.flags.load(Ordering::Relaxed);
@@ -402,6 +406,77 @@ fn sys_fcntl(fd: u64, cmd: u64, arg: u64) -> SysResult {
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// POSIX record locks (Linux: `fcntl_getlk`, `fcntl_setlk`): the arm64
+/// `struct flock` is l_type (u16), l_whence (u16), l_start, l_len (i64),
+/// l_pid (i32), 32 bytes.
+fn fcntl_lock(table: &FilesStruct, file: &File, cmd: u64, arg: u64) -> SysResult {
+    use crate::fs::locks::{self, PosixLock, F_RDLCK, F_UNLCK, F_WRLCK};
+    let inode = file.path.as_ref().map(|p| p.inode.clone()).ok_or(Errno::EINVAL)?;
+    let mut raw = [0u8; 32];
+    copy_from_user(&mut raw, arg)?;
+    let l_type = u16::from_le_bytes([raw[0], raw[1]]);
+    let whence = u16::from_le_bytes([raw[2], raw[3]]);
+    let l_start = i64::from_le_bytes(raw[8..16].try_into().unwrap());
+    let l_len = i64::from_le_bytes(raw[16..24].try_into().unwrap());
+    let base = match whence {
+        0 => 0,
+        1 => *file.pos.lock() as i64,
+        2 => file.stat().size,
+        _ => return Err(Errno::EINVAL),
+    };
+    let start = base.checked_add(l_start).ok_or(Errno::EINVAL)?;
+    let (start, end) = match l_len {
+        0 => (start, u64::MAX as i128),
+        n if n > 0 => (start, start as i128 + n as i128 - 1),
+        n => (start + n, start as i128 - 1),
+    };
+    if start < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = end.min(u64::MAX as i128) as u64;
+    let want = PosixLock {
+        owner: table.lock_owner(),
+        pid: current().tgid() as i32,
+        write: l_type == F_WRLCK,
+        start: start as u64,
+        end,
+    };
+    match l_type {
+        F_RDLCK | F_WRLCK | F_UNLCK => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    if cmd == F_GETLK {
+        if l_type == F_UNLCK {
+            return Err(Errno::EINVAL);
+        }
+        let mut out = raw;
+        match locks::posix_test(&inode, &want) {
+            None => out[0..2].copy_from_slice(&F_UNLCK.to_le_bytes()),
+            Some(l) => {
+                out[0..2].copy_from_slice(&(if l.write { F_WRLCK } else { F_RDLCK }).to_le_bytes());
+                out[2..4].copy_from_slice(&0u16.to_le_bytes());
+                out[8..16].copy_from_slice(&(l.start as i64).to_le_bytes());
+                let len = if l.end == u64::MAX { 0 } else { (l.end - l.start + 1) as i64 };
+                out[16..24].copy_from_slice(&len.to_le_bytes());
+                out[24..28].copy_from_slice(&l.pid.to_le_bytes());
+            }
+        }
+        copy_to_user(arg, &out)?;
+        return Ok(0);
+    }
+    if l_type == F_RDLCK && !file.readable() || l_type == F_WRLCK && !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    locks::posix_lock(&inode, want, l_type == F_UNLCK, cmd == F_SETLKW).map(|_| 0)
+}
+
+/// `flock` (Linux: fs/locks.c `SYSCALL_DEFINE2(flock)`).
+pub fn sys_flock(fd: u64, op: u32) -> SysResult {
+    let file = fdget(fd)?;
+    let inode = file.path.as_ref().map(|p| p.inode.clone()).ok_or(Errno::EINVAL)?;
+    crate::fs::locks::flock(&inode, file.lock_owner(), op).map(|_| 0)
 }
 
 fn sys_ioctl(fd: u64, cmd: u32, arg: u64) -> SysResult {

@@ -45,6 +45,7 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::FSYNC | nr::FDATASYNC => fdget(a[0]).map(|_| 0),
         nr::FCHDIR => super::fs::sys_fchdir(a[0]),
         nr::CHROOT => super::fs::sys_chroot(a[0]),
+        nr::FLOCK => super::fs::sys_flock(a[0], a[1] as u32),
         nr::MOUNT => sys_mount(a[0], a[1], a[2], a[3], a[4]),
         nr::UMOUNT2 => sys_umount2(a[0], a[1]),
         _ => return None,

@@ -218,6 +218,18 @@ fn file_semantics_match_linux() {
 }
 
 #[test]
+fn shared_mappings_match_linux() {
+    let mut q = Qemu::boot_user();
+    let (ours, status) = run_within(&mut q, "/tests/t_shm /tmp", Duration::from_secs(120));
+    let dir = std::env::temp_dir().join(format!("rpi4-t_shm-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let linux = reference("t_shm", &[dir.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(ours, linux, "t_shm: this kernel (left) vs Linux under qemu-aarch64 (right)");
+    assert_eq!(status, 0, "t_shm exit status");
+}
+
+#[test]
 fn pid_max_and_tmpfs_limits_through_the_file_system() {
     // This kernel only: the same calls under qemu-aarch64 would change the
     // host. Every line must say yes.

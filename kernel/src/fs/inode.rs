@@ -133,6 +133,8 @@ pub trait Inode: Send + Sync + Any {
     /// The concrete inode, for a file system's operations that take a
     /// second inode of its own (link, rename).
     fn as_any(&self) -> &dyn Any;
+    /// The same, shared (to keep a concrete inode, as a mapping does).
+    fn as_any_arc(self: Arc<Self>) -> Arc<dyn Any + Send + Sync>;
 }
 
 /// Whether `a` and `b` are the same inode.

@@ -214,6 +214,10 @@ impl Inode for ProcInode {
         open(&self.rest)
     }
 
+    fn as_any_arc(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync> {
+        self
+    }
+
     fn as_any(&self) -> &dyn core::any::Any {
         self
     }

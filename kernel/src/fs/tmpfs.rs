@@ -500,6 +500,53 @@ impl TmpInode {
     }
 }
 
+impl crate::mm::filemap::AddressSpace for TmpInode {
+    fn find_or_create_page(&self, index: u64) -> Result<u64, Errno> {
+        let Kind::File(data) = &self.kind else { return Err(Errno::ENODEV) };
+        let mut d = data.lock();
+        materialize(&self.fs, &mut d)?;
+        let index = usize::try_from(index).map_err(|_| Errno::EFAULT)?;
+        if index >= (d.size as usize).div_ceil(PAGE_SIZE) {
+            return Err(Errno::EFAULT);
+        }
+        if d.pages.len() <= index {
+            let more = index + 1 - d.pages.len();
+            d.pages.try_reserve(more).map_err(|_| Errno::ENOMEM)?;
+            d.pages.resize(index + 1, 0);
+        }
+        if d.pages[index] == 0 {
+            self.fs.charge(1)?;
+            match page::alloc_user_page() {
+                Some(pa) => d.pages[index] = pa,
+                None => {
+                    self.fs.uncharge(1);
+                    return Err(Errno::ENOMEM);
+                }
+            }
+        }
+        let pa = d.pages[index];
+        page::get_page(pa);
+        Ok(pa)
+    }
+}
+
+/// The internal tmpfs of shared anonymous memory (Linux: `shm_mnt`).
+static SHM_ROOT: spin::Once<Arc<TmpInode>> = spin::Once::new();
+
+/// A nameless file of `size` bytes backing a shared anonymous mapping
+/// (Linux: `shmem_zero_setup`).
+pub fn shmem_file(size: u64) -> Result<Arc<TmpInode>, Errno> {
+    let root = SHM_ROOT.call_once(|| Tmpfs::new_root(Tmpfs::default_pages()));
+    let file = TmpInode::new(
+        &root.fs,
+        mode::S_IFREG | 0o600,
+        Kind::File(IrqSpinLock::new(FileData { size, pages: Vec::new(), archive: None })),
+        Weak::new(),
+    );
+    file.meta.lock().nlink = 0;
+    Ok(file)
+}
+
 fn downcast(inode: &InodeRef) -> Result<Arc<TmpInode>, Errno> {
     inode.as_any().downcast_ref::<TmpInode>().map(|t| t.this()).ok_or(Errno::EXDEV)
 }
@@ -742,6 +789,10 @@ impl Inode for TmpInode {
         }
         m.ctime = t;
         Ok(())
+    }
+
+    fn as_any_arc(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync> {
+        self
     }
 
     fn as_any(&self) -> &dyn Any {

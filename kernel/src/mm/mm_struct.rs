@@ -21,6 +21,7 @@
 //! may be taken; fork holds the parent's while it fills the fresh child's,
 //! which nobody else can see yet (kernel/src/sync.rs has the whole order).
 
+use super::filemap::MappingRef;
 use super::frame::PAGE_SIZE;
 use super::kmap::LinearMapTables;
 use super::page::{alloc_user_page, get_page, page_count, put_page};
@@ -88,6 +89,18 @@ pub struct MmInner {
     pub env_end: u64,
     /// The program's path (`/proc/<pid>/exe`).
     pub exe: alloc::string::String,
+    /// The files mapped here, by the number their VMAs carry
+    /// (mm/filemap.rs).
+    pub mappings: alloc::collections::BTreeMap<u32, MappingRef>,
+}
+
+/// A file to map (Linux: the `struct file` and `pgoff` of `do_mmap`).
+pub struct FileMap {
+    pub mapping: MappingRef,
+    /// The file page at the start of the mapping.
+    pub pgoff: u64,
+    /// MAP_SHARED (else MAP_PRIVATE).
+    pub shared: bool,
 }
 
 /// An address space shared by the tasks that use it (Linux: `mm_users`).
@@ -178,6 +191,7 @@ impl MmStruct {
                 env_start: 0,
                 env_end: 0,
                 exe: alloc::string::String::new(),
+                mappings: alloc::collections::BTreeMap::new(),
             }),
             rss: AtomicU64::new(0),
         });
@@ -227,6 +241,7 @@ impl MmStruct {
         child_inner.env_start = inner.env_start;
         child_inner.env_end = inner.env_end;
         child_inner.exe = inner.exe.clone();
+        child_inner.mappings = inner.mappings.clone();
         let (root, mut parent_tables) = self.tables();
         let mut parent_pt = PageTable::from_root(root, &mut parent_tables);
         let (child_root, mut child_tables) = child.tables();
@@ -245,7 +260,8 @@ impl MmStruct {
             if v.kind == VmaKind::Special {
                 return; // MmStruct::new mapped it already
             }
-            if v.prot & prot::WRITE != 0 {
+            // Shared mappings stay shared: both sides write the same page.
+            if v.prot & prot::WRITE != 0 && !matches!(v.kind, VmaKind::Shared { .. }) {
                 *entry = pte::wrprotect(*entry);
             }
             match child_pt.pte_mut(va, true) {
@@ -292,6 +308,9 @@ impl MmStruct {
         let mut pt = PageTable::from_root(root, &mut tables);
         let slot = pt.pte_mut(page_va, true).map_err(map_error)?.expect("tables allocated");
         if !pte::present(*slot) {
+            if let Some((object, index)) = vma.kind.file_page(page_va) {
+                return self.file_fault(inner, slot, vma.kind, object, index, access, writable, exec);
+            }
             // Demand paging: a zeroed page (Linux: `do_anonymous_page`).
             let pa = alloc_user_page().ok_or(Errno::ENOMEM)?;
             if exec {
@@ -313,6 +332,12 @@ impl MmStruct {
         }
         if access == Access::Write && !pte::writable(old) {
             let old_pa = pte::addr(old);
+            if matches!(vma.kind, VmaKind::Shared { .. }) {
+                // The file's page, written in place (Linux: `wp_page_shared`).
+                *slot = pte::mkwrite(old);
+                mmu::flush_tlb_user_page(self.asid, page_va);
+                return Ok(old_pa);
+            }
             if page_count(old_pa) == 1 {
                 // The only user left: take the page back (Linux:
                 // `wp_page_reuse`).
@@ -342,6 +367,49 @@ impl MmStruct {
             mmu::flush_tlb_user_page(self.asid, page_va);
         }
         Ok(pte::addr(*slot))
+    }
+
+    /// A fault on a file mapping with no page yet (Linux: `do_read_fault`,
+    /// `do_shared_fault`, `do_cow_fault`): the file's page is mapped, or for
+    /// a write to a private mapping, a copy of it.
+    #[allow(clippy::too_many_arguments)]
+    fn file_fault(
+        &self,
+        inner: &MmInner,
+        slot: &mut u64,
+        kind: VmaKind,
+        object: u32,
+        index: u64,
+        access: Access,
+        writable: bool,
+        exec: bool,
+    ) -> Result<u64, Errno> {
+        let mapping = inner.mappings.get(&object).ok_or(Errno::EFAULT)?;
+        let pa = mapping.find_or_create_page(index)?;
+        let shared = matches!(kind, VmaKind::Shared { .. });
+        let (pa, writable) = if shared {
+            (pa, writable)
+        } else if access == Access::Write {
+            let Some(copy) = alloc_user_page() else {
+                put_page(pa);
+                return Err(Errno::ENOMEM);
+            };
+            // SAFETY: both frames are RAM in the linear map; the file's page
+            // is held by the reference find_or_create_page gave us.
+            unsafe {
+                core::ptr::copy_nonoverlapping(phys_to_virt(pa) as *const u8, phys_to_virt(copy) as *mut u8, PAGE_SIZE)
+            };
+            put_page(pa);
+            (copy, true)
+        } else {
+            (pa, false)
+        };
+        if exec {
+            crate::arch::cache::sync_icache_range(phys_to_virt(pa), PAGE_SIZE);
+        }
+        *slot = pte::user_page(pa, writable, exec);
+        self.rss.fetch_add(1, Ordering::Relaxed);
+        Ok(pa)
     }
 
     /// Calls `f(kernel_pointer, len)` for each page-sized piece of the user
@@ -426,6 +494,19 @@ impl MmStruct {
     /// mapping at once never pick the same gap, and nothing can take the
     /// hole a fixed mapping just made.
     pub fn mmap_area(&self, addr: u64, len: u64, prot_bits: u8, placement: Placement) -> Result<u64, Errno> {
+        self.mmap_region(addr, len, prot_bits, placement, None)
+    }
+
+    /// [`MmStruct::mmap_area`] of a file, or of anonymous memory if `file`
+    /// is None (Linux: `mmap_region`).
+    pub fn mmap_region(
+        &self,
+        addr: u64,
+        len: u64,
+        prot_bits: u8,
+        placement: Placement,
+        file: Option<FileMap>,
+    ) -> Result<u64, Errno> {
         let mut inner = self.inner.lock();
         let start = match placement {
             Placement::Hint => {
@@ -447,8 +528,58 @@ impl MmStruct {
             }
             Placement::FixedNoReplace => addr,
         };
-        inner.vmas.insert(start, len, prot_bits, VmaKind::Anonymous)?;
+        let kind = match &file {
+            None => VmaKind::Anonymous,
+            Some(f) => {
+                let object = super::filemap::new_object_id();
+                let base = start.wrapping_sub(f.pgoff.wrapping_mul(PAGE));
+                if f.shared {
+                    VmaKind::Shared { object, base }
+                } else {
+                    VmaKind::PrivateFile { object, base }
+                }
+            }
+        };
+        inner.vmas.insert(start, len, prot_bits, kind)?;
+        if let (Some(f), Some((object, _))) = (file, kind.file_page(start)) {
+            inner.mappings.insert(object, f.mapping);
+        }
+        prune_mappings(&mut inner);
         Ok(start)
+    }
+
+    /// Drops the pages of the mapped range `[start, start + len)`; they
+    /// come back on the next touch, zeroed for anonymous private memory,
+    /// from the file for file mappings (Linux: `madvise(MADV_DONTNEED)`).
+    /// ENOMEM if part of the range is not mapped; EINVAL for the kernel's
+    /// own page.
+    pub fn madvise_dontneed(&self, start: u64, len: u64) -> Result<(), Errno> {
+        let end = start.checked_add(len).filter(|&e| e <= TASK_SIZE).ok_or(Errno::ENOMEM)?;
+        let inner = self.inner.lock();
+        if touches_special(&inner, start, len) {
+            return Err(Errno::EINVAL);
+        }
+        let mut at = start;
+        while at < end {
+            let v = inner.vmas.find(at).ok_or(Errno::ENOMEM)?;
+            at = v.end;
+        }
+        self.zap_range(start, end);
+        Ok(())
+    }
+
+    /// Whether `[start, start + len)` is all mapped (msync's check).
+    pub fn range_mapped(&self, start: u64, len: u64) -> bool {
+        let inner = self.inner.lock();
+        let end = start.saturating_add(len);
+        let mut at = start;
+        while at < end {
+            match inner.vmas.find(at) {
+                Some(v) => at = v.end,
+                None => return false,
+            }
+        }
+        true
     }
 
     /// Removes `[start, start + len)` (Linux: `do_munmap`).
@@ -463,6 +594,7 @@ impl MmStruct {
         for (s, e) in inner.vmas.unmap(start, len)? {
             self.zap_range(s, e);
         }
+        prune_mappings(&mut inner);
         Ok(())
     }
 
@@ -594,6 +726,15 @@ impl MmStruct {
 
 /// Whether `[start, start + len)` overlaps a kernel-provided page, which a
 /// process may neither unmap nor change.
+/// Forgets the mapped files no VMA refers to any more.
+fn prune_mappings(inner: &mut MmInner) {
+    if inner.mappings.is_empty() {
+        return;
+    }
+    let vmas = &inner.vmas;
+    inner.mappings.retain(|id, _| vmas.iter().any(|v| v.kind.file_page(v.start).is_some_and(|(o, _)| o == *id)));
+}
+
 fn touches_special(inner: &MmInner, start: u64, len: u64) -> bool {
     let end = start.saturating_add(len);
     inner.vmas.iter().any(|v| v.kind == VmaKind::Special && v.start < end && start < v.end)

@@ -136,6 +136,7 @@ pub mod nr {
     pub const MMAP: u64 = 222;
     pub const MPROTECT: u64 = 226;
     pub const MADVISE: u64 = 233;
+    pub const MSYNC: u64 = 227;
     pub const WAIT4: u64 = 260;
     pub const PRLIMIT64: u64 = 261;
     pub const GETRANDOM: u64 = 278;

@@ -218,6 +218,37 @@ fn file_semantics_match_linux() {
 }
 
 #[test]
+fn file_tools_work_from_the_shell() {
+    let mut q = Qemu::boot_user();
+    let ok = |q: &mut Qemu, line: &str, want: &str| {
+        assert_eq!(run(q, line), (want.to_string(), 0), "{line}");
+    };
+    ok(&mut q, "mkdir -p /tmp/a/b/c && echo hi > /tmp/a/b/c/f && cp /tmp/a/b/c/f /tmp/a/g && cat /tmp/a/g", "hi\n");
+    ok(&mut q, "mv /tmp/a/g /tmp/a/h && ls /tmp/a | cat", "b\nh\n");
+    ok(
+        &mut q,
+        "ln -s /tmp/a/h /tmp/a/l && ln /tmp/a/h /tmp/a/hard && touch /tmp/a/t && ls /tmp/a | cat",
+        "b\nh\nhard\nl\nt\n",
+    );
+    ok(&mut q, "cat /tmp/a/l; chmod 600 /tmp/a/h && rm /tmp/a/h && cat /tmp/a/hard", "hi\nhi\n");
+    ok(&mut q, "mv /tmp/a/b/c /tmp/a/hard /tmp && ls /tmp | cat", "a\nc\nhard\n");
+    let (out, status) = run(&mut q, "rm /tmp/a");
+    assert_ne!(status, 0, "rm of a directory without -r: {out}");
+    ok(&mut q, "rm -r /tmp/a /tmp/c && rm -f /tmp/hard /tmp/missing && ls /tmp | cat", "");
+    // A small tmpfs: mount, df, a file too big for it, umount.
+    ok(&mut q, "mkdir /tmp/m && mount -t tmpfs -o size=64k none /tmp/m", "");
+    let (out, _) = run(&mut q, "mount");
+    assert!(out.contains("none /tmp/m tmpfs rw,size=64k 0 0\n"), "{out}");
+    let (out, status) = run(&mut q, "df");
+    assert_eq!(status, 0);
+    let line = out.lines().find(|l| l.ends_with(" /tmp/m")).unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(line.split_whitespace().collect::<Vec<_>>(), ["none", "64", "0", "64", "0%", "/tmp/m"], "{out}");
+    let (out, status) = run(&mut q, "cat /tests/t_fs > /tmp/m/big");
+    assert_ne!(status, 0, "the file does not fit: {out}");
+    ok(&mut q, "rm /tmp/m/big && umount /tmp/m && rm -r /tmp/m && ls /tmp | cat", "");
+}
+
+#[test]
 fn shared_mappings_match_linux() {
     let mut q = Qemu::boot_user();
     let (ours, status) = run_within(&mut q, "/tests/t_shm /tmp", Duration::from_secs(120));

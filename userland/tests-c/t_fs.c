@@ -161,6 +161,19 @@ static void test_links(void)
     unlink("orig");
     check(stat("hard", &b) == 0 && b.st_nlink == 1 && strcmp(read_text("hard"), "data") == 0,
           "after unlink one link is left with the data");
+    uint8_t stx[256] = {0};
+    uint32_t mask = 0, nlink = 0;
+    uint16_t mode = 0;
+    uint64_t size = 0, ino = 0;
+    long r = syscall(SYS_statx, AT_FDCWD, "hard", 0, 0x7ffu, stx);
+    memcpy(&mask, stx, 4);
+    memcpy(&nlink, stx + 16, 4);
+    memcpy(&mode, stx + 28, 2);
+    memcpy(&ino, stx + 32, 8);
+    memcpy(&size, stx + 40, 8);
+    check(r == 0 && (mask & 0x7ff) == 0x7ff && nlink == 1 && S_ISREG(mode) && ino == b.st_ino && size == 4,
+          "statx gives the basic fields");
+    expect_errno(syscall(SYS_statx, AT_FDCWD, "hard", 0, 0x80000000u, stx), EINVAL, "statx with a reserved mask bit");
     expect_errno(link("hard", "hard"), EEXIST, "link to an existing name");
     expect_errno(link("d3", "d3link"), EPERM, "link of a directory");
     check(symlink("hard", "soft") == 0, "symlink");

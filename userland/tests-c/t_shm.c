@@ -5,7 +5,8 @@
  * by read and by another mapping, a private mapping copies on write, a
  * write() is seen by the mappings), the same across fork, msync, madvise
  * (MADV_DONTNEED: private anonymous pages come back zeroed, file pages with
- * the file's data), and mmap's permission checks.
+ * the file's data), mmap's permission checks, and mremap (in place, moved,
+ * MREMAP_FIXED, a file mapping moved).
  *
  * usage: t_shm DIR   (the file lives in DIR/t_shm.file, removed at the end)
  */
@@ -134,6 +135,47 @@ static void test_dontneed_anonymous(void)
     munmap(p, PAGE);
 }
 
+static void test_mremap(void)
+{
+    /* Three pages, the last one read-only: a neighbouring area that
+     * keeps the first two from growing in place. */
+    char *p = mmap(NULL, 3 * PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *wall = p + 2 * PAGE;
+    check(mprotect(wall, PAGE, PROT_READ) == 0, "a neighbouring area");
+    p[0] = 'x';
+    p[PAGE + 1] = 'y';
+    expect_errno(mremap(p, 2 * PAGE, 4 * PAGE, 0), ENOMEM, "mremap growing into a neighbour without MAYMOVE");
+    char *q = mremap(p, 2 * PAGE, 4 * PAGE, MREMAP_MAYMOVE);
+    check(q != MAP_FAILED && q != p, "mremap MAYMOVE moves it");
+    check(q[0] == 'x' && q[PAGE + 1] == 'y' && q[3 * PAGE] == 0, "the data moved, the new part is zeroed");
+    check(mremap(q, 4 * PAGE, PAGE, 0) == q && q[0] == 'x', "mremap shrinks in place");
+    munmap(wall, PAGE);
+    char *r = mremap(q, PAGE, 3 * PAGE, 0);
+    check(r == q, "mremap grows in place when there is room");
+    r[2 * PAGE] = 'z';
+    char *target = mmap(NULL, 3 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *f = mremap(r, 3 * PAGE, 3 * PAGE, MREMAP_MAYMOVE | MREMAP_FIXED, target);
+    check(f == target && f[0] == 'x' && f[2 * PAGE] == 'z', "MREMAP_FIXED moves it over another mapping");
+    expect_errno(mremap(f + 1, PAGE, PAGE, 0), EINVAL, "mremap of an unaligned address");
+    munmap(f, 3 * PAGE);
+
+    int fd = open("t_shm.remap", O_RDWR | O_CREAT | O_TRUNC, 0644);
+    ftruncate(fd, 2 * PAGE);
+    char *blocker = mmap(NULL, 2 * PAGE, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    char *s = mmap(blocker, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, PAGE);
+    s[5] = 'F';
+    char *m = mremap(s, PAGE, PAGE * 2, MREMAP_MAYMOVE);
+    char c = 0;
+    check(m != MAP_FAILED && m[5] == 'F', "a moved file mapping keeps its data");
+    m[6] = 'G';
+    pread(fd, &c, 1, PAGE + 6);
+    check(c == 'G', "and still writes the same file page");
+    munmap(m, 2 * PAGE);
+    munmap(blocker + PAGE, PAGE);
+    close(fd);
+    unlink("t_shm.remap");
+}
+
 int main(int argc, char **argv)
 {
     test_init();
@@ -144,5 +186,6 @@ int main(int argc, char **argv)
     test_shared_anonymous();
     test_file_mappings();
     test_dontneed_anonymous();
+    test_mremap();
     return finish();
 }

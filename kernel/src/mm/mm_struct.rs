@@ -568,6 +568,107 @@ impl MmStruct {
         Ok(())
     }
 
+    /// Resizes or moves the mapping at `old` (Linux: `mremap`): shrinking
+    /// unmaps the tail; growing extends in place when the room after it is
+    /// free, else (`may_move`) moves the whole area, its page-table entries
+    /// with it, to a free range or to `fixed`. The range must lie in one
+    /// area (EFAULT otherwise, as Linux's `vma_to_resize`).
+    pub fn mremap(
+        &self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+    ) -> Result<u64, Errno> {
+        let mut inner = self.inner.lock();
+        let vma = *inner.vmas.find(old).ok_or(Errno::EFAULT)?;
+        let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
+        if old_end > vma.end || vma.kind == VmaKind::Special {
+            return Err(Errno::EFAULT);
+        }
+        if fixed.is_none() && new_len <= old_len {
+            if new_len < old_len {
+                for (s, e) in inner.vmas.unmap(old + new_len, old_len - new_len)? {
+                    self.zap_range(s, e);
+                }
+                prune_mappings(&mut inner);
+            }
+            return Ok(old);
+        }
+        let grow = new_len - old_len.min(new_len);
+        if fixed.is_none() && old_end == vma.end && inner.vmas.find_free(grow, old_end, old_end + grow) == Some(old_end)
+        {
+            // One area, as Linux's vma_merge leaves it: the record is
+            // replaced by a longer one; the pages stay where they are.
+            let _ = inner.vmas.unmap(vma.start, vma.len())?;
+            if let Err(e) = inner.vmas.insert(vma.start, vma.len() + grow, vma.prot, vma.kind) {
+                inner.vmas.insert(vma.start, vma.len(), vma.prot, vma.kind)?;
+                return Err(e);
+            }
+            return Ok(old);
+        }
+        if !may_move {
+            return Err(Errno::ENOMEM);
+        }
+        let new = match fixed {
+            Some(at) => {
+                if at < old_end && old < at.saturating_add(new_len) {
+                    return Err(Errno::EINVAL);
+                }
+                if touches_special(&inner, at, new_len) {
+                    return Err(Errno::EINVAL);
+                }
+                for (s, e) in inner.vmas.unmap(at, new_len)? {
+                    self.zap_range(s, e);
+                }
+                at
+            }
+            None => inner.vmas.find_free(new_len, MMAP_BASE, STACK_TOP - STACK_SIZE).ok_or(Errno::ENOMEM)?,
+        };
+        // A file mapping keeps each page's file offset.
+        let kind = match vma.kind {
+            VmaKind::Shared { object, base } => {
+                VmaKind::Shared { object, base: base.wrapping_add(new.wrapping_sub(old)) }
+            }
+            VmaKind::PrivateFile { object, base } => {
+                VmaKind::PrivateFile { object, base: base.wrapping_add(new.wrapping_sub(old)) }
+            }
+            VmaKind::Heap | VmaKind::Stack | VmaKind::Image => VmaKind::Anonymous,
+            k => k,
+        };
+        inner.vmas.insert(new, new_len, vma.prot, kind)?;
+        let moved = old_len.min(new_len);
+        let (root, mut tables) = self.tables();
+        let mut pt = PageTable::from_root(root, &mut tables);
+        let mut va = 0;
+        while va < moved {
+            let entry = match pt.pte_mut(old + va, false) {
+                Ok(Some(slot)) if pte::present(*slot) => core::mem::take(slot),
+                _ => {
+                    va += PAGE;
+                    continue;
+                }
+            };
+            mmu::flush_tlb_user_page(self.asid, old + va);
+            match pt.pte_mut(new + va, true) {
+                Ok(Some(slot)) => *slot = entry,
+                _ => {
+                    // No table for the new place: the page goes, as if
+                    // never touched (its data is lost only if private).
+                    put_page(pte::addr(entry));
+                    self.rss.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+            va += PAGE;
+        }
+        for (s, e) in inner.vmas.unmap(old, old_len)? {
+            self.zap_range(s, e);
+        }
+        prune_mappings(&mut inner);
+        Ok(new)
+    }
+
     /// Whether `[start, start + len)` is all mapped (msync's check).
     pub fn range_mapped(&self, start: u64, len: u64) -> bool {
         let inner = self.inner.lock();

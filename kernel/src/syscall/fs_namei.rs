@@ -45,6 +45,7 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::FSYNC | nr::FDATASYNC => fdget(a[0]).map(|_| 0),
         nr::FCHDIR => super::fs::sys_fchdir(a[0]),
         nr::CHROOT => super::fs::sys_chroot(a[0]),
+        nr::STATX => sys_statx(a[0] as i32, a[1], a[2], a[3] as u32, a[4]),
         nr::FLOCK => super::fs::sys_flock(a[0], a[1] as u32),
         nr::MOUNT => sys_mount(a[0], a[1], a[2], a[3], a[4]),
         nr::UMOUNT2 => sys_umount2(a[0], a[1]),
@@ -234,6 +235,44 @@ fn sys_utimensat(dirfd: i32, pathname: u64, times: u64, at_flags: u64) -> SysRes
         return Ok(0);
     }
     inode.setattr(&SetAttr { atime, mtime, ..SetAttr::default() }).map(|_| 0)
+}
+
+/// `statx` (Linux: fs/stat.c): the basic fields (STATX_BASIC_STATS), no
+/// birth time; the result mask says so.
+fn sys_statx(dirfd: i32, pathname: u64, at_flags: u64, mask: u32, buf: u64) -> SysResult {
+    const AT_NO_AUTOMOUNT: u64 = 0x800;
+    const AT_STATX_SYNC_TYPE: u64 = 0x6000;
+    const STATX_BASIC_STATS: u32 = 0x7ff;
+    const STATX_RESERVED: u32 = 0x8000_0000;
+    if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE) != 0
+        || at_flags & AT_STATX_SYNC_TYPE == AT_STATX_SYNC_TYPE
+        || mask & STATX_RESERVED != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let st = lookup_at(dirfd, pathname, at_flags)?.inode.getattr();
+    let mut b = [0u8; 256];
+    let put32 = |b: &mut [u8; 256], at: usize, v: u32| b[at..at + 4].copy_from_slice(&v.to_le_bytes());
+    let put64 = |b: &mut [u8; 256], at: usize, v: u64| b[at..at + 8].copy_from_slice(&v.to_le_bytes());
+    put32(&mut b, 0, STATX_BASIC_STATS);
+    put32(&mut b, 4, 4096);
+    put32(&mut b, 16, st.nlink);
+    put32(&mut b, 20, st.uid);
+    put32(&mut b, 24, st.gid);
+    b[28..30].copy_from_slice(&(st.mode as u16).to_le_bytes());
+    put64(&mut b, 32, st.ino);
+    put64(&mut b, 40, st.size as u64);
+    put64(&mut b, 48, st.nr_blocks());
+    for (at, t) in [(64, st.atime), (96, st.ctime), (112, st.mtime)] {
+        put64(&mut b, at, t / 1_000_000_000);
+        put32(&mut b, at + 8, (t % 1_000_000_000) as u32);
+    }
+    put32(&mut b, 128, (st.rdev >> 8) as u32);
+    put32(&mut b, 132, (st.rdev & 0xff) as u32);
+    put32(&mut b, 136, (st.dev >> 8) as u32);
+    put32(&mut b, 140, (st.dev & 0xff) as u32);
+    copy_to_user(buf, &b)?;
+    Ok(0)
 }
 
 /// The arm64 `struct statfs` (asm-generic/statfs.h, 120 bytes).

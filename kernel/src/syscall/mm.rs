@@ -28,6 +28,7 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::MPROTECT => sys_mprotect(a[0], a[1], a[2]),
         nr::MADVISE => sys_madvise(a[0], a[1], a[2]),
         nr::MSYNC => sys_msync(a[0], a[1], a[2]),
+        nr::MREMAP => sys_mremap(a[0], a[1], a[2], a[3], a[4]),
         _ => return None,
     })
 }
@@ -110,6 +111,29 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64, offset: u64
         Some(FileMap { mapping: tmp, pgoff: offset / PAGE, shared })
     };
     mm.mmap_region(addr, len, prot_bits(prot_arg), placement, file)
+}
+
+/// `mremap` with MREMAP_MAYMOVE and MREMAP_FIXED (MREMAP_DONTUNMAP and a
+/// zero old length, which duplicate a shared mapping, are EINVAL here).
+fn sys_mremap(old: u64, old_len: u64, new_len: u64, flags: u64, new_addr: u64) -> SysResult {
+    const MREMAP_MAYMOVE: u64 = 1;
+    const MREMAP_FIXED: u64 = 2;
+    if !old.is_multiple_of(PAGE) || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_FIXED != 0 && (flags & MREMAP_MAYMOVE == 0 || !new_addr.is_multiple_of(PAGE)) {
+        return Err(Errno::EINVAL);
+    }
+    let round = |n: u64| n.checked_add(PAGE - 1).map(|n| n & !(PAGE - 1));
+    let (old_len, new_len) = (round(old_len).ok_or(Errno::EINVAL)?, round(new_len).ok_or(Errno::EINVAL)?);
+    if old_len == 0 || new_len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if new_len > STACK_TOP - STACK_SIZE {
+        return Err(Errno::ENOMEM);
+    }
+    let fixed = (flags & MREMAP_FIXED != 0).then_some(new_addr);
+    current_mm()?.mremap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)
 }
 
 /// `madvise`: MADV_DONTNEED drops the pages of the range; other advice is

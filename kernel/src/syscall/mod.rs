@@ -59,6 +59,8 @@ pub mod nr {
     pub const FDATASYNC: u64 = 83;
     pub const UTIMENSAT: u64 = 88;
     pub const RENAMEAT2: u64 = 276;
+    pub const STATX: u64 = 291;
+    pub const MREMAP: u64 = 216;
     pub const DUP: u64 = 23;
     pub const DUP3: u64 = 24;
     pub const FCNTL: u64 = 25;

@@ -79,7 +79,7 @@ else
     printf '| %-16s | %14s |\n' benchmark "this kernel"
     printf '| %-16s | %14s |\n' --- ---:
 fi
-for name in getppid fork_exit_wait fork_exec_wait pipe_pingpong cow_fault; do
+for name in getppid fork_exit_wait fork_exec_wait pipe_pingpong file_create stat_deep read_cached mmap_shared cow_fault; do
     ours=$(figure "$dir/ours.bench" "$name")
     if [ "$have_linux" = 1 ]; then
         theirs=$(figure "$dir/linux.bench" "$name")

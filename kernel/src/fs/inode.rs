@@ -74,6 +74,11 @@ pub fn anon_dev() -> u64 {
 pub trait Inode: Send + Sync + Any {
     /// Attributes (Linux: `getattr`).
     fn getattr(&self) -> Stat;
+    /// The type bits of the mode (cheaper than `getattr` where the file
+    /// system knows them without locks).
+    fn file_type(&self) -> u32 {
+        self.getattr().mode & super::file::mode::S_IFMT
+    }
     /// The file system this inode belongs to.
     fn super_block(&self) -> &SuperBlock;
     /// `statfs` of that file system.
@@ -144,7 +149,7 @@ pub fn same_inode(a: &InodeRef, b: &InodeRef) -> bool {
 
 /// The type bits of an inode.
 pub fn file_type(inode: &InodeRef) -> u32 {
-    inode.getattr().mode & super::file::mode::S_IFMT
+    inode.file_type()
 }
 
 /// Whether the inode is a directory.

@@ -103,13 +103,13 @@ fn walk(start: &WalkStart, path: &str, follow: bool, links: &mut u32) -> Result<
     check_length(path)?;
     let mut cur = if path.starts_with('/') { start.root.clone() } else { start.dir.clone() };
     let trailing = path.ends_with('/');
-    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
-    for (i, part) in parts.iter().enumerate() {
+    let mut parts = path.split('/').filter(|p| !p.is_empty()).peekable();
+    while let Some(part) = parts.next() {
         if !is_dir(&cur.inode) {
             return Err(Errno::ENOTDIR);
         }
-        let last = i + 1 == parts.len();
-        cur = match *part {
+        let last = parts.peek().is_none();
+        cur = match part {
             "." => cur,
             ".." => dotdot(&cur, &start.root),
             name => step(start, &cur, name, !last || follow || trailing, links)?,

@@ -586,6 +586,15 @@ impl Inode for TmpInode {
         }
     }
 
+    fn file_type(&self) -> u32 {
+        match &self.kind {
+            Kind::Dir(_) => mode::S_IFDIR,
+            Kind::File(_) => mode::S_IFREG,
+            Kind::Symlink(_) => mode::S_IFLNK,
+            Kind::Device(_) => mode::S_IFCHR,
+        }
+    }
+
     fn super_block(&self) -> &SuperBlock {
         &self.fs.sb
     }

@@ -93,13 +93,39 @@ fn check_user(addr: u64, len: usize, access: Access) -> Result<(), Errno> {
     }
 }
 
+/// Reads into user memory a kernel buffer's worth at a time with
+/// `read_piece(buffer, offset into the request)`: a file opened by name
+/// (regular files, which Linux reads in full) until `count` or a short
+/// piece, anything else (pipes, terminals) once.
+fn read_to_user(
+    file: &File,
+    buf: u64,
+    count: usize,
+    mut read_piece: impl FnMut(&mut [u8], usize) -> Result<usize, Errno>,
+) -> SysResult {
+    let whole = file.path.is_some() && file.ops.seekable();
+    let mut kbuf = kbuf(count.min(CHUNK))?;
+    let mut done = 0;
+    loop {
+        let want = (count - done).min(CHUNK);
+        let n = match read_piece(&mut kbuf[..want], done) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        copy_to_user(buf + done as u64, &kbuf[..n])?;
+        done += n;
+        if !whole || n < want || done == count {
+            break;
+        }
+    }
+    Ok(done as u64)
+}
+
 fn sys_read(fd: u64, buf: u64, count: usize) -> SysResult {
     let file = fdget(fd)?;
     check_user(buf, count, Access::Write)?;
-    let mut kbuf = kbuf(count.min(CHUNK))?;
-    let n = file.read(&mut kbuf)?;
-    copy_to_user(buf, &kbuf[..n])?;
-    Ok(n as u64)
+    read_to_user(&file, buf, count, |k, _| file.read(k))
 }
 
 fn sys_pread64(fd: u64, buf: u64, count: usize, pos: u64) -> SysResult {
@@ -111,10 +137,7 @@ fn sys_pread64(fd: u64, buf: u64, count: usize, pos: u64) -> SysResult {
         return Err(Errno::EBADF);
     }
     check_user(buf, count, Access::Write)?;
-    let mut kbuf = kbuf(count.min(CHUNK))?;
-    let n = file.ops.read(&mut kbuf, pos, false)?;
-    copy_to_user(buf, &kbuf[..n])?;
-    Ok(n as u64)
+    read_to_user(&file, buf, count, |k, at| file.ops.read(k, pos + at as u64, false))
 }
 
 fn sys_pwrite64(fd: u64, buf: u64, count: usize, pos: i64) -> SysResult {
@@ -303,7 +326,13 @@ pub fn current_umask() -> u32 {
 /// (execve's program).
 pub fn resolve_at(dirfd: i32, name: &str) -> Result<String, Errno> {
     let start = walk_start(dirfd, name)?;
-    namei::path_lookup(&start, name, true)?;
+    // An absolute name without `.` or `..` is walked by execve itself as it
+    // is (errors included); any other is checked here, where the current
+    // directory is known.
+    let plain = name.starts_with('/') && !name.split('/').any(|c| c == "." || c == "..");
+    if !plain {
+        namei::path_lookup(&start, name, true)?;
+    }
     Ok(vfs::display_path(&start, name))
 }
 

@@ -194,11 +194,11 @@ pub fn invoke(frame: &mut TrapFrame) -> bool {
 
 fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
     fs::dispatch(number, a)
-        .or_else(|| fs_namei::dispatch(number, a))
         .or_else(|| process::dispatch_simple(number, a))
         .or_else(|| signal::dispatch(number, a))
         .or_else(|| mm::dispatch(number, a))
         .or_else(|| misc::dispatch(number, a))
+        .or_else(|| fs_namei::dispatch(number, a))
         .unwrap_or_else(|| unknown(number))
 }
 

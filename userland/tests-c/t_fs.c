@@ -135,6 +135,10 @@ static void test_rename(void)
     check(rename("d2", "empty") == 0 && access("empty/d1/moved", F_OK) == 0, "rename over an empty directory");
     mkdir("d3", 0755);
     expect_errno(rename("d3", "empty"), ENOTEMPTY, "rename over a directory with entries");
+    mkdir("d3/inner", 0755);
+    expect_errno(rename("d3/inner", "d3"), ENOTEMPTY, "rename a directory over its own parent");
+    expect_errno(rename("d3", "d3/inner/x"), EINVAL, "rename a directory below itself");
+    rmdir("d3/inner");
 }
 
 static void test_unlink_while_open(void)

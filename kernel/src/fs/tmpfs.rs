@@ -860,6 +860,11 @@ fn plan_rename(
         if Arc::ptr_eq(other, moving) {
             return Ok(Plan::Nothing);
         }
+        // The target an ancestor of the source (`rename("d/sub", "d")`):
+        // not empty, and its map may be the one this rename holds.
+        if other.is_dir() && is_ancestor(other, old_dir) {
+            return Err(Errno::ENOTEMPTY);
+        }
         match (moving.is_dir(), other.is_dir()) {
             (true, false) => return Err(Errno::ENOTDIR),
             (false, true) => return Err(Errno::EISDIR),

@@ -273,6 +273,8 @@ fn pid_max_and_tmpfs_limits_through_the_file_system() {
     let (_, status) = run(&mut q, "echo 1 > /proc/sys/kernel/pid_max");
     assert_ne!(status, 0, "a bad pid_max is refused");
     assert_eq!(run(&mut q, "cat /proc/sys/kernel/pid_max"), ("5000\n".into(), 0));
+    // The host name, through /proc/sys as `hostname` would set it.
+    assert_eq!(run(&mut q, "echo board > /proc/sys/kernel/hostname; uname -n"), ("board\n".into(), 0));
     // The shell still answers.
     assert_eq!(run(&mut q, "echo alive"), ("alive\n".into(), 0));
 }

@@ -47,6 +47,12 @@ pub const SYSCTLS: &[Sysctl] = &[
             Ok(())
         }),
     },
+    Sysctl {
+        path: "kernel/hostname",
+        read: || format!("{}\n", hostname()),
+        // Linux takes the text up to a newline, at most 64 bytes.
+        write: Some(|t| set_hostname(t.strip_suffix('\n').unwrap_or(t).as_bytes())),
+    },
     Sysctl { path: "kernel/ostype", read: || String::from("Linux\n"), write: None },
     Sysctl { path: "kernel/osrelease", read: || String::from("6.1.0-rpi4-rust\n"), write: None },
 ];
@@ -57,4 +63,39 @@ pub const DIRS: [&str; 2] = ["", "kernel"];
 /// The setting at `path` (below /proc/sys).
 pub fn find(path: &str) -> Option<&'static Sysctl> {
     SYSCTLS.iter().find(|s| s.path == path)
+}
+
+/// Longest host name (Linux: __NEW_UTS_LEN).
+pub const HOST_NAME_MAX: usize = 64;
+
+/// The host name (`uname`'s nodename) and its length.
+static HOSTNAME: crate::sync::IrqSpinLock<([u8; HOST_NAME_MAX], usize)> =
+    crate::sync::IrqSpinLock::new((initial_hostname(), 4));
+
+const fn initial_hostname() -> [u8; HOST_NAME_MAX] {
+    let mut name = [0; HOST_NAME_MAX];
+    name[0] = b'r';
+    name[1] = b'p';
+    name[2] = b'i';
+    name[3] = b'4';
+    name
+}
+
+/// The host name now.
+pub fn hostname() -> String {
+    let h = HOSTNAME.lock();
+    String::from_utf8_lossy(&h.0[..h.1]).into_owned()
+}
+
+/// Sets the host name (Linux: `sethostname`, `proc_do_uts_string`):
+/// EINVAL past 64 bytes.
+pub fn set_hostname(name: &[u8]) -> Result<(), Errno> {
+    if name.len() > HOST_NAME_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut h = HOSTNAME.lock();
+    h.0 = [0; HOST_NAME_MAX];
+    h.0[..name.len()].copy_from_slice(name);
+    h.1 = name.len();
+    Ok(())
 }

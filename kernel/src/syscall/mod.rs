@@ -117,6 +117,7 @@ pub mod nr {
     pub const GETSID: u64 = 156;
     pub const SETSID: u64 = 157;
     pub const UNAME: u64 = 160;
+    pub const SETHOSTNAME: u64 = 161;
     pub const GETRLIMIT: u64 = 163;
     pub const SETRLIMIT: u64 = 164;
     pub const GETRUSAGE: u64 = 165;

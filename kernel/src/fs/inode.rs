@@ -98,6 +98,14 @@ pub trait Inode: Send + Sync + Any {
     fn name_of(&self, _child: &InodeRef) -> Option<String> {
         None
     }
+    /// Whether something may be mounted on this directory: a file system
+    /// that counts its mounts ([`Inode::note_mount`]) answers exactly and
+    /// spares the walk a look at the mount table; the default says "maybe".
+    fn may_be_mountpoint(&self) -> bool {
+        true
+    }
+    /// A mount on this directory was made (+1) or removed (-1).
+    fn note_mount(&self, _delta: i32) {}
     /// The target of a symbolic link.
     fn readlink(&self) -> Result<String, Errno> {
         Err(Errno::EINVAL)

@@ -94,6 +94,7 @@ pub fn do_mount(at: &PathRef, root: InodeRef, source: &str, fs_type: &'static st
     });
     let mut mounts = MOUNTS.lock();
     mounts.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    at.inode.note_mount(1);
     mounts.push(mnt);
     Ok(())
 }
@@ -119,6 +120,9 @@ pub fn do_umount(at: PathRef) -> Result<(), Errno> {
         return Err(Errno::EBUSY);
     }
     mounts.retain(|m| !Arc::ptr_eq(m, &mnt));
+    if let Some(at) = &mnt.mountpoint {
+        at.inode.note_mount(-1);
+    }
     Ok(())
 }
 
@@ -126,6 +130,9 @@ pub fn do_umount(at: PathRef) -> Result<(), Errno> {
 /// mount there (Linux: `follow_mount`).
 pub fn follow_mount(mut p: PathRef) -> PathRef {
     loop {
+        if !p.inode.may_be_mountpoint() {
+            return p;
+        }
         let above = {
             let mounts = MOUNTS.lock();
             mounts

@@ -142,6 +142,8 @@ pub struct TmpInode {
     me: Weak<TmpInode>,
     /// A directory's parent (`..`); none for the root and other kinds.
     parent: IrqSpinLock<Weak<TmpInode>>,
+    /// Mounts on this directory.
+    mounts: core::sync::atomic::AtomicU32,
     meta: IrqSpinLock<Meta>,
     kind: Kind,
 }
@@ -156,6 +158,7 @@ impl TmpInode {
             ino: fs.next_ino.fetch_add(1, Ordering::Relaxed),
             me: me.clone(),
             parent: IrqSpinLock::new(parent),
+            mounts: core::sync::atomic::AtomicU32::new(0),
             meta: IrqSpinLock::new(Meta { mode, nlink, uid: 0, gid: 0, atime: t, mtime: t, ctime: t }),
             kind,
         })
@@ -232,6 +235,11 @@ impl TmpInode {
             return if c.is_dir() { Ok(c.clone()) } else { Err(Errno::ENOTDIR) };
         }
         self.add_child(name, mode, Kind::Dir(IrqSpinLock::new(DirData::default())))
+    }
+
+    /// The mode (type and permission bits).
+    pub fn mode(&self) -> u32 {
+        self.meta.lock().mode
     }
 
     /// A regular file's contents, for execve: the archive's bytes as they
@@ -617,6 +625,18 @@ impl Inode for TmpInode {
     fn lookup(&self, name: &str) -> Result<InodeRef, Errno> {
         let d = self.dir()?.lock();
         d.children.get(name).map(|c| c.clone() as InodeRef).ok_or(Errno::ENOENT)
+    }
+
+    fn may_be_mountpoint(&self) -> bool {
+        self.mounts.load(Ordering::Acquire) != 0
+    }
+
+    fn note_mount(&self, delta: i32) {
+        if delta > 0 {
+            self.mounts.fetch_add(1, Ordering::AcqRel);
+        } else {
+            self.mounts.fetch_sub(1, Ordering::AcqRel);
+        }
     }
 
     fn parent(&self) -> Option<InodeRef> {

@@ -117,13 +117,9 @@ pub fn read_exec(path: &str) -> Result<Contents, Errno> {
     let root = namespace::root();
     let start = WalkStart { root: root.clone(), dir: root };
     let place = namei::path_lookup(&start, path, true)?;
-    let st = place.inode.getattr();
-    if st.mode & mode::S_IFMT != mode::S_IFREG || st.mode & 0o111 == 0 {
-        return Err(Errno::EACCES);
-    }
     match place.inode.as_any().downcast_ref::<TmpInode>() {
-        Some(t) => t.contents(),
-        None => Err(Errno::EACCES),
+        Some(t) if t.mode() & mode::S_IFMT == mode::S_IFREG && t.mode() & 0o111 != 0 => t.contents(),
+        _ => Err(Errno::EACCES),
     }
 }
 

@@ -325,14 +325,15 @@ pub fn current_umask() -> u32 {
 /// The absolute name of the existing file `name` relative to `dirfd`
 /// (execve's program).
 pub fn resolve_at(dirfd: i32, name: &str) -> Result<String, Errno> {
-    let start = walk_start(dirfd, name)?;
     // An absolute name without `.` or `..` is walked by execve itself as it
     // is (errors included); any other is checked here, where the current
     // directory is known.
     let plain = name.starts_with('/') && !name.split('/').any(|c| c == "." || c == "..");
-    if !plain {
-        namei::path_lookup(&start, name, true)?;
+    if plain {
+        return crate::fs::path::normalize("/", name);
     }
+    let start = walk_start(dirfd, name)?;
+    namei::path_lookup(&start, name, true)?;
     Ok(vfs::display_path(&start, name))
 }
 

@@ -249,6 +249,24 @@ fn file_tools_work_from_the_shell() {
 }
 
 #[test]
+fn proc_maps_statm_environ_and_cpuinfo() {
+    let mut q = Qemu::boot_user();
+    let (maps, status) = run(&mut q, "cat /proc/self/maps");
+    assert_eq!(status, 0);
+    let lines: Vec<&str> = maps.lines().collect();
+    assert!(lines.iter().any(|l| l.contains(" r-xp ") && l.ends_with(" /bin/cat")), "{maps}");
+    assert!(lines.iter().any(|l| l.contains(" rw-p ") && l.ends_with(" [stack]")), "{maps}");
+    let (statm, _) = run(&mut q, "cat /proc/self/statm");
+    let fields: Vec<u64> = statm.split_whitespace().map(|f| f.parse().unwrap()).collect();
+    assert!(fields.len() == 7 && fields[0] >= fields[1] && fields[1] > 0 && fields[3] > 0, "{statm}");
+    let (environ, _) = run(&mut q, "cat /proc/self/environ | cat");
+    assert!(environ.split('\0').any(|v| v.starts_with("PATH=")), "{environ:?}");
+    let (cpuinfo, _) = run(&mut q, "cat /proc/cpuinfo");
+    assert_eq!(cpuinfo.matches("processor\t: ").count(), 4, "{cpuinfo}");
+    assert_eq!(cpuinfo.matches("CPU part\t: 0xd08\n").count(), 4, "{cpuinfo}");
+}
+
+#[test]
 fn shared_mappings_match_linux() {
     let mut q = Qemu::boot_user();
     let (ours, status) = run_within(&mut q, "/tests/t_shm /tmp", Duration::from_secs(120));

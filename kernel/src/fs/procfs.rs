@@ -39,8 +39,9 @@ enum Node {
     Sysctl(&'static super::proc_sys::Sysctl),
 }
 
-const PID_FILES: [&str; 5] = ["cmdline", "comm", "exe", "stat", "status"];
-const SYSTEM_FILES: [&str; 7] = ["filesystems", "loadavg", "meminfo", "mounts", "slabinfo", "uptime", "version"];
+const PID_FILES: [&str; 8] = ["cmdline", "comm", "environ", "exe", "maps", "stat", "statm", "status"];
+const SYSTEM_FILES: [&str; 8] =
+    ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "slabinfo", "uptime", "version"];
 
 fn parse(rest: &str) -> Option<Node> {
     let mut parts = rest.split('/').filter(|p| !p.is_empty());
@@ -92,6 +93,9 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "stat" => pid_stat(t).into_bytes(),
                 "status" => pid_status(t).into_bytes(),
                 "cmdline" => pid_cmdline(t),
+                "environ" => pid_environ(t),
+                "maps" => pid_maps(t).into_bytes(),
+                "statm" => pid_statm(t).into_bytes(),
                 "comm" => format!("{}\n", t.comm()).into_bytes(),
                 _ => {
                     t.put();
@@ -108,6 +112,7 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "loadavg" => loadavg(),
                 "uptime" => uptime(),
                 "mounts" => super::namespace::proc_mounts(),
+                "cpuinfo" => cpuinfo(),
                 "filesystems" => super::namespace::proc_filesystems(),
                 _ => format!("Linux version 6.1.0-rpi4-rust (aarch64) #1 SMP PREEMPT {}\n", env!("CARGO_PKG_VERSION")),
             };
@@ -158,9 +163,11 @@ impl Inode for ProcInode {
             Some(Node::PidDir(pid)) => (0x2000_0000 + pid as u64, mode::S_IFDIR | 0o555, 2),
             Some(Node::SysDir(_)) => (0x1200 + self.rest.len() as u64, mode::S_IFDIR | 0o555, 2),
             Some(Node::SelfLink) => (0x1100, mode::S_IFLNK | 0o777, 1),
-            Some(Node::PidFile(pid, "exe")) => (0x3000_0000 + pid as u64 * 8, mode::S_IFLNK | 0o777, 1),
             Some(Node::PidFile(pid, name)) => {
-                (0x3000_0000 + pid as u64 * 8 + name.len() as u64, mode::S_IFREG | 0o444, 1)
+                // As readdir numbers them.
+                let index = PID_FILES.iter().position(|n| *n == name).unwrap_or(0) as u64;
+                let kind = if name == "exe" { mode::S_IFLNK | 0o777 } else { mode::S_IFREG | 0o444 };
+                (0x3000_0000 + pid as u64 * 8 + index, kind, 1)
             }
             Some(Node::Sysctl(s)) => {
                 (0x1300 + s.path.len() as u64, mode::S_IFREG | if s.write.is_some() { 0o644 } else { 0o444 }, 1)
@@ -459,11 +466,100 @@ fn pid_status(t: TaskRef) -> String {
 
 /// The arguments, NUL-separated, read from the process's own memory.
 fn pid_cmdline(t: TaskRef) -> Vec<u8> {
-    let Some(mm) = t.mm() else { return Vec::new() };
-    let (start, end) = {
-        let i = mm.lock();
-        (i.arg_start, i.arg_end)
+    user_strings(t, |i| (i.arg_start, i.arg_end))
+}
+
+/// `/proc/<pid>/environ`: the environment strings, NUL-separated.
+fn pid_environ(t: TaskRef) -> Vec<u8> {
+    user_strings(t, |i| (i.env_start, i.env_end))
+}
+
+/// `/proc/<pid>/maps` (Linux: `show_map_vma`): one line per VMA; file
+/// mappings show their offset, but not the file's name, which a mapping
+/// does not keep here.
+fn pid_maps(t: TaskRef) -> String {
+    use crate::mm::vma::{prot, VmaKind};
+    let Some(mm) = t.mm() else { return String::new() };
+    let inner = mm.lock();
+    let mut s = String::new();
+    for v in inner.vmas.iter() {
+        let bit = |b: u8, c: char| if v.prot & b != 0 { c } else { '-' };
+        let shared = if matches!(v.kind, VmaKind::Shared { .. }) { 's' } else { 'p' };
+        let offset = v.kind.file_page(v.start).map_or(0, |(_, page)| page * PAGE_SIZE as u64);
+        let name = match v.kind {
+            VmaKind::Image => inner.exe.as_str(),
+            VmaKind::Heap => "[heap]",
+            VmaKind::Stack => "[stack]",
+            VmaKind::Special => "[sigpage]",
+            _ => "",
+        };
+        let line = format!(
+            "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0",
+            v.start,
+            v.end,
+            bit(prot::READ, 'r'),
+            bit(prot::WRITE, 'w'),
+            bit(prot::EXEC, 'x'),
+            shared,
+            offset
+        );
+        if name.is_empty() {
+            let _ = writeln!(s, "{line}");
+        } else {
+            let _ = writeln!(s, "{line:<72} {name}");
+        }
+    }
+    s
+}
+
+/// `/proc/<pid>/statm`: size, resident, shared, text, lib, data, dt in
+/// pages (shared, lib and dt are not counted: 0).
+fn pid_statm(t: TaskRef) -> String {
+    use crate::mm::vma::VmaKind;
+    let Some(mm) = t.mm() else { return String::from("0 0 0 0 0 0 0\n") };
+    let page = PAGE_SIZE as u64;
+    let (size, text, data) = {
+        let inner = mm.lock();
+        let mut size = 0;
+        let mut text = 0;
+        let mut data = 0;
+        for v in inner.vmas.iter() {
+            size += v.len() / page;
+            match v.kind {
+                VmaKind::Image if v.prot & crate::mm::vma::prot::EXEC != 0 => text += v.len() / page,
+                VmaKind::Image | VmaKind::Heap | VmaKind::Stack | VmaKind::Anonymous => data += v.len() / page,
+                _ => {}
+            }
+        }
+        (size, text, data)
     };
+    format!("{size} {} 0 {text} 0 {data} 0\n", mm.rss.load(Ordering::Relaxed))
+}
+
+/// `/proc/cpuinfo` as Linux prints it on arm64: one block per online
+/// core (Cortex-A72: implementer 0x41, part 0xd08, r0p3); BogoMIPS from
+/// the timer frequency, as Linux computes it; the features are the
+/// HWCAPs execve reports.
+fn cpuinfo() -> String {
+    let rate = crate::time::frequency();
+    let mut s = String::new();
+    for cpu in 0..crate::smp::online_count() {
+        let _ = write!(
+            s,
+            "processor\t: {cpu}\nBogoMIPS\t: {}.{:02}\nFeatures\t: fp asimd\nCPU implementer\t: 0x41\n\
+             CPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n",
+            rate / 500_000,
+            (rate / 5_000) % 100
+        );
+    }
+    s
+}
+
+/// The bytes of the task's user memory between the addresses `range`
+/// picks (argument or environment strings), at most 64 KiB.
+fn user_strings(t: TaskRef, range: impl FnOnce(&crate::mm::mm_struct::MmInner) -> (u64, u64)) -> Vec<u8> {
+    let Some(mm) = t.mm() else { return Vec::new() };
+    let (start, end) = range(&mm.lock());
     let len = end.saturating_sub(start).min(64 * 1024) as usize;
     let mut out = Vec::with_capacity(len);
     let _ = mm.access(start, len, Access::Read, |p, n| {

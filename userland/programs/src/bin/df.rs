@@ -32,7 +32,8 @@ fn main(_args: rt::Args, _env: rt::Env) -> i32 {
                 } else {
                     alloc::format!("{}%", (used * 100).div_ceil(size))
                 };
-                println!("{:<16} {:>10} {:>10} {:>10} {:>4} {}", Bytes(source), size, used, free, pct, Bytes(dir));
+                let source = core::str::from_utf8(source).unwrap_or("?");
+                println!("{:<16} {:>10} {:>10} {:>10} {:>4} {}", source, size, used, free, pct, Bytes(dir));
             }
             Err(e) => {
                 programs::complain(b"df", dir, e);

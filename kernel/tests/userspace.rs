@@ -261,6 +261,9 @@ fn proc_maps_statm_environ_and_cpuinfo() {
     assert!(fields.len() == 7 && fields[0] >= fields[1] && fields[1] > 0 && fields[3] > 0, "{statm}");
     let (environ, _) = run(&mut q, "cat /proc/self/environ | cat");
     assert!(environ.split('\0').any(|v| v.starts_with("PATH=")), "{environ:?}");
+    // ls's own descriptors: the terminal on 0-2 (cat's pipe on 1) and the
+    // directory it reads on 3.
+    assert_eq!(run(&mut q, "ls /proc/self/fd | cat"), ("0\n1\n2\n3\n".into(), 0));
     let (cpuinfo, _) = run(&mut q, "cat /proc/cpuinfo");
     assert_eq!(cpuinfo.matches("processor\t: ").count(), 4, "{cpuinfo}");
     assert_eq!(cpuinfo.matches("CPU part\t: 0xd08\n").count(), 4, "{cpuinfo}");

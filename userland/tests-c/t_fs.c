@@ -187,6 +187,13 @@ static void test_links(void)
               b.st_size == 4,
           "stat follows, lstat does not");
     check(strcmp(read_text("soft"), "data") == 0, "open follows the link");
+    int hfd = open("hard", O_RDONLY);
+    char fdlink[64], shown[4096];
+    snprintf(fdlink, sizeof fdlink, "/proc/self/fd/%d", hfd);
+    ssize_t shown_len = readlink(fdlink, shown, sizeof shown - 1);
+    shown[shown_len > 0 ? shown_len : 0] = '\0';
+    check(shown_len > 12 && strcmp(shown + shown_len - 12, "/t_fs.d/hard") == 0, "/proc/self/fd names the open file");
+    close(hfd);
     expect_errno(open("soft", O_RDONLY | O_NOFOLLOW), ELOOP, "O_NOFOLLOW on a link");
     expect_errno(readlink("hard", target, sizeof target), EINVAL, "readlink of a file");
     symlink("loop2", "loop1");

@@ -33,6 +33,10 @@ enum Node {
     System(&'static str),
     /// `/proc/self`, a link to the caller's process.
     SelfLink,
+    /// `/proc/<pid>/fd`.
+    FdDir(Pid),
+    /// `/proc/<pid>/fd/<n>`: a link to what the descriptor is open on.
+    FdLink(Pid, i32),
     /// `/proc/sys` and the directories below it.
     SysDir(&'static str),
     /// A setting in `/proc/sys`.
@@ -58,12 +62,34 @@ fn parse(rest: &str) -> Option<Node> {
     } else if let Ok(pid) = first.parse::<Pid>() {
         match parts.next() {
             None => Node::PidDir(pid),
+            Some("fd") => match parts.next() {
+                None => Node::FdDir(pid),
+                Some(n) => Node::FdLink(pid, n.parse::<i32>().ok().filter(|&n| n >= 0)?),
+            },
             Some(f) => Node::PidFile(pid, PID_FILES.iter().copied().find(|&n| n == f)?),
         }
     } else {
         Node::System(SYSTEM_FILES.iter().copied().find(|&n| n == first)?)
     };
     parts.next().is_none().then_some(node)
+}
+
+/// The open file at `fd` of process `pid`.
+fn fd_file(pid: Pid, fd: i32) -> Option<Arc<super::file::File>> {
+    let t = process(pid)?;
+    let files = t.files.lock().clone();
+    t.put();
+    files?.get(fd).ok()
+}
+
+/// The open descriptors of process `pid`.
+fn open_fds(pid: Pid) -> Vec<i32> {
+    let Some(t) = process(pid) else { return Vec::new() };
+    let files = t.files.lock().clone();
+    t.put();
+    let Some(files) = files else { return Vec::new() };
+    let fds = files.fds.lock();
+    fds.iter().enumerate().filter(|(_, e)| e.is_some()).map(|(i, _)| i as i32).collect()
 }
 
 /// A process (thread-group leader) with `pid`, alive or a zombie.
@@ -87,6 +113,11 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
             Ok(Arc::new(ProcDir { path, pid: Some(pid), sys: None }))
         }
         Node::SysDir(d) => Ok(Arc::new(ProcDir { path, pid: None, sys: Some(d) })),
+        Node::FdDir(pid) => {
+            process(pid).ok_or(Errno::ENOENT)?.put();
+            Ok(Arc::new(ProcDir { path, pid: Some(pid), sys: Some("fd") }))
+        }
+        Node::FdLink(..) => Err(Errno::ELOOP),
         Node::PidFile(pid, name) => {
             let t = process(pid).ok_or(Errno::ENOENT)?;
             let data = match name {
@@ -128,6 +159,15 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
 fn readlink(rest: &str) -> Result<String, Errno> {
     match parse(rest) {
         Some(Node::SelfLink) => Ok(format!("{}", crate::sched::task::current().tgid())),
+        Some(Node::FdLink(pid, fd)) => {
+            let file = fd_file(pid, fd).ok_or(Errno::ENOENT)?;
+            let st = file.stat();
+            Ok(match file.ops.path() {
+                Some(p) => p,
+                None if st.mode & mode::S_IFMT == mode::S_IFIFO => format!("pipe:[{}]", st.ino),
+                None => format!("anon_inode:[{}]", st.ino),
+            })
+        }
         Some(Node::PidFile(pid, "exe")) => {
             let t = process(pid).ok_or(Errno::ENOENT)?;
             let exe = t.mm().map(|mm| mm.lock().exe.clone());
@@ -163,6 +203,8 @@ impl Inode for ProcInode {
             Some(Node::PidDir(pid)) => (0x2000_0000 + pid as u64, mode::S_IFDIR | 0o555, 2),
             Some(Node::SysDir(_)) => (0x1200 + self.rest.len() as u64, mode::S_IFDIR | 0o555, 2),
             Some(Node::SelfLink) => (0x1100, mode::S_IFLNK | 0o777, 1),
+            Some(Node::FdDir(pid)) => (0x2800_0000 + pid as u64, mode::S_IFDIR | 0o500, 2),
+            Some(Node::FdLink(pid, fd)) => (0x5000_0000 + ((pid as u64) << 12) + fd as u64, mode::S_IFLNK | 0o700, 1),
             Some(Node::PidFile(pid, name)) => {
                 // As readdir numbers them.
                 let index = PID_FILES.iter().position(|n| *n == name).unwrap_or(0) as u64;
@@ -184,12 +226,15 @@ impl Inode for ProcInode {
 
     fn lookup(&self, name: &str) -> Result<InodeRef, Errno> {
         match parse(&self.rest) {
-            Some(Node::Root | Node::PidDir(_) | Node::SysDir(_)) => {}
+            Some(Node::Root | Node::PidDir(_) | Node::SysDir(_) | Node::FdDir(_)) => {}
             _ => return Err(Errno::ENOTDIR),
         }
         let rest = format!("{}/{name}", self.rest);
         match parse(&rest).ok_or(Errno::ENOENT)? {
-            Node::PidDir(pid) | Node::PidFile(pid, _) => process(pid).ok_or(Errno::ENOENT)?.put(),
+            Node::PidDir(pid) | Node::PidFile(pid, _) | Node::FdDir(pid) => process(pid).ok_or(Errno::ENOENT)?.put(),
+            Node::FdLink(pid, fd) => {
+                fd_file(pid, fd).ok_or(Errno::ENOENT)?;
+            }
             _ => {}
         }
         Ok(Arc::new(ProcInode { rest }))
@@ -266,7 +311,8 @@ impl FileOps for ProcFile {
     }
 }
 
-/// A /proc directory: the root, `/proc/<pid>` or one in `/proc/sys`.
+/// A /proc directory: the root, `/proc/<pid>`, `/proc/<pid>/fd` (`sys`
+/// is `fd` then) or one in `/proc/sys`.
 struct ProcDir {
     path: String,
     pid: Option<Pid>,
@@ -283,6 +329,13 @@ impl FileOps for ProcDir {
     }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         let mut list = Vec::new();
+        if let (Some("fd"), Some(pid)) = (self.sys, self.pid) {
+            for fd in open_fds(pid) {
+                let ino = 0x5000_0000 + ((pid as u64) << 12) + fd as u64;
+                list.push(DirEntry { ino, dtype: dtype::DT_LNK, name: format!("{fd}") });
+            }
+            return Ok(list);
+        }
         if let Some(dir) = self.sys {
             if dir.is_empty() {
                 list.push(DirEntry { ino: 0x1206, dtype: dtype::DT_DIR, name: "kernel".into() });
@@ -300,6 +353,7 @@ impl FileOps for ProcDir {
                     let dtype = if *name == "exe" { dtype::DT_LNK } else { dtype::DT_REG };
                     list.push(DirEntry { ino: 0x3000_0000 + pid as u64 * 8 + i as u64, dtype, name: (*name).into() });
                 }
+                list.push(DirEntry { ino: 0x2800_0000 + pid as u64, dtype: dtype::DT_DIR, name: "fd".into() });
             }
             None => {
                 for (i, name) in SYSTEM_FILES.iter().enumerate() {

@@ -403,6 +403,49 @@ fn ten_thousand_forks_and_a_fork_bomb_leave_no_trace() {
     assert_eq!(run(&mut q, "echo still here"), ("still here\n".into(), 0));
 }
 
+#[test]
+fn a_thousand_execs_files_and_shared_mappings_leave_no_trace() {
+    // execve from the tmpfs root, files made and removed, shared anonymous
+    // mappings made and dropped: free pages (plus slab), task_structs and
+    // PIDs are as before.
+    let mut q = Qemu::boot_user();
+    let only = |work: &str| {
+        let all = [
+            "getppid",
+            "fork_exit_wait",
+            "fork_exec_wait",
+            "pipe_pingpong",
+            "file_create",
+            "stat_deep",
+            "read_cached",
+            "mmap_shared",
+            "cow_fault",
+        ];
+        let mut line = String::from("/tests/bench");
+        for name in all {
+            let iters =
+                work.split(' ').find_map(|w| w.strip_prefix(name).and_then(|r| r.strip_prefix('='))).unwrap_or("0");
+            line.push_str(&format!(" {name}={iters}"));
+        }
+        line
+    };
+    let warm = only("fork_exec_wait=20 file_create=20 read_cached=2 mmap_shared=5");
+    assert_eq!(run_within(&mut q, &warm, Duration::from_secs(60)).1, 0);
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let before = counters(&mut q);
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let work = only("fork_exec_wait=1000 file_create=1000 read_cached=20 mmap_shared=50");
+    let (out, status) = run_within(&mut q, &work, Duration::from_secs(300));
+    assert_eq!(status, 0, "{out}");
+    assert!(!out.contains("failed"), "{out}");
+    q.send(b"\r");
+    q.expect(USER_PROMPT);
+    let after = counters(&mut q);
+    assert_eq!(after.0, before.0, "before and after:\n{}", q.transcript());
+}
+
 /// The STAT column of `ps` for `pid`.
 fn ps_state(q: &mut Qemu, pid: &str) -> String {
     let (out, _) = run(q, "ps");

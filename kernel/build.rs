@@ -4,7 +4,7 @@ fn main() {
     let target = std::env::var("TARGET").unwrap_or_default();
     println!("cargo:rerun-if-changed=link.ld");
     println!("cargo:rerun-if-env-changed=HZ");
-    // The initramfs linked into the kernel (fs/ramfs.rs): $INITRAMFS_CPIO from
+    // The initramfs linked into the kernel (fs/vfs.rs): $INITRAMFS_CPIO from
     // the Makefile, or an empty archive (host tests, plain cargo builds).
     println!("cargo:rerun-if-env-changed=INITRAMFS_CPIO");
     let cpio = match std::env::var("INITRAMFS_CPIO") {

@@ -105,7 +105,7 @@ else
     printf '| %-16s | %12s | %12s |\n' --- ---: ---:
 fi
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "-" }'; }
-for name in getppid fork_exit_wait fork_exec_wait pipe_pingpong cow_fault; do
+for name in getppid fork_exit_wait fork_exec_wait pipe_pingpong file_create stat_deep read_cached mmap_shared cow_fault; do
     ours1=$(figure "$dir/ours.bench" "$name" 1)
     ours0=$(figure "$dir/ours.bench" "$name" 0)
     if [ "$have_linux" = 1 ]; then

@@ -20,7 +20,7 @@ cargo build --release --target "$target" -p programs
 mkdir -p "$rootfs/bin" "$rootfs/sbin"
 install -m 0755 "$out/init" "$rootfs/sbin/init"
 echo "installed $rootfs/sbin/init"
-for prog in sh ps kill echo cat ls true false sleep uname env strace; do
+for prog in sh ps kill echo cat ls true false sleep uname env strace mkdir rm mv cp touch ln chmod mount umount df; do
     install -m 0755 "$out/$prog" "$rootfs/bin/$prog"
     echo "installed $rootfs/bin/$prog"
 done

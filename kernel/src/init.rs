@@ -119,8 +119,8 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
         panic!("no memory for the kernel heap");
     }
     mm::page::init(ram.iter().map(|r| r.1).max().unwrap_or(0).min(phys::MAX_PHYS));
-    let files = crate::fs::ramfs::init();
-    info!("initramfs: {files} files");
+    let files = crate::fs::vfs::init();
+    info!("initramfs: {files} files unpacked into the tmpfs root");
 
     irq::init();
     crate::heartbeat::init();

@@ -6,7 +6,9 @@
  * one nanosecond is one instruction, so the figures are instruction counts.
  *
  * usage: bench [--exec PATH] [--pin|--both] [--mark] [name=iters ...]
- *   names: getppid fork_exit_wait fork_exec_wait pipe_pingpong cow_fault
+ *   names: getppid fork_exit_wait fork_exec_wait pipe_pingpong file_create
+ *          stat_deep read_cached mmap_shared cow_fault
+ *   (the file benchmarks work in /tmp, made if missing)
  *   --exec PATH  program for fork_exec_wait (default /tests/exit0)
  *   --pin        pin the benchmark (and so every child it forks) to CPU 0
  *                with sched_setaffinity before running; lines end in
@@ -32,6 +34,7 @@
 
 #include <sched.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #define COW_PAGES 64
@@ -293,6 +296,106 @@ static void bench_scale(const char *name, int (*loop)(long), int nprocs, long it
            (unsigned long long)(total / ((uint64_t)nprocs * (uint64_t)iters)));
 }
 
+/* The file benchmarks' directory: /tmp (made if missing, as on a bare
+ * Linux initramfs). */
+static const char *bench_dir(void)
+{
+    mkdir("/tmp", 01777);
+    return "/tmp";
+}
+
+/* create + write 4 KiB + close + unlink of one file. */
+static void bench_file_create(long iters)
+{
+    static char block[4096];
+    char path[64];
+    snprintf(path, sizeof path, "%s/bench.file", bench_dir());
+    uint64_t t0 = now_ns();
+    window_open();
+    for (long i = 0; i < iters; i++) {
+        int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        if (fd < 0 || write(fd, block, sizeof block) != (ssize_t)sizeof block || close(fd) != 0 ||
+            unlink(path) != 0) {
+            window_close();
+            printf("bench file_create failed\n");
+            return;
+        }
+    }
+    window_close();
+    report("file_create", iters, now_ns() - t0);
+}
+
+/* stat of a path five directories deep. */
+static void bench_stat_deep(long iters)
+{
+    char path[128];
+    snprintf(path, sizeof path, "%s/b1", bench_dir());
+    for (int d = 2; d <= 5; d++) {
+        mkdir(path, 0755);
+        snprintf(path + strlen(path), sizeof path - strlen(path), "/b%d", d);
+    }
+    mkdir(path, 0755);
+    struct stat st;
+    uint64_t t0 = now_ns();
+    window_open();
+    for (long i = 0; i < iters; i++) {
+        if (stat(path, &st) != 0) {
+            window_close();
+            printf("bench stat_deep failed\n");
+            return;
+        }
+    }
+    window_close();
+    report("stat_deep", iters, now_ns() - t0);
+}
+
+/* read of 1 MiB from a file already in memory; one iteration is 1 MiB. */
+static void bench_read_cached(long iters)
+{
+    static char buf[1 << 20];
+    char path[64];
+    snprintf(path, sizeof path, "%s/bench.1m", bench_dir());
+    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0 || write(fd, buf, sizeof buf) != (ssize_t)sizeof buf) {
+        printf("bench read_cached failed\n");
+        return;
+    }
+    uint64_t t0 = now_ns();
+    window_open();
+    for (long i = 0; i < iters; i++) {
+        if (pread(fd, buf, sizeof buf, 0) != (ssize_t)sizeof buf) {
+            window_close();
+            printf("bench read_cached failed\n");
+            return;
+        }
+    }
+    window_close();
+    report("read_cached", iters, now_ns() - t0);
+    close(fd);
+    unlink(path);
+}
+
+/* mmap of 1 MiB shared anonymous memory, a write to each page, munmap. */
+static void bench_mmap_shared(long iters)
+{
+    size_t len = 1 << 20, page = (size_t)sysconf(_SC_PAGESIZE);
+    uint64_t t0 = now_ns();
+    window_open();
+    for (long i = 0; i < iters; i++) {
+        char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (p == MAP_FAILED) {
+            window_close();
+            printf("bench mmap_shared failed\n");
+            return;
+        }
+        for (size_t at = 0; at < len; at += page)
+            p[at] = 1;
+        munmap(p, len);
+    }
+    window_close();
+    report("mmap_shared", iters, now_ns() - t0);
+}
+
 struct benchmark {
     const char *name;
     void (*run)(long iters);
@@ -307,6 +410,10 @@ int main(int argc, char **argv)
         { "fork_exit_wait", bench_fork_exit_wait, 100 },
         { "fork_exec_wait", bench_fork_exec_wait, 50 },
         { "pipe_pingpong", bench_pipe_pingpong, 1000 },
+        { "file_create", bench_file_create, 200 },
+        { "stat_deep", bench_stat_deep, 1000 },
+        { "read_cached", bench_read_cached, 20 },
+        { "mmap_shared", bench_mmap_shared, 20 },
         { "cow_fault", bench_cow_fault, 20 },
     };
     size_t count = sizeof benchmarks / sizeof benchmarks[0];

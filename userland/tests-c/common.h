@@ -113,6 +113,12 @@ static inline const char *errno_name(int e)
     case ENOMSG: return "ENOMSG";
     case EFBIG: return "EFBIG";
     case EOVERFLOW: return "EOVERFLOW";
+    case EXDEV: return "EXDEV";
+    case ENOSPC: return "ENOSPC";
+    case ENOTEMPTY: return "ENOTEMPTY";
+    case ELOOP: return "ELOOP";
+    case EMLINK: return "EMLINK";
+    case ENODEV: return "ENODEV";
     default: return "E?";
     }
 }

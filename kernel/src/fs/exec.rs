@@ -1,7 +1,7 @@
 //! `execve` (Linux: fs/exec.c `do_execve`, `begin_new_exec`,
 //! fs/binfmt_elf.c `load_elf_binary`).
 //!
-//! The program comes from the initramfs. Everything that can fail is done
+//! The program comes from the file system (vfs.rs `read_exec`). Everything that can fail is done
 //! first, on a fresh address space that is not yet in use: the stack area
 //! is made and the argument and environment strings copied into it from the
 //! caller's memory a chunk at a time (Linux: `copy_strings`; no kernel
@@ -15,8 +15,6 @@
 //! registers are set to start the program at its entry point.
 
 use super::binfmt_elf::{self, ArgSource, Executable, StackLayout, StackSink, PF_W, PF_X};
-use super::file::mode;
-use super::ramfs;
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
 use crate::mm::mm_struct::{Access, Mm, MmStruct, STACK_SIZE, STACK_TOP, TASK_SIZE};
@@ -181,14 +179,7 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     envp: &E,
     frame: &mut TrapFrame,
 ) -> Result<(), Errno> {
-    let node = match ramfs::lookup(path) {
-        Some(n) => n,
-        None if path.starts_with("/proc") || path.starts_with("/dev") => return Err(Errno::EACCES),
-        None => return Err(Errno::ENOENT),
-    };
-    if node.mode & mode::S_IFMT != mode::S_IFREG || node.mode & 0o111 == 0 {
-        return Err(Errno::EACCES);
-    }
+    let data = super::vfs::read_exec(path)?;
     let mm = MmStruct::new()?;
     mm.map_area(STACK_TOP - STACK_SIZE, STACK_SIZE, prot::READ | prot::WRITE, VmaKind::Stack)?;
     let rlimit_stack = current().signal_struct().map_or(STACK_SIZE, |s| s.rlimit(crate::signal::RLIMIT_STACK));
@@ -201,8 +192,9 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
         rlimit_stack,
         binfmt_elf::NR_STANDARD_AUXV,
     )?;
-    let exe = binfmt_elf::parse(node.data)?;
-    let entry = load_elf_binary(&mm, node.data, &exe, &layout)?;
+    let exe = binfmt_elf::parse(&data)?;
+    let entry = load_elf_binary(&mm, &data, &exe, &layout)?;
+    drop(data);
     mm.lock().exe = alloc::string::String::from(path);
     let sp = layout.sp;
 

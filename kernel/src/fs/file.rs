@@ -11,6 +11,7 @@
 //! Locks: a table's lock is held only to look up or change slots, never
 //! across a read or write, which may sleep.
 
+use super::namespace::PathRef;
 use crate::errno::Errno;
 use crate::sync::IrqSpinLock;
 use alloc::string::String;
@@ -55,16 +56,23 @@ pub mod dtype {
     pub const DT_LNK: u8 = 10;
 }
 
-/// What `fstat` reports (the fields this kernel knows; the rest are zero).
+/// What `fstat` reports (Linux: `struct kstat`): timestamps in ns since the
+/// Epoch (which is boot here: there is no real-time clock).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Stat {
     pub dev: u64,
     pub ino: u64,
     pub mode: u32,
     pub nlink: u32,
+    pub uid: u32,
+    pub gid: u32,
     pub rdev: u64,
     pub size: i64,
-    pub mtime: i64,
+    /// 512-byte blocks allocated; `None`: as many as the size needs.
+    pub blocks: Option<u64>,
+    pub atime: u64,
+    pub mtime: u64,
+    pub ctime: u64,
 }
 
 impl Stat {
@@ -74,16 +82,23 @@ impl Stat {
         b[0..8].copy_from_slice(&self.dev.to_le_bytes());
         b[8..16].copy_from_slice(&self.ino.to_le_bytes());
         b[16..20].copy_from_slice(&self.mode.to_le_bytes());
-        b[20..24].copy_from_slice(&self.nlink.max(1).to_le_bytes());
-        // st_uid, st_gid: root (0).
+        b[20..24].copy_from_slice(&self.nlink.to_le_bytes());
+        b[24..28].copy_from_slice(&self.uid.to_le_bytes());
+        b[28..32].copy_from_slice(&self.gid.to_le_bytes());
         b[32..40].copy_from_slice(&self.rdev.to_le_bytes());
         b[48..56].copy_from_slice(&self.size.to_le_bytes());
         b[56..60].copy_from_slice(&4096i32.to_le_bytes()); // st_blksize
-        b[64..72].copy_from_slice(&((self.size.max(0) + 511) / 512).to_le_bytes()); // st_blocks
-        for t in [72, 88, 104] {
-            b[t..t + 8].copy_from_slice(&self.mtime.to_le_bytes());
+        b[64..72].copy_from_slice(&self.nr_blocks().to_le_bytes());
+        for (at, t) in [(72, self.atime), (88, self.mtime), (104, self.ctime)] {
+            b[at..at + 8].copy_from_slice(&(t / 1_000_000_000).to_le_bytes());
+            b[at + 8..at + 16].copy_from_slice(&(t % 1_000_000_000).to_le_bytes());
         }
         b
+    }
+
+    /// `st_blocks`.
+    pub fn nr_blocks(&self) -> u64 {
+        self.blocks.unwrap_or((self.size.max(0) as u64).div_ceil(512))
     }
 }
 
@@ -145,6 +160,24 @@ pub trait FileOps: Send + Sync {
     fn write_user(&self, _buf: u64, _count: usize, _nonblock: bool) -> Option<Result<usize, Errno>> {
         None
     }
+    /// Writes at `pos` (seekable files; Linux: `f_op->write_iter` with a
+    /// position).
+    /// The default: the position is ignored, as by the generated files of
+    /// /proc and /sys that take writes ([`Self::write`]).
+    fn write_at(&self, buf: &[u8], _pos: u64) -> Result<usize, Errno> {
+        self.write(buf, false)
+    }
+    /// Writes at the end, the end found and the data written in one step
+    /// (O_APPEND); returns the bytes written and the new end.
+    /// The default: [`Self::write_at`] at 0, the end after the bytes.
+    fn append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
+        self.write_at(buf, 0).map(|n| (n, n as u64))
+    }
+    /// The inode behind the file, for the calls that change one through an
+    /// fd (fchmod, ftruncate, fstatfs, locks).
+    fn inode(&self) -> Option<super::inode::InodeRef> {
+        None
+    }
     fn ioctl(&self, _cmd: u32, _arg: u64) -> Result<u64, Errno> {
         Err(Errno::ENOTTY)
     }
@@ -174,6 +207,8 @@ pub trait FileOps: Send + Sync {
 /// An open file.
 pub struct File {
     pub ops: Arc<dyn FileOps>,
+    /// Where it was opened (files opened by name; not pipes).
+    pub path: Option<PathRef>,
     /// `O_*` status flags (access mode, O_APPEND, O_NONBLOCK).
     pub flags: AtomicU32,
     pub pos: IrqSpinLock<u64>,
@@ -185,7 +220,27 @@ impl File {
         // Flags that only steer the open itself are not the file's (Linux:
         // do_dentry_open), so F_GETFL does not report them.
         let open_only = flags::O_CLOEXEC | flags::O_CREAT | flags::O_EXCL | flags::O_NOCTTY | flags::O_TRUNC;
-        Arc::new(File { ops, flags: AtomicU32::new(open_flags & !open_only), pos: IrqSpinLock::new(0) })
+        Arc::new(File { ops, path: None, flags: AtomicU32::new(open_flags & !open_only), pos: IrqSpinLock::new(0) })
+    }
+
+    /// A new open file of the place `path`.
+    pub fn with_path(ops: Arc<dyn FileOps>, open_flags: u32, path: PathRef) -> Arc<File> {
+        let open_only = flags::O_CLOEXEC | flags::O_CREAT | flags::O_EXCL | flags::O_NOCTTY | flags::O_TRUNC;
+        Arc::new(File {
+            ops,
+            path: Some(path),
+            flags: AtomicU32::new(open_flags & !open_only),
+            pos: IrqSpinLock::new(0),
+        })
+    }
+
+    /// Attributes: the inode's for a file opened by name, else the
+    /// object's.
+    pub fn stat(&self) -> Stat {
+        match &self.path {
+            Some(p) => p.inode.getattr(),
+            None => self.ops.stat(),
+        }
     }
 
     fn access(&self) -> u32 {
@@ -248,7 +303,37 @@ impl File {
         if !self.writable() {
             return Err(Errno::EBADF);
         }
-        self.ops.write(buf, self.nonblock())
+        if self.ops.seekable() {
+            let mut pos = self.pos.lock();
+            if self.flags.load(Ordering::Relaxed) & flags::O_APPEND != 0 {
+                let (n, end) = self.ops.append(buf)?;
+                *pos = end;
+                Ok(n)
+            } else {
+                let n = self.ops.write_at(buf, *pos)?;
+                *pos += n as u64;
+                Ok(n)
+            }
+        } else {
+            self.ops.write(buf, self.nonblock())
+        }
+    }
+}
+
+impl Drop for File {
+    /// The last reference: the open file's flock lock goes (Linux:
+    /// `locks_remove_file` in `__fput`).
+    fn drop(&mut self) {
+        if let Some(p) = &self.path {
+            super::locks::flock_release(&p.inode, self as *const File as usize);
+        }
+    }
+}
+
+impl File {
+    /// The owner of this open file's flock locks.
+    pub fn lock_owner(&self) -> usize {
+        self as *const File as usize
     }
 }
 
@@ -315,18 +400,42 @@ impl FilesStruct {
         if i >= limit.min(NR_OPEN) {
             return Err(Errno::EBADF);
         }
-        let mut fds = self.fds.lock();
-        if fds.len() <= i {
-            fds.resize(i + 1, None);
+        let old = {
+            let mut fds = self.fds.lock();
+            if fds.len() <= i {
+                fds.resize(i + 1, None);
+            }
+            fds[i].replace(FdEntry { file, cloexec }).map(|e| e.file)
+        };
+        if let Some(f) = &old {
+            self.release_posix_locks(f);
         }
-        Ok(fds[i].replace(FdEntry { file, cloexec }).map(|e| e.file))
+        Ok(old)
     }
 
     /// Removes `fd`; the file is returned so it is dropped outside the lock.
     pub fn close(&self, fd: i32) -> Result<Arc<File>, Errno> {
-        let mut fds = self.fds.lock();
-        let slot = usize::try_from(fd).ok().and_then(|i| fds.get_mut(i)).ok_or(Errno::EBADF)?;
-        slot.take().map(|e| e.file).ok_or(Errno::EBADF)
+        let file = {
+            let mut fds = self.fds.lock();
+            let slot = usize::try_from(fd).ok().and_then(|i| fds.get_mut(i)).ok_or(Errno::EBADF)?;
+            slot.take().map(|e| e.file).ok_or(Errno::EBADF)?
+        };
+        self.release_posix_locks(&file);
+        Ok(file)
+    }
+
+    /// The owner of the POSIX locks taken through this table (Linux:
+    /// `current->files`).
+    pub fn lock_owner(&self) -> usize {
+        self as *const FilesStruct as usize
+    }
+
+    /// A close drops the table's POSIX locks on the file (Linux:
+    /// `locks_remove_posix` in `filp_flush`).
+    fn release_posix_locks(&self, file: &File) {
+        if let Some(p) = &file.path {
+            super::locks::posix_release(&p.inode, self.lock_owner());
+        }
     }
 
     /// The close-on-exec bit of `fd`.
@@ -354,12 +463,18 @@ impl FilesStruct {
             let mut fds = self.fds.lock();
             fds.iter_mut().filter(|e| e.as_ref().is_some_and(|e| e.cloexec)).filter_map(|e| e.take()).collect()
         };
+        for e in &closed {
+            self.release_posix_locks(&e.file);
+        }
         drop(closed);
     }
 
     /// Closes everything (exit, Linux: `close_files`).
     pub fn close_all(&self) {
         let all = core::mem::take(&mut *self.fds.lock());
+        for e in all.iter().flatten() {
+            self.release_posix_locks(&e.file);
+        }
         drop(all);
     }
 
@@ -369,23 +484,38 @@ impl FilesStruct {
     }
 }
 
-/// Filesystem context (Linux: `struct fs_struct`): the current directory,
-/// as a normalised absolute path.
+impl Drop for FilesStruct {
+    /// The table's last user is gone (exit, exec's unshare): its POSIX
+    /// locks go.
+    fn drop(&mut self) {
+        self.close_all();
+    }
+}
+
+/// Filesystem context (Linux: `struct fs_struct`): the root and the
+/// current directory, shared by CLONE_FS.
 pub struct FsStruct {
-    pub cwd: IrqSpinLock<String>,
+    pub root: IrqSpinLock<PathRef>,
+    pub cwd: IrqSpinLock<PathRef>,
     /// File-creation mask (Linux keeps it here too).
     pub umask: AtomicU32,
 }
 
 impl FsStruct {
-    /// At `/`.
+    /// At the root of the tree.
     pub fn new() -> Arc<FsStruct> {
-        Arc::new(FsStruct { cwd: IrqSpinLock::new(String::from("/")), umask: AtomicU32::new(0o022) })
+        let root = super::namespace::root();
+        Arc::new(FsStruct {
+            root: IrqSpinLock::new(root.clone()),
+            cwd: IrqSpinLock::new(root),
+            umask: AtomicU32::new(0o022),
+        })
     }
 
-    /// A copy (fork without CLONE_FS).
+    /// A copy (fork without CLONE_FS, Linux: `copy_fs_struct`).
     pub fn copy(&self) -> Arc<FsStruct> {
         Arc::new(FsStruct {
+            root: IrqSpinLock::new(self.root.lock().clone()),
             cwd: IrqSpinLock::new(self.cwd.lock().clone()),
             umask: AtomicU32::new(self.umask.load(Ordering::Relaxed)),
         })

@@ -1,7 +1,8 @@
-//! Path names (Linux: fs/namei.c's walk, reduced to strings): joining a
-//! relative path to the current directory and resolving `.` and `..`. The
-//! file tree has no symbolic links but `/proc/self`, which the caller
-//! resolves on the normalised path. Pure logic, host-tested.
+//! Path names as text: joining a relative path to a directory and
+//! resolving `.` and `..`, for the names files are shown by (`/proc`,
+//! execve's program name). The walk that finds files is namei.rs, which
+//! follows symbolic links and mounts; this does not. Pure logic,
+//! host-tested.
 
 use crate::errno::Errno;
 use alloc::string::String;

@@ -237,7 +237,7 @@ impl FileOps for PipeEnd {
     }
 
     fn stat(&self) -> Stat {
-        Stat { dev: 3, ino: self.pipe.ino, mode: mode::S_IFIFO | 0o600, nlink: 1, rdev: 0, size: 0, mtime: 0 }
+        Stat { dev: 3, ino: self.pipe.ino, mode: mode::S_IFIFO | 0o600, nlink: 1, ..Stat::default() }
     }
 
     fn poll_wait(&self, register: &mut dyn FnMut(&WaitQueueHead)) {

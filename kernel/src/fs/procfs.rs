@@ -4,9 +4,11 @@
 //! friends read them unchanged.
 //!
 //! A file's text is generated when it is opened and read from that
-//! snapshot. `/proc/self` is resolved by the path walk (vfs.rs).
+//! snapshot. `/proc/self` is a symbolic link the path walk follows; the
+//! settings of `/proc/sys` are in proc_sys.rs.
 
 use super::file::{dtype, mode, DirEntry, FileOps, Stat};
+use super::inode::{Inode, InodeRef, SuperBlock};
 use crate::errno::Errno;
 use crate::mm::frame::PAGE_SIZE;
 use crate::mm::mm_struct::Access;
@@ -32,19 +34,46 @@ enum Node {
     /// `/proc/sysvipc` and its files.
     SysvIpcDir,
     SysvIpc(&'static str),
+    /// `/proc/self`, a link to the caller's process.
+    SelfLink,
+    /// `/proc/<pid>/fd`.
+    FdDir(Pid),
+    /// `/proc/<pid>/fd/<n>`: a link to what the descriptor is open on.
+    FdLink(Pid, i32),
+    /// `/proc/sys` and the directories below it.
+    SysDir(&'static str),
+    /// A setting in `/proc/sys`.
+    Sysctl(&'static super::proc_sys::Sysctl),
 }
 
-const PID_FILES: [&str; 7] = ["cmdline", "comm", "exe", "oom_score", "oom_score_adj", "stat", "status"];
-const SYSTEM_FILES: [&str; 5] = ["loadavg", "meminfo", "slabinfo", "uptime", "version"];
+const PID_FILES: [&str; 10] =
+    ["cmdline", "comm", "environ", "exe", "maps", "oom_score", "oom_score_adj", "stat", "statm", "status"];
+const SYSTEM_FILES: [&str; 8] =
+    ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "slabinfo", "uptime", "version"];
 /// `/proc/sysvipc`'s files (no `shm` yet: there is no System V shared memory).
 const SYSVIPC_FILES: [&str; 2] = ["msg", "sem"];
+/// The inode number of `/proc/sysvipc`.
+const SYSVIPC_INO: u64 = 0x1400;
 
 fn parse(rest: &str) -> Option<Node> {
     let mut parts = rest.split('/').filter(|p| !p.is_empty());
     let Some(first) = parts.next() else { return Some(Node::Root) };
-    let node = if let Ok(pid) = first.parse::<Pid>() {
+    if first == "sys" {
+        let below = rest.trim_start_matches('/').trim_start_matches("sys").trim_matches('/');
+        if let Some(d) = super::proc_sys::DIRS.iter().find(|d| **d == below) {
+            return Some(Node::SysDir(d));
+        }
+        return super::proc_sys::find(below).map(Node::Sysctl);
+    }
+    let node = if first == "self" {
+        Node::SelfLink
+    } else if let Ok(pid) = first.parse::<Pid>() {
         match parts.next() {
             None => Node::PidDir(pid),
+            Some("fd") => match parts.next() {
+                None => Node::FdDir(pid),
+                Some(n) => Node::FdLink(pid, n.parse::<i32>().ok().filter(|&n| n >= 0)?),
+            },
             Some(f) => Node::PidFile(pid, PID_FILES.iter().copied().find(|&n| n == f)?),
         }
     } else if first == "sysvipc" {
@@ -58,6 +87,24 @@ fn parse(rest: &str) -> Option<Node> {
     parts.next().is_none().then_some(node)
 }
 
+/// The open file at `fd` of process `pid`.
+fn fd_file(pid: Pid, fd: i32) -> Option<Arc<super::file::File>> {
+    let t = process(pid)?;
+    let files = t.files.lock().clone();
+    t.put();
+    files?.get(fd).ok()
+}
+
+/// The open descriptors of process `pid`.
+fn open_fds(pid: Pid) -> Vec<i32> {
+    let Some(t) = process(pid) else { return Vec::new() };
+    let files = t.files.lock().clone();
+    t.put();
+    let Some(files) = files else { return Vec::new() };
+    let fds = files.fds.lock();
+    fds.iter().enumerate().filter(|(_, e)| e.is_some()).map(|(i, _)| i as i32).collect()
+}
+
 /// A process (thread-group leader) with `pid`, alive or a zombie.
 fn process(pid: Pid) -> Option<TaskRef> {
     let t = find_task_by_pid(pid)?;
@@ -69,21 +116,30 @@ fn process(pid: Pid) -> Option<TaskRef> {
 }
 
 /// Opens `/proc` + `rest` (`rest` empty or starting with `/`).
-pub fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
+fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
     let node = parse(rest).ok_or(Errno::ENOENT)?;
     let path = format!("/proc{rest}");
     match node {
-        Node::Root => Ok(Arc::new(ProcDir { path, pid: None })),
+        Node::Root => Ok(Arc::new(ProcDir { path, pid: None, sys: None })),
         Node::PidDir(pid) => {
             process(pid).ok_or(Errno::ENOENT)?.put();
-            Ok(Arc::new(ProcDir { path, pid: Some(pid) }))
+            Ok(Arc::new(ProcDir { path, pid: Some(pid), sys: None }))
         }
+        Node::SysDir(d) => Ok(Arc::new(ProcDir { path, pid: None, sys: Some(d) })),
+        Node::FdDir(pid) => {
+            process(pid).ok_or(Errno::ENOENT)?.put();
+            Ok(Arc::new(ProcDir { path, pid: Some(pid), sys: Some("fd") }))
+        }
+        Node::FdLink(..) => Err(Errno::ELOOP),
         Node::PidFile(pid, name) => {
             let t = process(pid).ok_or(Errno::ENOENT)?;
             let data = match name {
                 "stat" => pid_stat(t).into_bytes(),
                 "status" => pid_status(t).into_bytes(),
                 "cmdline" => pid_cmdline(t),
+                "environ" => pid_environ(t),
+                "maps" => pid_maps(t).into_bytes(),
+                "statm" => pid_statm(t).into_bytes(),
                 "comm" => format!("{}\n", t.comm()).into_bytes(),
                 "oom_score" => format!("{}\n", crate::mm::oom_kill::oom_score(t)).into_bytes(),
                 "oom_score_adj" => {
@@ -93,16 +149,16 @@ pub fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 }
                 _ => {
                     t.put();
-                    return Err(Errno::EINVAL); // exe: a link, see readlink
+                    return Err(Errno::ELOOP); // exe: a link, see readlink
                 }
             };
             t.put();
-            Ok(Arc::new(ProcFile { path, data }))
+            Ok(Arc::new(ProcFile { path, data, sysctl: None }))
         }
         Node::SysvIpcDir => Ok(Arc::new(SysvIpcDir { path })),
         Node::SysvIpc(name) => {
             let data = if name == "sem" { crate::ipc::sem::proc_show() } else { crate::ipc::msg::proc_show() };
-            Ok(Arc::new(ProcFile { path, data: data.into_bytes() }))
+            Ok(Arc::new(ProcFile { path, data: data.into_bytes(), sysctl: None }))
         }
         Node::System(name) => {
             let data = match name {
@@ -110,29 +166,32 @@ pub fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "slabinfo" => slabinfo(),
                 "loadavg" => loadavg(),
                 "uptime" => uptime(),
+                "mounts" => super::namespace::proc_mounts(),
+                "cpuinfo" => cpuinfo(),
+                "filesystems" => super::namespace::proc_filesystems(),
                 _ => format!("Linux version 6.1.0-rpi4-rust (aarch64) #1 SMP PREEMPT {}\n", env!("CARGO_PKG_VERSION")),
             };
-            Ok(Arc::new(ProcFile { path, data: data.into_bytes() }))
+            Ok(Arc::new(ProcFile { path, data: data.into_bytes(), sysctl: None }))
         }
+        Node::Sysctl(s) => Ok(Arc::new(ProcFile { path, data: (s.read)().into_bytes(), sysctl: Some(s) })),
+        Node::SelfLink => Err(Errno::ELOOP),
     }
 }
 
-/// Whether `/proc` + `rest` is a directory one can walk through: Ok, ENOENT
-/// or ENOTDIR, without generating any file's contents.
-pub fn check_dir(rest: &str) -> Result<(), Errno> {
-    match parse(rest).ok_or(Errno::ENOENT)? {
-        Node::Root | Node::SysvIpcDir => Ok(()),
-        Node::PidDir(pid) => {
-            process(pid).ok_or(Errno::ENOENT)?.put();
-            Ok(())
-        }
-        Node::PidFile(..) | Node::System(_) | Node::SysvIpc(_) => Err(Errno::ENOTDIR),
-    }
-}
-
-/// The target of a /proc link (`/proc/<pid>/exe`), or EINVAL.
-pub fn readlink(rest: &str) -> Result<String, Errno> {
+/// The target of a /proc link (`/proc/self`, `/proc/<pid>/exe`), or
+/// EINVAL.
+fn readlink(rest: &str) -> Result<String, Errno> {
     match parse(rest) {
+        Some(Node::SelfLink) => Ok(format!("{}", crate::sched::task::current().tgid())),
+        Some(Node::FdLink(pid, fd)) => {
+            let file = fd_file(pid, fd).ok_or(Errno::ENOENT)?;
+            let st = file.stat();
+            Ok(match file.ops.path() {
+                Some(p) => p,
+                None if st.mode & mode::S_IFMT == mode::S_IFIFO => format!("pipe:[{}]", st.ino),
+                None => format!("anon_inode:[{}]", st.ino),
+            })
+        }
         Some(Node::PidFile(pid, "exe")) => {
             let t = process(pid).ok_or(Errno::ENOENT)?;
             let exe = t.mm().map(|mm| mm.lock().exe.clone());
@@ -153,18 +212,136 @@ fn read_snapshot(data: &[u8], buf: &mut [u8], pos: u64) -> usize {
     n
 }
 
-/// A generated file.
+/// The super block of /proc (one for every mount of it).
+static PROC_SB: SuperBlock = SuperBlock { dev: 4, fs_type: "proc", magic: PROC_SUPER_MAGIC };
+/// PROC_SUPER_MAGIC (Linux: magic.h).
+const PROC_SUPER_MAGIC: u64 = 0x9fa0;
+
+/// A /proc inode, named by its path below /proc (Linux makes them on
+/// lookup too, from the task or the entry table).
+pub struct ProcInode {
+    /// Empty for the root, else `/`-prefixed.
+    rest: String,
+}
+
+/// The root of a new /proc mount.
+pub fn proc_root() -> InodeRef {
+    Arc::new(ProcInode { rest: String::new() })
+}
+
+impl Inode for ProcInode {
+    fn getattr(&self) -> Stat {
+        let (ino, mode, nlink) = match parse(&self.rest) {
+            Some(Node::Root) => (1, mode::S_IFDIR | 0o555, 2),
+            Some(Node::PidDir(pid)) => (0x2000_0000 + pid as u64, mode::S_IFDIR | 0o555, 2),
+            Some(Node::SysDir(_)) => (0x1200 + self.rest.len() as u64, mode::S_IFDIR | 0o555, 2),
+            Some(Node::SysvIpcDir) => (SYSVIPC_INO, mode::S_IFDIR | 0o555, 2),
+            Some(Node::SelfLink) => (0x1100, mode::S_IFLNK | 0o777, 1),
+            Some(Node::FdDir(pid)) => (0x2800_0000 + pid as u64, mode::S_IFDIR | 0o500, 2),
+            Some(Node::FdLink(pid, fd)) => (0x5000_0000 + ((pid as u64) << 12) + fd as u64, mode::S_IFLNK | 0o700, 1),
+            Some(Node::PidFile(pid, name)) => {
+                // As readdir numbers them.
+                let index = PID_FILES.iter().position(|n| *n == name).unwrap_or(0) as u64;
+                let kind = match name {
+                    "exe" => mode::S_IFLNK | 0o777,
+                    "oom_score_adj" => mode::S_IFREG | 0o644,
+                    _ => mode::S_IFREG | 0o444,
+                };
+                (0x3000_0000 + pid as u64 * 16 + index, kind, 1)
+            }
+            Some(Node::Sysctl(s)) => {
+                (0x1300 + s.path.len() as u64, mode::S_IFREG | if s.write.is_some() { 0o644 } else { 0o444 }, 1)
+            }
+            _ => (0x1000 + self.rest.len() as u64, mode::S_IFREG | 0o444, 1),
+        };
+        let size = if mode & mode::S_IFMT == mode::S_IFLNK { self.readlink().map_or(0, |t| t.len() as i64) } else { 0 };
+        Stat { dev: PROC_SB.dev, ino, mode, nlink, size, ..Stat::default() }
+    }
+
+    fn super_block(&self) -> &SuperBlock {
+        &PROC_SB
+    }
+
+    fn lookup(&self, name: &str) -> Result<InodeRef, Errno> {
+        match parse(&self.rest) {
+            Some(Node::Root | Node::PidDir(_) | Node::SysDir(_) | Node::FdDir(_) | Node::SysvIpcDir) => {}
+            _ => return Err(Errno::ENOTDIR),
+        }
+        let rest = format!("{}/{name}", self.rest);
+        match parse(&rest).ok_or(Errno::ENOENT)? {
+            Node::PidDir(pid) | Node::PidFile(pid, _) | Node::FdDir(pid) => process(pid).ok_or(Errno::ENOENT)?.put(),
+            Node::FdLink(pid, fd) => {
+                fd_file(pid, fd).ok_or(Errno::ENOENT)?;
+            }
+            _ => {}
+        }
+        Ok(Arc::new(ProcInode { rest }))
+    }
+
+    fn parent(&self) -> Option<InodeRef> {
+        let at = self.rest.rfind('/')?;
+        Some(Arc::new(ProcInode { rest: String::from(&self.rest[..at]) }))
+    }
+
+    fn name_of(&self, child: &InodeRef) -> Option<String> {
+        let c = child.as_any().downcast_ref::<ProcInode>()?;
+        c.rest.rsplit('/').next().map(String::from)
+    }
+
+    fn readlink(&self) -> Result<String, Errno> {
+        readlink(&self.rest)
+    }
+
+    fn open(self: Arc<Self>, _path: String, open_flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        let write = open_flags & super::file::flags::O_ACCMODE != super::file::flags::O_RDONLY;
+        let takes_writes = match parse(&self.rest) {
+            Some(Node::Sysctl(s)) => s.write.is_some(),
+            Some(Node::PidFile(_, name)) => name == "oom_score_adj",
+            _ => false,
+        };
+        if write && !takes_writes {
+            return Err(if self.getattr().mode & mode::S_IFMT == mode::S_IFDIR {
+                Errno::EISDIR
+            } else {
+                Errno::EACCES
+            });
+        }
+        open(&self.rest)
+    }
+
+    fn as_any_arc(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync> {
+        self
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+}
+
+/// A generated file; a setting of /proc/sys takes writes.
 struct ProcFile {
     path: String,
     data: Vec<u8>,
+    sysctl: Option<&'static super::proc_sys::Sysctl>,
 }
 
 impl FileOps for ProcFile {
     fn read(&self, buf: &mut [u8], pos: u64, _nonblock: bool) -> Result<usize, Errno> {
         Ok(read_snapshot(&self.data, buf, pos))
     }
+    /// A write sets the value from the whole buffer (Linux:
+    /// `proc_sys_write`, which also reads the number from offset 0).
+    fn write_at(&self, buf: &[u8], _pos: u64) -> Result<usize, Errno> {
+        let write = self.sysctl.and_then(|s| s.write).ok_or(Errno::EINVAL)?;
+        let text = core::str::from_utf8(buf).map_err(|_| Errno::EINVAL)?;
+        write(text)?;
+        Ok(buf.len())
+    }
+    fn append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
+        self.write_at(buf, 0).map(|n| (n, n as u64))
+    }
     fn stat(&self) -> Stat {
-        Stat { dev: 4, ino: 0x4000_0000, mode: mode::S_IFREG | 0o444, nlink: 1, rdev: 0, size: 0, mtime: 0 }
+        Stat { dev: 4, ino: 0x4000_0000, mode: mode::S_IFREG | 0o444, nlink: 1, ..Stat::default() }
     }
     fn seekable(&self) -> bool {
         true
@@ -172,12 +349,6 @@ impl FileOps for ProcFile {
     fn path(&self) -> Option<String> {
         Some(self.path.clone())
     }
-}
-
-/// Whether `/proc` + `rest` may be opened for writing: only
-/// `/proc/<pid>/oom_score_adj`.
-pub fn writable(rest: &str) -> bool {
-    matches!(parse(rest), Some(Node::PidFile(_, "oom_score_adj")))
 }
 
 /// `/proc/<pid>/oom_score_adj` (Linux: `oom_score_adj_write`): reads as a
@@ -208,7 +379,7 @@ impl FileOps for OomScoreAdj {
         Ok(buf.len())
     }
     fn stat(&self) -> Stat {
-        Stat { dev: 4, ino: 0x4000_0001, mode: mode::S_IFREG | 0o644, nlink: 1, rdev: 0, size: 0, mtime: 0 }
+        Stat { dev: 4, ino: 0x4000_0001, mode: mode::S_IFREG | 0o644, nlink: 1, ..Stat::default() }
     }
     fn seekable(&self) -> bool {
         true
@@ -218,35 +389,57 @@ impl FileOps for OomScoreAdj {
     }
 }
 
-/// `/proc` or `/proc/<pid>`.
+/// A /proc directory: the root, `/proc/<pid>`, `/proc/<pid>/fd` (`sys`
+/// is `fd` then) or one in `/proc/sys`.
 struct ProcDir {
     path: String,
     pid: Option<Pid>,
+    sys: Option<&'static str>,
 }
 
 impl FileOps for ProcDir {
     fn stat(&self) -> Stat {
         let ino = self.pid.map_or(3_000_000, |p| 0x2000_0000 + p as u64);
-        Stat { dev: 4, ino, mode: mode::S_IFDIR | 0o555, nlink: 2, rdev: 0, size: 0, mtime: 0 }
+        Stat { dev: 4, ino, mode: mode::S_IFDIR | 0o555, nlink: 2, ..Stat::default() }
     }
     fn read(&self, _buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {
         Err(Errno::EISDIR)
     }
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         let mut list = Vec::new();
+        if let (Some("fd"), Some(pid)) = (self.sys, self.pid) {
+            for fd in open_fds(pid) {
+                let ino = 0x5000_0000 + ((pid as u64) << 12) + fd as u64;
+                list.push(DirEntry { ino, dtype: dtype::DT_LNK, name: format!("{fd}") });
+            }
+            return Ok(list);
+        }
+        if let Some(dir) = self.sys {
+            if dir.is_empty() {
+                list.push(DirEntry { ino: 0x1206, dtype: dtype::DT_DIR, name: "kernel".into() });
+            }
+            for s in super::proc_sys::SYSCTLS {
+                if let Some(name) = s.path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) {
+                    list.push(DirEntry { ino: 0x1300 + s.path.len() as u64, dtype: dtype::DT_REG, name: name.into() });
+                }
+            }
+            return Ok(list);
+        }
         match self.pid {
             Some(pid) => {
                 for (i, name) in PID_FILES.iter().enumerate() {
                     let dtype = if *name == "exe" { dtype::DT_LNK } else { dtype::DT_REG };
-                    list.push(DirEntry { ino: 0x3000_0000 + pid as u64 * 8 + i as u64, dtype, name: (*name).into() });
+                    list.push(DirEntry { ino: 0x3000_0000 + pid as u64 * 16 + i as u64, dtype, name: (*name).into() });
                 }
+                list.push(DirEntry { ino: 0x2800_0000 + pid as u64, dtype: dtype::DT_DIR, name: "fd".into() });
             }
             None => {
                 for (i, name) in SYSTEM_FILES.iter().enumerate() {
                     list.push(DirEntry { ino: 0x1000 + i as u64, dtype: dtype::DT_REG, name: (*name).into() });
                 }
                 list.push(DirEntry { ino: 0x1100, dtype: dtype::DT_LNK, name: "self".into() });
-                list.push(DirEntry { ino: 0x1200, dtype: dtype::DT_DIR, name: "sysvipc".into() });
+                list.push(DirEntry { ino: SYSVIPC_INO, dtype: dtype::DT_DIR, name: "sysvipc".into() });
+                list.push(DirEntry { ino: 0x1204, dtype: dtype::DT_DIR, name: "sys".into() });
                 for_each_process(|t| {
                     if t.pid() != 0 && t.pid() == t.tgid() {
                         list.push(DirEntry {
@@ -275,7 +468,7 @@ struct SysvIpcDir {
 
 impl FileOps for SysvIpcDir {
     fn stat(&self) -> Stat {
-        Stat { dev: 4, ino: 0x1200, mode: mode::S_IFDIR | 0o555, nlink: 2, rdev: 0, size: 0, mtime: 0 }
+        Stat { dev: 4, ino: SYSVIPC_INO, mode: mode::S_IFDIR | 0o555, nlink: 2, ..Stat::default() }
     }
     fn read(&self, _buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {
         Err(Errno::EISDIR)
@@ -433,11 +626,100 @@ fn pid_status(t: TaskRef) -> String {
 
 /// The arguments, NUL-separated, read from the process's own memory.
 fn pid_cmdline(t: TaskRef) -> Vec<u8> {
-    let Some(mm) = t.mm() else { return Vec::new() };
-    let (start, end) = {
-        let i = mm.lock();
-        (i.arg_start, i.arg_end)
+    user_strings(t, |i| (i.arg_start, i.arg_end))
+}
+
+/// `/proc/<pid>/environ`: the environment strings, NUL-separated.
+fn pid_environ(t: TaskRef) -> Vec<u8> {
+    user_strings(t, |i| (i.env_start, i.env_end))
+}
+
+/// `/proc/<pid>/maps` (Linux: `show_map_vma`): one line per VMA; file
+/// mappings show their offset, but not the file's name, which a mapping
+/// does not keep here.
+fn pid_maps(t: TaskRef) -> String {
+    use crate::mm::vma::{prot, VmaKind};
+    let Some(mm) = t.mm() else { return String::new() };
+    let inner = mm.lock();
+    let mut s = String::new();
+    for v in inner.vmas.iter() {
+        let bit = |b: u8, c: char| if v.prot & b != 0 { c } else { '-' };
+        let shared = if matches!(v.kind, VmaKind::Shared { .. }) { 's' } else { 'p' };
+        let offset = v.kind.file_page(v.start).map_or(0, |(_, page)| page * PAGE_SIZE as u64);
+        let name = match v.kind {
+            VmaKind::Image => inner.exe.as_str(),
+            VmaKind::Heap => "[heap]",
+            VmaKind::Stack => "[stack]",
+            VmaKind::Special => "[sigpage]",
+            _ => "",
+        };
+        let line = format!(
+            "{:08x}-{:08x} {}{}{}{} {:08x} 00:00 0",
+            v.start,
+            v.end,
+            bit(prot::READ, 'r'),
+            bit(prot::WRITE, 'w'),
+            bit(prot::EXEC, 'x'),
+            shared,
+            offset
+        );
+        if name.is_empty() {
+            let _ = writeln!(s, "{line}");
+        } else {
+            let _ = writeln!(s, "{line:<72} {name}");
+        }
+    }
+    s
+}
+
+/// `/proc/<pid>/statm`: size, resident, shared, text, lib, data, dt in
+/// pages (shared, lib and dt are not counted: 0).
+fn pid_statm(t: TaskRef) -> String {
+    use crate::mm::vma::VmaKind;
+    let Some(mm) = t.mm() else { return String::from("0 0 0 0 0 0 0\n") };
+    let page = PAGE_SIZE as u64;
+    let (size, text, data) = {
+        let inner = mm.lock();
+        let mut size = 0;
+        let mut text = 0;
+        let mut data = 0;
+        for v in inner.vmas.iter() {
+            size += v.len() / page;
+            match v.kind {
+                VmaKind::Image if v.prot & crate::mm::vma::prot::EXEC != 0 => text += v.len() / page,
+                VmaKind::Image | VmaKind::Heap | VmaKind::Stack | VmaKind::Anonymous => data += v.len() / page,
+                _ => {}
+            }
+        }
+        (size, text, data)
     };
+    format!("{size} {} 0 {text} 0 {data} 0\n", mm.rss.load(Ordering::Relaxed))
+}
+
+/// `/proc/cpuinfo` as Linux prints it on arm64: one block per online
+/// core (Cortex-A72: implementer 0x41, part 0xd08, r0p3); BogoMIPS from
+/// the timer frequency, as Linux computes it; the features are the
+/// HWCAPs execve reports.
+fn cpuinfo() -> String {
+    let rate = crate::time::frequency();
+    let mut s = String::new();
+    for cpu in 0..crate::smp::online_count() {
+        let _ = write!(
+            s,
+            "processor\t: {cpu}\nBogoMIPS\t: {}.{:02}\nFeatures\t: fp asimd\nCPU implementer\t: 0x41\n\
+             CPU architecture: 8\nCPU variant\t: 0x0\nCPU part\t: 0xd08\nCPU revision\t: 3\n\n",
+            rate / 500_000,
+            (rate / 5_000) % 100
+        );
+    }
+    s
+}
+
+/// The bytes of the task's user memory between the addresses `range`
+/// picks (argument or environment strings), at most 64 KiB.
+fn user_strings(t: TaskRef, range: impl FnOnce(&crate::mm::mm_struct::MmInner) -> (u64, u64)) -> Vec<u8> {
+    let Some(mm) = t.mm() else { return Vec::new() };
+    let (start, end) = range(&mm.lock());
     let len = end.saturating_sub(start).min(64 * 1024) as usize;
     let mut out = Vec::with_capacity(len);
     let _ = mm.access(start, len, Access::Read, |p, n| {
@@ -457,9 +739,13 @@ fn meminfo() -> String {
     let _ = writeln!(s, "MemFree:        {:8} kB", kb(st.free));
     let _ = writeln!(s, "MemAvailable:   {:8} kB", kb(st.free));
     let _ = writeln!(s, "Buffers:        {:8} kB", 0);
-    let _ = writeln!(s, "Cached:         {:8} kB", 0);
+    // tmpfs pages are in the page cache and counted as Shmem, as Linux
+    // counts them.
+    let shmem = super::tmpfs::shmem_pages();
+    let _ = writeln!(s, "Cached:         {:8} kB", kb(shmem));
     let _ = writeln!(s, "Slab:           {:8} kB", heap_total / 1024);
     let _ = writeln!(s, "KernelStack:    {:8} kB", stacks);
+    let _ = writeln!(s, "Shmem:          {:8} kB", kb(shmem));
     s
 }
 

@@ -298,7 +298,7 @@ impl FileOps for Console {
     }
 
     fn stat(&self) -> Stat {
-        Stat { dev: 5, ino: 3, mode: mode::S_IFCHR | 0o620, nlink: 1, rdev: CONSOLE_RDEV, size: 0, mtime: 0 }
+        Stat { dev: 5, ino: 3, mode: mode::S_IFCHR | 0o620, nlink: 1, rdev: CONSOLE_RDEV, ..Stat::default() }
     }
 
     fn poll(&self) -> u16 {

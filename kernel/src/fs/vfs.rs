@@ -1,197 +1,261 @@
-//! The file namespace (Linux: fs/namei.c, fs/open.c, reduced): one tree made
-//! of the read-only initramfs with `/proc` and `/dev` mounted on it.
+//! The file namespace's operations by name (Linux: fs/namei.c's `do_*`,
+//! fs/open.c): open with create, mkdir, mknod, unlink, rmdir, rename,
+//! link, symlink, and the tree built at boot.
 //!
-//! - `/dev/null`, `/dev/zero`, `/dev/console` and `/dev/tty` (both the
-//!   console terminal);
-//! - `/proc` (procfs.rs), with `/proc/self` standing for the caller's PID;
-//! - `/sys`, holding `/sys/kernel/tracing` (trace/tracefs.rs);
-//! - everything else from the initramfs (ramfs.rs), which refuses writes
-//!   with EROFS.
+//! At boot ([`init`]) a tmpfs becomes the root and the built-in initramfs
+//! is unpacked into it (Linux: `populate_rootfs`); `/proc` (procfs.rs) and
+//! `/dev` (devfs.rs, a devtmpfs) and `/sys` (the trace directory,
+//! trace/tracefs.rs) are mounted on it. The system calls
+//! (syscall/fs.rs, syscall/fs_namei.rs) turn their arguments into a
+//! [`WalkStart`] and names; the checks that do not depend on the file
+//! system (types, mount points, `.` and `..`) are made here, with Linux's
+//! errors, and the rest by the inode operations.
 
-use super::file::{dtype, flags, mode, DirEntry, FileOps, Stat};
-use super::path;
-use super::{procfs, ramfs, tty};
+use super::file::{flags, mode, File};
+use super::inode::{file_type, is_dir, same_inode, InodeRef};
+use super::namei::{self, LastType, WalkStart};
+use super::namespace::{self, PathRef};
+use super::tmpfs::{Contents, TmpInode, Tmpfs};
 use crate::errno::Errno;
-use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
-use alloc::vec::Vec;
 
 /// `dirfd` meaning the current directory.
 pub const AT_FDCWD: i32 = -100;
 
-/// Resolves `/proc/self` in a normalised path.
-fn resolve_self(p: String) -> String {
-    if p == "/proc/self" || p.starts_with("/proc/self/") {
-        let pid = crate::sched::task::current().tgid();
-        return format!("/proc/{pid}{}", &p["/proc/self".len()..]);
-    }
-    p
-}
+/// The archive the build linked in (kernel/build.rs), as Linux's built-in
+/// initramfs (`CONFIG_INITRAMFS_SOURCE`).
+static INITRAMFS: &[u8] = include_bytes!(env!("INITRAMFS_PATH"));
 
-/// The normalised absolute path of `name` seen from `base` (a directory).
-/// Every directory walked through must exist and be one (ENOENT,
-/// ENOTDIR), as in Linux's walk.
-pub fn absolute(base: &str, name: &str) -> Result<String, Errno> {
-    path::normalize_with(base, name, &mut check_dir).map(resolve_self)
-}
-
-/// Whether the normalised path `p` is a directory to walk through (Ok,
-/// ENOENT, ENOTDIR); cheap: nothing is opened or generated.
-fn check_dir(p: &str) -> Result<(), Errno> {
-    if p == "/proc/self" || p.starts_with("/proc/self/") {
-        return check_dir(&resolve_self(String::from(p)));
-    }
-    if p == "/proc" || p.starts_with("/proc/") {
-        return procfs::check_dir(&p["/proc".len()..]);
-    }
-    if p == "/sys" || p.starts_with("/sys/") {
-        return crate::trace::tracefs::check_dir(&p["/sys".len()..]);
-    }
-    if p == "/dev" {
-        return Ok(());
-    }
-    if p.starts_with("/dev/") {
-        return Err(if open(p, flags::O_RDONLY).is_ok() { Errno::ENOTDIR } else { Errno::ENOENT });
-    }
-    match ramfs::lookup(p) {
-        Some(node) if node.is_dir() => Ok(()),
-        Some(_) => Err(Errno::ENOTDIR),
-        None => Err(Errno::ENOENT),
-    }
-}
-
-/// Opens a normalised path (Linux: `do_filp_open`).
-pub fn open(p: &str, open_flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
-    let write = open_flags & flags::O_ACCMODE != flags::O_RDONLY;
-    let creat = open_flags & flags::O_CREAT != 0;
-    let ops: Arc<dyn FileOps> = if p == "/proc" || p.starts_with("/proc/") {
-        if creat || (write && !procfs::writable(&p["/proc".len()..])) {
-            return Err(if exists(p) { Errno::EACCES } else { Errno::ENOENT });
+/// Builds the tree: a tmpfs root with the initramfs unpacked into it,
+/// `/proc`, `/dev` and `/sys` mounted. Returns the number of files unpacked.
+pub fn init() -> usize {
+    let root = Tmpfs::new_root(Tmpfs::default_pages());
+    let files = super::tmpfs::populate_rootfs(&root, INITRAMFS);
+    let root_ref: InodeRef = root.clone();
+    namespace::init_mount_tree(root_ref.clone(), "rootfs", "tmpfs", "");
+    let top = namespace::root();
+    for (dir, perm) in [("proc", 0o555), ("dev", 0o755), ("sys", 0o555), ("tmp", 0o1777)] {
+        match root_ref.mkdir(dir, perm) {
+            Ok(_) | Err(Errno::EEXIST) => {}
+            Err(e) => log::error!("rootfs: /{dir}: {e:?}"),
         }
-        procfs::open(&p["/proc".len()..])?
-    } else if p == "/sys" || p.starts_with("/sys/") {
-        // sysfs holds only the trace directory (trace/tracefs.rs).
-        crate::trace::tracefs::open(&p["/sys".len()..], write)?
-    } else if p == "/dev" || p.starts_with("/dev/") {
-        match &p[4..] {
-            "" => Arc::new(DevDir),
-            "/null" => Arc::new(Null),
-            "/zero" => Arc::new(Zero),
-            "/console" | "/tty" => tty::open(),
-            _ => return Err(if creat { Errno::EROFS } else { Errno::ENOENT }),
-        }
-    } else {
-        match ramfs::lookup(p) {
-            Some(node) => {
-                if write {
-                    return Err(if node.is_dir() { Errno::EISDIR } else { Errno::EROFS });
-                }
-                if creat && open_flags & flags::O_EXCL != 0 {
-                    return Err(Errno::EEXIST);
-                }
-                ramfs::RamFile::open(String::from(p), node)
-            }
-            None if creat => return Err(Errno::EROFS),
-            None => return Err(Errno::ENOENT),
+    }
+    let mount = |dir: &str, inode: InodeRef, source: &str, fs_type: &'static str, options: &str| {
+        let at = root_ref.lookup(dir).map(|inode| PathRef { mnt: top.mnt.clone(), inode });
+        if let Err(e) = at.and_then(|at| namespace::do_mount(&at, inode, source, fs_type, options)) {
+            log::error!("mounting {fs_type} on /{dir}: {e:?}");
         }
     };
-    if open_flags & flags::O_DIRECTORY != 0 && ops.stat().mode & mode::S_IFMT != mode::S_IFDIR {
-        return Err(Errno::ENOTDIR);
-    }
-    Ok(ops)
+    mount("proc", super::procfs::proc_root(), "proc", "proc", "");
+    mount("dev", super::devfs::devtmpfs(), "devtmpfs", "devtmpfs", "");
+    mount("sys", crate::trace::tracefs::sys_root(), "sysfs", "sysfs", "");
+    files
 }
 
-/// Whether something exists at the normalised path.
-pub fn exists(p: &str) -> bool {
-    open(p, flags::O_RDONLY).is_ok() || readlink(p).is_ok()
+/// A name for what `name` opened from `start`, for /proc and messages:
+/// absolute, with `.` and `..` resolved as text.
+pub fn display_path(start: &WalkStart, name: &str) -> String {
+    let base = if name.starts_with('/') {
+        String::from("/")
+    } else {
+        namei::d_path(&start.dir, &start.root).unwrap_or_else(|_| String::from("/"))
+    };
+    super::path::normalize(&base, name).unwrap_or_else(|_| String::from(name))
 }
 
-/// `stat` of a normalised path.
-pub fn stat(p: &str) -> Result<Stat, Errno> {
-    if let Ok(target) = readlink(p) {
-        return Ok(Stat {
-            dev: 4,
-            ino: 0x5000_0000,
-            mode: mode::S_IFLNK | 0o777,
-            nlink: 1,
-            rdev: 0,
-            size: target.len() as i64,
-            mtime: 0,
-        });
-    }
-    open(p, flags::O_RDONLY).map(|f| f.stat())
-}
-
-/// The target of a symbolic link (only /proc has them).
-pub fn readlink(p: &str) -> Result<String, Errno> {
-    if let Some(rest) = p.strip_prefix("/proc") {
-        return procfs::readlink(rest);
-    }
-    if ramfs::lookup(p).is_some() || p.starts_with("/dev") {
+/// Opens `name` (Linux: `do_filp_open`): O_CREAT makes a regular file with
+/// `perm` less the umask, O_EXCL refuses an existing one, O_NOFOLLOW
+/// refuses a final link (ELOOP), O_DIRECTORY wants a directory, O_TRUNC
+/// empties a regular file.
+pub fn open(start: &WalkStart, name: &str, open_flags: u32, perm: u32, umask: u32) -> Result<Arc<File>, Errno> {
+    let follow = open_flags & flags::O_NOFOLLOW == 0;
+    let write = open_flags & flags::O_ACCMODE != flags::O_RDONLY;
+    // Linux (since 6.4) refuses the pair outright.
+    if open_flags & flags::O_CREAT != 0 && open_flags & flags::O_DIRECTORY != 0 {
         return Err(Errno::EINVAL);
     }
-    Err(Errno::ENOENT)
+    let place = if open_flags & flags::O_CREAT != 0 {
+        let parent = namei::path_parent(start, name)?;
+        if parent.last_type != LastType::Norm || parent.trailing_slash {
+            return Err(Errno::EISDIR);
+        }
+        match namei::lookup_child(&parent.dir, &parent.last)? {
+            Some(_) if open_flags & flags::O_EXCL != 0 => return Err(Errno::EEXIST),
+            Some(existing) => {
+                if file_type(&existing.inode) == mode::S_IFLNK && follow {
+                    // Departure from Linux: a dangling link's target is
+                    // not created (ENOENT).
+                    namei::path_lookup(start, name, true)?
+                } else {
+                    existing
+                }
+            }
+            None => {
+                let inode = parent.dir.inode.create(&parent.last, mode::S_IFREG | (perm & 0o7777 & !umask), 0)?;
+                PathRef { mnt: parent.dir.mnt.clone(), inode }
+            }
+        }
+    } else {
+        namei::path_lookup(start, name, follow)?
+    };
+    let ftype = file_type(&place.inode);
+    if ftype == mode::S_IFLNK && open_flags & flags::O_PATH == 0 {
+        return Err(Errno::ELOOP);
+    }
+    if ftype == mode::S_IFDIR && (write || open_flags & flags::O_CREAT != 0) {
+        return Err(Errno::EISDIR);
+    }
+    if open_flags & flags::O_DIRECTORY != 0 && ftype != mode::S_IFDIR {
+        return Err(Errno::ENOTDIR);
+    }
+    let ops = place.inode.clone().open(display_path(start, name), open_flags)?;
+    Ok(File::with_path(ops, open_flags, place))
 }
 
-/// `/dev`.
-struct DevDir;
-
-impl FileOps for DevDir {
-    fn stat(&self) -> Stat {
-        Stat { dev: 2, ino: 2_000_000, mode: mode::S_IFDIR | 0o755, nlink: 2, rdev: 0, size: 0, mtime: 0 }
-    }
-    fn read(&self, _buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {
-        Err(Errno::EISDIR)
-    }
-    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        Ok(["console", "null", "tty", "zero"]
-            .iter()
-            .enumerate()
-            .map(|(i, n)| DirEntry { ino: 2_000_001 + i as u64, dtype: dtype::DT_CHR, name: String::from(*n) })
-            .collect())
-    }
-    fn seekable(&self) -> bool {
-        true
-    }
-    fn path(&self) -> Option<String> {
-        Some(String::from("/dev"))
+/// The contents of the program at `path` (absolute), for execve: EACCES
+/// for anything but a regular file with an execute bit.
+pub fn read_exec(path: &str) -> Result<Contents, Errno> {
+    let root = namespace::root();
+    let start = WalkStart { root: root.clone(), dir: root };
+    let place = namei::path_lookup(&start, path, true)?;
+    match place.inode.as_any().downcast_ref::<TmpInode>() {
+        Some(t) if t.mode() & mode::S_IFMT == mode::S_IFREG && t.mode() & 0o111 != 0 => t.contents(),
+        _ => Err(Errno::EACCES),
     }
 }
 
-/// `/dev/null` (1:3): reads end at once, writes vanish.
-struct Null;
+/// `mkdir` (Linux: `do_mkdirat`).
+pub fn mkdir(start: &WalkStart, name: &str, perm: u32, umask: u32) -> Result<(), Errno> {
+    let parent = namei::path_parent(start, name)?;
+    if parent.last_type != LastType::Norm {
+        return Err(Errno::EEXIST);
+    }
+    parent.dir.inode.mkdir(&parent.last, perm & 0o7777 & !umask).map(|_| ())
+}
 
-impl FileOps for Null {
-    fn read(&self, _buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {
-        Ok(0)
+/// `mknod` of a regular file or a character device (Linux: `do_mknodat`).
+pub fn mknod(start: &WalkStart, name: &str, mode_bits: u32, rdev: u64, umask: u32) -> Result<(), Errno> {
+    let ftype = mode_bits & mode::S_IFMT;
+    let ftype = if ftype == 0 { mode::S_IFREG } else { ftype };
+    if !matches!(ftype, mode::S_IFREG | mode::S_IFCHR) {
+        return Err(if ftype == mode::S_IFDIR { Errno::EPERM } else { Errno::EINVAL });
     }
-    fn write(&self, buf: &[u8], _nonblock: bool) -> Result<usize, Errno> {
-        Ok(buf.len())
+    let parent = namei::path_parent(start, name)?;
+    if parent.last_type != LastType::Norm || parent.trailing_slash {
+        return Err(Errno::EEXIST);
     }
-    fn stat(&self) -> Stat {
-        Stat { dev: 2, ino: 2_000_002, mode: mode::S_IFCHR | 0o666, nlink: 1, rdev: (1 << 8) | 3, size: 0, mtime: 0 }
+    if namei::lookup_child(&parent.dir, &parent.last)?.is_some() {
+        return Err(Errno::EEXIST);
     }
-    fn path(&self) -> Option<String> {
-        Some(String::from("/dev/null"))
+    parent.dir.inode.create(&parent.last, ftype | (mode_bits & 0o7777 & !umask), rdev).map(|_| ())
+}
+
+/// `symlink` (Linux: `do_symlinkat`).
+pub fn symlink(start: &WalkStart, target: &str, name: &str) -> Result<(), Errno> {
+    if target.is_empty() {
+        return Err(Errno::ENOENT);
+    }
+    let parent = namei::path_parent(start, name)?;
+    if parent.last_type != LastType::Norm || parent.trailing_slash {
+        return Err(Errno::EEXIST);
+    }
+    parent.dir.inode.symlink(&parent.last, target).map(|_| ())
+}
+
+/// `unlink` or `rmdir` (Linux: `do_unlinkat`, `do_rmdir`).
+pub fn unlink(start: &WalkStart, name: &str, dir: bool) -> Result<(), Errno> {
+    let parent = namei::path_parent(start, name)?;
+    match parent.last_type {
+        LastType::Norm => {}
+        LastType::Dot if dir => return Err(Errno::EINVAL),
+        LastType::DotDot if dir => return Err(Errno::ENOTEMPTY),
+        LastType::Root if dir => return Err(Errno::EBUSY),
+        _ => return Err(Errno::EISDIR),
+    }
+    let victim = namei::lookup_raw(&parent.dir, &parent.last)?;
+    let victim_place = PathRef { mnt: parent.dir.mnt.clone(), inode: victim.clone() };
+    if dir {
+        if !is_dir(&victim) {
+            return Err(Errno::ENOTDIR);
+        }
+        if namespace::is_mountpoint(&victim_place) {
+            return Err(Errno::EBUSY);
+        }
+        parent.dir.inode.rmdir(&parent.last)
+    } else {
+        if parent.trailing_slash {
+            return Err(if is_dir(&victim) { Errno::EISDIR } else { Errno::ENOTDIR });
+        }
+        if is_dir(&victim) {
+            return Err(Errno::EISDIR);
+        }
+        parent.dir.inode.unlink(&parent.last)
     }
 }
 
-/// `/dev/zero` (1:5).
-struct Zero;
+/// `link` (Linux: `do_linkat`): `old` (a link followed if `follow`) gets
+/// the new name `new`.
+pub fn link(old_start: &WalkStart, old: &str, new_start: &WalkStart, new: &str, follow: bool) -> Result<(), Errno> {
+    link_place(namei::path_lookup(old_start, old, follow)?, new_start, new)
+}
 
-impl FileOps for Zero {
-    fn read(&self, buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {
-        buf.fill(0);
-        Ok(buf.len())
+/// `link` of the place `target` (linkat with AT_EMPTY_PATH).
+pub fn link_place(target: PathRef, new_start: &WalkStart, new: &str) -> Result<(), Errno> {
+    let parent = namei::path_parent(new_start, new)?;
+    if parent.last_type != LastType::Norm || parent.trailing_slash {
+        return Err(Errno::EEXIST);
     }
-    fn write(&self, buf: &[u8], _nonblock: bool) -> Result<usize, Errno> {
-        Ok(buf.len())
+    if is_dir(&target.inode) {
+        return Err(Errno::EPERM);
     }
-    fn stat(&self) -> Stat {
-        Stat { dev: 2, ino: 2_000_004, mode: mode::S_IFCHR | 0o666, nlink: 1, rdev: (1 << 8) | 5, size: 0, mtime: 0 }
+    if !Arc::ptr_eq(&target.mnt, &parent.dir.mnt) {
+        return Err(Errno::EXDEV);
     }
-    fn path(&self) -> Option<String> {
-        Some(String::from("/dev/zero"))
+    if namei::lookup_child(&parent.dir, &parent.last)?.is_some() {
+        return Err(Errno::EEXIST);
     }
+    parent.dir.inode.link(&parent.last, &target.inode)
+}
+
+/// `rename` (Linux: `do_renameat2`).
+pub fn rename(
+    old_start: &WalkStart,
+    old: &str,
+    new_start: &WalkStart,
+    new: &str,
+    rename_flags: u32,
+) -> Result<(), Errno> {
+    use super::inode::{RENAME_EXCHANGE, RENAME_NOREPLACE};
+    if rename_flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0
+        || rename_flags & RENAME_NOREPLACE != 0 && rename_flags & RENAME_EXCHANGE != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let from = namei::path_parent(old_start, old)?;
+    let to = namei::path_parent(new_start, new)?;
+    if from.last_type != LastType::Norm {
+        return Err(Errno::EBUSY);
+    }
+    if to.last_type != LastType::Norm {
+        return Err(if rename_flags & RENAME_NOREPLACE != 0 { Errno::EEXIST } else { Errno::EBUSY });
+    }
+    if !Arc::ptr_eq(&from.dir.mnt, &to.dir.mnt) {
+        return Err(Errno::EXDEV);
+    }
+    let moving = namei::lookup_raw(&from.dir, &from.last)?;
+    if (from.trailing_slash || to.trailing_slash) && !is_dir(&moving) {
+        return Err(Errno::ENOTDIR);
+    }
+    let target = match namei::lookup_raw(&to.dir, &to.last) {
+        Ok(t) => Some(t),
+        Err(Errno::ENOENT) => None,
+        Err(e) => return Err(e),
+    };
+    let busy =
+        |inode: &InodeRef| namespace::is_mountpoint(&PathRef { mnt: from.dir.mnt.clone(), inode: inode.clone() });
+    if busy(&moving) || target.as_ref().is_some_and(|t| busy(t) && !same_inode(t, &moving)) {
+        return Err(Errno::EBUSY);
+    }
+    from.dir.inode.rename(&from.last, &to.dir.inode, &to.last, rename_flags)
 }

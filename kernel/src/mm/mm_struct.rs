@@ -23,6 +23,7 @@
 //! may be taken; fork holds the parent's while it fills the fresh child's,
 //! which nobody else can see yet (kernel/src/sync.rs has the whole order).
 
+use super::filemap::MappingRef;
 use super::frame::PAGE_SIZE;
 use super::page::{alloc_user_page, copy_user_page, get_page, page_count, put_page};
 use super::pgtable::{pte, MapError, PageTable, Table, TableMemory};
@@ -97,6 +98,18 @@ pub struct MmInner {
     pub env_end: u64,
     /// The program's path (`/proc/<pid>/exe`).
     pub exe: alloc::string::String,
+    /// The files mapped here, by the number their VMAs carry
+    /// (mm/filemap.rs).
+    pub mappings: alloc::collections::BTreeMap<u32, MappingRef>,
+}
+
+/// A file to map (Linux: the `struct file` and `pgoff` of `do_mmap`).
+pub struct FileMap {
+    pub mapping: MappingRef,
+    /// The file page at the start of the mapping.
+    pub pgoff: u64,
+    /// MAP_SHARED (else MAP_PRIVATE).
+    pub shared: bool,
 }
 
 /// An address space shared by the tasks that use it (Linux: `mm_users`).
@@ -221,6 +234,7 @@ impl MmStruct {
                 env_start: 0,
                 env_end: 0,
                 exe: alloc::string::String::new(),
+                mappings: alloc::collections::BTreeMap::new(),
             }),
             rss: AtomicU64::new(0),
             pgtables: AtomicU64::new(pgtables.into_inner()),
@@ -274,6 +288,7 @@ impl MmStruct {
         child_inner.env_start = inner.env_start;
         child_inner.env_end = inner.env_end;
         child_inner.exe = inner.exe.clone();
+        child_inner.mappings = inner.mappings.clone();
         let mut parent_tables = self.tables();
         let mut parent_pt = PageTable::from_root(self.root, &mut parent_tables);
         let mut child_tables = child.tables();
@@ -284,7 +299,8 @@ impl MmStruct {
             if v.kind == VmaKind::Special {
                 continue; // MmStruct::new mapped it already
             }
-            let cow = v.prot & prot::WRITE != 0;
+            // Shared mappings stay shared: both sides write the same page.
+            let cow = v.prot & prot::WRITE != 0 && !matches!(v.kind, VmaKind::Shared { .. });
             result = parent_pt.copy_range(&mut child_pt, v.start, v.end, |_, entry| {
                 if cow {
                     *entry = pte::wrprotect(*entry);
@@ -331,6 +347,9 @@ impl MmStruct {
         let mut pt = PageTable::from_root(self.root, &mut tables);
         let slot = pt.pte_mut(page_va, true).map_err(map_error)?.ok_or(Errno::ENOMEM)?;
         if !pte::present(*slot) {
+            if let Some((object, index)) = vma.kind.file_page(page_va) {
+                return self.file_fault(inner, slot, vma.kind, object, index, access, writable, exec);
+            }
             if vma.kind == VmaKind::Stack && page_va < exec_stack_floor(inner) && STACK_TOP - page_va > stack_limit() {
                 // Past RLIMIT_STACK: the stack does not grow there (Linux:
                 // acct_stack_growth refuses, and the fault is SIGSEGV).
@@ -357,6 +376,12 @@ impl MmStruct {
         }
         if access == Access::Write && !pte::writable(old) {
             let old_pa = pte::addr(old);
+            if matches!(vma.kind, VmaKind::Shared { .. }) {
+                // The file's page, written in place (Linux: `wp_page_shared`).
+                *slot = pte::mkwrite(old);
+                mmu::flush_tlb_user_page(self.asid, page_va);
+                return Ok(old_pa);
+            }
             if page_count(old_pa) == 1 {
                 // The only user left: take the page back (Linux:
                 // `wp_page_reuse`).
@@ -379,6 +404,49 @@ impl MmStruct {
             mmu::flush_tlb_user_page(self.asid, page_va);
         }
         Ok(pte::addr(*slot))
+    }
+
+    /// A fault on a file mapping with no page yet (Linux: `do_read_fault`,
+    /// `do_shared_fault`, `do_cow_fault`): the file's page is mapped, or for
+    /// a write to a private mapping, a copy of it.
+    #[allow(clippy::too_many_arguments)]
+    fn file_fault(
+        &self,
+        inner: &MmInner,
+        slot: &mut u64,
+        kind: VmaKind,
+        object: u32,
+        index: u64,
+        access: Access,
+        writable: bool,
+        exec: bool,
+    ) -> Result<u64, Errno> {
+        let mapping = inner.mappings.get(&object).ok_or(Errno::EFAULT)?;
+        let pa = mapping.find_or_create_page(index)?;
+        let shared = matches!(kind, VmaKind::Shared { .. });
+        let (pa, writable) = if shared {
+            (pa, writable)
+        } else if access == Access::Write {
+            let Some(copy) = alloc_user_page() else {
+                put_page(pa);
+                return Err(Errno::ENOMEM);
+            };
+            // SAFETY: both frames are RAM in the linear map; the file's page
+            // is held by the reference find_or_create_page gave us.
+            unsafe {
+                core::ptr::copy_nonoverlapping(phys_to_virt(pa) as *const u8, phys_to_virt(copy) as *mut u8, PAGE_SIZE)
+            };
+            put_page(pa);
+            (copy, true)
+        } else {
+            (pa, false)
+        };
+        if exec {
+            crate::arch::cache::sync_icache_range(phys_to_virt(pa), PAGE_SIZE);
+        }
+        *slot = pte::user_page(pa, writable, exec);
+        self.rss.fetch_add(1, Ordering::Relaxed);
+        Ok(pa)
     }
 
     /// Calls `f(kernel_pointer, len)` for each page-sized piece of the user
@@ -484,6 +552,20 @@ impl MmStruct {
         placement: Placement,
         limits: VmLimits,
     ) -> Result<u64, Errno> {
+        self.mmap_region(addr, len, prot_bits, placement, limits, None)
+    }
+
+    /// [`MmStruct::mmap_area`] of a file, or of anonymous memory if `file`
+    /// is None (Linux: `mmap_region`).
+    pub fn mmap_region(
+        &self,
+        addr: u64,
+        len: u64,
+        prot_bits: u8,
+        placement: Placement,
+        limits: VmLimits,
+        file: Option<FileMap>,
+    ) -> Result<u64, Errno> {
         let mut inner = self.inner.lock();
         let replaced = if placement == Placement::Fixed { (addr, addr.saturating_add(len)) } else { (0, 0) };
         inner.vmas.may_expand(replaced.0, replaced.1, len, prot_bits & prot::WRITE != 0, limits)?;
@@ -507,8 +589,159 @@ impl MmStruct {
             }
             Placement::FixedNoReplace => addr,
         };
-        inner.vmas.insert(start, len, prot_bits, VmaKind::Anonymous)?;
+        let kind = match &file {
+            None => VmaKind::Anonymous,
+            Some(f) => {
+                let object = super::filemap::new_object_id();
+                let base = start.wrapping_sub(f.pgoff.wrapping_mul(PAGE));
+                if f.shared {
+                    VmaKind::Shared { object, base }
+                } else {
+                    VmaKind::PrivateFile { object, base }
+                }
+            }
+        };
+        inner.vmas.insert(start, len, prot_bits, kind)?;
+        if let (Some(f), Some((object, _))) = (file, kind.file_page(start)) {
+            inner.mappings.insert(object, f.mapping);
+        }
+        prune_mappings(&mut inner);
         Ok(start)
+    }
+
+    /// Drops the pages of the mapped range `[start, start + len)`; they
+    /// come back on the next touch, zeroed for anonymous private memory,
+    /// from the file for file mappings (Linux: `madvise(MADV_DONTNEED)`).
+    /// ENOMEM if part of the range is not mapped; EINVAL for the kernel's
+    /// own page.
+    pub fn madvise_dontneed(&self, start: u64, len: u64) -> Result<(), Errno> {
+        let end = start.checked_add(len).filter(|&e| e <= TASK_SIZE).ok_or(Errno::ENOMEM)?;
+        let inner = self.inner.lock();
+        if touches_special(&inner, start, len) {
+            return Err(Errno::EINVAL);
+        }
+        let mut at = start;
+        while at < end {
+            let v = inner.vmas.find(at).ok_or(Errno::ENOMEM)?;
+            at = v.end;
+        }
+        self.zap_range(start, end);
+        Ok(())
+    }
+
+    /// Resizes or moves the mapping at `old` (Linux: `mremap`): shrinking
+    /// unmaps the tail; growing extends in place when the room after it is
+    /// free, else (`may_move`) moves the whole area, its page-table entries
+    /// with it, to a free range or to `fixed`. The range must lie in one
+    /// area (EFAULT otherwise, as Linux's `vma_to_resize`).
+    pub fn mremap(
+        &self,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+    ) -> Result<u64, Errno> {
+        let mut inner = self.inner.lock();
+        let vma = *inner.vmas.find(old).ok_or(Errno::EFAULT)?;
+        let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
+        if old_end > vma.end || vma.kind == VmaKind::Special {
+            return Err(Errno::EFAULT);
+        }
+        if fixed.is_none() && new_len <= old_len {
+            if new_len < old_len {
+                for (s, e) in inner.vmas.unmap(old + new_len, old_len - new_len)? {
+                    self.zap_range(s, e);
+                }
+                prune_mappings(&mut inner);
+            }
+            return Ok(old);
+        }
+        let grow = new_len - old_len.min(new_len);
+        if fixed.is_none() && old_end == vma.end && inner.vmas.find_free(grow, old_end, old_end + grow) == Some(old_end)
+        {
+            // One area, as Linux's vma_merge leaves it: the record is
+            // replaced by a longer one; the pages stay where they are.
+            let _ = inner.vmas.unmap(vma.start, vma.len())?;
+            if let Err(e) = inner.vmas.insert(vma.start, vma.len() + grow, vma.prot, vma.kind) {
+                inner.vmas.insert(vma.start, vma.len(), vma.prot, vma.kind)?;
+                return Err(e);
+            }
+            return Ok(old);
+        }
+        if !may_move {
+            return Err(Errno::ENOMEM);
+        }
+        let new = match fixed {
+            Some(at) => {
+                if at < old_end && old < at.saturating_add(new_len) {
+                    return Err(Errno::EINVAL);
+                }
+                if touches_special(&inner, at, new_len) {
+                    return Err(Errno::EINVAL);
+                }
+                for (s, e) in inner.vmas.unmap(at, new_len)? {
+                    self.zap_range(s, e);
+                }
+                at
+            }
+            None => inner.vmas.find_free(new_len, MMAP_BASE, STACK_TOP - STACK_SIZE).ok_or(Errno::ENOMEM)?,
+        };
+        // A file mapping keeps each page's file offset.
+        let kind = match vma.kind {
+            VmaKind::Shared { object, base } => {
+                VmaKind::Shared { object, base: base.wrapping_add(new.wrapping_sub(old)) }
+            }
+            VmaKind::PrivateFile { object, base } => {
+                VmaKind::PrivateFile { object, base: base.wrapping_add(new.wrapping_sub(old)) }
+            }
+            VmaKind::Heap | VmaKind::Stack | VmaKind::Image => VmaKind::Anonymous,
+            k => k,
+        };
+        inner.vmas.insert(new, new_len, vma.prot, kind)?;
+        let moved = old_len.min(new_len);
+        let mut tables = self.tables();
+        let mut pt = PageTable::from_root(self.root, &mut tables);
+        let mut va = 0;
+        while va < moved {
+            let entry = match pt.pte_mut(old + va, false) {
+                Ok(Some(slot)) if pte::present(*slot) => core::mem::take(slot),
+                _ => {
+                    va += PAGE;
+                    continue;
+                }
+            };
+            mmu::flush_tlb_user_page(self.asid, old + va);
+            match pt.pte_mut(new + va, true) {
+                Ok(Some(slot)) => *slot = entry,
+                _ => {
+                    // No table for the new place: the page goes, as if
+                    // never touched (its data is lost only if private).
+                    put_page(pte::addr(entry));
+                    self.rss.fetch_sub(1, Ordering::Relaxed);
+                }
+            }
+            va += PAGE;
+        }
+        for (s, e) in inner.vmas.unmap(old, old_len)? {
+            self.zap_range(s, e);
+        }
+        prune_mappings(&mut inner);
+        Ok(new)
+    }
+
+    /// Whether `[start, start + len)` is all mapped (msync's check).
+    pub fn range_mapped(&self, start: u64, len: u64) -> bool {
+        let inner = self.inner.lock();
+        let end = start.saturating_add(len);
+        let mut at = start;
+        while at < end {
+            match inner.vmas.find(at) {
+                Some(v) => at = v.end,
+                None => return false,
+            }
+        }
+        true
     }
 
     /// Removes `[start, start + len)` (Linux: `do_munmap`).
@@ -523,6 +756,7 @@ impl MmStruct {
         for (s, e) in inner.vmas.unmap(start, len)? {
             self.zap_range(s, e);
         }
+        prune_mappings(&mut inner);
         Ok(())
     }
 
@@ -659,6 +893,15 @@ fn exec_stack_floor(inner: &MmInner) -> u64 {
 /// exec, so a larger limit changes nothing).
 fn stack_limit() -> u64 {
     crate::sched::task::current().signal_struct().map_or(u64::MAX, |s| s.rlimit(crate::signal::RLIMIT_STACK))
+}
+
+/// Forgets the mapped files no VMA refers to any more.
+fn prune_mappings(inner: &mut MmInner) {
+    if inner.mappings.is_empty() {
+        return;
+    }
+    let vmas = &inner.vmas;
+    inner.mappings.retain(|id, _| vmas.iter().any(|v| v.kind.file_page(v.start).is_some_and(|(o, _)| o == *id)));
 }
 
 /// Whether `[start, start + len)` overlaps a kernel-provided page, which a

@@ -11,6 +11,8 @@ pub mod slab;
 pub mod vma;
 
 #[cfg(target_os = "none")]
+pub mod filemap;
+#[cfg(target_os = "none")]
 pub mod heap;
 #[cfg(target_os = "none")]
 pub mod kmap;

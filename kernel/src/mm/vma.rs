@@ -35,6 +35,27 @@ pub enum VmaKind {
     /// A page the kernel provides to every process (the signal-return
     /// trampoline); never copied on write, never unmapped by the process.
     Special,
+    /// A shared mapping of a file (MAP_SHARED; an anonymous one is backed
+    /// by a hidden tmpfs file): its pages are the file's, never copied.
+    /// `object` names the file in the address space's table; `base` is the
+    /// address where the file's offset 0 would be, so splitting an area
+    /// keeps every page's file offset right.
+    Shared { object: u32, base: u64 },
+    /// A private mapping of a file (MAP_PRIVATE): the file's pages are
+    /// mapped read-only and copied at the first write.
+    PrivateFile { object: u32, base: u64 },
+}
+
+impl VmaKind {
+    /// The mapped file and the page of it at `addr`, for file mappings.
+    pub fn file_page(&self, addr: u64) -> Option<(u32, u64)> {
+        match *self {
+            VmaKind::Shared { object, base } | VmaKind::PrivateFile { object, base } => {
+                Some((object, addr.wrapping_sub(base) / 4096))
+            }
+            _ => None,
+        }
+    }
 }
 
 /// One area `[start, end)`.

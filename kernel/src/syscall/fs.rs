@@ -4,6 +4,9 @@
 use super::{fdget, nr, SysResult};
 use crate::errno::Errno;
 use crate::fs::file::{flags, mode, poll, File, FilesStruct};
+use crate::fs::inode::is_dir;
+use crate::fs::namei::{self, WalkStart};
+use crate::fs::namespace::PathRef;
 use crate::fs::vfs::{self, AT_FDCWD};
 use crate::mm::mm_struct::Access;
 use crate::mm::uaccess::{self, copy_from_user, copy_to_user};
@@ -17,13 +20,17 @@ use core::sync::atomic::Ordering;
 
 /// Largest piece moved through a kernel buffer at once.
 const CHUNK: usize = 64 * 1024;
-const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
-const AT_EMPTY_PATH: u64 = 0x1000;
+pub const AT_SYMLINK_NOFOLLOW: u64 = 0x100;
+pub const AT_EMPTY_PATH: u64 = 0x1000;
+const AT_NO_AUTOMOUNT: u64 = 0x800;
 const F_DUPFD: u64 = 0;
 const F_GETFD: u64 = 1;
 const F_SETFD: u64 = 2;
 const F_GETFL: u64 = 3;
 const F_SETFL: u64 = 4;
+const F_GETLK: u64 = 5;
+const F_SETLK: u64 = 6;
+const F_SETLKW: u64 = 7;
 const F_DUPFD_CLOEXEC: u64 = 1030;
 const FD_CLOEXEC: u64 = 1;
 const FIONBIO: u32 = 0x5421;
@@ -37,7 +44,9 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::READV => sys_readv(a[0], a[1], a[2]),
         nr::WRITEV => sys_writev(a[0], a[1], a[2]),
         nr::PREAD64 => sys_pread64(a[0], a[1], a[2] as usize, a[3]),
-        nr::OPENAT => sys_openat(a[0] as i32, a[1], a[2] as u32),
+        nr::PWRITE64 => sys_pwrite64(a[0], a[1], a[2] as usize, a[3] as i64),
+        nr::PWRITEV => sys_pwritev(a[0], a[1], a[2], a[3] as i64),
+        nr::OPENAT => sys_openat(a[0] as i32, a[1], a[2] as u32, a[3] as u32),
         nr::CLOSE => sys_close(a[0]),
         nr::PIPE2 => sys_pipe2(a[0], a[1] as u32),
         nr::DUP => sys_dup(a[0]),
@@ -85,6 +94,35 @@ fn check_user(addr: u64, len: usize, access: Access) -> Result<(), Errno> {
     }
 }
 
+/// Reads into user memory a kernel buffer's worth at a time with
+/// `read_piece(buffer, offset into the request)`: a file opened by name
+/// (regular files, which Linux reads in full) until `count` or a short
+/// piece, anything else (pipes, terminals) once.
+fn read_to_user(
+    file: &File,
+    buf: u64,
+    count: usize,
+    mut read_piece: impl FnMut(&mut [u8], usize) -> Result<usize, Errno>,
+) -> SysResult {
+    let whole = file.path.is_some() && file.ops.seekable();
+    let mut kbuf = kbuf(count.min(CHUNK))?;
+    let mut done = 0;
+    loop {
+        let want = (count - done).min(CHUNK);
+        let n = match read_piece(&mut kbuf[..want], done) {
+            Ok(n) => n,
+            Err(e) if done == 0 => return Err(e),
+            Err(_) => break,
+        };
+        copy_to_user(buf + done as u64, &kbuf[..n])?;
+        done += n;
+        if !whole || n < want || done == count {
+            break;
+        }
+    }
+    Ok(done as u64)
+}
+
 fn sys_read(fd: u64, buf: u64, count: usize) -> SysResult {
     let file = fdget(fd)?;
     // A stream that copies straight to user memory consumes nothing when
@@ -93,10 +131,7 @@ fn sys_read(fd: u64, buf: u64, count: usize) -> SysResult {
         return result.map(|n| n as u64);
     }
     check_user(buf, count, Access::Write)?;
-    let mut kbuf = kbuf(count.min(CHUNK))?;
-    let n = file.read(&mut kbuf)?;
-    copy_to_user(buf, &kbuf[..n])?;
-    Ok(n as u64)
+    read_to_user(&file, buf, count, |k, _| file.read(k))
 }
 
 fn sys_pread64(fd: u64, buf: u64, count: usize, pos: u64) -> SysResult {
@@ -108,13 +143,58 @@ fn sys_pread64(fd: u64, buf: u64, count: usize, pos: u64) -> SysResult {
         return Err(Errno::EBADF);
     }
     check_user(buf, count, Access::Write)?;
-    let mut kbuf = kbuf(count.min(CHUNK))?;
-    let n = file.ops.read(&mut kbuf, pos, false)?;
-    copy_to_user(buf, &kbuf[..n])?;
-    Ok(n as u64)
+    read_to_user(&file, buf, count, |k, at| file.ops.read(k, pos + at as u64, false))
 }
 
-/// Writes `data` in pieces; a short piece ends the write.
+fn sys_pwrite64(fd: u64, buf: u64, count: usize, pos: i64) -> SysResult {
+    let file = fdget(fd)?;
+    if pos < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    check_user(buf, count, Access::Read)?;
+    pwrite_from_user(&file, buf, count, pos as u64)
+}
+
+/// Writes `count` bytes from user memory at `buf` to the file at `pos`,
+/// a kernel buffer's worth at a time (the file position does not move).
+fn pwrite_from_user(file: &File, buf: u64, count: usize, pos: u64) -> SysResult {
+    in_pieces((0..count).step_by(CHUNK), |at| {
+        let len = (count - at).min(CHUNK);
+        let mut data = kbuf(len)?;
+        copy_from_user(&mut data, buf + at as u64)?;
+        file.ops.write_at(&data, pos + at as u64).map(|n| (n, len))
+    })
+}
+
+fn sys_pwritev(fd: u64, iov: u64, iovcnt: u64, pos: i64) -> SysResult {
+    let file = fdget(fd)?;
+    if pos < 0 {
+        return Err(Errno::EINVAL);
+    }
+    if !file.ops.seekable() {
+        return Err(Errno::ESPIPE);
+    }
+    if !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    let vecs = read_iovec(iov, iovcnt)?;
+    for &(base, len) in &vecs {
+        check_user(base, len, Access::Read)?;
+    }
+    let mut at = pos as u64;
+    in_pieces(vecs, |(base, len)| {
+        let n = pwrite_from_user(&file, base, len, at)? as usize;
+        at += n as u64;
+        Ok((n, len))
+    })
+}
+
 /// Writes `pieces` one after another with `write`, which returns (bytes
 /// written, bytes wanted): the total, stopping at a short write; an error
 /// counts only when nothing was written yet (write(2)'s rule).
@@ -228,32 +308,62 @@ fn sys_readv(fd: u64, iov: u64, iovcnt: u64) -> SysResult {
     Ok(n as u64)
 }
 
-/// The normalised path of `name` relative to `dirfd`.
-pub fn resolve_at(dirfd: i32, name: &str) -> Result<String, Errno> {
+/// Where a walk for `name` relative to `dirfd` starts (Linux:
+/// `path_init`): the caller's root and its current directory or the
+/// directory `dirfd` is open on (ENOTDIR for another file).
+pub fn walk_start(dirfd: i32, name: &str) -> Result<WalkStart, Errno> {
+    let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
+    let root = fs.root.lock().clone();
     if name.starts_with('/') || dirfd == AT_FDCWD {
-        let cwd = current().fs.lock().as_ref().map(|f| f.cwd.lock().clone()).unwrap_or_else(|| String::from("/"));
-        return vfs::absolute(&cwd, name);
+        let dir = fs.cwd.lock().clone();
+        return Ok(WalkStart { root, dir });
     }
-    let dir = fdget(dirfd as u64)?;
-    if dir.ops.stat().mode & mode::S_IFMT != mode::S_IFDIR {
+    let file = fdget(dirfd as u64)?;
+    let dir = file.path.clone().ok_or(Errno::ENOTDIR)?;
+    if !is_dir(&dir.inode) {
         return Err(Errno::ENOTDIR);
     }
-    let base = dir.ops.path().ok_or(Errno::ENOTDIR)?;
-    vfs::absolute(&base, name)
+    Ok(WalkStart { root, dir })
 }
 
-fn sys_openat(dirfd: i32, pathname: u64, open_flags: u32) -> SysResult {
+/// The caller's file-creation mask.
+pub fn current_umask() -> u32 {
+    current().fs.lock().as_ref().map_or(0o022, |f| f.umask.load(Ordering::Relaxed))
+}
+
+/// The absolute name of the existing file `name` relative to `dirfd`
+/// (execve's program).
+pub fn resolve_at(dirfd: i32, name: &str) -> Result<String, Errno> {
+    // An absolute name without `.` or `..` is walked by execve itself as it
+    // is (errors included); any other is checked here, where the current
+    // directory is known.
+    let plain = name.starts_with('/') && !name.split('/').any(|c| c == "." || c == "..");
+    if plain {
+        return crate::fs::path::normalize("/", name);
+    }
+    let start = walk_start(dirfd, name)?;
+    namei::path_lookup(&start, name, true)?;
+    Ok(vfs::display_path(&start, name))
+}
+
+/// The place `name` names relative to `dirfd`, with the `*at` flags
+/// AT_SYMLINK_NOFOLLOW and AT_EMPTY_PATH (the empty name: `dirfd` itself).
+pub fn lookup_at(dirfd: i32, pathname: u64, at_flags: u64) -> Result<PathRef, Errno> {
     let name = uaccess::get_path(pathname)?;
-    let path = resolve_at(dirfd, &name)?;
-    if crate::fs::path::wants_directory(&name) && open_flags & flags::O_CREAT != 0 {
-        return Err(Errno::EISDIR);
+    if name.is_empty() && at_flags & AT_EMPTY_PATH != 0 {
+        if dirfd == AT_FDCWD {
+            return Ok(walk_start(dirfd, ".")?.dir);
+        }
+        return fdget(dirfd as u64)?.path.clone().ok_or(Errno::EBADF);
     }
-    let ops = vfs::open(&path, open_flags)?;
-    // `name/` names a directory: a file there is ENOTDIR.
-    if crate::fs::path::wants_directory(&name) && ops.stat().mode & mode::S_IFMT != mode::S_IFDIR {
-        return Err(Errno::ENOTDIR);
-    }
-    let file = File::new(ops, open_flags);
+    let start = walk_start(dirfd, &name)?;
+    namei::path_lookup(&start, &name, at_flags & AT_SYMLINK_NOFOLLOW == 0)
+}
+
+fn sys_openat(dirfd: i32, pathname: u64, open_flags: u32, perm: u32) -> SysResult {
+    let name = uaccess::get_path(pathname)?;
+    let start = walk_start(dirfd, &name)?;
+    let file = vfs::open(&start, &name, open_flags, perm, current_umask())?;
     let fd = files()?.install(file, open_flags & flags::O_CLOEXEC != 0, 0, nofile_limit())?;
     Ok(fd as u64)
 }
@@ -326,6 +436,7 @@ fn sys_fcntl(fd: u64, cmd: u64, arg: u64) -> SysResult {
         F_GETFD => Ok(table.cloexec(fd as i32)? as u64 * FD_CLOEXEC),
         F_SETFD => table.set_cloexec(fd as i32, arg & FD_CLOEXEC != 0).map(|_| 0),
         F_GETFL => Ok(file.flags.load(Ordering::Relaxed) as u64),
+        F_GETLK | F_SETLK | F_SETLKW => fcntl_lock(&table, &file, cmd, arg),
         F_SETFL => {
             let settable = flags::O_APPEND | flags::O_NONBLOCK;
             let old = file.flags.load(Ordering::Relaxed);
@@ -334,6 +445,77 @@ fn sys_fcntl(fd: u64, cmd: u64, arg: u64) -> SysResult {
         }
         _ => Err(Errno::EINVAL),
     }
+}
+
+/// POSIX record locks (Linux: `fcntl_getlk`, `fcntl_setlk`): the arm64
+/// `struct flock` is l_type (u16), l_whence (u16), l_start, l_len (i64),
+/// l_pid (i32), 32 bytes.
+fn fcntl_lock(table: &FilesStruct, file: &File, cmd: u64, arg: u64) -> SysResult {
+    use crate::fs::locks::{self, PosixLock, F_RDLCK, F_UNLCK, F_WRLCK};
+    let inode = file.path.as_ref().map(|p| p.inode.clone()).ok_or(Errno::EINVAL)?;
+    let mut raw = [0u8; 32];
+    copy_from_user(&mut raw, arg)?;
+    let l_type = u16::from_le_bytes([raw[0], raw[1]]);
+    let whence = u16::from_le_bytes([raw[2], raw[3]]);
+    let l_start = i64::from_le_bytes(raw[8..16].try_into().unwrap());
+    let l_len = i64::from_le_bytes(raw[16..24].try_into().unwrap());
+    let base = match whence {
+        0 => 0,
+        1 => *file.pos.lock() as i64,
+        2 => file.stat().size,
+        _ => return Err(Errno::EINVAL),
+    };
+    let start = base.checked_add(l_start).ok_or(Errno::EINVAL)?;
+    let (start, end) = match l_len {
+        0 => (start, u64::MAX as i128),
+        n if n > 0 => (start, start as i128 + n as i128 - 1),
+        n => (start + n, start as i128 - 1),
+    };
+    if start < 0 {
+        return Err(Errno::EINVAL);
+    }
+    let end = end.min(u64::MAX as i128) as u64;
+    let want = PosixLock {
+        owner: table.lock_owner(),
+        pid: current().tgid() as i32,
+        write: l_type == F_WRLCK,
+        start: start as u64,
+        end,
+    };
+    match l_type {
+        F_RDLCK | F_WRLCK | F_UNLCK => {}
+        _ => return Err(Errno::EINVAL),
+    }
+    if cmd == F_GETLK {
+        if l_type == F_UNLCK {
+            return Err(Errno::EINVAL);
+        }
+        let mut out = raw;
+        match locks::posix_test(&inode, &want) {
+            None => out[0..2].copy_from_slice(&F_UNLCK.to_le_bytes()),
+            Some(l) => {
+                out[0..2].copy_from_slice(&(if l.write { F_WRLCK } else { F_RDLCK }).to_le_bytes());
+                out[2..4].copy_from_slice(&0u16.to_le_bytes());
+                out[8..16].copy_from_slice(&(l.start as i64).to_le_bytes());
+                let len = if l.end == u64::MAX { 0 } else { (l.end - l.start + 1) as i64 };
+                out[16..24].copy_from_slice(&len.to_le_bytes());
+                out[24..28].copy_from_slice(&l.pid.to_le_bytes());
+            }
+        }
+        copy_to_user(arg, &out)?;
+        return Ok(0);
+    }
+    if l_type == F_RDLCK && !file.readable() || l_type == F_WRLCK && !file.writable() {
+        return Err(Errno::EBADF);
+    }
+    locks::posix_lock(&inode, want, l_type == F_UNLCK, cmd == F_SETLKW).map(|_| 0)
+}
+
+/// `flock` (Linux: fs/locks.c `SYSCALL_DEFINE2(flock)`).
+pub fn sys_flock(fd: u64, op: u32) -> SysResult {
+    let file = fdget(fd)?;
+    let inode = file.path.as_ref().map(|p| p.inode.clone()).ok_or(Errno::EINVAL)?;
+    crate::fs::locks::flock(&inode, file.lock_owner(), op).map(|_| 0)
 }
 
 fn sys_ioctl(fd: u64, cmd: u32, arg: u64) -> SysResult {
@@ -356,7 +538,7 @@ fn sys_ioctl(fd: u64, cmd: u32, arg: u64) -> SysResult {
 
 fn sys_getdents64(fd: u64, dirp: u64, count: usize) -> SysResult {
     let file = fdget(fd)?;
-    let stat = file.ops.stat();
+    let stat = file.stat();
     if stat.mode & mode::S_IFMT != mode::S_IFDIR {
         return Err(Errno::ENOTDIR);
     }
@@ -397,53 +579,59 @@ fn sys_getdents64(fd: u64, dirp: u64, count: usize) -> SysResult {
 }
 
 fn sys_lseek(fd: u64, offset: i64, whence: u64) -> SysResult {
+    const SEEK_DATA: u64 = 3;
+    const SEEK_HOLE: u64 = 4;
     let file = fdget(fd)?;
     if !file.ops.seekable() {
         return Err(Errno::ESPIPE);
     }
     let mut pos = file.pos.lock();
-    let base = match whence {
-        0 => 0,
-        1 => *pos as i64,
-        2 => file.ops.stat().size,
+    let size = || file.stat().size;
+    let new = match whence {
+        0 => offset,
+        1 => (*pos as i64).checked_add(offset).ok_or(Errno::EINVAL)?,
+        2 => size().checked_add(offset).ok_or(Errno::EINVAL)?,
+        // The whole file counts as data (holes read as zeros and are
+        // reported as data, which Linux allows).
+        SEEK_DATA | SEEK_HOLE => {
+            let size = size();
+            if offset < 0 || offset >= size {
+                return Err(Errno::ENXIO);
+            }
+            if whence == SEEK_DATA {
+                offset
+            } else {
+                size
+            }
+        }
         _ => return Err(Errno::EINVAL),
     };
-    let new = base.checked_add(offset).filter(|&p| p >= 0).ok_or(Errno::EINVAL)?;
+    if new < 0 {
+        return Err(Errno::EINVAL);
+    }
     *pos = new as u64;
     Ok(new as u64)
 }
 
 fn sys_newfstatat(dirfd: i32, pathname: u64, statbuf: u64, at_flags: u64) -> SysResult {
-    if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800) != 0 {
+    if at_flags & !(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT) != 0 {
         return Err(Errno::EINVAL);
     }
-    let name = uaccess::get_path(pathname)?;
-    let stat = if name.is_empty() && at_flags & AT_EMPTY_PATH != 0 {
-        if dirfd == AT_FDCWD {
-            vfs::stat(&resolve_at(AT_FDCWD, ".")?)?
-        } else {
-            fdget(dirfd as u64)?.ops.stat()
-        }
-    } else {
-        let path = resolve_at(dirfd, &name)?;
-        let st = vfs::stat(&path)?;
-        if crate::fs::path::wants_directory(&name) && st.mode & mode::S_IFMT != mode::S_IFDIR {
-            return Err(Errno::ENOTDIR);
-        }
-        st
-    };
+    let stat = lookup_at(dirfd, pathname, at_flags)?.inode.getattr();
     copy_to_user(statbuf, &stat.to_bytes())?;
     Ok(0)
 }
 
 fn sys_fstat(fd: u64, statbuf: u64) -> SysResult {
-    let stat = fdget(fd)?.ops.stat();
+    let stat = fdget(fd)?.stat();
     copy_to_user(statbuf, &stat.to_bytes())?;
     Ok(0)
 }
 
 fn sys_getcwd(buf: u64, size: usize) -> SysResult {
-    let cwd = current().fs.lock().as_ref().map(|f| f.cwd.lock().clone()).unwrap_or_else(|| String::from("/"));
+    let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
+    let (cwd, root) = (fs.cwd.lock().clone(), fs.root.lock().clone());
+    let cwd = namei::d_path(&cwd, &root)?;
     if cwd.len() + 1 > size {
         return Err(Errno::ERANGE);
     }
@@ -453,45 +641,56 @@ fn sys_getcwd(buf: u64, size: usize) -> SysResult {
     Ok(bytes.len() as u64)
 }
 
-fn sys_chdir(pathname: u64) -> SysResult {
-    let name = uaccess::get_path(pathname)?;
-    let path = resolve_at(AT_FDCWD, &name)?;
-    let st = vfs::stat(&path)?;
-    if st.mode & mode::S_IFMT != mode::S_IFDIR {
+/// Makes `place` the current directory (or the root, for chroot).
+fn set_fs_place(place: PathRef, root: bool) -> SysResult {
+    if !is_dir(&place.inode) {
         return Err(Errno::ENOTDIR);
     }
     let fs = current().fs.lock().clone().ok_or(Errno::ENOENT)?;
-    *fs.cwd.lock() = path;
+    let old = if root {
+        core::mem::replace(&mut *fs.root.lock(), place)
+    } else {
+        core::mem::replace(&mut *fs.cwd.lock(), place)
+    };
+    drop(old);
     Ok(0)
 }
 
+fn sys_chdir(pathname: u64) -> SysResult {
+    set_fs_place(lookup_at(AT_FDCWD, pathname, 0)?, false)
+}
+
+pub fn sys_fchdir(fd: u64) -> SysResult {
+    let place = fdget(fd)?.path.clone().ok_or(Errno::ENOTDIR)?;
+    set_fs_place(place, false)
+}
+
+pub fn sys_chroot(pathname: u64) -> SysResult {
+    set_fs_place(lookup_at(AT_FDCWD, pathname, 0)?, true)
+}
+
+/// `faccessat` for root (Linux: `do_faccessat` with CAP_DAC_OVERRIDE):
+/// reading and writing are allowed; executing needs an execute bit on
+/// anything but a directory.
 fn sys_faccessat(dirfd: i32, pathname: u64, amode: u64) -> SysResult {
-    const W_OK: u64 = 2;
     const X_OK: u64 = 1;
     if amode & !7 != 0 {
         return Err(Errno::EINVAL);
     }
-    let name = uaccess::get_path(pathname)?;
-    let path = resolve_at(dirfd, &name)?;
-    let st = vfs::stat(&path)?;
+    let st = lookup_at(dirfd, pathname, 0)?.inode.getattr();
     let is_dir = st.mode & mode::S_IFMT == mode::S_IFDIR;
     if amode & X_OK != 0 && !is_dir && st.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
-    }
-    let writable_dev = st.mode & mode::S_IFMT == mode::S_IFCHR;
-    if amode & W_OK != 0 && !writable_dev {
-        return Err(Errno::EROFS);
     }
     Ok(0)
 }
 
 fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, size: usize) -> SysResult {
-    if size == 0 {
+    if size as i64 <= 0 {
         return Err(Errno::EINVAL);
     }
-    let name = uaccess::get_path(pathname)?;
-    let path = resolve_at(dirfd, &name)?;
-    let target = vfs::readlink(&path)?;
+    let place = lookup_at(dirfd, pathname, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)?;
+    let target = place.inode.readlink()?;
     let n = target.len().min(size);
     copy_to_user(buf, &target.as_bytes()[..n])?;
     Ok(n as u64)

@@ -33,6 +33,7 @@ pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
         nr::SCHED_SETAFFINITY => sys_sched_setaffinity(a[0] as i32, a[1] as usize, a[2]),
         nr::SCHED_GETAFFINITY => sys_sched_getaffinity(a[0] as i32, a[1] as usize, a[2]),
         nr::UNAME => sys_uname(a[0]),
+        nr::SETHOSTNAME => sys_sethostname(a[0], a[1] as usize),
         nr::GETRANDOM => sys_getrandom(a[0], a[1] as usize, a[2]),
         nr::FUTEX => sys_futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32),
         nr::SYSINFO => sys_sysinfo(a[0]),
@@ -202,8 +203,18 @@ fn sys_sched_getaffinity(pid: i32, len: usize, mask: u64) -> SysResult {
     Ok(8)
 }
 
+fn sys_sethostname(name: u64, len: usize) -> SysResult {
+    if len > crate::fs::proc_sys::HOST_NAME_MAX {
+        return Err(Errno::EINVAL);
+    }
+    let mut buf = [0u8; crate::fs::proc_sys::HOST_NAME_MAX];
+    crate::mm::uaccess::copy_from_user(&mut buf[..len], name)?;
+    crate::fs::proc_sys::set_hostname(&buf[..len]).map(|_| 0)
+}
+
 fn sys_uname(buf: u64) -> SysResult {
-    let fields: [&str; 6] = ["Linux", "rpi4", "6.1.0-rpi4-rust", "#1 SMP PREEMPT", "aarch64", "(none)"];
+    let host = crate::fs::proc_sys::hostname();
+    let fields: [&str; 6] = ["Linux", &host, "6.1.0-rpi4-rust", "#1 SMP PREEMPT", "aarch64", "(none)"];
     let mut b = [0u8; 65 * 6];
     for (i, f) in fields.iter().enumerate() {
         b[65 * i..65 * i + f.len()].copy_from_slice(f.as_bytes());

@@ -1,9 +1,10 @@
-//! Memory system calls (Linux: mm/mmap.c, mm/mprotect.c): brk, mmap and
-//! munmap of anonymous private memory, mprotect, madvise (advice only).
+//! Memory system calls (Linux: mm/mmap.c, mm/mprotect.c, mm/madvise.c,
+//! mm/msync.c): brk, mmap (anonymous, shared anonymous, and tmpfs files
+//! shared or private), munmap, mprotect, madvise, msync.
 
 use super::{nr, SysResult};
 use crate::errno::Errno;
-use crate::mm::mm_struct::{Placement, STACK_SIZE, STACK_TOP};
+use crate::mm::mm_struct::{FileMap, Placement, STACK_SIZE, STACK_TOP};
 use crate::mm::uaccess::current_mm;
 use crate::mm::vma::{prot, VmLimits};
 
@@ -22,10 +23,12 @@ const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
     Some(match number {
         nr::BRK => current_mm().map(|mm| mm.set_brk(a[0], vm_limits())),
-        nr::MMAP => sys_mmap(a[0], a[1], a[2], a[3], a[4] as i64),
+        nr::MMAP => sys_mmap(a[0], a[1], a[2], a[3], a[4] as i64, a[5]),
         nr::MUNMAP => sys_munmap(a[0], a[1]),
         nr::MPROTECT => sys_mprotect(a[0], a[1], a[2]),
-        nr::MADVISE => Ok(0),
+        nr::MADVISE => sys_madvise(a[0], a[1], a[2]),
+        nr::MSYNC => sys_msync(a[0], a[1], a[2]),
+        nr::MREMAP => sys_mremap(a[0], a[1], a[2], a[3], a[4]),
         _ => return None,
     })
 }
@@ -62,9 +65,11 @@ fn prot_bits(p: u64) -> u8 {
     bits
 }
 
-/// `mmap` for anonymous private memory (file and shared mappings: ENODEV
-/// and EINVAL; the initramfs has no page cache to share).
-fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64) -> SysResult {
+/// `mmap`: anonymous memory, private or shared (backed by a nameless tmpfs
+/// file, so fork shares it), and tmpfs files, shared or private (their
+/// pages mapped from the file's page cache; mm/filemap.rs). Other files
+/// are ENODEV.
+fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64, offset: u64) -> SysResult {
     let known = MAP_SHARED
         | MAP_PRIVATE
         | MAP_FIXED
@@ -87,12 +92,11 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64) -> SysResul
     }
     // A hint is only a hint: rounded up to a page, as Linux does.
     let addr = if fixed { addr } else { addr.checked_next_multiple_of(PAGE).unwrap_or(0) };
-    if flags & (MAP_SHARED | MAP_PRIVATE) != MAP_PRIVATE {
-        return Err(Errno::EINVAL);
-    }
-    if flags & MAP_ANONYMOUS == 0 {
-        return Err(if fd < 0 { Errno::EBADF } else { Errno::ENODEV });
-    }
+    let shared = match flags & (MAP_SHARED | MAP_PRIVATE) {
+        MAP_SHARED => true,
+        MAP_PRIVATE => false,
+        _ => return Err(Errno::EINVAL),
+    };
     let len = len.checked_add(PAGE - 1).ok_or(Errno::ENOMEM)? & !(PAGE - 1);
     if len > STACK_TOP - STACK_SIZE {
         return Err(Errno::ENOMEM);
@@ -104,7 +108,86 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64) -> SysResul
     if prot_arg & 2 != 0 && flags & MAP_NORESERVE == 0 {
         vm_enough_memory(len)?;
     }
-    mm.mmap_area(addr, len, prot_bits(prot_arg), placement, vm_limits())
+    let file = if flags & MAP_ANONYMOUS != 0 {
+        if shared {
+            let object = crate::fs::tmpfs::shmem_file(len)?;
+            Some(FileMap { mapping: object, pgoff: 0, shared: true })
+        } else {
+            None
+        }
+    } else {
+        if !offset.is_multiple_of(PAGE) {
+            return Err(Errno::EINVAL);
+        }
+        let file = super::fdget(u64::try_from(fd).map_err(|_| Errno::EBADF)?)?;
+        let inode = file.path.as_ref().map(|p| p.inode.clone()).ok_or(Errno::ENODEV)?;
+        let Ok(tmp) = inode.as_any_arc().downcast::<crate::fs::tmpfs::TmpInode>() else {
+            return Err(Errno::ENODEV);
+        };
+        // Linux's checks: a readable file, and a writable one for a shared
+        // writable mapping.
+        if !file.readable() || shared && prot_arg & 2 != 0 && !file.writable() {
+            return Err(Errno::EACCES);
+        }
+        Some(FileMap { mapping: tmp, pgoff: offset / PAGE, shared })
+    };
+    mm.mmap_region(addr, len, prot_bits(prot_arg), placement, vm_limits(), file)
+}
+
+/// `mremap` with MREMAP_MAYMOVE and MREMAP_FIXED (MREMAP_DONTUNMAP and a
+/// zero old length, which duplicate a shared mapping, are EINVAL here).
+fn sys_mremap(old: u64, old_len: u64, new_len: u64, flags: u64, new_addr: u64) -> SysResult {
+    const MREMAP_MAYMOVE: u64 = 1;
+    const MREMAP_FIXED: u64 = 2;
+    if !old.is_multiple_of(PAGE) || flags & !(MREMAP_MAYMOVE | MREMAP_FIXED) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if flags & MREMAP_FIXED != 0 && (flags & MREMAP_MAYMOVE == 0 || !new_addr.is_multiple_of(PAGE)) {
+        return Err(Errno::EINVAL);
+    }
+    let round = |n: u64| n.checked_add(PAGE - 1).map(|n| n & !(PAGE - 1));
+    let (old_len, new_len) = (round(old_len).ok_or(Errno::EINVAL)?, round(new_len).ok_or(Errno::EINVAL)?);
+    if old_len == 0 || new_len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    if new_len > STACK_TOP - STACK_SIZE {
+        return Err(Errno::ENOMEM);
+    }
+    let fixed = (flags & MREMAP_FIXED != 0).then_some(new_addr);
+    current_mm()?.mremap(old, old_len, new_len, flags & MREMAP_MAYMOVE != 0, fixed)
+}
+
+/// `madvise`: MADV_DONTNEED drops the pages of the range; other advice is
+/// accepted and changes nothing.
+fn sys_madvise(addr: u64, len: u64, advice: u64) -> SysResult {
+    const MADV_DONTNEED: u64 = 4;
+    if !addr.is_multiple_of(PAGE) {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.checked_add(PAGE - 1).ok_or(Errno::EINVAL)? & !(PAGE - 1);
+    if advice == MADV_DONTNEED && len > 0 {
+        current_mm()?.madvise_dontneed(addr, len)?;
+    }
+    Ok(0)
+}
+
+/// `msync`: the pages of a tmpfs mapping are the file's, so there is
+/// nothing to write back; the arguments are checked as Linux does.
+fn sys_msync(addr: u64, len: u64, flags: u64) -> SysResult {
+    const MS_ASYNC: u64 = 1;
+    const MS_INVALIDATE: u64 = 2;
+    const MS_SYNC: u64 = 4;
+    if !addr.is_multiple_of(PAGE)
+        || flags & !(MS_ASYNC | MS_INVALIDATE | MS_SYNC) != 0
+        || flags & MS_ASYNC != 0 && flags & MS_SYNC != 0
+    {
+        return Err(Errno::EINVAL);
+    }
+    let len = len.checked_add(PAGE - 1).ok_or(Errno::ENOMEM)? & !(PAGE - 1);
+    if len > 0 && !current_mm()?.range_mapped(addr, len) {
+        return Err(Errno::ENOMEM);
+    }
+    Ok(0)
 }
 
 fn sys_munmap(addr: u64, len: u64) -> SysResult {

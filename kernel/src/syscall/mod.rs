@@ -7,6 +7,7 @@
 //! through mm/uaccess.rs, so a bad one is EFAULT, never a kernel fault.
 //!
 //! - `fs`: files, pipes, directories, the tty ioctls;
+//! - `fs_namei`: changes to the file tree and to attributes, mounts;
 //! - `process`: clone, execve, exit, wait4, identities, process groups;
 //! - `signal`: kill, sigaction, masks, sigsuspend, sigreturn;
 //! - `mm`: brk, mmap, munmap, mprotect;
@@ -15,6 +16,7 @@
 //!   priorities, the kernel log (`syslog`).
 
 mod fs;
+mod fs_namei;
 mod ipc;
 mod misc;
 mod mm;
@@ -22,8 +24,8 @@ mod prctl;
 mod process;
 mod select;
 mod signal;
-mod time;
 mod sys;
+mod time;
 
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
@@ -36,6 +38,36 @@ pub type SysResult = Result<u64, Errno>;
 #[allow(missing_docs)]
 pub mod nr {
     pub const GETCWD: u64 = 17;
+    pub const FLOCK: u64 = 32;
+    pub const MKNODAT: u64 = 33;
+    pub const MKDIRAT: u64 = 34;
+    pub const UNLINKAT: u64 = 35;
+    pub const SYMLINKAT: u64 = 36;
+    pub const LINKAT: u64 = 37;
+    pub const RENAMEAT: u64 = 38;
+    pub const UMOUNT2: u64 = 39;
+    pub const MOUNT: u64 = 40;
+    pub const STATFS: u64 = 43;
+    pub const FSTATFS: u64 = 44;
+    pub const TRUNCATE: u64 = 45;
+    pub const FTRUNCATE: u64 = 46;
+    pub const FALLOCATE: u64 = 47;
+    pub const FCHDIR: u64 = 50;
+    pub const CHROOT: u64 = 51;
+    pub const FCHMOD: u64 = 52;
+    pub const FCHMODAT: u64 = 53;
+    pub const FCHOWNAT: u64 = 54;
+    pub const FCHOWN: u64 = 55;
+    pub const PWRITE64: u64 = 68;
+    pub const PREADV: u64 = 69;
+    pub const PWRITEV: u64 = 70;
+    pub const SYNC: u64 = 81;
+    pub const FSYNC: u64 = 82;
+    pub const FDATASYNC: u64 = 83;
+    pub const UTIMENSAT: u64 = 88;
+    pub const RENAMEAT2: u64 = 276;
+    pub const STATX: u64 = 291;
+    pub const MREMAP: u64 = 216;
     pub const DUP: u64 = 23;
     pub const DUP3: u64 = 24;
     pub const FCNTL: u64 = 25;
@@ -104,6 +136,7 @@ pub mod nr {
     pub const GETSID: u64 = 156;
     pub const SETSID: u64 = 157;
     pub const UNAME: u64 = 160;
+    pub const SETHOSTNAME: u64 = 161;
     pub const GETRLIMIT: u64 = 163;
     pub const SETRLIMIT: u64 = 164;
     pub const GETRUSAGE: u64 = 165;
@@ -135,6 +168,7 @@ pub mod nr {
     pub const MMAP: u64 = 222;
     pub const MPROTECT: u64 = 226;
     pub const MADVISE: u64 = 233;
+    pub const MSYNC: u64 = 227;
     pub const WAIT4: u64 = 260;
     pub const WAITID: u64 = 95;
     pub const PRLIMIT64: u64 = 261;
@@ -254,6 +288,7 @@ fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
         .or_else(|| time::dispatch(number, a))
         .or_else(|| ipc::dispatch(number, a))
         .or_else(|| sys::dispatch(number, a))
+        .or_else(|| fs_namei::dispatch(number, a))
         .unwrap_or_else(|| unknown(number))
 }
 

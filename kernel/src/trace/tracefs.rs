@@ -179,7 +179,7 @@ impl FileOps for TraceFile {
         Ok(done)
     }
     fn stat(&self) -> Stat {
-        Stat { dev: 5, ino: 0x6000_0003, mode: mode::S_IFREG | 0o644, nlink: 1, rdev: 0, size: 0, mtime: 0 }
+        Stat { dev: 5, ino: 0x6000_0003, mode: mode::S_IFREG | 0o644, nlink: 1, ..Stat::default() }
     }
     fn seekable(&self) -> bool {
         true
@@ -247,7 +247,7 @@ impl FileOps for SysFile {
     }
     fn stat(&self) -> Stat {
         let perm = if matches!(self.node, Node::Trace | Node::TracingOn | Node::Enable(..)) { 0o644 } else { 0o444 };
-        Stat { dev: 5, ino: 0x6000_0000, mode: mode::S_IFREG | perm, nlink: 1, rdev: 0, size: 0, mtime: 0 }
+        Stat { dev: 5, ino: 0x6000_0000, mode: mode::S_IFREG | perm, nlink: 1, ..Stat::default() }
     }
     fn seekable(&self) -> bool {
         true
@@ -293,7 +293,7 @@ impl FileOps for TracePipe {
         }
     }
     fn stat(&self) -> Stat {
-        Stat { dev: 5, ino: 0x6000_0001, mode: mode::S_IFREG | 0o444, nlink: 1, rdev: 0, size: 0, mtime: 0 }
+        Stat { dev: 5, ino: 0x6000_0001, mode: mode::S_IFREG | 0o444, nlink: 1, ..Stat::default() }
     }
     fn path(&self) -> Option<String> {
         Some(self.path.clone())
@@ -308,7 +308,7 @@ struct SysDir {
 
 impl FileOps for SysDir {
     fn stat(&self) -> Stat {
-        Stat { dev: 5, ino: 0x6000_0002, mode: mode::S_IFDIR | 0o755, nlink: 2, rdev: 0, size: 0, mtime: 0 }
+        Stat { dev: 5, ino: 0x6000_0002, mode: mode::S_IFDIR | 0o755, nlink: 2, ..Stat::default() }
     }
     fn read(&self, _buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {
         Err(Errno::EISDIR)
@@ -326,5 +326,69 @@ impl FileOps for SysDir {
     }
     fn path(&self) -> Option<String> {
         Some(self.path.clone())
+    }
+}
+
+/// The super block of `/sys` (SYSFS_MAGIC, Linux: magic.h).
+static SYS_SB: crate::fs::inode::SuperBlock =
+    crate::fs::inode::SuperBlock { dev: 5, fs_type: "sysfs", magic: 0x6265_6572 };
+
+/// A `/sys` inode, named by its path below `/sys` (the tree is fixed but
+/// for the event list, so inodes are made on lookup, as /proc's are).
+struct SysInode {
+    /// Empty for the root, else `/`-prefixed.
+    rest: String,
+}
+
+/// The root of the `/sys` mount (fs/vfs.rs).
+pub fn sys_root() -> crate::fs::inode::InodeRef {
+    Arc::new(SysInode { rest: String::new() })
+}
+
+impl crate::fs::inode::Inode for SysInode {
+    fn getattr(&self) -> Stat {
+        // Numbered by path: stable for as long as the tree is.
+        let ino =
+            0x6100_0000 + self.rest.bytes().fold(0u64, |h, b| h.wrapping_mul(31).wrapping_add(b as u64)) % 0x100_0000;
+        let (mode, nlink) = match parse(&self.rest) {
+            Some(Node::Dir(_)) => (mode::S_IFDIR | 0o755, 2),
+            Some(Node::TracePipe) => (mode::S_IFREG | 0o444, 1),
+            _ => (mode::S_IFREG | 0o644, 1),
+        };
+        Stat { dev: SYS_SB.dev, ino, mode, nlink, ..Stat::default() }
+    }
+
+    fn super_block(&self) -> &crate::fs::inode::SuperBlock {
+        &SYS_SB
+    }
+
+    fn lookup(&self, name: &str) -> Result<crate::fs::inode::InodeRef, Errno> {
+        check_dir(&self.rest)?;
+        let rest = alloc::format!("{}/{name}", self.rest);
+        parse(&rest).ok_or(Errno::ENOENT)?;
+        Ok(Arc::new(SysInode { rest }))
+    }
+
+    fn parent(&self) -> Option<crate::fs::inode::InodeRef> {
+        let at = self.rest.rfind('/')?;
+        Some(Arc::new(SysInode { rest: String::from(&self.rest[..at]) }))
+    }
+
+    fn name_of(&self, child: &crate::fs::inode::InodeRef) -> Option<String> {
+        let c = child.as_any().downcast_ref::<SysInode>()?;
+        c.rest.rsplit('/').next().map(String::from)
+    }
+
+    fn open(self: Arc<Self>, _path: String, open_flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
+        use crate::fs::file::flags;
+        open(&self.rest, open_flags & flags::O_ACCMODE != flags::O_RDONLY)
+    }
+
+    fn as_any(&self) -> &dyn core::any::Any {
+        self
+    }
+
+    fn as_any_arc(self: Arc<Self>) -> Arc<dyn core::any::Any + Send + Sync> {
+        self
     }
 }

@@ -1,7 +1,8 @@
-//! Files and directories: open, stat, getdents64, getcwd, chdir.
+//! Files and directories: open, stat, getdents64, getcwd, chdir, and the calls that change the
+//! tree (mkdir, unlink, rename, link, symlink, chmod, utimensat) or the mounts (mount, umount, statfs).
 
 use crate::cstr::to_c;
-use crate::sys::{self, check, syscall3, syscall4};
+use crate::sys::{self, check, syscall3, syscall4, syscall6};
 use crate::{Errno, Result};
 use alloc::vec::Vec;
 
@@ -188,4 +189,108 @@ pub fn chdir(path: &[u8]) -> Result<()> {
     let c = to_c(path)?;
     // SAFETY: `c` is a NUL-terminated path that outlives the call.
     check(unsafe { syscall3(sys::CHDIR, c.as_ptr() as usize, 0, 0) }).map(drop)
+}
+
+/// `unlinkat` flag: remove a directory.
+pub const AT_REMOVEDIR: u32 = 0x200;
+/// `renameat2` flag: fail with EEXIST instead of replacing.
+pub const RENAME_NOREPLACE: u32 = 1;
+
+/// `mkdir(2)`.
+pub fn mkdir(path: &[u8], mode: u32) -> Result<()> {
+    let c = to_c(path)?;
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
+    check(unsafe { syscall3(sys::MKDIRAT, AT_FDCWD as usize, c.as_ptr() as usize, mode as usize) }).map(drop)
+}
+
+/// `unlinkat(AT_FDCWD, path, flags)`: a file, or with [`AT_REMOVEDIR`] an empty directory.
+pub fn unlink_at(path: &[u8], flags: u32) -> Result<()> {
+    let c = to_c(path)?;
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
+    check(unsafe { syscall3(sys::UNLINKAT, AT_FDCWD as usize, c.as_ptr() as usize, flags as usize) }).map(drop)
+}
+
+/// `renameat2(AT_FDCWD, from, AT_FDCWD, to, flags)`.
+pub fn rename(from: &[u8], to: &[u8], flags: u32) -> Result<()> {
+    let (a, b) = (to_c(from)?, to_c(to)?);
+    // SAFETY: both are NUL-terminated paths that outlive the call.
+    check(unsafe {
+        syscall6(
+            sys::RENAMEAT2,
+            AT_FDCWD as usize,
+            a.as_ptr() as usize,
+            AT_FDCWD as usize,
+            b.as_ptr() as usize,
+            flags as usize,
+            0,
+        )
+    })
+    .map(drop)
+}
+
+/// `link(2)`.
+pub fn link(target: &[u8], name: &[u8]) -> Result<()> {
+    let (a, b) = (to_c(target)?, to_c(name)?);
+    // SAFETY: both are NUL-terminated paths that outlive the call.
+    check(unsafe {
+        syscall6(sys::LINKAT, AT_FDCWD as usize, a.as_ptr() as usize, AT_FDCWD as usize, b.as_ptr() as usize, 0, 0)
+    })
+    .map(drop)
+}
+
+/// `symlink(2)`.
+pub fn symlink(target: &[u8], name: &[u8]) -> Result<()> {
+    let (a, b) = (to_c(target)?, to_c(name)?);
+    // SAFETY: both are NUL-terminated paths that outlive the call.
+    check(unsafe { syscall3(sys::SYMLINKAT, a.as_ptr() as usize, AT_FDCWD as usize, b.as_ptr() as usize) }).map(drop)
+}
+
+/// `chmod(2)`.
+pub fn chmod(path: &[u8], mode: u32) -> Result<()> {
+    let c = to_c(path)?;
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
+    check(unsafe { syscall3(sys::FCHMODAT, AT_FDCWD as usize, c.as_ptr() as usize, mode as usize) }).map(drop)
+}
+
+/// Sets both times of `path` to now (`utimensat` with no times).
+pub fn touch_times(path: &[u8]) -> Result<()> {
+    let c = to_c(path)?;
+    // SAFETY: `c` is a NUL-terminated path that outlives the call; a null `times` is allowed.
+    check(unsafe { syscall4(sys::UTIMENSAT, AT_FDCWD as usize, c.as_ptr() as usize, 0, 0) }).map(drop)
+}
+
+/// `mount(2)`; `data` is the comma-separated option string (may be empty).
+pub fn mount(source: &[u8], target: &[u8], fstype: &[u8], data: &[u8]) -> Result<()> {
+    let (s, t, f, d) = (to_c(source)?, to_c(target)?, to_c(fstype)?, to_c(data)?);
+    // SAFETY: all four are NUL-terminated strings that outlive the call.
+    check(unsafe {
+        syscall6(sys::MOUNT, s.as_ptr() as usize, t.as_ptr() as usize, f.as_ptr() as usize, 0, d.as_ptr() as usize, 0)
+    })
+    .map(drop)
+}
+
+/// `umount2(target, 0)`.
+pub fn umount(target: &[u8]) -> Result<()> {
+    let c = to_c(target)?;
+    // SAFETY: `c` is a NUL-terminated path that outlives the call.
+    check(unsafe { syscall3(sys::UMOUNT2, c.as_ptr() as usize, 0, 0) }).map(drop)
+}
+
+/// What `statfs` says about a file system (the fields `df` needs).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StatFs {
+    pub fs_type: u64,
+    pub bsize: u64,
+    pub blocks: u64,
+    pub bfree: u64,
+    pub bavail: u64,
+}
+
+/// `statfs(2)`.
+pub fn statfs(path: &[u8]) -> Result<StatFs> {
+    let c = to_c(path)?;
+    let mut raw = [0u64; 15];
+    // SAFETY: the kernel writes one 120-byte `struct statfs` into `raw`.
+    check(unsafe { syscall3(sys::STATFS, c.as_ptr() as usize, raw.as_mut_ptr() as usize, 0) })?;
+    Ok(StatFs { fs_type: raw[0], bsize: raw[1], blocks: raw[2], bfree: raw[3], bavail: raw[4] })
 }

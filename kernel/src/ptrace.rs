@@ -289,7 +289,14 @@ pub fn ptrace_stop(code: i32, info: Option<SigInfo>) -> i32 {
 fn notify_tracer(tracer: TaskRef, tracee: TaskRef, status: i32) {
     let nocldstop = tracer.sighand().is_some_and(|h| h.get(SIGCHLD).flags & crate::signal::SA_NOCLDSTOP != 0);
     if !nocldstop {
-        let info = SigInfo { signo: SIGCHLD, code: CLD_TRAPPED, pid: tracee.pid() as i32, uid: 0, status, ..Default::default() };
+        let info = SigInfo {
+            signo: SIGCHLD,
+            code: CLD_TRAPPED,
+            pid: tracee.pid() as i32,
+            uid: 0,
+            status,
+            ..Default::default()
+        };
         let _ = crate::signal::send_signal(tracer, info, true);
     }
     crate::exit::wake_waiters(tracer);

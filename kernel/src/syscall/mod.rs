@@ -22,8 +22,8 @@ mod prctl;
 mod process;
 mod select;
 mod signal;
-mod time;
 mod sys;
+mod time;
 
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;

@@ -39,18 +39,6 @@ fn vm_limits() -> VmLimits {
     VmLimits { address_space: s.rlimit(crate::signal::RLIMIT_AS), data: s.rlimit(crate::signal::RLIMIT_DATA) }
 }
 
-/// `vm.overcommit_memory` 0 (Linux: OVERCOMMIT_GUESS, `__vm_enough_memory`):
-/// a private writable mapping without MAP_NORESERVE larger than all RAM
-/// (there is no swap) is refused at once; anything smaller is allowed and
-/// the OOM killer settles the rest. Modes 1 and 2 are not offered.
-fn vm_enough_memory(len: u64) -> Result<(), Errno> {
-    let ram = crate::mm::phys::stats().total as u64 * PAGE;
-    if len > ram {
-        return Err(Errno::ENOMEM);
-    }
-    Ok(())
-}
-
 fn prot_bits(p: u64) -> u8 {
     let mut bits = 0;
     if p & 1 != 0 {
@@ -105,9 +93,6 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64, offset: u64
     if fixed && (addr.checked_add(len).is_none_or(|end| end > STACK_TOP - STACK_SIZE) || addr < PAGE) {
         return Err(Errno::ENOMEM);
     }
-    if prot_arg & 2 != 0 && flags & MAP_NORESERVE == 0 {
-        vm_enough_memory(len)?;
-    }
     let file = if flags & MAP_ANONYMOUS != 0 {
         if shared {
             let object = crate::fs::tmpfs::shmem_file(len)?;
@@ -131,7 +116,7 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64, offset: u64
         }
         Some(FileMap { mapping: tmp, pgoff: offset / PAGE, shared })
     };
-    mm.mmap_region(addr, len, prot_bits(prot_arg), placement, vm_limits(), file)
+    mm.mmap_region(addr, len, prot_bits(prot_arg), placement, vm_limits(), file, flags & MAP_NORESERVE != 0)
 }
 
 /// `mremap` with MREMAP_MAYMOVE and MREMAP_FIXED (MREMAP_DONTUNMAP and a

@@ -20,17 +20,15 @@ const MAP_STACK: u64 = 0x20000;
 const MAP_POPULATE: u64 = 0x8000;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 
-pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
-    Some(match number {
-        nr::BRK => current_mm().map(|mm| mm.set_brk(a[0], vm_limits())),
-        nr::MMAP => sys_mmap(a[0], a[1], a[2], a[3], a[4] as i64, a[5]),
-        nr::MUNMAP => sys_munmap(a[0], a[1]),
-        nr::MPROTECT => sys_mprotect(a[0], a[1], a[2]),
-        nr::MADVISE => sys_madvise(a[0], a[1], a[2]),
-        nr::MSYNC => sys_msync(a[0], a[1], a[2]),
-        nr::MREMAP => sys_mremap(a[0], a[1], a[2], a[3], a[4]),
-        _ => return None,
-    })
+syscalls! {
+    a;
+    nr::BRK => current_mm().map(|mm| mm.set_brk(a[0], vm_limits())),
+    nr::MMAP => sys_mmap(a[0], a[1], a[2], a[3], a[4] as i64, a[5]),
+    nr::MUNMAP => sys_munmap(a[0], a[1]),
+    nr::MPROTECT => sys_mprotect(a[0], a[1], a[2]),
+    nr::MADVISE => sys_madvise(a[0], a[1], a[2]),
+    nr::MSYNC => sys_msync(a[0], a[1], a[2]),
+    nr::MREMAP => sys_mremap(a[0], a[1], a[2], a[3], a[4]),
 }
 
 /// The caller's RLIMIT_AS and RLIMIT_DATA.

@@ -10,19 +10,17 @@ use crate::sched::task::{current, find_task_by_pid};
 use crate::signal::*;
 use core::sync::atomic::Ordering;
 
-pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
-    Some(match number {
-        nr::KILL => sys_kill(a[0] as i32, a[1] as i32),
-        nr::TKILL => sys_tgkill(None, a[0] as i32, a[1] as i32),
-        nr::TGKILL => sys_tgkill(Some(a[0] as i32), a[1] as i32, a[2] as i32),
-        nr::RT_SIGACTION => sys_rt_sigaction(a[0] as i32, a[1], a[2], a[3]),
-        nr::RT_SIGPROCMASK => sys_rt_sigprocmask(a[0], a[1], a[2], a[3]),
-        nr::RT_SIGPENDING => sys_rt_sigpending(a[0], a[1]),
-        nr::RT_SIGSUSPEND => sys_rt_sigsuspend(a[0], a[1]),
-        nr::SIGALTSTACK => sys_sigaltstack(a[0], a[1]),
-        nr::RT_SIGTIMEDWAIT => sys_rt_sigtimedwait(a[0], a[1], a[2], a[3]),
-        _ => return None,
-    })
+syscalls! {
+    a;
+    nr::KILL => sys_kill(a[0] as i32, a[1] as i32),
+    nr::TKILL => sys_tgkill(None, a[0] as i32, a[1] as i32),
+    nr::TGKILL => sys_tgkill(Some(a[0] as i32), a[1] as i32, a[2] as i32),
+    nr::RT_SIGACTION => sys_rt_sigaction(a[0] as i32, a[1], a[2], a[3]),
+    nr::RT_SIGPROCMASK => sys_rt_sigprocmask(a[0], a[1], a[2], a[3]),
+    nr::RT_SIGPENDING => sys_rt_sigpending(a[0], a[1]),
+    nr::RT_SIGSUSPEND => sys_rt_sigsuspend(a[0], a[1]),
+    nr::SIGALTSTACK => sys_sigaltstack(a[0], a[1]),
+    nr::RT_SIGTIMEDWAIT => sys_rt_sigtimedwait(a[0], a[1], a[2], a[3]),
 }
 
 fn check_sig(sig: i32) -> Result<(), Errno> {

@@ -340,6 +340,16 @@ fn pid_max_and_tmpfs_limits_through_the_file_system() {
     assert_eq!(run(&mut q, "echo alive"), ("alive\n".into(), 0));
 }
 
+#[test]
+fn exec_maps_text_from_the_page_cache_shared_between_runs() {
+    // This kernel only: the verdicts rest on /proc/<pid>/smaps_rollup of
+    // the processes the test starts, which qemu-aarch64 does not emulate.
+    let mut q = Qemu::boot_user();
+    let (out, status) = run_within(&mut q, "/tests/t_smaps", Duration::from_secs(60));
+    assert!(!out.contains(": no") && out.ends_with("PASS\n"), "t_smaps:\n{out}");
+    assert_eq!(status, 0);
+}
+
 /// `key=<number>` in `text`.
 fn number_after(text: &str, key: &str) -> i64 {
     let at = text.find(key).unwrap_or_else(|| panic!("no {key} in {text}")) + key.len();

@@ -46,8 +46,19 @@ enum Node {
     Sysctl(&'static super::proc_sys::Sysctl),
 }
 
-const PID_FILES: [&str; 10] =
-    ["cmdline", "comm", "environ", "exe", "maps", "oom_score", "oom_score_adj", "stat", "statm", "status"];
+const PID_FILES: [&str; 11] = [
+    "cmdline",
+    "comm",
+    "environ",
+    "exe",
+    "maps",
+    "oom_score",
+    "oom_score_adj",
+    "smaps_rollup",
+    "stat",
+    "statm",
+    "status",
+];
 const SYSTEM_FILES: [&str; 8] =
     ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "slabinfo", "uptime", "version"];
 /// `/proc/sysvipc`'s files (no `shm` yet: there is no System V shared memory).
@@ -139,6 +150,7 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "cmdline" => pid_cmdline(t),
                 "environ" => pid_environ(t),
                 "maps" => pid_maps(t).into_bytes(),
+                "smaps_rollup" => pid_smaps_rollup(t).into_bytes(),
                 "statm" => pid_statm(t).into_bytes(),
                 "comm" => format!("{}\n", t.comm()).into_bytes(),
                 "oom_score" => format!("{}\n", crate::mm::oom_kill::oom_score(t)).into_bytes(),
@@ -648,6 +660,7 @@ fn pid_maps(t: TaskRef) -> String {
         let offset = v.kind.file_page(v.start).map_or(0, |(_, page)| page * PAGE_SIZE as u64);
         let name = match v.kind {
             VmaKind::Image => inner.exe.as_str(),
+            VmaKind::PrivateFile { object, .. } if object == inner.exe_object => inner.exe.as_str(),
             VmaKind::Heap => "[heap]",
             VmaKind::Stack => "[stack]",
             VmaKind::Special => "[sigpage]",
@@ -672,6 +685,121 @@ fn pid_maps(t: TaskRef) -> String {
     s
 }
 
+/// The page counts of `/proc/<pid>/smaps_rollup`, in bytes; the `pss`
+/// figures are scaled by [`PSS_SHIFT`] (Linux: `struct mem_size_stats`).
+#[derive(Default)]
+struct MemSizeStats {
+    resident: u64,
+    shared_clean: u64,
+    shared_dirty: u64,
+    private_clean: u64,
+    private_dirty: u64,
+    anonymous: u64,
+    pss: u64,
+    pss_dirty: u64,
+    pss_anon: u64,
+    pss_file: u64,
+    pss_shmem: u64,
+}
+
+/// Fixed-point shift of the proportional set size sums (Linux: PSS_SHIFT).
+const PSS_SHIFT: u32 = 12;
+
+/// `/proc/<pid>/smaps_rollup` (Linux: `show_smaps_rollup`): the pages
+/// mapped in the whole address space, each counted as Linux's
+/// `smaps_account` does: shared when more than one address space maps it,
+/// its proportional share (Pss) its size over the number of mappers.
+///
+/// Departures from Linux: the number of mappers is the page's reference
+/// count, less the page cache's own reference for a file's page (Linux
+/// keeps a separate map count); there are no hardware dirty bits, so an
+/// anonymous page counts as dirty (as a written one would in Linux), a
+/// file page mapped privately as clean (it is never written through such
+/// a mapping) and a shared file page as dirty when mapped writable. The
+/// signal-return page, the kernel's, is not counted (as Linux leaves out
+/// a VM_PFNMAP page).
+fn pid_smaps_rollup(t: TaskRef) -> String {
+    use crate::mm::mm_struct::MmInner;
+    use crate::mm::pgtable::pte;
+    use crate::mm::vma::{Vma, VmaKind};
+    let Some(mm) = t.mm() else { return String::new() };
+    let page = PAGE_SIZE as u64;
+    let mut mss = MemSizeStats::default();
+    let (mut first, mut last) = (None, 0);
+    {
+        let inner = mm.lock();
+        for v in inner.vmas.iter() {
+            first.get_or_insert(v.start);
+            last = v.end;
+        }
+    }
+    mm.for_each_mapped_page(|inner: &MmInner, v: &Vma, va: u64, entry: u64| {
+        if v.kind == VmaKind::Special {
+            return;
+        }
+        let pa = pte::addr(entry);
+        let cached = v
+            .kind
+            .file_page(va)
+            .and_then(|(object, index)| inner.mappings.get(&object)?.find_page(index))
+            .is_some_and(|p| p == pa);
+        let count = crate::mm::page::page_count(pa) as u64;
+        let mapcount = if cached { count.saturating_sub(1) } else { count }.max(1);
+        let shmem = cached && matches!(v.kind, VmaKind::Shared { .. });
+        let dirty = !cached || shmem && pte::writable(entry);
+        let pss = (page << PSS_SHIFT) / mapcount;
+        mss.resident += page;
+        mss.pss += pss;
+        if dirty {
+            mss.pss_dirty += pss;
+        }
+        if !cached {
+            mss.anonymous += page;
+            mss.pss_anon += pss;
+        } else if shmem {
+            mss.pss_shmem += pss;
+        } else {
+            mss.pss_file += pss;
+        }
+        match (mapcount > 1, dirty) {
+            (true, false) => mss.shared_clean += page,
+            (true, true) => mss.shared_dirty += page,
+            (false, false) => mss.private_clean += page,
+            (false, true) => mss.private_dirty += page,
+        }
+    });
+    let header = format!("{:08x}-{:08x} ---p 00000000 00:00 0", first.unwrap_or(0), last);
+    let mut s = format!("{header:<72} [rollup]\n");
+    let kb = |bytes: u64| bytes >> 10;
+    let pss_kb = |pss: u64| pss >> (10 + PSS_SHIFT);
+    for (name, value) in [
+        ("Rss:", kb(mss.resident)),
+        ("Pss:", pss_kb(mss.pss)),
+        ("Pss_Dirty:", pss_kb(mss.pss_dirty)),
+        ("Pss_Anon:", pss_kb(mss.pss_anon)),
+        ("Pss_File:", pss_kb(mss.pss_file)),
+        ("Pss_Shmem:", pss_kb(mss.pss_shmem)),
+        ("Shared_Clean:", kb(mss.shared_clean)),
+        ("Shared_Dirty:", kb(mss.shared_dirty)),
+        ("Private_Clean:", kb(mss.private_clean)),
+        ("Private_Dirty:", kb(mss.private_dirty)),
+        ("Referenced:", kb(mss.resident)),
+        ("Anonymous:", kb(mss.anonymous)),
+        ("LazyFree:", 0),
+        ("AnonHugePages:", 0),
+        ("ShmemPmdMapped:", 0),
+        ("FilePmdMapped:", 0),
+        ("Shared_Hugetlb:", 0),
+        ("Private_Hugetlb:", 0),
+        ("Swap:", 0),
+        ("SwapPss:", 0),
+        ("Locked:", 0),
+    ] {
+        let _ = writeln!(s, "{name:<16}{value:>8} kB");
+    }
+    s
+}
+
 /// `/proc/<pid>/statm`: size, resident, shared, text, lib, data, dt in
 /// pages (shared, lib and dt are not counted: 0).
 fn pid_statm(t: TaskRef) -> String {
@@ -686,6 +814,11 @@ fn pid_statm(t: TaskRef) -> String {
         for v in inner.vmas.iter() {
             size += v.len() / page;
             match v.kind {
+                VmaKind::PrivateFile { object, .. }
+                    if object == inner.exe_object && v.prot & crate::mm::vma::prot::EXEC != 0 =>
+                {
+                    text += v.len() / page
+                }
                 VmaKind::Image if v.prot & crate::mm::vma::prot::EXEC != 0 => text += v.len() / page,
                 VmaKind::Image | VmaKind::Heap | VmaKind::Stack | VmaKind::Anonymous => data += v.len() / page,
                 _ => {}

@@ -242,35 +242,26 @@ impl TmpInode {
         self.meta.lock().mode
     }
 
-    /// A regular file's contents, for execve: the archive's bytes as they
-    /// are, or a copy of the pages.
-    pub fn contents(&self) -> Result<Contents, Errno> {
-        let Kind::File(data) = &self.kind else { return Err(Errno::EACCES) };
-        let data = data.lock();
-        if let Some(bytes) = data.archive {
-            return Ok(Contents::Archive(bytes));
+    /// A regular file's size in bytes (0 for other kinds).
+    pub fn size(&self) -> u64 {
+        match &self.kind {
+            Kind::File(d) => d.lock().size,
+            _ => 0,
         }
-        let mut v = Vec::new();
-        v.try_reserve_exact(data.size as usize).map_err(|_| Errno::ENOMEM)?;
-        v.resize(data.size as usize, 0);
-        read_pages(&data, &mut v, 0);
-        Ok(Contents::Copy(v))
     }
-}
 
-/// A file's bytes for execve.
-pub enum Contents {
-    Archive(&'static [u8]),
-    Copy(Vec<u8>),
-}
-
-impl core::ops::Deref for Contents {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Contents::Archive(b) => b,
-            Contents::Copy(v) => v,
+    /// Fills `buf` from byte `pos` of a regular file, for execve's reads of
+    /// the ELF headers and of a segment's last partial page: ENOEXEC if the
+    /// file ends first (Linux: `elf_read`'s short read).
+    pub fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> Result<(), Errno> {
+        let Kind::File(data) = &self.kind else { return Err(Errno::EACCES) };
+        let d = data.lock();
+        let end = pos.checked_add(buf.len() as u64).filter(|&e| e <= d.size).ok_or(Errno::ENOEXEC)?;
+        match d.archive {
+            Some(bytes) => buf.copy_from_slice(&bytes[pos as usize..end as usize]),
+            None => read_pages(&d, buf, pos),
         }
+        Ok(())
     }
 }
 
@@ -535,6 +526,12 @@ impl crate::mm::filemap::AddressSpace for TmpInode {
         let pa = d.pages[index];
         page::get_page(pa);
         Ok(pa)
+    }
+
+    fn find_page(&self, index: u64) -> Option<u64> {
+        let Kind::File(data) = &self.kind else { return None };
+        let d = data.lock();
+        usize::try_from(index).ok().and_then(|i| d.pages.get(i).copied()).filter(|&pa| pa != 0)
     }
 }
 

@@ -258,6 +258,21 @@ fn file_semantics_match_linux() {
 }
 
 #[test]
+fn name_lookups_follow_every_change_as_on_linux() {
+    // The dentry cache: lookups before and after create, unlink, mkdir,
+    // rmdir, rename, link and symlink, in a fresh directory here and on
+    // the host.
+    let mut q = Qemu::boot_user();
+    let (ours, status) = run_within(&mut q, "/tests/t_dcache /tmp", Duration::from_secs(120));
+    let dir = std::env::temp_dir().join(format!("rpi4-t_dcache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let linux = reference("t_dcache", &[dir.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(ours, linux, "t_dcache: this kernel (left) vs Linux under qemu-aarch64 (right)");
+    assert_eq!(status, 0, "t_dcache exit status");
+}
+
+#[test]
 fn file_tools_work_from_the_shell() {
     let mut q = Qemu::boot_user();
     let ok = |q: &mut Qemu, line: &str, want: &str| {

@@ -187,6 +187,12 @@ impl TmpInode {
         m.ctime = t;
     }
 
+    /// Tells the dentry cache that `name` in this directory changed; after
+    /// the change, never before (dcache.rs).
+    fn d_invalidate(&self, name: &str) {
+        super::dcache::d_invalidate(self.fs.sb.dev, self.ino, name);
+    }
+
     fn touch_ctime(&self) {
         self.meta.lock().ctime = now();
     }
@@ -206,6 +212,7 @@ impl TmpInode {
         let child = TmpInode::new(&self.fs, mode, kind, self.me.clone());
         d.children.insert(String::from(name), child.clone());
         drop(d);
+        self.d_invalidate(name);
         if is_dir {
             self.meta.lock().nlink += 1;
         }
@@ -624,6 +631,12 @@ impl Inode for TmpInode {
         d.children.get(name).map(|c| c.clone() as InodeRef).ok_or(Errno::ENOENT)
     }
 
+    fn dcache_id(&self) -> Option<(u64, u64)> {
+        // Inode numbers come from a counter of the mount and are never
+        // reused.
+        self.is_dir().then_some((self.fs.sb.dev, self.ino))
+    }
+
     fn may_be_mountpoint(&self) -> bool {
         self.mounts.load(Ordering::Acquire) != 0
     }
@@ -703,6 +716,7 @@ impl Inode for TmpInode {
         }
         d.children.insert(String::from(name), target);
         drop(d);
+        self.d_invalidate(name);
         self.touch();
         Ok(())
     }
@@ -715,6 +729,7 @@ impl Inode for TmpInode {
         }
         let child = d.children.remove(name).expect("present");
         drop(d);
+        self.d_invalidate(name);
         {
             let mut m = child.meta.lock();
             m.nlink = m.nlink.saturating_sub(1);
@@ -735,6 +750,7 @@ impl Inode for TmpInode {
         }
         let child = d.children.remove(name).expect("present");
         drop(d);
+        self.d_invalidate(name);
         child.meta.lock().nlink = 0;
         self.meta.lock().nlink -= 1;
         self.touch();
@@ -760,6 +776,8 @@ impl Inode for TmpInode {
             }
             d.children.insert(String::from(new), moving.clone());
             drop(d);
+            old_dir.d_invalidate(old);
+            new_dir.d_invalidate(new);
             finish_rename(&moving, existing, &old_dir, &new_dir, plan);
             return Ok(());
         }
@@ -788,6 +806,8 @@ impl Inode for TmpInode {
         dst.children.insert(String::from(new), moving.clone());
         drop(src);
         drop(dst);
+        old_dir.d_invalidate(old);
+        new_dir.d_invalidate(new);
         finish_rename(&moving, existing, &old_dir, &new_dir, plan);
         Ok(())
     }

@@ -1,7 +1,8 @@
-//! /proc (Linux: fs/proc/): per-process `stat`, `status`, `cmdline`, `comm`
-//! and the `exe` link, and the system files `meminfo`, `slabinfo`,
-//! `loadavg`, `uptime` and `version`, in Linux's formats so that `ps` and
-//! friends read them unchanged.
+//! /proc (Linux: fs/proc/): per-process `stat`, `status`, `cmdline`, `comm`,
+//! `maps`, `smaps_rollup`, the `exe` link and `task/<tid>/`, and the system
+//! files `meminfo`, `stat`, `slabinfo`, `loadavg`, `uptime` and `version`,
+//! in Linux's formats so that `ps`, `top`, `vmstat` and friends read them
+//! unchanged.
 //!
 //! A file's text is generated when it is opened and read from that
 //! snapshot. `/proc/self` is a symbolic link the path walk follows; the
@@ -770,8 +771,9 @@ fn pid_environ(t: TaskRef) -> Vec<u8> {
 }
 
 /// `/proc/<pid>/maps` (Linux: `show_map_vma`): one line per VMA; file
-/// mappings show their offset, but not the file's name, which a mapping
-/// does not keep here.
+/// mappings show their offset; the program's areas are named by its path,
+/// other file mappings by nothing, as a mapping does not keep its file's
+/// name here.
 fn pid_maps(t: TaskRef) -> String {
     use crate::mm::vma::{prot, VmaKind};
     let Some(mm) = t.mm() else { return String::new() };

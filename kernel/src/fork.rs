@@ -128,6 +128,33 @@ pub mod clone_flags {
 /// `user_struct.processes`; every process here is root's).
 pub static NR_USER_TASKS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
 
+/// The most user tasks at once (Linux: `max_threads`, and
+/// `/proc/sys/kernel/threads-max`); 0 until first asked for, then Linux's
+/// default ([`max_threads`]). A fork past it is EAGAIN. Departure from
+/// Linux: kernel threads are not counted against it (Linux's `nr_threads`
+/// counts every task).
+pub static MAX_THREADS: core::sync::atomic::AtomicUsize = core::sync::atomic::AtomicUsize::new(0);
+
+/// Bounds of `threads-max` (Linux: MIN_THREADS, and MAX_THREADS, the
+/// largest thread ID futexes can hold).
+pub const THREADS_MAX_RANGE: (usize, usize) = (20, 0x3fff_ffff);
+
+/// The task limit now; the first call sets Linux's default
+/// (`set_max_threads`): as many tasks as the kernel stacks of one eighth
+/// of memory make, within [`THREADS_MAX_RANGE`].
+pub fn max_threads() -> usize {
+    let now = MAX_THREADS.load(Ordering::Relaxed);
+    if now != 0 {
+        return now;
+    }
+    let stack_pages = crate::smp::STACK_SIZE.div_ceil(crate::mm::frame::PAGE_SIZE);
+    let threads = (crate::mm::phys::stats().total / (8 * stack_pages)).clamp(THREADS_MAX_RANGE.0, THREADS_MAX_RANGE.1);
+    match MAX_THREADS.compare_exchange(0, threads, Ordering::Relaxed, Ordering::Relaxed) {
+        Ok(_) => threads,
+        Err(set) => set,
+    }
+}
+
 /// What `clone` asks for (Linux: `struct kernel_clone_args`).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct UserCloneArgs {
@@ -224,7 +251,8 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     // 2. Resource limits: the caller's RLIMIT_NPROC against the tasks alive
     //    (enforced for root too: this kernel has no capabilities).
     let limit = parent_signal.rlimit(RLIMIT_NPROC);
-    if NR_USER_TASKS.load(Ordering::Relaxed) as u64 >= limit {
+    let tasks = NR_USER_TASKS.load(Ordering::Relaxed);
+    if tasks as u64 >= limit || tasks >= max_threads() {
         free_task(p);
         return Err(Errno::EAGAIN);
     }
@@ -407,10 +435,16 @@ pub unsafe fn task_pt_regs(p: TaskRef) -> &'static mut crate::arch::exception::T
 /// What a new descriptor starts as; only ever copied (dup_task_struct).
 static TASK_TEMPLATE: TaskStruct = TaskStruct::new();
 
+/// Task descriptors made since boot, threads and kernel threads included
+/// (Linux: `total_forks`, the `processes` line of /proc/stat; counted here
+/// when the descriptor is made, so a fork that fails later counts too).
+pub static TOTAL_FORKS: core::sync::atomic::AtomicU64 = core::sync::atomic::AtomicU64::new(0);
+
 fn dup_task_struct(parent: TaskRef) -> Result<TaskRef, Errno> {
     // A new slab needs contiguous pages: the OOM killer may have to make
     // room (ENOMEM once it cannot).
     let obj = crate::mm::oom_kill::retry_on_oom(|| TASK_STRUCT_CACHE.alloc()).ok_or(Errno::ENOMEM)?;
+    TOTAL_FORKS.fetch_add(1, Ordering::Relaxed);
     let p = obj.as_ptr() as *mut TaskStruct;
     // One copy of a ready-made descriptor, instead of building the 3 KiB
     // value on the stack (a memset and stores) and then moving it.

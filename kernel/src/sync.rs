@@ -12,8 +12,8 @@
 //! address space's lock (mm/mm_struct.rs; a parent's before its fresh
 //! child's in fork; taken by any user copy that faults, arch uaccess.rs) <
 //! heap < slab caches < a per-CPU frame list < frame allocator
-//! (mm/phys.rs). The trace rings' locks (trace/) are leaves, taken inside
-//! any of these. Interrupt handlers take the scheduler's wake-up locks, the
+//! (mm/phys.rs). The trace rings' locks (trace/) and the dentry cache's
+//! slots (fs/dcache.rs) are leaves, taken inside any of these. Interrupt handlers take the scheduler's wake-up locks, the
 //! console output lock and the UART ring (lock-free).
 
 use crate::arch::cpu::{local_irq_restore, local_irq_save, IrqFlags};

@@ -258,6 +258,21 @@ fn file_semantics_match_linux() {
 }
 
 #[test]
+fn name_lookups_follow_every_change_as_on_linux() {
+    // The dentry cache: lookups before and after create, unlink, mkdir,
+    // rmdir, rename, link and symlink, in a fresh directory here and on
+    // the host.
+    let mut q = Qemu::boot_user();
+    let (ours, status) = run_within(&mut q, "/tests/t_dcache /tmp", Duration::from_secs(120));
+    let dir = std::env::temp_dir().join(format!("rpi4-t_dcache-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let linux = reference("t_dcache", &[dir.to_str().unwrap()]);
+    let _ = std::fs::remove_dir_all(&dir);
+    assert_eq!(ours, linux, "t_dcache: this kernel (left) vs Linux under qemu-aarch64 (right)");
+    assert_eq!(status, 0, "t_dcache exit status");
+}
+
+#[test]
 fn file_tools_work_from_the_shell() {
     let mut q = Qemu::boot_user();
     let ok = |q: &mut Qemu, line: &str, want: &str| {
@@ -310,6 +325,69 @@ fn proc_maps_statm_environ_and_cpuinfo() {
 }
 
 #[test]
+fn proc_task_directories_show_each_thread() {
+    // This kernel only: under qemu-aarch64, /proc shows the emulator's
+    // threads.
+    let mut q = Qemu::boot_user();
+    let (out, status) = run_within(&mut q, "/tests/t_proctask", Duration::from_secs(60));
+    assert!(!out.contains(": no") && out.ends_with("PASS\n"), "t_proctask:\n{out}");
+    assert_eq!(status, 0);
+    // /proc/slabinfo: Linux's 2.1 format, every slab cache.
+    let (slab, _) = run(&mut q, "cat /proc/slabinfo");
+    let mut lines = slab.lines();
+    assert_eq!(lines.next(), Some("slabinfo - version: 2.1"), "{slab}");
+    assert!(lines.next().is_some_and(|l| l.starts_with("# name ") && l.ends_with(" <sharedavail>")), "{slab}");
+    let names: Vec<&str> = lines
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(f.len(), 16, "{l}");
+            assert_eq!((f[6], f[7], f[11], f[12]), (":", "tunables", ":", "slabdata"), "{l}");
+            f[0]
+        })
+        .collect();
+    assert!(
+        names.contains(&"task_struct") && names.iter().filter(|n| n.starts_with("kmalloc-")).count() >= 8,
+        "{slab}"
+    );
+}
+
+/// The numbers of the `name` line of /proc/stat.
+fn stat_line(stat: &str, name: &str) -> Vec<u64> {
+    let line = stat.lines().find(|l| l.split_whitespace().next() == Some(name)).unwrap_or_else(|| panic!("{stat}"));
+    line.split_whitespace().skip(1).map(|v| v.parse().unwrap_or_else(|_| panic!("{line}"))).collect()
+}
+
+#[test]
+fn proc_stat_counts_cpu_time_switches_and_forks() {
+    let mut q = Qemu::boot_user();
+    let (before, status) = run(&mut q, "cat /proc/stat");
+    assert_eq!(status, 0);
+    let cpu = stat_line(&before, "cpu");
+    assert_eq!(cpu.len(), 10, "user nice system idle iowait irq softirq steal guest guest_nice:\n{before}");
+    // The total is the sum of the four cores' lines.
+    let per_cpu: Vec<Vec<u64>> = (0..4).map(|i| stat_line(&before, &format!("cpu{i}"))).collect();
+    for field in 0..10 {
+        assert_eq!(cpu[field], per_cpu.iter().map(|c| c[field]).sum::<u64>(), "field {field}:\n{before}");
+    }
+    // Busy work: CPU time other than idle grows, and so do the idle
+    // cores' idle time, the context switches, the forks and interrupts.
+    let (_, status) = run(&mut q, "/tests/bench getppid=500000 fork_exit_wait=200 fork_exec_wait=0 pipe_pingpong=0 file_create=0 stat_deep=0 read_cached=0 mmap_shared=0 cow_fault=0");
+    assert_eq!(status, 0);
+    let (after, _) = run(&mut q, "cat /proc/stat");
+    let cpu2 = stat_line(&after, "cpu");
+    let busy = |c: &[u64]| c[0] + c[1] + c[2];
+    assert!(busy(&cpu2) > busy(&cpu), "busy time:\n{before}\n{after}");
+    assert!(cpu2[3] > cpu[3], "idle time:\n{before}\n{after}");
+    for name in ["ctxt", "intr"] {
+        assert!(stat_line(&after, name)[0] > stat_line(&before, name)[0], "{name}:\n{before}\n{after}");
+    }
+    assert!(stat_line(&after, "processes")[0] >= stat_line(&before, "processes")[0] + 200, "{before}\n{after}");
+    assert!(stat_line(&after, "procs_running")[0] >= 1, "{after}");
+    assert_eq!(stat_line(&after, "procs_blocked").len(), 1, "{after}");
+    assert_eq!(stat_line(&after, "btime").len(), 1, "{after}");
+}
+
+#[test]
 fn shared_mappings_match_linux() {
     let mut q = Qemu::boot_user();
     let (ours, status) = run_within(&mut q, "/tests/t_shm /tmp", Duration::from_secs(120));
@@ -338,6 +416,16 @@ fn pid_max_and_tmpfs_limits_through_the_file_system() {
     assert_eq!(run(&mut q, "echo board > /proc/sys/kernel/hostname; uname -n"), ("board\n".into(), 0));
     // The shell still answers.
     assert_eq!(run(&mut q, "echo alive"), ("alive\n".into(), 0));
+}
+
+#[test]
+fn exec_maps_text_from_the_page_cache_shared_between_runs() {
+    // This kernel only: the verdicts rest on /proc/<pid>/smaps_rollup of
+    // the processes the test starts, which qemu-aarch64 does not emulate.
+    let mut q = Qemu::boot_user();
+    let (out, status) = run_within(&mut q, "/tests/t_smaps", Duration::from_secs(60));
+    assert!(!out.contains(": no") && out.ends_with("PASS\n"), "t_smaps:\n{out}");
+    assert_eq!(status, 0);
 }
 
 /// `key=<number>` in `text`.

@@ -8,6 +8,9 @@
  *   it full, /proc/meminfo's Shmem counts its pages, /proc/mounts lists
  *   it, umount is EBUSY while a file is open there; removing the file gives
  *   every page back (MemFree as before).
+ * - /proc/sys/kernel/threads-max: values outside 20..0x3fffffff are refused
+ *   with EINVAL; with a limit a few tasks above those alive, fork fails
+ *   with EAGAIN once the limit is reached; the old value is put back.
  *
  * usage: t_mount
  */
@@ -64,6 +67,68 @@ static void test_pid_max(void)
     char text[32];
     snprintf(text, sizeof text, "%ld", old);
     check(write_pid_max(text) == 0 && read_pid_max() == old, "the old value is back");
+}
+
+#define THREADS_MAX "/proc/sys/kernel/threads-max"
+
+static long read_long(const char *path)
+{
+    char buf[32];
+    if (read_whole_file(path, buf, sizeof buf) <= 0)
+        return -1;
+    return atol(buf);
+}
+
+/* Writes text to path; 0 or the errno of the write. */
+static int write_text(const char *path, const char *text)
+{
+    int fd = open(path, O_WRONLY | O_TRUNC);
+    if (fd < 0)
+        return errno;
+    int err = write(fd, text, strlen(text)) < 0 ? errno : 0;
+    close(fd);
+    return err;
+}
+
+static void test_threads_max(void)
+{
+    long old = read_long(THREADS_MAX);
+    check(old >= 20, "threads-max is readable");
+    check(write_text(THREADS_MAX, "19\n") == EINVAL && read_long(THREADS_MAX) == old, "19 is refused");
+    check(write_text(THREADS_MAX, "1073741824\n") == EINVAL && read_long(THREADS_MAX) == old, "2^30 is refused");
+    /* Forks that wait on a pipe until the limit stops one. */
+    int hold[2];
+    if (pipe(hold) != 0) {
+        check(0, "pipe");
+        return;
+    }
+    check(write_text(THREADS_MAX, "40\n") == 0 && read_long(THREADS_MAX) == 40, "40 is taken");
+    static pid_t kids[64];
+    int n = 0, err = 0;
+    while (n < 64) {
+        pid_t pid = fork();
+        if (pid == 0) {
+            char c;
+            close(hold[1]);
+            while (read(hold[0], &c, 1) > 0) {
+            }
+            _exit(0);
+        }
+        if (pid < 0) {
+            err = errno;
+            break;
+        }
+        kids[n++] = pid;
+    }
+    char text[32];
+    snprintf(text, sizeof text, "%ld", old);
+    int restored = write_text(THREADS_MAX, text) == 0 && read_long(THREADS_MAX) == old;
+    close(hold[1]);
+    close(hold[0]);
+    for (int i = 0; i < n; i++)
+        wait_child(kids[i], NULL, 0);
+    check(err == EAGAIN && n > 0 && n < 40, "fork fails with EAGAIN at the limit");
+    check(restored, "the old threads-max is back");
 }
 
 static long meminfo_kib(const char *key)
@@ -128,6 +193,7 @@ int main(void)
 {
     test_init();
     test_pid_max();
+    test_threads_max();
     test_tmpfs_limit();
     return finish();
 }

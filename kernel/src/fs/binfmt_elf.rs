@@ -83,25 +83,56 @@ fn u64_at(b: &[u8], off: usize) -> Result<u64, Errno> {
 
 /// Parses and checks an executable image (the whole file).
 pub fn parse(file: &[u8]) -> Result<Executable, Errno> {
-    let ident = file.get(..16).ok_or(Errno::ENOEXEC)?;
+    parse_file(file.len() as u64, |off, buf| {
+        let start = usize::try_from(off).map_err(|_| Errno::ENOEXEC)?;
+        let bytes = start.checked_add(buf.len()).and_then(|end| file.get(start..end)).ok_or(Errno::ENOEXEC)?;
+        buf.copy_from_slice(bytes);
+        Ok(())
+    })
+}
+
+/// Largest program header table read (Linux: `elf_read_phdrs` refuses one
+/// over 64 KiB).
+const MAX_PHDR_TABLE: usize = 65536;
+
+/// Parses and checks an executable of `size` bytes that `read(offset,
+/// buf)` fills `buf` from, reading only the ELF header and the program
+/// header table (Linux: `load_elf_binary` reads the same two with
+/// `elf_read`), so a program in the page cache is never copied whole.
+pub fn parse_file<R>(size: u64, mut read: R) -> Result<Executable, Errno>
+where
+    R: FnMut(u64, &mut [u8]) -> Result<(), Errno>,
+{
+    if size < EHDR_SIZE as u64 {
+        return Err(Errno::ENOEXEC);
+    }
+    let mut header = [0u8; EHDR_SIZE];
+    read(0, &mut header)?;
+    let head = &header[..];
+    let ident = &head[..16];
     if &ident[..4] != ELFMAG || ident[4] != ELFCLASS64 || ident[5] != ELFDATA2LSB || ident[6] != EV_CURRENT {
         return Err(Errno::ENOEXEC);
     }
-    let e_type = u16_at(file, 16)?;
-    if (e_type != ET_EXEC && e_type != ET_DYN) || u16_at(file, 18)? != EM_AARCH64 {
+    let e_type = u16_at(head, 16)?;
+    if (e_type != ET_EXEC && e_type != ET_DYN) || u16_at(head, 18)? != EM_AARCH64 {
         return Err(Errno::ENOEXEC);
     }
-    let entry = u64_at(file, 24)?;
-    let phoff = u64_at(file, 32)? as usize;
-    let phent = u16_at(file, 54)?;
-    let phnum = u16_at(file, 56)?;
-    if u16_at(file, 52)? as usize != EHDR_SIZE || phent as usize != PHDR_SIZE || phnum == 0 {
+    let entry = u64_at(head, 24)?;
+    let phoff = u64_at(head, 32)?;
+    let phent = u16_at(head, 54)?;
+    let phnum = u16_at(head, 56)?;
+    if u16_at(head, 52)? as usize != EHDR_SIZE || phent as usize != PHDR_SIZE || phnum == 0 {
         return Err(Errno::ENOEXEC);
     }
-    let table_end = phoff.checked_add(phnum as usize * PHDR_SIZE).ok_or(Errno::ENOEXEC)?;
-    if table_end > file.len() {
+    let table_len = phnum as usize * PHDR_SIZE;
+    let table_end = phoff.checked_add(table_len as u64).ok_or(Errno::ENOEXEC)?;
+    if table_end > size || table_len > MAX_PHDR_TABLE {
         return Err(Errno::ENOEXEC);
     }
+    let mut table = alloc::vec::Vec::new();
+    table.try_reserve_exact(table_len).map_err(|_| Errno::ENOMEM)?;
+    table.resize(table_len, 0);
+    read(phoff, &mut table)?;
     let mut exe = Executable {
         e_type,
         entry,
@@ -114,13 +145,13 @@ pub fn parse(file: &[u8]) -> Result<Executable, Errno> {
     };
     let mut phdr_segment = None;
     for i in 0..phnum as usize {
-        let ph = phoff + i * PHDR_SIZE;
-        let p_type = u32_at(file, ph)?;
-        let flags = u32_at(file, ph + 4)?;
-        let offset = u64_at(file, ph + 8)?;
-        let vaddr = u64_at(file, ph + 16)?;
-        let filesz = u64_at(file, ph + 32)?;
-        let memsz = u64_at(file, ph + 40)?;
+        let ph = i * PHDR_SIZE;
+        let p_type = u32_at(&table, ph)?;
+        let flags = u32_at(&table, ph + 4)?;
+        let offset = u64_at(&table, ph + 8)?;
+        let vaddr = u64_at(&table, ph + 16)?;
+        let filesz = u64_at(&table, ph + 32)?;
+        let memsz = u64_at(&table, ph + 40)?;
         match p_type {
             PT_INTERP => return Err(Errno::ENOEXEC), // dynamic: not supported
             PT_PHDR => phdr_segment = Some(vaddr),
@@ -129,7 +160,7 @@ pub fn parse(file: &[u8]) -> Result<Executable, Errno> {
                 // Where the segment lands in memory is checked by
                 // `segment_pages`, once the load bias is known.
                 let file_end = offset.checked_add(filesz).ok_or(Errno::ENOEXEC)?;
-                if file_end > file.len() as u64 {
+                if file_end > size {
                     return Err(Errno::ENOEXEC);
                 }
                 // Linux requires vaddr and offset to agree modulo the page size.
@@ -154,8 +185,8 @@ pub fn parse(file: &[u8]) -> Result<Executable, Errno> {
         None => exe
             .loads()
             .iter()
-            .find(|l| (l.offset..l.offset + l.filesz).contains(&(phoff as u64)))
-            .map(|l| l.vaddr.wrapping_add(phoff as u64 - l.offset))
+            .find(|l| (l.offset..l.offset + l.filesz).contains(&phoff))
+            .map(|l| l.vaddr.wrapping_add(phoff - l.offset))
             .unwrap_or(0),
     };
     Ok(exe)

@@ -1,13 +1,14 @@
 //! `execve` (Linux: fs/exec.c `do_execve`, `begin_new_exec`,
 //! fs/binfmt_elf.c `load_elf_binary`).
 //!
-//! The program comes from the file system (vfs.rs `read_exec`). Everything that can fail is done
+//! The program comes from the file system (vfs.rs `open_exec`). Everything that can fail is done
 //! first, on a fresh address space that is not yet in use: the stack area
 //! is made and the argument and environment strings copied into it from the
 //! caller's memory a chunk at a time (Linux: `copy_strings`; no kernel
-//! buffer grows with them), the PT_LOAD segments are mapped (data copied
-//! into pages, bss left zero) and the tables (argc, argv, envp, auxv)
-//! completed. Where Linux finds a bad segment only after the point of no
+//! buffer grows with them), the ELF and program headers read from the file,
+//! the PT_LOAD segments mapped from the file's pages (the page cache:
+//! nothing is copied but a segment's last partial page before its bss) and
+//! the tables (argc, argv, envp, auxv) completed. Where Linux finds a bad segment only after the point of no
 //! return (and kills the process with SIGSEGV), `execve` here returns
 //! Linux's error for it. Then,
 //! past the point of no return, the task swaps address spaces, lets a vfork
@@ -15,11 +16,14 @@
 //! registers are set to start the program at its entry point.
 
 use super::binfmt_elf::{self, ArgSource, Executable, StackLayout, StackSink, PF_W, PF_X};
+use super::tmpfs::TmpInode;
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
+use crate::mm::filemap::MappingRef;
 use crate::mm::mm_struct::{Access, Mm, MmStruct, STACK_SIZE, STACK_TOP, TASK_SIZE};
 use crate::mm::vma::{prot, VmaKind};
 use crate::sched::task::{current, pf};
+use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 /// Where a position-independent (ET_DYN) static program is placed (Linux:
@@ -121,8 +125,21 @@ impl StackSink for NewStack<'_> {
 
 /// Maps the PT_LOAD segments of `exe` into `mm` and completes the initial
 /// stack; returns the entry point.
-fn load_elf_binary(mm: &MmStruct, data: &[u8], exe: &Executable, layout: &StackLayout) -> Result<u64, Errno> {
+///
+/// Each segment's whole pages of file data are mapped from the file's
+/// pages (Linux: `elf_map`): a read-only or text page is the page-cache
+/// page itself, shared by every process running the program; a writable
+/// segment's pages are copied at the first write. Where the file data
+/// ends inside a page and zeroes (bss) follow, that page is a private
+/// anonymous page holding a copy of the data and zeroes after it (Linux:
+/// `padzero` writes the zeroes into a private copy too), so the file's page
+/// is never changed; the whole pages of bss beyond it are anonymous
+/// memory, zeroed on demand (Linux: `set_brk`'s anonymous area).
+fn load_elf_binary(mm: &MmStruct, file: &Arc<TmpInode>, exe: &Executable, layout: &StackLayout) -> Result<u64, Errno> {
     let bias = binfmt_elf::load_bias(exe, ELF_ET_DYN_BASE);
+    let mapping: MappingRef = file.clone();
+    let object = crate::mm::filemap::new_object_id();
+    let mut mapped_file = false;
     let mut brk = 0;
     for load in exe.loads() {
         // Linux's errors for a segment that cannot be placed; nothing here
@@ -138,16 +155,34 @@ fn load_elf_binary(mm: &MmStruct, data: &[u8], exe: &Executable, layout: &StackL
         if load.flags & PF_X != 0 {
             p |= prot::EXEC;
         }
+        // Where the file's data ends in memory; the segment's vaddr and
+        // offset agree modulo the page size (binfmt_elf::parse).
+        let data_end = bias.wrapping_add(load.vaddr).wrapping_add(load.filesz);
+        let file_end = if load.memsz > load.filesz { data_end & !(PAGE - 1) } else { end };
         // Segments that overlap are refused (Linux maps each later one over
         // the earlier ones with MAP_FIXED).
-        mm.map_area(start, end - start, p, VmaKind::Image).map_err(|e| match e {
+        let overlap = |e: Errno| match e {
             Errno::EEXIST => Errno::ENOEXEC,
             e => e,
-        })?;
-        let file = &data[load.offset as usize..(load.offset + load.filesz) as usize];
-        mm.exec_write(bias.wrapping_add(load.vaddr), file)?;
-        if load.flags & PF_X != 0 {
-            mm.sync_icache(start, (end - start) as usize)?;
+        };
+        if file_end > start {
+            let pgoff = load.offset / PAGE;
+            mm.map_private_file(start, file_end - start, p, object, &mapping, pgoff).map_err(overlap)?;
+            mapped_file = true;
+        }
+        if file_end < end {
+            mm.map_area(file_end, end - file_end, p, VmaKind::Image).map_err(overlap)?;
+            if data_end > file_end {
+                // The data in the last partial page, copied; the rest of
+                // the page stays zero.
+                let mut tail = [0u8; PAGE as usize];
+                let tail = &mut tail[..(data_end - file_end) as usize];
+                file.read_exact_at(tail, load.offset + load.filesz - tail.len() as u64)?;
+                mm.exec_write(file_end, tail)?;
+                if load.flags & PF_X != 0 {
+                    mm.sync_icache(file_end, tail.len())?;
+                }
+            }
         }
         brk = brk.max(end);
     }
@@ -156,6 +191,9 @@ fn load_elf_binary(mm: &MmStruct, data: &[u8], exe: &Executable, layout: &StackL
     let auxv = binfmt_elf::standard_auxv(exe, bias, HWCAP, super::procfs::USER_HZ);
     binfmt_elf::create_elf_tables(&mut NewStack(mm), layout, &auxv, random)?;
     let mut inner = mm.lock();
+    if mapped_file {
+        inner.exe_object = object;
+    }
     inner.start_brk = brk;
     inner.brk = brk;
     inner.start_stack = layout.sp;
@@ -179,7 +217,7 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     envp: &E,
     frame: &mut TrapFrame,
 ) -> Result<(), Errno> {
-    let data = super::vfs::read_exec(path)?;
+    let file = super::vfs::open_exec(path)?;
     let mm = MmStruct::new()?;
     mm.map_area(STACK_TOP - STACK_SIZE, STACK_SIZE, prot::READ | prot::WRITE, VmaKind::Stack)?;
     let rlimit_stack = current().signal_struct().map_or(STACK_SIZE, |s| s.rlimit(crate::signal::RLIMIT_STACK));
@@ -192,9 +230,9 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
         rlimit_stack,
         binfmt_elf::NR_STANDARD_AUXV,
     )?;
-    let exe = binfmt_elf::parse(&data)?;
-    let entry = load_elf_binary(&mm, &data, &exe, &layout)?;
-    drop(data);
+    let exe = binfmt_elf::parse_file(file.size(), |pos, buf| file.read_exact_at(buf, pos))?;
+    let entry = load_elf_binary(&mm, &file, &exe, &layout)?;
+    drop(file);
     mm.lock().exe = alloc::string::String::from(path);
     let sp = layout.sp;
 

@@ -11,8 +11,9 @@
 //! Departure from Linux: there is no separate dentry object. A directory
 //! of tmpfs keeps its own name -> inode map (which is what Linux's dcache
 //! holds for tmpfs, whose dentries are never dropped), /proc and /dev
-//! compute their entries; names are looked up in those maps directly, and
-//! a negative lookup caches nothing.
+//! compute their entries; the path walk asks them through the dentry
+//! cache (dcache.rs), which remembers answers, negative ones included, by
+//! directory and name.
 
 use super::file::{FileOps, Stat};
 use crate::errno::Errno;
@@ -96,6 +97,13 @@ pub trait Inode: Send + Sync + Any {
     }
     /// The name of the directory `child` in this directory (for getcwd).
     fn name_of(&self, _child: &InodeRef) -> Option<String> {
+        None
+    }
+    /// For a directory whose lookups the dentry cache may keep
+    /// (dcache.rs): its device and an inode number never given to another
+    /// directory of that device while the cache may hold entries for it.
+    /// None (the default): every lookup asks the file system.
+    fn dcache_id(&self) -> Option<(u64, u64)> {
         None
     }
     /// Whether something may be mounted on this directory: a file system

@@ -9,6 +9,8 @@ pub mod n_tty;
 pub mod path;
 
 #[cfg(target_os = "none")]
+pub mod dcache;
+#[cfg(target_os = "none")]
 pub mod devfs;
 #[cfg(target_os = "none")]
 pub mod exec;

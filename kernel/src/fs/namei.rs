@@ -3,6 +3,10 @@
 //! stopping at the process's root, and symbolic links followed (at most
 //! [`MAXSYMLINKS`] in one walk, then ELOOP).
 //!
+//! Names are looked up through the dentry cache (dcache.rs), which answers
+//! repeated lookups, and lookups of missing names, without asking the
+//! file system.
+//!
 //! Every directory walked through must exist and be one (ENOENT,
 //! ENOTDIR). A trailing slash asks for a directory: the last component is
 //! then followed even if it is a link, and must be a directory. Root may
@@ -83,7 +87,7 @@ fn step(start: &WalkStart, dir: &PathRef, name: &str, follow: bool, links: &mut 
     if name.len() > NAME_MAX {
         return Err(Errno::ENAMETOOLONG);
     }
-    let child = dir.inode.lookup(name)?;
+    let child = super::dcache::d_lookup(&dir.inode, name)?;
     let next = follow_mount(PathRef { mnt: dir.mnt.clone(), inode: child });
     if follow && super::inode::file_type(&next.inode) == super::file::mode::S_IFLNK {
         *links += 1;
@@ -158,7 +162,7 @@ pub fn path_parent(start: &WalkStart, path: &str) -> Result<Parent, Errno> {
 
 /// The child `name` of `dir`, or None (ENOENT); other errors pass.
 pub fn lookup_child(dir: &PathRef, name: &str) -> Result<Option<PathRef>, Errno> {
-    match dir.inode.lookup(name) {
+    match super::dcache::d_lookup(&dir.inode, name) {
         Ok(inode) => Ok(Some(follow_mount(PathRef { mnt: dir.mnt.clone(), inode }))),
         Err(Errno::ENOENT) => Ok(None),
         Err(e) => Err(e),
@@ -168,7 +172,7 @@ pub fn lookup_child(dir: &PathRef, name: &str) -> Result<Option<PathRef>, Errno>
 /// The child `name` of `dir` as stored, mounts not followed (what unlink
 /// and rename act on).
 pub fn lookup_raw(dir: &PathRef, name: &str) -> Result<InodeRef, Errno> {
-    dir.inode.lookup(name)
+    super::dcache::d_lookup(&dir.inode, name)
 }
 
 /// The absolute name of `p` seen from `root` (Linux: `d_path`); ENOENT if

@@ -123,6 +123,8 @@ pub fn do_umount(at: PathRef) -> Result<(), Errno> {
     if let Some(at) = &mnt.mountpoint {
         at.inode.note_mount(-1);
     }
+    drop(mounts);
+    super::dcache::d_shrink_dev(mnt.root.super_block().dev);
     Ok(())
 }
 

@@ -54,6 +54,21 @@ pub const SYSCTLS: &[Sysctl] = &[
         // Linux takes the text up to a newline, at most 64 bytes.
         write: Some(|t| set_hostname(t.strip_suffix('\n').unwrap_or(t).as_bytes())),
     },
+    Sysctl {
+        path: "kernel/threads-max",
+        read: || format!("{}\n", crate::fork::max_threads()),
+        // Linux: `sysctl_max_threads`, a `proc_dointvec_minmax` within
+        // MIN_THREADS..MAX_THREADS.
+        write: Some(|t| {
+            let (low, high) = crate::fork::THREADS_MAX_RANGE;
+            let n = usize::try_from(parse_int(t)?).map_err(|_| Errno::EINVAL)?;
+            if !(low..=high).contains(&n) {
+                return Err(Errno::EINVAL);
+            }
+            crate::fork::MAX_THREADS.store(n, Ordering::Relaxed);
+            Ok(())
+        }),
+    },
     Sysctl { path: "kernel/ostype", read: || String::from("Linux\n"), write: None },
     Sysctl { path: "kernel/osrelease", read: || String::from("6.1.0-rpi4-rust\n"), write: None },
     // Overcommit (mm/overcommit.rs); EINVAL and the value unchanged

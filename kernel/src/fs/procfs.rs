@@ -1,7 +1,8 @@
-//! /proc (Linux: fs/proc/): per-process `stat`, `status`, `cmdline`, `comm`
-//! and the `exe` link, and the system files `meminfo`, `slabinfo`,
-//! `loadavg`, `uptime` and `version`, in Linux's formats so that `ps` and
-//! friends read them unchanged.
+//! /proc (Linux: fs/proc/): per-process `stat`, `status`, `cmdline`, `comm`,
+//! `maps`, `smaps_rollup`, the `exe` link and `task/<tid>/`, and the system
+//! files `meminfo`, `stat`, `slabinfo`, `loadavg`, `uptime` and `version`,
+//! in Linux's formats so that `ps`, `top`, `vmstat` and friends read them
+//! unchanged.
 //!
 //! A file's text is generated when it is opened and read from that
 //! snapshot. `/proc/self` is a symbolic link the path walk follows; the
@@ -38,6 +39,12 @@ enum Node {
     SelfLink,
     /// `/proc/<pid>/fd`.
     FdDir(Pid),
+    /// `/proc/<pid>/task`: a directory per thread of the process.
+    TaskDir(Pid),
+    /// `/proc/<pid>/task/<tid>`.
+    TidDir(Pid, Pid),
+    /// A file of `/proc/<pid>/task/<tid>`.
+    TidFile(Pid, Pid, &'static str),
     /// `/proc/<pid>/fd/<n>`: a link to what the descriptor is open on.
     FdLink(Pid, i32),
     /// `/proc/sys` and the directories below it.
@@ -46,10 +53,23 @@ enum Node {
     Sysctl(&'static super::proc_sys::Sysctl),
 }
 
-const PID_FILES: [&str; 10] =
-    ["cmdline", "comm", "environ", "exe", "maps", "oom_score", "oom_score_adj", "stat", "statm", "status"];
-const SYSTEM_FILES: [&str; 8] =
-    ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "slabinfo", "uptime", "version"];
+const PID_FILES: [&str; 11] = [
+    "cmdline",
+    "comm",
+    "environ",
+    "exe",
+    "maps",
+    "oom_score",
+    "oom_score_adj",
+    "smaps_rollup",
+    "stat",
+    "statm",
+    "status",
+];
+const SYSTEM_FILES: [&str; 9] =
+    ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "slabinfo", "stat", "uptime", "version"];
+/// The files of `/proc/<pid>/task/<tid>`.
+const TID_FILES: [&str; 3] = ["comm", "stat", "status"];
 /// `/proc/sysvipc`'s files (no `shm` yet: there is no System V shared memory).
 const SYSVIPC_FILES: [&str; 2] = ["msg", "sem"];
 /// The inode number of `/proc/sysvipc`.
@@ -73,6 +93,16 @@ fn parse(rest: &str) -> Option<Node> {
             Some("fd") => match parts.next() {
                 None => Node::FdDir(pid),
                 Some(n) => Node::FdLink(pid, n.parse::<i32>().ok().filter(|&n| n >= 0)?),
+            },
+            Some("task") => match parts.next() {
+                None => Node::TaskDir(pid),
+                Some(t) => {
+                    let tid = t.parse::<Pid>().ok()?;
+                    match parts.next() {
+                        None => Node::TidDir(pid, tid),
+                        Some(f) => Node::TidFile(pid, tid, TID_FILES.iter().copied().find(|&n| n == f)?),
+                    }
+                }
             },
             Some(f) => Node::PidFile(pid, PID_FILES.iter().copied().find(|&n| n == f)?),
         }
@@ -115,6 +145,26 @@ fn process(pid: Pid) -> Option<TaskRef> {
     Some(t)
 }
 
+/// Thread `tid` of process `pid`, alive or a zombie.
+fn thread(pid: Pid, tid: Pid) -> Option<TaskRef> {
+    let t = find_task_by_pid(tid)?;
+    if t.tgid() != pid {
+        t.put();
+        return None;
+    }
+    Some(t)
+}
+
+/// The thread IDs of process `pid`, in list order.
+fn thread_ids(pid: Pid) -> Vec<Pid> {
+    let Some(leader) = process(pid) else { return Vec::new() };
+    let mut tids = Vec::new();
+    crate::signal::for_each_thread(leader, |t| tids.push(t.pid()));
+    leader.put();
+    tids.sort_unstable();
+    tids
+}
+
 /// Opens `/proc` + `rest` (`rest` empty or starting with `/`).
 fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
     let node = parse(rest).ok_or(Errno::ENOENT)?;
@@ -131,14 +181,33 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
             Ok(Arc::new(ProcDir { path, pid: Some(pid), sys: Some("fd") }))
         }
         Node::FdLink(..) => Err(Errno::ELOOP),
+        Node::TaskDir(pid) => {
+            process(pid).ok_or(Errno::ENOENT)?.put();
+            Ok(Arc::new(TaskDirOps { path, pid, tid: None }))
+        }
+        Node::TidDir(pid, tid) => {
+            thread(pid, tid).ok_or(Errno::ENOENT)?.put();
+            Ok(Arc::new(TaskDirOps { path, pid, tid: Some(tid) }))
+        }
+        Node::TidFile(pid, tid, name) => {
+            let t = thread(pid, tid).ok_or(Errno::ENOENT)?;
+            let data = match name {
+                "stat" => task_stat(t, false).into_bytes(),
+                "status" => task_status(t, false).into_bytes(),
+                _ => format!("{}\n", t.comm()).into_bytes(),
+            };
+            t.put();
+            Ok(Arc::new(ProcFile { path, data, sysctl: None }))
+        }
         Node::PidFile(pid, name) => {
             let t = process(pid).ok_or(Errno::ENOENT)?;
             let data = match name {
-                "stat" => pid_stat(t).into_bytes(),
-                "status" => pid_status(t).into_bytes(),
+                "stat" => task_stat(t, true).into_bytes(),
+                "status" => task_status(t, true).into_bytes(),
                 "cmdline" => pid_cmdline(t),
                 "environ" => pid_environ(t),
                 "maps" => pid_maps(t).into_bytes(),
+                "smaps_rollup" => pid_smaps_rollup(t).into_bytes(),
                 "statm" => pid_statm(t).into_bytes(),
                 "comm" => format!("{}\n", t.comm()).into_bytes(),
                 "oom_score" => format!("{}\n", crate::mm::oom_kill::oom_score(t)).into_bytes(),
@@ -164,6 +233,7 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
             let data = match name {
                 "meminfo" => meminfo(),
                 "slabinfo" => slabinfo(),
+                "stat" => proc_stat(),
                 "loadavg" => loadavg(),
                 "uptime" => uptime(),
                 "mounts" => super::namespace::proc_mounts(),
@@ -249,6 +319,12 @@ impl Inode for ProcInode {
             Some(Node::SysvIpcDir) => (SYSVIPC_INO, mode::S_IFDIR | 0o555, 2),
             Some(Node::SelfLink) => (0x1100, mode::S_IFLNK | 0o777, 1),
             Some(Node::FdDir(pid)) => (0x2800_0000 + pid as u64, mode::S_IFDIR | 0o500, 2),
+            Some(Node::TaskDir(pid)) => (0x2c00_0000 + pid as u64, mode::S_IFDIR | 0o555, 2),
+            Some(Node::TidDir(_, tid)) => (0x6000_0000 + tid as u64, mode::S_IFDIR | 0o555, 2),
+            Some(Node::TidFile(_, tid, name)) => {
+                let index = TID_FILES.iter().position(|n| *n == name).unwrap_or(0) as u64;
+                (0x7000_0000 + tid as u64 * 4 + index, mode::S_IFREG | 0o444, 1)
+            }
             Some(Node::FdLink(pid, fd)) => (0x5000_0000 + ((pid as u64) << 12) + fd as u64, mode::S_IFLNK | 0o700, 1),
             Some(Node::PidFile(pid, name)) => {
                 // As readdir numbers them.
@@ -273,12 +349,23 @@ impl Inode for ProcInode {
 
     fn lookup(&self, name: &str) -> Result<InodeRef, Errno> {
         match parse(&self.rest) {
-            Some(Node::Root | Node::PidDir(_) | Node::SysDir(_) | Node::FdDir(_) | Node::SysvIpcDir) => {}
+            Some(
+                Node::Root
+                | Node::PidDir(_)
+                | Node::SysDir(_)
+                | Node::FdDir(_)
+                | Node::SysvIpcDir
+                | Node::TaskDir(_)
+                | Node::TidDir(..),
+            ) => {}
             _ => return Err(Errno::ENOTDIR),
         }
         let rest = format!("{}/{name}", self.rest);
         match parse(&rest).ok_or(Errno::ENOENT)? {
-            Node::PidDir(pid) | Node::PidFile(pid, _) | Node::FdDir(pid) => process(pid).ok_or(Errno::ENOENT)?.put(),
+            Node::PidDir(pid) | Node::PidFile(pid, _) | Node::FdDir(pid) | Node::TaskDir(pid) => {
+                process(pid).ok_or(Errno::ENOENT)?.put()
+            }
+            Node::TidDir(pid, tid) | Node::TidFile(pid, tid, _) => thread(pid, tid).ok_or(Errno::ENOENT)?.put(),
             Node::FdLink(pid, fd) => {
                 fd_file(pid, fd).ok_or(Errno::ENOENT)?;
             }
@@ -443,6 +530,7 @@ impl FileOps for ProcDir {
                     list.push(DirEntry { ino: 0x3000_0000 + pid as u64 * 16 + i as u64, dtype, name: (*name).into() });
                 }
                 list.push(DirEntry { ino: 0x2800_0000 + pid as u64, dtype: dtype::DT_DIR, name: "fd".into() });
+                list.push(DirEntry { ino: 0x2c00_0000 + pid as u64, dtype: dtype::DT_DIR, name: "task".into() });
             }
             None => {
                 for (i, name) in SYSTEM_FILES.iter().enumerate() {
@@ -463,6 +551,47 @@ impl FileOps for ProcDir {
             }
         }
         Ok(list)
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+    fn path(&self) -> Option<String> {
+        Some(self.path.clone())
+    }
+}
+
+/// `/proc/<pid>/task` (a directory per thread, `tid` None) and
+/// `/proc/<pid>/task/<tid>` (its files).
+struct TaskDirOps {
+    path: String,
+    pid: Pid,
+    tid: Option<Pid>,
+}
+
+impl FileOps for TaskDirOps {
+    fn stat(&self) -> Stat {
+        let ino = self.tid.map_or(0x2c00_0000 + self.pid as u64, |tid| 0x6000_0000 + tid as u64);
+        Stat { dev: 4, ino, mode: mode::S_IFDIR | 0o555, nlink: 2, ..Stat::default() }
+    }
+    fn read(&self, _buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {
+        Err(Errno::EISDIR)
+    }
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        Ok(match self.tid {
+            None => thread_ids(self.pid)
+                .into_iter()
+                .map(|tid| DirEntry { ino: 0x6000_0000 + tid as u64, dtype: dtype::DT_DIR, name: format!("{tid}") })
+                .collect(),
+            Some(tid) => TID_FILES
+                .iter()
+                .enumerate()
+                .map(|(i, name)| DirEntry {
+                    ino: 0x7000_0000 + tid as u64 * 4 + i as u64,
+                    dtype: dtype::DT_REG,
+                    name: (*name).into(),
+                })
+                .collect(),
+        })
     }
     fn seekable(&self) -> bool {
         true
@@ -524,8 +653,10 @@ fn thread_count(t: TaskRef) -> usize {
     t.signal_struct().map_or(1, |s| s.live.load(Ordering::Relaxed).max(1))
 }
 
-/// Linux's `/proc/<pid>/stat` line (fs/proc/array.c, `do_task_stat`).
-fn pid_stat(t: TaskRef) -> String {
+/// Linux's `/proc/<pid>/stat` line (fs/proc/array.c, `do_task_stat`):
+/// for the process (`whole`: its ID, all its threads' times) or for one
+/// thread (`/proc/<pid>/task/<tid>/stat`: the thread's ID and times).
+fn task_stat(t: TaskRef, whole: bool) -> String {
     let mm = t.mm();
     let (vsize, rss) = mm.as_ref().map_or((0, 0), |m| (m.total_vm(), m.rss.load(Ordering::Relaxed)));
     let (start_stack, arg_start, arg_end, env_start, env_end, start_brk) =
@@ -537,8 +668,11 @@ fn pid_stat(t: TaskRef) -> String {
     let (cutime, cstime) =
         sig.as_ref().map_or((0, 0), |s| (s.cutime.load(Ordering::Relaxed), s.cstime.load(Ordering::Relaxed)));
     // The whole process's time, all its threads' (Linux: do_task_stat with
-    // whole = 1).
-    let (utime, stime) = sig.as_ref().map_or((t.utime_ns(), t.stime_ns()), |s| s.group_times(t));
+    // whole = 1), or the thread's own.
+    let (utime, stime) = match &sig {
+        Some(s) if whole => s.group_times(t),
+        _ => (t.utime_ns(), t.stime_ns()),
+    };
     let tty_nr = if t.session() != 0 && t.session() == super::tty::session() { super::tty::CONSOLE_RDEV } else { 0 };
     let tpgid = if tty_nr != 0 { super::tty::foreground_pgrp() as i64 } else { -1 };
     let nice = t.nice.load(Ordering::Relaxed);
@@ -552,7 +686,7 @@ fn pid_stat(t: TaskRef) -> String {
          {prio} {nice} {threads} 0 {start} {vsize} {rss} 18446744073709551615 0 0 {start_stack} 0 0 {pending} {blocked} \
          {ignored} {caught} 0 0 0 {exit_signal} {cpu} 0 0 0 0 0 0 0 {start_brk} {arg_start} {arg_end} {env_start} {env_end} \
          {exit_code}",
-        pid = t.tgid(),
+        pid = if whole { t.tgid() } else { t.pid() },
         comm = t.comm(),
         state = t.state_letter(),
         ppid = parent_tgid(t),
@@ -603,7 +737,9 @@ fn state_name(letter: char) -> &'static str {
 }
 
 /// Linux's `/proc/<pid>/status` (the fields this kernel knows).
-fn pid_status(t: TaskRef) -> String {
+/// `/proc/<pid>/status`, or `/proc/<pid>/task/<tid>/status` (`whole`
+/// false: the thread's own ID in `Pid`).
+fn task_status(t: TaskRef, whole: bool) -> String {
     let mm = t.mm();
     let kb = |pages: u64| pages * PAGE_SIZE as u64 / 1024;
     let (ignored, caught) = handler_masks(t);
@@ -613,7 +749,7 @@ fn pid_status(t: TaskRef) -> String {
     let _ = writeln!(s, "Name:\t{}", t.comm());
     let _ = writeln!(s, "State:\t{}", state_name(t.state_letter()));
     let _ = writeln!(s, "Tgid:\t{}", t.tgid());
-    let _ = writeln!(s, "Pid:\t{}", t.tgid());
+    let _ = writeln!(s, "Pid:\t{}", if whole { t.tgid() } else { t.pid() });
     let _ = writeln!(s, "PPid:\t{}", parent_tgid(t));
     let _ = writeln!(s, "TracerPid:\t{}", crate::ptrace::tracer_pid(t));
     let _ = writeln!(s, "Uid:\t0\t0\t0\t0");
@@ -646,8 +782,9 @@ fn pid_environ(t: TaskRef) -> Vec<u8> {
 }
 
 /// `/proc/<pid>/maps` (Linux: `show_map_vma`): one line per VMA; file
-/// mappings show their offset, but not the file's name, which a mapping
-/// does not keep here.
+/// mappings show their offset; the program's areas are named by its path,
+/// other file mappings by nothing, as a mapping does not keep its file's
+/// name here.
 fn pid_maps(t: TaskRef) -> String {
     use crate::mm::vma::{prot, VmaKind};
     let Some(mm) = t.mm() else { return String::new() };
@@ -659,6 +796,7 @@ fn pid_maps(t: TaskRef) -> String {
         let offset = v.kind.file_page(v.start).map_or(0, |(_, page)| page * PAGE_SIZE as u64);
         let name = match v.kind {
             VmaKind::Image => inner.exe.as_str(),
+            VmaKind::PrivateFile { object, .. } if object == inner.exe_object => inner.exe.as_str(),
             VmaKind::Heap => "[heap]",
             VmaKind::Stack => "[stack]",
             VmaKind::Special => "[sigpage]",
@@ -683,6 +821,121 @@ fn pid_maps(t: TaskRef) -> String {
     s
 }
 
+/// The page counts of `/proc/<pid>/smaps_rollup`, in bytes; the `pss`
+/// figures are scaled by [`PSS_SHIFT`] (Linux: `struct mem_size_stats`).
+#[derive(Default)]
+struct MemSizeStats {
+    resident: u64,
+    shared_clean: u64,
+    shared_dirty: u64,
+    private_clean: u64,
+    private_dirty: u64,
+    anonymous: u64,
+    pss: u64,
+    pss_dirty: u64,
+    pss_anon: u64,
+    pss_file: u64,
+    pss_shmem: u64,
+}
+
+/// Fixed-point shift of the proportional set size sums (Linux: PSS_SHIFT).
+const PSS_SHIFT: u32 = 12;
+
+/// `/proc/<pid>/smaps_rollup` (Linux: `show_smaps_rollup`): the pages
+/// mapped in the whole address space, each counted as Linux's
+/// `smaps_account` does: shared when more than one address space maps it,
+/// its proportional share (Pss) its size over the number of mappers.
+///
+/// Departures from Linux: the number of mappers is the page's reference
+/// count, less the page cache's own reference for a file's page (Linux
+/// keeps a separate map count); there are no hardware dirty bits, so an
+/// anonymous page counts as dirty (as a written one would in Linux), a
+/// file page mapped privately as clean (it is never written through such
+/// a mapping) and a shared file page as dirty when mapped writable. The
+/// signal-return page, the kernel's, is not counted (as Linux leaves out
+/// a VM_PFNMAP page).
+fn pid_smaps_rollup(t: TaskRef) -> String {
+    use crate::mm::mm_struct::MmInner;
+    use crate::mm::pgtable::pte;
+    use crate::mm::vma::{Vma, VmaKind};
+    let Some(mm) = t.mm() else { return String::new() };
+    let page = PAGE_SIZE as u64;
+    let mut mss = MemSizeStats::default();
+    let (mut first, mut last) = (None, 0);
+    {
+        let inner = mm.lock();
+        for v in inner.vmas.iter() {
+            first.get_or_insert(v.start);
+            last = v.end;
+        }
+    }
+    mm.for_each_mapped_page(|inner: &MmInner, v: &Vma, va: u64, entry: u64| {
+        if v.kind == VmaKind::Special {
+            return;
+        }
+        let pa = pte::addr(entry);
+        let cached = v
+            .kind
+            .file_page(va)
+            .and_then(|(object, index)| inner.mappings.get(&object)?.find_page(index))
+            .is_some_and(|p| p == pa);
+        let count = crate::mm::page::page_count(pa) as u64;
+        let mapcount = if cached { count.saturating_sub(1) } else { count }.max(1);
+        let shmem = cached && matches!(v.kind, VmaKind::Shared { .. });
+        let dirty = !cached || shmem && pte::writable(entry);
+        let pss = (page << PSS_SHIFT) / mapcount;
+        mss.resident += page;
+        mss.pss += pss;
+        if dirty {
+            mss.pss_dirty += pss;
+        }
+        if !cached {
+            mss.anonymous += page;
+            mss.pss_anon += pss;
+        } else if shmem {
+            mss.pss_shmem += pss;
+        } else {
+            mss.pss_file += pss;
+        }
+        match (mapcount > 1, dirty) {
+            (true, false) => mss.shared_clean += page,
+            (true, true) => mss.shared_dirty += page,
+            (false, false) => mss.private_clean += page,
+            (false, true) => mss.private_dirty += page,
+        }
+    });
+    let header = format!("{:08x}-{:08x} ---p 00000000 00:00 0", first.unwrap_or(0), last);
+    let mut s = format!("{header:<72} [rollup]\n");
+    let kb = |bytes: u64| bytes >> 10;
+    let pss_kb = |pss: u64| pss >> (10 + PSS_SHIFT);
+    for (name, value) in [
+        ("Rss:", kb(mss.resident)),
+        ("Pss:", pss_kb(mss.pss)),
+        ("Pss_Dirty:", pss_kb(mss.pss_dirty)),
+        ("Pss_Anon:", pss_kb(mss.pss_anon)),
+        ("Pss_File:", pss_kb(mss.pss_file)),
+        ("Pss_Shmem:", pss_kb(mss.pss_shmem)),
+        ("Shared_Clean:", kb(mss.shared_clean)),
+        ("Shared_Dirty:", kb(mss.shared_dirty)),
+        ("Private_Clean:", kb(mss.private_clean)),
+        ("Private_Dirty:", kb(mss.private_dirty)),
+        ("Referenced:", kb(mss.resident)),
+        ("Anonymous:", kb(mss.anonymous)),
+        ("LazyFree:", 0),
+        ("AnonHugePages:", 0),
+        ("ShmemPmdMapped:", 0),
+        ("FilePmdMapped:", 0),
+        ("Shared_Hugetlb:", 0),
+        ("Private_Hugetlb:", 0),
+        ("Swap:", 0),
+        ("SwapPss:", 0),
+        ("Locked:", 0),
+    ] {
+        let _ = writeln!(s, "{name:<16}{value:>8} kB");
+    }
+    s
+}
+
 /// `/proc/<pid>/statm`: size, resident, shared, text, lib, data, dt in
 /// pages (shared, lib and dt are not counted: 0).
 fn pid_statm(t: TaskRef) -> String {
@@ -697,6 +950,11 @@ fn pid_statm(t: TaskRef) -> String {
         for v in inner.vmas.iter() {
             size += v.len() / page;
             match v.kind {
+                VmaKind::PrivateFile { object, .. }
+                    if object == inner.exe_object && v.prot & crate::mm::vma::prot::EXEC != 0 =>
+                {
+                    text += v.len() / page
+                }
                 VmaKind::Image if v.prot & crate::mm::vma::prot::EXEC != 0 => text += v.len() / page,
                 VmaKind::Image | VmaKind::Heap | VmaKind::Stack | VmaKind::Anonymous => data += v.len() / page,
                 _ => {}
@@ -763,8 +1021,85 @@ fn meminfo() -> String {
     s
 }
 
+/// `/proc/slabinfo` in Linux's version 2.1 format (mm/slab_common.c
+/// `slab_show`): every slab cache, the task_struct cache and the kmalloc
+/// caches of the kernel heap. The tunables are 0, as SLUB prints them;
+/// objects in the per-CPU magazines count as active, as Linux's per-CPU
+/// slabs do.
 fn slabinfo() -> String {
-    format!("{}\n{}\n", crate::mm::slab::slabinfo_header(), crate::fork::TASK_STRUCT_CACHE.stats())
+    let mut s = String::from(
+        "slabinfo - version: 2.1\n# name            <active_objs> <num_objs> <objsize> <objperslab> \
+         <pagesperslab> : tunables <limit> <batchcount> <sharedfactor> : slabdata <active_slabs> <num_slabs> \
+         <sharedavail>\n",
+    );
+    let caches = core::iter::once(&crate::fork::TASK_STRUCT_CACHE).chain(crate::mm::heap::KMALLOC.iter());
+    for cache in caches {
+        let st = cache.stats();
+        let _ = writeln!(
+            s,
+            "{:<17} {:>6} {:>6} {:>6} {:>4} {:>4} : tunables {:>4} {:>4} {:>4} : slabdata {:>6} {:>6} {:>6}",
+            st.name,
+            st.active_objs + st.cached_objs,
+            st.num_objs,
+            st.object_size,
+            st.objs_per_slab,
+            st.pages_per_slab,
+            0,
+            0,
+            0,
+            st.num_slabs - st.free_slabs,
+            st.num_slabs,
+            0
+        );
+    }
+    s
+}
+
+/// `/proc/stat` (Linux: fs/proc/stat.c `show_stat`): the time of all CPUs
+/// and of each, in USER_HZ ticks (user, nice, system, idle, iowait, irq,
+/// softirq, steal, guest, guest_nice: sched/cputime.rs says which are
+/// kept), then interrupts, context switches, boot time, forks, and the
+/// tasks running and blocked, as `top` and `vmstat` read them.
+///
+/// Departure from Linux: `intr` gives the total only, without the count
+/// of each interrupt number, which is not kept; `softirq` is not printed.
+fn proc_stat() -> String {
+    use crate::sched::cputime::{kcpustat_cpu, CpuTimes};
+    let online = crate::smp::online_count();
+    let tick = |ns: u64| ns / NS_PER_TICK;
+    let line = |name: &str, t: &CpuTimes| {
+        format!("{name} {} {} {} {} 0 0 0 0 0 0\n", tick(t.user), tick(t.nice), tick(t.system), tick(t.idle))
+    };
+    let cpus: Vec<CpuTimes> = (0..online).map(kcpustat_cpu).collect();
+    // The total is summed in ticks, as Linux sums per-CPU counters: the
+    // cpu line then equals the sum of the cpuN lines.
+    let mut s = format!(
+        "cpu  {} {} {} {} 0 0 0 0 0 0\n",
+        cpus.iter().map(|t| tick(t.user)).sum::<u64>(),
+        cpus.iter().map(|t| tick(t.nice)).sum::<u64>(),
+        cpus.iter().map(|t| tick(t.system)).sum::<u64>(),
+        cpus.iter().map(|t| tick(t.idle)).sum::<u64>()
+    );
+    for (i, t) in cpus.iter().enumerate() {
+        s.push_str(&line(&format!("cpu{i}"), t));
+    }
+    let irqs: u64 = crate::smp::CPUS.iter().map(|c| c.irqs.load(Ordering::Relaxed)).sum();
+    let ctxt: u64 = (0..crate::config::NR_CPUS).map(|c| crate::sched::core::rq_stats(c).nr_switches).sum();
+    let running: usize = (0..crate::config::NR_CPUS).map(|c| crate::sched::core::rq_stats(c).nr_running).sum();
+    let mut blocked = 0;
+    for_each_process(|t| {
+        if t.state_letter() == 'D' {
+            blocked += 1;
+        }
+    });
+    let btime = crate::timekeeping::realtime_at(0) / 1_000_000_000;
+    let forks = crate::fork::TOTAL_FORKS.load(Ordering::Relaxed);
+    let _ = write!(
+        s,
+        "intr {irqs}\nctxt {ctxt}\nbtime {btime}\nprocesses {forks}\nprocs_running {}\nprocs_blocked {blocked}\n",
+        running.max(1)
+    );
+    s
 }
 
 fn loadavg() -> String {

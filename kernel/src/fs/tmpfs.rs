@@ -187,6 +187,12 @@ impl TmpInode {
         m.ctime = t;
     }
 
+    /// Tells the dentry cache that `name` in this directory changed; after
+    /// the change, never before (dcache.rs).
+    fn d_invalidate(&self, name: &str) {
+        super::dcache::d_invalidate(self.fs.sb.dev, self.ino, name);
+    }
+
     fn touch_ctime(&self) {
         self.meta.lock().ctime = now();
     }
@@ -206,6 +212,7 @@ impl TmpInode {
         let child = TmpInode::new(&self.fs, mode, kind, self.me.clone());
         d.children.insert(String::from(name), child.clone());
         drop(d);
+        self.d_invalidate(name);
         if is_dir {
             self.meta.lock().nlink += 1;
         }
@@ -242,35 +249,26 @@ impl TmpInode {
         self.meta.lock().mode
     }
 
-    /// A regular file's contents, for execve: the archive's bytes as they
-    /// are, or a copy of the pages.
-    pub fn contents(&self) -> Result<Contents, Errno> {
-        let Kind::File(data) = &self.kind else { return Err(Errno::EACCES) };
-        let data = data.lock();
-        if let Some(bytes) = data.archive {
-            return Ok(Contents::Archive(bytes));
+    /// A regular file's size in bytes (0 for other kinds).
+    pub fn size(&self) -> u64 {
+        match &self.kind {
+            Kind::File(d) => d.lock().size,
+            _ => 0,
         }
-        let mut v = Vec::new();
-        v.try_reserve_exact(data.size as usize).map_err(|_| Errno::ENOMEM)?;
-        v.resize(data.size as usize, 0);
-        read_pages(&data, &mut v, 0);
-        Ok(Contents::Copy(v))
     }
-}
 
-/// A file's bytes for execve.
-pub enum Contents {
-    Archive(&'static [u8]),
-    Copy(Vec<u8>),
-}
-
-impl core::ops::Deref for Contents {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Contents::Archive(b) => b,
-            Contents::Copy(v) => v,
+    /// Fills `buf` from byte `pos` of a regular file, for execve's reads of
+    /// the ELF headers and of a segment's last partial page: ENOEXEC if the
+    /// file ends first (Linux: `elf_read`'s short read).
+    pub fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> Result<(), Errno> {
+        let Kind::File(data) = &self.kind else { return Err(Errno::EACCES) };
+        let d = data.lock();
+        let end = pos.checked_add(buf.len() as u64).filter(|&e| e <= d.size).ok_or(Errno::ENOEXEC)?;
+        match d.archive {
+            Some(bytes) => buf.copy_from_slice(&bytes[pos as usize..end as usize]),
+            None => read_pages(&d, buf, pos),
         }
+        Ok(())
     }
 }
 
@@ -536,6 +534,12 @@ impl crate::mm::filemap::AddressSpace for TmpInode {
         page::get_page(pa);
         Ok(pa)
     }
+
+    fn find_page(&self, index: u64) -> Option<u64> {
+        let Kind::File(data) = &self.kind else { return None };
+        let d = data.lock();
+        usize::try_from(index).ok().and_then(|i| d.pages.get(i).copied()).filter(|&pa| pa != 0)
+    }
 }
 
 /// The internal tmpfs of shared anonymous memory (Linux: `shm_mnt`).
@@ -627,6 +631,12 @@ impl Inode for TmpInode {
         d.children.get(name).map(|c| c.clone() as InodeRef).ok_or(Errno::ENOENT)
     }
 
+    fn dcache_id(&self) -> Option<(u64, u64)> {
+        // Inode numbers come from a counter of the mount and are never
+        // reused.
+        self.is_dir().then_some((self.fs.sb.dev, self.ino))
+    }
+
     fn may_be_mountpoint(&self) -> bool {
         self.mounts.load(Ordering::Acquire) != 0
     }
@@ -706,6 +716,7 @@ impl Inode for TmpInode {
         }
         d.children.insert(String::from(name), target);
         drop(d);
+        self.d_invalidate(name);
         self.touch();
         Ok(())
     }
@@ -718,6 +729,7 @@ impl Inode for TmpInode {
         }
         let child = d.children.remove(name).expect("present");
         drop(d);
+        self.d_invalidate(name);
         {
             let mut m = child.meta.lock();
             m.nlink = m.nlink.saturating_sub(1);
@@ -738,6 +750,7 @@ impl Inode for TmpInode {
         }
         let child = d.children.remove(name).expect("present");
         drop(d);
+        self.d_invalidate(name);
         child.meta.lock().nlink = 0;
         self.meta.lock().nlink -= 1;
         self.touch();
@@ -763,6 +776,8 @@ impl Inode for TmpInode {
             }
             d.children.insert(String::from(new), moving.clone());
             drop(d);
+            old_dir.d_invalidate(old);
+            new_dir.d_invalidate(new);
             finish_rename(&moving, existing, &old_dir, &new_dir, plan);
             return Ok(());
         }
@@ -791,6 +806,8 @@ impl Inode for TmpInode {
         dst.children.insert(String::from(new), moving.clone());
         drop(src);
         drop(dst);
+        old_dir.d_invalidate(old);
+        new_dir.d_invalidate(new);
         finish_rename(&moving, existing, &old_dir, &new_dir, plan);
         Ok(())
     }

@@ -15,7 +15,7 @@ use super::file::{flags, mode, File};
 use super::inode::{file_type, is_dir, same_inode, InodeRef};
 use super::namei::{self, LastType, WalkStart};
 use super::namespace::{self, PathRef};
-use super::tmpfs::{Contents, TmpInode, Tmpfs};
+use super::tmpfs::{TmpInode, Tmpfs};
 use crate::errno::Errno;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -113,15 +113,18 @@ pub fn open(start: &WalkStart, name: &str, open_flags: u32, perm: u32, umask: u3
     Ok(File::with_path(ops, open_flags, place))
 }
 
-/// The contents of the program at `path` (absolute), for execve: EACCES
-/// for anything but a regular file with an execute bit.
-pub fn read_exec(path: &str) -> Result<Contents, Errno> {
+/// The program at `path` (absolute), for execve, which maps its pages
+/// from the file (Linux: `do_open_execat`): EACCES for anything but a
+/// regular tmpfs file with an execute bit.
+pub fn open_exec(path: &str) -> Result<Arc<TmpInode>, Errno> {
     let root = namespace::root();
     let start = WalkStart { root: root.clone(), dir: root };
     let place = namei::path_lookup(&start, path, true)?;
-    match place.inode.as_any().downcast_ref::<TmpInode>() {
-        Some(t) if t.mode() & mode::S_IFMT == mode::S_IFREG && t.mode() & 0o111 != 0 => t.contents(),
-        _ => Err(Errno::EACCES),
+    let inode = place.inode.as_any_arc().downcast::<TmpInode>().map_err(|_| Errno::EACCES)?;
+    if inode.mode() & mode::S_IFMT == mode::S_IFREG && inode.mode() & 0o111 != 0 {
+        Ok(inode)
+    } else {
+        Err(Errno::EACCES)
     }
 }
 

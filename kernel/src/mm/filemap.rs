@@ -27,6 +27,12 @@ pub trait AddressSpace: Send + Sync {
     /// EFAULT past the end of the file (Linux sends SIGBUS there), ENOSPC
     /// or ENOMEM when no page can be had.
     fn find_or_create_page(&self, index: u64) -> Result<u64, Errno>;
+
+    /// The page holding page `index` of the data if the file has one,
+    /// without taking a reference (Linux: `find_get_page` without the
+    /// get): for telling the file's own pages from private copies when
+    /// /proc counts them.
+    fn find_page(&self, index: u64) -> Option<u64>;
 }
 
 /// A mapped file, shared.

@@ -99,6 +99,9 @@ pub struct MmInner {
     pub env_end: u64,
     /// The program's path (`/proc/<pid>/exe`).
     pub exe: alloc::string::String,
+    /// The number in `mappings` of the program's file, whose pages exec
+    /// mapped (0: none), so /proc names those areas by `exe`.
+    pub exe_object: u32,
     /// The files mapped here, by the number their VMAs carry
     /// (mm/filemap.rs).
     pub mappings: alloc::collections::BTreeMap<u32, MappingRef>,
@@ -238,6 +241,7 @@ impl MmStruct {
                 env_start: 0,
                 env_end: 0,
                 exe: alloc::string::String::new(),
+                exe_object: 0,
                 mappings: alloc::collections::BTreeMap::new(),
                 committed: 0,
             }),
@@ -296,6 +300,7 @@ impl MmStruct {
         child_inner.env_start = inner.env_start;
         child_inner.env_end = inner.env_end;
         child_inner.exe = inner.exe.clone();
+        child_inner.exe_object = inner.exe_object;
         child_inner.mappings = inner.mappings.clone();
         let mut parent_tables = self.tables();
         let mut parent_pt = PageTable::from_root(self.root, &mut parent_tables);
@@ -561,6 +566,43 @@ impl MmStruct {
         let mut inner = self.inner.lock();
         let charge = if accountable(prot_bits, kind) { overcommit::pages(len) } else { 0 };
         committed_change(&mut inner, charge, |inner| inner.vmas.insert(start, len, prot_bits, kind).map(|_| ()))
+    }
+
+    /// Maps `[start, start + len)` privately from the file that `object`
+    /// names in this address space's table (entered with `mapping` if it is
+    /// not there yet), the area's first page being the file's page `pgoff`
+    /// (Linux: `elf_map`, a MAP_PRIVATE `vm_mmap` of the segment at exec).
+    /// Pages come on demand, the file's own until a write copies one.
+    /// EEXIST if anything is mapped there.
+    pub fn map_private_file(
+        &self,
+        start: u64,
+        len: u64,
+        prot_bits: u8,
+        object: u32,
+        mapping: &MappingRef,
+        pgoff: u64,
+    ) -> Result<(), Errno> {
+        let mut inner = self.inner.lock();
+        let base = start.wrapping_sub(pgoff.wrapping_mul(PAGE));
+        let kind = VmaKind::PrivateFile { object, base };
+        // A writable segment is committed memory (mm/overcommit.rs).
+        let charge = if accountable(prot_bits, kind) { overcommit::pages(len) } else { 0 };
+        committed_change(&mut inner, charge, |inner| inner.vmas.insert(start, len, prot_bits, kind).map(|_| ()))?;
+        inner.mappings.entry(object).or_insert_with(|| mapping.clone());
+        Ok(())
+    }
+
+    /// Calls `f(inner, vma, va, entry)` for every page mapped in the
+    /// address space, with its lock held (Linux: `walk_page_vma` as
+    /// /proc's smaps uses it).
+    pub fn for_each_mapped_page(&self, mut f: impl FnMut(&MmInner, &super::vma::Vma, u64, u64)) {
+        let inner = self.inner.lock();
+        let mut tables = self.tables();
+        let mut pt = PageTable::from_root(self.root, &mut tables);
+        for v in inner.vmas.iter() {
+            pt.for_each_pte_in(v.start, v.end, |va, slot| f(&inner, v, va, *slot));
+        }
     }
 
     /// Maps `len` bytes of new anonymous memory (Linux: `do_mmap`) and

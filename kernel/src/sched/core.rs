@@ -572,16 +572,23 @@ pub fn scheduler_tick(ticks: u64) {
     // SAFETY: lock held (IRQs are masked in the interrupt handler).
     let inner = unsafe { rq.inner() };
     update_curr(rq, inner);
+    let idle = inner.curr.is_none() || inner.curr == inner.idle;
     if let Some(curr) = inner.curr {
         if Some(curr) != inner.idle && inner.cfs.should_preempt(se(curr)) {
             rq.need_resched.store(true, Ordering::Release);
         }
     }
     rq.lock.unlock();
-    if crate::arch::exception::irq_from_user() {
+    let kind = if crate::arch::exception::irq_from_user() {
         // Sampled user time (Linux: `account_process_tick`).
         current().utime.fetch_add(1_000_000_000 / crate::config::HZ as u64, Ordering::Relaxed);
-    }
+        super::cputime::TickKind::User { niced: current().nice.load(Ordering::Relaxed) > 0 }
+    } else if idle {
+        super::cputime::TickKind::Idle
+    } else {
+        super::cputime::TickKind::System
+    };
+    super::cputime::account_process_tick(cpu_nr, kind);
     if cpu_nr == 0 {
         run_timers();
         let active: usize = (0..NR_CPUS).map(|c| cpu_rq(c).nr_running.load(Ordering::Relaxed)).sum();

@@ -8,6 +8,8 @@ pub mod loadavg;
 #[cfg(target_os = "none")]
 pub mod core;
 #[cfg(target_os = "none")]
+pub mod cputime;
+#[cfg(target_os = "none")]
 pub mod task;
 #[cfg(target_os = "none")]
 pub mod wait;

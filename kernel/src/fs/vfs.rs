@@ -138,7 +138,7 @@ pub fn mkdir(start: &WalkStart, name: &str, perm: u32, umask: u32) -> Result<(),
 pub fn mknod(start: &WalkStart, name: &str, mode_bits: u32, rdev: u64, umask: u32) -> Result<(), Errno> {
     let ftype = mode_bits & mode::S_IFMT;
     let ftype = if ftype == 0 { mode::S_IFREG } else { ftype };
-    if !matches!(ftype, mode::S_IFREG | mode::S_IFCHR) {
+    if !matches!(ftype, mode::S_IFREG | mode::S_IFCHR | mode::S_IFBLK) {
         return Err(if ftype == mode::S_IFDIR { Errno::EPERM } else { Errno::EINVAL });
     }
     let parent = namei::path_parent(start, name)?;

@@ -27,12 +27,14 @@ pub trait BlockDevice: Send + Sync {
 }
 
 /// Finds the disks (Linux: the driver initcalls before init runs): the SD
-/// card, if one is in the slot, becomes `mmcblk0` with its partitions.
+/// card, if one is in the slot, becomes `mmcblk0` with its partitions,
+/// and its first partition is mounted at /boot.
 #[cfg(target_os = "none")]
 pub fn init() {
     if let Some(card) = mmc::probe() {
         if let Err(e) = bdev::add_disk("mmcblk0", bdev::MMC_BLOCK_MAJOR, 0, alloc::boxed::Box::new(card)) {
             log::error!("mmcblk0: not registered: {e:?}");
         }
+        crate::fs::vfat::inode::automount_boot();
     }
 }

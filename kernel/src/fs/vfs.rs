@@ -114,15 +114,37 @@ pub fn open(start: &WalkStart, name: &str, open_flags: u32, perm: u32, umask: u3
 }
 
 /// The contents of the program at `path` (absolute), for execve: EACCES
-/// for anything but a regular file with an execute bit.
+/// for anything but a regular file with an execute bit. A tmpfs file
+/// gives its pages; a file of another file system (vfat on the SD card)
+/// is read whole through its `read` into a copy.
 pub fn read_exec(path: &str) -> Result<Contents, Errno> {
     let root = namespace::root();
     let start = WalkStart { root: root.clone(), dir: root };
     let place = namei::path_lookup(&start, path, true)?;
-    match place.inode.as_any().downcast_ref::<TmpInode>() {
-        Some(t) if t.mode() & mode::S_IFMT == mode::S_IFREG && t.mode() & 0o111 != 0 => t.contents(),
-        _ => Err(Errno::EACCES),
+    if let Some(t) = place.inode.as_any().downcast_ref::<TmpInode>() {
+        return match t.mode() {
+            m if m & mode::S_IFMT == mode::S_IFREG && m & 0o111 != 0 => t.contents(),
+            _ => Err(Errno::EACCES),
+        };
     }
+    let st = place.inode.getattr();
+    if st.mode & mode::S_IFMT != mode::S_IFREG || st.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
+    }
+    let size = usize::try_from(st.size).map_err(|_| Errno::ENOEXEC)?;
+    let file = place.inode.clone().open(String::from(path), flags::O_RDONLY)?;
+    let mut data = alloc::vec::Vec::new();
+    data.try_reserve_exact(size).map_err(|_| Errno::ENOMEM)?;
+    data.resize(size, 0);
+    let mut done = 0;
+    while done < size {
+        match file.read(&mut data[done..], done as u64, false)? {
+            0 => break,
+            n => done += n,
+        }
+    }
+    data.truncate(done);
+    Ok(Contents::Copy(data))
 }
 
 /// `mkdir` (Linux: `do_mkdirat`).

@@ -159,6 +159,16 @@ fn the_card_is_found_partitioned_mounted_at_boot_and_its_files_read_and_run() {
 
     let expect = format!("sum: {:016x} {}\n", fnv(&card.big), card.big.len());
     assert_eq!(sh(&mut q, "/boot/sdcheck sum /boot/big.bin"), expect, "the program on the card checksums the file");
+    // /proc/diskstats counts the sectors that came from the card.
+    let stats = sh(&mut q, "cat /proc/diskstats");
+    let sectors_read = |name: &str| -> u64 {
+        let f: Vec<&str> =
+            stats.lines().find(|l| l.split_whitespace().nth(2) == Some(name)).unwrap().split_whitespace().collect();
+        assert_eq!(f.len(), 20, "{stats}");
+        f[5].parse().unwrap()
+    };
+    assert!(sectors_read("mmcblk0p1") >= 2048, "the 1 MiB file was read from the card:\n{stats}");
+    assert!(sectors_read("mmcblk0") >= sectors_read("mmcblk0p1"), "{stats}");
     assert_eq!(sh(&mut q, "/boot/sdcheck blk /dev/mmcblk0"), format!("blk: {} 512\n", DISK_MIB << 20));
     assert_eq!(
         sh(&mut q, "/boot/sdcheck blk /dev/mmcblk0p1"),
@@ -221,4 +231,33 @@ fn without_a_card_the_kernel_boots_and_says_so() {
     assert_eq!(log.lines().filter(|l| l.contains("mmc0:")).count(), 1, "{log}");
     assert!(log.contains("mmc0: no SD card"), "{log}");
     assert!(!sh(&mut q, "cat /proc/partitions").contains("mmcblk"));
+}
+
+#[test]
+fn a_broken_cluster_chain_in_the_middle_of_a_file_is_eio_to_the_reader() {
+    let card = make_card("eio");
+    // The file's clusters as mtools sees them, e.g. "::/big.bin <5-2052>".
+    let fat_img = format!("{}@@{}", card.img.display(), PART_START * 512);
+    let out = Command::new("mshowfat").args(["-i", &fat_img, "::/big.bin"]).output().expect("mshowfat (mtools)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    let first: u64 = text
+        .split('<')
+        .nth(1)
+        .and_then(|r| r.split(['-', '>']).next())
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("mshowfat: {text}"));
+    let mut disk = std::fs::read(&card.img).unwrap();
+    let bs = (PART_START * 512) as usize;
+    let reserved = u16::from_le_bytes([disk[bs + 14], disk[bs + 15]]) as usize;
+    // Cluster 1000 of 2048 (512-byte clusters) links to a free cluster.
+    let entry = bs + reserved * 512 + (first as usize + 1000) * 4;
+    disk[entry..entry + 4].copy_from_slice(&0u32.to_le_bytes());
+    std::fs::write(&card.img, &disk).unwrap();
+    let mut q = boot_with_card(&card.img);
+    assert_eq!(sh(&mut q, "/boot/sdcheck sum /boot/big.bin"), "sum: read errno 5\n");
+    // The rest of the card still reads.
+    assert_eq!(
+        sh(&mut q, "cat '/boot/Long Directory Name/Another Level/A Note With Spaces.txt'"),
+        "a file with a long name\n"
+    );
 }

@@ -6,6 +6,8 @@
 //! sector). Each gets a node in /dev (`S_IFBLK`, major 179 for the SD card
 //! as on Linux); opening one gives a seekable file with the
 //! `BLKGETSIZE64`, `BLKGETSIZE`, `BLKSSZGET` and `BLKFLSBUF` ioctls.
+//! Transfers that reach the device (cache misses, write-backs) are counted
+//! per disk and per partition for `/proc/diskstats`.
 //!
 //! Locks: [`BDEVS`] is taken alone (to find a device); a disk's cache lock
 //! is held across its transfers (mmc.rs explains why it spins) and is
@@ -22,16 +24,71 @@ use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// The major number of SD/MMC block devices (Linux: MMC_BLOCK_MAJOR).
 pub const MMC_BLOCK_MAJOR: u64 = 179;
 /// Sectors the buffer cache of a disk keeps (2 MiB).
 const CACHE_SECTORS: usize = 4096;
 
+/// Transfer counters (Linux: `struct disk_stats`).
+#[derive(Default)]
+pub struct IoStats {
+    reads: AtomicU64,
+    read_sectors: AtomicU64,
+    read_ns: AtomicU64,
+    writes: AtomicU64,
+    write_sectors: AtomicU64,
+    write_ns: AtomicU64,
+}
+
 /// A disk with its cache.
 pub struct Disk {
     dev: Box<dyn BlockDevice>,
     cache: IrqSpinLock<BufferCache>,
+    /// The whole disk's counters, and each partition's with its range.
+    stats: Arc<IoStats>,
+    part_stats: IrqSpinLock<Vec<(u64, u64, Arc<IoStats>)>>,
+}
+
+impl Disk {
+    fn account(&self, write: bool, lba: u64, sectors: u64, ns: u64) {
+        let count = |s: &IoStats| {
+            let (n, sec, t) = if write {
+                (&s.writes, &s.write_sectors, &s.write_ns)
+            } else {
+                (&s.reads, &s.read_sectors, &s.read_ns)
+            };
+            n.fetch_add(1, Ordering::Relaxed);
+            sec.fetch_add(sectors, Ordering::Relaxed);
+            t.fetch_add(ns, Ordering::Relaxed);
+        };
+        count(&self.stats);
+        for (start, end, s) in self.part_stats.lock().iter() {
+            if (*start..*end).contains(&lba) {
+                count(s);
+            }
+        }
+    }
+}
+
+/// The disk as the cache sees it: its device, with each transfer counted.
+impl BlockDevice for Disk {
+    fn nr_sectors(&self) -> u64 {
+        self.dev.nr_sectors()
+    }
+    fn read_sectors(&self, lba: u64, buf: &mut [u8]) -> Result<(), Errno> {
+        let t = crate::time::uptime_ns();
+        let r = self.dev.read_sectors(lba, buf);
+        self.account(false, lba, (buf.len() / SECTOR) as u64, crate::time::uptime_ns() - t);
+        r
+    }
+    fn write_sectors(&self, lba: u64, buf: &[u8]) -> Result<(), Errno> {
+        let t = crate::time::uptime_ns();
+        let r = self.dev.write_sectors(lba, buf);
+        self.account(true, lba, (buf.len() / SECTOR) as u64, crate::time::uptime_ns() - t);
+        r
+    }
 }
 
 /// A disk or a partition of one (Linux: `struct block_device`).
@@ -43,6 +100,7 @@ pub struct Bdev {
     /// First sector on the disk.
     start: u64,
     sectors: u64,
+    stats: Arc<IoStats>,
 }
 
 static BDEVS: IrqSpinLock<Vec<Arc<Bdev>>> = IrqSpinLock::new(Vec::new());
@@ -57,19 +115,19 @@ impl Bdev {
     pub fn read_bytes(&self, pos: u64, buf: &mut [u8]) -> Result<(), Errno> {
         self.check(pos, buf.len())?;
         let mut cache = self.disk.cache.lock();
-        cache.read_bytes(&*self.disk.dev, self.start * SECTOR as u64 + pos, buf)
+        cache.read_bytes(&*self.disk, self.start * SECTOR as u64 + pos, buf)
     }
 
     /// Writes `data` at `pos` (into the cache); EIO past the end.
     pub fn write_bytes(&self, pos: u64, data: &[u8]) -> Result<(), Errno> {
         self.check(pos, data.len())?;
         let mut cache = self.disk.cache.lock();
-        cache.write_bytes(&*self.disk.dev, self.start * SECTOR as u64 + pos, data)
+        cache.write_bytes(&*self.disk, self.start * SECTOR as u64 + pos, data)
     }
 
     /// Writes the disk's dirty sectors back (Linux: `sync_blockdev`).
     pub fn flush(&self) -> Result<(), Errno> {
-        self.disk.cache.lock().flush(&*self.disk.dev)
+        self.disk.cache.lock().flush(&*self.disk)
     }
 
     fn check(&self, pos: u64, len: usize) -> Result<(), Errno> {
@@ -86,25 +144,34 @@ impl Bdev {
 /// whose sector 0 cannot be read or holds no table is registered alone.
 pub fn add_disk(name: &str, major: u64, first_minor: u64, dev: Box<dyn BlockDevice>) -> Result<(), Errno> {
     let sectors = dev.nr_sectors();
-    let disk = Arc::new(Disk { dev, cache: IrqSpinLock::new(BufferCache::new(CACHE_SECTORS)) });
+    let disk = Arc::new(Disk {
+        dev,
+        cache: IrqSpinLock::new(BufferCache::new(CACHE_SECTORS)),
+        stats: Arc::new(IoStats::default()),
+        part_stats: IrqSpinLock::new(Vec::new()),
+    });
     let whole = Arc::new(Bdev {
         name: String::from(name),
         rdev: mkdev(major, first_minor),
         disk: disk.clone(),
         start: 0,
         sectors,
+        stats: disk.stats.clone(),
     });
     let mut sector0 = [0u8; SECTOR];
     let mut found = Vec::new();
     match whole.read_bytes(0, &mut sector0).map(|_| super::mbr::parse(&sector0, sectors)) {
         Ok(Ok(parts)) => {
             for p in parts.iter() {
+                let stats = Arc::new(IoStats::default());
+                disk.part_stats.lock().push((p.start, p.start + p.sectors, stats.clone()));
                 found.push(Arc::new(Bdev {
                     name: format!("{name}p{}", p.number),
                     rdev: mkdev(major, first_minor + p.number as u64),
                     disk: disk.clone(),
                     start: p.start,
                     sectors: p.sectors,
+                    stats,
                 }));
             }
             let names: Vec<&str> = found.iter().map(|b| b.name.as_str()).collect();
@@ -168,6 +235,35 @@ pub fn proc_partitions() -> String {
     let mut out = String::from("major minor  #blocks  name\n\n");
     for b in BDEVS.lock().iter() {
         out.push_str(&format!("{:4}  {:7} {:10} {}\n", b.rdev >> 8, b.rdev & 0xff, b.sectors / 2, b.name));
+    }
+    out
+}
+
+/// `/proc/diskstats` (Linux: `diskstats_show`, the 20 fields of 6.1):
+/// reads, merged reads, sectors read, ms reading, the same for writes, I/Os
+/// in flight, ms busy, weighted ms, then discard and flush fields (none
+/// here). Merges are not counted (transfers are merged before they reach
+/// the device), busy time is the sum of read and write time.
+pub fn proc_diskstats() -> String {
+    let mut out = String::new();
+    for b in BDEVS.lock().iter() {
+        let s = &b.stats;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        let (rms, wms) = (get(&s.read_ns) / 1_000_000, get(&s.write_ns) / 1_000_000);
+        out.push_str(&format!(
+            "{:4} {:7} {} {} 0 {} {} {} 0 {} {} 0 {} {} 0 0 0 0 0 0\n",
+            b.rdev >> 8,
+            b.rdev & 0xff,
+            b.name,
+            get(&s.reads),
+            get(&s.read_sectors),
+            rms,
+            get(&s.writes),
+            get(&s.write_sectors),
+            wms,
+            rms + wms,
+            rms + wms
+        ));
     }
     out
 }

@@ -48,8 +48,18 @@ enum Node {
 
 const PID_FILES: [&str; 10] =
     ["cmdline", "comm", "environ", "exe", "maps", "oom_score", "oom_score_adj", "stat", "statm", "status"];
-const SYSTEM_FILES: [&str; 9] =
-    ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "partitions", "slabinfo", "uptime", "version"];
+const SYSTEM_FILES: [&str; 10] = [
+    "cpuinfo",
+    "diskstats",
+    "filesystems",
+    "loadavg",
+    "meminfo",
+    "mounts",
+    "partitions",
+    "slabinfo",
+    "uptime",
+    "version",
+];
 /// `/proc/sysvipc`'s files (no `shm` yet: there is no System V shared memory).
 const SYSVIPC_FILES: [&str; 2] = ["msg", "sem"];
 /// The inode number of `/proc/sysvipc`.
@@ -170,6 +180,7 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "cpuinfo" => cpuinfo(),
                 "filesystems" => super::namespace::proc_filesystems(),
                 "partitions" => crate::block::bdev::proc_partitions(),
+                "diskstats" => crate::block::bdev::proc_diskstats(),
                 _ => format!("Linux version 6.1.0-rpi4-rust (aarch64) #1 SMP PREEMPT {}\n", env!("CARGO_PKG_VERSION")),
             };
             Ok(Arc::new(ProcFile { path, data: data.into_bytes(), sysctl: None }))

@@ -176,6 +176,18 @@ fn the_card_is_found_partitioned_mounted_at_boot_and_its_files_read_and_run() {
     );
     assert_eq!(sh(&mut q, "/boot/sdcheck write /boot/big.bin"), "write: EROFS\n");
     assert!(sh(&mut q, "mkdir /boot/new; echo $?").ends_with("1\n"), "mkdir on the read-only vfat fails");
+
+    // The same partition mounted by hand a second time, and a source
+    // that is no block device.
+    assert_eq!(sh(&mut q, "mkdir /tmp/card; mount -t vfat /dev/mmcblk0p1 /tmp/card; echo $?"), "0\n");
+    assert_eq!(
+        sh(&mut q, "/boot/sdcheck sum /tmp/card/big.bin"),
+        format!("sum: {:016x} {}\n", fnv(&card.big), card.big.len())
+    );
+    assert!(sh(&mut q, "cat /proc/mounts").contains("/dev/mmcblk0p1 /tmp/card vfat"));
+    assert_eq!(sh(&mut q, "umount /tmp/card; echo $?"), "0\n");
+    let out = sh(&mut q, "mount -t vfat /dev/null /tmp/card; echo $?");
+    assert!(out.ends_with("1\n") && out.contains("lock device"), "ENOTBLK: {out}");
 }
 
 /// The gap between the MBR and the partition: writable through /dev/mmcblk0

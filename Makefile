@@ -1,10 +1,13 @@
 # Raspberry Pi 4 kernel: build, run in QEMU, test.
 #   make          build/kernel8.img (raw image) and build/kernel8.elf
-#   make run      boot it in qemu-system-aarch64 -M raspi4b, console on this terminal
+#   make run      boot it in qemu-system-aarch64 -M raspi4b, console on this terminal,
+#                 with a copy of build/sdcard.img as the SD card (SD=<file>: that
+#                 image itself, written by the guest)
 #   make test     host unit tests + QEMU system tests + lints (installs what is missing)
 #   make clippy   lints, -D warnings, kernel target and host
 #   make gdb      QEMU halted, waiting for gdb-multiarch on tcp::1234
-#   make sdimage  build/sdcard.img for a real Pi 4 (firmware from Debian)
+#   make sdimage  build/sdcard.img for a real Pi 4 (firmware from Debian);
+#                 SD_SIZE_MIB=<power of two, default 64> sets its size
 #   make chainload          build/chainload.img, the serial chain-loader
 #   make sdimage-chainload  build/sdcard-chainload.img: an SD card that boots the chain-loader
 #   make chainboot DEV=/dev/ttyUSB0   send build/kernel8.img to a Pi running the chain-loader
@@ -142,10 +145,21 @@ endif
 # QEMU must not take it: to quit, Ctrl-] then `poweroff` in the debug monitor.
 RUN_CONSOLE = -chardev stdio,id=console,signal=off -serial chardev:console
 
-run: $(IMG)
+# The SD card of `make run`: a fresh copy of build/sdcard.img each run, so
+# the built image stays as made; SD=<file> attaches that file itself.
+ifdef SD
+RUN_SD := $(SD)
+RUN_SD_DEP :=
+else
+RUN_SD := $(BUILD)/sdcard-run.img
+RUN_SD_DEP := sdimage
+endif
+
+run: $(IMG) $(RUN_SD_DEP)
 	@if [ -n "$(APPEND)" ]; then bash scripts/fetch-firmware.sh; fi
+	@if [ -z "$(SD)" ]; then cp $(SDIMG) $(RUN_SD); fi
 	@echo "Ctrl-C goes to the guest; to quit QEMU: Ctrl-] (the kernel's debug monitor), then poweroff"
-	$(QEMU) $(subst -serial stdio,$(RUN_CONSOLE),$(QEMU_ARGS)) $(RUN_ARGS)
+	$(QEMU) $(subst -serial stdio,$(RUN_CONSOLE),$(QEMU_ARGS)) $(RUN_ARGS) -drive if=sd,format=raw,file=$(RUN_SD)
 
 gdb: $(IMG)
 	@echo "QEMU waits for gdb: gdb-multiarch $(ELF) -ex 'target remote :1234'"
@@ -195,6 +209,7 @@ bench: $(IMG)
 	@bash scripts/bench-sched.sh $(IMG) icount
 	@bash scripts/bench-sched.sh $(IMG) wall
 	@bash scripts/bench-user.sh $(IMG)
+	@bash scripts/bench-sd.sh $(IMG)
 
 BENCH ?= fork_exit_wait=200
 profile: $(IMG)

@@ -4,12 +4,20 @@
 # Needs no root and mounts nothing (sfdisk, mkfs.fat and mtools on files).
 #
 #   scripts/mksdimage.sh [kernel8.img] [output]
+#
+# SD_SIZE_MIB (default 64) sets the card's size; QEMU takes only a power of
+# two. What the firmware and kernel leave of it is free on the FAT
+# partition for the user's files (the kernel mounts it at /boot).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kernel=${1:-build/kernel8.img}
 img=${2:-build/sdcard.img}
 fw=build/firmware
-size_mib=64
+size_mib=${SD_SIZE_MIB:-64}
+if (( size_mib < 64 || (size_mib & (size_mib - 1)) != 0 )); then
+    echo "mksdimage: SD_SIZE_MIB=$size_mib: need a power of two of at least 64 (QEMU, FAT32)" >&2
+    exit 1
+fi
 part_start=2048 # sectors: the partition starts at 1 MiB
 
 for tool in sfdisk mkfs.fat mcopy; do

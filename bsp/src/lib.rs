@@ -14,6 +14,7 @@
 #![cfg_attr(not(test), no_std)]
 
 pub mod chainload;
+pub mod emmc;
 pub mod gic;
 pub mod gpio;
 pub mod mailbox;

@@ -51,6 +51,8 @@ pub mod clock {
     pub const UART: u32 = 2;
     pub const ARM: u32 = 3;
     pub const CORE: u32 = 4;
+    /// The EMMC2 controller's base clock.
+    pub const EMMC2: u32 = 12;
 }
 
 /// Cache maintenance around a buffer the VideoCore reads and writes.

@@ -14,6 +14,11 @@ pub const POWER_MANAGER: usize = 0xFE10_0000;
 pub const GPIO: usize = 0xFE20_0000;
 /// PL011 UART0 (the first `-serial` in QEMU; header pins 8/10 on a board).
 pub const PL011_UART0: usize = 0xFE20_1000;
+/// EMMC2: the SDHCI host of the micro-SD slot on a Pi 4.
+pub const EMMC2: usize = 0xFE34_0000;
+/// EMMC: the older SDHCI host (Wi-Fi on a Pi 4). QEMU 10's `raspi4b` puts
+/// `-drive if=sd` behind this one (its GPIO 48-53 routing), not EMMC2.
+pub const EMMC: usize = 0xFE30_0000;
 /// GIC-400 distributor.
 pub const GICD: usize = 0xFF84_1000;
 /// GIC-400 CPU interface (banked per core).

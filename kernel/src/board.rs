@@ -82,6 +82,20 @@ pub fn query_firmware() -> Result<&'static BoardInfo, MailboxError> {
     Ok(INFO.call_once(|| BoardInfo { revision, arm_memory, uart_clock }))
 }
 
+/// The rate in Hz of the firmware clock `id` ([`clock`]), if it answers.
+pub fn clock_rate(id: u32) -> Option<u32> {
+    let mut channel = MAILBOX.lock();
+    let MailboxChannel { mailbox, msg } = &mut *channel;
+    *msg = PropertyMessage::new();
+    let clk = msg.add(tag::GET_CLOCK_RATE, &[id], 2).ok()?;
+    let bus = virt_to_phys(msg as *const _ as usize);
+    mailbox.call(msg, bus, &PointOfCoherency).ok()?;
+    match msg.response(clk) {
+        Some(&[_, rate]) if rate > 0 => Some(rate),
+        _ => None,
+    }
+}
+
 /// What [`query_firmware`] found, once it has run.
 pub fn info() -> Option<&'static BoardInfo> {
     INFO.get()
@@ -99,6 +113,9 @@ pub fn restart() -> ! {
 }
 
 fn shutdown(what: &str, action: fn(&Watchdog)) -> ! {
+    // Dirty buffers reach the card first (Linux: `kernel_power_off` ->
+    // device shutdown; user space has usually run sync already).
+    let _ = crate::block::bdev::sync_all();
     crate::println!("reboot: {what}");
     UART.flush();
     action(&WATCHDOG);

@@ -81,6 +81,7 @@ pub fn rest_init() -> ! {
 /// PID 1.
 extern "C" fn init_main(_: usize) -> i32 {
     KTHREADD_DONE.wait_for_completion();
+    crate::block::init();
     if !KSHELL_ONLY.load(Ordering::Relaxed) {
         // The monitor waits beside user space for Ctrl-].
         crate::console::set_owner(crate::console::Owner::Tty);

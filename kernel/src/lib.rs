@@ -14,6 +14,7 @@
 extern crate alloc;
 
 pub mod arch;
+pub mod block;
 pub mod cmdline;
 pub mod config;
 pub mod errno;

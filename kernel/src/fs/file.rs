@@ -42,6 +42,7 @@ pub mod mode {
     pub const S_IFMT: u32 = 0o170000;
     pub const S_IFIFO: u32 = 0o010000;
     pub const S_IFCHR: u32 = 0o020000;
+    pub const S_IFBLK: u32 = 0o060000;
     pub const S_IFDIR: u32 = 0o040000;
     pub const S_IFREG: u32 = 0o100000;
     pub const S_IFLNK: u32 = 0o120000;
@@ -51,6 +52,7 @@ pub mod mode {
 pub mod dtype {
     pub const DT_FIFO: u8 = 1;
     pub const DT_CHR: u8 = 2;
+    pub const DT_BLK: u8 = 6;
     pub const DT_DIR: u8 = 4;
     pub const DT_REG: u8 = 8;
     pub const DT_LNK: u8 = 10;

@@ -7,6 +7,7 @@ pub mod binfmt_elf;
 pub mod cpio;
 pub mod n_tty;
 pub mod path;
+pub mod vfat;
 
 #[cfg(target_os = "none")]
 pub mod dcache;

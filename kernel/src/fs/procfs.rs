@@ -66,8 +66,19 @@ const PID_FILES: [&str; 11] = [
     "statm",
     "status",
 ];
-const SYSTEM_FILES: [&str; 9] =
-    ["cpuinfo", "filesystems", "loadavg", "meminfo", "mounts", "slabinfo", "stat", "uptime", "version"];
+const SYSTEM_FILES: [&str; 11] = [
+    "cpuinfo",
+    "diskstats",
+    "filesystems",
+    "loadavg",
+    "meminfo",
+    "mounts",
+    "partitions",
+    "slabinfo",
+    "stat",
+    "uptime",
+    "version",
+];
 /// The files of `/proc/<pid>/task/<tid>`.
 const TID_FILES: [&str; 3] = ["comm", "stat", "status"];
 /// `/proc/sysvipc`'s files (no `shm` yet: there is no System V shared memory).
@@ -239,6 +250,8 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "mounts" => super::namespace::proc_mounts(),
                 "cpuinfo" => cpuinfo(),
                 "filesystems" => super::namespace::proc_filesystems(),
+                "partitions" => crate::block::bdev::proc_partitions(),
+                "diskstats" => crate::block::bdev::proc_diskstats(),
                 _ => format!("Linux version 6.1.0-rpi4-rust (aarch64) #1 SMP PREEMPT {}\n", env!("CARGO_PKG_VERSION")),
             };
             Ok(Arc::new(ProcFile { path, data: data.into_bytes(), sysctl: None }))

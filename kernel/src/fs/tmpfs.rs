@@ -123,6 +123,8 @@ enum Kind {
     Symlink(String),
     /// A device node (character device), by device number.
     Device(u64),
+    /// A block device node, by device number (block/bdev.rs).
+    BlockDevice(u64),
 }
 
 struct Meta {
@@ -422,6 +424,12 @@ impl TmpInode {
         Ok(n)
     }
 
+    /// Adds `buf` at the end of a regular file (exec's copy of a program
+    /// from another file system, vfs.rs `open_exec`).
+    pub fn append_bytes(&self, buf: &[u8]) -> Result<(), Errno> {
+        self.write_at(buf, None).map(|_| ())
+    }
+
     /// Writes at `pos`, or at the end when `pos` is None; returns the bytes
     /// written and where they end.
     fn write_at(&self, buf: &[u8], pos: Option<u64>) -> Result<(usize, u64), Errno> {
@@ -579,7 +587,7 @@ impl Inode for TmpInode {
             }
             Kind::Dir(d) => (((d.lock().children.len() + 2) * 20) as i64, 0),
             Kind::Symlink(t) => (t.len() as i64, 0),
-            Kind::Device(_) => (0, 0),
+            Kind::Device(_) | Kind::BlockDevice(_) => (0, 0),
         };
         let m = self.meta.lock();
         Stat {
@@ -589,7 +597,10 @@ impl Inode for TmpInode {
             nlink: m.nlink,
             uid: m.uid,
             gid: m.gid,
-            rdev: if let Kind::Device(r) = self.kind { r } else { 0 },
+            rdev: match self.kind {
+                Kind::Device(r) | Kind::BlockDevice(r) => r,
+                _ => 0,
+            },
             size,
             blocks: Some(blocks),
             atime: m.atime,
@@ -604,6 +615,7 @@ impl Inode for TmpInode {
             Kind::File(_) => mode::S_IFREG,
             Kind::Symlink(_) => mode::S_IFLNK,
             Kind::Device(_) => mode::S_IFCHR,
+            Kind::BlockDevice(_) => mode::S_IFBLK,
         }
     }
 
@@ -668,6 +680,7 @@ impl Inode for TmpInode {
     fn open(self: Arc<Self>, path: String, open_flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
         match self.kind {
             Kind::Device(rdev) => super::devfs::open_rdev(rdev),
+            Kind::BlockDevice(rdev) => crate::block::bdev::open_rdev(rdev),
             Kind::Symlink(_) => Err(Errno::ELOOP),
             Kind::Dir(_) => Ok(Arc::new(TmpFile { inode: self, path })),
             Kind::File(_) => {
@@ -683,6 +696,7 @@ impl Inode for TmpInode {
         let kind = match mode & mode::S_IFMT {
             mode::S_IFREG => Kind::File(IrqSpinLock::new(FileData::default())),
             mode::S_IFCHR => Kind::Device(rdev),
+            mode::S_IFBLK => Kind::BlockDevice(rdev),
             _ => return Err(Errno::EPERM),
         };
         Ok(self.add_child(name, mode, kind)?)
@@ -988,6 +1002,7 @@ impl FileOps for TmpFile {
                 Kind::File(_) => dtype::DT_REG,
                 Kind::Symlink(_) => dtype::DT_LNK,
                 Kind::Device(_) => dtype::DT_CHR,
+                Kind::BlockDevice(_) => dtype::DT_BLK,
             };
             out.push(DirEntry { ino: c.ino, dtype: dt, name: name.clone() });
         }

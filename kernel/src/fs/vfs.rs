@@ -115,17 +115,36 @@ pub fn open(start: &WalkStart, name: &str, open_flags: u32, perm: u32, umask: u3
 
 /// The program at `path` (absolute), for execve, which maps its pages
 /// from the file (Linux: `do_open_execat`): EACCES for anything but a
-/// regular tmpfs file with an execute bit.
+/// regular file with an execute bit. A file of another file system (vfat
+/// on the SD card) is read whole into a nameless tmpfs file, whose pages
+/// exec maps instead (departure: Linux maps any file system's page cache).
 pub fn open_exec(path: &str) -> Result<Arc<TmpInode>, Errno> {
     let root = namespace::root();
     let start = WalkStart { root: root.clone(), dir: root };
     let place = namei::path_lookup(&start, path, true)?;
-    let inode = place.inode.as_any_arc().downcast::<TmpInode>().map_err(|_| Errno::EACCES)?;
-    if inode.mode() & mode::S_IFMT == mode::S_IFREG && inode.mode() & 0o111 != 0 {
-        Ok(inode)
-    } else {
-        Err(Errno::EACCES)
+    let st = place.inode.getattr();
+    if st.mode & mode::S_IFMT != mode::S_IFREG || st.mode & 0o111 == 0 {
+        return Err(Errno::EACCES);
     }
+    if let Ok(inode) = place.inode.clone().as_any_arc().downcast::<TmpInode>() {
+        return Ok(inode);
+    }
+    let size = u64::try_from(st.size).map_err(|_| Errno::ENOEXEC)?;
+    let file = place.inode.clone().open(String::from(path), flags::O_RDONLY)?;
+    let copy = super::tmpfs::shmem_file(0)?;
+    let mut chunk = alloc::vec::Vec::new();
+    chunk.try_reserve_exact(64 * 1024).map_err(|_| Errno::ENOMEM)?;
+    chunk.resize(64 * 1024, 0);
+    let mut done = 0;
+    while done < size {
+        let n = match file.read(&mut chunk, done, false)? {
+            0 => break,
+            n => n,
+        };
+        copy.append_bytes(&chunk[..n])?;
+        done += n as u64;
+    }
+    Ok(copy)
 }
 
 /// `mkdir` (Linux: `do_mkdirat`).
@@ -141,7 +160,7 @@ pub fn mkdir(start: &WalkStart, name: &str, perm: u32, umask: u32) -> Result<(),
 pub fn mknod(start: &WalkStart, name: &str, mode_bits: u32, rdev: u64, umask: u32) -> Result<(), Errno> {
     let ftype = mode_bits & mode::S_IFMT;
     let ftype = if ftype == 0 { mode::S_IFREG } else { ftype };
-    if !matches!(ftype, mode::S_IFREG | mode::S_IFCHR) {
+    if !matches!(ftype, mode::S_IFREG | mode::S_IFCHR | mode::S_IFBLK) {
         return Err(if ftype == mode::S_IFDIR { Errno::EPERM } else { Errno::EINVAL });
     }
     let parent = namei::path_parent(start, name)?;

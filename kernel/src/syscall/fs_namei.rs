@@ -40,9 +40,10 @@ syscalls! {
     nr::UTIMENSAT => sys_utimensat(a[0] as i32, a[1], a[2], a[3]),
     nr::STATFS => lookup_at(AT_FDCWD, a[0], 0).and_then(|p| put_statfs(a[1], p.inode.statfs())),
     nr::FSTATFS => fd_inode(a[0]).and_then(|i| put_statfs(a[1], i.statfs())),
-    // Everything is in memory: there is nothing to write back.
-    nr::SYNC => Ok(0),
-    nr::FSYNC | nr::FDATASYNC => fdget(a[0]).map(|_| 0),
+    // Departure from Linux: fsync writes back every dirty block of every
+    // disk, not only the file's (one buffer cache per disk).
+    nr::SYNC => crate::block::bdev::sync_all().map(|_| 0).or(Ok(0)),
+    nr::FSYNC | nr::FDATASYNC => fdget(a[0]).and_then(|_| crate::block::bdev::sync_all()).map(|_| 0),
     nr::FCHDIR => super::fs::sys_fchdir(a[0]),
     nr::CHROOT => super::fs::sys_chroot(a[0]),
     nr::STATX => sys_statx(a[0] as i32, a[1], a[2], a[3] as u32, a[4]),
@@ -306,14 +307,19 @@ fn parse_size(v: &str) -> Result<usize, Errno> {
 }
 
 /// `mount(source, target, type, flags, data)` (Linux: `do_mount`): new
-/// mounts of tmpfs (`size=`, `mode=`), proc and devtmpfs; bind mounts,
-/// remounts and read-only mounts are not supported (EINVAL).
+/// mounts of tmpfs (`size=`, `mode=`), proc, devtmpfs and vfat (a block
+/// device as the source; always read-only, see fs/vfat/); bind mounts,
+/// remounts and read-only mounts of the others are not supported (EINVAL).
 fn sys_mount(source: u64, target: u64, fstype: u64, mount_flags: u64, data: u64) -> SysResult {
-    if mount_flags & (MS_REMOUNT | MS_BIND | MS_RDONLY) != 0 {
+    let source_ptr = source;
+    if mount_flags & (MS_REMOUNT | MS_BIND) != 0 {
         return Err(Errno::EINVAL);
     }
     let at = lookup_at(AT_FDCWD, target, 0)?;
     let fs_type = uaccess::get_path(fstype)?;
+    if mount_flags & MS_RDONLY != 0 && fs_type != "vfat" {
+        return Err(Errno::EINVAL);
+    }
     let source = if source == 0 { alloc::string::String::from("none") } else { uaccess::get_path(source)? };
     let options = if data == 0 {
         alloc::string::String::new()
@@ -339,6 +345,16 @@ fn sys_mount(source: u64, target: u64, fstype: u64, mount_flags: u64, data: u64)
         }
         "proc" => (crate::fs::procfs::proc_root(), "proc"),
         "devtmpfs" => (crate::fs::devfs::devtmpfs(), "devtmpfs"),
+        "vfat" => {
+            // Linux: `lookup_bdev`: ENOTBLK for anything but a block node.
+            let dev = lookup_at(AT_FDCWD, source_ptr, 0)?;
+            let st = dev.inode.getattr();
+            if st.mode & crate::fs::file::mode::S_IFMT != crate::fs::file::mode::S_IFBLK {
+                return Err(Errno::ENOTBLK);
+            }
+            let bdev = crate::block::bdev::lookup_rdev(st.rdev).ok_or(Errno::ENXIO)?;
+            (crate::fs::vfat::inode::mount(bdev)?, "vfat")
+        }
         _ => return Err(Errno::ENODEV),
     };
     crate::fs::namespace::do_mount(&at, root, &source, fs_type, &options).map(|_| 0)

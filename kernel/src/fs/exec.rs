@@ -195,7 +195,8 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     let exe = binfmt_elf::parse(&data)?;
     let entry = load_elf_binary(&mm, &data, &exe, &layout)?;
     drop(data);
-    mm.lock().exe = alloc::string::String::from(path);
+    let exe_path = super::vfs::exec_file_path(path).unwrap_or_else(|_| alloc::string::String::from(path));
+    mm.lock().exe = exe_path;
     let sp = layout.sp;
 
     // Other threads of the group die first, and a caller that is not the

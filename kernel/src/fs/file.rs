@@ -140,6 +140,12 @@ pub mod poll {
 /// memory. Blocking operations sleep interruptibly and return ERESTARTSYS
 /// when a signal arrives.
 pub trait FileOps: Send + Sync {
+    /// A pipe's ring size in bytes (`F_GETPIPE_SZ`), or with `Some(size)`
+    /// the ring resized to hold at least `size` (`F_SETPIPE_SZ`), returning
+    /// the new size; EBADF, the default, for anything but a pipe.
+    fn pipe_size(&self, _new: Option<usize>) -> Result<usize, Errno> {
+        Err(Errno::EBADF)
+    }
     /// Reads at `pos` (ignored by streams); `nonblock`: EAGAIN instead of
     /// sleeping.
     fn read(&self, _buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {

@@ -7,7 +7,9 @@
 #   /usr/sbin go to /bin and /sbin, the directories on the kernel's PATH);
 #   /bin/ash, the console shell init starts when it is there;
 #   the files of userland/busybox/etc (/etc/inittab and /etc/init.d/rcS for
-#   `init=/bin/busybox`).
+#   `init=/bin/busybox`), and /etc/passwd and /etc/group naming root;
+#   /tests/busybox-battery.sh, the differential battery of
+#   kernel/tests/busybox.rs.
 #
 # usage: scripts/install-busybox.sh ROOTFS 1   install (fetching BusyBox if needed)
 #        scripts/install-busybox.sh ROOTFS 0   remove what an earlier install added
@@ -22,7 +24,7 @@ log() { printf 'install-busybox: %s\n' "$*" >&2; }
 # What an earlier install left: every link to /bin/busybox, the binary, the etc files.
 remove() {
     find "$rootfs" -type l -lname /bin/busybox -delete 2>/dev/null || true
-    rm -f "$rootfs/bin/busybox"
+    rm -f "$rootfs/bin/busybox" "$rootfs/tests/busybox-battery.sh"
     (cd userland/busybox && find etc -type f) | while read -r f; do rm -f "$rootfs/$f"; done
 }
 
@@ -40,6 +42,9 @@ fi
 mkdir -p "$rootfs/bin" "$rootfs/sbin" "$rootfs/etc"
 install -m 0755 build/busybox/busybox "$rootfs/bin/busybox"
 cp -r userland/busybox/etc/. "$rootfs/etc/"
+# The differential battery of kernel/tests/busybox.rs, run by BusyBox here and under qemu-aarch64.
+mkdir -p "$rootfs/tests"
+install -m 0644 kernel/tests/busybox/battery.sh "$rootfs/tests/busybox-battery.sh"
 
 links=0
 for full in $(qemu-aarch64 build/busybox/busybox --list-full); do

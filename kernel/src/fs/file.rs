@@ -200,6 +200,12 @@ pub trait FileOps: Send + Sync {
     /// have changed (Linux: `poll_wait` in `f_op->poll`); files that are
     /// always ready have none.
     fn poll_wait(&self, _register: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {}
+    /// Whether a read is answered in full, however long (the memory devices:
+    /// /dev/zero, /dev/urandom), as a regular file's is: `read` then goes on
+    /// past one kernel buffer instead of returning what the first gave.
+    fn fills_reads(&self) -> bool {
+        false
+    }
     /// Whether the position means something (regular files, directories).
     fn seekable(&self) -> bool {
         false

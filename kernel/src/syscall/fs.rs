@@ -100,14 +100,15 @@ fn check_user(addr: u64, len: usize, access: Access) -> Result<(), Errno> {
 /// Reads into user memory a kernel buffer's worth at a time with
 /// `read_piece(buffer, offset into the request)`: a file opened by name
 /// (regular files, which Linux reads in full) until `count` or a short
-/// piece, anything else (pipes, terminals) once.
+/// piece, and the memory devices until `count`; anything else (pipes,
+/// terminals) once.
 fn read_to_user(
     file: &File,
     buf: u64,
     count: usize,
     mut read_piece: impl FnMut(&mut [u8], usize) -> Result<usize, Errno>,
 ) -> SysResult {
-    let whole = file.path.is_some() && file.ops.seekable();
+    let whole = (file.path.is_some() && file.ops.seekable()) || file.ops.fills_reads();
     let mut kbuf = kbuf(count.min(CHUNK))?;
     let mut done = 0;
     loop {

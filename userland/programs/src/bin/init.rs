@@ -46,10 +46,8 @@ fn spawn_shell(envp: &[&[u8]]) -> Result<i32, Errno> {
             // its foreground; either may be refused (the shell then runs without job control).
             let _ = rt::tty::set_controlling_tty(0);
             let _ = rt::tty::tcsetpgrp(0, process::getpid());
-            let (path, name) = SHELLS
-                .into_iter()
-                .find(|(path, _)| rt::fs::stat(path).is_ok())
-                .unwrap_or(SHELLS[SHELLS.len() - 1]);
+            let (path, name) =
+                SHELLS.into_iter().find(|(path, _)| rt::fs::stat(path).is_ok()).unwrap_or(SHELLS[SHELLS.len() - 1]);
             let err = process::execve(path, &[name], envp);
             eprintln!("init: cannot run {}: {}", Bytes(path), err);
             process::exit(127)

@@ -37,8 +37,10 @@ fetch() { # url file
         curl -fsSL --retry 2 -o "$2" "$1"
     elif command -v wget >/dev/null 2>&1; then
         wget -q -O "$2" "$1"
+    elif command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import sys, urllib.request; urllib.request.urlretrieve(sys.argv[1], sys.argv[2])' "$1" "$2"
     else
-        log "neither curl nor wget is installed (apt-get install curl)"
+        log "no curl, wget or python3 to download with (apt-get install curl)"
         return 1
     fi
 }

@@ -5,7 +5,8 @@
 #   project's own userland does not provide (the list comes from
 #   `busybox --list-full`, run under qemu-aarch64; applets of /usr/bin and
 #   /usr/sbin go to /bin and /sbin, the directories on the kernel's PATH);
-#   /bin/ash, the console shell init starts when it is there;
+#   /bin/ash, the console shell init starts when it is there; /linuxrc,
+#   BusyBox init, for booting with `init=/linuxrc`;
 #   the files of userland/busybox/etc (/etc/inittab and /etc/init.d/rcS for
 #   `init=/bin/busybox`), and /etc/passwd and /etc/group naming root;
 #   /tests/busybox-battery.sh, the differential battery of
@@ -52,7 +53,10 @@ for full in $(qemu-aarch64 build/busybox/busybox --list-full); do
     case "$full" in
         bin/* | usr/bin/*) dir=bin ;;
         sbin/* | usr/sbin/*) dir=sbin ;;
-        *) continue ;; # /linuxrc: an initrd's entry point, not a command
+        # /linuxrc: BusyBox init under the name an initrd's entry point has,
+        # for `init=/linuxrc` (/sbin/init is the project's own init).
+        linuxrc) dir=. ;;
+        *) continue ;;
     esac
     [ "$name" = busybox ] && continue
     # The project's own program of that name, in either directory, wins.

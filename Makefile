@@ -20,7 +20,9 @@
 #   make clean
 # Options: PROFILE=release|dev (default release), HZ=<ticks per second>,
 #          INITRAMFS_EXTRA=<dir> (extra files for the initramfs, e.g. your own
-#          static aarch64 binaries), APPEND="<kernel command line>" for make run.
+#          static aarch64 binaries), APPEND="<kernel command line>" for make run,
+#          BUSYBOX=0 (an image without Debian's BusyBox; default 1: fetched by
+#          scripts/fetch-busybox.sh, ash is the console shell).
 
 TARGET   := aarch64-unknown-none-softfloat
 PROFILE  ?= release
@@ -32,6 +34,7 @@ LOADER   := $(BUILD)/chainload.img
 ROOTFS   := $(BUILD)/rootfs
 INITRAMFS := $(BUILD)/initramfs.cpio
 INITRAMFS_EXTRA ?=
+BUSYBOX  ?= 1
 DEV      ?= /dev/ttyUSB0
 # cargo writes the dev profile's output to debug/.
 PROFILE_DIR = $(if $(filter dev,$(PROFILE)),debug,$(PROFILE))
@@ -63,6 +66,7 @@ userland: FORCE
 	@bash scripts/setup.sh
 	@bash scripts/build-userland.sh
 	@bash scripts/build-tests.sh
+	@bash scripts/install-busybox.sh $(ROOTFS) $(BUSYBOX)
 
 initramfs: $(INITRAMFS)
 $(INITRAMFS): userland

@@ -463,9 +463,15 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
     }
     // init takes no signal it has no handler for, SIGKILL and SIGSTOP
     // included (Linux: SIGNAL_UNKILLABLE): dropped here, before SIGKILL
-    // could mark its group as exiting. Its own faults still reach it.
+    // could mark its group as exiting. Its own faults still reach it. A
+    // signal it blocks stays pending, as Linux's `sig_ignored` keeps it: init
+    // may install a handler or wait for it (BusyBox init blocks SIGCHLD,
+    // SIGHUP, SIGUSR1, ... and takes them with rt_sigtimedwait); delivery
+    // drops it then if it still has no handler.
     if t.tgid() == crate::exit::INIT_PID && !is_fault(&info) {
-        let handled = sigmask(sig) & UNBLOCKABLE == 0 && t.sighand().is_some_and(|h| h.get(sig).handler != SIG_DFL);
+        let blocked = (t.blocked.load(Ordering::Relaxed) | t.real_blocked.load(Ordering::Relaxed)) & sigmask(sig) != 0;
+        let handled =
+            sigmask(sig) & UNBLOCKABLE == 0 && (blocked || t.sighand().is_some_and(|h| h.get(sig).handler != SIG_DFL));
         if !handled {
             return Ok(());
         }

@@ -33,7 +33,7 @@ fn entry_at_el3_drops_to_el1_on_every_core() {
     // Given the ELF, QEMU starts all four cores at its entry at EL3 with no
     // firmware stub: boot.S parks cores 1-3 on the spin table itself.
     let mut q = Qemu::boot_kernel(&common::elf(), &[]);
-    q.expect_within(common::USER_PROMPT, common::BOOT_DEADLINE);
+    q.expect_user_shell(common::BOOT_DEADLINE);
     q.send(&[common::MONITOR_CHORD]);
     q.expect(common::PROMPT);
     let boot_log = q.transcript();
@@ -253,7 +253,7 @@ use common::dtb;
 fn memory_and_command_line_come_from_the_real_device_tree() {
     let path = dtb();
     let mut q = Qemu::boot_with(&["-dtb", &path, "-append", "log=warn quiet"]);
-    q.expect_within(common::USER_PROMPT, common::BOOT_DEADLINE);
+    q.expect_user_shell(common::BOOT_DEADLINE);
     q.send(&[common::MONITOR_CHORD]);
     q.expect(common::PROMPT);
     let board = q.command("board");
@@ -291,7 +291,7 @@ fn an_init_that_cannot_run_falls_back_to_the_defaults() {
     let long = format!("init=/{} quiet", "a".repeat(4096));
     for (append, cut) in [("init=/nonexistent log=info", false), (long.as_str(), true)] {
         let mut q = Qemu::boot_with(&["-dtb", &path, "-append", append]);
-        q.expect_within(common::USER_PROMPT, common::BOOT_DEADLINE);
+        q.expect_user_shell(common::BOOT_DEADLINE);
         let log = q.transcript();
         assert!(log.contains("Failed to execute /") && log.contains("Attempting defaults..."), "{log}");
         assert_eq!(log.contains("command line of 4108 bytes cut to 2047"), cut, "{log}");

@@ -13,7 +13,7 @@ use std::time::Duration;
 fn boot_small() -> Qemu {
     let path = dtb();
     let mut q = Qemu::boot_with(&["-dtb", &path, "-append", "mem=256M"]);
-    q.expect_within(USER_PROMPT, BOOT_DEADLINE);
+    q.expect_user_shell(BOOT_DEADLINE);
     q
 }
 

@@ -109,7 +109,7 @@ fn make_card(tag: &str) -> Card {
 fn boot_with_card(img: &Path) -> Qemu {
     let drive = format!("if=sd,format=raw,file={}", img.display());
     let mut q = Qemu::boot_with(&["-drive", &drive]);
-    q.expect_within(USER_PROMPT, BOOT_DEADLINE);
+    q.expect_user_shell(BOOT_DEADLINE);
     q
 }
 
@@ -238,7 +238,7 @@ fn a_corrupt_fat_boot_sector_is_one_log_line_and_no_boot_mount() {
 #[test]
 fn without_a_card_the_kernel_boots_and_says_so() {
     let mut q = Qemu::boot_with(&[]);
-    q.expect_within(USER_PROMPT, BOOT_DEADLINE);
+    q.expect_user_shell(BOOT_DEADLINE);
     let log = q.transcript();
     assert_eq!(log.lines().filter(|l| l.contains("mmc0:")).count(), 1, "{log}");
     assert!(log.contains("mmc0: no SD card"), "{log}");

@@ -627,7 +627,7 @@ fn init_restarts_the_shell_and_reaps_orphans() {
     q.send(b"exit 3\r");
     q.expect("exit 3\r\n");
     q.expect("status 3");
-    q.expect(USER_PROMPT);
+    q.expect_user_shell(COMMAND_DEADLINE);
     assert_eq!(run(&mut q, "echo new shell"), ("new shell\n".into(), 0));
     // An orphan of an exited parent is reaped by init: no zombie remains.
     assert_eq!(run(&mut q, "/tests/t_orphan").1, 0);
@@ -732,7 +732,7 @@ fn initramfs_extra_files_are_there_and_a_users_binary_runs() {
     // the built-in one (a copy of the hello program).
     let kernel = common::build_file("EXTRA_KERNEL_IMAGE", "kernel8-extra.img", "build/kernel8-extra.img");
     let mut q = Qemu::boot_kernel(&kernel, &[]);
-    q.expect_within(USER_PROMPT, common::BOOT_DEADLINE);
+    q.expect_user_shell(common::BOOT_DEADLINE);
     assert_eq!(run(&mut q, "/my-hello"), ("hello, world\n".into(), 0));
     assert_eq!(run(&mut q, "cat /etc/greeting"), ("from INITRAMFS_EXTRA\n".into(), 0));
     assert_eq!(run(&mut q, "uname"), ("hello, world\n".into(), 0));
@@ -771,7 +771,7 @@ fn a_dev_build_with_overflow_checks_survives_the_exec_checks() {
     // here, to keep `make test` short.
     let kernel = common::build_file("DEV_KERNEL_IMAGE", "kernel8-dev.img", "build/kernel8-dev.img");
     let mut q = Qemu::boot_kernel(&kernel, &[]);
-    q.expect_within(USER_PROMPT, common::BOOT_DEADLINE);
+    q.expect_user_shell(common::BOOT_DEADLINE);
     exec_checks(&mut q);
 }
 

@@ -254,6 +254,38 @@ static void test_poll_full(void)
     close(p[1]);
 }
 
+#ifndef F_SETPIPE_SZ
+#define F_SETPIPE_SZ 1031
+#define F_GETPIPE_SZ 1032
+#endif
+
+/* F_GETPIPE_SZ/F_SETPIPE_SZ: the ring's size, rounded up to a power of two of pages; a ring
+ * smaller than what it holds is EBUSY; a bigger one lets a writer put more in without blocking. */
+static void test_pipe_size(void)
+{
+    int p[2];
+    if (pipe(p) != 0)
+        return fail("pipe");
+    check(fcntl(p[0], F_GETPIPE_SZ) == 65536, "a new pipe holds 64 KiB (F_GETPIPE_SZ)");
+    check(fcntl(p[1], F_SETPIPE_SZ, 5000) == 8192, "F_SETPIPE_SZ 5000 gives 8192");
+    check(fcntl(p[0], F_GETPIPE_SZ) == 8192, "both ends see the new size");
+    check(fcntl(p[1], F_SETPIPE_SZ, 0) == 4096, "F_SETPIPE_SZ 0 gives one page");
+    static char big[200000];
+    fcntl(p[1], F_SETFL, O_NONBLOCK);
+    check(write(p[1], big, sizeof big) == 4096, "a one-page pipe takes 4096 bytes");
+    check(fcntl(p[1], F_SETPIPE_SZ, 4096) == 4096, "F_SETPIPE_SZ to exactly what it holds");
+    check(fcntl(p[1], F_SETPIPE_SZ, 131072) == 131072, "F_SETPIPE_SZ 128 KiB with data in it");
+    check(write(p[1], big, sizeof big) == 131072 - 4096, "it takes the rest of 128 KiB");
+    char first[4];
+    check(read(p[0], first, sizeof first) == 4 && first[0] == 0, "the data kept its order");
+    expect_errno(fcntl(p[1], F_SETPIPE_SZ, 4096), EBUSY, "F_SETPIPE_SZ below what it holds");
+    int fd = open("/dev/null", O_RDONLY);
+    expect_errno(fcntl(fd, F_GETPIPE_SZ), EBADF, "F_GETPIPE_SZ of a non-pipe");
+    close(fd);
+    close(p[0]);
+    close(p[1]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc == 4 && strcmp(argv[1], "--check-fds") == 0)
@@ -266,5 +298,6 @@ int main(int argc, char **argv)
     test_cloexec_exec(self);
     test_poll();
     test_poll_full();
+    test_pipe_size();
     return finish();
 }

@@ -89,6 +89,9 @@ impl FileOps for Mem {
             }
         }
     }
+    fn fills_reads(&self) -> bool {
+        true
+    }
     fn write(&self, buf: &[u8], _nonblock: bool) -> Result<usize, Errno> {
         match self.kind {
             MemKind::Full => Err(Errno::ENOSPC),

@@ -233,7 +233,8 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     let exe = binfmt_elf::parse_file(file.size(), |pos, buf| file.read_exact_at(buf, pos))?;
     let entry = load_elf_binary(&mm, &file, &exe, &layout)?;
     drop(file);
-    mm.lock().exe = alloc::string::String::from(path);
+    let exe_path = super::vfs::exec_file_path(path).unwrap_or_else(|_| alloc::string::String::from(path));
+    mm.lock().exe = exe_path;
     let sp = layout.sp;
 
     // Other threads of the group die first, and a caller that is not the

@@ -142,6 +142,12 @@ pub mod poll {
 /// memory. Blocking operations sleep interruptibly and return ERESTARTSYS
 /// when a signal arrives.
 pub trait FileOps: Send + Sync {
+    /// A pipe's ring size in bytes (`F_GETPIPE_SZ`), or with `Some(size)`
+    /// the ring resized to hold at least `size` (`F_SETPIPE_SZ`), returning
+    /// the new size; EBADF, the default, for anything but a pipe.
+    fn pipe_size(&self, _new: Option<usize>) -> Result<usize, Errno> {
+        Err(Errno::EBADF)
+    }
     /// Reads at `pos` (ignored by streams); `nonblock`: EAGAIN instead of
     /// sleeping.
     fn read(&self, _buf: &mut [u8], _pos: u64, _nonblock: bool) -> Result<usize, Errno> {
@@ -196,6 +202,12 @@ pub trait FileOps: Send + Sync {
     /// have changed (Linux: `poll_wait` in `f_op->poll`); files that are
     /// always ready have none.
     fn poll_wait(&self, _register: &mut dyn FnMut(&crate::sched::wait::WaitQueueHead)) {}
+    /// Whether a read is answered in full, however long (the memory devices:
+    /// /dev/zero, /dev/urandom), as a regular file's is: `read` then goes on
+    /// past one kernel buffer instead of returning what the first gave.
+    fn fills_reads(&self) -> bool {
+        false
+    }
     /// Whether the position means something (regular files, directories).
     fn seekable(&self) -> bool {
         false

@@ -41,16 +41,21 @@ struct Ring {
 }
 
 impl Ring {
+    /// Bytes the ring holds at most (Linux: `pipe->max_usage` pages).
+    fn capacity(&self) -> usize {
+        self.buf.len()
+    }
+
     /// The `n` bytes from the head, as at most two pieces of the ring.
     fn data(&self, n: usize) -> [&[u8]; 2] {
-        let first = n.min(PIPE_SIZE - self.head);
+        let first = n.min(self.capacity() - self.head);
         [&self.buf[self.head..self.head + first], &self.buf[..n - first]]
     }
 
     /// Room for `n` bytes after the tail, as at most two pieces.
     fn room(&mut self, n: usize) -> [&mut [u8]; 2] {
-        let tail = (self.head + self.len) % PIPE_SIZE;
-        let first = n.min(PIPE_SIZE - tail);
+        let tail = (self.head + self.len) % self.capacity();
+        let first = n.min(self.capacity() - tail);
         let (low, high) = self.buf.split_at_mut(tail);
         [&mut high[..first], &mut low[..n - first]]
     }
@@ -98,6 +103,16 @@ impl Source<'_> {
             },
         }
     }
+}
+
+/// The ring size `F_SETPIPE_SZ` gives for a request of `size` bytes (Linux:
+/// `round_pipe_size`): a power of two of pages, at least one page; `None`
+/// past 2 GiB.
+pub fn round_pipe_size(size: usize) -> Option<usize> {
+    if size > 1 << 31 {
+        return None;
+    }
+    Some(size.max(4096).next_power_of_two())
 }
 
 /// The shared part (Linux: `struct pipe_inode_info`).
@@ -151,7 +166,7 @@ impl PipeEnd {
                     let [first, second] = r.data(n);
                     buf.put(0, first)?;
                     buf.put(first.len(), second)?;
-                    r.head = (r.head + n) % PIPE_SIZE;
+                    r.head = (r.head + n) % r.capacity();
                     r.len -= n;
                     drop(r);
                     p.wr_wait.wake_up();
@@ -188,7 +203,7 @@ impl PipeEnd {
                     )?;
                     return if done > 0 { Ok(done) } else { Err(Errno::EPIPE) };
                 }
-                let room = PIPE_SIZE - r.len;
+                let room = r.capacity() - r.len;
                 if room >= want {
                     let n = room.min(count - done);
                     let [first, second] = r.room(n);
@@ -208,7 +223,7 @@ impl PipeEnd {
             }
             let waited = p.wr_wait.wait_event(state::TASK_INTERRUPTIBLE, || {
                 let r = p.ring.lock();
-                r.readers == 0 || PIPE_SIZE - r.len >= want
+                r.readers == 0 || r.capacity() - r.len >= want
             });
             if let Err(e) = restartable(waited) {
                 return if done > 0 { Ok(done) } else { Err(e) };
@@ -245,13 +260,39 @@ impl FileOps for PipeEnd {
         register(&self.pipe.wr_wait);
     }
 
+    fn pipe_size(&self, new: Option<usize>) -> Result<usize, Errno> {
+        let Some(want) = new else { return Ok(self.pipe.ring.lock().capacity()) };
+        let size = round_pipe_size(want).ok_or(Errno::EINVAL)?;
+        // Past /proc/sys/fs/pipe-max-size Linux needs CAP_SYS_RESOURCE, which
+        // every process has here (cred.rs: all run as root).
+        // The new ring is allocated before the lock: allocation may sleep.
+        let mut buf = alloc::vec::Vec::new();
+        buf.try_reserve_exact(size).map_err(|_| Errno::ENOMEM)?;
+        buf.resize(size, 0u8);
+        let mut buf = buf.into_boxed_slice();
+        let mut r = self.pipe.ring.lock();
+        if r.len > size {
+            return Err(Errno::EBUSY);
+        }
+        let len = r.len;
+        let [a, b] = r.data(len);
+        buf[..a.len()].copy_from_slice(a);
+        buf[a.len()..len].copy_from_slice(b);
+        r.buf = buf;
+        r.head = 0;
+        drop(r);
+        // A larger ring is room for writers that waited.
+        self.pipe.wr_wait.wake_up();
+        Ok(size)
+    }
+
     fn poll(&self) -> u16 {
         let r = self.pipe.ring.lock();
         if self.write {
             // Writable means a write of PIPE_BUF bytes, which is atomic,
             // goes in whole: a non-blocking writer told POLLOUT must not get
             // EAGAIN (Linux's pipes count free slots of a page).
-            let mut m = if PIPE_SIZE - r.len >= PIPE_BUF { poll::POLLOUT } else { 0 };
+            let mut m = if r.capacity() - r.len >= PIPE_BUF { poll::POLLOUT } else { 0 };
             if r.readers == 0 {
                 m |= poll::POLLERR;
             }

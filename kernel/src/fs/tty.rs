@@ -4,8 +4,13 @@
 //! Input arrives from the UART interrupt ([`receive`]), which edits the line
 //! and echoes at once, so Ctrl-C reaches the foreground process group even
 //! while no one reads. The terminal remembers its session and foreground
-//! process group (`TIOCSPGRP`). Departure from Linux: background reads and
-//! writes do not raise SIGTTIN/SIGTTOU.
+//! process group (`TIOCSPGRP`). Job control as Linux's (tty_jobctrl.c,
+//! [`tty_check_change`]): a process of a background group of the console's
+//! session that reads the console is sent SIGTTIN, one that writes to it
+//! while `tostop` is set, or changes its modes or foreground group, SIGTTOU;
+//! the call restarts once the group is continued. The window size
+//! (`TIOCSWINSZ`) is stored and read back; a change sends SIGWINCH to the
+//! foreground group.
 
 use super::file::{mode, poll, FileOps, Stat};
 use super::n_tty::{NTty, Termios, TERMIOS_SIZE};
@@ -24,6 +29,10 @@ static READ_WAIT: WaitQueueHead = WaitQueueHead::new();
 /// a new session taking the console cannot interleave. A leaf lock: nothing
 /// is taken under it (Linux: the tty's ctrl lock).
 static CTTY: IrqSpinLock<Ctty> = IrqSpinLock::new(Ctty { session: 0, pgrp: 0 });
+
+/// The console's window size (struct winsize: rows, columns, x and y
+/// pixels), set by `TIOCSWINSZ`; 24 x 80 until then.
+static WINSIZE: IrqSpinLock<[u16; 4]> = IrqSpinLock::new([24, 80, 0, 0]);
 
 #[derive(Clone, Copy)]
 struct Ctty {
@@ -147,6 +156,68 @@ fn session_alive(session: crate::pid::Pid) -> bool {
     alive
 }
 
+/// Whether the caller's process group is orphaned (Linux:
+/// `is_current_pgrp_orphaned`): no member has a parent in another group of
+/// the same session, so no shell is there to continue it if it stops.
+fn is_current_pgrp_orphaned() -> bool {
+    let me = current();
+    let (pgrp, session) = (me.pgrp(), me.session());
+    let mut orphaned = true;
+    crate::sched::task::for_each_process(|p| {
+        if !p.is_user() || p.pgrp() != pgrp || p.exit_state.load(Ordering::Relaxed) != 0 {
+            return;
+        }
+        // SAFETY: for_each_process holds TASKLIST, under which the parent
+        // link is stable and the parent alive.
+        let parent = unsafe { *p.real_parent.get() };
+        if parent.is_null() {
+            return;
+        }
+        // SAFETY: as above.
+        let parent = unsafe { crate::sched::task::TaskRef::from_ptr(parent) };
+        if parent.is_user() && parent.pgrp() != pgrp && parent.session() == session {
+            orphaned = false;
+        }
+    });
+    orphaned
+}
+
+/// Whether the caller blocks or ignores `sig` (Linux: `is_ignored` in
+/// tty_jobctrl.c, which looks at the handler, not at the default action).
+fn is_ignored(sig: i32) -> bool {
+    let me = current();
+    let blocked = me.blocked.load(Ordering::Relaxed) & (1u64 << (sig - 1)) != 0;
+    blocked || me.sighand().is_some_and(|h| h.get(sig).handler == crate::signal::SIG_IGN)
+}
+
+/// May the caller use the console as `sig` says, SIGTTIN for a read and
+/// SIGTTOU for output and mode changes (Linux: `__tty_check_change`)? Yes
+/// unless the console is its session's terminal and its group is not the
+/// foreground group. Then: EIO for a read whose SIGTTIN is blocked or
+/// ignored, or for a group that is orphaned; a write whose SIGTTOU is
+/// blocked or ignored goes ahead; otherwise the whole group gets `sig` and
+/// the call is restarted after it (ERESTARTSYS): when the shell continues
+/// the job in the foreground, the call finds the terminal its own.
+pub fn tty_check_change(sig: i32) -> Result<(), Errno> {
+    let me = current();
+    let Ctty { session, pgrp: tty_pgrp } = *CTTY.lock();
+    if session == 0 || session != me.session() {
+        return Ok(());
+    }
+    let pgrp = me.pgrp();
+    if tty_pgrp == 0 || pgrp == tty_pgrp {
+        return Ok(());
+    }
+    if is_ignored(sig) {
+        return if sig == crate::signal::SIGTTIN { Err(Errno::EIO) } else { Ok(()) };
+    }
+    if is_current_pgrp_orphaned() {
+        return Err(Errno::EIO);
+    }
+    let _ = crate::signal::kill_pgrp(pgrp, crate::signal::SigInfo::kernel(sig));
+    Err(Errno::ERESTARTSYS)
+}
+
 /// Sets the console's session and foreground group to `new` if `owner`,
 /// which the caller checked, still holds it; EPERM if it was taken
 /// meanwhile.
@@ -170,6 +241,9 @@ pub fn open() -> Arc<Console> {
 impl FileOps for Console {
     fn read(&self, buf: &mut [u8], _pos: u64, nonblock: bool) -> Result<usize, Errno> {
         loop {
+            // Checked on every pass (Linux: `job_control` in n_tty_read):
+            // the group may have been moved to the background meanwhile.
+            tty_check_change(crate::signal::SIGTTIN)?;
             let read = LDISC.lock().try_read(buf);
             // Room again for input held back in the UART (also before a
             // sleep: the input may have been held back for another owner).
@@ -191,6 +265,9 @@ impl FileOps for Console {
     }
 
     fn write(&self, buf: &[u8], _nonblock: bool) -> Result<usize, Errno> {
+        if LDISC.lock().termios().c_lflag & super::n_tty::TOSTOP != 0 {
+            tty_check_change(crate::signal::SIGTTOU)?;
+        }
         // In pieces, so interrupts are not masked for a whole long write;
         // lock order: the line discipline, then the console output.
         for piece in buf.chunks(256) {
@@ -220,6 +297,7 @@ impl FileOps for Console {
                 Ok(0)
             }
             TCSETS | TCSETSW | TCSETSF => {
+                tty_check_change(crate::signal::SIGTTOU)?;
                 let mut b = [0u8; TERMIOS_SIZE];
                 uaccess::copy_from_user(&mut b, arg)?;
                 let t = Termios::from_bytes(&b).ok_or(Errno::EINVAL)?;
@@ -250,6 +328,13 @@ impl FileOps for Console {
                 if owner != 0 && owner != me.session() && session_alive(owner) {
                     return Err(Errno::ENOTTY);
                 }
+                if owner == me.session() {
+                    // Linux's tiocspgrp: EIO from the check becomes ENOTTY.
+                    tty_check_change(crate::signal::SIGTTOU).map_err(|e| match e {
+                        Errno::EIO => Errno::ENOTTY,
+                        e => e,
+                    })?;
+                }
                 check_pgrp(pgrp, me.session())?;
                 // A console no session controls goes to the caller's (the
                 // console is every process's terminal here; Linux would
@@ -279,7 +364,7 @@ impl FileOps for Console {
             }
             TIOCGWINSZ => {
                 // struct winsize: rows, cols, xpixel, ypixel (u16 each).
-                let ws: [u16; 4] = [24, 80, 0, 0];
+                let ws: [u16; 4] = *WINSIZE.lock();
                 let mut b = [0u8; 8];
                 for (i, v) in ws.iter().enumerate() {
                     b[2 * i..2 * i + 2].copy_from_slice(&v.to_le_bytes());
@@ -287,7 +372,18 @@ impl FileOps for Console {
                 uaccess::copy_to_user(arg, &b)?;
                 Ok(0)
             }
-            TIOCSWINSZ => Ok(0),
+            TIOCSWINSZ => {
+                let mut b = [0u8; 8];
+                uaccess::copy_from_user(&mut b, arg)?;
+                let ws: [u16; 4] = core::array::from_fn(|i| u16::from_le_bytes([b[2 * i], b[2 * i + 1]]));
+                let changed = core::mem::replace(&mut *WINSIZE.lock(), ws) != ws;
+                // Linux's tty_do_resize: the foreground group hears of a change.
+                let pgrp = foreground_pgrp();
+                if changed && pgrp > 0 {
+                    let _ = crate::signal::kill_pgrp(pgrp, crate::signal::SigInfo::kernel(crate::signal::SIGWINCH));
+                }
+                Ok(0)
+            }
             FIONREAD => {
                 let n = LDISC.lock().queued() as i32;
                 uaccess::copy_to_user(arg, &n.to_le_bytes())?;

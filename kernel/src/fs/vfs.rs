@@ -147,6 +147,17 @@ pub fn open_exec(path: &str) -> Result<Arc<TmpInode>, Errno> {
     Ok(copy)
 }
 
+/// The name of the file an `execve` of `path` runs, symbolic links resolved: what
+/// /proc/<pid>/exe reads (Linux: the `d_path` of `mm->exe_file`), `/bin/busybox` for a run of
+/// `/bin/ash`. A run of `/proc/self/exe` so names the program itself, not the link, and a second
+/// run of it from there finds the program again instead of looping.
+pub fn exec_file_path(path: &str) -> Result<String, Errno> {
+    let root = namespace::root();
+    let start = WalkStart { root: root.clone(), dir: root.clone() };
+    let place = namei::path_lookup(&start, path, true)?;
+    namei::d_path(&place, &root)
+}
+
 /// `mkdir` (Linux: `do_mkdirat`).
 pub fn mkdir(start: &WalkStart, name: &str, perm: u32, umask: u32) -> Result<(), Errno> {
     let parent = namei::path_parent(start, name)?;

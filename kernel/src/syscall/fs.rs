@@ -32,6 +32,8 @@ const F_GETLK: u64 = 5;
 const F_SETLK: u64 = 6;
 const F_SETLKW: u64 = 7;
 const F_DUPFD_CLOEXEC: u64 = 1030;
+const F_SETPIPE_SZ: u64 = 1031;
+const F_GETPIPE_SZ: u64 = 1032;
 const FD_CLOEXEC: u64 = 1;
 const FIONBIO: u32 = 0x5421;
 const FIONCLEX: u32 = 0x5450;
@@ -41,6 +43,7 @@ syscalls! {
     a;
     nr::READ => sys_read(a[0], a[1], a[2] as usize),
     nr::WRITE => sys_write(a[0], a[1], a[2] as usize),
+    nr::SENDFILE => sys_sendfile(a[0], a[1], a[2], a[3] as usize),
     nr::READV => sys_readv(a[0], a[1], a[2]),
     nr::WRITEV => sys_writev(a[0], a[1], a[2]),
     nr::PREAD64 => sys_pread64(a[0], a[1], a[2] as usize, a[3]),
@@ -95,14 +98,15 @@ fn check_user(addr: u64, len: usize, access: Access) -> Result<(), Errno> {
 /// Reads into user memory a kernel buffer's worth at a time with
 /// `read_piece(buffer, offset into the request)`: a file opened by name
 /// (regular files, which Linux reads in full) until `count` or a short
-/// piece, anything else (pipes, terminals) once.
+/// piece, and the memory devices until `count`; anything else (pipes,
+/// terminals) once.
 fn read_to_user(
     file: &File,
     buf: u64,
     count: usize,
     mut read_piece: impl FnMut(&mut [u8], usize) -> Result<usize, Errno>,
 ) -> SysResult {
-    let whole = file.path.is_some() && file.ops.seekable();
+    let whole = (file.path.is_some() && file.ops.seekable()) || file.ops.fills_reads();
     let mut kbuf = kbuf(count.min(CHUNK))?;
     let mut done = 0;
     loop {
@@ -226,6 +230,87 @@ fn sys_write(fd: u64, buf: u64, count: usize) -> SysResult {
         return Err(Errno::EBADF);
     }
     write_from_user(&file, buf, count)
+}
+
+/// `sendfile(out_fd, in_fd, offset, count)` (Linux: `do_sendfile`): copies
+/// up to `count` bytes from `in_fd` to `out_fd` inside the kernel, a kernel
+/// buffer's worth at a time. With `offset` the copy reads from `*offset`,
+/// stores the position it reached there and leaves `in_fd`'s position alone;
+/// without it, it reads at and advances `in_fd`'s position, by what was
+/// written. A short write ends the copy; an error counts only when nothing
+/// was copied yet.
+///
+/// Departs from Linux: the input must be a file with a position (a regular
+/// or device file). Linux 6.1 splices also from a terminal; from a pipe it
+/// says EINVAL, as this kernel does for both, and BusyBox (whose `cat` tries
+/// sendfile first) falls back to read and write on any error.
+fn sys_sendfile(out_fd: u64, in_fd: u64, offset: u64, count: usize) -> SysResult {
+    let input = fdget(in_fd)?;
+    let output = fdget(out_fd)?;
+    if !input.readable() || !output.writable() {
+        return Err(Errno::EBADF);
+    }
+    if output.flags.load(Ordering::Relaxed) & flags::O_APPEND != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let mut start = None;
+    if offset != 0 {
+        let mut raw = [0u8; 8];
+        copy_from_user(&mut raw, offset)?;
+        let pos = i64::from_ne_bytes(raw);
+        if !input.ops.seekable() {
+            return Err(Errno::ESPIPE);
+        }
+        if pos < 0 {
+            return Err(Errno::EINVAL);
+        }
+        start = Some(pos as u64);
+    }
+    if !input.ops.seekable() {
+        return Err(Errno::EINVAL);
+    }
+    // Linux's MAX_RW_COUNT: a transfer stops short of 2 GiB.
+    let count = count.min(0x7fff_f000);
+    let mut pos = match start {
+        Some(p) => p,
+        None => *input.pos.lock(),
+    };
+    let mut buf = kbuf(count.min(CHUNK))?;
+    let mut done = 0usize;
+    let mut failure = None;
+    while done < count {
+        let want = (count - done).min(CHUNK);
+        let n = match input.ops.read(&mut buf[..want], pos, input.nonblock()) {
+            Ok(n) => n,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        if n == 0 {
+            break;
+        }
+        let written = match write_all(&output, &buf[..n]) {
+            Ok(w) => w as usize,
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        };
+        done += written;
+        pos += written as u64;
+        if written < n || n < want {
+            break;
+        }
+    }
+    match start {
+        Some(_) => copy_to_user(offset, &pos.to_ne_bytes())?,
+        None => *input.pos.lock() = pos,
+    }
+    match failure {
+        Some(e) if done == 0 => Err(e),
+        _ => Ok(done as u64),
+    }
 }
 
 /// Writes `count` bytes from user memory at `buf`, a kernel buffer's worth
@@ -435,6 +520,9 @@ fn sys_fcntl(fd: u64, cmd: u64, arg: u64) -> SysResult {
         F_SETFD => table.set_cloexec(fd as i32, arg & FD_CLOEXEC != 0).map(|_| 0),
         F_GETFL => Ok(file.flags.load(Ordering::Relaxed) as u64),
         F_GETLK | F_SETLK | F_SETLKW => fcntl_lock(&table, &file, cmd, arg),
+        F_GETPIPE_SZ => file.ops.pipe_size(None).map(|n| n as u64),
+        // The size is an unsigned int in Linux: the upper half of the register is ignored.
+        F_SETPIPE_SZ => file.ops.pipe_size(Some(arg as u32 as usize)).map(|n| n as u64),
         F_SETFL => {
             let settable = flags::O_APPEND | flags::O_NONBLOCK;
             let old = file.flags.load(Ordering::Relaxed);

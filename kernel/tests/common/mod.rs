@@ -16,6 +16,9 @@ use std::time::{Duration, Instant};
 pub const PROMPT: &str = "rpi4> ";
 /// The user shell's prompt (userland/programs/src/bin/sh).
 pub const USER_PROMPT: &str = "$ ";
+/// How BusyBox ash's prompt ends (`\w # ` as root), the console shell of an
+/// image with BusyBox (`make BUSYBOX=1`, the default).
+pub const ASH_PROMPT: &str = " # ";
 /// The key chord that hands the console to the debug monitor (Ctrl-]).
 pub const MONITOR_CHORD: u8 = 0x1d;
 /// Time allowed from QEMU start to the first prompt. Generous: tests run in
@@ -129,11 +132,49 @@ impl Qemu {
     }
 
     /// Boots the kernel as a board does, without a device tree: init and
-    /// the user shell start; waits for the user prompt.
+    /// the console shell start; waits for the project's shell's prompt
+    /// ([`Qemu::expect_user_shell`]).
     pub fn boot_user() -> Qemu {
         let mut q = Qemu::boot_with(&[]);
-        q.expect_within(USER_PROMPT, BOOT_DEADLINE);
+        q.expect_user_shell(BOOT_DEADLINE);
         q
+    }
+
+    /// Waits for the console shell's first prompt; when that is BusyBox
+    /// ash's, replaces ash with the project's own shell (`exec /bin/sh`),
+    /// whose prompt and behaviour these tests know, and waits for its prompt.
+    pub fn expect_user_shell(&mut self, deadline: Duration) {
+        if self.expect_any_within(&[USER_PROMPT, ASH_PROMPT], deadline) == 1 {
+            self.send(b"exec /bin/sh\r");
+            self.expect_within(USER_PROMPT, deadline);
+        }
+    }
+
+    /// Waits until one of `needles` appears after the cursor; returns its
+    /// index (the earliest match wins) and moves the cursor past it.
+    pub fn expect_any_within(&mut self, needles: &[&str], deadline: Duration) -> usize {
+        let end = Instant::now() + deadline;
+        let (lock, cond) = &*self.output;
+        let mut out = lock.lock().unwrap();
+        loop {
+            let hay = &out.bytes[self.cursor..];
+            let first = needles
+                .iter()
+                .enumerate()
+                .filter_map(|(i, n)| hay.windows(n.len()).position(|w| w == n.as_bytes()).map(|p| (p + n.len(), i)))
+                .min();
+            if let Some((end_at, i)) = first {
+                self.cursor += end_at;
+                return i;
+            }
+            let now = Instant::now();
+            if out.closed || now >= end {
+                let transcript = String::from_utf8_lossy(&out.bytes).into_owned();
+                drop(out);
+                panic!("none of {needles:?} came; transcript:\n{transcript}");
+            }
+            out = cond.wait_timeout(out, end - now).unwrap().0;
+        }
     }
 
     /// Boots into user space and hands the console to the debug monitor with

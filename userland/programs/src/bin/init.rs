@@ -1,7 +1,8 @@
 //! `init` (`/sbin/init`): PID 1. The kernel starts it with fds 0-2 on the console terminal. It
-//! starts `/bin/sh` in a session of its own (with the console as controlling terminal and the shell's
-//! group in the foreground), restarts the shell whenever it exits, and reaps every child, its own and
-//! the orphans handed to it, forever.
+//! starts the console shell (BusyBox `ash` when the image has BusyBox, else the project's own
+//! `/bin/sh`, see [`SHELLS`]) in a session of its own (with the console as controlling terminal
+//! and the shell's group in the foreground), restarts the shell whenever it exits, and reaps every
+//! child, its own and the orphans handed to it, forever.
 #![no_std]
 #![no_main]
 
@@ -12,8 +13,11 @@ use rt::process::{self, Fork};
 use rt::time::{self, Timespec, CLOCK_MONOTONIC};
 use rt::{eprintln, Bytes, Errno};
 
-/// The program init keeps running on the console.
-const SHELL: &[u8] = b"/bin/sh";
+/// The programs init may keep running on the console, with the name each is started under: the
+/// first that exists is taken, looked up again at every restart. `/bin/ash` is a link to BusyBox
+/// (scripts/install-busybox.sh); an image built with `BUSYBOX=0` has none, and the project's own
+/// shell, `/bin/sh`, is the console shell. Either shell starts the other by name.
+const SHELLS: [(&[u8], &[u8]); 2] = [(b"/bin/ash", b"ash"), (b"/bin/sh", b"sh")];
 /// Variables added to the environment init got from the kernel, unless already set.
 const DEFAULT_ENV: [&[u8]; 3] = [b"PATH=/bin:/sbin:/tests", b"HOME=/", b"TERM=vt100"];
 /// A shell that dies sooner than this after starting is restarted only after a pause, so that a
@@ -42,8 +46,10 @@ fn spawn_shell(envp: &[&[u8]]) -> Result<i32, Errno> {
             // its foreground; either may be refused (the shell then runs without job control).
             let _ = rt::tty::set_controlling_tty(0);
             let _ = rt::tty::tcsetpgrp(0, process::getpid());
-            let err = process::execve(SHELL, &[b"sh"], envp);
-            eprintln!("init: cannot run {}: {}", Bytes(SHELL), err);
+            let (path, name) =
+                SHELLS.into_iter().find(|(path, _)| rt::fs::stat(path).is_ok()).unwrap_or(SHELLS[SHELLS.len() - 1]);
+            let err = process::execve(path, &[name], envp);
+            eprintln!("init: cannot run {}: {}", Bytes(path), err);
             process::exit(127)
         }
         Fork::Parent(pid) => Ok(pid),

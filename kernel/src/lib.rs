@@ -61,6 +61,8 @@ pub mod logger;
 #[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
+pub mod net;
+#[cfg(target_os = "none")]
 pub mod posix_timers;
 #[cfg(target_os = "none")]
 pub mod printk;

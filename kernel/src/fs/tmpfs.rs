@@ -123,6 +123,8 @@ enum Kind {
     Symlink(String),
     /// A device node (character device), by device number.
     Device(u64),
+    /// A socket's name in the file system (net/unix.rs binds to it).
+    Socket,
 }
 
 struct Meta {
@@ -575,7 +577,7 @@ impl Inode for TmpInode {
             }
             Kind::Dir(d) => (((d.lock().children.len() + 2) * 20) as i64, 0),
             Kind::Symlink(t) => (t.len() as i64, 0),
-            Kind::Device(_) => (0, 0),
+            Kind::Device(_) | Kind::Socket => (0, 0),
         };
         let m = self.meta.lock();
         Stat {
@@ -600,6 +602,7 @@ impl Inode for TmpInode {
             Kind::File(_) => mode::S_IFREG,
             Kind::Symlink(_) => mode::S_IFLNK,
             Kind::Device(_) => mode::S_IFCHR,
+            Kind::Socket => mode::S_IFSOCK,
         }
     }
 
@@ -659,6 +662,8 @@ impl Inode for TmpInode {
         match self.kind {
             Kind::Device(rdev) => super::devfs::open_rdev(rdev),
             Kind::Symlink(_) => Err(Errno::ELOOP),
+            // Linux: a socket inode has no file operations to open.
+            Kind::Socket => Err(Errno::ENXIO),
             Kind::Dir(_) => Ok(Arc::new(TmpFile { inode: self, path })),
             Kind::File(_) => {
                 if open_flags & flags::O_TRUNC != 0 && open_flags & flags::O_ACCMODE != flags::O_RDONLY {
@@ -673,6 +678,7 @@ impl Inode for TmpInode {
         let kind = match mode & mode::S_IFMT {
             mode::S_IFREG => Kind::File(IrqSpinLock::new(FileData::default())),
             mode::S_IFCHR => Kind::Device(rdev),
+            mode::S_IFSOCK => Kind::Socket,
             _ => return Err(Errno::EPERM),
         };
         Ok(self.add_child(name, mode, kind)?)
@@ -971,6 +977,7 @@ impl FileOps for TmpFile {
                 Kind::File(_) => dtype::DT_REG,
                 Kind::Symlink(_) => dtype::DT_LNK,
                 Kind::Device(_) => dtype::DT_CHR,
+                Kind::Socket => dtype::DT_SOCK,
             };
             out.push(DirEntry { ino: c.ino, dtype: dt, name: name.clone() });
         }

@@ -12,6 +12,7 @@
 //! - `signal`: kill, sigaction, masks, sigsuspend, sigreturn;
 //! - `mm`: brk, mmap, munmap, mprotect;
 //! - `misc`: time, sleeping, scheduling, limits, uname, getrandom, futex;
+//! - `socket`: AF_UNIX sockets (socket, bind, connect, sendmsg, ...);
 //! - `sys`: priorities, groups, personality, scheduling policy, I/O
 //!   priorities, the kernel log (`syslog`).
 
@@ -24,6 +25,7 @@ mod prctl;
 mod process;
 mod select;
 mod signal;
+mod socket;
 mod sys;
 mod time;
 
@@ -289,6 +291,7 @@ fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
         .or_else(|| ipc::dispatch(number, a))
         .or_else(|| sys::dispatch(number, a))
         .or_else(|| fs_namei::dispatch(number, a))
+        .or_else(|| socket::dispatch(number, a))
         .unwrap_or_else(|| unknown(number))
 }
 

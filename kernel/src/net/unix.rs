@@ -197,10 +197,11 @@ pub struct UnixSock {
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(0x2_0000);
 
-/// The bound names (Linux: `unix_socket_table`): abstract names, and path
-/// names by their socket inode.
+/// The bound names (Linux: `unix_socket_table`): abstract names (one
+/// namespace per socket type, as Linux's hash of a name includes the
+/// type), and path names by their socket inode.
 struct Names {
-    abstract_names: BTreeMap<Vec<u8>, Weak<UnixSock>>,
+    abstract_names: BTreeMap<(u32, Vec<u8>), Weak<UnixSock>>,
     by_inode: BTreeMap<usize, Weak<UnixSock>>,
     /// The next autobind name (Linux: `ordernum`).
     next_auto: u32,
@@ -303,11 +304,11 @@ impl UnixSock {
         Ok(name)
     }
 
-    /// `bind` (Linux: `unix_bind`): `None` asks for an autobind name.
+    /// `bind` (Linux: `unix_bind`): `None` asks for an autobind name. A
+    /// path is made first, as Linux does, so a bound socket given an
+    /// existing path gets EADDRINUSE and a new one EINVAL (and the new
+    /// inode is removed again).
     pub fn bind(&self, addr: Option<UnixAddr>, start: Option<&WalkStart>, umask: u32) -> Result<(), Errno> {
-        if self.inner.lock().addr.is_some() {
-            return Err(Errno::EINVAL);
-        }
         match addr {
             None => self.autobind(),
             Some(UnixAddr::Abstract(name)) => {
@@ -317,10 +318,12 @@ impl UnixSock {
                     return Err(Errno::EINVAL);
                 }
                 let mut names = NAMES.lock();
-                if names.abstract_names.get(&name).is_some_and(|w| w.strong_count() > 0) {
+                let key = (self.ty, name);
+                if names.abstract_names.get(&key).is_some_and(|w| w.strong_count() > 0) {
                     return Err(Errno::EADDRINUSE);
                 }
-                names.abstract_names.insert(name.clone(), me);
+                names.abstract_names.insert(key.clone(), me);
+                let name = key.1;
                 s.addr = Some(UnixAddr::Abstract(name));
                 Ok(())
             }
@@ -331,8 +334,8 @@ impl UnixSock {
                 let me = self.me.clone();
                 let mut s = self.inner.lock();
                 if s.addr.is_some() {
-                    // Bound by another thread meanwhile; the node stays,
-                    // as after Linux's lost race.
+                    drop(s);
+                    let _ = crate::fs::vfs::unlink(start, text, false);
                     return Err(Errno::EINVAL);
                 }
                 NAMES.lock().by_inode.insert(inode_key(&place), me);
@@ -358,11 +361,12 @@ impl UnixSock {
             for shift in [16, 12, 8, 4, 0] {
                 name.push(b"0123456789abcdef"[((n >> shift) & 0xf) as usize]);
             }
-            if names.abstract_names.get(&name).is_some_and(|w| w.strong_count() > 0) {
+            let key = (self.ty, name);
+            if names.abstract_names.get(&key).is_some_and(|w| w.strong_count() > 0) {
                 continue;
             }
-            names.abstract_names.insert(name.clone(), me);
-            s.addr = Some(UnixAddr::Abstract(name));
+            names.abstract_names.insert(key.clone(), me);
+            s.addr = Some(UnixAddr::Abstract(key.1));
             return Ok(());
         }
         Err(Errno::ENOSPC)
@@ -926,8 +930,9 @@ impl UnixSock {
             let path = s.path.take();
             if let Some(UnixAddr::Abstract(name)) = &s.addr {
                 let mut names = NAMES.lock();
-                if names.abstract_names.get(name).is_some_and(|w| core::ptr::eq(w.as_ptr(), self)) {
-                    names.abstract_names.remove(name);
+                let key = (self.ty, name.clone());
+                if names.abstract_names.get(&key).is_some_and(|w| core::ptr::eq(w.as_ptr(), self)) {
+                    names.abstract_names.remove(&key);
                 }
             }
             if let Some(p) = &path {
@@ -1018,7 +1023,7 @@ impl UnixSock {
 /// serves, EPROTOTYPE for another type, the path walk's errors for a path.
 fn find_other(addr: &UnixAddr, start: Option<&WalkStart>, ty: u32) -> Result<Arc<UnixSock>, Errno> {
     let found = match addr {
-        UnixAddr::Abstract(name) => NAMES.lock().abstract_names.get(name).and_then(|w| w.upgrade()),
+        UnixAddr::Abstract(name) => NAMES.lock().abstract_names.get(&(ty, name.clone())).and_then(|w| w.upgrade()),
         UnixAddr::Path(path) => {
             let text = core::str::from_utf8(path).map_err(|_| Errno::ENOENT)?;
             let place = namei::path_lookup(start.ok_or(Errno::ENOENT)?, text, true)?;

@@ -574,7 +574,13 @@ impl UnixSock {
     }
 
     /// A message of `len` bytes from `src`, charged to this socket.
-    fn build_skb(self: &Arc<Self>, src: &mut Iov<'_>, len: usize, fds: Vec<Arc<File>>, cred: Ucred) -> Result<Skb, Errno> {
+    fn build_skb(
+        self: &Arc<Self>,
+        src: &mut Iov<'_>,
+        len: usize,
+        fds: Vec<Arc<File>>,
+        cred: Ucred,
+    ) -> Result<Skb, Errno> {
         let mut data = Vec::new();
         data.try_reserve_exact(len).map_err(|_| Errno::ENOBUFS)?;
         data.resize(len, 0);
@@ -746,8 +752,8 @@ impl UnixSock {
                     let start = if peek { skb.off + peek_at.1 } else { skb.off };
                     // A message carrying files, or another sender's
                     // credentials, starts a read of its own.
-                    let glued = out.copied > 0
-                        && (!skb.fds.is_empty() || passcred && out.cred.is_some_and(|c| c != skb.cred));
+                    let glued =
+                        out.copied > 0 && (!skb.fds.is_empty() || passcred && out.cred.is_some_and(|c| c != skb.cred));
                     if glued || out.copied >= want {
                         break;
                     }
@@ -1187,4 +1193,3 @@ impl Drop for SocketFile {
         self.sock.release(false);
     }
 }
-

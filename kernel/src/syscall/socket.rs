@@ -444,11 +444,8 @@ fn sys_sendmsg(fd: u64, msg: u64, flags: u32) -> SysResult {
     let (file, sock) = sock_file(fd)?;
     let m = read_msghdr(msg)?;
     let mut src = msg_iov(&m)?;
-    let dest = if m.name != 0 && m.namelen != 0 {
-        Some(parse_unix_addr(&read_sockaddr(m.name, m.namelen)?)?)
-    } else {
-        None
-    };
+    let dest =
+        if m.name != 0 && m.namelen != 0 { Some(parse_unix_addr(&read_sockaddr(m.name, m.namelen)?)?) } else { None };
     let start = match &dest {
         Some(d) => start_for(d)?,
         None => None,

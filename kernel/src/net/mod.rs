@@ -8,6 +8,7 @@
 //! [`Iov`]: the user's iovec, or a kernel buffer when read(2)/write(2)
 //! arrive through the generic file path.
 
+pub mod garbage;
 pub mod unix;
 
 use crate::arch::uaccess::{raw_copy_from_user, raw_copy_to_user};

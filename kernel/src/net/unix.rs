@@ -25,10 +25,10 @@
 //! another socket, and so on, does not grow the kernel stack (Linux defers
 //! `fput` to task work for the same reason).
 //!
-//! Departures from Linux: there is no garbage collector for sockets that
-//! are only reachable from their own queues (a socket sent over itself and
-//! then closed stays until the machine restarts; Linux's `unix_gc` frees
-//! it); there is no MSG_OOB, no SO_RCVTIMEO/SO_SNDTIMEO, no SO_PEEK_OFF;
+//! Sockets that only their own queues keep alive (a socket sent over
+//! itself, then closed) are freed by the collector in garbage.rs.
+//!
+//! Departures from Linux: there is no MSG_OOB, no SO_RCVTIMEO/SO_SNDTIMEO, no SO_PEEK_OFF;
 //! a datagram sender polling for POLLOUT on a receiver whose queue is full
 //! of other senders' messages is not woken when it drains (its blocking
 //! `send` is).
@@ -136,7 +136,7 @@ enum SockState {
 
 /// One message in a receive queue (Linux: `struct sk_buff` with its
 /// `unix_skb_parms`).
-struct Skb {
+pub(super) struct Skb {
     data: Vec<u8>,
     /// Bytes of a stream message already read.
     off: usize,
@@ -151,7 +151,9 @@ impl Drop for Skb {
     fn drop(&mut self) {
         self.owner.wmem.fetch_sub(self.truesize, Ordering::AcqRel);
         self.owner.wait.wake_up();
-        defer_fput(core::mem::take(&mut self.fds));
+        let fds = core::mem::take(&mut self.fds);
+        super::garbage::unix_notinflight(&fds);
+        defer_fput(fds);
     }
 }
 
@@ -531,6 +533,9 @@ impl UnixSock {
             return Err(Errno::EOPNOTSUPP);
         }
         let nonblock = nonblock || flags & MSG_DONTWAIT != 0;
+        if !scm.fds.is_empty() && super::garbage::inflight() > super::garbage::INFLIGHT_TRIGGER_GC {
+            super::garbage::unix_gc();
+        }
         let result = match self.ty {
             SOCK_STREAM => {
                 if dest.is_some() {
@@ -586,6 +591,7 @@ impl UnixSock {
         data.resize(len, 0);
         let truesize = len + SKB_OVERHEAD;
         self.wmem.fetch_add(truesize, Ordering::AcqRel);
+        super::garbage::unix_inflight(&fds);
         let skb = Skb { data, off: 0, fds, cred, owner: self.clone(), truesize };
         let mut skb = skb;
         src.copy_out(&mut skb.data)?;
@@ -713,15 +719,41 @@ impl UnixSock {
             return Err(Errno::EOPNOTSUPP);
         }
         let nonblock = nonblock || flags & MSG_DONTWAIT != 0;
-        match self.ty {
-            SOCK_STREAM => self.stream_recv(dst, flags, nonblock),
+        let got = match self.ty {
+            SOCK_STREAM => self.stream_recv(dst, flags, nonblock)?,
             _ => {
                 if self.ty == SOCK_SEQPACKET && self.inner.lock().state != SockState::Connected {
                     return Err(Errno::ENOTCONN);
                 }
-                self.dgram_recv(dst, flags, nonblock)
+                self.dgram_recv(dst, flags, nonblock)?
             }
+        };
+        // Files taken out of a message are no longer in flight (a peek
+        // only copied them).
+        if flags & MSG_PEEK == 0 {
+            super::garbage::unix_notinflight(&got.fds);
         }
+        Ok(got)
+    }
+
+    /// The files in this socket's queue, by address (for the collector,
+    /// garbage.rs).
+    pub(super) fn queued_files(&self) -> Vec<usize> {
+        let s = self.inner.lock();
+        let mut out = Vec::new();
+        for skb in &s.queue {
+            if out.try_reserve(skb.fds.len()).is_err() {
+                break;
+            }
+            out.extend(skb.fds.iter().map(|f| Arc::as_ptr(f) as usize));
+        }
+        out
+    }
+
+    /// Takes the whole receive queue (the collector drops it, with no
+    /// lock held).
+    pub(super) fn purge_queue(&self) -> VecDeque<Skb> {
+        core::mem::take(&mut self.inner.lock().queue)
     }
 
     /// Waits for something to read; `Ok` to look again.
@@ -1191,5 +1223,8 @@ impl FileOps for SocketFile {
 impl Drop for SocketFile {
     fn drop(&mut self) {
         self.sock.release(false);
+        if super::garbage::inflight() > 0 {
+            super::garbage::unix_gc();
+        }
     }
 }

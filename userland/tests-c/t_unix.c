@@ -847,13 +847,13 @@ static long mem_free_kib(void)
     return line ? strtol(line + strlen("MemFree:"), NULL, 10) : -1;
 }
 
-/* Sockets kept alive only by their own queues are freed: 3000 sockets
- * sent over themselves and 3000 pairs sent over each other, all closed,
+/* Sockets kept alive only by their own queues are freed: 1200 sockets
+ * sent over themselves and 1200 pairs sent over each other, all closed,
  * leave the free memory where it was (each would hold a few KiB). */
 static void garbage_collected(void)
 {
     long before = mem_free_kib();
-    for (int i = 0; i < 3000; i++) {
+    for (int i = 0; i < 1200; i++) {
         int sv[2];
         if (socketpair(AF_UNIX, SOCK_DGRAM, 0, sv) != 0)
             break;

@@ -441,6 +441,12 @@ static void seqpacket(void)
     check(bind(l, (struct sockaddr *)&sa, len) == 0 && listen(l, 1) == 0, "seqpacket: listen on an abstract name");
     check(connect(c, (struct sockaddr *)&sa, len) == 0, "seqpacket: connect");
     int a = accept(l, NULL, NULL);
+    check(send(a, "hi", 2, 0) == 2, "seqpacket: the server sends first");
+    struct sockaddr_un from;
+    struct iovec iov2 = { buf, sizeof buf };
+    struct msghdr m2 = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov2, .msg_iovlen = 1 };
+    check(recvmsg(c, &m2, 0) == 2 && m2.msg_namelen == len && memcmp(&from, &sa, len) == 0,
+          "seqpacket: recvmsg names the sender (the listener's name)");
     check(send(c, "abc", 3, 0) == 3 && send(c, "defgh", 5, 0) == 5, "seqpacket: two records sent");
     check(recv(a, buf, sizeof buf, 0) == 3 && recv(a, buf, sizeof buf, 0) == 5, "seqpacket: two records received");
     close(a);
@@ -586,7 +592,11 @@ static void errors(void)
     int a = accept4(l, (struct sockaddr *)&got, &glen, SOCK_NONBLOCK | SOCK_CLOEXEC);
     check(a >= 0 && glen == sizeof(sa_family_t), "accept4: an unbound client's address is only the family");
     check((fcntl(a, F_GETFL) & O_NONBLOCK) && fcntl(a, F_GETFD) == FD_CLOEXEC, "accept4: SOCK_NONBLOCK and SOCK_CLOEXEC");
-    check(recv(a, buf, sizeof buf, 0) == 5, "stream: the early data is there after accept");
+    struct iovec iov = { buf, sizeof buf };
+    struct sockaddr_un from;
+    struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1 };
+    check(recvmsg(a, &m, 0) == 5, "stream: the early data is there after accept");
+    check(m.msg_namelen == 0, "stream: recvmsg from an unbound sender gives no name");
     expect_errno(recv(a, buf, sizeof buf, 0), EAGAIN, "stream: recv on an empty non-blocking socket");
     glen = sizeof got;
     check(getpeername(s, (struct sockaddr *)&got, &glen) == 0 && glen == llen && memcmp(&got, &la, llen) == 0,
@@ -624,6 +634,23 @@ static void stream_semantics(void)
     expect_errno(send(sv[0], "x", 1, 0), EPIPE, "stream: send after SHUT_WR");
     check(send(sv[1], "back", 4, 0) == 4 && recv(sv[0], buf, sizeof buf, 0) == 4,
           "stream: the other direction still works after SHUT_WR");
+    /* A bound sender's name comes with its bytes. */
+    struct sockaddr_un la, ca, from;
+    socklen_t llen = abstract_addr(&la, "stream-l"), clen = abstract_addr(&ca, "stream-c");
+    int l = socket(AF_UNIX, SOCK_STREAM, 0), cl = socket(AF_UNIX, SOCK_STREAM, 0);
+    bind(l, (struct sockaddr *)&la, llen);
+    listen(l, 1);
+    bind(cl, (struct sockaddr *)&ca, clen);
+    connect(cl, (struct sockaddr *)&la, llen);
+    int a = accept(l, NULL, NULL);
+    send(cl, "named", 5, 0);
+    struct iovec iov = { buf, sizeof buf };
+    struct msghdr m = { .msg_name = &from, .msg_namelen = sizeof from, .msg_iov = &iov, .msg_iovlen = 1 };
+    check(recvmsg(a, &m, 0) == 5 && m.msg_namelen == clen && memcmp(&from, &ca, clen) == 0,
+          "stream: recvmsg names a bound sender");
+    close(a);
+    close(cl);
+    close(l);
     /* Unread data at close: the peer's next read is ECONNRESET, then EOF. */
     send(sv[1], "unread", 6, 0);
     close(sv[0]);

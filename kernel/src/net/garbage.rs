@@ -70,9 +70,9 @@ pub(super) fn unix_notinflight(fds: &[Arc<File>]) {
         for f in fds {
             let k = key(f);
             let Some(entry) = reg.files.get_mut(&k) else { continue };
-            entry.1 -= 1;
+            entry.1 = entry.1.saturating_sub(1);
             let gone = entry.1 == 0;
-            reg.total -= 1;
+            reg.total = reg.total.saturating_sub(1);
             if gone {
                 if let Some((file, _)) = reg.files.remove(&k) {
                     if released.try_reserve(1).is_ok() {
@@ -127,7 +127,7 @@ fn find_garbage() -> Vec<Arc<UnixSock>> {
     for targets in edges.values() {
         for t in targets {
             if let Some(c) = cand.get_mut(t) {
-                c.1 -= 1;
+                c.1 = c.1.saturating_sub(1);
             }
         }
     }

@@ -771,6 +771,8 @@ impl UnixSock {
         let mut out = Received::default();
         // With MSG_PEEK: which message, and how far into it, to look next.
         let mut peek_at = (0usize, 0usize);
+        // The sender of the first bytes, whose name recvmsg reports.
+        let mut sender: Option<Arc<UnixSock>> = None;
         loop {
             let mut done_skb = None;
             {
@@ -796,8 +798,11 @@ impl UnixSock {
                         }
                         break;
                     }
-                    if out.copied == 0 && passcred {
-                        out.cred = Some(skb.cred);
+                    if out.copied == 0 {
+                        if passcred {
+                            out.cred = Some(skb.cred);
+                        }
+                        sender = Some(skb.owner.clone());
                     }
                     out.copied += n;
                     let carried = !skb.fds.is_empty();
@@ -862,6 +867,9 @@ impl UnixSock {
             }
         }
         out.full_len = out.copied;
+        // Linux: `unix_copy_addr` of the first message's sender, locked
+        // after ours is released.
+        out.from = sender.and_then(|s| s.inner.lock().addr.clone());
         Ok(out)
     }
 

@@ -60,6 +60,8 @@ pub mod kthread;
 #[cfg(target_os = "none")]
 pub mod logger;
 #[cfg(target_os = "none")]
+pub mod net;
+#[cfg(target_os = "none")]
 mod panic;
 #[cfg(target_os = "none")]
 pub mod posix_timers;

@@ -46,6 +46,7 @@ pub mod mode {
     pub const S_IFDIR: u32 = 0o040000;
     pub const S_IFREG: u32 = 0o100000;
     pub const S_IFLNK: u32 = 0o120000;
+    pub const S_IFSOCK: u32 = 0o140000;
 }
 
 /// `d_type` values of getdents64.
@@ -56,6 +57,7 @@ pub mod dtype {
     pub const DT_DIR: u8 = 4;
     pub const DT_REG: u8 = 8;
     pub const DT_LNK: u8 = 10;
+    pub const DT_SOCK: u8 = 12;
 }
 
 /// What `fstat` reports (Linux: `struct kstat`): timestamps in ns since the
@@ -214,6 +216,12 @@ pub trait FileOps: Send + Sync {
     }
     /// The path this was opened by, for /proc and `getcwd`.
     fn path(&self) -> Option<String> {
+        None
+    }
+    /// The concrete object, for the calls that only work on one kind of
+    /// file (the socket calls find their socket here, as Linux's
+    /// `sock_from_file` compares `f_op`).
+    fn as_any(&self) -> Option<&dyn core::any::Any> {
         None
     }
 }

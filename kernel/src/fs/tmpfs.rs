@@ -125,6 +125,8 @@ enum Kind {
     Device(u64),
     /// A block device node, by device number (block/bdev.rs).
     BlockDevice(u64),
+    /// A socket's name in the file system (net/unix.rs binds to it).
+    Socket,
 }
 
 struct Meta {
@@ -587,7 +589,7 @@ impl Inode for TmpInode {
             }
             Kind::Dir(d) => (((d.lock().children.len() + 2) * 20) as i64, 0),
             Kind::Symlink(t) => (t.len() as i64, 0),
-            Kind::Device(_) | Kind::BlockDevice(_) => (0, 0),
+            Kind::Device(_) | Kind::BlockDevice(_) | Kind::Socket => (0, 0),
         };
         let m = self.meta.lock();
         Stat {
@@ -616,6 +618,7 @@ impl Inode for TmpInode {
             Kind::Symlink(_) => mode::S_IFLNK,
             Kind::Device(_) => mode::S_IFCHR,
             Kind::BlockDevice(_) => mode::S_IFBLK,
+            Kind::Socket => mode::S_IFSOCK,
         }
     }
 
@@ -682,6 +685,8 @@ impl Inode for TmpInode {
             Kind::Device(rdev) => super::devfs::open_rdev(rdev),
             Kind::BlockDevice(rdev) => crate::block::bdev::open_rdev(rdev),
             Kind::Symlink(_) => Err(Errno::ELOOP),
+            // Linux: a socket inode has no file operations to open.
+            Kind::Socket => Err(Errno::ENXIO),
             Kind::Dir(_) => Ok(Arc::new(TmpFile { inode: self, path })),
             Kind::File(_) => {
                 if open_flags & flags::O_TRUNC != 0 && open_flags & flags::O_ACCMODE != flags::O_RDONLY {
@@ -697,6 +702,7 @@ impl Inode for TmpInode {
             mode::S_IFREG => Kind::File(IrqSpinLock::new(FileData::default())),
             mode::S_IFCHR => Kind::Device(rdev),
             mode::S_IFBLK => Kind::BlockDevice(rdev),
+            mode::S_IFSOCK => Kind::Socket,
             _ => return Err(Errno::EPERM),
         };
         Ok(self.add_child(name, mode, kind)?)
@@ -1003,6 +1009,7 @@ impl FileOps for TmpFile {
                 Kind::Symlink(_) => dtype::DT_LNK,
                 Kind::Device(_) => dtype::DT_CHR,
                 Kind::BlockDevice(_) => dtype::DT_BLK,
+                Kind::Socket => dtype::DT_SOCK,
             };
             out.push(DirEntry { ino: c.ino, dtype: dt, name: name.clone() });
         }

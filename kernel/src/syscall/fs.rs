@@ -78,11 +78,11 @@ pub fn kbuf(len: usize) -> Result<Vec<u8>, Errno> {
     Ok(v)
 }
 
-fn files() -> Result<Arc<FilesStruct>, Errno> {
+pub(super) fn files() -> Result<Arc<FilesStruct>, Errno> {
     current().files.lock().clone().ok_or(Errno::EBADF)
 }
 
-fn nofile_limit() -> usize {
+pub(super) fn nofile_limit() -> usize {
     current().signal_struct().map_or(1024, |s| s.rlimit(RLIMIT_NOFILE) as usize)
 }
 
@@ -328,7 +328,7 @@ fn write_from_user(file: &File, buf: u64, count: usize) -> SysResult {
 }
 
 /// Reads an iovec array: (base, len) pairs.
-fn read_iovec(iov: u64, iovcnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
+pub(super) fn read_iovec(iov: u64, iovcnt: u64) -> Result<Vec<(u64, usize)>, Errno> {
     if iovcnt > 1024 {
         return Err(Errno::EINVAL);
     }

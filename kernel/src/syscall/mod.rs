@@ -12,6 +12,7 @@
 //! - `signal`: kill, sigaction, masks, sigsuspend, sigreturn;
 //! - `mm`: brk, mmap, munmap, mprotect;
 //! - `misc`: time, sleeping, scheduling, limits, uname, getrandom, futex;
+//! - `socket`: AF_UNIX sockets (socket, bind, connect, sendmsg, ...);
 //! - `sys`: priorities, groups, personality, scheduling policy, I/O
 //!   priorities, the kernel log (`syslog`);
 //! - `ptrace`: ptrace and process_vm_readv/writev.
@@ -62,6 +63,7 @@ mod process;
 mod ptrace;
 mod select;
 mod signal;
+mod socket;
 mod sys;
 mod time;
 
@@ -330,6 +332,7 @@ static SYS_CALL_TABLE: [Option<Handler>; NR_SYSCALLS] = build_table(&[
     ipc::CALLS,
     sys::CALLS,
     ptrace::CALLS,
+    socket::CALLS,
 ]);
 
 /// Places each module's handlers at their numbers; a number claimed twice

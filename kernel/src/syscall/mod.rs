@@ -122,8 +122,10 @@ pub mod nr {
     pub const RT_SIGPROCMASK: u64 = 135;
     pub const RT_SIGPENDING: u64 = 136;
     pub const RT_SIGTIMEDWAIT: u64 = 137;
+    pub const RT_SIGQUEUEINFO: u64 = 138;
     pub const RT_SIGRETURN: u64 = 139;
     pub const REBOOT: u64 = 142;
+    pub const RT_TGSIGQUEUEINFO: u64 = 240;
     pub const SETREGID: u64 = 143;
     pub const TIMES: u64 = 153;
     pub const SETGID: u64 = 144;
@@ -264,6 +266,8 @@ fn invoke_syscall(number: u64, frame: &mut TrapFrame) -> bool {
             return false;
         }
         nr::EXECVE | nr::CLONE | nr::CLONE3 => process::dispatch(number, &a, frame),
+        // Needs the caller's stack pointer.
+        nr::SIGALTSTACK => signal::sys_sigaltstack(a[0], a[1], frame.sp_el0),
         nr::PTRACE => crate::ptrace::sys_ptrace(a[0], a[1] as i64, a[2], a[3]),
         nr::PROCESS_VM_READV | nr::PROCESS_VM_WRITEV => {
             crate::ptrace::process_vm_rw(a[0] as i64, a[1], a[2], a[3], a[4], a[5], number == nr::PROCESS_VM_WRITEV)

@@ -272,8 +272,7 @@ fn unhandled_signal(t: crate::sched::task::TaskRef, sig: i32) -> bool {
     }
     let handler = t.sighand().map_or(crate::signal::SIG_DFL, |h| h.get(sig).handler);
     let blocked = t.blocked.load(Ordering::Relaxed) & crate::signal::sigmask(sig) != 0;
-    (handler == crate::signal::SIG_DFL || handler == crate::signal::SIG_IGN || blocked)
-        && !crate::ptrace::is_traced(t)
+    (handler == crate::signal::SIG_DFL || handler == crate::signal::SIG_IGN || blocked) && !crate::ptrace::is_traced(t)
 }
 
 /// The way back to user mode (Linux: `exit_to_user_mode`): pending work

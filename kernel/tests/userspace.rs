@@ -224,7 +224,14 @@ fn signal_and_file_tests_behave_as_on_linux() {
             ("t_proc", &[]),
             ("t_time", &["/tests/t_time"]),
             ("t_rtsig", &[]),
+            ("t_growsdown", &[]),
         ],
+    );
+    // This kernel only: qemu-user ignores RLIMIT_STACK. Linux's
+    // acct_stack_growth refuses growth of a MAP_GROWSDOWN mapping past it.
+    assert_eq!(
+        run(&mut q, "/tests/t_growsdown limit"),
+        ("growth within RLIMIT_STACK works, beyond it is SIGSEGV: yes\nPASS\n".into(), 0)
     );
     // This kernel only: qemu-user never delivers a SIGEV_THREAD_ID timer's
     // signal, and setting the wall clock there would set the host's. The

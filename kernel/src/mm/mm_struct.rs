@@ -324,7 +324,10 @@ impl MmStruct {
     /// Resolves a fault at `addr` (Linux: `handle_mm_fault`). `Err(EFAULT)`:
     /// no VMA or the wrong permission, the caller's SIGSEGV; `ENOMEM`: no page.
     pub fn handle_mm_fault(&self, addr: u64, access: Access) -> Result<(), Errno> {
-        let inner = self.inner.lock();
+        let mut inner = self.inner.lock();
+        if inner.vmas.find(addr).is_none() {
+            expand_stack(&mut inner, addr)?;
+        }
         self.fault_locked(&inner, addr, access).map(|_| ())
     }
 
@@ -552,11 +555,13 @@ impl MmStruct {
         placement: Placement,
         limits: VmLimits,
     ) -> Result<u64, Errno> {
-        self.mmap_region(addr, len, prot_bits, placement, limits, None)
+        self.mmap_region(addr, len, prot_bits, placement, limits, None, false)
     }
 
     /// [`MmStruct::mmap_area`] of a file, or of anonymous memory if `file`
-    /// is None (Linux: `mmap_region`).
+    /// is None (Linux: `mmap_region`); `growsdown`: anonymous memory that
+    /// grows down when touched below (MAP_GROWSDOWN; ignored for files).
+    #[allow(clippy::too_many_arguments)]
     pub fn mmap_region(
         &self,
         addr: u64,
@@ -565,6 +570,7 @@ impl MmStruct {
         placement: Placement,
         limits: VmLimits,
         file: Option<FileMap>,
+        growsdown: bool,
     ) -> Result<u64, Errno> {
         let mut inner = self.inner.lock();
         let replaced = if placement == Placement::Fixed { (addr, addr.saturating_add(len)) } else { (0, 0) };
@@ -590,6 +596,7 @@ impl MmStruct {
             Placement::FixedNoReplace => addr,
         };
         let kind = match &file {
+            None if growsdown => VmaKind::GrowsDown,
             None => VmaKind::Anonymous,
             Some(f) => {
                 let object = super::filemap::new_object_id();
@@ -893,6 +900,18 @@ fn exec_stack_floor(inner: &MmInner) -> u64 {
 /// exec, so a larger limit changes nothing).
 fn stack_limit() -> u64 {
     crate::sched::task::current().signal_struct().map_or(u64::MAX, |s| s.rlimit(crate::signal::RLIMIT_STACK))
+}
+
+/// Grows the MAP_GROWSDOWN area above the unmapped `addr` down to it, up
+/// to the current task's RLIMIT_STACK and RLIMIT_AS (Linux: `expand_stack`
+/// from the fault handler); EFAULT when there is none or it may not grow.
+/// Departure: the main stack is a fixed area (`STACK_SIZE`) faulted in up to
+/// RLIMIT_STACK, not a growing one, so a limit above 8 MiB gives no more.
+fn expand_stack(inner: &mut MmInner, addr: u64) -> Result<(), Errno> {
+    let address_space =
+        crate::sched::task::current().signal_struct().map_or(u64::MAX, |s| s.rlimit(crate::signal::RLIMIT_AS));
+    let limits = VmLimits { address_space, data: u64::MAX };
+    inner.vmas.expand_down(addr, stack_limit(), limits).map(|_| ())
 }
 
 /// Forgets the mapped files no VMA refers to any more.

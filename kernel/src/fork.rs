@@ -288,15 +288,21 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     let mm = if args.flags & CLONE_VM != 0 {
         parent_mm
     } else {
+        // The copy's private writable memory is committed first: a refusal
+        // by vm.overcommit_memory is ENOMEM, which no OOM kill changes.
         // Out of memory for the copy's tables: the OOM killer makes room
         // and the copy starts again (Linux: GFP_KERNEL table allocations
         // wait for the killer); ENOMEM once nothing can be killed.
-        let copy = loop {
-            match parent_mm.dup() {
+        let copy = parent_mm.charge_copy().and_then(|charged| loop {
+            match parent_mm.dup(charged) {
                 Err(Errno::ENOMEM) if crate::mm::oom_kill::out_of_memory() => continue,
-                result => break result,
+                Ok(mm) => break Ok(mm),
+                Err(e) => {
+                    crate::mm::overcommit::vm_acct_memory(-(charged as i64));
+                    break Err(e);
+                }
             }
-        };
+        });
         match copy {
             Ok(mm) => mm,
             Err(e) => {

@@ -128,3 +128,37 @@ fn memory_limits_and_overcommit_as_on_linux() {
     assert_eq!(lines, LINUX_LIMITS, "{out}");
     assert_eq!(status, 0);
 }
+
+/// What `t_overcommit` prints on Linux (proc(5), mm/util.c): it changes
+/// vm.* settings, so it runs on this kernel only.
+const LINUX_OVERCOMMIT: &str = "\
+defaults: overcommit_memory 0, overcommit_ratio 50, overcommit_kbytes 0: yes
+CommitLimit is overcommit_ratio percent of MemTotal: yes
+Committed_AS is shown: yes
+a 64 MiB private writable mapping adds 64 MiB to Committed_AS, munmap takes it back: yes
+read-only memory is committed once mprotect makes it writable: yes
+fork commits the child's copy until the child exits: yes
+overcommit_memory 2: mmap past CommitLimit fails with ENOMEM: yes
+overcommit_memory 2: MAP_NORESERVE does not help: yes
+overcommit_memory 2: a read-only mapping is still made: yes
+overcommit_memory 2: brk past CommitLimit fails with ENOMEM: yes
+overcommit_memory 2: fork past CommitLimit fails with ENOMEM: yes
+the settings can be changed and put back: yes
+overcommit_memory 0 refuses a mapping larger than RAM: yes
+overcommit_memory 1 makes it: yes
+overcommit_memory 3 is refused with EINVAL, the value unchanged: yes
+overcommit_kbytes sets CommitLimit and zeroes the ratio, and the other way round: yes
+Committed_AS ends where it started: yes
+PASS
+";
+
+#[test]
+fn overcommit_accounting_and_modes_as_on_linux() {
+    let mut q = boot_small();
+    let (out, status) = run(&mut q, "/tests/t_overcommit", Duration::from_secs(60));
+    let lines: String = out.lines().filter(|l| !l.starts_with('[')).map(|l| format!("{l}\n")).collect();
+    assert_eq!(lines, LINUX_OVERCOMMIT, "{out}");
+    assert_eq!(status, 0);
+    // The shell, which ran while mode 2 held, still answers.
+    assert_eq!(run(&mut q, "echo alive", Duration::from_secs(10)), ("alive\n".into(), 0));
+}

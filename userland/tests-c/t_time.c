@@ -52,10 +52,10 @@ static void catch(int sig)
     sigaction(sig, &sa, NULL);
 }
 
-/* Waits up to 2 s for `hits` to reach n (the signal may come any time). */
+/* Waits up to 5 s for `hits` to reach n (the signal may come any time). */
 static int wait_hits(int n)
 {
-    for (int i = 0; i < 200 && hits < n; i++)
+    for (int i = 0; i < 500 && hits < n; i++)
         sleep_ms(10);
     return hits >= n;
 }

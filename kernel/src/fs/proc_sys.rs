@@ -5,6 +5,7 @@
 
 use crate::errno::Errno;
 use crate::fork::PIDS;
+use crate::mm::overcommit;
 use alloc::format;
 use alloc::string::String;
 use core::sync::atomic::Ordering;
@@ -55,10 +56,32 @@ pub const SYSCTLS: &[Sysctl] = &[
     },
     Sysctl { path: "kernel/ostype", read: || String::from("Linux\n"), write: None },
     Sysctl { path: "kernel/osrelease", read: || String::from("6.1.0-rpi4-rust\n"), write: None },
+    // Overcommit (mm/overcommit.rs); EINVAL and the value unchanged
+    // outside the ranges.
+    Sysctl {
+        path: "vm/overcommit_memory",
+        read: || format!("{}\n", overcommit::mode()),
+        write: Some(|t| overcommit::set_mode(parse_int(t)?)),
+    },
+    Sysctl {
+        path: "vm/overcommit_ratio",
+        read: || format!("{}\n", overcommit::ratio()),
+        write: Some(|t| overcommit::set_ratio(parse_int(t)?)),
+    },
+    Sysctl {
+        path: "vm/overcommit_kbytes",
+        read: || format!("{}\n", overcommit::kbytes()),
+        write: Some(|t| overcommit::set_kbytes(parse_int(t)?)),
+    },
+    Sysctl {
+        path: "vm/user_reserve_kbytes",
+        read: || format!("{}\n", overcommit::user_reserve_kbytes()),
+        write: Some(|t| overcommit::set_user_reserve_kbytes(parse_int(t)?)),
+    },
 ];
 
-/// The directories: `sys` and `sys/kernel`.
-pub const DIRS: [&str; 2] = ["", "kernel"];
+/// The directories: `sys`, `sys/kernel` and `sys/vm`.
+pub const DIRS: [&str; 3] = ["", "kernel", "vm"];
 
 /// The setting at `path` (below /proc/sys).
 pub fn find(path: &str) -> Option<&'static Sysctl> {

@@ -212,6 +212,17 @@ fn read_snapshot(data: &[u8], buf: &mut [u8], pos: u64) -> usize {
     n
 }
 
+/// The inode number of `/proc/sys` (`dir` empty) or a directory in it:
+/// one per entry of the directory table, so no two collide.
+fn sys_dir_ino(dir: &str) -> u64 {
+    0x1204 + super::proc_sys::DIRS.iter().position(|d| *d == dir).unwrap_or(0) as u64
+}
+
+/// The inode number of a setting: by its place in the table.
+fn sysctl_ino(s: &super::proc_sys::Sysctl) -> u64 {
+    0x1300 + super::proc_sys::SYSCTLS.iter().position(|t| core::ptr::eq(t, s)).unwrap_or(0) as u64
+}
+
 /// The super block of /proc (one for every mount of it).
 static PROC_SB: SuperBlock = SuperBlock { dev: 4, fs_type: "proc", magic: PROC_SUPER_MAGIC };
 /// PROC_SUPER_MAGIC (Linux: magic.h).
@@ -234,7 +245,7 @@ impl Inode for ProcInode {
         let (ino, mode, nlink) = match parse(&self.rest) {
             Some(Node::Root) => (1, mode::S_IFDIR | 0o555, 2),
             Some(Node::PidDir(pid)) => (0x2000_0000 + pid as u64, mode::S_IFDIR | 0o555, 2),
-            Some(Node::SysDir(_)) => (0x1200 + self.rest.len() as u64, mode::S_IFDIR | 0o555, 2),
+            Some(Node::SysDir(d)) => (sys_dir_ino(d), mode::S_IFDIR | 0o555, 2),
             Some(Node::SysvIpcDir) => (SYSVIPC_INO, mode::S_IFDIR | 0o555, 2),
             Some(Node::SelfLink) => (0x1100, mode::S_IFLNK | 0o777, 1),
             Some(Node::FdDir(pid)) => (0x2800_0000 + pid as u64, mode::S_IFDIR | 0o500, 2),
@@ -249,9 +260,7 @@ impl Inode for ProcInode {
                 };
                 (0x3000_0000 + pid as u64 * 16 + index, kind, 1)
             }
-            Some(Node::Sysctl(s)) => {
-                (0x1300 + s.path.len() as u64, mode::S_IFREG | if s.write.is_some() { 0o644 } else { 0o444 }, 1)
-            }
+            Some(Node::Sysctl(s)) => (sysctl_ino(s), mode::S_IFREG | if s.write.is_some() { 0o644 } else { 0o444 }, 1),
             _ => (0x1000 + self.rest.len() as u64, mode::S_IFREG | 0o444, 1),
         };
         let size = if mode & mode::S_IFMT == mode::S_IFLNK { self.readlink().map_or(0, |t| t.len() as i64) } else { 0 };
@@ -416,11 +425,13 @@ impl FileOps for ProcDir {
         }
         if let Some(dir) = self.sys {
             if dir.is_empty() {
-                list.push(DirEntry { ino: 0x1206, dtype: dtype::DT_DIR, name: "kernel".into() });
+                for d in super::proc_sys::DIRS.iter().filter(|d| !d.is_empty()) {
+                    list.push(DirEntry { ino: sys_dir_ino(d), dtype: dtype::DT_DIR, name: (*d).into() });
+                }
             }
             for s in super::proc_sys::SYSCTLS {
                 if let Some(name) = s.path.strip_prefix(dir).and_then(|r| r.strip_prefix('/')) {
-                    list.push(DirEntry { ino: 0x1300 + s.path.len() as u64, dtype: dtype::DT_REG, name: name.into() });
+                    list.push(DirEntry { ino: sysctl_ino(s), dtype: dtype::DT_REG, name: name.into() });
                 }
             }
             return Ok(list);
@@ -439,7 +450,7 @@ impl FileOps for ProcDir {
                 }
                 list.push(DirEntry { ino: 0x1100, dtype: dtype::DT_LNK, name: "self".into() });
                 list.push(DirEntry { ino: SYSVIPC_INO, dtype: dtype::DT_DIR, name: "sysvipc".into() });
-                list.push(DirEntry { ino: 0x1204, dtype: dtype::DT_DIR, name: "sys".into() });
+                list.push(DirEntry { ino: sys_dir_ino(""), dtype: dtype::DT_DIR, name: "sys".into() });
                 for_each_process(|t| {
                     if t.pid() != 0 && t.pid() == t.tgid() {
                         list.push(DirEntry {
@@ -746,6 +757,9 @@ fn meminfo() -> String {
     let _ = writeln!(s, "Slab:           {:8} kB", heap_total / 1024);
     let _ = writeln!(s, "KernelStack:    {:8} kB", stacks);
     let _ = writeln!(s, "Shmem:          {:8} kB", kb(shmem));
+    // Linux's order: the overcommit figures come after the others.
+    let _ = writeln!(s, "CommitLimit:    {:8} kB", kb(crate::mm::overcommit::commit_limit_pages() as usize));
+    let _ = writeln!(s, "Committed_AS:   {:8} kB", kb(crate::mm::overcommit::committed_pages() as usize));
     s
 }
 

@@ -1,10 +1,20 @@
-//! The kernel heap (`alloc`): small blocks (up to 4 KiB) from power-of-two
-//! slab caches with per-CPU magazines (Linux: the `kmalloc-32` ...
-//! `kmalloc-4k` caches), larger ones from a buddy allocator
-//! (buddy_system_allocator's `Heap`) under the kernel's IRQ-safe lock, fed
-//! with frames from the frame allocator and grown from it when an allocation
-//! does not fit. The slab path keeps fork and exit, which allocate a handful
-//! of small structures each, off the buddy allocator's free-list searches.
+//! The kernel heap (`alloc`), which grows and shrinks with the frame
+//! allocator:
+//!
+//! - small blocks (up to 4 KiB) come from power-of-two slab caches with
+//!   per-CPU magazines (Linux: the `kmalloc-32` ... `kmalloc-4k` caches),
+//!   whose empty slabs go back to the frame allocator when memory runs
+//!   short (`shrink`, called by the OOM path). The slab path keeps fork and
+//!   exit, which allocate a handful of small structures each, off any
+//!   free-list search;
+//! - larger blocks are whole frames, taken from the frame allocator and
+//!   given back when freed (Linux: `kmalloc_large`, straight from the page
+//!   allocator);
+//! - what is left, small blocks aligned beyond 16 bytes and small blocks
+//!   whose slab could not get contiguous pages, comes from a buddy allocator
+//!   (buddy_system_allocator's `Heap`) under the kernel's IRQ-safe lock, fed
+//!   from the frame allocator a few pages at a time; it never gives its
+//!   frames back, which is why nothing large goes there.
 
 use super::frame::PAGE_SIZE;
 use super::slab::KmemCache;
@@ -13,9 +23,16 @@ use crate::sync::IrqSpinLock;
 use buddy_system_allocator::Heap;
 use core::alloc::{GlobalAlloc, Layout};
 use core::ptr::{null_mut, NonNull};
+use core::sync::atomic::{AtomicUsize, Ordering};
 
-/// Smallest growth step.
-const GROW_BYTES: usize = 1 << 20;
+/// Smallest growth step of the buddy heap.
+const GROW_BYTES: usize = 16 * PAGE_SIZE;
+
+/// Blocks larger than this are whole frames ([`alloc_large`]).
+const KMALLOC_MAX: usize = 4096;
+
+/// Frames held by large blocks, for `stats`.
+static LARGE_PAGES: AtomicUsize = AtomicUsize::new(0);
 
 /// Largest request the OOM killer is woken for (Linux:
 /// PAGE_ALLOC_COSTLY_ORDER, 8 pages): a larger one fails at once, so that a
@@ -61,7 +78,7 @@ const KMALLOC_ALIGN: usize = 16;
 
 /// The kmalloc cache for `layout`, if it is small enough.
 fn kmalloc_cache(layout: Layout) -> Option<&'static KmemCache> {
-    if layout.align() > KMALLOC_ALIGN || layout.size() > 4096 {
+    if layout.align() > KMALLOC_ALIGN || layout.size() > KMALLOC_MAX {
         return None;
     }
     let class = layout.size().max(32).next_power_of_two();
@@ -87,9 +104,33 @@ pub fn slab_pages() -> usize {
     KMALLOC.iter().map(|c| c.stats()).map(|s| s.num_slabs * s.pages_per_slab).sum()
 }
 
+/// Frames for a large block of `layout` (Linux: `kmalloc_large`),
+/// aligned as it asks (frames are page-aligned; a stricter alignment is a
+/// power of two, so a whole number of frames).
+fn alloc_large(layout: Layout) -> Option<NonNull<u8>> {
+    let frames = layout.size().div_ceil(PAGE_SIZE);
+    let align = (layout.align() / PAGE_SIZE).max(1);
+    let pa = phys::alloc_frames(frames, align)?;
+    LARGE_PAGES.fetch_add(frames, Ordering::Relaxed);
+    NonNull::new(phys_to_virt(pa) as *mut u8)
+}
+
+/// Gives a large block's frames back.
+fn free_large(ptr: NonNull<u8>, layout: Layout) {
+    let frames = layout.size().div_ceil(PAGE_SIZE);
+    let pa = super::virt_to_phys(ptr.as_ptr() as usize);
+    for i in 0..frames {
+        let _ = phys::free_frame(pa + (i * PAGE_SIZE) as u64);
+    }
+    LARGE_PAGES.fetch_sub(frames, Ordering::Relaxed);
+}
+
 impl KernelHeap {
     /// One attempt at `layout`, without the OOM killer.
     fn try_alloc(&self, layout: Layout) -> Option<NonNull<u8>> {
+        if layout.size() > KMALLOC_MAX {
+            return alloc_large(layout);
+        }
         if let Some(cache) = kmalloc_cache(layout) {
             if let Some(p) = cache.alloc() {
                 return Some(p);
@@ -143,6 +184,12 @@ unsafe impl GlobalAlloc for KernelHeap {
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if layout.size() > KMALLOC_MAX {
+            if let Some(p) = NonNull::new(ptr) {
+                free_large(p, layout);
+            }
+            return;
+        }
         if let (Some(cache), Some(p)) = (kmalloc_cache(layout), NonNull::new(ptr)) {
             // SAFETY: the caller passes a pointer alloc returned for `layout`:
             // an object of this cache, or a buddy block (the fallback in
@@ -170,8 +217,10 @@ pub fn init(bytes: usize) -> bool {
     KernelHeap::grow(&mut HEAP.heap.lock(), bytes)
 }
 
-/// (bytes managed, bytes allocated) for `meminfo`.
+/// (bytes managed, bytes allocated) for `meminfo`: the buddy heap's and
+/// the large blocks' (the slab caches count their own pages).
 pub fn stats() -> (usize, usize) {
+    let large = LARGE_PAGES.load(Ordering::Relaxed) * PAGE_SIZE;
     let heap = HEAP.heap.lock();
-    (heap.stats_total_bytes(), heap.stats_alloc_actual())
+    (heap.stats_total_bytes() + large, heap.stats_alloc_actual() + large)
 }

@@ -25,11 +25,12 @@
 
 use super::filemap::MappingRef;
 use super::frame::PAGE_SIZE;
+use super::overcommit;
 use super::page::{alloc_user_page, copy_user_page, get_page, page_count, put_page};
 use super::pgtable::{pte, MapError, PageTable, Table, TableMemory};
 use super::phys::Gfp;
 use super::phys_to_virt;
-use super::vma::{prot, VmLimits, VmaKind, VmaList};
+use super::vma::{accountable, prot, VmLimits, Vma, VmaKind, VmaList};
 use crate::arch::mmu;
 use crate::errno::Errno;
 use crate::sync::IrqSpinLock;
@@ -101,6 +102,9 @@ pub struct MmInner {
     /// The files mapped here, by the number their VMAs carry
     /// (mm/filemap.rs).
     pub mappings: alloc::collections::BTreeMap<u32, MappingRef>,
+    /// Pages of committed memory charged for this address space
+    /// (mm/overcommit.rs); settled after every change of the areas.
+    pub committed: u64,
 }
 
 /// A file to map (Linux: the `struct file` and `pgoff` of `do_mmap`).
@@ -235,6 +239,7 @@ impl MmStruct {
                 env_end: 0,
                 exe: alloc::string::String::new(),
                 mappings: alloc::collections::BTreeMap::new(),
+                committed: 0,
             }),
             rss: AtomicU64::new(0),
             pgtables: AtomicU64::new(pgtables.into_inner()),
@@ -275,7 +280,10 @@ impl MmStruct {
     /// A copy of this address space for a child (Linux: `dup_mm`,
     /// `dup_mmap`, `copy_page_range`): the same VMAs; every page shared, and
     /// the private writable ones write-protected on both sides.
-    pub fn dup(&self) -> Result<Mm, Errno> {
+    ///
+    /// `charged`: the pages [`Self::charge_copy`] committed; on success
+    /// they are the child's, on failure still the caller's.
+    pub fn dup(&self, charged: u64) -> Result<Mm, Errno> {
         let child = MmStruct::new()?;
         let inner = self.inner.lock();
         let mut child_inner = child.inner.lock();
@@ -317,8 +325,25 @@ impl MmStruct {
         // keep a writable copy in its TLB.
         mmu::flush_tlb_asid(self.asid);
         child.rss.store(pages, Ordering::Relaxed);
+        if result.is_ok() {
+            // The charge becomes the child's, settled to what it holds (the
+            // parent's areas may have changed since the charge).
+            let now = overcommit::pages(child_inner.vmas.committed());
+            overcommit::vm_acct_memory(now as i64 - charged as i64);
+            child_inner.committed = now;
+        }
         drop(child_inner);
         result.map(|_| child.clone()).map_err(map_error)
+    }
+
+    /// Commits the memory a copy of this address space will hold (Linux:
+    /// dup_mmap's `security_vm_enough_memory_mm`): the pages charged, for
+    /// [`Self::dup`]; ENOMEM where vm.overcommit_memory refuses them.
+    pub fn charge_copy(&self) -> Result<u64, Errno> {
+        let inner = self.inner.lock();
+        let pages = overcommit::pages(inner.vmas.committed());
+        overcommit::vm_enough_memory(pages, overcommit::pages(inner.vmas.total()))?;
+        Ok(pages)
     }
 
     /// Resolves a fault at `addr` (Linux: `handle_mm_fault`). `Err(EFAULT)`:
@@ -534,8 +559,11 @@ impl MmStruct {
 
     /// Maps a new area (Linux: `do_mmap` for anonymous private memory, and
     /// for the executable's segments at exec). Pages come on demand.
+    /// Writable private areas are committed memory (mm/overcommit.rs).
     pub fn map_area(&self, start: u64, len: u64, prot_bits: u8, kind: VmaKind) -> Result<(), Errno> {
-        self.inner.lock().vmas.insert(start, len, prot_bits, kind).map(|_| ())
+        let mut inner = self.inner.lock();
+        let charge = if accountable(prot_bits, kind) { overcommit::pages(len) } else { 0 };
+        committed_change(&mut inner, charge, |inner| inner.vmas.insert(start, len, prot_bits, kind).map(|_| ()))
     }
 
     /// Maps `len` bytes of new anonymous memory (Linux: `do_mmap`) and
@@ -546,7 +574,9 @@ impl MmStruct {
     /// mapping at once never pick the same gap, and nothing can take the
     /// hole a fixed mapping just made.
     /// `limits`: RLIMIT_AS and RLIMIT_DATA, checked before anything
-    /// changes (ENOMEM).
+    /// changes (ENOMEM). A private writable mapping is committed memory,
+    /// which `vm.overcommit_memory` may refuse (ENOMEM; mm/overcommit.rs);
+    /// `noreserve` (MAP_NORESERVE) skips that check but in mode 2.
     pub fn mmap_area(
         &self,
         addr: u64,
@@ -554,13 +584,15 @@ impl MmStruct {
         prot_bits: u8,
         placement: Placement,
         limits: VmLimits,
+        noreserve: bool,
     ) -> Result<u64, Errno> {
-        self.mmap_region(addr, len, prot_bits, placement, limits, None, false)
+        self.mmap_region(addr, len, prot_bits, placement, limits, None, noreserve, false)
     }
 
     /// [`MmStruct::mmap_area`] of a file, or of anonymous memory if `file`
-    /// is None (Linux: `mmap_region`); `growsdown`: anonymous memory that
-    /// grows down when touched below (MAP_GROWSDOWN; ignored for files).
+    /// is None (Linux: `mmap_region`, whose argument list is as long);
+    /// `growsdown`: anonymous memory that grows down when touched below
+    /// (MAP_GROWSDOWN; ignored for files).
     #[allow(clippy::too_many_arguments)]
     pub fn mmap_region(
         &self,
@@ -570,11 +602,31 @@ impl MmStruct {
         placement: Placement,
         limits: VmLimits,
         file: Option<FileMap>,
+        noreserve: bool,
         growsdown: bool,
     ) -> Result<u64, Errno> {
         let mut inner = self.inner.lock();
         let replaced = if placement == Placement::Fixed { (addr, addr.saturating_add(len)) } else { (0, 0) };
         inner.vmas.may_expand(replaced.0, replaced.1, len, prot_bits & prot::WRITE != 0, limits)?;
+        let private = file.as_ref().is_none_or(|f| !f.shared);
+        let checked = !noreserve || overcommit::mode() == overcommit::OVERCOMMIT_NEVER;
+        let charge = if private && checked && prot_bits & prot::WRITE != 0 { overcommit::pages(len) } else { 0 };
+        committed_change(&mut inner, charge, |inner| {
+            self.mmap_locked(inner, addr, len, prot_bits, placement, file, growsdown)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mmap_locked(
+        &self,
+        inner: &mut MmInner,
+        addr: u64,
+        len: u64,
+        prot_bits: u8,
+        placement: Placement,
+        file: Option<FileMap>,
+        growsdown: bool,
+    ) -> Result<u64, Errno> {
         let start = match placement {
             Placement::Hint => {
                 let low = if addr == 0 { MMAP_BASE } else { addr };
@@ -585,7 +637,7 @@ impl MmStruct {
                     .ok_or(Errno::ENOMEM)?
             }
             Placement::Fixed => {
-                if touches_special(&inner, addr, len) {
+                if touches_special(inner, addr, len) {
                     return Err(Errno::EINVAL);
                 }
                 for (s, e) in inner.vmas.unmap(addr, len)? {
@@ -612,7 +664,7 @@ impl MmStruct {
         if let (Some(f), Some((object, _))) = (file, kind.file_page(start)) {
             inner.mappings.insert(object, f.mapping);
         }
-        prune_mappings(&mut inner);
+        prune_mappings(inner);
         Ok(start)
     }
 
@@ -651,6 +703,24 @@ impl MmStruct {
     ) -> Result<u64, Errno> {
         let mut inner = self.inner.lock();
         let vma = *inner.vmas.find(old).ok_or(Errno::EFAULT)?;
+        let grow = overcommit::pages(new_len.saturating_sub(old_len));
+        let charge = if vma.accountable() { grow } else { 0 };
+        committed_change(&mut inner, charge, |inner| {
+            self.mremap_locked(inner, vma, old, old_len, new_len, may_move, fixed)
+        })
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn mremap_locked(
+        &self,
+        inner: &mut MmInner,
+        vma: Vma,
+        old: u64,
+        old_len: u64,
+        new_len: u64,
+        may_move: bool,
+        fixed: Option<u64>,
+    ) -> Result<u64, Errno> {
         let old_end = old.checked_add(old_len).ok_or(Errno::EFAULT)?;
         if old_end > vma.end || vma.kind == VmaKind::Special {
             return Err(Errno::EFAULT);
@@ -660,7 +730,7 @@ impl MmStruct {
                 for (s, e) in inner.vmas.unmap(old + new_len, old_len - new_len)? {
                     self.zap_range(s, e);
                 }
-                prune_mappings(&mut inner);
+                prune_mappings(inner);
             }
             return Ok(old);
         }
@@ -684,7 +754,7 @@ impl MmStruct {
                 if at < old_end && old < at.saturating_add(new_len) {
                     return Err(Errno::EINVAL);
                 }
-                if touches_special(&inner, at, new_len) {
+                if touches_special(inner, at, new_len) {
                     return Err(Errno::EINVAL);
                 }
                 for (s, e) in inner.vmas.unmap(at, new_len)? {
@@ -733,7 +803,7 @@ impl MmStruct {
         for (s, e) in inner.vmas.unmap(old, old_len)? {
             self.zap_range(s, e);
         }
-        prune_mappings(&mut inner);
+        prune_mappings(inner);
         Ok(new)
     }
 
@@ -760,11 +830,13 @@ impl MmStruct {
         if touches_special(&inner, start, len) {
             return Err(Errno::EINVAL);
         }
-        for (s, e) in inner.vmas.unmap(start, len)? {
-            self.zap_range(s, e);
-        }
-        prune_mappings(&mut inner);
-        Ok(())
+        committed_change(&mut inner, 0, |inner| {
+            for (s, e) in inner.vmas.unmap(start, len)? {
+                self.zap_range(s, e);
+            }
+            prune_mappings(inner);
+            Ok(())
+        })
     }
 
     /// Drops the pages of `[start, end)` (Linux: `zap_page_range`).
@@ -804,7 +876,8 @@ impl MmStruct {
         if covered == start {
             return Err(Errno::ENOMEM);
         }
-        inner.vmas.protect(start, covered - start, prot_bits)?;
+        let charge = overcommit::pages(inner.vmas.newly_committed(start, covered, prot_bits));
+        committed_change(&mut inner, charge, |inner| inner.vmas.protect(start, covered - start, prot_bits))?;
         let result = if covered < end { Err(Errno::ENOMEM) } else { Ok(()) };
         let none = prot_bits & (prot::READ | prot::WRITE | prot::EXEC) == 0;
         let exec = prot_bits & prot::EXEC != 0;
@@ -835,7 +908,9 @@ impl MmStruct {
             return inner.brk;
         }
         let (start, old) = (inner.start_brk, inner.brk);
-        match inner.vmas.set_brk(start, old, new) {
+        let changed =
+            committed_change(&mut inner, overcommit::pages(grow), |inner| inner.vmas.set_brk(start, old, new));
+        match changed {
             Ok(freed) => {
                 for (s, e) in freed {
                     self.zap_range(s, e);
@@ -882,6 +957,24 @@ impl MmStruct {
     }
 }
 
+/// Runs `op`, a change of `inner`'s areas, after asking for `charge` pages
+/// of committed memory (ENOMEM and nothing done if refused), then settles
+/// the address space's share of the committed total to what its areas hold
+/// afterwards, whatever `op` did (a MAP_FIXED that replaced committed
+/// memory, a failure half-way).
+fn committed_change<R>(
+    inner: &mut MmInner,
+    charge: u64,
+    op: impl FnOnce(&mut MmInner) -> Result<R, Errno>,
+) -> Result<R, Errno> {
+    overcommit::vm_enough_memory(charge, overcommit::pages(inner.vmas.total()))?;
+    let result = op(inner);
+    let now = overcommit::pages(inner.vmas.committed());
+    overcommit::vm_acct_memory(now as i64 - inner.committed as i64 - charge as i64);
+    inner.committed = now;
+    result
+}
+
 /// The lowest stack page execve filled (strings, pointers, auxv), which
 /// belongs to the stack whatever RLIMIT_STACK says (Linux: the stack VMA
 /// holds the arguments before setup_arg_pages looks at the limit, and only
@@ -911,7 +1004,15 @@ fn expand_stack(inner: &mut MmInner, addr: u64) -> Result<(), Errno> {
     let address_space =
         crate::sched::task::current().signal_struct().map_or(u64::MAX, |s| s.rlimit(crate::signal::RLIMIT_AS));
     let limits = VmLimits { address_space, data: u64::MAX };
-    inner.vmas.expand_down(addr, stack_limit(), limits).map(|_| ())
+    // The pages it gains are committed memory, asked for first (Linux:
+    // acct_stack_growth's `security_vm_enough_memory_mm`).
+    let grow = match inner.vmas.iter().find(|v| v.start > addr) {
+        Some(v) if v.kind == VmaKind::GrowsDown && v.accountable() => v.start - (addr & !(PAGE - 1)),
+        _ => 0,
+    };
+    committed_change(inner, overcommit::pages(grow), |inner| inner.vmas.expand_down(addr, stack_limit(), limits))
+        .map(|_| ())
+        .map_err(|_| Errno::EFAULT)
 }
 
 /// Forgets the mapped files no VMA refers to any more.
@@ -939,6 +1040,7 @@ impl Drop for MmStruct {
     /// so no table is scanned beyond the mapped ranges.
     fn drop(&mut self) {
         let inner = self.inner.lock();
+        overcommit::vm_acct_memory(-(inner.committed as i64));
         let mut tables = UserTables { chain: &self.tables, count: &self.pgtables };
         let mut pt = PageTable::from_root(self.root, &mut tables);
         for v in inner.vmas.iter() {

@@ -23,6 +23,8 @@ pub mod mm_struct;
 #[cfg(target_os = "none")]
 pub mod oom_kill;
 #[cfg(target_os = "none")]
+pub mod overcommit;
+#[cfg(target_os = "none")]
 pub mod page;
 #[cfg(target_os = "none")]
 pub mod phys;

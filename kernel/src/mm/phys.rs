@@ -140,6 +140,7 @@ pub fn init(ram: &[Range], reserved: &[Range]) {
         }
         RESERVE.store(default_reserve(frames.total_frames()), Ordering::Relaxed);
         NR_FREE.store(frames.free_frames(), Ordering::Relaxed);
+        super::overcommit::init(frames.free_frames());
         *FRAMES.lock() = Some(frames);
     });
 }

@@ -91,6 +91,18 @@ impl Vma {
     pub fn is_data(&self) -> bool {
         self.prot & prot::WRITE != 0 && !matches!(self.kind, VmaKind::Stack | VmaKind::GrowsDown | VmaKind::Special)
     }
+
+    /// Whether the area is committed memory (mm/overcommit.rs): private
+    /// and writable, the stack included (Linux: `accountable_mapping`,
+    /// VM_ACCOUNT).
+    pub fn accountable(&self) -> bool {
+        accountable(self.prot, self.kind)
+    }
+}
+
+/// Whether an area of `prot` and `kind` is committed memory.
+pub fn accountable(prot_bits: u8, kind: VmaKind) -> bool {
+    prot_bits & prot::WRITE != 0 && !matches!(kind, VmaKind::Shared { .. } | VmaKind::Special)
 }
 
 /// The address-space size and the data size, in bytes, that an area
@@ -136,7 +148,6 @@ impl VmaList {
         VmaList { areas: BTreeMap::new() }
     }
 
-    /// The areas in address order.
     /// Whether `len` more bytes (data if `data`) fit `limits`, once
     /// `[skip_start, skip_end)` is gone (what MAP_FIXED replaces) (Linux:
     /// `may_expand_vm`): ENOMEM if not.
@@ -166,6 +177,27 @@ impl VmaList {
         Ok(())
     }
 
+    /// Bytes of committed memory in the areas (mm/overcommit.rs).
+    pub fn committed(&self) -> u64 {
+        self.areas.values().filter(|v| v.accountable()).map(|v| v.len()).sum()
+    }
+
+    /// Bytes of `[start, end)` that giving `prot_bits` would newly make
+    /// committed memory (what mprotect must ask for).
+    pub fn newly_committed(&self, start: u64, end: u64, prot_bits: u8) -> u64 {
+        self.areas
+            .values()
+            .filter(|v| v.start < end && start < v.end && !v.accountable() && accountable(prot_bits, v.kind))
+            .map(|v| v.end.min(end) - v.start.max(start))
+            .sum()
+    }
+
+    /// Total size of the areas, bytes.
+    pub fn total(&self) -> u64 {
+        self.areas.values().map(|v| v.len()).sum()
+    }
+
+    /// The areas in address order.
     pub fn iter(&self) -> impl Iterator<Item = &Vma> {
         self.areas.values()
     }
@@ -569,5 +601,26 @@ mod tests {
         // Shrinking below the hole unmaps every piece above the new break.
         assert_eq!(m.set_brk(heap, heap + 0x4000, heap + 0x800).unwrap(), vec![(heap + 0x2000, heap + 0x4000)]);
         assert_eq!(layout(&m), vec![(heap, heap + 0x1000, 3)]);
+    }
+
+    #[test]
+    fn committed_memory_is_private_writable_areas() {
+        let mut m = VmaList::new();
+        m.insert(0x400000, 0x2000, READ | EXEC, VmaKind::Image).unwrap();
+        m.insert(0x402000, 0x1000, READ | WRITE, VmaKind::Image).unwrap();
+        m.insert(0x500000, 0x4000, READ | WRITE, VmaKind::Anonymous).unwrap();
+        m.insert(0x600000, 0x4000, READ | WRITE, VmaKind::Shared { object: 1, base: 0x600000 }).unwrap();
+        m.insert(0x700000, 0x1000, READ | WRITE, VmaKind::PrivateFile { object: 2, base: 0x700000 }).unwrap();
+        m.insert(0x800000, 0x3000, READ | WRITE, VmaKind::Stack).unwrap();
+        assert_eq!(m.committed(), 0x1000 + 0x4000 + 0x1000 + 0x3000, "text and shared memory are not committed");
+        assert_eq!(m.total(), 0x2000 + 0x1000 + 0x4000 + 0x4000 + 0x1000 + 0x3000);
+        // Making text writable would commit it; half of the anonymous area
+        // is committed already.
+        assert_eq!(m.newly_committed(0x400000, 0x502000, READ | WRITE), 0x2000);
+        assert_eq!(m.newly_committed(0x400000, 0x502000, READ), 0);
+        m.protect(0x500000, 0x2000, READ).unwrap();
+        assert_eq!(m.committed(), 0x1000 + 0x2000 + 0x1000 + 0x3000);
+        m.unmap(0x800000, 0x3000).unwrap();
+        assert_eq!(m.committed(), 0x1000 + 0x2000 + 0x1000);
     }
 }

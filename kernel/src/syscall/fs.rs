@@ -37,35 +37,33 @@ const FIONBIO: u32 = 0x5421;
 const FIONCLEX: u32 = 0x5450;
 const FIOCLEX: u32 = 0x5451;
 
-pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
-    Some(match number {
-        nr::READ => sys_read(a[0], a[1], a[2] as usize),
-        nr::WRITE => sys_write(a[0], a[1], a[2] as usize),
-        nr::READV => sys_readv(a[0], a[1], a[2]),
-        nr::WRITEV => sys_writev(a[0], a[1], a[2]),
-        nr::PREAD64 => sys_pread64(a[0], a[1], a[2] as usize, a[3]),
-        nr::PWRITE64 => sys_pwrite64(a[0], a[1], a[2] as usize, a[3] as i64),
-        nr::PWRITEV => sys_pwritev(a[0], a[1], a[2], a[3] as i64),
-        nr::OPENAT => sys_openat(a[0] as i32, a[1], a[2] as u32, a[3] as u32),
-        nr::CLOSE => sys_close(a[0]),
-        nr::PIPE2 => sys_pipe2(a[0], a[1] as u32),
-        nr::DUP => sys_dup(a[0]),
-        nr::DUP3 => sys_dup3(a[0], a[1], a[2] as u32),
-        nr::FCNTL => sys_fcntl(a[0], a[1], a[2]),
-        nr::IOCTL => sys_ioctl(a[0], a[1] as u32, a[2]),
-        nr::GETDENTS64 => sys_getdents64(a[0], a[1], a[2] as usize),
-        nr::LSEEK => sys_lseek(a[0], a[1] as i64, a[2]),
-        nr::NEWFSTATAT => sys_newfstatat(a[0] as i32, a[1], a[2], a[3]),
-        nr::FSTAT => sys_fstat(a[0], a[1]),
-        nr::GETCWD => sys_getcwd(a[0], a[1] as usize),
-        nr::CHDIR => sys_chdir(a[0]),
-        nr::FACCESSAT => sys_faccessat(a[0] as i32, a[1], a[2]),
-        nr::READLINKAT => sys_readlinkat(a[0] as i32, a[1], a[2], a[3] as usize),
-        nr::PPOLL => sys_ppoll(a[0], a[1] as usize, a[2], a[3], a[4]),
-        nr::PSELECT6 => super::select::sys_pselect6(a[0] as i32, [a[1], a[2], a[3]], a[4], a[5]),
-        nr::UMASK => sys_umask(a[0] as u32),
-        _ => return None,
-    })
+syscalls! {
+    a;
+    nr::READ => sys_read(a[0], a[1], a[2] as usize),
+    nr::WRITE => sys_write(a[0], a[1], a[2] as usize),
+    nr::READV => sys_readv(a[0], a[1], a[2]),
+    nr::WRITEV => sys_writev(a[0], a[1], a[2]),
+    nr::PREAD64 => sys_pread64(a[0], a[1], a[2] as usize, a[3]),
+    nr::PWRITE64 => sys_pwrite64(a[0], a[1], a[2] as usize, a[3] as i64),
+    nr::PWRITEV => sys_pwritev(a[0], a[1], a[2], a[3] as i64),
+    nr::OPENAT => sys_openat(a[0] as i32, a[1], a[2] as u32, a[3] as u32),
+    nr::CLOSE => sys_close(a[0]),
+    nr::PIPE2 => sys_pipe2(a[0], a[1] as u32),
+    nr::DUP => sys_dup(a[0]),
+    nr::DUP3 => sys_dup3(a[0], a[1], a[2] as u32),
+    nr::FCNTL => sys_fcntl(a[0], a[1], a[2]),
+    nr::IOCTL => sys_ioctl(a[0], a[1] as u32, a[2]),
+    nr::GETDENTS64 => sys_getdents64(a[0], a[1], a[2] as usize),
+    nr::LSEEK => sys_lseek(a[0], a[1] as i64, a[2]),
+    nr::NEWFSTATAT => sys_newfstatat(a[0] as i32, a[1], a[2], a[3]),
+    nr::FSTAT => sys_fstat(a[0], a[1]),
+    nr::GETCWD => sys_getcwd(a[0], a[1] as usize),
+    nr::CHDIR => sys_chdir(a[0]),
+    nr::FACCESSAT => sys_faccessat(a[0] as i32, a[1], a[2]),
+    nr::READLINKAT => sys_readlinkat(a[0] as i32, a[1], a[2], a[3] as usize),
+    nr::PPOLL => sys_ppoll(a[0], a[1] as usize, a[2], a[3], a[4]),
+    nr::PSELECT6 => super::select::sys_pselect6(a[0] as i32, [a[1], a[2], a[3]], a[4], a[5]),
+    nr::UMASK => sys_umask(a[0] as u32),
 }
 
 /// A zeroed kernel buffer for user data: ENOMEM, not a panic, when the heap

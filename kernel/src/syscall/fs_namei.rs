@@ -21,36 +21,34 @@ const MNT_FORCE: u64 = 1;
 const MNT_DETACH: u64 = 2;
 const UMOUNT_NOFOLLOW: u64 = 8;
 
-pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
-    Some(match number {
-        nr::MKDIRAT => sys_mkdirat(a[0] as i32, a[1], a[2] as u32),
-        nr::MKNODAT => sys_mknodat(a[0] as i32, a[1], a[2] as u32, a[3]),
-        nr::UNLINKAT => sys_unlinkat(a[0] as i32, a[1], a[2]),
-        nr::SYMLINKAT => sys_symlinkat(a[0], a[1] as i32, a[2]),
-        nr::LINKAT => sys_linkat(a[0] as i32, a[1], a[2] as i32, a[3], a[4]),
-        nr::RENAMEAT => sys_renameat2(a[0] as i32, a[1], a[2] as i32, a[3], 0),
-        nr::RENAMEAT2 => sys_renameat2(a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32),
-        nr::TRUNCATE => sys_truncate(a[0], a[1] as i64),
-        nr::FTRUNCATE => sys_ftruncate(a[0], a[1] as i64),
-        nr::FALLOCATE => sys_fallocate(a[0], a[1] as u32, a[2] as i64, a[3] as i64),
-        nr::FCHMOD => fd_inode(a[0]).and_then(|i| chmod(&i, a[1] as u32)),
-        nr::FCHMODAT => sys_fchmodat(a[0] as i32, a[1], a[2] as u32),
-        nr::FCHOWN => fd_inode(a[0]).and_then(|i| chown(&i, a[1] as u32, a[2] as u32)),
-        nr::FCHOWNAT => sys_fchownat(a[0] as i32, a[1], a[2] as u32, a[3] as u32, a[4]),
-        nr::UTIMENSAT => sys_utimensat(a[0] as i32, a[1], a[2], a[3]),
-        nr::STATFS => lookup_at(AT_FDCWD, a[0], 0).and_then(|p| put_statfs(a[1], p.inode.statfs())),
-        nr::FSTATFS => fd_inode(a[0]).and_then(|i| put_statfs(a[1], i.statfs())),
-        // Everything is in memory: there is nothing to write back.
-        nr::SYNC => Ok(0),
-        nr::FSYNC | nr::FDATASYNC => fdget(a[0]).map(|_| 0),
-        nr::FCHDIR => super::fs::sys_fchdir(a[0]),
-        nr::CHROOT => super::fs::sys_chroot(a[0]),
-        nr::STATX => sys_statx(a[0] as i32, a[1], a[2], a[3] as u32, a[4]),
-        nr::FLOCK => super::fs::sys_flock(a[0], a[1] as u32),
-        nr::MOUNT => sys_mount(a[0], a[1], a[2], a[3], a[4]),
-        nr::UMOUNT2 => sys_umount2(a[0], a[1]),
-        _ => return None,
-    })
+syscalls! {
+    a;
+    nr::MKDIRAT => sys_mkdirat(a[0] as i32, a[1], a[2] as u32),
+    nr::MKNODAT => sys_mknodat(a[0] as i32, a[1], a[2] as u32, a[3]),
+    nr::UNLINKAT => sys_unlinkat(a[0] as i32, a[1], a[2]),
+    nr::SYMLINKAT => sys_symlinkat(a[0], a[1] as i32, a[2]),
+    nr::LINKAT => sys_linkat(a[0] as i32, a[1], a[2] as i32, a[3], a[4]),
+    nr::RENAMEAT => sys_renameat2(a[0] as i32, a[1], a[2] as i32, a[3], 0),
+    nr::RENAMEAT2 => sys_renameat2(a[0] as i32, a[1], a[2] as i32, a[3], a[4] as u32),
+    nr::TRUNCATE => sys_truncate(a[0], a[1] as i64),
+    nr::FTRUNCATE => sys_ftruncate(a[0], a[1] as i64),
+    nr::FALLOCATE => sys_fallocate(a[0], a[1] as u32, a[2] as i64, a[3] as i64),
+    nr::FCHMOD => fd_inode(a[0]).and_then(|i| chmod(&i, a[1] as u32)),
+    nr::FCHMODAT => sys_fchmodat(a[0] as i32, a[1], a[2] as u32),
+    nr::FCHOWN => fd_inode(a[0]).and_then(|i| chown(&i, a[1] as u32, a[2] as u32)),
+    nr::FCHOWNAT => sys_fchownat(a[0] as i32, a[1], a[2] as u32, a[3] as u32, a[4]),
+    nr::UTIMENSAT => sys_utimensat(a[0] as i32, a[1], a[2], a[3]),
+    nr::STATFS => lookup_at(AT_FDCWD, a[0], 0).and_then(|p| put_statfs(a[1], p.inode.statfs())),
+    nr::FSTATFS => fd_inode(a[0]).and_then(|i| put_statfs(a[1], i.statfs())),
+    // Everything is in memory: there is nothing to write back.
+    nr::SYNC => Ok(0),
+    nr::FSYNC | nr::FDATASYNC => fdget(a[0]).map(|_| 0),
+    nr::FCHDIR => super::fs::sys_fchdir(a[0]),
+    nr::CHROOT => super::fs::sys_chroot(a[0]),
+    nr::STATX => sys_statx(a[0] as i32, a[1], a[2], a[3] as u32, a[4]),
+    nr::FLOCK => super::fs::sys_flock(a[0], a[1] as u32),
+    nr::MOUNT => sys_mount(a[0], a[1], a[2], a[3], a[4]),
+    nr::UMOUNT2 => sys_umount2(a[0], a[1]),
 }
 
 /// The inode of an fd opened by name (EBADF for pipes and the like, whose

@@ -10,18 +10,16 @@ use crate::ipc::{msg, sem};
 use crate::mm::mm_struct::Access;
 use crate::mm::uaccess::{self, copy_from_user, copy_to_user};
 
-pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
-    Some(match number {
-        nr::SEMGET => sem::semget(a[0] as i32, a[1] as i32, a[2] as u32).map(|id| id as u64),
-        nr::SEMOP => sys_semtimedop(a[0] as i32, a[1], a[2], 0),
-        nr::SEMTIMEDOP => sys_semtimedop(a[0] as i32, a[1], a[2], a[3]),
-        nr::SEMCTL => sys_semctl(a[0] as i32, a[1] as i32, a[2] as u32, a[3]),
-        nr::MSGGET => msg::msgget(a[0] as i32, a[1] as u32).map(|id| id as u64),
-        nr::MSGSND => sys_msgsnd(a[0] as i32, a[1], a[2], a[3] as u32),
-        nr::MSGRCV => sys_msgrcv(a[0] as i32, a[1], a[2], a[3] as i64, a[4] as u32),
-        nr::MSGCTL => sys_msgctl(a[0] as i32, a[1] as u32, a[2]),
-        _ => return None,
-    })
+syscalls! {
+    a;
+    nr::SEMGET => sem::semget(a[0] as i32, a[1] as i32, a[2] as u32).map(|id| id as u64),
+    nr::SEMOP => sys_semtimedop(a[0] as i32, a[1], a[2], 0),
+    nr::SEMTIMEDOP => sys_semtimedop(a[0] as i32, a[1], a[2], a[3]),
+    nr::SEMCTL => sys_semctl(a[0] as i32, a[1] as i32, a[2] as u32, a[3]),
+    nr::MSGGET => msg::msgget(a[0] as i32, a[1] as u32).map(|id| id as u64),
+    nr::MSGSND => sys_msgsnd(a[0] as i32, a[1], a[2], a[3] as u32),
+    nr::MSGRCV => sys_msgrcv(a[0] as i32, a[1], a[2], a[3] as i64, a[4] as u32),
+    nr::MSGCTL => sys_msgctl(a[0] as i32, a[1] as u32, a[2]),
 }
 
 fn sys_semtimedop(semid: i32, sops: u64, nsops: u64, timeout: u64) -> SysResult {

@@ -18,30 +18,28 @@ const CLOCK_BOOTTIME: u64 = 7;
 const CLOCK_TAI: u64 = 11;
 const TIMER_ABSTIME: u64 = 1;
 
-pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
-    Some(match number {
-        nr::CLOCK_GETTIME => sys_clock_gettime(a[0], a[1]),
-        nr::CLOCK_GETRES => sys_clock_getres(a[0], a[1]),
-        nr::GETTIMEOFDAY => sys_gettimeofday(a[0], a[1]),
-        nr::NANOSLEEP => sys_clock_nanosleep(CLOCK_MONOTONIC, 0, a[0], a[1]),
-        nr::RESTART_SYSCALL => sys_restart_syscall(),
-        nr::CLOCK_NANOSLEEP => sys_clock_nanosleep(a[0], a[1], a[2], a[3]),
-        nr::SCHED_YIELD => {
-            crate::sched::core::yield_now();
-            Ok(0)
-        }
-        nr::SCHED_SETAFFINITY => sys_sched_setaffinity(a[0] as i32, a[1] as usize, a[2]),
-        nr::SCHED_GETAFFINITY => sys_sched_getaffinity(a[0] as i32, a[1] as usize, a[2]),
-        nr::UNAME => sys_uname(a[0]),
-        nr::SETHOSTNAME => sys_sethostname(a[0], a[1] as usize),
-        nr::GETRANDOM => sys_getrandom(a[0], a[1] as usize, a[2]),
-        nr::FUTEX => sys_futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32),
-        nr::SYSINFO => sys_sysinfo(a[0]),
-        nr::REBOOT => sys_reboot(a[0] as u32, a[1] as u32, a[2] as u32),
-        nr::SETITIMER => sys_setitimer(a[0], a[1], a[2]),
-        nr::GETITIMER => sys_getitimer(a[0], a[1]),
-        _ => return None,
-    })
+syscalls! {
+    a;
+    nr::CLOCK_GETTIME => sys_clock_gettime(a[0], a[1]),
+    nr::CLOCK_GETRES => sys_clock_getres(a[0], a[1]),
+    nr::GETTIMEOFDAY => sys_gettimeofday(a[0], a[1]),
+    nr::NANOSLEEP => sys_clock_nanosleep(CLOCK_MONOTONIC, 0, a[0], a[1]),
+    nr::RESTART_SYSCALL => sys_restart_syscall(),
+    nr::CLOCK_NANOSLEEP => sys_clock_nanosleep(a[0], a[1], a[2], a[3]),
+    nr::SCHED_YIELD => {
+        crate::sched::core::yield_now();
+        Ok(0)
+    },
+    nr::SCHED_SETAFFINITY => sys_sched_setaffinity(a[0] as i32, a[1] as usize, a[2]),
+    nr::SCHED_GETAFFINITY => sys_sched_getaffinity(a[0] as i32, a[1] as usize, a[2]),
+    nr::UNAME => sys_uname(a[0]),
+    nr::SETHOSTNAME => sys_sethostname(a[0], a[1] as usize),
+    nr::GETRANDOM => sys_getrandom(a[0], a[1] as usize, a[2]),
+    nr::FUTEX => sys_futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32),
+    nr::SYSINFO => sys_sysinfo(a[0]),
+    nr::REBOOT => sys_reboot(a[0] as u32, a[1] as u32, a[2] as u32),
+    nr::SETITIMER => sys_setitimer(a[0], a[1], a[2]),
+    nr::GETITIMER => sys_getitimer(a[0], a[1]),
 }
 
 /// A `struct timespec` in ns; EINVAL if malformed.

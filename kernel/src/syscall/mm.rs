@@ -20,35 +20,21 @@ const MAP_STACK: u64 = 0x20000;
 const MAP_POPULATE: u64 = 0x8000;
 const MAP_FIXED_NOREPLACE: u64 = 0x10_0000;
 
-pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
-    Some(match number {
-        nr::BRK => current_mm().map(|mm| mm.set_brk(a[0], vm_limits())),
-        nr::MMAP => sys_mmap(a[0], a[1], a[2], a[3], a[4] as i64, a[5]),
-        nr::MUNMAP => sys_munmap(a[0], a[1]),
-        nr::MPROTECT => sys_mprotect(a[0], a[1], a[2]),
-        nr::MADVISE => sys_madvise(a[0], a[1], a[2]),
-        nr::MSYNC => sys_msync(a[0], a[1], a[2]),
-        nr::MREMAP => sys_mremap(a[0], a[1], a[2], a[3], a[4]),
-        _ => return None,
-    })
+syscalls! {
+    a;
+    nr::BRK => current_mm().map(|mm| mm.set_brk(a[0], vm_limits())),
+    nr::MMAP => sys_mmap(a[0], a[1], a[2], a[3], a[4] as i64, a[5]),
+    nr::MUNMAP => sys_munmap(a[0], a[1]),
+    nr::MPROTECT => sys_mprotect(a[0], a[1], a[2]),
+    nr::MADVISE => sys_madvise(a[0], a[1], a[2]),
+    nr::MSYNC => sys_msync(a[0], a[1], a[2]),
+    nr::MREMAP => sys_mremap(a[0], a[1], a[2], a[3], a[4]),
 }
 
 /// The caller's RLIMIT_AS and RLIMIT_DATA.
 fn vm_limits() -> VmLimits {
     let Some(s) = crate::sched::task::current().signal_struct() else { return VmLimits::NONE };
     VmLimits { address_space: s.rlimit(crate::signal::RLIMIT_AS), data: s.rlimit(crate::signal::RLIMIT_DATA) }
-}
-
-/// `vm.overcommit_memory` 0 (Linux: OVERCOMMIT_GUESS, `__vm_enough_memory`):
-/// a private writable mapping without MAP_NORESERVE larger than all RAM
-/// (there is no swap) is refused at once; anything smaller is allowed and
-/// the OOM killer settles the rest. Modes 1 and 2 are not offered.
-fn vm_enough_memory(len: u64) -> Result<(), Errno> {
-    let ram = crate::mm::phys::stats().total as u64 * PAGE;
-    if len > ram {
-        return Err(Errno::ENOMEM);
-    }
-    Ok(())
 }
 
 fn prot_bits(p: u64) -> u8 {
@@ -105,9 +91,6 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64, offset: u64
     if fixed && (addr.checked_add(len).is_none_or(|end| end > STACK_TOP - STACK_SIZE) || addr < PAGE) {
         return Err(Errno::ENOMEM);
     }
-    if prot_arg & 2 != 0 && flags & MAP_NORESERVE == 0 {
-        vm_enough_memory(len)?;
-    }
     let file = if flags & MAP_ANONYMOUS != 0 {
         if shared && flags & MAP_GROWSDOWN != 0 {
             return Err(Errno::EINVAL); // as Linux: shared memory never grows
@@ -135,7 +118,7 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64, offset: u64
         Some(FileMap { mapping: tmp, pgoff: offset / PAGE, shared })
     };
     let growsdown = flags & (MAP_GROWSDOWN | MAP_ANONYMOUS) == MAP_GROWSDOWN | MAP_ANONYMOUS;
-    mm.mmap_region(addr, len, prot_bits(prot_arg), placement, vm_limits(), file, growsdown)
+    mm.mmap_region(addr, len, prot_bits(prot_arg), placement, vm_limits(), file, flags & MAP_NORESERVE != 0, growsdown)
 }
 
 /// `mremap` with MREMAP_MAYMOVE and MREMAP_FIXED (MREMAP_DONTUNMAP and a

@@ -13,7 +13,44 @@
 //! - `mm`: brk, mmap, munmap, mprotect;
 //! - `misc`: time, sleeping, scheduling, limits, uname, getrandom, futex;
 //! - `sys`: priorities, groups, personality, scheduling policy, I/O
-//!   priorities, the kernel log (`syslog`).
+//!   priorities, the kernel log (`syslog`);
+//! - `ptrace`: ptrace and process_vm_readv/writev.
+//!
+//! Each module lists its calls with [`syscalls!`]; they are gathered at
+//! build time into [`SYS_CALL_TABLE`], indexed by number (Linux:
+//! `sys_call_table`), so a call costs one load and one indirect branch to
+//! reach its handler. Two modules claiming one number fail the build.
+
+/// A system call's handler: the six argument registers in, the result out.
+type Handler = fn(&[u64; 6]) -> SysResult;
+
+/// Declares a module's system calls as `number => expression` arms, the
+/// expression reading the arguments through the identifier given first:
+///
+/// ```ignore
+/// syscalls! {
+///     a;
+///     nr::GETPID => Ok(current().tgid() as u64),
+///     nr::DUP3 => sys_dup3(a[0], a[1], a[2] as u32),
+/// }
+/// ```
+///
+/// Makes `CALLS`, one handler per number, for [`SYS_CALL_TABLE`].
+macro_rules! syscalls {
+    ($a:ident; $($($nr:path)|+ => $e:expr,)*) => {
+        /// This module's system calls and their handlers.
+        pub(super) const CALLS: &[(u64, super::Handler)] = &[$($((
+            $nr,
+            {
+                #[allow(unused_variables)]
+                fn handler($a: &[u64; 6]) -> super::SysResult {
+                    $e
+                }
+                handler
+            },
+        ),)+)*];
+    };
+}
 
 mod fs;
 mod fs_namei;
@@ -22,6 +59,7 @@ mod misc;
 mod mm;
 mod prctl;
 mod process;
+mod ptrace;
 mod select;
 mod signal;
 mod sys;
@@ -266,12 +304,6 @@ fn invoke_syscall(number: u64, frame: &mut TrapFrame) -> bool {
             return false;
         }
         nr::EXECVE | nr::CLONE | nr::CLONE3 => process::dispatch(number, &a, frame),
-        // Needs the caller's stack pointer.
-        nr::SIGALTSTACK => signal::sys_sigaltstack(a[0], a[1], frame.sp_el0),
-        nr::PTRACE => crate::ptrace::sys_ptrace(a[0], a[1] as i64, a[2], a[3]),
-        nr::PROCESS_VM_READV | nr::PROCESS_VM_WRITEV => {
-            crate::ptrace::process_vm_rw(a[0] as i64, a[1], a[2], a[3], a[4], a[5], number == nr::PROCESS_VM_WRITEV)
-        }
         // Probed by C libraries, which fall back quietly: not worth a log line.
         nr::RSEQ => Err(Errno::ENOSYS),
         _ => dispatch(number, &a),
@@ -283,17 +315,51 @@ fn invoke_syscall(number: u64, frame: &mut TrapFrame) -> bool {
     true
 }
 
+/// One past the highest system-call number in the table.
+const NR_SYSCALLS: usize = 512;
+
+/// Every module's calls, placed at their numbers (Linux: `sys_call_table`);
+/// None: not implemented (ENOSYS).
+static SYS_CALL_TABLE: [Option<Handler>; NR_SYSCALLS] = build_table(&[
+    fs::CALLS,
+    fs_namei::CALLS,
+    process::CALLS,
+    signal::CALLS,
+    mm::CALLS,
+    misc::CALLS,
+    time::CALLS,
+    ipc::CALLS,
+    sys::CALLS,
+    ptrace::CALLS,
+]);
+
+/// Places each module's handlers at their numbers; a number claimed twice
+/// or past the table stops the build.
+const fn build_table(modules: &[&[(u64, Handler)]]) -> [Option<Handler>; NR_SYSCALLS] {
+    let mut table: [Option<Handler>; NR_SYSCALLS] = [None; NR_SYSCALLS];
+    let mut m = 0;
+    while m < modules.len() {
+        let calls = modules[m];
+        let mut i = 0;
+        while i < calls.len() {
+            let (number, handler) = calls[i];
+            assert!((number as usize) < NR_SYSCALLS, "system-call number past the table");
+            assert!(table[number as usize].is_none(), "two handlers for one system call");
+            table[number as usize] = Some(handler);
+            i += 1;
+        }
+        m += 1;
+    }
+    table
+}
+
+/// Runs system call `number` through the table.
+#[inline(always)]
 fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
-    fs::dispatch(number, a)
-        .or_else(|| process::dispatch_simple(number, a))
-        .or_else(|| signal::dispatch(number, a))
-        .or_else(|| mm::dispatch(number, a))
-        .or_else(|| misc::dispatch(number, a))
-        .or_else(|| time::dispatch(number, a))
-        .or_else(|| ipc::dispatch(number, a))
-        .or_else(|| sys::dispatch(number, a))
-        .or_else(|| fs_namei::dispatch(number, a))
-        .unwrap_or_else(|| unknown(number))
+    match SYS_CALL_TABLE.get(number as usize) {
+        Some(Some(handler)) => handler(a),
+        _ => unknown(number),
+    }
 }
 
 pub use fs::kbuf;

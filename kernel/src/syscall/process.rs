@@ -38,51 +38,49 @@ pub fn dispatch(number: u64, a: &[u64; 6], frame: &mut TrapFrame) -> SysResult {
     }
 }
 
-pub fn dispatch_simple(number: u64, a: &[u64; 6]) -> Option<SysResult> {
-    let me = current();
-    Some(match number {
-        nr::EXIT => crate::exit::do_exit(wstatus::exited((a[0] & 0xff) as i32)),
-        nr::EXIT_GROUP => crate::signal::do_group_exit(wstatus::exited((a[0] & 0xff) as i32)),
-        nr::WAIT4 => sys_wait4(a[0] as i32, a[1], a[2] as u32, a[3]),
-        nr::WAITID => sys_waitid(a[0] as u32, a[1] as i32, a[2], a[3] as u32, a[4]),
-        nr::GETPID => Ok(me.tgid() as u64),
-        nr::GETTID => Ok(me.pid() as u64),
-        nr::GETPPID => Ok(getppid(me) as u64),
-        nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Ok(0),
-        // No credentials: every task is root and stays root. Becoming root
-        // is a no-op; becoming anyone else is refused.
-        nr::SETUID | nr::SETGID => {
-            if a[0] == 0 {
-                Ok(0)
-            } else {
-                Err(Errno::EPERM)
-            }
+syscalls! {
+    a;
+    nr::EXIT => crate::exit::do_exit(wstatus::exited((a[0] & 0xff) as i32)),
+    nr::EXIT_GROUP => crate::signal::do_group_exit(wstatus::exited((a[0] & 0xff) as i32)),
+    nr::WAIT4 => sys_wait4(a[0] as i32, a[1], a[2] as u32, a[3]),
+    nr::WAITID => sys_waitid(a[0] as u32, a[1] as i32, a[2], a[3] as u32, a[4]),
+    nr::GETPID => Ok(current().tgid() as u64),
+    nr::GETTID => Ok(current().pid() as u64),
+    nr::GETPPID => Ok(getppid(current()) as u64),
+    nr::GETUID | nr::GETEUID | nr::GETGID | nr::GETEGID => Ok(0),
+    // No credentials: every task is root and stays root. Becoming root
+    // is a no-op; becoming anyone else is refused.
+    nr::SETUID | nr::SETGID => {
+        if a[0] == 0 {
+            Ok(0)
+        } else {
+            Err(Errno::EPERM)
         }
-        nr::SETREUID | nr::SETREGID | nr::SETRESUID | nr::SETRESGID => {
-            if a[..3].iter().all(|&id| id == 0 || id as u32 == u32::MAX) {
-                Ok(0)
-            } else {
-                Err(Errno::EPERM)
-            }
+    },
+    nr::SETREUID | nr::SETREGID | nr::SETRESUID | nr::SETRESGID => {
+        if a[..3].iter().all(|&id| id == 0 || id as u32 == u32::MAX) {
+            Ok(0)
+        } else {
+            Err(Errno::EPERM)
         }
-        nr::SET_TID_ADDRESS => {
-            me.clear_child_tid.store(a[0], Ordering::Relaxed);
-            Ok(me.pid() as u64)
-        }
-        nr::SET_ROBUST_LIST => Ok(0),
-        nr::SETPGID => sys_setpgid(a[0] as i32, a[1] as i32),
-        nr::GETPGID => with_process(a[0] as i32, |t| Ok(t.pgrp() as u64)),
-        nr::GETSID => with_process(a[0] as i32, |t| Ok(t.session() as u64)),
-        nr::SETSID => sys_setsid(),
-        nr::PRLIMIT64 => sys_prlimit64(a[0] as i32, a[1] as usize, a[2], a[3]),
-        nr::GETRLIMIT => sys_prlimit64(0, a[0] as usize, 0, a[1]),
-        nr::SETRLIMIT => sys_prlimit64(0, a[0] as usize, a[1], 0),
-        nr::GETRUSAGE => sys_getrusage(a[0] as i64, a[1]),
-        nr::PRCTL => super::prctl::sys_prctl(a[0], [a[1], a[2], a[3], a[4]]),
-        nr::CAPGET => super::prctl::sys_capget(a[0], a[1]),
-        nr::CAPSET => super::prctl::sys_capset(a[0], a[1]),
-        _ => return None,
-    })
+    },
+    nr::SET_TID_ADDRESS => {
+        let me = current();
+        me.clear_child_tid.store(a[0], Ordering::Relaxed);
+        Ok(me.pid() as u64)
+    },
+    nr::SET_ROBUST_LIST => Ok(0),
+    nr::SETPGID => sys_setpgid(a[0] as i32, a[1] as i32),
+    nr::GETPGID => with_process(a[0] as i32, |t| Ok(t.pgrp() as u64)),
+    nr::GETSID => with_process(a[0] as i32, |t| Ok(t.session() as u64)),
+    nr::SETSID => sys_setsid(),
+    nr::PRLIMIT64 => sys_prlimit64(a[0] as i32, a[1] as usize, a[2], a[3]),
+    nr::GETRLIMIT => sys_prlimit64(0, a[0] as usize, 0, a[1]),
+    nr::SETRLIMIT => sys_prlimit64(0, a[0] as usize, a[1], 0),
+    nr::GETRUSAGE => sys_getrusage(a[0] as i64, a[1]),
+    nr::PRCTL => super::prctl::sys_prctl(a[0], [a[1], a[2], a[3], a[4]]),
+    nr::CAPGET => super::prctl::sys_capget(a[0], a[1]),
+    nr::CAPSET => super::prctl::sys_capset(a[0], a[1]),
 }
 
 /// `clone3(args, size)` (Linux: `copy_clone_args_from_user`,

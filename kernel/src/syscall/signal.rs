@@ -1,8 +1,7 @@
 //! Signal system calls (Linux: kernel/signal.c): kill, tkill, tgkill,
 //! rt_sigaction, rt_sigprocmask, rt_sigpending, rt_sigsuspend,
 //! rt_sigtimedwait, rt_sigqueueinfo, rt_tgsigqueueinfo, sigaltstack.
-//! rt_sigreturn and sigaltstack are dispatched before these (the one
-//! rewrites the whole frame, the other reads the stack pointer).
+//! rt_sigreturn is dispatched before these (it rewrites the whole frame).
 
 use super::{nr, SysResult};
 use crate::errno::Errno;
@@ -12,20 +11,26 @@ use crate::sched::task::{current, find_task_by_pid};
 use crate::signal::*;
 use core::sync::atomic::Ordering;
 
-pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
-    Some(match number {
-        nr::KILL => sys_kill(a[0] as i32, a[1] as i32),
-        nr::TKILL => sys_tgkill(None, a[0] as i32, a[1] as i32),
-        nr::TGKILL => sys_tgkill(Some(a[0] as i32), a[1] as i32, a[2] as i32),
-        nr::RT_SIGACTION => sys_rt_sigaction(a[0] as i32, a[1], a[2], a[3]),
-        nr::RT_SIGPROCMASK => sys_rt_sigprocmask(a[0], a[1], a[2], a[3]),
-        nr::RT_SIGPENDING => sys_rt_sigpending(a[0], a[1]),
-        nr::RT_SIGSUSPEND => sys_rt_sigsuspend(a[0], a[1]),
-        nr::RT_SIGQUEUEINFO => sys_rt_sigqueueinfo(a[0] as i32, a[1] as i32, a[2]),
-        nr::RT_TGSIGQUEUEINFO => sys_rt_tgsigqueueinfo(a[0] as i32, a[1] as i32, a[2] as i32, a[3]),
-        nr::RT_SIGTIMEDWAIT => sys_rt_sigtimedwait(a[0], a[1], a[2], a[3]),
-        _ => return None,
-    })
+syscalls! {
+    a;
+    nr::KILL => sys_kill(a[0] as i32, a[1] as i32),
+    nr::TKILL => sys_tgkill(None, a[0] as i32, a[1] as i32),
+    nr::TGKILL => sys_tgkill(Some(a[0] as i32), a[1] as i32, a[2] as i32),
+    nr::RT_SIGACTION => sys_rt_sigaction(a[0] as i32, a[1], a[2], a[3]),
+    nr::RT_SIGPROCMASK => sys_rt_sigprocmask(a[0], a[1], a[2], a[3]),
+    nr::RT_SIGPENDING => sys_rt_sigpending(a[0], a[1]),
+    nr::RT_SIGSUSPEND => sys_rt_sigsuspend(a[0], a[1]),
+    nr::SIGALTSTACK => sys_sigaltstack(a[0], a[1], current_user_stack_pointer()),
+    nr::RT_SIGQUEUEINFO => sys_rt_sigqueueinfo(a[0] as i32, a[1] as i32, a[2]),
+    nr::RT_TGSIGQUEUEINFO => sys_rt_tgsigqueueinfo(a[0] as i32, a[1] as i32, a[2] as i32, a[3]),
+    nr::RT_SIGTIMEDWAIT => sys_rt_sigtimedwait(a[0], a[1], a[2], a[3]),
+}
+
+/// The stack pointer the caller had in user mode (Linux:
+/// `current_user_stack_pointer`).
+fn current_user_stack_pointer() -> u64 {
+    // SAFETY: the current task reading its own trap frame.
+    unsafe { crate::fork::task_pt_regs(current()).sp_el0 }
 }
 
 fn check_sig(sig: i32) -> Result<(), Errno> {
@@ -257,7 +262,7 @@ fn sys_rt_sigtimedwait(set: u64, info: u64, timeout: u64, sigsetsize: u64) -> Sy
 /// `do_sigaltstack`): `old` gets the stack, SS_DISABLE when none is set and
 /// SS_ONSTACK while running on it; `ss` sets a new one (EPERM while on the
 /// current one).
-pub(super) fn sys_sigaltstack(ss: u64, old: u64, sp: u64) -> SysResult {
+fn sys_sigaltstack(ss: u64, old: u64, sp: u64) -> SysResult {
     let me = current();
     let (old_sp, old_size, old_flags) = me.sas.get();
     let old_state = me.sas.state(sp) | (old_flags & SS_AUTODISARM);

@@ -17,25 +17,23 @@ use crate::pid::Pid;
 use crate::sched::task::{current, for_each_process, TaskRef};
 use core::sync::atomic::Ordering;
 
-pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
-    Some(match number {
-        nr::GETPRIORITY => sys_getpriority(a[0] as i32, a[1] as i32),
-        nr::SETPRIORITY => sys_setpriority(a[0] as i32, a[1] as i32, a[2] as i32),
-        nr::GETRESUID | nr::GETRESGID => sys_getresid(a[0], a[1], a[2]),
-        nr::GETGROUPS => sys_getgroups(a[0] as i32, a[1]),
-        nr::SETGROUPS => sys_setgroups(a[0] as i32, a[1]),
-        nr::PERSONALITY => sys_personality(a[0] as u32),
-        nr::SCHED_SETSCHEDULER => sys_sched_setscheduler(a[0] as i32, a[1] as i32, a[2]),
-        nr::SCHED_SETPARAM => sys_sched_setscheduler(a[0] as i32, SCHED_NORMAL, a[1]),
-        nr::SCHED_GETSCHEDULER => with_task(a[0] as i32, |_| Ok(SCHED_NORMAL as u64)),
-        nr::SCHED_GETPARAM => sys_sched_getparam(a[0] as i32, a[1]),
-        nr::SCHED_GET_PRIORITY_MAX => sched_priority_range(a[0] as i32).map(|(_, max)| max),
-        nr::SCHED_GET_PRIORITY_MIN => sched_priority_range(a[0] as i32).map(|(min, _)| min),
-        nr::IOPRIO_SET => sys_ioprio_set(a[0] as i32, a[1] as i32, a[2] as i32),
-        nr::IOPRIO_GET => sys_ioprio_get(a[0] as i32, a[1] as i32),
-        nr::SYSLOG => crate::printk::do_syslog(a[0] as u32, a[1], a[2] as i32),
-        _ => return None,
-    })
+syscalls! {
+    a;
+    nr::GETPRIORITY => sys_getpriority(a[0] as i32, a[1] as i32),
+    nr::SETPRIORITY => sys_setpriority(a[0] as i32, a[1] as i32, a[2] as i32),
+    nr::GETRESUID | nr::GETRESGID => sys_getresid(a[0], a[1], a[2]),
+    nr::GETGROUPS => sys_getgroups(a[0] as i32, a[1]),
+    nr::SETGROUPS => sys_setgroups(a[0] as i32, a[1]),
+    nr::PERSONALITY => sys_personality(a[0] as u32),
+    nr::SCHED_SETSCHEDULER => sys_sched_setscheduler(a[0] as i32, a[1] as i32, a[2]),
+    nr::SCHED_SETPARAM => sys_sched_setscheduler(a[0] as i32, SCHED_NORMAL, a[1]),
+    nr::SCHED_GETSCHEDULER => with_task(a[0] as i32, |_| Ok(SCHED_NORMAL as u64)),
+    nr::SCHED_GETPARAM => sys_sched_getparam(a[0] as i32, a[1]),
+    nr::SCHED_GET_PRIORITY_MAX => sched_priority_range(a[0] as i32).map(|(_, max)| max),
+    nr::SCHED_GET_PRIORITY_MIN => sched_priority_range(a[0] as i32).map(|(min, _)| min),
+    nr::IOPRIO_SET => sys_ioprio_set(a[0] as i32, a[1] as i32, a[2] as i32),
+    nr::IOPRIO_GET => sys_ioprio_get(a[0] as i32, a[1] as i32),
+    nr::SYSLOG => crate::printk::do_syslog(a[0] as u32, a[1], a[2] as i32),
 }
 
 /// Runs `f` on the task `pid` names (0: the caller), as Linux's

@@ -23,20 +23,18 @@ const NSEC_PER_SEC: u64 = 1_000_000_000;
 /// Clock ticks per second as user space counts them (Linux: USER_HZ).
 const USER_HZ: u64 = crate::fs::procfs::USER_HZ;
 
-pub fn dispatch(number: u64, a: &[u64; 6]) -> Option<SysResult> {
-    Some(match number {
-        nr::TIMES => sys_times(a[0]),
-        nr::CLOCK_SETTIME => sys_clock_settime(a[0], a[1]),
-        nr::SETTIMEOFDAY => sys_settimeofday(a[0], a[1]),
-        nr::ADJTIMEX => sys_clock_adjtime(CLOCK_REALTIME, a[0]),
-        nr::CLOCK_ADJTIME => sys_clock_adjtime(a[0], a[1]),
-        nr::TIMER_CREATE => sys_timer_create(a[0] as i32, a[1], a[2]),
-        nr::TIMER_SETTIME => sys_timer_settime(a[0] as i32, a[1] as u32, a[2], a[3]),
-        nr::TIMER_GETTIME => sys_timer_gettime(a[0] as i32, a[1]),
-        nr::TIMER_GETOVERRUN => timers::timer_getoverrun(a[0] as i32),
-        nr::TIMER_DELETE => timers::timer_delete(a[0] as i32).map(|_| 0),
-        _ => return None,
-    })
+syscalls! {
+    a;
+    nr::TIMES => sys_times(a[0]),
+    nr::CLOCK_SETTIME => sys_clock_settime(a[0], a[1]),
+    nr::SETTIMEOFDAY => sys_settimeofday(a[0], a[1]),
+    nr::ADJTIMEX => sys_clock_adjtime(CLOCK_REALTIME, a[0]),
+    nr::CLOCK_ADJTIME => sys_clock_adjtime(a[0], a[1]),
+    nr::TIMER_CREATE => sys_timer_create(a[0] as i32, a[1], a[2]),
+    nr::TIMER_SETTIME => sys_timer_settime(a[0] as i32, a[1] as u32, a[2], a[3]),
+    nr::TIMER_GETTIME => sys_timer_gettime(a[0] as i32, a[1]),
+    nr::TIMER_GETOVERRUN => timers::timer_getoverrun(a[0] as i32),
+    nr::TIMER_DELETE => timers::timer_delete(a[0] as i32).map(|_| 0),
 }
 
 fn clock_t(ns: u64) -> u64 {

@@ -486,6 +486,15 @@ pub fn release_task(p: TaskRef) {
         crate::fork::NR_USER_TASKS.fetch_sub(1, Ordering::Relaxed);
     }
     let _ = PIDS.lock().free(p.pid());
+    // Its queued signals stop counting against RLIMIT_SIGPENDING now, not
+    // when the last reference goes (Linux: `flush_sigqueue` in
+    // `__exit_signal`); the process's, once its last thread is gone.
+    p.pending.remove(!0);
+    if let Some(s) = p.signal_struct() {
+        if s.live.load(Ordering::SeqCst) == 0 {
+            s.shared_pending.remove(!0);
+        }
+    }
     p.put();
 }
 

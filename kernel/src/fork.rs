@@ -265,6 +265,12 @@ fn copy_process_user(args: &UserCloneArgs, frame: &crate::arch::exception::TrapF
     p.set_comm(parent.comm().as_str());
     p.start_time.store(crate::time::uptime_ns(), Ordering::Relaxed);
     p.blocked.store(parent.blocked.load(Ordering::Relaxed), Ordering::Relaxed);
+    // A thread sharing the memory gets no alternate signal stack: it would
+    // share its parent's (Linux: copy_process clears sas_ss_sp for CLONE_VM
+    // without CLONE_VFORK).
+    if args.flags & (CLONE_VM | CLONE_VFORK) != CLONE_VM {
+        p.sas.inherit(&parent.sas);
+    }
     // 6. The PID.
     let pid = match PIDS.lock().alloc() {
         Ok(pid) => pid,

@@ -19,32 +19,47 @@ impl Log for ConsoleLogger {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let ns = crate::time::uptime_ns();
-        let letter = match record.level() {
-            Level::Error => 'E',
-            Level::Warn => 'W',
-            Level::Info => 'I',
-            Level::Debug => 'D',
-            Level::Trace => 'T',
-        };
-        let syslog_level = match record.level() {
-            Level::Error => printk::LOGLEVEL_ERR,
-            Level::Warn => printk::LOGLEVEL_WARNING,
-            Level::Info => printk::LOGLEVEL_INFO,
-            Level::Debug | Level::Trace => printk::LOGLEVEL_DEBUG,
-        };
-        let (secs, micros) = (ns / 1_000_000_000, (ns % 1_000_000_000) / 1000);
-        let core = crate::arch::cpu::core_id();
-        // The log buffer keeps every line; the console shows those within
-        // its level (`dmesg -n`, `quiet`).
-        let _ = write!(printk::log_line(syslog_level), "[{secs:5}.{micros:06}] {letter} core{core}: {}", record.args());
-        if printk::console_shows(syslog_level) {
-            let mut out = crate::console::writer();
-            let _ = writeln!(out, "[{secs:5}.{micros:06}] {letter} core{core}: {}", record.args());
-        }
+        emit(record.level(), *record.args(), true);
     }
 
     fn flush(&self) {}
+}
+
+/// Writes one line to the log buffer and, when `console` is set and the
+/// console's level lets it, to the console.
+fn emit(level: Level, args: core::fmt::Arguments, console: bool) {
+    let ns = crate::time::uptime_ns();
+    let letter = match level {
+        Level::Error => 'E',
+        Level::Warn => 'W',
+        Level::Info => 'I',
+        Level::Debug => 'D',
+        Level::Trace => 'T',
+    };
+    let syslog_level = match level {
+        Level::Error => printk::LOGLEVEL_ERR,
+        Level::Warn => printk::LOGLEVEL_WARNING,
+        Level::Info => printk::LOGLEVEL_INFO,
+        Level::Debug | Level::Trace => printk::LOGLEVEL_DEBUG,
+    };
+    let (secs, micros) = (ns / 1_000_000_000, (ns % 1_000_000_000) / 1000);
+    let core = crate::arch::cpu::core_id();
+    // The log buffer keeps every line; the console shows those within
+    // its level (`dmesg -n`, `quiet`).
+    let _ = write!(printk::log_line(syslog_level), "[{secs:5}.{micros:06}] {letter} core{core}: {args}");
+    if console && printk::console_shows(syslog_level) {
+        let mut out = crate::console::writer();
+        let _ = writeln!(out, "[{secs:5}.{micros:06}] {letter} core{core}: {args}");
+    }
+}
+
+/// Logs a line the log buffer keeps whatever the `log=` level, shown on
+/// the console only when that level includes `level` (Linux: a printk
+/// below `console_loglevel` is stored and not printed). For reports that
+/// `dmesg` must have but that would crowd the console, such as user
+/// programs' faults.
+pub fn log_kept(level: Level, args: core::fmt::Arguments) {
+    emit(level, args, level <= log::max_level());
 }
 
 /// Installs the logger at `level`.

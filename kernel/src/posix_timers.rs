@@ -33,7 +33,6 @@ use crate::signal::{SigInfo, SignalStruct};
 use crate::sync::IrqSpinLock;
 use alloc::collections::BTreeMap;
 use alloc::sync::Arc;
-use core::sync::atomic::Ordering;
 
 pub const SIGEV_SIGNAL: i32 = 0;
 pub const SIGEV_NONE: i32 = 1;
@@ -307,15 +306,11 @@ fn bump_pending_overrun(t: TaskRef, s: Option<&Arc<SignalStruct>>, thread: bool,
         (false, Some(s)) => &s.shared_pending,
         _ => &t.pending,
     };
-    let sig = e.event.signo;
-    let mut infos = pending.info.lock();
-    if pending.signal.load(Ordering::SeqCst) & crate::signal::sigmask(sig) == 0 {
-        return false;
-    }
-    let info = &mut infos[sig as usize - 1];
-    if info.signo != sig || info.code != SI_TIMER || info.pid != e.id {
-        return false;
-    }
-    info.uid = info.uid.saturating_add(1).saturating_add(e.missed).min(DELAYTIMER_MAX);
-    true
+    pending.with_queued(e.event.signo, |info| {
+        if info.code != SI_TIMER || info.pid != e.id {
+            return false;
+        }
+        info.uid = info.uid.saturating_add(1).saturating_add(e.missed).min(DELAYTIMER_MAX);
+        true
+    })
 }

@@ -85,6 +85,56 @@ pub fn log_line(level: u32) -> LogLine {
     LogLine { ring }
 }
 
+/// A rate limit for a kind of message (Linux: `struct ratelimit_state`):
+/// at most `burst` messages in each `interval_ns` window; the rest are
+/// counted and reported as suppressed when the next window opens.
+pub struct RateLimit {
+    interval_ns: u64,
+    burst: u32,
+    /// (window start, messages let through in it, messages suppressed).
+    state: IrqSpinLock<(u64, u32, u32)>,
+}
+
+/// What [`RateLimit::check`] decided.
+pub struct RateVerdict {
+    /// Print this message.
+    pub allowed: bool,
+    /// Messages suppressed in the window that just closed (to report).
+    pub suppressed: u32,
+}
+
+impl RateLimit {
+    /// Linux's defaults: 10 messages per 5 seconds
+    /// (`DEFAULT_RATELIMIT_BURST`, `DEFAULT_RATELIMIT_INTERVAL`).
+    pub const fn new() -> Self {
+        RateLimit { interval_ns: 5_000_000_000, burst: 10, state: IrqSpinLock::new((0, 0, 0)) }
+    }
+
+    /// Whether a message may go out at uptime `now_ns` (Linux:
+    /// `___ratelimit`).
+    pub fn check(&self, now_ns: u64) -> RateVerdict {
+        let mut st = self.state.lock();
+        let mut suppressed = 0;
+        if st.1 == 0 || now_ns.saturating_sub(st.0) >= self.interval_ns {
+            suppressed = st.2;
+            *st = (now_ns, 0, 0);
+        }
+        if st.1 < self.burst {
+            st.1 += 1;
+            RateVerdict { allowed: true, suppressed }
+        } else {
+            st.2 += 1;
+            RateVerdict { allowed: false, suppressed }
+        }
+    }
+}
+
+impl Default for RateLimit {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Set when a line came in while a reader may sleep: the wake-up is left to
 /// the timer tick, since a line may be logged with scheduler locks held,
 /// which waking would take again (Linux defers it to irq_work too:

@@ -378,8 +378,7 @@ pub fn ptrace_init_task(child: TaskRef, parent: TaskRef, ev: i32, clone_flags: u
         child.ptrace.jobctl.store(JOBCTL_TRAP_STOP, Ordering::Relaxed);
         child.set_thread_flag(crate::sched::task::tif::SIGPENDING); // the way to user mode looks
     } else {
-        child.pending.signal.fetch_or(crate::signal::sigmask(SIGSTOP), Ordering::SeqCst);
-        child.pending.info.lock()[SIGSTOP as usize - 1] = SigInfo::kernel(SIGSTOP);
+        child.pending.add_kernel(SigInfo::kernel(SIGSTOP));
     }
     child.ptrace.flags.store(flags, Ordering::Release);
 }

@@ -16,11 +16,19 @@
 //! `fpsimd_context` record), returning through `rt_sigreturn`: the
 //! handler's `sa_restorer`, or the kernel's trampoline page.
 //!
+//! Real-time signals (SIGRTMIN and up) are queued once per send with their
+//! siginfo ([`SigPending`]), standard ones once; every queued instance
+//! counts against the receiver's RLIMIT_SIGPENDING. A handler with
+//! SA_ONSTACK runs on the thread's alternate stack ([`SigAltStack`]).
+//!
 //! Departures from Linux: a stop (SIGSTOP, SIGTSTP...) stops the thread that
 //! takes it at once and the group's other threads when they next return to
-//! user mode; there are no real-time signal queues (one pending instance per
-//! number), and no alternate signal stacks (`sigaltstack` is accepted and
-//! ignored).
+//! user mode; SIGKILL is taken before other pending signals (Linux takes
+//! the synchronous faults first); a siginfo from `rt_sigqueueinfo` keeps
+//! its first 32 bytes (code, pid, uid, value).
+//!
+//! Lock order: a `SigPending`'s queue lock nests inside TASKLIST (a child's
+//! exit signal) and takes only the heap's lock.
 
 use crate::arch::exception::TrapFrame;
 use crate::arch::fpsimd::{self, FpState};
@@ -31,6 +39,7 @@ use crate::sched::task::{current, for_each_process, pf, state, tif, TaskRef, TAS
 use crate::sync::IrqSpinLock;
 use crate::wstatus;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 pub const SIGHUP: i32 = 1;
@@ -59,6 +68,9 @@ pub const SIGXCPU: i32 = 24;
 pub const SIGXFSZ: i32 = 25;
 pub const SIGWINCH: i32 = 28;
 pub const SIGSYS: i32 = 31;
+/// The first real-time signal (the C libraries keep 32 and 33 for
+/// themselves, so their SIGRTMIN is 34).
+pub const SIGRTMIN: i32 = 32;
 /// Highest signal number.
 pub const NSIG: i32 = 64;
 
@@ -78,6 +90,8 @@ pub const SA_RESETHAND: u64 = 0x8000_0000;
 
 /// `si_code` values.
 pub const SI_USER: i32 = 0;
+/// Sent by `sigqueue` (`rt_sigqueueinfo`).
+pub const SI_QUEUE: i32 = -1;
 pub const SI_KERNEL: i32 = 0x80;
 pub const SI_TKILL: i32 = -6;
 pub use crate::wstatus::{CLD_CONTINUED, CLD_DUMPED, CLD_EXITED, CLD_KILLED, CLD_STOPPED};
@@ -159,40 +173,134 @@ impl SigInfo {
     }
 }
 
-/// Pending signals and their information.
+/// The root user's count of queued signals (Linux: the `ucounts`
+/// UCOUNT_RLIMIT_SIGPENDING of a user). Every process here runs as root
+/// (cred.rs), so there is one user and one count, compared with the
+/// receiver's RLIMIT_SIGPENDING as Linux's `__sigqueue_alloc` does.
+static QUEUED_SIGNALS: AtomicUsize = AtomicUsize::new(0);
+
+/// How many signals are queued (`/proc/<pid>/status` `SigQ`).
+pub fn queued_signals() -> usize {
+    QUEUED_SIGNALS.load(Ordering::Relaxed)
+}
+
+/// One queued signal instance (Linux: `struct sigqueue`), counted in
+/// [`QUEUED_SIGNALS`] while it exists.
+#[derive(Clone, Copy, Debug)]
+struct SigQueueEntry {
+    info: SigInfo,
+}
+
+/// Pending signals (Linux: `struct sigpending`): the set, and the queue of
+/// instances with their information in arrival order. A standard signal
+/// (below SIGRTMIN) is queued at most once; a real-time signal once per
+/// send. A signal whose instance could not be queued (over
+/// RLIMIT_SIGPENDING, or out of memory) is pending in the set alone and
+/// arrives with a zeroed SI_USER siginfo, as on Linux.
 pub struct SigPending {
     pub signal: AtomicU64,
-    pub info: IrqSpinLock<[SigInfo; NSIG as usize]>,
+    queue: IrqSpinLock<Vec<SigQueueEntry>>,
 }
 
 impl SigPending {
     pub const fn new() -> Self {
-        SigPending { signal: AtomicU64::new(0), info: IrqSpinLock::new([const { default_info() }; NSIG as usize]) }
+        SigPending { signal: AtomicU64::new(0), queue: IrqSpinLock::new(Vec::new()) }
     }
 
-    fn add(&self, info: SigInfo) {
-        let mut infos = self.info.lock();
-        if self.signal.load(Ordering::Relaxed) & sigmask(info.signo) == 0 {
-            infos[info.signo as usize - 1] = info;
+    /// Queues `info` (Linux: `__send_signal_locked`, `__sigqueue_alloc`).
+    /// `limit` is the receiver's RLIMIT_SIGPENDING. A standard signal
+    /// already pending is merged into the pending one. Signals the kernel
+    /// sends (si_code >= 0) below SIGRTMIN and POSIX timer expiries (Linux
+    /// preallocates their instance at `timer_create`) are queued over the
+    /// limit; a real-time signal with another si_code than SI_USER that
+    /// cannot be queued fails with EAGAIN; anything else is then pending
+    /// without its information.
+    pub fn add(&self, info: SigInfo, limit: u64) -> Result<(), Errno> {
+        let sig = info.signo;
+        let mut queue = self.queue.lock();
+        if sig < SIGRTMIN && self.signal.load(Ordering::Relaxed) & sigmask(sig) != 0 {
+            return Ok(()); // Linux: legacy_queue
         }
-        self.signal.fetch_or(sigmask(info.signo), Ordering::SeqCst);
+        let override_rlimit = (sig < SIGRTMIN && info.code >= 0) || info.code == crate::posix_timers::SI_TIMER;
+        let count = QUEUED_SIGNALS.fetch_add(1, Ordering::Relaxed) + 1;
+        if (override_rlimit || count as u64 <= limit) && queue.try_reserve(1).is_ok() {
+            queue.push(SigQueueEntry { info });
+        } else {
+            QUEUED_SIGNALS.fetch_sub(1, Ordering::Relaxed);
+            if sig >= SIGRTMIN && info.code != SI_USER {
+                return Err(Errno::EAGAIN);
+            }
+        }
+        self.signal.fetch_or(sigmask(sig), Ordering::SeqCst);
+        Ok(())
     }
 
-    fn remove(&self, mask: u64) {
+    /// Queues a signal the kernel sends, which no limit refuses.
+    pub fn add_kernel(&self, info: SigInfo) {
+        let _ = self.add(info, RLIM_INFINITY);
+    }
+
+    /// Drops every pending signal of `mask`, queued instances included
+    /// (Linux: `flush_sigqueue_mask`).
+    pub fn remove(&self, mask: u64) {
+        let mut queue = self.queue.lock();
+        let before = queue.len();
+        queue.retain(|e| sigmask(e.info.signo) & mask == 0);
+        QUEUED_SIGNALS.fetch_sub(before - queue.len(), Ordering::Relaxed);
         self.signal.fetch_and(!mask, Ordering::SeqCst);
     }
 
-    /// Takes the lowest pending signal of `allowed` (SIGKILL first).
+    /// Takes the lowest pending signal of `allowed` (SIGKILL first): its
+    /// oldest instance; the signal stays pending while more are queued
+    /// (Linux: `next_signal`, `collect_signal`).
     fn dequeue(&self, allowed: u64) -> Option<SigInfo> {
-        let infos = self.info.lock();
+        let mut queue = self.queue.lock();
         let ready = self.signal.load(Ordering::Relaxed) & allowed;
         if ready == 0 {
             return None;
         }
         let sig = if ready & sigmask(SIGKILL) != 0 { SIGKILL } else { ready.trailing_zeros() as i32 + 1 };
-        self.signal.fetch_and(!sigmask(sig), Ordering::SeqCst);
-        let info = infos[sig as usize - 1];
-        Some(if info.signo == sig { info } else { SigInfo::kernel(sig) })
+        let mut taken = None;
+        let mut more = false;
+        let mut i = 0;
+        while i < queue.len() {
+            if queue[i].info.signo == sig {
+                if taken.is_some() {
+                    more = true;
+                    break;
+                }
+                taken = Some(queue.remove(i).info);
+                QUEUED_SIGNALS.fetch_sub(1, Ordering::Relaxed);
+                continue;
+            }
+            i += 1;
+        }
+        if !more {
+            self.signal.fetch_and(!sigmask(sig), Ordering::SeqCst);
+        }
+        Some(taken.unwrap_or(SigInfo { signo: sig, code: SI_USER, ..Default::default() }))
+    }
+
+    /// Calls `f` on each queued instance of `sig` until it returns true;
+    /// returns whether it did (a POSIX timer counting an overrun on its
+    /// pending instance).
+    pub fn with_queued(&self, sig: i32, mut f: impl FnMut(&mut SigInfo) -> bool) -> bool {
+        let mut queue = self.queue.lock();
+        if self.signal.load(Ordering::SeqCst) & sigmask(sig) == 0 {
+            return false;
+        }
+        queue.iter_mut().filter(|e| e.info.signo == sig).any(|e| f(&mut e.info))
+    }
+
+    /// How many instances are queued.
+    pub fn queued(&self) -> usize {
+        self.queue.lock().len()
+    }
+}
+
+impl Drop for SigPending {
+    fn drop(&mut self) {
+        QUEUED_SIGNALS.fetch_sub(self.queue.lock().len(), Ordering::Relaxed);
     }
 }
 
@@ -202,8 +310,98 @@ impl Default for SigPending {
     }
 }
 
-const fn default_info() -> SigInfo {
-    SigInfo { signo: 0, code: 0, pid: 0, uid: 0, status: 0, addr: 0, value: 0 }
+/// `ss_flags` of `stack_t`.
+pub const SS_ONSTACK: u32 = 1;
+pub const SS_DISABLE: u32 = 2;
+/// Disarm the alternate stack while a handler runs on it.
+pub const SS_AUTODISARM: u32 = 1 << 31;
+/// The smallest alternate stack arm64 accepts (Linux: MINSIGSTKSZ).
+pub const MINSIGSTKSZ: u64 = 5120;
+
+/// A thread's alternate signal stack (Linux: `sas_ss_sp`, `sas_ss_size`,
+/// `sas_ss_flags` of `task_struct`). Written by the thread itself
+/// (`sigaltstack`, signal delivery, `rt_sigreturn`), by `copy_process`
+/// before the child runs and by exec.
+pub struct SigAltStack {
+    sp: AtomicU64,
+    size: AtomicU64,
+    /// SS_AUTODISARM, or SS_DISABLE once disarmed.
+    flags: AtomicU32,
+}
+
+impl SigAltStack {
+    pub const fn new() -> Self {
+        SigAltStack { sp: AtomicU64::new(0), size: AtomicU64::new(0), flags: AtomicU32::new(SS_DISABLE) }
+    }
+
+    /// (ss_sp, ss_size, the flags as set).
+    pub fn get(&self) -> (u64, u64, u32) {
+        (self.sp.load(Ordering::Relaxed), self.size.load(Ordering::Relaxed), self.flags.load(Ordering::Relaxed))
+    }
+
+    fn set(&self, sp: u64, size: u64, flags: u32) {
+        self.sp.store(sp, Ordering::Relaxed);
+        self.size.store(size, Ordering::Relaxed);
+        self.flags.store(flags, Ordering::Relaxed);
+    }
+
+    /// No alternate stack (exec; a thread created with CLONE_VM; Linux:
+    /// `sas_ss_reset`).
+    pub fn reset(&self) {
+        self.set(0, 0, SS_DISABLE);
+    }
+
+    /// A copy of `other`'s settings (fork).
+    pub fn inherit(&self, other: &SigAltStack) {
+        let (sp, size, flags) = other.get();
+        self.set(sp, size, flags);
+    }
+
+    /// Whether the user stack pointer `sp` lies on the alternate stack
+    /// (Linux: `on_sig_stack`; never, when it disarms itself).
+    pub fn on_stack(&self, sp: u64) -> bool {
+        let (base, size, flags) = self.get();
+        flags & SS_AUTODISARM == 0 && sp > base && sp - base <= size
+    }
+
+    /// SS_DISABLE, SS_ONSTACK or 0 for a thread whose stack pointer is `sp`
+    /// (Linux: `sas_ss_flags`).
+    pub fn state(&self, sp: u64) -> u32 {
+        if self.size.load(Ordering::Relaxed) == 0 {
+            SS_DISABLE
+        } else if self.on_stack(sp) {
+            SS_ONSTACK
+        } else {
+            0
+        }
+    }
+
+    /// `sigaltstack`'s change (Linux: `do_sigaltstack`): EPERM while `sp`
+    /// is on the current alternate stack, EINVAL for an unknown mode,
+    /// ENOMEM below MINSIGSTKSZ.
+    pub fn change(&self, sp: u64, ss_sp: u64, ss_size: u64, ss_flags: u32) -> Result<(), Errno> {
+        if self.on_stack(sp) {
+            return Err(Errno::EPERM);
+        }
+        let mode = ss_flags & !SS_AUTODISARM;
+        if mode != SS_DISABLE && mode != SS_ONSTACK && mode != 0 {
+            return Err(Errno::EINVAL);
+        }
+        if mode == SS_DISABLE {
+            self.set(0, 0, ss_flags);
+        } else if ss_size < MINSIGSTKSZ {
+            return Err(Errno::ENOMEM);
+        } else {
+            self.set(ss_sp, ss_size, ss_flags);
+        }
+        Ok(())
+    }
+}
+
+impl Default for SigAltStack {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 /// The handler table (Linux: `struct sighand_struct`).
@@ -252,6 +450,7 @@ pub const RLIMIT_STACK: usize = 3;
 pub const RLIMIT_NPROC: usize = 6;
 pub const RLIMIT_NOFILE: usize = 7;
 pub const RLIMIT_AS: usize = 9;
+pub const RLIMIT_SIGPENDING: usize = 11;
 pub const RLIM_NLIMITS: usize = 16;
 
 /// Job-control notices for the parent's `wait4` (Linux: SIGNAL_CLD_*).
@@ -337,9 +536,9 @@ impl SignalStruct {
     }
 
     /// init's limits, as on Linux: the stack 8 MiB, open files 1024, and
-    /// processes half of what memory holds kernel stacks for (Linux:
-    /// `set_max_threads`, `init_task` gets max_threads / 2); the rest
-    /// unlimited.
+    /// processes and queued signals half of what memory holds kernel stacks
+    /// for (Linux: `set_max_threads`, `init_task` gets max_threads / 2); the
+    /// rest unlimited.
     pub fn default_rlimits() -> [Rlimit; RLIM_NLIMITS] {
         let mut r = [Rlimit { cur: RLIM_INFINITY, max: RLIM_INFINITY }; RLIM_NLIMITS];
         r[RLIMIT_STACK] = Rlimit { cur: 8 << 20, max: RLIM_INFINITY };
@@ -349,6 +548,7 @@ impl SignalStruct {
             (crate::mm::phys::stats().total / (8 * stack_pages)).clamp(20, crate::mm::vmstack::MAX_STACKS);
         let nproc = (max_threads / 2) as u64;
         r[RLIMIT_NPROC] = Rlimit { cur: nproc, max: nproc };
+        r[RLIMIT_SIGPENDING] = Rlimit { cur: nproc, max: nproc };
         r
     }
 
@@ -505,9 +705,10 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
     crate::trace::signal_generate(sig, info.code, t, group, 0);
     // Queued, then flagged (tif::SIGPENDING): for a group signal every
     // thread, since any of them may be the one to take it.
+    let limit = signal.as_ref().map_or(RLIM_INFINITY, |s| s.rlimit(RLIMIT_SIGPENDING));
     match (&signal, group) {
         (Some(s), true) => {
-            s.shared_pending.add(info);
+            s.shared_pending.add(info, limit)?;
             if s.live.load(Ordering::SeqCst) == 1 && !zombie {
                 t.set_thread_flag(tif::SIGPENDING); // `t` is the only thread
             } else {
@@ -515,7 +716,7 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
             }
         }
         _ => {
-            t.pending.add(info);
+            t.pending.add(info, limit)?;
             t.set_thread_flag(tif::SIGPENDING);
         }
     }
@@ -529,7 +730,7 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
             let mut all = alloc::vec::Vec::new();
             threads(&mut |th| all.push(th.get()));
             for th in all {
-                th.pending.add(SigInfo::kernel(SIGKILL));
+                th.pending.add_kernel(SigInfo::kernel(SIGKILL));
                 signal_wake_up(th, true);
                 th.put();
             }
@@ -685,7 +886,7 @@ pub fn de_thread() -> Result<(), Errno> {
         }
     });
     for t in others {
-        t.pending.add(SigInfo::kernel(SIGKILL));
+        t.pending.add_kernel(SigInfo::kernel(SIGKILL));
         signal_wake_up(t, true);
         t.put();
     }
@@ -756,7 +957,7 @@ pub fn do_group_exit(code: i32) -> ! {
                     }
                 });
                 for th in threads {
-                    th.pending.add(SigInfo::kernel(SIGKILL));
+                    th.pending.add_kernel(SigInfo::kernel(SIGKILL));
                     signal_wake_up(th, true);
                     th.put();
                 }
@@ -843,10 +1044,19 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
             block |= sigmask(sig);
         }
         me.blocked.fetch_or(block & !UNBLOCKABLE, Ordering::SeqCst);
+        // SA_RESETHAND: the handler becomes SIG_DFL once it is taken; the
+        // flags and mask stay as they were set (Linux: SA_ONESHOT in
+        // `get_signal`).
         if action.flags & SA_RESETHAND != 0 {
             if let Some(h) = me.sighand() {
-                h.action.lock()[sig as usize - 1] = SigAction::default();
+                h.action.lock()[sig as usize - 1].handler = SIG_DFL;
             }
+        }
+        // A self-disarming alternate stack is given up while the handler
+        // runs; rt_sigreturn sets it back from the frame (Linux:
+        // `signal_delivered`).
+        if me.sas.get().2 & SS_AUTODISARM != 0 {
+            me.sas.reset();
         }
         me.restore_sigmask.store(false, Ordering::Relaxed);
         return;
@@ -924,10 +1134,14 @@ pub fn siginfo_bytes(info: &SigInfo) -> [u8; SIGINFO_SIZE as usize] {
     } else {
         b[16..20].copy_from_slice(&info.pid.to_le_bytes());
         b[20..24].copy_from_slice(&info.uid.to_le_bytes());
-        b[24..28].copy_from_slice(&info.status.to_le_bytes());
-    }
-    if info.code == crate::posix_timers::SI_TIMER {
-        b[24..32].copy_from_slice(&info.value.to_le_bytes());
+        // `si_status` of a child's signal, or where no child sent it the
+        // `si_value` of SI_QUEUE, SI_TIMER and rt_sigqueueinfo (the two
+        // overlay each other in `siginfo_t`).
+        if info.value != 0 {
+            b[24..32].copy_from_slice(&info.value.to_le_bytes());
+        } else {
+            b[24..28].copy_from_slice(&info.status.to_le_bytes());
+        }
     }
     b
 }
@@ -944,7 +1158,11 @@ pub fn siginfo_from_bytes(b: &[u8; SIGINFO_SIZE as usize]) -> SigInfo {
     } else {
         info.pid = i32_at(16);
         info.uid = i32_at(20) as u32;
-        info.status = i32_at(24);
+        if signo == SIGCHLD && code > 0 {
+            info.status = i32_at(24);
+        } else {
+            info.value = u64::from_le_bytes(b[24..32].try_into().unwrap());
+        }
     }
     info
 }
@@ -958,7 +1176,12 @@ fn setup_rt_frame(
     action: &SigAction,
     info: &SigInfo,
 ) -> Result<(), Errno> {
-    let sp = (frame.sp_el0.wrapping_sub(FRAME_SIZE + 16)) & !15;
+    // SA_ONSTACK moves to the alternate stack unless already on it (Linux:
+    // `sigsp`).
+    let user_sp = frame.sp_el0;
+    let (ss_sp, ss_size, ss_flags) = me.sas.get();
+    let top = if action.flags & SA_ONSTACK != 0 && me.sas.state(user_sp) == 0 { ss_sp + ss_size } else { user_sp };
+    let sp = (top.wrapping_sub(FRAME_SIZE + 16)) & !15;
     let mut buf = crate::syscall::kbuf((FRAME_SIZE + 16) as usize)?;
     buf[..SIGINFO_SIZE as usize].copy_from_slice(&siginfo_bytes(info));
     let put = |buf: &mut [u8], off: u64, v: u64| buf[off as usize..off as usize + 8].copy_from_slice(&v.to_le_bytes());
@@ -969,7 +1192,11 @@ fn setup_rt_frame(
         me.blocked.load(Ordering::Relaxed)
     };
     put(&mut buf, UC_SIGMASK, old_mask);
-    put(&mut buf, UC_STACK + 8, 2); // ss_flags = SS_DISABLE
+    // uc_stack: the alternate stack as it is set (Linux: `__save_altstack`);
+    // rt_sigreturn sets it back from here.
+    put(&mut buf, UC_STACK, ss_sp);
+    put(&mut buf, UC_STACK + 8, ss_flags as u64);
+    put(&mut buf, UC_STACK + 16, ss_size);
     put(&mut buf, SC_FAULT_ADDRESS, info.addr);
     for (i, r) in frame.regs.iter().enumerate() {
         put(&mut buf, SC_REGS + 8 * i as u64, *r);
@@ -1023,6 +1250,9 @@ pub fn sys_rt_sigreturn(frame: &mut TrapFrame) -> u64 {
     // EL0 in AArch64 with interrupts unmasked, whatever it says.
     frame.spsr = get(SC_PSTATE) & 0xf000_0000;
     current().blocked.store(get(UC_SIGMASK) & !UNBLOCKABLE, Ordering::SeqCst);
+    // The alternate stack as the frame says, judged from the stack pointer
+    // just restored; refusals are ignored (Linux: `restore_altstack`).
+    let _ = current().sas.change(frame.sp_el0, get(UC_STACK), get(UC_STACK + 16), get(UC_STACK + 8) as u32);
     let r = SC_RESERVED as usize;
     if u32::from_le_bytes(buf[r..r + 4].try_into().unwrap()) == FPSIMD_MAGIC {
         let mut fp = FpState::zeroed();
@@ -1047,6 +1277,6 @@ pub fn force_sig_fault(sig: i32, code: i32, addr: u64) {
         }
         me.blocked.fetch_and(!sigmask(sig), Ordering::SeqCst);
     }
-    me.pending.add(SigInfo { signo: sig, code, addr, ..Default::default() });
+    me.pending.add_kernel(SigInfo { signo: sig, code, addr, ..Default::default() });
     me.set_thread_flag(tif::SIGPENDING);
 }

@@ -256,6 +256,9 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
         own.flush_handlers();
         *me.sighand_ptr.lock() = Some(own);
     }
+    // The new image has no alternate signal stack (POSIX; the old one's
+    // memory is gone).
+    me.sas.reset();
     // The descriptor table too (Linux: unshare_files in begin_new_exec): a
     // table shared by CLONE_FILES with another process must not lose that
     // process's close-on-exec descriptors.

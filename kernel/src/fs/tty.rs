@@ -40,6 +40,35 @@ struct Ctty {
     pgrp: crate::pid::Pid,
 }
 
+/// Held across one `write` to the terminal, so writes from different
+/// processes never interleave (Linux: the tty's `atomic_write_lock`, a
+/// mutex: a writer that finds it taken sleeps on [`WRITE_WAIT`]). Kernel
+/// log lines do not take it and may still land between two pieces.
+static WRITE_LOCKED: core::sync::atomic::AtomicBool = core::sync::atomic::AtomicBool::new(false);
+static WRITE_WAIT: WaitQueueHead = WaitQueueHead::new();
+
+/// The terminal's write lock, released when dropped.
+struct TtyWriteLock;
+
+impl TtyWriteLock {
+    /// Takes the lock, sleeping while another writer has it; a signal ends
+    /// the wait (ERESTARTSYS, as Linux's `tty_write_lock`).
+    fn lock() -> Result<TtyWriteLock, Errno> {
+        let take = || WRITE_LOCKED.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok();
+        if !take() {
+            WRITE_WAIT.wait_event(state::TASK_INTERRUPTIBLE, take).map_err(|_| Errno::ERESTARTSYS)?;
+        }
+        Ok(TtyWriteLock)
+    }
+}
+
+impl Drop for TtyWriteLock {
+    fn drop(&mut self) {
+        WRITE_LOCKED.store(false, Ordering::Release);
+        WRITE_WAIT.wake_up();
+    }
+}
+
 /// ioctl requests (asm-generic/ioctls.h).
 pub mod ioctl {
     pub const TCGETS: u32 = 0x5401;
@@ -268,8 +297,12 @@ impl FileOps for Console {
         if LDISC.lock().termios().c_lflag & super::n_tty::TOSTOP != 0 {
             tty_check_change(crate::signal::SIGTTOU)?;
         }
+        // One write at a time, whole (Linux: `tty_write_lock`): no other
+        // process's output lands inside it.
+        let _atomic = TtyWriteLock::lock()?;
         // In pieces, so interrupts are not masked for a whole long write;
-        // lock order: the line discipline, then the console output.
+        // lock order: the write lock, the line discipline, then the
+        // console output.
         for piece in buf.chunks(256) {
             let ldisc = LDISC.lock();
             let mut out = crate::console::writer();

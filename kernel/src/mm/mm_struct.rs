@@ -354,7 +354,10 @@ impl MmStruct {
     /// Resolves a fault at `addr` (Linux: `handle_mm_fault`). `Err(EFAULT)`:
     /// no VMA or the wrong permission, the caller's SIGSEGV; `ENOMEM`: no page.
     pub fn handle_mm_fault(&self, addr: u64, access: Access) -> Result<(), Errno> {
-        let inner = self.inner.lock();
+        let mut inner = self.inner.lock();
+        if inner.vmas.find(addr).is_none() {
+            expand_stack(&mut inner, addr)?;
+        }
         self.fault_locked(&inner, addr, access).map(|_| ())
     }
 
@@ -625,11 +628,13 @@ impl MmStruct {
         limits: VmLimits,
         noreserve: bool,
     ) -> Result<u64, Errno> {
-        self.mmap_region(addr, len, prot_bits, placement, limits, None, noreserve)
+        self.mmap_region(addr, len, prot_bits, placement, limits, None, noreserve, false)
     }
 
     /// [`MmStruct::mmap_area`] of a file, or of anonymous memory if `file`
-    /// is None (Linux: `mmap_region`, whose argument list is as long).
+    /// is None (Linux: `mmap_region`, whose argument list is as long);
+    /// `growsdown`: anonymous memory that grows down when touched below
+    /// (MAP_GROWSDOWN; ignored for files).
     #[allow(clippy::too_many_arguments)]
     pub fn mmap_region(
         &self,
@@ -640,6 +645,7 @@ impl MmStruct {
         limits: VmLimits,
         file: Option<FileMap>,
         noreserve: bool,
+        growsdown: bool,
     ) -> Result<u64, Errno> {
         let mut inner = self.inner.lock();
         let replaced = if placement == Placement::Fixed { (addr, addr.saturating_add(len)) } else { (0, 0) };
@@ -647,9 +653,12 @@ impl MmStruct {
         let private = file.as_ref().is_none_or(|f| !f.shared);
         let checked = !noreserve || overcommit::mode() == overcommit::OVERCOMMIT_NEVER;
         let charge = if private && checked && prot_bits & prot::WRITE != 0 { overcommit::pages(len) } else { 0 };
-        committed_change(&mut inner, charge, |inner| self.mmap_locked(inner, addr, len, prot_bits, placement, file))
+        committed_change(&mut inner, charge, |inner| {
+            self.mmap_locked(inner, addr, len, prot_bits, placement, file, growsdown)
+        })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn mmap_locked(
         &self,
         inner: &mut MmInner,
@@ -658,6 +667,7 @@ impl MmStruct {
         prot_bits: u8,
         placement: Placement,
         file: Option<FileMap>,
+        growsdown: bool,
     ) -> Result<u64, Errno> {
         let start = match placement {
             Placement::Hint => {
@@ -680,6 +690,7 @@ impl MmStruct {
             Placement::FixedNoReplace => addr,
         };
         let kind = match &file {
+            None if growsdown => VmaKind::GrowsDown,
             None => VmaKind::Anonymous,
             Some(f) => {
                 let object = super::filemap::new_object_id();
@@ -1024,6 +1035,26 @@ fn exec_stack_floor(inner: &MmInner) -> u64 {
 /// exec, so a larger limit changes nothing).
 fn stack_limit() -> u64 {
     crate::sched::task::current().signal_struct().map_or(u64::MAX, |s| s.rlimit(crate::signal::RLIMIT_STACK))
+}
+
+/// Grows the MAP_GROWSDOWN area above the unmapped `addr` down to it, up
+/// to the current task's RLIMIT_STACK and RLIMIT_AS (Linux: `expand_stack`
+/// from the fault handler); EFAULT when there is none or it may not grow.
+/// Departure: the main stack is a fixed area (`STACK_SIZE`) faulted in up to
+/// RLIMIT_STACK, not a growing one, so a limit above 8 MiB gives no more.
+fn expand_stack(inner: &mut MmInner, addr: u64) -> Result<(), Errno> {
+    let address_space =
+        crate::sched::task::current().signal_struct().map_or(u64::MAX, |s| s.rlimit(crate::signal::RLIMIT_AS));
+    let limits = VmLimits { address_space, data: u64::MAX };
+    // The pages it gains are committed memory, asked for first (Linux:
+    // acct_stack_growth's `security_vm_enough_memory_mm`).
+    let grow = match inner.vmas.iter().find(|v| v.start > addr) {
+        Some(v) if v.kind == VmaKind::GrowsDown && v.accountable() => v.start - (addr & !(PAGE - 1)),
+        _ => 0,
+    };
+    committed_change(inner, overcommit::pages(grow), |inner| inner.vmas.expand_down(addr, stack_limit(), limits))
+        .map(|_| ())
+        .map_err(|_| Errno::EFAULT)
 }
 
 /// Forgets the mapped files no VMA refers to any more.

@@ -32,6 +32,9 @@ pub enum VmaKind {
     Stack,
     /// Anonymous private memory from mmap.
     Anonymous,
+    /// Anonymous private memory from mmap with MAP_GROWSDOWN: a touch below
+    /// it moves its start down (Linux: VM_GROWSDOWN, `expand_downwards`).
+    GrowsDown,
     /// A page the kernel provides to every process (the signal-return
     /// trampoline); never copied on write, never unmapped by the process.
     Special,
@@ -86,7 +89,7 @@ impl Vma {
     /// Whether the area counts as data for RLIMIT_DATA: private and
     /// writable, and not the stack (Linux: `is_data_mapping`).
     pub fn is_data(&self) -> bool {
-        self.prot & prot::WRITE != 0 && !matches!(self.kind, VmaKind::Stack | VmaKind::Special)
+        self.prot & prot::WRITE != 0 && !matches!(self.kind, VmaKind::Stack | VmaKind::GrowsDown | VmaKind::Special)
     }
 
     /// Whether the area is committed memory (mm/overcommit.rs): private
@@ -119,6 +122,10 @@ impl VmLimits {
 /// `vm.max_map_count`): a process cutting its memory into ever more areas
 /// gets ENOMEM instead of using up the kernel heap.
 pub const MAX_MAP_COUNT: usize = 65530;
+
+/// How close below another area a growing-down area may come (Linux's
+/// `stack_guard_gap`, 256 pages).
+pub const STACK_GUARD_GAP: u64 = 256 * PAGE;
 
 /// The areas of one address space.
 #[derive(Clone, Debug, Default)]
@@ -203,6 +210,36 @@ impl VmaList {
     /// Whether any area overlaps `[start, end)`.
     fn overlaps(&self, start: u64, end: u64) -> bool {
         self.areas.range(..end).next_back().is_some_and(|(_, v)| v.end > start)
+    }
+
+    /// Moves the start of the MAP_GROWSDOWN area just above the unmapped
+    /// `addr` down to `addr`'s page, for a fault there (Linux:
+    /// `expand_downwards`, `acct_stack_growth`): EFAULT (the fault's
+    /// SIGSEGV) when no such area is above, when the page is below
+    /// `mmap_min_addr`, when it comes within [`STACK_GUARD_GAP`] of an
+    /// accessible area below, or when the area would pass `max_size`
+    /// (RLIMIT_STACK) or the address-space limit of `limits`. Returns the
+    /// grown area.
+    pub fn expand_down(&mut self, addr: u64, max_size: u64, limits: VmLimits) -> Result<Vma, Errno> {
+        let start = addr & !(PAGE - 1);
+        let above = self.areas.range(addr..).next().map(|(_, v)| *v).ok_or(Errno::EFAULT)?;
+        if above.kind != VmaKind::GrowsDown || self.find(addr).is_some() || start < PAGE {
+            return Err(Errno::EFAULT);
+        }
+        if let Some((_, below)) = self.areas.range(..addr).next_back() {
+            if below.kind != VmaKind::GrowsDown && below.prot != 0 && addr - below.end < STACK_GUARD_GAP {
+                return Err(Errno::EFAULT);
+            }
+        }
+        let grow = above.start - start;
+        let total: u64 = self.areas.values().map(Vma::len).sum();
+        if above.end - start > max_size || total.saturating_add(grow) > limits.address_space {
+            return Err(Errno::EFAULT);
+        }
+        self.areas.remove(&above.start);
+        let grown = Vma { start, ..above };
+        self.areas.insert(start, grown);
+        Ok(grown)
     }
 
     /// Adds an area over `[start, start + len)` (len rounded up to pages);
@@ -371,6 +408,29 @@ mod tests {
 
     fn layout(list: &VmaList) -> Vec<(u64, u64, u8)> {
         list.iter().map(|v| (v.start, v.end, v.prot)).collect()
+    }
+
+    #[test]
+    fn a_growsdown_area_grows_to_a_touch_below_it_within_its_limits() {
+        let mut m = VmaList::new();
+        let top = 0x4000_0000;
+        m.insert(top, 0x4000, READ | WRITE, VmaKind::GrowsDown).unwrap();
+        m.insert(top - 300 * 0x1000, 0x1000, READ, VmaKind::Anonymous).unwrap();
+        // Just below, and further below: the start moves down to the page.
+        assert_eq!(m.expand_down(top - 1, u64::MAX, VmLimits::NONE).unwrap().start, top - 0x1000);
+        assert_eq!(m.expand_down(top - 0x10_123, u64::MAX, VmLimits::NONE).unwrap().start, top - 0x11000);
+        assert_eq!(m.find(top - 0x8000).unwrap().end, top + 0x4000);
+        // Not within the guard gap of the area below.
+        assert_eq!(m.expand_down(top - 100 * 0x1000, u64::MAX, VmLimits::NONE).err(), Some(Errno::EFAULT));
+        // Not past the size limit (RLIMIT_STACK) or the address-space limit.
+        assert_eq!(m.expand_down(top - 0x20000, 0x20000, VmLimits::NONE).err(), Some(Errno::EFAULT));
+        let as_limit = VmLimits { address_space: 0x16000 + 0x1000, data: u64::MAX };
+        assert_eq!(m.expand_down(top - 0x13000, u64::MAX, as_limit).err(), Some(Errno::EFAULT));
+        assert_eq!(m.expand_down(top - 0x12000, u64::MAX, as_limit).unwrap().start, top - 0x12000);
+        // An ordinary area never grows.
+        let mut plain = VmaList::new();
+        plain.insert(top, 0x4000, READ | WRITE, VmaKind::Anonymous).unwrap();
+        assert_eq!(plain.expand_down(top - 1, u64::MAX, VmLimits::NONE).err(), Some(Errno::EFAULT));
     }
 
     #[test]

@@ -203,6 +203,8 @@ pub struct TaskStruct {
     /// The mask `rt_sigsuspend` replaced, restored after the handler.
     pub saved_sigmask: AtomicU64,
     pub restore_sigmask: AtomicBool,
+    /// The alternate signal stack (`sigaltstack`).
+    pub sas: crate::signal::SigAltStack,
     /// [`tif`] bits: work for the way back to user mode.
     pub thread_flags: AtomicU32,
     /// CLONE_CHILD_CLEARTID: zeroed and futex-woken at exit (Linux:
@@ -292,6 +294,7 @@ impl TaskStruct {
             real_blocked: AtomicU64::new(0),
             saved_sigmask: AtomicU64::new(0),
             restore_sigmask: AtomicBool::new(false),
+            sas: crate::signal::SigAltStack::new(),
             // A new task looks once: its group may have signals pending.
             thread_flags: AtomicU32::new(tif::SIGPENDING),
             clear_child_tid: AtomicU64::new(0),

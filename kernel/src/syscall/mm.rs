@@ -92,6 +92,9 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64, offset: u64
         return Err(Errno::ENOMEM);
     }
     let file = if flags & MAP_ANONYMOUS != 0 {
+        if shared && flags & MAP_GROWSDOWN != 0 {
+            return Err(Errno::EINVAL); // as Linux: shared memory never grows
+        }
         if shared {
             let object = crate::fs::tmpfs::shmem_file(len)?;
             Some(FileMap { mapping: object, pgoff: 0, shared: true })
@@ -114,7 +117,8 @@ fn sys_mmap(addr: u64, len: u64, prot_arg: u64, flags: u64, fd: i64, offset: u64
         }
         Some(FileMap { mapping: tmp, pgoff: offset / PAGE, shared })
     };
-    mm.mmap_region(addr, len, prot_bits(prot_arg), placement, vm_limits(), file, flags & MAP_NORESERVE != 0)
+    let growsdown = flags & (MAP_GROWSDOWN | MAP_ANONYMOUS) == MAP_GROWSDOWN | MAP_ANONYMOUS;
+    mm.mmap_region(addr, len, prot_bits(prot_arg), placement, vm_limits(), file, flags & MAP_NORESERVE != 0, growsdown)
 }
 
 /// `mremap` with MREMAP_MAYMOVE and MREMAP_FIXED (MREMAP_DONTUNMAP and a

@@ -163,8 +163,10 @@ pub mod nr {
     pub const RT_SIGPROCMASK: u64 = 135;
     pub const RT_SIGPENDING: u64 = 136;
     pub const RT_SIGTIMEDWAIT: u64 = 137;
+    pub const RT_SIGQUEUEINFO: u64 = 138;
     pub const RT_SIGRETURN: u64 = 139;
     pub const REBOOT: u64 = 142;
+    pub const RT_TGSIGQUEUEINFO: u64 = 240;
     pub const SETREGID: u64 = 143;
     pub const TIMES: u64 = 153;
     pub const SETGID: u64 = 144;

@@ -1,5 +1,6 @@
 //! Signal system calls (Linux: kernel/signal.c): kill, tkill, tgkill,
-//! rt_sigaction, rt_sigprocmask, rt_sigpending, rt_sigsuspend, sigaltstack.
+//! rt_sigaction, rt_sigprocmask, rt_sigpending, rt_sigsuspend,
+//! rt_sigtimedwait, rt_sigqueueinfo, rt_tgsigqueueinfo, sigaltstack.
 //! rt_sigreturn is dispatched before these (it rewrites the whole frame).
 
 use super::{nr, SysResult};
@@ -19,8 +20,17 @@ syscalls! {
     nr::RT_SIGPROCMASK => sys_rt_sigprocmask(a[0], a[1], a[2], a[3]),
     nr::RT_SIGPENDING => sys_rt_sigpending(a[0], a[1]),
     nr::RT_SIGSUSPEND => sys_rt_sigsuspend(a[0], a[1]),
-    nr::SIGALTSTACK => sys_sigaltstack(a[0], a[1]),
+    nr::SIGALTSTACK => sys_sigaltstack(a[0], a[1], current_user_stack_pointer()),
+    nr::RT_SIGQUEUEINFO => sys_rt_sigqueueinfo(a[0] as i32, a[1] as i32, a[2]),
+    nr::RT_TGSIGQUEUEINFO => sys_rt_tgsigqueueinfo(a[0] as i32, a[1] as i32, a[2] as i32, a[3]),
     nr::RT_SIGTIMEDWAIT => sys_rt_sigtimedwait(a[0], a[1], a[2], a[3]),
+}
+
+/// The stack pointer the caller had in user mode (Linux:
+/// `current_user_stack_pointer`).
+fn current_user_stack_pointer() -> u64 {
+    // SAFETY: the current task reading its own trap frame.
+    unsafe { crate::fork::task_pt_regs(current()).sp_el0 }
 }
 
 fn check_sig(sig: i32) -> Result<(), Errno> {
@@ -89,9 +99,9 @@ fn sys_rt_sigaction(sig: i32, act: u64, oldact: u64, sigsetsize: u64) -> SysResu
     // POSIX says so).
     if let Some(n) = new {
         if n.handler == SIG_IGN || (n.handler == SIG_DFL && default_action(sig) == DefaultAction::Ignore) {
-            me.pending.signal.fetch_and(!sigmask(sig), Ordering::SeqCst);
+            me.pending.remove(sigmask(sig));
             if let Some(s) = me.signal_struct() {
-                s.shared_pending.signal.fetch_and(!sigmask(sig), Ordering::SeqCst);
+                s.shared_pending.remove(sigmask(sig));
             }
         }
     }
@@ -248,16 +258,79 @@ fn sys_rt_sigtimedwait(set: u64, info: u64, timeout: u64, sigsetsize: u64) -> Sy
     Ok(got.signo as u64)
 }
 
-/// `sigaltstack`: accepted and reported as disabled (no alternate stacks).
-fn sys_sigaltstack(ss: u64, old: u64) -> SysResult {
+/// `sigaltstack(ss, old)` for a thread whose stack pointer is `sp` (Linux:
+/// `do_sigaltstack`): `old` gets the stack, SS_DISABLE when none is set and
+/// SS_ONSTACK while running on it; `ss` sets a new one (EPERM while on the
+/// current one).
+fn sys_sigaltstack(ss: u64, old: u64, sp: u64) -> SysResult {
+    let me = current();
+    let (old_sp, old_size, old_flags) = me.sas.get();
+    let old_state = me.sas.state(sp) | (old_flags & SS_AUTODISARM);
     if ss != 0 {
         let mut b = [0u8; 24];
         copy_from_user(&mut b, ss)?;
+        let ss_sp = u64::from_le_bytes(b[0..8].try_into().unwrap());
+        let ss_flags = u32::from_le_bytes(b[8..12].try_into().unwrap());
+        let ss_size = u64::from_le_bytes(b[16..24].try_into().unwrap());
+        me.sas.change(sp, ss_sp, ss_size, ss_flags)?;
     }
     if old != 0 {
         let mut b = [0u8; 24];
-        b[8..12].copy_from_slice(&2u32.to_le_bytes()); // SS_DISABLE
+        b[0..8].copy_from_slice(&old_sp.to_le_bytes());
+        b[8..12].copy_from_slice(&old_state.to_le_bytes());
+        b[16..24].copy_from_slice(&old_size.to_le_bytes());
         copy_to_user(old, &b)?;
     }
     Ok(0)
+}
+
+/// A `siginfo_t` a process passes to `rt_sigqueueinfo` for signal `sig`
+/// (Linux: `__copy_siginfo_from_user`): its si_code, si_pid, si_uid and
+/// si_value, which is what the `_rt` layout holds. Departure: bytes past
+/// si_value are not kept. EPERM when it claims to come from the kernel or
+/// from `kill`/`tgkill` (si_code >= 0 or SI_TKILL) and the target is not
+/// the caller itself.
+fn siginfo_from_user(sig: i32, uinfo: u64, target_is_self: bool) -> Result<SigInfo, Errno> {
+    let mut b = [0u8; 32];
+    copy_from_user(&mut b, uinfo)?;
+    let i32_at = |o: usize| i32::from_le_bytes(b[o..o + 4].try_into().unwrap());
+    let code = i32_at(8);
+    if (code >= 0 || code == SI_TKILL) && !target_is_self {
+        return Err(Errno::EPERM);
+    }
+    Ok(SigInfo {
+        signo: sig,
+        code,
+        pid: i32_at(16),
+        uid: i32_at(20) as u32,
+        value: u64::from_le_bytes(b[24..32].try_into().unwrap()),
+        ..Default::default()
+    })
+}
+
+/// `rt_sigqueueinfo(tgid, sig, info)` (`sigqueue`): `sig` with the caller's
+/// siginfo to a process (Linux: `do_rt_sigqueueinfo`, `kill_proc_info`).
+/// EAGAIN when a real-time signal cannot be queued (RLIMIT_SIGPENDING).
+fn sys_rt_sigqueueinfo(tgid: i32, sig: i32, uinfo: u64) -> SysResult {
+    let me = current();
+    let info = siginfo_from_user(sig, uinfo, tgid as Pid == me.pid())?;
+    check_sig(sig)?;
+    if tgid <= 0 {
+        return Err(Errno::ESRCH);
+    }
+    kill_proc(tgid as Pid, info).map(|_| 0)
+}
+
+/// `rt_tgsigqueueinfo(tgid, tid, sig, info)`: the same to one thread
+/// (Linux: `do_rt_tgsigqueueinfo`, `do_send_specific`).
+fn sys_rt_tgsigqueueinfo(tgid: i32, tid: i32, sig: i32, uinfo: u64) -> SysResult {
+    if tid <= 0 || tgid <= 0 {
+        return Err(Errno::EINVAL);
+    }
+    let info = siginfo_from_user(sig, uinfo, tid as Pid == current().pid())?;
+    check_sig(sig)?;
+    let t = find_task_by_pid(tid as Pid).ok_or(Errno::ESRCH)?;
+    let result = if t.tgid() != tgid as Pid || !t.is_user() { Err(Errno::ESRCH) } else { send_signal(t, info, false) };
+    t.put();
+    result.map(|_| 0)
 }

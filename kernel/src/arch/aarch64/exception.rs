@@ -228,19 +228,51 @@ fn do_page_fault(frame: &mut TrapFrame, esr: Esr, far: u64) {
     }
 }
 
-/// Logs a fault the process caused and sends it `sig`; the kernel carries on
-/// (Linux: `arm64_force_sig_fault` with `show_unhandled_signals`).
+/// Fault reports let through (Linux: `show_unhandled_signals_ratelimited`).
+static UNHANDLED_RATELIMIT: crate::printk::RateLimit = crate::printk::RateLimit::new();
+
+/// Sends the process `sig` for a fault it caused; the kernel carries on
+/// (Linux: `arm64_force_sig_fault`). A fault that no handler will catch is
+/// reported (Linux: `arm64_show_signal` under `show_unhandled_signals`),
+/// at most 10 reports in 5 seconds, at debug level: `dmesg` has them, the
+/// console shows them only with `log=debug`, so a program crashing in a
+/// loop neither floods the console nor wipes the boot log.
 fn user_fault(frame: &TrapFrame, esr: Esr, sig: i32, code: i32, addr: u64) {
     let me = crate::sched::task::current();
-    log::warn!(
-        "{}[{}]: unhandled {} at {addr:#x}, pc {:#x}, sp {:#x}: signal {sig}",
-        me.comm(),
-        me.pid(),
-        esr.class().name(),
-        frame.elr,
-        frame.sp_el0
-    );
+    if unhandled_signal(me, sig) {
+        let verdict = UNHANDLED_RATELIMIT.check(crate::time::uptime_ns());
+        if verdict.suppressed != 0 {
+            crate::logger::log_kept(
+                log::Level::Debug,
+                format_args!("user_fault: {} unhandled-fault reports suppressed", verdict.suppressed),
+            );
+        }
+        if verdict.allowed {
+            crate::logger::log_kept(
+                log::Level::Debug,
+                format_args!(
+                    "{}[{}]: unhandled {} at {addr:#x}, pc {:#x}, sp {:#x}: signal {sig}",
+                    me.comm(),
+                    me.pid(),
+                    esr.class().name(),
+                    frame.elr,
+                    frame.sp_el0
+                ),
+            );
+        }
+    }
     crate::signal::force_sig_fault(sig, code, addr);
+}
+
+/// Whether `sig` will end `t` rather than run a handler (Linux:
+/// `unhandled_signal`): init always counts; a traced task's tracer decides.
+fn unhandled_signal(t: crate::sched::task::TaskRef, sig: i32) -> bool {
+    if t.tgid() == crate::exit::INIT_PID {
+        return true;
+    }
+    let handler = t.sighand().map_or(crate::signal::SIG_DFL, |h| h.get(sig).handler);
+    let blocked = t.blocked.load(Ordering::Relaxed) & crate::signal::sigmask(sig) != 0;
+    (handler == crate::signal::SIG_DFL || handler == crate::signal::SIG_IGN || blocked) && !crate::ptrace::is_traced(t)
 }
 
 /// The way back to user mode (Linux: `exit_to_user_mode`): pending work

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Boot-to-prompt benchmark: how long from QEMU's start until the user shell's
-# prompt (init and sh from the initramfs running).
+# prompt (init and the console shell from the initramfs running).
 #
 #   scripts/bench-boot.sh [image] [runs]
 #
@@ -20,7 +20,7 @@ boot_once() { # extra qemu args...; prints "wall_ms kernel_ms"
     start=$(date +%s%N)
     "$qemu" "${args[@]}" "$@" </dev/null >"$out" 2>&1 &
     pid=$!
-    while ! grep -q '^\$ ' "$out"; do
+    while ! grep -q '^\$ \|^~ # ' "$out"; do
         now=$(date +%s%N)
         if (( (now - start) > 20000000000 )); then
             kill "$pid"; echo "no prompt within 20 s:" >&2; cat "$out" >&2; exit 1

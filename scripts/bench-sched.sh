@@ -32,7 +32,7 @@ wait_for() { # pattern count seconds
 }
 
 # The kernel's debug monitor runs these: Ctrl-] hands it the console.
-wait_for '^\$ ' 1 30
+wait_for '^\$ \|^~ # ' 1 30
 printf '\035' >&3
 wait_for 'rpi4> ' 1 30
 n=1

@@ -35,7 +35,7 @@ wait_for() { # pattern
     done
     echo "bench-sd: no '$1' in time:" >&2; cat "$tmp/out" >&2; kill "$pid"; exit 1
 }
-wait_for '^\$ '
+wait_for '^\$ \|^~ # '
 echo "/boot/sdcheck bench /boot/big16" >&3
 wait_for '^rand-read-4k:\|^bench:'
 # The write goes 40 MiB into the partition, beyond the 16 MiB file.

@@ -57,9 +57,10 @@ mkfifo "$dir/in"
     <"$dir/in" >"$dir/ours" 2>&1 &
 pid=$!
 exec 3>"$dir/in"
-wait_for "$dir/ours" '^\$ ' 1 60
-printf '/tests/bench --both --scale\r' >&3
-wait_for "$dir/ours" '^\$ ' 2 600
+# The console shell's first prompt: BusyBox ash's or the project's own.
+wait_for "$dir/ours" '^\$ \|^~ # ' 1 60
+printf '/tests/bench --both --scale; echo bench-done\r' >&3
+wait_for "$dir/ours" '^bench-done' 1 600
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 tr -d '\r' <"$dir/ours" | grep '^bench ' >"$dir/ours.bench"

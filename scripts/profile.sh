@@ -61,11 +61,12 @@ mkfifo "$dir/in"
     <"$dir/in" >"$dir/console" 2>&1 &
 pid=$!
 exec 3>"$dir/in"
-wait_for "$dir/console" '^\$ ' 1 120
-printf '/tests/bench --pin%s\r' "$args" >&3
-wait_for "$dir/console" '^\$ ' 2 600
-printf '/tests/bench --pin --mark%s\r' "$args" >&3
-wait_for "$dir/console" '^\$ ' 3 1200
+# The console shell's first prompt: BusyBox ash's or the project's own.
+wait_for "$dir/console" '^\$ \|^~ # ' 1 120
+printf '/tests/bench --pin%s; echo warm-done\r' "$args" >&3
+wait_for "$dir/console" '^warm-done' 1 600
+printf '/tests/bench --pin --mark%s; echo profile-done\r' "$args" >&3
+wait_for "$dir/console" '^profile-done' 1 1200
 kill "$pid" 2>/dev/null || true
 wait "$pid" 2>/dev/null || true
 tr -d '\r' <"$dir/console" | grep '^bench ' || true

@@ -65,7 +65,7 @@ mv -f "$out/.rust-command.$$" "$out/rust-command"
 
 programs=(hello exit0 forkexec rust-command bench hello-glibc forkexec-glibc t_threads-glibc t_signals-glibc
     t_cow t_forkloop t_forkbomb t_orphan t_zombie t_vfork t_threads t_signals t_stop
-    t_segv t_efault t_mm t_pipe t_files t_fs t_mount t_shm t_proc t_ids t_wait t_tty t_mtproc t_fuzz t_oom t_limits t_overcommit t_elf t_exec t_stress t_paste t_unix elf/ok)
+    t_segv t_efault t_mm t_pipe t_files t_fs t_mount t_shm t_proc t_ids t_wait t_tty t_mtproc t_fuzz t_oom t_limits t_overcommit t_wchan t_elf t_exec t_stress t_paste t_unix elf/ok)
 for p in "${programs[@]}"; do
     [ -x "$out/$p" ] || { log "missing $out/$p"; exit 1; }
     printf 'installed build/rootfs/tests/%s (%s bytes)\n' "$p" "$(stat -c %s "$out/$p")"

@@ -549,6 +549,7 @@ pub fn kernel_wait4(which: WaitFor, options: u32) -> Result<Option<WaitResult>, 
 /// reported with WEXITED, stops with WSTOPPED, continues with WCONTINUED;
 /// WNOWAIT reports without reaping the child or consuming the event.
 pub fn do_wait(which: WaitFor, options: u32) -> Result<Option<WaitResult>, Errno> {
+    let _wchan = crate::wchan!("do_wait");
     let me = current();
     crate::trace::sched_process_wait(if let WaitFor::Pid(pid) = which { pid } else { 0 });
     let mut entry = WaitQueueEntry::new();

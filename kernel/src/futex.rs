@@ -188,6 +188,7 @@ fn with_user_atomic<R>(uaddr: u64, f: impl FnOnce(&AtomicU32) -> R) -> Result<R,
 /// `deadline` (uptime ns; None: forever) or a signal. EAGAIN if the value
 /// differs, ETIMEDOUT, ERESTARTSYS on a signal.
 pub fn futex_wait_bitset(uaddr: u64, val: u32, deadline: Option<u64>, bitset: u32) -> Result<u64, Errno> {
+    let _wchan = crate::wchan!("futex_wait_queue");
     if bitset == 0 {
         return Err(Errno::EINVAL);
     }

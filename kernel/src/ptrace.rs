@@ -235,6 +235,7 @@ pub fn group_stop_pending(t: TaskRef, s: &SignalStruct) -> bool {
 /// `exit_code` does). No stop if the task is being killed or has lost its
 /// tracer meanwhile.
 fn ptrace_stop_keep(code: i32, info: Option<SigInfo>, keep: i32) -> i32 {
+    let _wchan = crate::wchan!("ptrace_stop");
     let me = current();
     if crate::signal::fatal_signal_pending(me) {
         return 0;

@@ -930,6 +930,7 @@ fn do_signal_stop(t: TaskRef, sig: i32, cont_seq: u64) {
 
 /// Sleeps in TASK_STOPPED while the group is stopped.
 fn stop_current(s: &SignalStruct) {
+    let _wchan = crate::wchan!("do_signal_stop");
     loop {
         crate::sched::task::set_current_state(state::__TASK_STOPPED);
         // A tracer attaching takes the stop over (ptrace.rs).

@@ -1225,3 +1225,22 @@ fn ten_thousand_forks_with_every_event_on_leave_nothing_behind() {
     assert_eq!(status, 0, "{out}");
     assert!(out.ends_with("the buffers wrapped (more written than held): yes\nPASS\n"), "{out}");
 }
+
+/// What `t_wchan` prints on Linux 6.1 (proc(5): the wait channel is the
+/// function a task sleeps in, "0" while it runs); qemu-user would show the
+/// host's /proc, so this kernel only.
+const T_WCHAN_LINUX: &str = "\
+nanosleep: hrtimer_nanosleep: yes
+stopped: do_signal_stop: yes
+read of an empty pipe: pipe_read: yes
+waitpid: do_wait: yes
+a running task: 0: yes
+PASS
+";
+
+#[test]
+fn proc_wchan_names_where_a_task_sleeps() {
+    let mut q = Qemu::boot_user();
+    let (out, status) = run_within(&mut q, "/tests/t_wchan", Duration::from_secs(60));
+    assert_eq!((out.as_str(), status), (T_WCHAN_LINUX, 0));
+}

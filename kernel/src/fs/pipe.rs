@@ -179,6 +179,7 @@ impl PipeEnd {
             if nonblock {
                 return Err(Errno::EAGAIN);
             }
+            let _wchan = crate::wchan!("pipe_read");
             restartable(p.rd_wait.wait_event(state::TASK_INTERRUPTIBLE, || {
                 let r = p.ring.lock();
                 r.len > 0 || r.writers == 0
@@ -221,6 +222,7 @@ impl PipeEnd {
             if nonblock {
                 return if done > 0 { Ok(done) } else { Err(Errno::EAGAIN) };
             }
+            let _wchan = crate::wchan!("pipe_write");
             let waited = p.wr_wait.wait_event(state::TASK_INTERRUPTIBLE, || {
                 let r = p.ring.lock();
                 r.readers == 0 || r.capacity() - r.len >= want

@@ -53,7 +53,7 @@ enum Node {
     Sysctl(&'static super::proc_sys::Sysctl),
 }
 
-const PID_FILES: [&str; 11] = [
+const PID_FILES: [&str; 12] = [
     "cmdline",
     "comm",
     "environ",
@@ -65,6 +65,7 @@ const PID_FILES: [&str; 11] = [
     "stat",
     "statm",
     "status",
+    "wchan",
 ];
 const SYSTEM_FILES: [&str; 11] = [
     "cpuinfo",
@@ -221,6 +222,8 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "smaps_rollup" => pid_smaps_rollup(t).into_bytes(),
                 "statm" => pid_statm(t).into_bytes(),
                 "comm" => format!("{}\n", t.comm()).into_bytes(),
+                // As Linux prints it: the name alone, no newline.
+                "wchan" => t.wchan().as_bytes().to_vec(),
                 "oom_score" => format!("{}\n", crate::mm::oom_kill::oom_score(t)).into_bytes(),
                 "oom_score_adj" => {
                     let adj = t.signal_struct().map_or(0, |s| s.oom_score_adj.load(Ordering::Relaxed));

@@ -287,6 +287,7 @@ impl FileOps for Console {
                 return Err(Errno::EAGAIN);
             }
             let len = buf.len();
+            let _wchan = crate::wchan!("wait_woken");
             READ_WAIT
                 .wait_event(state::TASK_INTERRUPTIBLE, || LDISC.lock().read_ready_for(len))
                 .map_err(|_| Errno::ERESTARTSYS)?;

@@ -242,6 +242,10 @@ pub struct TaskStruct {
     pub group_info: IrqSpinLock<Option<Arc<crate::cred::GroupInfo>>>,
     /// Tracing state (ptrace.rs); the tracer is `parent`.
     pub ptrace: crate::ptrace::PtraceState,
+    /// Where the task sleeps, for `/proc/<pid>/wchan`: the Linux function
+    /// name of the wait it is in, set by [`Wchan::set`] around the waits
+    /// (Linux finds it by walking the sleeping task's stack instead).
+    pub wchan: core::sync::atomic::AtomicPtr<&'static str>,
 }
 
 // SAFETY: every field is either atomic, behind a lock, or documented as
@@ -314,6 +318,7 @@ impl TaskStruct {
             ioprio: AtomicU32::new(0),
             group_info: IrqSpinLock::new(None),
             ptrace: crate::ptrace::PtraceState::new(),
+            wchan: core::sync::atomic::AtomicPtr::new(core::ptr::null_mut()),
         }
     }
 
@@ -388,6 +393,23 @@ impl TaskStruct {
     /// for the task (queues a signal, stops its group) sets the bit after
     /// making the work visible, so the return path, which clears the bit
     /// before it looks, never misses the work.
+    /// The wait channel `/proc/<pid>/wchan` shows: the name of the wait
+    /// the task is asleep in, "0" while it runs or sleeps elsewhere (a
+    /// departure: Linux names every sleep).
+    pub fn wchan(&self) -> &'static str {
+        if matches!(self.state_letter(), 'R' | 'Z' | 'X') {
+            return "0";
+        }
+        let name = self.wchan.load(Ordering::Acquire);
+        if name.is_null() {
+            "0"
+        } else {
+            // SAFETY: only `Wchan::set` stores here, and it stores the
+            // address of a `&'static str` in a static.
+            unsafe { *name }
+        }
+    }
+
     pub fn set_thread_flag(&self, flag: u32) {
         self.thread_flags.fetch_or(flag, Ordering::SeqCst);
     }
@@ -630,4 +652,35 @@ pub fn find_task_by_pid(pid: Pid) -> Option<TaskRef> {
         }
     });
     found
+}
+
+/// Names the current task's wait for `/proc/<pid>/wchan` while it lives
+/// (Linux: the function `get_wchan` finds on the sleeping task's stack);
+/// the name it replaced comes back when it goes, so a stop inside a wait
+/// shows the stop. Made with [`wchan!`].
+pub struct Wchan(*mut &'static str);
+
+impl Wchan {
+    /// Sets the current task's wait channel to `*name` until the guard
+    /// goes.
+    pub fn set(name: &'static &'static str) -> Wchan {
+        let new = name as *const &'static str as *mut &'static str;
+        Wchan(current().wchan.swap(new, Ordering::AcqRel))
+    }
+}
+
+impl Drop for Wchan {
+    fn drop(&mut self) {
+        current().wchan.store(self.0, Ordering::Release);
+    }
+}
+
+/// `let _wchan = wchan!("pipe_read");`: the current task's waits until the
+/// end of the scope show as `pipe_read` in `/proc/<pid>/wchan`.
+#[macro_export]
+macro_rules! wchan {
+    ($name:literal) => {{
+        static NAME: &str = $name;
+        $crate::sched::task::Wchan::set(&NAME)
+    }};
 }

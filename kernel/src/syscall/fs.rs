@@ -790,6 +790,7 @@ fn sys_readlinkat(dirfd: i32, pathname: u64, buf: u64, size: usize) -> SysResult
 /// back at once otherwise (Linux: `set_user_sigmask`,
 /// `restore_saved_sigmask_unless`).
 fn sys_ppoll(fds: u64, nfds: usize, tmo: u64, sigmask: u64, sigsetsize: u64) -> SysResult {
+    let _wchan = crate::wchan!("poll_schedule_timeout");
     if nfds > nofile_limit() {
         return Err(Errno::EINVAL);
     }

@@ -110,6 +110,7 @@ fn sys_gettimeofday(tv: u64, tz: u64) -> SysResult {
 /// continue, an ignored signal), or fails with EINTR when one did (Linux:
 /// `hrtimer_nanosleep` with its restart block).
 fn sys_clock_nanosleep(clock: u64, flags: u64, req: u64, rem: u64) -> SysResult {
+    let _wchan = crate::wchan!("hrtimer_nanosleep");
     let mut b = [0u8; 16];
     copy_from_user(&mut b, req)?;
     let ns = timespec_ns(&b)?;
@@ -155,6 +156,7 @@ fn sleep_until(deadline: u64, rmtp: u64) -> SysResult {
 /// `restart_syscall`: resumes the interrupted sleep (Linux:
 /// `sys_restart_syscall`, for the nanosleep restart block).
 fn sys_restart_syscall() -> SysResult {
+    let _wchan = crate::wchan!("hrtimer_nanosleep");
     // SAFETY: only the task itself touches its syscall registers.
     let block = unsafe {
         let regs = &mut *current().user_regs.get();

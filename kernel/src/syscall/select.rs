@@ -56,6 +56,7 @@ fn write_set(addr: u64, n: usize, set: &[u64]) -> Result<(), Errno> {
 /// The time left is written back to `timeout` (Linux does, for select and
 /// pselect6, unless the personality says otherwise).
 pub fn sys_pselect6(n: i32, sets: [u64; 3], tmo: u64, sigmask: u64) -> SysResult {
+    let _wchan = crate::wchan!("poll_schedule_timeout");
     if n < 0 {
         return Err(Errno::EINVAL);
     }

@@ -193,6 +193,7 @@ pub(super) fn restore_saved_sigmask_unless(interrupted: bool) {
 /// records it). Returns EINTR once a handler has run; a signal that runs
 /// none sends the caller back to sleep (ERESTARTNOHAND).
 fn sys_rt_sigsuspend(set: u64, sigsetsize: u64) -> SysResult {
+    let _wchan = crate::wchan!("sigsuspend");
     set_user_sigmask(set, sigsetsize)?;
     restore_saved_sigmask_unless(true);
     loop {
@@ -213,6 +214,7 @@ fn sys_rt_sigsuspend(set: u64, sigsetsize: u64) -> SysResult {
 /// the mask comes back before it returns (Linux: `do_sigtimedwait`).
 /// EAGAIN when the time runs out, EINTR when another signal interrupts.
 fn sys_rt_sigtimedwait(set: u64, info: u64, timeout: u64, sigsetsize: u64) -> SysResult {
+    let _wchan = crate::wchan!("do_sigtimedwait");
     use crate::sched::task::{set_current_state, signal_pending, state};
     if sigsetsize != 8 {
         return Err(Errno::EINVAL);

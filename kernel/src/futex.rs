@@ -183,6 +183,33 @@ fn with_user_atomic<R>(uaddr: u64, f: impl FnOnce(&AtomicU32) -> R) -> Result<R,
     out.ok_or(Errno::EFAULT)
 }
 
+/// Sleeps, queued as `waiter` and already TASK_INTERRUPTIBLE, until a
+/// waker marks it woken (Ok), a signal comes (ERESTARTSYS) or `deadline`
+/// (uptime, ns) passes (ETIMEDOUT); returns TASK_RUNNING.
+fn sleep_until_woken(waiter: &Waiter, deadline: Option<u64>) -> Result<u64, Errno> {
+    let result = loop {
+        if waiter.woken.load(Ordering::Acquire) {
+            break Ok(0);
+        }
+        if crate::sched::task::signal_pending() {
+            break Err(Errno::ERESTARTSYS);
+        }
+        match deadline {
+            Some(d) => {
+                let now = crate::time::uptime_ns();
+                if now >= d {
+                    break Err(Errno::ETIMEDOUT);
+                }
+                crate::sched::core::schedule_timeout_prepared(d - now);
+            }
+            None => crate::sched::core::schedule(),
+        }
+        crate::sched::task::set_current_state(state::TASK_INTERRUPTIBLE);
+    };
+    crate::sched::task::__set_current_state(state::TASK_RUNNING);
+    result
+}
+
 /// Sleeps while `*uaddr == val`, until woken by a waker whose bitset meets
 /// `bitset` (FUTEX_WAIT_BITSET; FUTEX_WAIT uses every bit), until
 /// `deadline` (uptime ns; None: forever) or a signal. EAGAIN if the value
@@ -205,26 +232,7 @@ pub fn futex_wait_bitset(uaddr: u64, val: u32, deadline: Option<u64>, bitset: u3
         b.0.push(&waiter);
         crate::sched::task::set_current_state(state::TASK_INTERRUPTIBLE);
     }
-    let result = loop {
-        if waiter.woken.load(Ordering::Acquire) {
-            break Ok(0);
-        }
-        if crate::sched::task::signal_pending() {
-            break Err(Errno::ERESTARTSYS);
-        }
-        match deadline {
-            Some(d) => {
-                let now = crate::time::uptime_ns();
-                if now >= d {
-                    break Err(Errno::ETIMEDOUT);
-                }
-                crate::sched::core::schedule_timeout_prepared(d - now);
-            }
-            None => crate::sched::core::schedule(),
-        }
-        crate::sched::task::set_current_state(state::TASK_INTERRUPTIBLE);
-    };
-    crate::sched::task::__set_current_state(state::TASK_RUNNING);
+    let result = sleep_until_woken(&waiter, deadline);
     // Off the queue before the waiter goes out of scope; a waker that got
     // there first has removed it already. A requeue may have moved it: find
     // its bucket from its key, and check the key once that bucket is held.
@@ -407,26 +415,7 @@ pub fn futex_lock_pi(uaddr: u64, deadline: Option<u64>) -> Result<u64, Errno> {
         b.0.push(&waiter);
         crate::sched::task::set_current_state(state::TASK_INTERRUPTIBLE);
     }
-    let result = loop {
-        if waiter.woken.load(Ordering::Acquire) {
-            break Ok(0);
-        }
-        if crate::sched::task::signal_pending() {
-            break Err(Errno::ERESTARTSYS);
-        }
-        match deadline {
-            Some(d) => {
-                let now = crate::time::uptime_ns();
-                if now >= d {
-                    break Err(Errno::ETIMEDOUT);
-                }
-                crate::sched::core::schedule_timeout_prepared(d - now);
-            }
-            None => crate::sched::core::schedule(),
-        }
-        crate::sched::task::set_current_state(state::TASK_INTERRUPTIBLE);
-    };
-    crate::sched::task::__set_current_state(state::TASK_RUNNING);
+    let result = sleep_until_woken(&waiter, deadline);
     let mut b = bucket(k).lock();
     b.0.retain(|&w| !core::ptr::eq(w, &waiter));
     if waiter.woken.load(Ordering::Acquire) {

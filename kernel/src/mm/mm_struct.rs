@@ -566,9 +566,7 @@ impl MmStruct {
     /// for the executable's segments at exec). Pages come on demand.
     /// Writable private areas are committed memory (mm/overcommit.rs).
     pub fn map_area(&self, start: u64, len: u64, prot_bits: u8, kind: VmaKind) -> Result<(), Errno> {
-        let mut inner = self.inner.lock();
-        let charge = if accountable(prot_bits, kind) { overcommit::pages(len) } else { 0 };
-        committed_change(&mut inner, charge, |inner| inner.vmas.insert(start, len, prot_bits, kind).map(|_| ()))
+        insert_committed(&mut self.inner.lock(), start, len, prot_bits, kind)
     }
 
     /// Maps `[start, start + len)` privately from the file that `object`
@@ -590,8 +588,7 @@ impl MmStruct {
         let base = start.wrapping_sub(pgoff.wrapping_mul(PAGE));
         let kind = VmaKind::PrivateFile { object, base };
         // A writable segment is committed memory (mm/overcommit.rs).
-        let charge = if accountable(prot_bits, kind) { overcommit::pages(len) } else { 0 };
-        committed_change(&mut inner, charge, |inner| inner.vmas.insert(start, len, prot_bits, kind).map(|_| ()))?;
+        insert_committed(&mut inner, start, len, prot_bits, kind)?;
         inner.mappings.entry(object).or_insert_with(|| mapping.clone());
         Ok(())
     }
@@ -1015,6 +1012,13 @@ fn committed_change<R>(
     overcommit::vm_acct_memory(now as i64 - inner.committed as i64 - charge as i64);
     inner.committed = now;
     result
+}
+
+/// Adds an area, charging it as committed memory if it is (private and
+/// writable) first.
+fn insert_committed(inner: &mut MmInner, start: u64, len: u64, prot_bits: u8, kind: VmaKind) -> Result<(), Errno> {
+    let charge = if accountable(prot_bits, kind) { overcommit::pages(len) } else { 0 };
+    committed_change(inner, charge, |inner| inner.vmas.insert(start, len, prot_bits, kind).map(|_| ()))
 }
 
 /// The lowest stack page execve filled (strings, pointers, auxv), which

@@ -209,6 +209,15 @@ fn process_tests_behave_as_on_linux() {
 }
 
 #[test]
+fn sysv_shared_memory_behaves_as_on_linux() {
+    // Under qemu-aarch64 shmget and friends are the host kernel's: Linux's
+    // own segments, shared between the processes as here, and its
+    // /proc/sysvipc/shm (t_sysvshm reads only its own segments' lines).
+    let mut q = Qemu::boot_user();
+    compare(&mut q, &[("t_sysvshm", &["/tests/t_sysvshm"])]);
+}
+
+#[test]
 fn unix_sockets_behave_as_on_linux() {
     // Under qemu-aarch64 the sockets are the host kernel's: Linux itself.
     let mut q = Qemu::boot_user();

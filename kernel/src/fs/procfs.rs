@@ -82,8 +82,8 @@ const SYSTEM_FILES: [&str; 11] = [
 ];
 /// The files of `/proc/<pid>/task/<tid>`.
 const TID_FILES: [&str; 3] = ["comm", "stat", "status"];
-/// `/proc/sysvipc`'s files (no `shm` yet: there is no System V shared memory).
-const SYSVIPC_FILES: [&str; 2] = ["msg", "sem"];
+/// `/proc/sysvipc`'s files.
+const SYSVIPC_FILES: [&str; 3] = ["msg", "sem", "shm"];
 /// The inode number of `/proc/sysvipc`.
 const SYSVIPC_INO: u64 = 0x1400;
 
@@ -240,7 +240,11 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
         }
         Node::SysvIpcDir => Ok(Arc::new(SysvIpcDir { path })),
         Node::SysvIpc(name) => {
-            let data = if name == "sem" { crate::ipc::sem::proc_show() } else { crate::ipc::msg::proc_show() };
+            let data = match name {
+                "sem" => crate::ipc::sem::proc_show(),
+                "shm" => crate::ipc::shm::proc_show(),
+                _ => crate::ipc::msg::proc_show(),
+            };
             Ok(Arc::new(ProcFile { path, data: data.into_bytes(), sysctl: None }))
         }
         Node::System(name) => {

@@ -470,8 +470,9 @@ impl TmpInode {
         Ok(())
     }
 
-    /// Pages of the file in use (for st_blocks).
-    fn pages_in_use(&self) -> u64 {
+    /// Pages of the file in use (for st_blocks, and the resident size of
+    /// System V shared memory).
+    pub fn pages_in_use(&self) -> u64 {
         match &self.kind {
             Kind::File(d) => {
                 let d = d.lock();

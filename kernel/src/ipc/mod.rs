@@ -8,10 +8,9 @@
 //! - `semops`: the all-or-nothing arithmetic of `semop` (pure, host-tested);
 //! - `sem`: semaphore sets, `semget`/`semop`/`semtimedop`/`semctl`, SEM_UNDO
 //!   and `exit_sem`;
-//! - `msg`: message queues, `msgget`/`msgsnd`/`msgrcv`/`msgctl`.
-//!
-//! Shared memory (`shmget` and friends) is not here yet: it needs shared
-//! mappings, which the memory manager does not have.
+//! - `msg`: message queues, `msgget`/`msgsnd`/`msgrcv`/`msgctl`;
+//! - `shm`: shared memory segments, `shmget`/`shmat`/`shmdt`/`shmctl`,
+//!   backed by files of the internal tmpfs that shared mappings use.
 //!
 //! Everyone is root: permission bits are kept and reported, and every
 //! check they would drive passes, as it does for root on Linux.
@@ -22,6 +21,8 @@ pub mod semops;
 pub mod msg;
 #[cfg(target_os = "none")]
 pub mod sem;
+#[cfg(target_os = "none")]
+pub mod shm;
 
 use crate::errno::Errno;
 use alloc::collections::BTreeMap;
@@ -175,6 +176,30 @@ impl<T> IpcIds<T> {
         Some(e.obj)
     }
 
+    /// Keeps only the objects `keep` accepts; the others leave the table
+    /// as if removed.
+    pub fn retain(&mut self, mut keep: impl FnMut(&T) -> bool) {
+        let keys = &mut self.keys;
+        self.entries.retain(|_, e| {
+            let kept = keep(&e.obj);
+            if !kept && e.perm.key != IPC_PRIVATE {
+                keys.remove(&e.perm.key);
+            }
+            kept
+        });
+    }
+
+    /// Makes the object `id` names unreachable by its key, as if created
+    /// with IPC_PRIVATE (Linux: `ipc_set_key_private`, for a segment
+    /// marked for destruction).
+    pub fn set_key_private(&mut self, id: i32) {
+        let Some(e) = self.get_mut(id) else { return };
+        let key = core::mem::replace(&mut e.perm.key, IPC_PRIVATE);
+        if key != IPC_PRIVATE {
+            self.keys.remove(&key);
+        }
+    }
+
     /// Every object with its ID, in slot order.
     pub fn iter(&self) -> impl Iterator<Item = (i32, &IpcEntry<T>)> {
         self.entries.iter().map(|(&slot, e)| (Self::buildid(slot, e.perm.seq), e))
@@ -216,6 +241,19 @@ mod tests {
         let q = ids.ipcget(IPC_PRIVATE, 0, || Ok(4), |_| Ok(())).unwrap();
         assert!(p != q && p != a);
         assert_eq!(ids.get(a).unwrap().perm.mode, 0o600);
+    }
+
+    #[test]
+    fn a_private_key_or_a_retained_object_leaves_the_key_free() {
+        let mut ids: IpcIds<u32> = IpcIds::new(8);
+        let a = ids.ipcget(42, IPC_CREAT, || Ok(1), |_| Ok(())).unwrap();
+        ids.set_key_private(a);
+        assert_eq!(ids.get(a).unwrap().perm.key, IPC_PRIVATE);
+        assert_eq!(ids.ipcget(42, 0, || Ok(2), |_| Ok(())), Err(Errno::ENOENT));
+        let b = ids.ipcget(42, IPC_CREAT, || Ok(3), |_| Ok(())).unwrap();
+        ids.retain(|&v| v != 3);
+        assert!(ids.get(b).is_none() && ids.get(a).is_some());
+        assert_eq!(ids.ipcget(42, 0, || Ok(4), |_| Ok(())), Err(Errno::ENOENT));
     }
 
     #[test]

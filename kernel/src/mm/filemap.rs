@@ -33,6 +33,13 @@ pub trait AddressSpace: Send + Sync {
     /// get): for telling the file's own pages from private copies when
     /// /proc counts them.
     fn find_page(&self, index: u64) -> Option<u64>;
+
+    /// For a System V shared memory segment (ipc/shm.rs): its ID and size
+    /// in bytes, which `shmdt` needs to find and unmap an attachment
+    /// (Linux tells them by `vm_ops == &shm_vm_ops`).
+    fn sysv_shm(&self) -> Option<(i32, u64)> {
+        None
+    }
 }
 
 /// A mapped file, shared.

@@ -707,6 +707,49 @@ impl MmStruct {
         Ok(start)
     }
 
+    /// Unmaps the System V shared memory attachment that starts at `addr`
+    /// (Linux: `shmdt`): the first area at or above `addr` that maps a
+    /// segment from its start at `addr`, and the other pieces of the same
+    /// attachment up to the segment's size. Returns the segment; EINVAL
+    /// if there is no such area.
+    pub fn shm_detach(&self, addr: u64) -> Result<MappingRef, Errno> {
+        let mut inner = self.inner.lock();
+        let attachment = |inner: &MmInner, v: &Vma| match v.kind {
+            VmaKind::Shared { object, base } if base == addr => {
+                let mapping = inner.mappings.get(&object)?;
+                mapping.sysv_shm().map(|(_, size)| (object, size, mapping.clone()))
+            }
+            _ => None,
+        };
+        let (first, object, size, segment) = inner
+            .vmas
+            .iter()
+            .filter(|v| v.end > addr)
+            .find_map(|v| attachment(&inner, v).map(|(o, s, m)| (*v, o, s, m)))
+            .ok_or(Errno::EINVAL)?;
+        let size = size.next_multiple_of(PAGE);
+        let mut pieces = alloc::vec::Vec::new();
+        for v in inner.vmas.iter().filter(|v| v.start >= first.start) {
+            if v.start != first.start && v.end - addr > size {
+                break;
+            }
+            if matches!(v.kind, VmaKind::Shared { object: o, base } if o == object && base == addr) {
+                pieces.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+                pieces.push((v.start, v.end));
+            }
+        }
+        committed_change(&mut inner, 0, |inner| {
+            for (start, end) in pieces {
+                for (s, e) in inner.vmas.unmap(start, end - start)? {
+                    self.zap_range(s, e);
+                }
+            }
+            prune_mappings(inner);
+            Ok(())
+        })?;
+        Ok(segment)
+    }
+
     /// Drops the pages of the mapped range `[start, start + len)`; they
     /// come back on the next touch, zeroed for anonymous private memory,
     /// from the file for file mappings (Linux: `madvise(MADV_DONTNEED)`).

@@ -1,12 +1,12 @@
 //! System V IPC system calls (Linux: ipc/syscall.c's arm64 entry points,
 //! ipc/sem.c, ipc/msg.c): semget, semop, semtimedop, semctl, msgget,
-//! msgsnd, msgrcv, msgctl. They copy user memory in and out; ipc/ does the
-//! rest. shmget and friends are not here yet (see ipc/mod.rs).
+//! msgsnd, msgrcv, msgctl, shmget, shmat, shmdt, shmctl. They copy user
+//! memory in and out; ipc/ does the rest.
 
 use super::{nr, SysResult};
 use crate::errno::Errno;
 use crate::ipc::semops::SemBuf;
-use crate::ipc::{msg, sem};
+use crate::ipc::{msg, sem, shm};
 use crate::mm::mm_struct::Access;
 use crate::mm::uaccess::{self, copy_from_user, copy_to_user};
 
@@ -20,6 +20,10 @@ syscalls! {
     nr::MSGSND => sys_msgsnd(a[0] as i32, a[1], a[2], a[3] as u32),
     nr::MSGRCV => sys_msgrcv(a[0] as i32, a[1], a[2], a[3] as i64, a[4] as u32),
     nr::MSGCTL => sys_msgctl(a[0] as i32, a[1] as u32, a[2]),
+    nr::SHMGET => shm::shmget(a[0] as i32, a[1], a[2] as u32).map(|id| id as u64),
+    nr::SHMAT => shm::shmat(a[0] as i32, a[1], a[2] as u32, super::mm::vm_limits()),
+    nr::SHMDT => shm::shmdt(a[0]).map(|_| 0),
+    nr::SHMCTL => sys_shmctl(a[0] as i32, a[1] as u32, a[2]),
 }
 
 fn sys_semtimedop(semid: i32, sops: u64, nsops: u64, timeout: u64) -> SysResult {
@@ -89,6 +93,19 @@ fn sys_msgctl(id: i32, cmd: u32, buf: u64) -> SysResult {
         copy_from_user(&mut input, buf)?;
     }
     let (out, v) = msg::msgctl(id, cmd, &input)?;
+    if let Some(bytes) = out {
+        copy_to_user(buf, &bytes)?;
+    }
+    Ok(v as u64)
+}
+
+fn sys_shmctl(id: i32, cmd: u32, buf: u64) -> SysResult {
+    let mut input = alloc::vec::Vec::new();
+    if crate::ipc::ipc_parse_version(cmd) == crate::ipc::IPC_SET {
+        input = super::kbuf(112)?;
+        copy_from_user(&mut input, buf)?;
+    }
+    let (out, v) = shm::shmctl(id, cmd, &input)?;
     if let Some(bytes) = out {
         copy_to_user(buf, &bytes)?;
     }

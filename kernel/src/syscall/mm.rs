@@ -32,7 +32,7 @@ syscalls! {
 }
 
 /// The caller's RLIMIT_AS and RLIMIT_DATA.
-fn vm_limits() -> VmLimits {
+pub(super) fn vm_limits() -> VmLimits {
     let Some(s) = crate::sched::task::current().signal_struct() else { return VmLimits::NONE };
     VmLimits { address_space: s.rlimit(crate::signal::RLIMIT_AS), data: s.rlimit(crate::signal::RLIMIT_DATA) }
 }

@@ -204,6 +204,10 @@ pub mod nr {
     pub const SEMCTL: u64 = 191;
     pub const SEMTIMEDOP: u64 = 192;
     pub const SEMOP: u64 = 193;
+    pub const SHMGET: u64 = 194;
+    pub const SHMCTL: u64 = 195;
+    pub const SHMAT: u64 = 196;
+    pub const SHMDT: u64 = 197;
     pub const BRK: u64 = 214;
     pub const MUNMAP: u64 = 215;
     pub const CLONE: u64 = 220;

@@ -104,6 +104,10 @@ pub fn do_exit(code: i32) -> ! {
         crate::fs::tty::disassociate_ctty(tgid);
     }
     let (autoreap, group_dead) = exit_notify(tsk);
+    if group_dead {
+        // The process has exited: its pidfds become readable.
+        crate::pidfd::do_notify_pidfd();
+    }
     if group_dead && tsk.is_user() {
         crate::itimer::exit_itimers(tgid);
         if let Some(s) = tsk.signal_struct() {
@@ -495,6 +499,8 @@ pub fn release_task(p: TaskRef) {
             s.shared_pending.remove(!0);
         }
     }
+    // Reaped: its pidfds hang up.
+    crate::pidfd::do_notify_pidfd();
     p.put();
 }
 

@@ -121,7 +121,7 @@ pub mod clone_flags {
     pub const CLONE_UNTRACED: u64 = 0x0080_0000;
     pub const CLONE_CHILD_SETTID: u64 = 0x0100_0000;
     /// Namespaces and other flags this kernel does not implement.
-    pub const UNSUPPORTED: u64 = 0xfe00_0000 | CLONE_NEWNS | CLONE_PIDFD;
+    pub const UNSUPPORTED: u64 = 0xfe00_0000 | CLONE_NEWNS;
 }
 
 /// User tasks alive (zombies included): what RLIMIT_NPROC counts (Linux:

@@ -48,6 +48,8 @@ pub mod futex;
 #[cfg(target_os = "none")]
 pub mod heartbeat;
 #[cfg(target_os = "none")]
+pub mod pidfd;
+#[cfg(target_os = "none")]
 pub mod init;
 #[cfg(target_os = "none")]
 pub mod initproc;

@@ -218,6 +218,17 @@ fn sysv_shared_memory_behaves_as_on_linux() {
 }
 
 #[test]
+fn pidfds_behave_as_on_linux() {
+    // Under qemu-aarch64 the pidfd calls are the host kernel's.
+    let mut q = Qemu::boot_user();
+    compare(&mut q, &[("t_pidfd", &[])]);
+    // This kernel only (see t_pidfd.c): clone3's pidfd field, and Linux
+    // 6.1's EINVAL for pidfd_open of a thread that leads no group.
+    let (out, status) = run(&mut q, "/tests/t_pidfd kernel");
+    assert!(out.ends_with("PASS\n") && status == 0 && !out.contains(": no\n"), "t_pidfd kernel:\n{out}");
+}
+
+#[test]
 fn unix_sockets_behave_as_on_linux() {
     // Under qemu-aarch64 the sockets are the host kernel's: Linux itself.
     let mut q = Qemu::boot_user();

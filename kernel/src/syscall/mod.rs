@@ -225,6 +225,9 @@ pub mod nr {
     pub const GETRANDOM: u64 = 278;
     pub const RSEQ: u64 = 293;
     pub const CLONE3: u64 = 435;
+    pub const PIDFD_OPEN: u64 = 434;
+    pub const PIDFD_SEND_SIGNAL: u64 = 424;
+    pub const FUTEX_WAITV: u64 = 449;
     pub const IOPRIO_SET: u64 = 30;
     pub const IOPRIO_GET: u64 = 31;
     pub const PERSONALITY: u64 = 92;

@@ -30,7 +30,8 @@ pub fn dispatch(number: u64, a: &[u64; 6], frame: &mut TrapFrame) -> SysResult {
             if args.exit_signal > crate::signal::NSIG {
                 return Err(Errno::EINVAL);
             }
-            kernel_clone(args, frame).map(|pid| pid as u64)
+            // clone() returns the pidfd where the parent's TID would go.
+            clone_with_pidfd(args, a[2], frame)
         }
         nr::EXECVE => sys_execve(a[0], a[1], a[2], frame),
         nr::CLONE3 => sys_clone3(a[0], a[1], frame),
@@ -81,14 +82,21 @@ syscalls! {
     nr::PRCTL => super::prctl::sys_prctl(a[0], [a[1], a[2], a[3], a[4]]),
     nr::CAPGET => super::prctl::sys_capget(a[0], a[1]),
     nr::CAPSET => super::prctl::sys_capset(a[0], a[1]),
+    nr::PIDFD_OPEN => sys_pidfd_open(a[0] as i32, a[1] as u32),
+}
+
+/// `pidfd_open(pid, flags)`.
+fn sys_pidfd_open(pid: i32, flags: u32) -> SysResult {
+    let file = crate::pidfd::pidfd_open(pid, flags)?;
+    Ok(super::fs::files()?.install(file, true, 0, super::fs::nofile_limit())? as u64)
 }
 
 /// `clone3(args, size)` (Linux: `copy_clone_args_from_user`,
 /// `clone3_args_valid`): `struct clone_args` of 64 bytes or more (later
 /// versions' fields must be zero if this kernel does not know them). The
 /// stack is given as its lowest address and size. Refused with EINVAL:
-/// CLONE_PIDFD (no pidfds here yet), a `set_tid` array and
-/// CLONE_INTO_CGROUP (no PID namespaces or cgroups), CLONE_CLEAR_SIGHAND.
+/// a `set_tid` array and CLONE_INTO_CGROUP (no PID namespaces or cgroups),
+/// CLONE_CLEAR_SIGHAND.
 fn sys_clone3(uargs: u64, size: u64, frame: &mut TrapFrame) -> SysResult {
     use crate::fork::clone_flags::*;
     const CLONE_ARGS_SIZE_VER0: u64 = 64;
@@ -110,7 +118,7 @@ fn sys_clone3(uargs: u64, size: u64, frame: &mut TrapFrame) -> SysResult {
     }
     let field =
         |i: usize| if 8 * i + 8 <= b.len() { u64::from_le_bytes(b[8 * i..8 * i + 8].try_into().unwrap()) } else { 0 };
-    let (flags, _pidfd, child_tid, parent_tid, exit_signal) = (field(0), field(1), field(2), field(3), field(4));
+    let (flags, pidfd, child_tid, parent_tid, exit_signal) = (field(0), field(1), field(2), field(3), field(4));
     let (stack, stack_size, tls, set_tid, set_tid_size) = (field(5), field(6), field(7), field(8), field(9));
     if exit_signal & !CSIGNAL != 0 || exit_signal > crate::signal::NSIG as u64 {
         return Err(Errno::EINVAL);
@@ -133,11 +141,51 @@ fn sys_clone3(uargs: u64, size: u64, frame: &mut TrapFrame) -> SysResult {
         (s, n) => s.checked_add(n).filter(|&top| top <= crate::mm::mm_struct::TASK_SIZE).ok_or(Errno::EINVAL)?,
     };
     // What this kernel cannot do yet.
-    if flags & (CLONE_PIDFD | CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0 || set_tid_size != 0 {
+    if flags & (CLONE_CLEAR_SIGHAND | CLONE_INTO_CGROUP) != 0 || set_tid_size != 0 {
         return Err(Errno::EINVAL);
     }
     let args = UserCloneArgs { flags, exit_signal: exit_signal as i32, stack: sp, parent_tid, tls, child_tid };
-    kernel_clone(args, frame).map(|pid| pid as u64)
+    clone_with_pidfd(args, pidfd, frame)
+}
+
+/// `kernel_clone`, and with CLONE_PIDFD a pidfd of the child, installed
+/// close-on-exec and its number stored at `pidfd_addr` before the child
+/// runs (Linux: copy_process's `pidfd_prepare` and `put_user`). EINVAL for
+/// CLONE_PIDFD with CLONE_THREAD or CLONE_DETACHED, or with
+/// CLONE_PARENT_SETTID at the same address; EFAULT if the number cannot
+/// be stored (and no child is made).
+fn clone_with_pidfd(args: UserCloneArgs, pidfd_addr: u64, frame: &mut TrapFrame) -> SysResult {
+    use crate::fork::clone_flags::*;
+    if args.flags & CLONE_PIDFD == 0 {
+        return kernel_clone(args, frame).map(|pid| pid as u64);
+    }
+    if args.flags & (CLONE_THREAD | CLONE_DETACHED) != 0
+        || args.flags & CLONE_PARENT_SETTID != 0 && pidfd_addr == args.parent_tid
+    {
+        return Err(Errno::EINVAL);
+    }
+    let pidfd = crate::pidfd::PidFd::unset();
+    let files = super::fs::files()?;
+    let fd = files.install(crate::pidfd::pidfd_file(pidfd.clone(), false), true, 0, super::fs::nofile_limit())?;
+    let result = uaccess::put_user_u32(pidfd_addr, fd as u32).and_then(|_| kernel_clone(args, frame));
+    match result {
+        Ok(pid) => {
+            // Named by the child's PID and start time; a child already
+            // reaped (SIGCHLD ignored) leaves it naming nothing, which is
+            // what it would show by now anyway.
+            if let Some(t) = crate::sched::task::find_task_by_pid(pid) {
+                if t.tgid() == pid {
+                    pidfd.set(t);
+                }
+                t.put();
+            }
+            Ok(pid as u64)
+        }
+        Err(e) => {
+            let _ = files.close(fd);
+            Err(e)
+        }
+    }
 }
 
 /// The parent's process ID.
@@ -259,14 +307,29 @@ fn sys_waitid(idtype: u32, id: i32, infop: u64, options: u32, rusage: u64) -> Sy
     if options & !known != 0 || options & (WEXITED | WSTOPPED | WCONTINUED) == 0 {
         return Err(Errno::EINVAL);
     }
+    let mut wait_options = options;
     let which = match idtype {
         P_ALL => WaitFor::Any,
         P_PID if id > 0 => WaitFor::Pid(id as Pid),
         P_PGID if id == 0 => WaitFor::Pgrp(current().pgrp()),
         P_PGID if id > 0 => WaitFor::Pgrp(id as Pid),
-        // No descriptor is a pidfd in this kernel: Linux's answer for such
-        // a descriptor.
-        P_PIDFD => return Err(Errno::EBADF),
+        P_PIDFD => {
+            if id < 0 {
+                return Err(Errno::EINVAL);
+            }
+            let file = super::fdget(id as u64)?;
+            let pidfd = crate::pidfd::pidfd_of(&file)?;
+            // A nonblocking pidfd waits as with WNOHANG, and says EAGAIN
+            // instead of 0 (Linux: kernel_waitid).
+            if file.flags.load(Ordering::Relaxed) & crate::pidfd::PIDFD_NONBLOCK != 0 {
+                wait_options |= WNOHANG;
+            }
+            // A process already reaped is nobody's child.
+            let t = pidfd.task().ok_or(Errno::ECHILD)?;
+            let pid = t.tgid();
+            t.put();
+            WaitFor::Pid(pid)
+        }
         _ => return Err(Errno::EINVAL),
     };
     let mm = uaccess::current_mm()?;
@@ -276,7 +339,8 @@ fn sys_waitid(idtype: u32, id: i32, infop: u64, options: u32, rusage: u64) -> Sy
     if rusage != 0 && !mm.access_ok(rusage, 144, crate::mm::mm_struct::Access::Write) {
         return Err(Errno::EFAULT);
     }
-    let found = match do_wait(which, options) {
+    let found = match do_wait(which, wait_options) {
+        Ok(None) if wait_options & WNOHANG != 0 && options & WNOHANG == 0 => return Err(Errno::EAGAIN),
         Ok(found) => found,
         Err(Errno::EINTR) => return Err(Errno::ERESTARTSYS),
         Err(e) => return Err(e),

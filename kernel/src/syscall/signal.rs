@@ -22,6 +22,7 @@ syscalls! {
     nr::RT_SIGSUSPEND => sys_rt_sigsuspend(a[0], a[1]),
     nr::SIGALTSTACK => sys_sigaltstack(a[0], a[1], current_user_stack_pointer()),
     nr::RT_SIGQUEUEINFO => sys_rt_sigqueueinfo(a[0] as i32, a[1] as i32, a[2]),
+    nr::PIDFD_SEND_SIGNAL => sys_pidfd_send_signal(a[0] as i32, a[1] as i32, a[2], a[3] as u32),
     nr::RT_TGSIGQUEUEINFO => sys_rt_tgsigqueueinfo(a[0] as i32, a[1] as i32, a[2] as i32, a[3]),
     nr::RT_SIGTIMEDWAIT => sys_rt_sigtimedwait(a[0], a[1], a[2], a[3]),
 }
@@ -333,6 +334,35 @@ fn sys_rt_tgsigqueueinfo(tgid: i32, tid: i32, sig: i32, uinfo: u64) -> SysResult
     check_sig(sig)?;
     let t = find_task_by_pid(tid as Pid).ok_or(Errno::ESRCH)?;
     let result = if t.tgid() != tgid as Pid || !t.is_user() { Err(Errno::ESRCH) } else { send_signal(t, info, false) };
+    t.put();
+    result.map(|_| 0)
+}
+
+/// `pidfd_send_signal(pidfd, sig, info, flags)`: `kill` (or, with `info`,
+/// `rt_sigqueueinfo`) to the process a pidfd names (Linux: kernel/signal.c).
+/// EINVAL for flags or an `info` whose si_signo is not `sig`; EBADF for a
+/// descriptor that is no pidfd; ESRCH once the process has been reaped.
+fn sys_pidfd_send_signal(pidfd: i32, sig: i32, uinfo: u64, flags: u32) -> SysResult {
+    if flags != 0 {
+        return Err(Errno::EINVAL);
+    }
+    if pidfd < 0 {
+        return Err(Errno::EBADF);
+    }
+    let file = super::fdget(pidfd as u64)?;
+    let target = crate::pidfd::pidfd_of(&file)?;
+    let info = if uinfo != 0 {
+        let signo = crate::mm::uaccess::get_user_u32(uinfo)? as i32;
+        let info = siginfo_from_user(sig, uinfo, target.pid() == current().tgid())?;
+        if signo != sig {
+            return Err(Errno::EINVAL);
+        }
+        info
+    } else {
+        SigInfo::from_user(sig, SI_USER)
+    };
+    let t = target.task().ok_or(Errno::ESRCH)?;
+    let result = check_sig(sig).and_then(|_| send_signal(t, info, true));
     t.put();
     result.map(|_| 0)
 }

@@ -187,27 +187,7 @@ fn with_user_atomic<R>(uaddr: u64, f: impl FnOnce(&AtomicU32) -> R) -> Result<R,
 /// waker marks it woken (Ok), a signal comes (ERESTARTSYS) or `deadline`
 /// (uptime, ns) passes (ETIMEDOUT); returns TASK_RUNNING.
 fn sleep_until_woken(waiter: &Waiter, deadline: Option<u64>) -> Result<u64, Errno> {
-    let result = loop {
-        if waiter.woken.load(Ordering::Acquire) {
-            break Ok(0);
-        }
-        if crate::sched::task::signal_pending() {
-            break Err(Errno::ERESTARTSYS);
-        }
-        match deadline {
-            Some(d) => {
-                let now = crate::time::uptime_ns();
-                if now >= d {
-                    break Err(Errno::ETIMEDOUT);
-                }
-                crate::sched::core::schedule_timeout_prepared(d - now);
-            }
-            None => crate::sched::core::schedule(),
-        }
-        crate::sched::task::set_current_state(state::TASK_INTERRUPTIBLE);
-    };
-    crate::sched::task::__set_current_state(state::TASK_RUNNING);
-    result
+    sleep_until_any_woken(core::slice::from_ref(waiter), deadline).map(|_| 0)
 }
 
 /// Sleeps while `*uaddr == val`, until woken by a waker whose bitset meets
@@ -234,20 +214,116 @@ pub fn futex_wait_bitset(uaddr: u64, val: u32, deadline: Option<u64>, bitset: u3
     }
     let result = sleep_until_woken(&waiter, deadline);
     // Off the queue before the waiter goes out of scope; a waker that got
-    // there first has removed it already. A requeue may have moved it: find
-    // its bucket from its key, and check the key once that bucket is held.
-    loop {
-        let k = *waiter.key.lock();
-        let mut b = bucket(k).lock();
-        if *waiter.key.lock() == k {
-            b.0.retain(|&w| !core::ptr::eq(w, &waiter));
-            break;
-        }
-    }
+    // there first has removed it already.
+    unqueue(&waiter);
     if waiter.woken.load(Ordering::Acquire) {
         return Ok(0); // woken, whatever else happened meanwhile
     }
     result
+}
+
+/// The most words one `futex_waitv` waits on (Linux: FUTEX_WAITV_MAX).
+pub const FUTEX_WAITV_MAX: usize = 128;
+
+/// `futex_waitv`: sleeps while every `(uaddr, val)` of `words` holds its
+/// value, until a wake on any of them, `deadline` (uptime ns; None:
+/// forever) or a signal (Linux: `futex_wait_multiple`). Returns the index
+/// of a word woken; EAGAIN if a value differs when looked at (unless a
+/// word queued before it was woken meanwhile), ETIMEDOUT, ERESTARTSYS.
+pub fn futex_wait_multiple(words: &[(u64, u32)], deadline: Option<u64>) -> Result<u64, Errno> {
+    let _wchan = crate::wchan!("futex_wait_queue");
+    let mut waiters: Vec<Waiter> = Vec::new();
+    waiters.try_reserve_exact(words.len()).map_err(|_| Errno::ENOMEM)?;
+    for &(uaddr, _) in words {
+        let k = key(uaddr)?;
+        // Faulted in (and checked) before any bucket's spinlock is held.
+        uaccess::get_user_u32(uaddr)?;
+        waiters.push(Waiter {
+            key: IrqSpinLock::new(k),
+            bitset: FUTEX_BITSET_MATCH_ANY,
+            task: current(),
+            woken: AtomicBool::new(false),
+        });
+    }
+    // `waiters` never grows again: the queued pointers stay valid.
+    let mut queued = 0;
+    let mut setup = Ok(());
+    for (w, &(uaddr, val)) in waiters.iter().zip(words) {
+        let mut b = bucket(*w.key.lock()).lock();
+        match uaccess::get_user_u32(uaddr) {
+            Ok(v) if v == val => {}
+            Ok(_) => setup = Err(Errno::EAGAIN),
+            Err(e) => setup = Err(e),
+        }
+        if setup.is_ok() {
+            setup = b.0.try_reserve(1).map_err(|_| Errno::ENOMEM);
+        }
+        if setup.is_err() {
+            break;
+        }
+        b.0.push(w);
+        queued += 1;
+    }
+    let result = match setup {
+        Ok(()) => {
+            crate::sched::task::set_current_state(state::TASK_INTERRUPTIBLE);
+            sleep_until_any_woken(&waiters, deadline)
+        }
+        Err(e) => Err(e),
+    };
+    // Every queued waiter off its queue before `waiters` goes; the last
+    // one found woken is the answer (Linux: futex_unqueue_multiple).
+    let mut woken = None;
+    for (i, w) in waiters[..queued].iter().enumerate() {
+        unqueue(w);
+        if w.woken.load(Ordering::Acquire) {
+            woken = Some(i as u64);
+        }
+    }
+    match woken {
+        Some(i) => Ok(i),
+        None => result,
+    }
+}
+
+/// [`sleep_until_woken`] for several waiters of one task: until any of
+/// them is woken (its index), a signal or the deadline.
+fn sleep_until_any_woken(waiters: &[Waiter], deadline: Option<u64>) -> Result<u64, Errno> {
+    let result = loop {
+        if let Some(i) = waiters.iter().position(|w| w.woken.load(Ordering::Acquire)) {
+            break Ok(i as u64);
+        }
+        if crate::sched::task::signal_pending() {
+            break Err(Errno::ERESTARTSYS);
+        }
+        match deadline {
+            Some(d) => {
+                let now = crate::time::uptime_ns();
+                if now >= d {
+                    break Err(Errno::ETIMEDOUT);
+                }
+                crate::sched::core::schedule_timeout_prepared(d - now);
+            }
+            None => crate::sched::core::schedule(),
+        }
+        crate::sched::task::set_current_state(state::TASK_INTERRUPTIBLE);
+    };
+    crate::sched::task::__set_current_state(state::TASK_RUNNING);
+    result
+}
+
+/// Takes `waiter` off its queue if a waker has not already (Linux:
+/// `futex_unqueue`). A requeue may have moved it: its bucket is found from
+/// its key, and the key checked again once that bucket is held.
+fn unqueue(waiter: &Waiter) {
+    loop {
+        let k = *waiter.key.lock();
+        let mut b = bucket(k).lock();
+        if *waiter.key.lock() == k {
+            b.0.retain(|&w| !core::ptr::eq(w, waiter));
+            return;
+        }
+    }
 }
 
 /// FUTEX_WAIT with a relative timeout (None: forever).

@@ -229,6 +229,39 @@ fn pidfds_behave_as_on_linux() {
 }
 
 #[test]
+fn futex_waitv_wakes_on_any_word() {
+    // This kernel only: qemu-user has no futex_waitv (ENOSYS). The lines
+    // are Linux 6.1's (kernel/futex/syscalls.c, waitv.c): the index of the
+    // word woken, EAGAIN for a value that differs, absolute timeouts on
+    // either clock, EINVAL for the arguments it refuses.
+    let mut q = Qemu::boot_user();
+    assert_eq!(
+        run(&mut q, "/tests/t_futexv"),
+        (
+            "woken by a wake on the second of three: returns 1\n\
+             FUTEX2_PRIVATE words, woken on the third: returns 2\n\
+             a value that differs: EAGAIN\n\
+             absolute CLOCK_MONOTONIC timeout: ETIMEDOUT\n\
+             it waited until then: yes\n\
+             absolute CLOCK_REALTIME timeout: ETIMEDOUT\n\
+             a timeout on CLOCK_BOOTTIME: EINVAL\n\
+             a timeout with 10^9 ns: EINVAL\n\
+             flags not 0: EINVAL\n\
+             no futexes: EINVAL\n\
+             129 futexes: EINVAL\n\
+             a NULL vector: EINVAL\n\
+             a word without FUTEX2_SIZE_U32: EINVAL\n\
+             a word with an unknown flag: EINVAL\n\
+             a reserved word not 0: EINVAL\n\
+             a misaligned word: EINVAL\n\
+             an unmapped word: EFAULT\nPASS\n"
+                .into(),
+            0
+        )
+    );
+}
+
+#[test]
 fn unix_sockets_behave_as_on_linux() {
     // Under qemu-aarch64 the sockets are the host kernel's: Linux itself.
     let mut q = Qemu::boot_user();

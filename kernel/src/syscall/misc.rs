@@ -36,6 +36,7 @@ syscalls! {
     nr::SETHOSTNAME => sys_sethostname(a[0], a[1] as usize),
     nr::GETRANDOM => sys_getrandom(a[0], a[1] as usize, a[2]),
     nr::FUTEX => sys_futex(a[0], a[1] as u32, a[2] as u32, a[3], a[4], a[5] as u32),
+    nr::FUTEX_WAITV => sys_futex_waitv(a[0], a[1], a[2] as u32, a[3], a[4] as i32),
     nr::SYSINFO => sys_sysinfo(a[0]),
     nr::REBOOT => sys_reboot(a[0] as u32, a[1] as u32, a[2] as u32),
     nr::SETITIMER => sys_setitimer(a[0], a[1], a[2]),
@@ -291,6 +292,51 @@ fn sys_futex(uaddr: u64, op: u32, val: u32, timeout: u64, uaddr2: u64, val3: u32
         FUTEX_TRYLOCK_PI => futex_trylock_pi(uaddr),
         _ => Err(Errno::ENOSYS),
     }
+}
+
+/// `futex_waitv(waiters, nr_futexes, flags, timeout, clockid)` (Linux:
+/// kernel/futex/syscalls.c): waits on up to 128 `struct futex_waitv`
+/// (value, address, flags FUTEX2_SIZE_U32 with FUTEX2_PRIVATE allowed, a
+/// reserved word of 0) until any is woken, and returns its index. The
+/// timeout is absolute, on CLOCK_MONOTONIC or CLOCK_REALTIME.
+fn sys_futex_waitv(uwaitv: u64, nr_futexes: u64, flags: u32, timeout: u64, clockid: i32) -> SysResult {
+    use crate::futex::{futex_wait_multiple, FUTEX_PRIVATE_FLAG, FUTEX_WAITV_MAX};
+    const FUTEX2_SIZE_U32: u32 = 0x02;
+    const FUTEX2_SIZE_MASK: u32 = 0x03;
+    const CLOCK_REALTIME: i32 = 0;
+    const CLOCK_MONOTONIC: i32 = 1;
+    if flags != 0 || nr_futexes == 0 || nr_futexes > FUTEX_WAITV_MAX as u64 || uwaitv == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let deadline = if timeout == 0 {
+        None
+    } else {
+        if clockid != CLOCK_REALTIME && clockid != CLOCK_MONOTONIC {
+            return Err(Errno::EINVAL);
+        }
+        let mut b = [0u8; 16];
+        copy_from_user(&mut b, timeout)?;
+        let ns = timespec_ns(&b)?;
+        Some(if clockid == CLOCK_REALTIME { crate::timekeeping::realtime_to_uptime(ns) } else { ns })
+    };
+    let mut raw = super::kbuf(24 * nr_futexes as usize)?;
+    copy_from_user(&mut raw, uwaitv)?;
+    let mut words = alloc::vec::Vec::new();
+    words.try_reserve_exact(nr_futexes as usize).map_err(|_| Errno::ENOMEM)?;
+    for w in raw.chunks(24) {
+        let val = u64::from_le_bytes(w[0..8].try_into().unwrap());
+        let uaddr = u64::from_le_bytes(w[8..16].try_into().unwrap());
+        let wflags = u32::from_le_bytes(w[16..20].try_into().unwrap());
+        let reserved = u32::from_le_bytes(w[20..24].try_into().unwrap());
+        if wflags & !(FUTEX2_SIZE_MASK | FUTEX_PRIVATE_FLAG) != 0
+            || reserved != 0
+            || wflags & FUTEX2_SIZE_MASK != FUTEX2_SIZE_U32
+        {
+            return Err(Errno::EINVAL);
+        }
+        words.push((uaddr, val as u32));
+    }
+    futex_wait_multiple(&words, deadline)
 }
 
 /// A `struct itimerval` (interval, value; timevals) in ns.

@@ -262,6 +262,25 @@ fn futex_waitv_wakes_on_any_word() {
 }
 
 #[test]
+fn the_main_stack_grows_up_to_rlimit_stack() {
+    // This kernel only: qemu-user ignores setrlimit(RLIMIT_STACK) and
+    // places mappings itself. The lines are Linux's: the stack grows on
+    // demand up to RLIMIT_STACK (acct_stack_growth), a fault beyond it is
+    // SIGSEGV, and mmap_base leaves the limit's room below STACK_TOP.
+    let mut q = Qemu::boot_user();
+    assert_eq!(
+        run_within(&mut q, "/tests/t_bigstack /tests/t_bigstack", Duration::from_secs(60)),
+        (
+            "12 MiB of stack under RLIMIT_STACK 64 MiB: works, and mmap stays clear of the stack's room\n\
+             12 MiB of stack under RLIMIT_STACK 8 MiB: SIGSEGV\n\
+             12 MiB of stack under an unlimited RLIMIT_STACK: works\nPASS\n"
+                .into(),
+            0
+        )
+    );
+}
+
+#[test]
 fn unix_sockets_behave_as_on_linux() {
     // Under qemu-aarch64 the sockets are the host kernel's: Linux itself.
     let mut q = Qemu::boot_user();

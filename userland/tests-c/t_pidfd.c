@@ -113,6 +113,22 @@ static void test_poll(void)
     check(poll_once(fd, 0) == (POLLIN | POLLHUP), "reaped: POLLIN|POLLHUP");
     close(fd);
 
+    /* A poller that is not the parent (which SIGCHLD might wake anyway):
+       it reports through its exit status whether POLLIN came within 3 s. */
+    pid = sleeper(200, 0);
+    fd = pidfd_open(pid, 0);
+    pid_t poller = fork();
+    if (poller == 0) {
+        uint64_t start = now_ns();
+        short e = poll_once(fd, 5000);
+        _exit(e == POLLIN && now_ns() - start < 3000000000ull ? 0 : 1);
+    }
+    int pst;
+    wait_child(poller, &pst, 0);
+    check(WIFEXITED(pst) && WEXITSTATUS(pst) == 0, "poll in another process than the parent wakes at the exit");
+    wait_child(pid, NULL, 0);
+    close(fd);
+
     pid = sleeper(150, 0);
     fd = pidfd_open(pid, 0);
     struct pollfd p = { fd, POLLIN, 0 };

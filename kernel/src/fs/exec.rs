@@ -221,6 +221,7 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     let mm = MmStruct::new()?;
     mm.map_area(STACK_TOP - STACK_SIZE, STACK_SIZE, prot::READ | prot::WRITE, VmaKind::Stack)?;
     let rlimit_stack = current().signal_struct().map_or(STACK_SIZE, |s| s.rlimit(crate::signal::RLIMIT_STACK));
+    mm.lock().mmap_base = crate::mm::mm_struct::mmap_base(rlimit_stack);
     let layout = binfmt_elf::copy_strings(
         &mut NewStack(&mm),
         STACK_TOP,

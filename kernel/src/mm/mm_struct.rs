@@ -43,8 +43,23 @@ pub const TASK_SIZE: u64 = 1 << 48;
 /// Top of the initial user stack (Linux's arm64 `STACK_TOP` lies near the
 /// end of the user half too); the signal trampoline page sits just above.
 pub const STACK_TOP: u64 = TASK_SIZE - 0x10_0000;
-/// Size of the stack area, mapped on demand (RLIMIT_STACK's usual 8 MiB).
+/// Size of the stack area exec maps (RLIMIT_STACK's usual 8 MiB), faulted
+/// in on demand; the stack grows below it on demand up to RLIMIT_STACK.
 pub const STACK_SIZE: u64 = 8 << 20;
+/// The least and the most room `mmap` leaves below STACK_TOP for the
+/// stack's growth (Linux: mm/util.c MIN_GAP without randomization, and
+/// MAX_GAP).
+const MMAP_MIN_GAP: u64 = 128 << 20;
+const MMAP_MAX_GAP: u64 = TASK_SIZE / 6 * 5;
+
+/// The top of the area `mmap` places mappings in, for a process whose
+/// RLIMIT_STACK is `rlimit_stack` at exec (Linux: `mmap_base`): the stack
+/// may grow to its limit plus the guard gap, clamped to
+/// [`MMAP_MIN_GAP`, `MMAP_MAX_GAP`].
+pub fn mmap_base(rlimit_stack: u64) -> u64 {
+    let gap = rlimit_stack.saturating_add(super::vma::STACK_GUARD_GAP).clamp(MMAP_MIN_GAP, MMAP_MAX_GAP);
+    (STACK_TOP - gap) & !(PAGE - 1)
+}
 /// The signal-return trampoline (Linux arm64 uses the vDSO's
 /// `__kernel_rt_sigreturn`; this kernel maps one read-only page instead).
 pub const SIGPAGE: u64 = STACK_TOP;
@@ -108,6 +123,13 @@ pub struct MmInner {
     /// Pages of committed memory charged for this address space
     /// (mm/overcommit.rs); settled after every change of the areas.
     pub committed: u64,
+    /// The top of the area mappings without a fixed address go in (Linux:
+    /// `mm->mmap_base`, set at exec from RLIMIT_STACK by
+    /// `arch_pick_mmap_layout`), so they stay clear of the stack's growth.
+    /// Departure: this kernel fills that area bottom-up from
+    /// [`MMAP_BASE`], not top-down from here, and a hint above it is not
+    /// taken.
+    pub mmap_base: u64,
 }
 
 /// A file to map (Linux: the `struct file` and `pgoff` of `do_mmap`).
@@ -244,6 +266,7 @@ impl MmStruct {
                 exe_object: 0,
                 mappings: alloc::collections::BTreeMap::new(),
                 committed: 0,
+                mmap_base: mmap_base(STACK_SIZE),
             }),
             rss: AtomicU64::new(0),
             pgtables: AtomicU64::new(pgtables.into_inner()),
@@ -302,6 +325,7 @@ impl MmStruct {
         child_inner.exe = inner.exe.clone();
         child_inner.exe_object = inner.exe_object;
         child_inner.mappings = inner.mappings.clone();
+        child_inner.mmap_base = inner.mmap_base;
         let mut parent_tables = self.tables();
         let mut parent_pt = PageTable::from_root(self.root, &mut parent_tables);
         let mut child_tables = child.tables();
@@ -671,8 +695,8 @@ impl MmStruct {
                 let low = if addr == 0 { MMAP_BASE } else { addr };
                 inner
                     .vmas
-                    .find_free(len, low, STACK_TOP - STACK_SIZE)
-                    .or_else(|| inner.vmas.find_free(len, MMAP_BASE, STACK_TOP - STACK_SIZE))
+                    .find_free(len, low, inner.mmap_base)
+                    .or_else(|| inner.vmas.find_free(len, MMAP_BASE, inner.mmap_base))
                     .ok_or(Errno::ENOMEM)?
             }
             Placement::Fixed => {
@@ -844,7 +868,7 @@ impl MmStruct {
                 }
                 at
             }
-            None => inner.vmas.find_free(new_len, MMAP_BASE, STACK_TOP - STACK_SIZE).ok_or(Errno::ENOMEM)?,
+            None => inner.vmas.find_free(new_len, MMAP_BASE, inner.mmap_base).ok_or(Errno::ENOMEM)?,
         };
         // A file mapping keeps each page's file offset.
         let kind = match vma.kind {
@@ -1078,17 +1102,17 @@ fn exec_stack_floor(inner: &MmInner) -> u64 {
 }
 
 /// The current task's RLIMIT_STACK in bytes: how far below STACK_TOP the
-/// stack may be faulted in (the stack area itself is STACK_SIZE, mapped at
-/// exec, so a larger limit changes nothing).
+/// stack may be faulted in, within the area exec mapped and below it.
 fn stack_limit() -> u64 {
     crate::sched::task::current().signal_struct().map_or(u64::MAX, |s| s.rlimit(crate::signal::RLIMIT_STACK))
 }
 
-/// Grows the MAP_GROWSDOWN area above the unmapped `addr` down to it, up
-/// to the current task's RLIMIT_STACK and RLIMIT_AS (Linux: `expand_stack`
-/// from the fault handler); EFAULT when there is none or it may not grow.
-/// Departure: the main stack is a fixed area (`STACK_SIZE`) faulted in up to
-/// RLIMIT_STACK, not a growing one, so a limit above 8 MiB gives no more.
+/// Grows the stack or MAP_GROWSDOWN area above the unmapped `addr` down to
+/// it, up to the current task's RLIMIT_STACK and RLIMIT_AS (Linux:
+/// `expand_stack` from the fault handler); EFAULT when there is none or it
+/// may not grow. The main stack starts as the `STACK_SIZE` area exec maps
+/// and grows below it like any growing area, so a limit above 8 MiB (or
+/// none) gives a program more stack, as in Linux.
 fn expand_stack(inner: &mut MmInner, addr: u64) -> Result<(), Errno> {
     let address_space =
         crate::sched::task::current().signal_struct().map_or(u64::MAX, |s| s.rlimit(crate::signal::RLIMIT_AS));
@@ -1096,7 +1120,7 @@ fn expand_stack(inner: &mut MmInner, addr: u64) -> Result<(), Errno> {
     // The pages it gains are committed memory, asked for first (Linux:
     // acct_stack_growth's `security_vm_enough_memory_mm`).
     let grow = match inner.vmas.iter().find(|v| v.start > addr) {
-        Some(v) if v.kind == VmaKind::GrowsDown && v.accountable() => v.start - (addr & !(PAGE - 1)),
+        Some(v) if v.kind.grows_down() && v.accountable() => v.start - (addr & !(PAGE - 1)),
         _ => 0,
     };
     committed_change(inner, overcommit::pages(grow), |inner| inner.vmas.expand_down(addr, stack_limit(), limits))

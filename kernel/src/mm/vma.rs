@@ -50,6 +50,12 @@ pub enum VmaKind {
 }
 
 impl VmaKind {
+    /// Whether a touch below the area grows it (Linux: VM_GROWSDOWN): the
+    /// main stack and MAP_GROWSDOWN mappings.
+    pub fn grows_down(&self) -> bool {
+        matches!(self, VmaKind::Stack | VmaKind::GrowsDown)
+    }
+
     /// The mapped file and the page of it at `addr`, for file mappings.
     pub fn file_page(&self, addr: u64) -> Option<(u32, u64)> {
         match *self {
@@ -212,8 +218,9 @@ impl VmaList {
         self.areas.range(..end).next_back().is_some_and(|(_, v)| v.end > start)
     }
 
-    /// Moves the start of the MAP_GROWSDOWN area just above the unmapped
-    /// `addr` down to `addr`'s page, for a fault there (Linux:
+    /// Moves the start of the growing area (the stack, a MAP_GROWSDOWN
+    /// mapping) just above the unmapped `addr` down to `addr`'s page, for a
+    /// fault there (Linux:
     /// `expand_downwards`, `acct_stack_growth`): EFAULT (the fault's
     /// SIGSEGV) when no such area is above, when the page is below
     /// `mmap_min_addr`, when it comes within [`STACK_GUARD_GAP`] of an
@@ -223,11 +230,11 @@ impl VmaList {
     pub fn expand_down(&mut self, addr: u64, max_size: u64, limits: VmLimits) -> Result<Vma, Errno> {
         let start = addr & !(PAGE - 1);
         let above = self.areas.range(addr..).next().map(|(_, v)| *v).ok_or(Errno::EFAULT)?;
-        if above.kind != VmaKind::GrowsDown || self.find(addr).is_some() || start < PAGE {
+        if !above.kind.grows_down() || self.find(addr).is_some() || start < PAGE {
             return Err(Errno::EFAULT);
         }
         if let Some((_, below)) = self.areas.range(..addr).next_back() {
-            if below.kind != VmaKind::GrowsDown && below.prot != 0 && addr - below.end < STACK_GUARD_GAP {
+            if !below.kind.grows_down() && below.prot != 0 && addr - below.end < STACK_GUARD_GAP {
                 return Err(Errno::EFAULT);
             }
         }
@@ -427,6 +434,11 @@ mod tests {
         let as_limit = VmLimits { address_space: 0x16000 + 0x1000, data: u64::MAX };
         assert_eq!(m.expand_down(top - 0x13000, u64::MAX, as_limit).err(), Some(Errno::EFAULT));
         assert_eq!(m.expand_down(top - 0x12000, u64::MAX, as_limit).unwrap().start, top - 0x12000);
+        // The main stack grows the same way.
+        let mut stack = VmaList::new();
+        stack.insert(top, 0x4000, READ | WRITE, VmaKind::Stack).unwrap();
+        assert_eq!(stack.expand_down(top - 0x5000, 0x9000, VmLimits::NONE).unwrap().start, top - 0x5000);
+        assert_eq!(stack.expand_down(top - 0x6000, 0x9000, VmLimits::NONE).err(), Some(Errno::EFAULT));
         // An ordinary area never grows.
         let mut plain = VmaList::new();
         plain.insert(top, 0x4000, READ | WRITE, VmaKind::Anonymous).unwrap();

@@ -48,8 +48,6 @@ pub mod futex;
 #[cfg(target_os = "none")]
 pub mod heartbeat;
 #[cfg(target_os = "none")]
-pub mod pidfd;
-#[cfg(target_os = "none")]
 pub mod init;
 #[cfg(target_os = "none")]
 pub mod initproc;
@@ -65,6 +63,8 @@ pub mod logger;
 pub mod net;
 #[cfg(target_os = "none")]
 mod panic;
+#[cfg(target_os = "none")]
+pub mod pidfd;
 #[cfg(target_os = "none")]
 pub mod posix_timers;
 #[cfg(target_os = "none")]

@@ -381,9 +381,35 @@ static void test_resethand(void)
     check((old.sa_flags & SA_SIGINFO) != 0, "and SA_SIGINFO is still set");
 }
 
-int main(void)
+/* The SigQ line of /proc/self/status: queued signals / RLIMIT_SIGPENDING.
+   Kernel test only: under qemu-user the file is the host's, whose count
+   is of every signal queued for the host user. */
+static int test_sigq(void)
+{
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGRTMIN);
+    sigprocmask(SIG_BLOCK, &set, NULL);
+    union sigval v = { 0 };
+    for (int i = 0; i < 3; i++)
+        sigqueue(getpid(), SIGRTMIN, v);
+    char buf[4096];
+    read_whole_file("/proc/self/status", buf, sizeof buf);
+    char *line = strstr(buf, "\nSigQ:\t");
+    unsigned long queued = 0, limit = 0;
+    struct rlimit r;
+    getrlimit(RLIMIT_SIGPENDING, &r);
+    check(line && sscanf(line, "\nSigQ:\t%lu/%lu", &queued, &limit) == 2 && queued >= 3 &&
+              limit == (unsigned long)r.rlim_cur && strstr(buf, "\nThreads:") < line && strstr(buf, "\nSigPnd:") > line,
+          "SigQ: three queued signals counted, the limit RLIMIT_SIGPENDING, between Threads and SigPnd");
+    return finish();
+}
+
+int main(int argc, char **argv)
 {
     test_init();
+    if (argc > 1 && strcmp(argv[1], "sigq") == 0)
+        return test_sigq();
     no_core_dumps();
     test_queueing();
     test_rlimit();

@@ -780,6 +780,10 @@ fn task_status(t: TaskRef, whole: bool) -> String {
         let _ = writeln!(s, "VmRSS:\t{:8} kB", kb(m.rss.load(Ordering::Relaxed)));
     }
     let _ = writeln!(s, "Threads:\t{}", thread_count(t));
+    // Signals queued for the user (everyone is root: all of them) and the
+    // process's RLIMIT_SIGPENDING (Linux: task_sig's SigQ).
+    let sigq_limit = t.signal_struct().map_or(0, |g| g.rlimit(crate::signal::RLIMIT_SIGPENDING));
+    let _ = writeln!(s, "SigQ:\t{}/{}", crate::signal::queued_signals(), sigq_limit);
     let _ = writeln!(s, "SigPnd:\t{:016x}", t.pending.signal.load(Ordering::Relaxed));
     let _ = writeln!(s, "ShdPnd:\t{shared:016x}");
     let _ = writeln!(s, "SigBlk:\t{:016x}", t.blocked.load(Ordering::Relaxed));

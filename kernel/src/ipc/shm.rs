@@ -26,7 +26,9 @@
 //! Nothing takes an address space's lock under `SHM_NS`, and no reference
 //! to a segment is dropped under it.
 
-use super::{ipc_parse_version, IpcIds, IpcPerm, IPCMNI, IPC_CREAT, IPC_INFO, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT};
+use super::{
+    ipc_parse_version, IpcIds, IpcPerm, IPCMNI, IPC_CREAT, IPC_INFO, IPC_PRIVATE, IPC_RMID, IPC_SET, IPC_STAT,
+};
 use crate::errno::Errno;
 use crate::fs::tmpfs::TmpInode;
 use crate::mm::filemap::AddressSpace;

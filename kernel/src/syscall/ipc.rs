@@ -19,11 +19,11 @@ syscalls! {
     nr::MSGGET => msg::msgget(a[0] as i32, a[1] as u32).map(|id| id as u64),
     nr::MSGSND => sys_msgsnd(a[0] as i32, a[1], a[2], a[3] as u32),
     nr::MSGRCV => sys_msgrcv(a[0] as i32, a[1], a[2], a[3] as i64, a[4] as u32),
-    nr::MSGCTL => sys_msgctl(a[0] as i32, a[1] as u32, a[2]),
+    nr::MSGCTL => sys_ipc_ctl(a[0] as i32, a[1] as u32, a[2], 120, msg::msgctl),
     nr::SHMGET => shm::shmget(a[0] as i32, a[1], a[2] as u32).map(|id| id as u64),
     nr::SHMAT => shm::shmat(a[0] as i32, a[1], a[2] as u32, super::mm::vm_limits()),
     nr::SHMDT => shm::shmdt(a[0]).map(|_| 0),
-    nr::SHMCTL => sys_shmctl(a[0] as i32, a[1] as u32, a[2]),
+    nr::SHMCTL => sys_ipc_ctl(a[0] as i32, a[1] as u32, a[2], 112, shm::shmctl),
 }
 
 fn sys_semtimedop(semid: i32, sops: u64, nsops: u64, timeout: u64) -> SysResult {
@@ -86,26 +86,18 @@ fn sys_msgrcv(id: i32, msgp: u64, msgsz: u64, msgtyp: i64, flags: u32) -> SysRes
     Ok(text.len() as u64)
 }
 
-fn sys_msgctl(id: i32, cmd: u32, buf: u64) -> SysResult {
-    let mut input = alloc::vec::Vec::new();
-    if crate::ipc::ipc_parse_version(cmd) == crate::ipc::IPC_SET {
-        input = super::kbuf(120)?;
-        copy_from_user(&mut input, buf)?;
-    }
-    let (out, v) = msg::msgctl(id, cmd, &input)?;
-    if let Some(bytes) = out {
-        copy_to_user(buf, &bytes)?;
-    }
-    Ok(v as u64)
-}
+/// What `msgctl` and `shmctl` return: bytes to copy out, and the result.
+type CtlOut = Result<(Option<alloc::vec::Vec<u8>>, i64), Errno>;
 
-fn sys_shmctl(id: i32, cmd: u32, buf: u64) -> SysResult {
+/// `msgctl` and `shmctl`: IPC_SET's `*id64_ds` of `ds_len` bytes copied in,
+/// what `ctl` answers copied out to `buf`.
+fn sys_ipc_ctl(id: i32, cmd: u32, buf: u64, ds_len: usize, ctl: fn(i32, u32, &[u8]) -> CtlOut) -> SysResult {
     let mut input = alloc::vec::Vec::new();
     if crate::ipc::ipc_parse_version(cmd) == crate::ipc::IPC_SET {
-        input = super::kbuf(112)?;
+        input = super::kbuf(ds_len)?;
         copy_from_user(&mut input, buf)?;
     }
-    let (out, v) = shm::shmctl(id, cmd, &input)?;
+    let (out, v) = ctl(id, cmd, &input)?;
     if let Some(bytes) = out {
         copy_to_user(buf, &bytes)?;
     }

@@ -720,6 +720,8 @@ fn send_signal_inner(t: TaskRef, info: SigInfo, group: bool, locked: bool) -> Re
             t.set_thread_flag(tif::SIGPENDING);
         }
     }
+    // Readers of signalfds look again (Linux: signalfd_notify).
+    crate::fs::signalfd::signalfd_notify();
     // Wake someone to take it (Linux: `complete_signal`, `signal_wake_up`).
     if sig == SIGKILL {
         if let Some(s) = &signal {

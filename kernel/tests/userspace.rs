@@ -218,10 +218,10 @@ fn sysv_shared_memory_behaves_as_on_linux() {
 }
 
 #[test]
-fn pidfds_behave_as_on_linux() {
-    // Under qemu-aarch64 the pidfd calls are the host kernel's.
+fn pidfds_and_signalfds_behave_as_on_linux() {
+    // Under qemu-aarch64 the pidfd and signalfd calls are the host kernel's.
     let mut q = Qemu::boot_user();
-    compare(&mut q, &[("t_pidfd", &[])]);
+    compare(&mut q, &[("t_pidfd", &[]), ("t_signalfd", &[])]);
     // This kernel only (see t_pidfd.c): clone3's pidfd field, and Linux
     // 6.1's EINVAL for pidfd_open of a thread that leads no group.
     let (out, status) = run(&mut q, "/tests/t_pidfd kernel");

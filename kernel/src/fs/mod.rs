@@ -32,6 +32,8 @@ pub mod proc_sys;
 #[cfg(target_os = "none")]
 pub mod procfs;
 #[cfg(target_os = "none")]
+pub mod signalfd;
+#[cfg(target_os = "none")]
 pub mod tmpfs;
 #[cfg(target_os = "none")]
 pub mod tty;

@@ -228,6 +228,7 @@ pub mod nr {
     pub const PIDFD_OPEN: u64 = 434;
     pub const PIDFD_SEND_SIGNAL: u64 = 424;
     pub const FUTEX_WAITV: u64 = 449;
+    pub const SIGNALFD4: u64 = 74;
     pub const IOPRIO_SET: u64 = 30;
     pub const IOPRIO_GET: u64 = 31;
     pub const PERSONALITY: u64 = 92;

@@ -22,6 +22,7 @@ syscalls! {
     nr::RT_SIGSUSPEND => sys_rt_sigsuspend(a[0], a[1]),
     nr::SIGALTSTACK => sys_sigaltstack(a[0], a[1], current_user_stack_pointer()),
     nr::RT_SIGQUEUEINFO => sys_rt_sigqueueinfo(a[0] as i32, a[1] as i32, a[2]),
+    nr::SIGNALFD4 => sys_signalfd4(a[0] as i32, a[1], a[2], a[3] as u32),
     nr::PIDFD_SEND_SIGNAL => sys_pidfd_send_signal(a[0] as i32, a[1] as i32, a[2], a[3] as u32),
     nr::RT_TGSIGQUEUEINFO => sys_rt_tgsigqueueinfo(a[0] as i32, a[1] as i32, a[2] as i32, a[3]),
     nr::RT_SIGTIMEDWAIT => sys_rt_sigtimedwait(a[0], a[1], a[2], a[3]),
@@ -365,4 +366,28 @@ fn sys_pidfd_send_signal(pidfd: i32, sig: i32, uinfo: u64, flags: u32) -> SysRes
     let result = check_sig(sig).and_then(|_| send_signal(t, info, true));
     t.put();
     result.map(|_| 0)
+}
+
+/// `signalfd4(fd, mask, sizemask, flags)` (Linux: fs/signalfd.c): with fd
+/// -1 a new signalfd reporting `mask` (SIGKILL and SIGSTOP left out),
+/// close-on-exec and nonblocking as SFD_CLOEXEC and SFD_NONBLOCK say;
+/// else the signalfd `fd` reports `mask` from now on. EINVAL for unknown
+/// flags, a mask size other than 8 or an `fd` that is no signalfd.
+fn sys_signalfd4(fd: i32, umask: u64, sizemask: u64, flags: u32) -> SysResult {
+    use crate::fs::file::{flags::O_CLOEXEC, flags::O_NONBLOCK, flags::O_RDWR, File};
+    use crate::fs::signalfd::SignalFd;
+    if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 || sizemask != 8 {
+        return Err(Errno::EINVAL);
+    }
+    let mask = crate::mm::uaccess::get_user_u64(umask)? & !UNBLOCKABLE;
+    if fd == -1 {
+        let ops = alloc::sync::Arc::new(SignalFd { mask: core::sync::atomic::AtomicU64::new(mask) });
+        let file = File::new(ops, O_RDWR | (flags & O_NONBLOCK));
+        return Ok(super::fs::files()?.install(file, flags & O_CLOEXEC != 0, 0, super::fs::nofile_limit())? as u64);
+    }
+    let file = super::fdget(u64::try_from(fd).map_err(|_| Errno::EBADF)?)?;
+    let sfd = file.ops.as_any().and_then(|a| a.downcast_ref::<SignalFd>()).ok_or(Errno::EINVAL)?;
+    sfd.mask.store(mask, Ordering::Relaxed);
+    crate::fs::signalfd::signalfd_notify();
+    Ok(fd as u64)
 }

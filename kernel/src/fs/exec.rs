@@ -16,6 +16,7 @@
 //! registers are set to start the program at its entry point.
 
 use super::binfmt_elf::{self, ArgSource, Executable, StackLayout, StackSink, PF_W, PF_X};
+use super::binfmt_script::{self, BINPRM_BUF_SIZE};
 use super::tmpfs::TmpInode;
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
@@ -23,7 +24,9 @@ use crate::mm::filemap::MappingRef;
 use crate::mm::mm_struct::{Access, Mm, MmStruct, STACK_SIZE, STACK_TOP, TASK_SIZE};
 use crate::mm::vma::{prot, VmaKind};
 use crate::sched::task::{current, pf};
+use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 /// Where a position-independent (ET_DYN) static program is placed (Linux:
@@ -112,6 +115,106 @@ impl ArgSource for UserArgs {
         let at = self.string(i)?.checked_add(offset as u64).ok_or(Errno::EFAULT)?;
         self.read_user(at, buf)
     }
+}
+
+/// The argument list after `#!` interpreters took over (Linux: what
+/// `remove_arg_zero` and `copy_string_kernel` leave in the bprm): kernel
+/// strings in front (interpreter, its argument, the script's name, for each
+/// script in turn), then the caller's argv without the `skip` strings the
+/// scripts replaced.
+struct ScriptArgs<'a, A: ?Sized> {
+    front: &'a [Vec<u8>],
+    rest: &'a A,
+    skip: usize,
+}
+
+impl<A: ArgSource + ?Sized> ArgSource for ScriptArgs<'_, A> {
+    fn count(&self, max: usize) -> Result<usize, Errno> {
+        let n = self.front.len() + self.rest.count(max)?.saturating_sub(self.skip);
+        if n > max {
+            return Err(Errno::E2BIG);
+        }
+        Ok(n)
+    }
+
+    fn len(&self, i: usize, max: usize) -> Result<usize, Errno> {
+        match self.front.get(i) {
+            Some(s) if s.len() < max => Ok(s.len() + 1),
+            Some(_) => Err(Errno::E2BIG),
+            None => self.rest.len(i - self.front.len() + self.skip, max),
+        }
+    }
+
+    fn read(&self, i: usize, offset: usize, buf: &mut [u8]) -> Result<(), Errno> {
+        match self.front.get(i) {
+            Some(s) => {
+                for (k, b) in buf.iter_mut().enumerate() {
+                    *b = s.get(offset + k).copied().unwrap_or(0);
+                }
+                Ok(())
+            }
+            None => self.rest.read(i - self.front.len() + self.skip, offset, buf),
+        }
+    }
+}
+
+/// A kernel copy of `s`, allocated fallibly.
+fn try_copy(s: &[u8]) -> Result<Vec<u8>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(s.len()).map_err(|_| Errno::ENOMEM)?;
+    v.extend_from_slice(s);
+    Ok(v)
+}
+
+/// Follows `#!` lines from the file at `path` to a program that is not a
+/// script (Linux: `exec_binprm`'s loop over `load_script`): returns that
+/// program, its name, and the strings that go in front of the caller's
+/// argv with how many of the caller's strings they replace. Errors:
+/// ENOEXEC for a `#!` line without an interpreter, the interpreter's own
+/// (ENOENT, EACCES), ELOOP past [`binfmt_script::MAX_DEPTH`] interpreters.
+fn follow_interpreters(path: &str) -> Result<(Arc<TmpInode>, String, Vec<Vec<u8>>, usize), Errno> {
+    let mut file = super::vfs::open_exec(path)?;
+    let mut name = String::from(path);
+    let mut front: Vec<Vec<u8>> = Vec::new();
+    let mut skip = 0;
+    for depth in 1.. {
+        let mut head = [0u8; BINPRM_BUF_SIZE];
+        let n = (file.size().min(BINPRM_BUF_SIZE as u64)) as usize;
+        file.read_exact_at(&mut head[..n], 0)?;
+        let interp = match binfmt_script::parse(&head) {
+            None => break,
+            Some(parsed) => parsed?,
+        };
+        let interp_name = core::str::from_utf8(interp.name).map_err(|_| Errno::ENOENT)?;
+        if interp_name.is_empty() {
+            // Linux looks the empty name up as is, finds the current
+            // directory, and refuses to run it.
+            return Err(Errno::EACCES);
+        }
+        let interp_path = crate::syscall::fs::resolve_at(super::vfs::AT_FDCWD, interp_name)?;
+        let next = super::vfs::open_exec(&interp_path)?;
+        // argv[0] gives way to: interpreter, argument, script.
+        if front.is_empty() {
+            skip = 1;
+        } else {
+            front.remove(0);
+        }
+        let mut added = Vec::new();
+        added.try_reserve_exact(3 + front.len()).map_err(|_| Errno::ENOMEM)?;
+        added.push(try_copy(interp.name)?);
+        if let Some(arg) = interp.arg {
+            added.push(try_copy(arg)?);
+        }
+        added.push(try_copy(name.as_bytes())?);
+        added.append(&mut front);
+        front = added;
+        file = next;
+        name = interp_path;
+        if depth > binfmt_script::MAX_DEPTH {
+            return Err(Errno::ELOOP);
+        }
+    }
+    Ok((file, name, front, skip))
 }
 
 /// The stack of the address space exec is building.
@@ -217,7 +320,8 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     envp: &E,
     frame: &mut TrapFrame,
 ) -> Result<(), Errno> {
-    let file = super::vfs::open_exec(path)?;
+    let (file, program, front, skip) = follow_interpreters(path)?;
+    let argv = ScriptArgs { front: &front, rest: argv, skip };
     let mm = MmStruct::new()?;
     mm.map_area(STACK_TOP - STACK_SIZE, STACK_SIZE, prot::READ | prot::WRITE, VmaKind::Stack)?;
     let rlimit_stack = current().signal_struct().map_or(STACK_SIZE, |s| s.rlimit(crate::signal::RLIMIT_STACK));
@@ -225,7 +329,7 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
         &mut NewStack(&mm),
         STACK_TOP,
         path.as_bytes(),
-        argv,
+        &argv,
         envp,
         rlimit_stack,
         binfmt_elf::NR_STANDARD_AUXV,
@@ -233,7 +337,8 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     let exe = binfmt_elf::parse_file(file.size(), |pos, buf| file.read_exact_at(buf, pos))?;
     let entry = load_elf_binary(&mm, &file, &exe, &layout)?;
     drop(file);
-    let exe_path = super::vfs::exec_file_path(path).unwrap_or_else(|_| alloc::string::String::from(path));
+    drop(front);
+    let exe_path = super::vfs::exec_file_path(&program).unwrap_or(program);
     mm.lock().exe = exe_path;
     let sp = layout.sp;
 

@@ -70,6 +70,7 @@ syscalls! {
         Ok(me.pid() as u64)
     },
     nr::SET_ROBUST_LIST => Ok(0),
+    nr::UNSHARE => crate::fork::ksys_unshare(a[0]),
     nr::SETPGID => sys_setpgid(a[0] as i32, a[1] as i32),
     nr::GETPGID => with_process(a[0] as i32, |t| Ok(t.pgrp() as u64)),
     nr::GETSID => with_process(a[0] as i32, |t| Ok(t.session() as u64)),

@@ -247,6 +247,8 @@ fn signal_and_file_tests_behave_as_on_linux() {
             ("t_efault", &[]),
             ("t_mm", &[]),
             ("t_pipe", &["/tests/t_pipe"]),
+            ("t_fifo", &[]),
+            ("t_procdir", &[]),
             ("t_files", &["/"]),
             ("t_proc", &[]),
             ("t_time", &["/tests/t_time"]),
@@ -805,11 +807,11 @@ fn initramfs_extra_files_are_there_and_a_users_binary_runs() {
     assert_eq!(run(&mut q, "/tests/hello"), ("hello, world\n".into(), 0));
 }
 
-/// Runs t_elf and t_exec (kernel-side only: under qemu-aarch64 a guest's
-/// execve is the host's) on a booted kernel and checks that both pass and
-/// the kernel reported no fault.
+/// Runs t_elf, t_exec and t_script (kernel-side only: under qemu-aarch64 a
+/// guest's execve is the host's) on a booted kernel and checks that they
+/// pass and the kernel reported no fault.
 fn exec_checks(q: &mut Qemu) {
-    for line in ["/tests/t_elf", "/tests/t_exec"] {
+    for line in ["/tests/t_elf", "/tests/t_exec", "/tests/t_script"] {
         let (out, status) = run_within(q, line, Duration::from_secs(120));
         assert_eq!(status, 0, "{line}:\n{out}");
         assert!(out.ends_with("PASS\n"), "{line}:\n{out}");

@@ -1,9 +1,10 @@
 /*
  * A /proc listing read a little at a time while processes come and go
- * (Linux: proc_pid_readdir resumes after the last PID it gave): between
- * the first getdents64 calls of two entries each, a child is started and
- * the one before it reaped. No PID may appear twice, and every process alive
- * throughout (twenty sleeping children, the caller) must appear.
+ * (Linux: proc_pid_readdir resumes after the last PID it gave). Between
+ * the first getdents64 calls of two entries each, a process the listing
+ * already gave ends and a new one starts. No name may appear twice, and
+ * every entry of a listing made before (the files, twenty sleeping
+ * children, the caller) must appear but the processes that ended.
  */
 #include "common.h"
 
@@ -11,8 +12,17 @@
 #include <sys/syscall.h>
 
 #define KEEP 20
-#define MAX_SEEN 8192
-#define CHURN 60
+#define CHURN 40
+#define MAX_NAMES 4096
+
+struct names {
+    int n;
+    char name[MAX_NAMES][16];
+};
+
+static struct names before, during;
+static pid_t churn[2 * CHURN + 2];
+static int nchurn;
 
 static int is_pid(const char *name)
 {
@@ -24,74 +34,104 @@ static int is_pid(const char *name)
     return 1;
 }
 
-int main(void)
+static int has(const struct names *l, const char *name)
 {
-    test_init();
-    pid_t keep[KEEP];
-    for (int i = 0; i < KEEP; i++) {
-        keep[i] = fork();
-        if (keep[i] == 0) {
-            for (;;)
-                pause();
-        }
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->name[i], name) == 0)
+            return 1;
+    return 0;
+}
+
+static pid_t sleeper(void)
+{
+    pid_t pid = fork();
+    if (pid == 0) {
+        for (;;)
+            pause();
     }
-    static int seen[MAX_SEEN];
-    int nseen = 0, twice = 0, calls = 0;
-    int fd = open("/proc", O_RDONLY | O_DIRECTORY);
-    check(fd >= 0, "open /proc");
-    pid_t previous = 0;
-    for (;;) {
-        char buf[64] __attribute__((aligned(8)));
-        long n = syscall(SYS_getdents64, fd, buf, sizeof buf);
-        if (n <= 0) {
-            check(n == 0, "getdents64 ends with 0");
+    return pid;
+}
+
+/* Ends one churning process whose PID `l` already holds; starts another. */
+static void come_and_go(const struct names *l)
+{
+    for (int i = 0; i < nchurn; i++) {
+        char name[16];
+        snprintf(name, sizeof name, "%d", churn[i]);
+        if (churn[i] > 0 && has(l, name)) {
+            kill(churn[i], SIGKILL);
+            wait_child(churn[i], NULL, 0);
+            churn[i] = 0;
             break;
         }
+    }
+    if (nchurn < (int)(sizeof churn / sizeof churn[0]))
+        churn[nchurn++] = sleeper();
+}
+
+/* Lists /proc into `l` with a buffer of `size` bytes; with `moving`,
+ * processes come and go between the first calls. Returns the names seen
+ * twice. */
+static int list(struct names *l, size_t size, int moving)
+{
+    int fd = open("/proc", O_RDONLY | O_DIRECTORY);
+    int twice = 0, calls = 0;
+    char buf[4096] __attribute__((aligned(8)));
+    l->n = 0;
+    for (;;) {
+        long n = syscall(SYS_getdents64, fd, buf, size);
+        if (n <= 0)
+            break;
         calls++;
         for (long off = 0; off < n;) {
             /* struct linux_dirent64: d_reclen at 16, d_name at 19. */
             unsigned short reclen;
             memcpy(&reclen, buf + off + 16, sizeof reclen);
             const char *name = buf + off + 19;
-            if (is_pid(name)) {
-                int pid = atoi(name);
-                for (int i = 0; i < nseen; i++)
-                    if (seen[i] == pid)
-                        twice++;
-                if (nseen < MAX_SEEN)
-                    seen[nseen++] = pid;
-            }
+            twice += has(l, name);
+            if (l->n < MAX_NAMES)
+                snprintf(l->name[l->n++], sizeof l->name[0], "%s", name);
             off += reclen;
         }
-        /* Processes come and go between the first calls (not all of them:
-         * a new PID is listed after the current place, so churning to the
-         * end would never end). */
-        if (calls > CHURN)
-            continue;
-        pid_t next = fork();
-        if (next == 0)
-            _exit(0);
-        if (previous > 0)
-            wait_child(previous, NULL, 0);
-        previous = next;
+        if (moving && calls <= CHURN)
+            come_and_go(l);
     }
-    if (previous > 0)
-        wait_child(previous, NULL, 0);
     close(fd);
-    check(calls > 10, "the listing took many calls");
-    check(twice == 0, "no PID listed twice");
+    return twice;
+}
+
+int main(void)
+{
+    test_init();
+    pid_t keep[KEEP];
+    for (int i = 0; i < KEEP; i++)
+        keep[i] = sleeper();
+    for (int i = 0; i < CHURN; i++)
+        churn[nchurn++] = sleeper();
+    check(list(&before, sizeof(long) * 512, 0) == 0, "a listing in one piece: no name twice");
+    check(list(&during, 64, 1) == 0, "a listing in pieces while processes come and go: no name twice");
     int missing = 0;
-    for (int i = 0; i < KEEP + 1; i++) {
-        int want = i < KEEP ? keep[i] : getpid();
-        int found = 0;
-        for (int k = 0; k < nseen; k++)
-            found |= seen[k] == want;
-        missing += !found;
+    for (int i = 0; i < before.n; i++) {
+        int ended = 0;
+        if (is_pid(before.name[i])) {
+            ended = 1;
+            for (int k = 0; k < KEEP; k++)
+                ended &= atoi(before.name[i]) != keep[k];
+            ended &= atoi(before.name[i]) != getpid();
+        }
+        if (!ended && !has(&during, before.name[i]))
+            missing++;
     }
-    check(missing == 0, "every process alive throughout is listed");
+    check(missing == 0, "every file and process there throughout is listed");
     for (int i = 0; i < KEEP; i++) {
         kill(keep[i], SIGKILL);
         wait_child(keep[i], NULL, 0);
+    }
+    for (int i = 0; i < nchurn; i++) {
+        if (churn[i] > 0) {
+            kill(churn[i], SIGKILL);
+            wait_child(churn[i], NULL, 0);
+        }
     }
     return finish();
 }

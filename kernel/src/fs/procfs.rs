@@ -67,7 +67,8 @@ const PID_FILES: [&str; 12] = [
     "status",
     "wchan",
 ];
-const SYSTEM_FILES: [&str; 11] = [
+const SYSTEM_FILES: [&str; 12] = [
+    "config.gz",
     "cpuinfo",
     "diskstats",
     "filesystems",
@@ -242,6 +243,10 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
         Node::SysvIpc(name) => {
             let data = if name == "sem" { crate::ipc::sem::proc_show() } else { crate::ipc::msg::proc_show() };
             Ok(Arc::new(ProcFile { path, data: data.into_bytes(), sysctl: None }))
+        }
+        Node::System("config.gz") => {
+            let data = crate::configs::config_gz().ok_or(Errno::ENOMEM)?;
+            Ok(Arc::new(ProcFile { path, data, sysctl: None }))
         }
         Node::System(name) => {
             let data = match name {

@@ -246,6 +246,21 @@ t exec-replace 'sh -c "exec echo replaced; echo not"'
 t uname 'uname -s; uname -m'
 t arch 'arch'
 
+# --- scripts with #!, named pipes, unshare -------------------------------------
+# The interpreters are applets found by which: the applet links here, the
+# qemu-aarch64 wrappers on the host (scripts themselves: one level deeper).
+t script-hashbang 'printf "#!%s  one  two \n" "$(which echo)" > s1 && chmod +x s1 && ./s1 three'
+t script-hashbang-sed 'printf "#!%s 1d\nkept line\n" "$(which sed)" > s2 && chmod +x s2 && ./s2'
+t script-hashbang-missing 'printf "#!/no/such/interpreter\n" > s3 && chmod +x s3 && ./s3; echo rc=$?'
+t script-hashbang-bare 'printf "#!\necho not run\n" > s4 && chmod +x s4 && ./s4'
+t mkfifo 'mkfifo f5 && ls -l f5 | cut -c1 && stat -c %F f5'
+t mkfifo-mode 'mkfifo -m 0640 f6 && stat -c %a f6'
+t mkfifo-exists 'mkfifo f7 && mkfifo f7; echo rc=$?'
+t mkfifo-writer-first 'mkfifo f8 && (echo through the fifo > f8 &) && cat f8'
+t mkfifo-reader-first 'mkfifo f9 && { cat f9 & } && sleep 0.1 && echo late writer > f9 && wait'
+t mkfifo-rdwr 'mkfifo f10 && exec 3<>f10 && echo x >&3 && read l <&3 && echo got $l'
+t unshare-nothing 'unshare "$(which echo)" unshared'
+
 # --- /proc readers -------------------------------------------------------------
 t proc-self-exe 'readlink /proc/self/exe | sed "s|.*/||"'
 t proc-status 'grep -E "^(Name|State|PPid|Uid)" /proc/self/status | cut -f1 -d: '

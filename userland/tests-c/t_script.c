@@ -11,8 +11,9 @@
  * expected results are Linux's, from binfmt_script.c and execve(2)).
  *
  *   t_script           the tests
- *   t_script --show... (run as an interpreter) prints its argv joined by |,
- *                      then exe= and comm=
+ *   t_script --show... (run as an interpreter, or as init by a boot test)
+ *                      prints its argv joined by |, then exe= and comm=,
+ *                      then env= and the environment, if any
  */
 #include "common.h"
 
@@ -35,7 +36,11 @@ static int show(int argc, char **argv)
     }
     for (int i = 0; i < argc; i++)
         printf("%s%s", i ? "|" : "", argv[i]);
-    printf(" exe=%s comm=%s\n", exe, comm);
+    printf(" exe=%s comm=%s", exe, comm);
+    extern char **environ;
+    for (int i = 0; environ[i]; i++)
+        printf("%s%s", i ? "," : " env=", environ[i]);
+    printf("\n");
     return 0;
 }
 
@@ -109,6 +114,12 @@ int main(int argc, char **argv)
     write_file("/tmp/s4", "#!/tmp/s1 extra\n", 0755);
     expect("script as interpreter", run(NULL, "/tmp/s4", args),
            SELF "|--show|/tmp/s1|extra|/tmp/s4|x|y exe=" SELF " comm=s4");
+
+    /* Scripts are named as they were asked for: the caller's name, then
+     * each interpreter as its #! line wrote it. */
+    write_file("/tmp/s7", "#!./s1 nested\n", 0755);
+    expect("names as given", run("/tmp", "./s7", args),
+           SELF "|--show|./s1|nested|./s7|x|y exe=" SELF " comm=s7");
 
     write_file("/tmp/s5", "#!./t_script --show\n", 0755);
     expect("relative interpreter", run("/tests", "/tmp/s5", args),

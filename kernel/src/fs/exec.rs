@@ -166,15 +166,19 @@ fn try_copy(s: &[u8]) -> Result<Vec<u8>, Errno> {
     Ok(v)
 }
 
-/// Follows `#!` lines from the file at `path` to a program that is not a
-/// script (Linux: `exec_binprm`'s loop over `load_script`): returns that
-/// program, its name, and the strings that go in front of the caller's
-/// argv with how many of the caller's strings they replace. Errors:
+/// Follows `#!` lines from the file at `path` (named `filename` by the
+/// caller) to a program that is not a script (Linux: `exec_binprm`'s loop
+/// over `load_script`): returns that program, its path, and the strings
+/// that go in front of the caller's argv with how many of the caller's
+/// strings they replace. A script is named in argv as its runner was
+/// asked for it: the caller's `filename`, then each interpreter as its
+/// `#!` line wrote it (Linux: `bprm->interp`). Errors:
 /// ENOEXEC for a `#!` line without an interpreter, the interpreter's own
 /// (ENOENT, EACCES), ELOOP past [`binfmt_script::MAX_DEPTH`] interpreters.
-fn follow_interpreters(path: &str) -> Result<(Arc<TmpInode>, String, Vec<Vec<u8>>, usize), Errno> {
+fn follow_interpreters(path: &str, filename: &str) -> Result<(Arc<TmpInode>, String, Vec<Vec<u8>>, usize), Errno> {
     let mut file = super::vfs::open_exec(path)?;
     let mut name = String::from(path);
+    let mut shown = try_copy(filename.as_bytes())?;
     let mut front: Vec<Vec<u8>> = Vec::new();
     let mut skip = 0;
     for depth in 1.. {
@@ -205,7 +209,7 @@ fn follow_interpreters(path: &str) -> Result<(Arc<TmpInode>, String, Vec<Vec<u8>
         if let Some(arg) = interp.arg {
             added.push(try_copy(arg)?);
         }
-        added.push(try_copy(name.as_bytes())?);
+        added.push(core::mem::replace(&mut shown, try_copy(interp.name)?));
         added.append(&mut front);
         front = added;
         file = next;
@@ -308,19 +312,20 @@ fn load_elf_binary(mm: &MmStruct, file: &Arc<TmpInode>, exe: &Executable, layout
 }
 
 /// Replaces the current program with the one at `path` (normalised,
-/// absolute) (Linux: `do_execve`). On success `frame` starts the new
-/// program; on failure nothing has changed.
+/// absolute), which the caller named `filename` (Linux: `do_execve`). On
+/// success `frame` starts the new program; on failure nothing has changed.
 ///
 /// Linux's order: the file is found, then the strings are copied into the
 /// new stack (E2BIG, EFAULT), then the file is read as an ELF image
 /// (ENOEXEC and the segment errors).
 pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     path: &str,
+    filename: &str,
     argv: &A,
     envp: &E,
     frame: &mut TrapFrame,
 ) -> Result<(), Errno> {
-    let (file, program, front, skip) = follow_interpreters(path)?;
+    let (file, program, front, skip) = follow_interpreters(path, filename)?;
     let argv = ScriptArgs { front: &front, rest: argv, skip };
     let mm = MmStruct::new()?;
     mm.map_area(STACK_TOP - STACK_SIZE, STACK_SIZE, prot::READ | prot::WRITE, VmaKind::Stack)?;

@@ -177,7 +177,7 @@ fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> Sys
     let envp = crate::fs::exec::UserArgs::new(envp)?;
     let old_tid = current().pid();
     let old_comm = current().comm();
-    crate::fs::exec::do_execve(&path, &argv, &envp, frame)?;
+    crate::fs::exec::do_execve(&path, &name, &argv, &envp, frame)?;
     if old_comm.as_str() != current().comm().as_str() {
         crate::trace::task_rename(old_comm.as_str(), current().comm().as_str());
     }

@@ -116,19 +116,17 @@ pub fn memparse(text: &str) -> Option<u64> {
 /// in `=` take a value, the others are bare words (a bare `init` is not
 /// `init=` and goes to init, as in Linux). Names with a dot
 /// (`8250.nr_uarts=1`: module parameters) are the kernel's as well.
-const KERNEL_PARAMS: &[&str] = &[
-    "init=", "rdinit=", "kshell", "log=", "quiet", "debug", "loglevel=", "mem=", "console=", "earlycon",
-    "earlycon=", "earlyprintk", "earlyprintk=", "root=", "rootfstype=", "rootflags=", "rootwait", "rootdelay=",
-    "ro", "rw", "panic=", "nosmp", "maxcpus=", "nr_cpus=", "coherent_pool=", "cma=", "elevator=", "noinitrd",
-    "initrd=", "ip=", "nfsroot=", "splash", "cgroup_enable=", "cgroup_disable=", "cgroup_memory=",
-];
+const KERNEL_PARAMS: &str = "init= rdinit= kshell log= quiet debug loglevel= mem= console= earlycon \
+    earlycon= earlyprintk earlyprintk= root= rootfstype= rootflags= rootwait rootdelay= ro rw panic= nosmp \
+    maxcpus= nr_cpus= coherent_pool= cma= elevator= noinitrd initrd= ip= nfsroot= splash cgroup_enable= \
+    cgroup_disable= cgroup_memory=";
 
 /// Whether `word` (`name=value` or a bare word) is a boot option.
 fn is_kernel_param(name: &str, has_value: bool) -> bool {
     name.contains('.')
-        || KERNEL_PARAMS.iter().any(|p| match p.strip_suffix('=') {
+        || KERNEL_PARAMS.split_whitespace().any(|p| match p.strip_suffix('=') {
             Some(n) => has_value && n == name,
-            None => !has_value && *p == name,
+            None => !has_value && p == name,
         })
 }
 

@@ -91,10 +91,8 @@ const OPTIONS: &[(&str, Option<&str>)] = &[
 /// it (`CONFIG_X=y` or `CONFIG_X=<number>`, `# CONFIG_X is not set`, menu
 /// comments between `#` lines).
 pub fn config_text() -> String {
-    let mut out = format!(
-        "#\n# Linux/arm64 6.1.0 Kernel Configuration (rpi4-kernel {})\n#\n",
-        env!("CARGO_PKG_VERSION")
-    );
+    let mut out =
+        format!("#\n# Linux/arm64 6.1.0 Kernel Configuration (rpi4-kernel {})\n#\n", env!("CARGO_PKG_VERSION"));
     out.push_str(&format!("CONFIG_NR_CPUS={}\n", crate::config::NR_CPUS));
     out.push_str(&format!("CONFIG_HZ={}\n", crate::config::HZ));
     for &(name, value) in OPTIONS {

@@ -13,7 +13,6 @@
 //! user child gets a trap frame at the top of its kernel stack, a copy of
 //! its parent's with x0 = 0, and starts in `ret_from_fork`.
 
-use alloc::sync::Arc;
 use crate::errno::Errno;
 use crate::mm::slab::KmemCache;
 use crate::mm::{frame::PAGE_SIZE, phys, vmstack};
@@ -22,6 +21,7 @@ use crate::sched::fair::SchedEntity;
 use crate::sched::task::{current, pf, state, TaskRef, TaskStruct, TASKLIST};
 use crate::sync::IrqSpinLock;
 use crate::util::list::ListHead;
+use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 /// The PID allocator (Linux: the pid namespace's IDR).
@@ -579,8 +579,14 @@ pub fn ksys_unshare(flags: u64) -> Result<u64, Errno> {
     const CLONE_NEWUSER: u64 = 0x1000_0000;
     const CLONE_NEWPID: u64 = 0x2000_0000;
     const CLONE_NEWNET: u64 = 0x4000_0000;
-    const NAMESPACES: u64 =
-        CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWCGROUP | CLONE_NEWTIME;
+    const NAMESPACES: u64 = CLONE_NEWNS
+        | CLONE_NEWUTS
+        | CLONE_NEWIPC
+        | CLONE_NEWNET
+        | CLONE_NEWUSER
+        | CLONE_NEWPID
+        | CLONE_NEWCGROUP
+        | CLONE_NEWTIME;
     let mut flags = flags;
     // What each flag implies (Linux's order).
     if flags & CLONE_VM != 0 {

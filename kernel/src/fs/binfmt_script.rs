@@ -88,12 +88,15 @@ mod tests {
         b
     }
 
-    fn run(s: &[u8]) -> Option<Result<(Vec<u8>, Option<Vec<u8>>), Errno>> {
+    /// A parse, owned: not a script, an error, or (name, argument).
+    type Parsed = Option<Result<(Vec<u8>, Option<Vec<u8>>), Errno>>;
+
+    fn run(s: &[u8]) -> Parsed {
         let b = head(s);
         parse(&b).map(|r| r.map(|i| (i.name.to_vec(), i.arg.map(|a| a.to_vec()))))
     }
 
-    fn ok(name: &str, arg: Option<&str>) -> Option<Result<(Vec<u8>, Option<Vec<u8>>), Errno>> {
+    fn ok(name: &str, arg: Option<&str>) -> Parsed {
         Some(Ok((name.as_bytes().to_vec(), arg.map(|a| a.as_bytes().to_vec()))))
     }
 

@@ -166,6 +166,16 @@ fn try_copy(s: &[u8]) -> Result<Vec<u8>, Errno> {
     Ok(v)
 }
 
+/// What [`follow_interpreters`] found: the program that is not a script,
+/// its path, and the argv strings the scripts put in front of the
+/// caller's, which replace the caller's first `skip` strings.
+struct Interpreted {
+    file: Arc<TmpInode>,
+    program: String,
+    front: Vec<Vec<u8>>,
+    skip: usize,
+}
+
 /// Follows `#!` lines from the file at `path` (named `filename` by the
 /// caller) to a program that is not a script (Linux: `exec_binprm`'s loop
 /// over `load_script`): returns that program, its path, and the strings
@@ -175,7 +185,7 @@ fn try_copy(s: &[u8]) -> Result<Vec<u8>, Errno> {
 /// `#!` line wrote it (Linux: `bprm->interp`). Errors:
 /// ENOEXEC for a `#!` line without an interpreter, the interpreter's own
 /// (ENOENT, EACCES), ELOOP past [`binfmt_script::MAX_DEPTH`] interpreters.
-fn follow_interpreters(path: &str, filename: &str) -> Result<(Arc<TmpInode>, String, Vec<Vec<u8>>, usize), Errno> {
+fn follow_interpreters(path: &str, filename: &str) -> Result<Interpreted, Errno> {
     let mut file = super::vfs::open_exec(path)?;
     let mut name = String::from(path);
     let mut shown = try_copy(filename.as_bytes())?;
@@ -218,7 +228,7 @@ fn follow_interpreters(path: &str, filename: &str) -> Result<(Arc<TmpInode>, Str
             return Err(Errno::ELOOP);
         }
     }
-    Ok((file, name, front, skip))
+    Ok(Interpreted { file, program: name, front, skip })
 }
 
 /// The stack of the address space exec is building.
@@ -325,7 +335,7 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     envp: &E,
     frame: &mut TrapFrame,
 ) -> Result<(), Errno> {
-    let (file, program, front, skip) = follow_interpreters(path, filename)?;
+    let Interpreted { file, program, front, skip } = follow_interpreters(path, filename)?;
     let argv = ScriptArgs { front: &front, rest: argv, skip };
     let mm = MmStruct::new()?;
     mm.map_area(STACK_TOP - STACK_SIZE, STACK_SIZE, prot::READ | prot::WRITE, VmaKind::Stack)?;

@@ -213,6 +213,7 @@ bench: $(IMG)
 	@bash scripts/bench-sched.sh $(IMG) icount
 	@bash scripts/bench-sched.sh $(IMG) wall
 	@bash scripts/bench-user.sh $(IMG)
+	@bash scripts/bench-mem.sh $(IMG)
 	@bash scripts/bench-sd.sh $(IMG)
 
 BENCH ?= fork_exit_wait=200

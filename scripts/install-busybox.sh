@@ -10,7 +10,8 @@
 #   the files of userland/busybox/etc (/etc/inittab and /etc/init.d/rcS for
 #   `init=/bin/busybox`), and /etc/passwd and /etc/group naming root;
 #   /tests/busybox-battery.sh, the differential battery of
-#   kernel/tests/busybox.rs.
+#   kernel/tests/busybox.rs, /tests/hashbang.sh, a script it runs, and
+#   /tests/bench-mem.sh, scripts/bench-mem.sh's benchmark.
 #
 # usage: scripts/install-busybox.sh ROOTFS 1   install (fetching BusyBox if needed)
 #        scripts/install-busybox.sh ROOTFS 0   remove what an earlier install added
@@ -25,7 +26,7 @@ log() { printf 'install-busybox: %s\n' "$*" >&2; }
 # What an earlier install left: every link to /bin/busybox, the binary, the etc files.
 remove() {
     find "$rootfs" -type l -lname /bin/busybox -delete 2>/dev/null || true
-    rm -f "$rootfs/bin/busybox" "$rootfs/tests/busybox-battery.sh"
+    rm -f "$rootfs/bin/busybox" "$rootfs/tests/busybox-battery.sh" "$rootfs/tests/hashbang.sh" "$rootfs/tests/bench-mem.sh"
     (cd userland/busybox && find etc -type f) | while read -r f; do rm -f "$rootfs/$f"; done
 }
 
@@ -46,6 +47,10 @@ cp -r userland/busybox/etc/. "$rootfs/etc/"
 # The differential battery of kernel/tests/busybox.rs, run by BusyBox here and under qemu-aarch64.
 mkdir -p "$rootfs/tests"
 install -m 0644 kernel/tests/busybox/battery.sh "$rootfs/tests/busybox-battery.sh"
+# A script with a #! line naming BusyBox ash, which the interactive test runs.
+install -m 0755 kernel/tests/busybox/hashbang.sh "$rootfs/tests/hashbang.sh"
+# The memory benchmark of scripts/bench-mem.sh.
+install -m 0644 kernel/tests/busybox/bench-mem.sh "$rootfs/tests/bench-mem.sh"
 
 links=0
 for full in $(qemu-aarch64 build/busybox/busybox --list-full); do

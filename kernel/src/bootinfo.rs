@@ -119,7 +119,7 @@ pub fn get() -> Option<&'static BootInfo> {
 /// Applies the command-line switches this kernel knows (see `cmdline`).
 /// Runs before the frame allocator exists: nothing here allocates.
 pub fn apply_cmdline(cmdline: &'static str) {
-    if let Some(path) = crate::cmdline::value(cmdline, "init").filter(|p| !p.is_empty()) {
+    if let Some(path) = crate::cmdline::option(cmdline, "init").filter(|p| !p.is_empty()) {
         crate::initproc::set_init_path(path);
     }
     if crate::cmdline::value(cmdline, "kshell").is_some() {

@@ -12,11 +12,19 @@
 //! Others (`console=...` and the like, which the firmware adds) are ignored:
 //! there is one console, the PL011.
 //!
+//! What the kernel does not take goes to init, as Linux's init/main.c hands
+//! it over ([`init_args`]): words after `--`, and bare words that are no boot
+//! option, become init's arguments; `name=value` words that are none become
+//! its environment. Departure: Linux's double quotes (a value with spaces)
+//! are not understood; words split at white space.
+//!
 //! The text is copied at boot, before the frame allocator or the heap exist,
 //! into fixed storage of [`COMMAND_LINE_SIZE`] bytes (Linux:
 //! `boot_command_line`); everything that keeps a word (the `init=` path)
 //! keeps a slice of that copy, so no switch allocates. A longer command line
 //! is cut there, as Linux cuts it.
+
+use alloc::vec::Vec;
 
 /// Longest command line kept, with room for Linux's terminating NUL
 /// (arm64's `COMMAND_LINE_SIZE`).
@@ -55,10 +63,30 @@ impl CommandLine {
     }
 }
 
+/// The part Linux reads as boot options: the words before a `--` word
+/// (Linux: `parse_args` stops there and hands the rest to init).
+fn boot_part(cmdline: &str) -> &str {
+    for word in cmdline.split_whitespace() {
+        if word == "--" {
+            let at = word.as_ptr() as usize - cmdline.as_ptr() as usize;
+            return &cmdline[..at];
+        }
+    }
+    cmdline
+}
+
+/// The value of the last `key=value` word (a bare `key` does not count).
+pub fn option<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
+    boot_part(cmdline).split_whitespace().rev().find_map(|word| match word.split_once('=') {
+        Some((k, v)) if k == key => Some(v),
+        _ => None,
+    })
+}
+
 /// The value of `key=value`, or `Some("")` for a bare `key`; the last one
-/// wins, as in Linux.
+/// wins, as in Linux. Words after `--` are init's, not the kernel's.
 pub fn value<'a>(cmdline: &'a str, key: &str) -> Option<&'a str> {
-    cmdline.split_whitespace().rev().find_map(|word| match word.split_once('=') {
+    boot_part(cmdline).split_whitespace().rev().find_map(|word| match word.split_once('=') {
         Some((k, v)) if k == key => Some(v),
         None if word == key => Some(""),
         _ => None,
@@ -80,6 +108,68 @@ pub fn memparse(text: &str) -> Option<u64> {
     };
     let n: u64 = digits.parse().ok()?;
     n.checked_mul(1 << shift)
+}
+
+/// Boot options that are the kernel's: the ones this kernel reads, and
+/// Linux's that boot loaders and the Pi firmware put on the command line
+/// (`console=`, `root=`...), which Linux keeps from init too; those ending
+/// in `=` take a value, the others are bare words (a bare `init` is not
+/// `init=` and goes to init, as in Linux). Names with a dot
+/// (`8250.nr_uarts=1`: module parameters) are the kernel's as well.
+const KERNEL_PARAMS: &str = "init= rdinit= kshell log= quiet debug loglevel= mem= console= earlycon \
+    earlycon= earlyprintk earlyprintk= root= rootfstype= rootflags= rootwait rootdelay= ro rw panic= nosmp \
+    maxcpus= nr_cpus= coherent_pool= cma= elevator= noinitrd initrd= ip= nfsroot= splash cgroup_enable= \
+    cgroup_disable= cgroup_memory=";
+
+/// Whether `word` (`name=value` or a bare word) is a boot option.
+fn is_kernel_param(name: &str, has_value: bool) -> bool {
+    name.contains('.')
+        || KERNEL_PARAMS.split_whitespace().any(|p| match p.strip_suffix('=') {
+            Some(n) => has_value && n == name,
+            None => !has_value && p == name,
+        })
+}
+
+/// The most arguments and environment strings init gets from the command
+/// line (Linux: CONFIG_INIT_ENV_ARG_LIMIT).
+pub const MAX_INIT_ARGS: usize = 32;
+
+/// What the command line gives init (Linux: init/main.c `unknown_bootoption`
+/// and `set_init_arg`): arguments after argv[0] and environment strings
+/// that are added to `defaults` or replace the default of the same name.
+/// Beyond [`MAX_INIT_ARGS`] of either, the rest is left out (Linux panics).
+pub fn init_args<'a>(cmdline: &'a str, defaults: &[&'a str]) -> (Vec<&'a str>, Vec<&'a str>) {
+    let mut argv = Vec::new();
+    let mut envp: Vec<&str> = defaults.to_vec();
+    let mut words = cmdline.split_whitespace();
+    for word in words.by_ref() {
+        if word == "--" {
+            break;
+        }
+        let (name, val) = match word.split_once('=') {
+            Some((n, v)) => (n, Some(v)),
+            None => (word, None),
+        };
+        if is_kernel_param(name, val.is_some()) {
+            continue;
+        }
+        if val.is_some() {
+            let same = envp.iter().position(|e| e.split_once('=').is_some_and(|(n, _)| n == name));
+            match same {
+                Some(i) => envp[i] = word,
+                None if envp.len() < MAX_INIT_ARGS => envp.push(word),
+                None => {}
+            }
+        } else if argv.len() < MAX_INIT_ARGS {
+            argv.push(word);
+        }
+    }
+    for word in words {
+        if argv.len() < MAX_INIT_ARGS {
+            argv.push(word);
+        }
+    }
+    (argv, envp)
 }
 
 /// The log level name the command line asks for, if any.
@@ -123,6 +213,20 @@ mod tests {
         assert_eq!(memparse("M"), None);
         assert_eq!(memparse("99999999999999G"), None);
         assert_eq!(memparse("-1M"), None);
+    }
+
+    #[test]
+    fn init_gets_what_the_kernel_does_not_take() {
+        let c = "console=ttyAMA0 8250.nr_uarts=1 init=/bin/busybox sh GREET=hi TERM=vt102 quiet -- -i X=1";
+        let (argv, envp) = init_args(c, &["HOME=/", "TERM=linux"]);
+        assert_eq!(argv, ["sh", "-i", "X=1"]);
+        assert_eq!(envp, ["HOME=/", "TERM=vt102", "GREET=hi"]);
+        // After `--` nothing is a boot option.
+        assert_eq!(value("log=warn -- log=debug init=/x", "log"), Some("warn"));
+        assert_eq!(option("init=/bin/busybox init", "init"), Some("/bin/busybox"));
+        assert_eq!(init_args("init=/bin/busybox init", &[]).0, ["init"], "a bare init is init's");
+        let many = "a ".repeat(40);
+        assert_eq!(init_args(&many, &[]).0.len(), MAX_INIT_ARGS);
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::sched::fair::SchedEntity;
 use crate::sched::task::{current, pf, state, TaskRef, TaskStruct, TASKLIST};
 use crate::sync::IrqSpinLock;
 use crate::util::list::ListHead;
+use alloc::sync::Arc;
 use core::sync::atomic::Ordering;
 
 /// The PID allocator (Linux: the pid namespace's IDR).
@@ -559,4 +560,80 @@ pub fn free_task(p: TaskRef) {
         core::ptr::drop_in_place(p.as_ptr());
         TASK_STRUCT_CACHE.free(obj).expect("a task_struct goes back to its own cache");
     }
+}
+
+/// `unshare(2)` (Linux: `ksys_unshare`): the caller stops sharing its
+/// current directory and root (CLONE_FS), its descriptor table
+/// (CLONE_FILES) or its System V semaphore undo list (CLONE_SYSVSEM) with
+/// the tasks it shared them with. CLONE_THREAD, CLONE_SIGHAND and CLONE_VM
+/// are accepted, changing nothing, when there is nothing to unshare (the
+/// caller is the only thread and shares neither handlers nor memory),
+/// EINVAL otherwise, as Linux does. Namespaces are EINVAL: this kernel has
+/// none (Linux built without CONFIG_*_NS says the same).
+pub fn ksys_unshare(flags: u64) -> Result<u64, Errno> {
+    use clone_flags::*;
+    const CLONE_NEWTIME: u64 = 0x0000_0080;
+    const CLONE_NEWCGROUP: u64 = 0x0200_0000;
+    const CLONE_NEWUTS: u64 = 0x0400_0000;
+    const CLONE_NEWIPC: u64 = 0x0800_0000;
+    const CLONE_NEWUSER: u64 = 0x1000_0000;
+    const CLONE_NEWPID: u64 = 0x2000_0000;
+    const CLONE_NEWNET: u64 = 0x4000_0000;
+    const NAMESPACES: u64 = CLONE_NEWNS
+        | CLONE_NEWUTS
+        | CLONE_NEWIPC
+        | CLONE_NEWNET
+        | CLONE_NEWUSER
+        | CLONE_NEWPID
+        | CLONE_NEWCGROUP
+        | CLONE_NEWTIME;
+    let mut flags = flags;
+    // What each flag implies (Linux's order).
+    if flags & CLONE_VM != 0 {
+        flags |= CLONE_SIGHAND;
+    }
+    if flags & CLONE_SIGHAND != 0 {
+        flags |= CLONE_THREAD;
+    }
+    // Linux: check_unshare_flags.
+    if flags & !(CLONE_THREAD | CLONE_FS | CLONE_SIGHAND | CLONE_VM | CLONE_FILES | CLONE_SYSVSEM | NAMESPACES) != 0 {
+        return Err(Errno::EINVAL);
+    }
+    let me = current();
+    if flags & CLONE_THREAD != 0 && me.signal_struct().is_some_and(|s| s.live.load(Ordering::SeqCst) > 1) {
+        return Err(Errno::EINVAL);
+    }
+    if flags & (CLONE_SIGHAND | CLONE_VM) != 0 {
+        let handlers = me.sighand_ptr.lock().clone();
+        if handlers.is_some_and(|h| Arc::strong_count(&h) > 2) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if flags & CLONE_VM != 0 {
+        let mm = me.mm.lock().clone();
+        if mm.is_some_and(|m| Arc::strong_count(&m) > 2) {
+            return Err(Errno::EINVAL);
+        }
+    }
+    if flags & NAMESPACES != 0 {
+        return Err(Errno::EINVAL);
+    }
+    // Nothing can fail past here (Linux: the new structures are swapped in
+    // together at the end).
+    if flags & CLONE_FS != 0 {
+        let fs = me.fs.lock().clone();
+        if let Some(fs) = fs.filter(|f| Arc::strong_count(f) > 2) {
+            *me.fs.lock() = Some(fs.copy());
+        }
+    }
+    if flags & CLONE_FILES != 0 {
+        let files = me.files.lock().clone();
+        if let Some(files) = files.filter(|f| Arc::strong_count(f) > 2) {
+            *me.files.lock() = Some(files.copy());
+        }
+    }
+    if flags & CLONE_SYSVSEM != 0 {
+        crate::ipc::sem::exit_sem(me);
+    }
+    Ok(0)
 }

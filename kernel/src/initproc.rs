@@ -13,7 +13,8 @@
 //! on the command line, or when no init program can run (Linux's "No working
 //! init found", where Linux panics), PID 1 stays in the kernel instead: the
 //! debug monitor owns the console, and PID 1 reaps every child it has or
-//! inherits, forever.
+//! inherits, forever. The program gets the command line's words that are
+//! not the kernel's as arguments and environment (cmdline.rs `init_args`).
 
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
@@ -148,12 +149,16 @@ fn run_init_process(path: &str) -> Result<core::convert::Infallible, Errno> {
     *me.fs.lock() = Some(FsStruct::new());
     *me.sighand_ptr.lock() = Some(SigHand::new());
     *me.signal.lock() = Some(SignalStruct::new(1, 1, SignalStruct::default_rlimits()));
-    let argv: [&[u8]; 1] = [path.as_bytes()];
-    let envp: [&[u8]; 3] = [b"HOME=/", b"TERM=linux", b"PATH=/bin:/sbin:/tests"];
+    // argv[0] is the path; the rest, and environment strings beside the
+    // defaults, come from the command line (Linux: `argv_init`, `envp_init`).
+    let cmdline = crate::bootinfo::get().and_then(|b| b.cmdline).unwrap_or("");
+    let (args, env) = crate::cmdline::init_args(cmdline, &["HOME=/", "TERM=linux", "PATH=/bin:/sbin:/tests"]);
+    let argv: alloc::vec::Vec<&[u8]> = core::iter::once(path).chain(args).map(str::as_bytes).collect();
+    let envp: alloc::vec::Vec<&[u8]> = env.into_iter().map(str::as_bytes).collect();
     // SAFETY: the init thread owns its stack; the frame area above its
     // kernel stack pointer is reserved for this (fork.rs).
     let frame: &mut TrapFrame = unsafe { crate::fork::task_pt_regs(me) };
-    if let Err(e) = crate::fs::exec::do_execve(path, &argv[..], &envp[..], frame) {
+    if let Err(e) = crate::fs::exec::do_execve(path, path, &argv[..], &envp[..], frame) {
         *me.files.lock() = None;
         *me.fs.lock() = None;
         *me.sighand_ptr.lock() = None;

@@ -17,6 +17,7 @@ pub mod arch;
 pub mod block;
 pub mod cmdline;
 pub mod config;
+pub mod configs;
 pub mod errno;
 pub mod fdt;
 pub mod fs;

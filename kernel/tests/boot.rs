@@ -283,6 +283,25 @@ fn init_from_the_command_line_is_the_first_program() {
     q.expect("attempted to kill init! exit code 0x0");
 }
 
+/// The command line's words that are not the kernel's go to init, as Linux's
+/// init/main.c hands them over: bare words and everything after `--` as
+/// arguments, `name=value` words as environment (replacing a default of the
+/// same name); boot options (`console=`, `quiet`, dotted module parameters)
+/// stay the kernel's.
+#[test]
+fn init_gets_the_arguments_and_environment_the_kernel_does_not_take() {
+    let path = dtb();
+    let append = "console=ttyAMA0 8250.nr_uarts=1 init=/tests/t_script GREET=hello TERM=vt102 quiet \
+                  --show plain -- x=1 --also";
+    let mut q = Qemu::boot_with(&["-dtb", &path, "-append", append]);
+    q.expect_within(
+        "/tests/t_script|--show|plain|x=1|--also exe=/tests/t_script comm=t_script \
+         env=HOME=/,TERM=vt102,PATH=/bin:/sbin:/tests,GREET=hello\r\n",
+        common::BOOT_DEADLINE,
+    );
+    q.expect("attempted to kill init! exit code 0x0");
+}
+
 /// An `init=` that cannot run (missing, or a 4 KiB path cut with the
 /// command line) falls back to Linux's defaults: /sbin/init starts the shell.
 #[test]

@@ -25,8 +25,14 @@
 //!   count, kernel version, processes, clock), which differs on purpose;
 //! - `/proc/self/cmdline` of an applet: on the host it shows the wrapper's
 //!   command line;
-//! - `mkfifo`: named pipes (mknodat of S_IFIFO) are not there yet (EINVAL);
-//! - `unshare` of namespaces: this kernel has none (EINVAL), the host has;
+//! - a `#!` line without an interpreter: Linux's ENOEXEC makes ash run the
+//!   script through `/proc/self/exe`, which qemu-user cannot exec
+//!   (userland/tests-c/t_script.c checks the ENOEXEC here);
+//! - `unshare` of namespaces: this kernel has none (EINVAL, as a Linux built
+//!   without them), the host has (userspace.rs runs `t_unshare ns` here);
+//! - `/proc/config.gz`: the host's kernel is another kernel; the file's
+//!   contents are checked here against Linux's documented format
+//!   ([`interactive_ash_job_control`]);
 //! - `ip`, `ifconfig`, `ping`, `nc`, `logger`, `syslogd`: sockets and
 //!   networking (AF_UNIX is another change; there is no network stack);
 //! - `mount`/`umount`, `mknod`, `losetup`, `fdisk`, `hwclock`, `i2c*`,
@@ -203,7 +209,8 @@ fn busybox_battery_matches_linux() {
 }
 
 /// BusyBox ash as the console shell, over the serial line (this kernel only:
-/// qemu-user gives no terminal): job control with the terminal's signals.
+/// qemu-user gives no terminal): line editing, history and Tab completion,
+/// job control with the terminal's signals, a #! script, /proc/config.gz.
 #[test]
 fn interactive_ash_job_control() {
     if !have_busybox() {
@@ -213,6 +220,23 @@ fn interactive_ash_job_control() {
     let mut q = Qemu::boot_with(&[]);
     q.expect_within("built-in shell (ash)", BOOT_DEADLINE);
     q.expect_within(ASH_PROMPT, BOOT_DEADLINE);
+    // Line editing: the cursor moves left (ESC [ D) and a character goes in
+    // before the last one; Enter runs the edited line.
+    q.send(b"echo helo\x1b[Dl\r");
+    q.expect("\r\nhello\r\n");
+    q.expect(ASH_PROMPT);
+    // History: Up (ESC [ A) brings the line back.
+    q.send(b"\x1b[A");
+    q.expect("echo hello");
+    q.send(b"\r");
+    q.expect("\r\nhello\r\n");
+    q.expect(ASH_PROMPT);
+    // Tab completes a unique prefix of a file name.
+    q.send(b"head -c 18 /tests/hashb\t");
+    q.expect("/tests/hashbang.sh ");
+    q.send(b"\r");
+    q.expect("#!/bin/busybox ash");
+    q.expect(ASH_PROMPT);
     // A background read of the terminal stops the job with SIGTTIN.
     q.send(b"cat &\r");
     q.expect(ASH_PROMPT);
@@ -252,6 +276,17 @@ fn interactive_ash_job_control() {
     q.send(b"sh -c '/proc/self/exe echo hi'; readlink /proc/self/exe\r");
     q.expect("exe: applet not found");
     q.expect("/bin/busybox");
+    q.expect(ASH_PROMPT);
+    // A script in the image runs through its #! line: the process is the
+    // interpreter with its argument, the script and the arguments.
+    q.send(b"/tests/hashbang.sh one two\r");
+    q.expect("cmdline: /bin/busybox ash /tests/hashbang.sh one two \r\n");
+    q.expect(ASH_PROMPT);
+    // /proc/config.gz: gzip, in Linux's .config form, telling the truth.
+    q.send(b"zcat /proc/config.gz | grep -E '^(CONFIG_SYSVIPC|CONFIG_UNIX|# CONFIG_NET_NS)[ =]'\r");
+    q.expect("CONFIG_SYSVIPC=y\r\n");
+    q.expect("# CONFIG_NET_NS is not set\r\n");
+    q.expect("CONFIG_UNIX=y\r\n");
     q.expect(ASH_PROMPT);
     // The project's own shell is there by name.
     q.send(b"/bin/sh\r");

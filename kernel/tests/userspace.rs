@@ -319,6 +319,9 @@ fn signal_and_file_tests_behave_as_on_linux() {
             ("t_efault", &[]),
             ("t_mm", &[]),
             ("t_pipe", &["/tests/t_pipe"]),
+            ("t_fifo", &[]),
+            ("t_procdir", &[]),
+            ("t_unshare", &[]),
             ("t_files", &["/"]),
             ("t_proc", &[]),
             ("t_time", &["/tests/t_time"]),
@@ -888,11 +891,11 @@ fn initramfs_extra_files_are_there_and_a_users_binary_runs() {
     assert_eq!(run(&mut q, "/tests/hello"), ("hello, world\n".into(), 0));
 }
 
-/// Runs t_elf and t_exec (kernel-side only: under qemu-aarch64 a guest's
-/// execve is the host's) on a booted kernel and checks that both pass and
-/// the kernel reported no fault.
+/// Runs t_elf, t_exec and t_script (kernel-side only: under qemu-aarch64 a
+/// guest's execve is the host's) on a booted kernel and checks that they
+/// pass and the kernel reported no fault.
 fn exec_checks(q: &mut Qemu) {
-    for line in ["/tests/t_elf", "/tests/t_exec"] {
+    for line in ["/tests/t_elf", "/tests/t_exec", "/tests/t_script"] {
         let (out, status) = run_within(q, line, Duration::from_secs(120));
         assert_eq!(status, 0, "{line}:\n{out}");
         assert!(out.ends_with("PASS\n"), "{line}:\n{out}");
@@ -1326,4 +1329,16 @@ fn proc_wchan_names_where_a_task_sleeps() {
     let mut q = Qemu::boot_user();
     let (out, status) = run_within(&mut q, "/tests/t_wchan", Duration::from_secs(60));
     assert_eq!((out.as_str(), status), (T_WCHAN_LINUX, 0));
+}
+
+/// unshare(2) of what Linux lets a lone thread unshare and of namespaces:
+/// this kernel only (qemu-user's host process has threads of its own, and the
+/// host has namespaces). The expected results are unshare(2)'s: CLONE_THREAD,
+/// CLONE_SIGHAND and CLONE_VM succeed in a lone thread and are EINVAL with a
+/// second one; namespace flags are EINVAL as on a Linux built without them.
+#[test]
+fn unshare_of_threads_and_namespaces_is_linux_without_namespaces() {
+    let mut q = Qemu::boot_user();
+    let (out, status) = run(&mut q, "/tests/t_unshare ns");
+    assert!(status == 0 && out.ends_with("PASS\n") && !out.contains(": no\n"), "t_unshare ns:\n{out}");
 }

@@ -16,6 +16,7 @@
 //! registers are set to start the program at its entry point.
 
 use super::binfmt_elf::{self, ArgSource, Executable, StackLayout, StackSink, PF_W, PF_X};
+use super::binfmt_script::{self, BINPRM_BUF_SIZE};
 use super::tmpfs::TmpInode;
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
@@ -23,7 +24,9 @@ use crate::mm::filemap::MappingRef;
 use crate::mm::mm_struct::{Access, Mm, MmStruct, STACK_SIZE, STACK_TOP, TASK_SIZE};
 use crate::mm::vma::{prot, VmaKind};
 use crate::sched::task::{current, pf};
+use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::sync::atomic::Ordering;
 
 /// Where a position-independent (ET_DYN) static program is placed (Linux:
@@ -112,6 +115,120 @@ impl ArgSource for UserArgs {
         let at = self.string(i)?.checked_add(offset as u64).ok_or(Errno::EFAULT)?;
         self.read_user(at, buf)
     }
+}
+
+/// The argument list after `#!` interpreters took over (Linux: what
+/// `remove_arg_zero` and `copy_string_kernel` leave in the bprm): kernel
+/// strings in front (interpreter, its argument, the script's name, for each
+/// script in turn), then the caller's argv without the `skip` strings the
+/// scripts replaced.
+struct ScriptArgs<'a, A: ?Sized> {
+    front: &'a [Vec<u8>],
+    rest: &'a A,
+    skip: usize,
+}
+
+impl<A: ArgSource + ?Sized> ArgSource for ScriptArgs<'_, A> {
+    fn count(&self, max: usize) -> Result<usize, Errno> {
+        let n = self.front.len() + self.rest.count(max)?.saturating_sub(self.skip);
+        if n > max {
+            return Err(Errno::E2BIG);
+        }
+        Ok(n)
+    }
+
+    fn len(&self, i: usize, max: usize) -> Result<usize, Errno> {
+        match self.front.get(i) {
+            Some(s) if s.len() < max => Ok(s.len() + 1),
+            Some(_) => Err(Errno::E2BIG),
+            None => self.rest.len(i - self.front.len() + self.skip, max),
+        }
+    }
+
+    fn read(&self, i: usize, offset: usize, buf: &mut [u8]) -> Result<(), Errno> {
+        match self.front.get(i) {
+            Some(s) => {
+                for (k, b) in buf.iter_mut().enumerate() {
+                    *b = s.get(offset + k).copied().unwrap_or(0);
+                }
+                Ok(())
+            }
+            None => self.rest.read(i - self.front.len() + self.skip, offset, buf),
+        }
+    }
+}
+
+/// A kernel copy of `s`, allocated fallibly.
+fn try_copy(s: &[u8]) -> Result<Vec<u8>, Errno> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(s.len()).map_err(|_| Errno::ENOMEM)?;
+    v.extend_from_slice(s);
+    Ok(v)
+}
+
+/// What [`follow_interpreters`] found: the program that is not a script,
+/// its path, and the argv strings the scripts put in front of the
+/// caller's, which replace the caller's first `skip` strings.
+struct Interpreted {
+    file: Arc<TmpInode>,
+    program: String,
+    front: Vec<Vec<u8>>,
+    skip: usize,
+}
+
+/// Follows `#!` lines from the file at `path` (named `filename` by the
+/// caller) to a program that is not a script (Linux: `exec_binprm`'s loop
+/// over `load_script`): returns that program, its path, and the strings
+/// that go in front of the caller's argv with how many of the caller's
+/// strings they replace. A script is named in argv as its runner was
+/// asked for it: the caller's `filename`, then each interpreter as its
+/// `#!` line wrote it (Linux: `bprm->interp`). Errors:
+/// ENOEXEC for a `#!` line without an interpreter, the interpreter's own
+/// (ENOENT, EACCES), ELOOP past [`binfmt_script::MAX_DEPTH`] interpreters.
+fn follow_interpreters(path: &str, filename: &str) -> Result<Interpreted, Errno> {
+    let mut file = super::vfs::open_exec(path)?;
+    let mut name = String::from(path);
+    let mut shown = try_copy(filename.as_bytes())?;
+    let mut front: Vec<Vec<u8>> = Vec::new();
+    let mut skip = 0;
+    for depth in 1.. {
+        let mut head = [0u8; BINPRM_BUF_SIZE];
+        let n = (file.size().min(BINPRM_BUF_SIZE as u64)) as usize;
+        file.read_exact_at(&mut head[..n], 0)?;
+        let interp = match binfmt_script::parse(&head) {
+            None => break,
+            Some(parsed) => parsed?,
+        };
+        let interp_name = core::str::from_utf8(interp.name).map_err(|_| Errno::ENOENT)?;
+        if interp_name.is_empty() {
+            // Linux looks the empty name up as is, finds the current
+            // directory, and refuses to run it.
+            return Err(Errno::EACCES);
+        }
+        let interp_path = crate::syscall::fs::resolve_at(super::vfs::AT_FDCWD, interp_name)?;
+        let next = super::vfs::open_exec(&interp_path)?;
+        // argv[0] gives way to: interpreter, argument, script.
+        if front.is_empty() {
+            skip = 1;
+        } else {
+            front.remove(0);
+        }
+        let mut added = Vec::new();
+        added.try_reserve_exact(3 + front.len()).map_err(|_| Errno::ENOMEM)?;
+        added.push(try_copy(interp.name)?);
+        if let Some(arg) = interp.arg {
+            added.push(try_copy(arg)?);
+        }
+        added.push(core::mem::replace(&mut shown, try_copy(interp.name)?));
+        added.append(&mut front);
+        front = added;
+        file = next;
+        name = interp_path;
+        if depth > binfmt_script::MAX_DEPTH {
+            return Err(Errno::ELOOP);
+        }
+    }
+    Ok(Interpreted { file, program: name, front, skip })
 }
 
 /// The stack of the address space exec is building.
@@ -205,19 +322,21 @@ fn load_elf_binary(mm: &MmStruct, file: &Arc<TmpInode>, exe: &Executable, layout
 }
 
 /// Replaces the current program with the one at `path` (normalised,
-/// absolute) (Linux: `do_execve`). On success `frame` starts the new
-/// program; on failure nothing has changed.
+/// absolute), which the caller named `filename` (Linux: `do_execve`). On
+/// success `frame` starts the new program; on failure nothing has changed.
 ///
 /// Linux's order: the file is found, then the strings are copied into the
 /// new stack (E2BIG, EFAULT), then the file is read as an ELF image
 /// (ENOEXEC and the segment errors).
 pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     path: &str,
+    filename: &str,
     argv: &A,
     envp: &E,
     frame: &mut TrapFrame,
 ) -> Result<(), Errno> {
-    let file = super::vfs::open_exec(path)?;
+    let Interpreted { file, program, front, skip } = follow_interpreters(path, filename)?;
+    let argv = ScriptArgs { front: &front, rest: argv, skip };
     let mm = MmStruct::new()?;
     mm.map_area(STACK_TOP - STACK_SIZE, STACK_SIZE, prot::READ | prot::WRITE, VmaKind::Stack)?;
     let rlimit_stack = current().signal_struct().map_or(STACK_SIZE, |s| s.rlimit(crate::signal::RLIMIT_STACK));
@@ -226,7 +345,7 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
         &mut NewStack(&mm),
         STACK_TOP,
         path.as_bytes(),
-        argv,
+        &argv,
         envp,
         rlimit_stack,
         binfmt_elf::NR_STANDARD_AUXV,
@@ -234,7 +353,8 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     let exe = binfmt_elf::parse_file(file.size(), |pos, buf| file.read_exact_at(buf, pos))?;
     let entry = load_elf_binary(&mm, &file, &exe, &layout)?;
     drop(file);
-    let exe_path = super::vfs::exec_file_path(path).unwrap_or_else(|_| alloc::string::String::from(path));
+    drop(front);
+    let exe_path = super::vfs::exec_file_path(&program).unwrap_or(program);
     mm.lock().exe = exe_path;
     let sp = layout.sp;
 

@@ -196,6 +196,13 @@ pub trait FileOps: Send + Sync {
     fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
         Err(Errno::ENOTDIR)
     }
+    /// Directory entries with the getdents position of each (2 and up, in
+    /// increasing order), for a directory whose listing resumes by a key
+    /// of its own rather than by place in name order; None: `readdir`'s
+    /// entries in name order.
+    fn readdir_positioned(&self) -> Option<Result<Vec<(u64, DirEntry)>, Errno>> {
+        None
+    }
     /// Readiness now.
     fn poll(&self) -> u16 {
         poll::POLLIN | poll::POLLOUT

@@ -4,6 +4,7 @@
 //! files and fd tables, pipes and the console tty.
 
 pub mod binfmt_elf;
+pub mod binfmt_script;
 pub mod cpio;
 pub mod n_tty;
 pub mod path;

@@ -1,5 +1,6 @@
 //! Pipes (Linux: fs/pipe.c): a 64 KiB ring shared by a read end and a write
-//! end.
+//! end, for pipe(2) and for named pipes (FIFOs) on tmpfs, whose opens
+//! [`Fifo::open`] pairs up (Linux: `fifo_open`).
 //!
 //! A reader sleeps while the pipe is empty and a writer exists; with no
 //! writer left it reads end-of-file. A writer sleeps while the ring is full;
@@ -24,7 +25,7 @@ use crate::sched::task::state;
 use crate::sched::wait::WaitQueueHead;
 use crate::sync::IrqSpinLock;
 use alloc::boxed::Box;
-use alloc::sync::Arc;
+use alloc::sync::{Arc, Weak};
 use core::sync::atomic::{AtomicU64, Ordering};
 
 /// Capacity (Linux's default: 16 pages).
@@ -38,6 +39,11 @@ struct Ring {
     len: usize,
     readers: usize,
     writers: usize,
+    /// Opens of each side so far: a FIFO opener waits for the other
+    /// side's count to move (Linux: `r_counter`, `w_counter`), so a partner
+    /// that opened and closed at once still lets it go.
+    r_counter: u64,
+    w_counter: u64,
 }
 
 impl Ring {
@@ -126,25 +132,125 @@ pub struct Pipe {
 
 static NEXT_INO: AtomicU64 = AtomicU64::new(0x1_0000);
 
-/// A new pipe: (read end, write end).
-pub fn create() -> Result<(Arc<PipeEnd>, Arc<PipeEnd>), Errno> {
+/// A pipe with no ends yet (Linux: `alloc_pipe_info`).
+fn alloc_pipe_info() -> Result<Arc<Pipe>, Errno> {
     let mut buf = alloc::vec::Vec::new();
     buf.try_reserve_exact(PIPE_SIZE).map_err(|_| Errno::ENOMEM)?;
     buf.resize(PIPE_SIZE, 0u8);
     let buf = buf.into_boxed_slice();
-    let pipe = Arc::new(Pipe {
-        ring: IrqSpinLock::new(Ring { buf, head: 0, len: 0, readers: 1, writers: 1 }),
+    let ring = Ring { buf, head: 0, len: 0, readers: 0, writers: 0, r_counter: 0, w_counter: 0 };
+    let pipe = Pipe {
+        ring: IrqSpinLock::new(ring),
         rd_wait: WaitQueueHead::new(),
         wr_wait: WaitQueueHead::new(),
         ino: NEXT_INO.fetch_add(1, Ordering::Relaxed),
-    });
-    Ok((Arc::new(PipeEnd { pipe: pipe.clone(), write: false }), Arc::new(PipeEnd { pipe, write: true })))
+    };
+    Ok(Arc::new(pipe))
+}
+
+impl Pipe {
+    /// A new end reading and/or writing, counted as an open of each side
+    /// it has; a side that had no end wakes openers waiting for it.
+    fn attach(self: &Arc<Self>, read: bool, write: bool) -> PipeEnd {
+        let mut r = self.ring.lock();
+        if read {
+            r.readers += 1;
+            r.r_counter += 1;
+        }
+        if write {
+            r.writers += 1;
+            r.w_counter += 1;
+        }
+        drop(r);
+        self.rd_wait.wake_up();
+        self.wr_wait.wake_up();
+        PipeEnd { pipe: self.clone(), read, write, hup_after: 0 }
+    }
+}
+
+/// A new pipe: (read end, write end).
+pub fn create() -> Result<(Arc<PipeEnd>, Arc<PipeEnd>), Errno> {
+    let pipe = alloc_pipe_info()?;
+    let read = Arc::new(pipe.attach(true, false));
+    let write = Arc::new(pipe.attach(false, true));
+    Ok((read, write))
 }
 
 /// One end; dropping it (the last fd closed) tells the other side.
 pub struct PipeEnd {
     pipe: Arc<Pipe>,
+    read: bool,
     write: bool,
+    /// A FIFO reader opened without a writer: no POLLHUP until the write
+    /// side's open count moves past this (Linux: `f_version`); 0 otherwise.
+    hup_after: u64,
+}
+
+/// The pipe behind a FIFO's inode (Linux: `inode->i_pipe`): made by the
+/// first open, gone with its data when the last end closes.
+pub struct Fifo {
+    pipe: IrqSpinLock<Weak<Pipe>>,
+}
+
+impl Default for Fifo {
+    fn default() -> Self {
+        Fifo { pipe: IrqSpinLock::new(Weak::new()) }
+    }
+}
+
+impl Fifo {
+    /// The FIFO's pipe, made if no end is open.
+    fn pipe(&self) -> Result<Arc<Pipe>, Errno> {
+        if let Some(p) = self.pipe.lock().upgrade() {
+            return Ok(p);
+        }
+        // Allocated outside the lock; a racing open's pipe wins.
+        let fresh = alloc_pipe_info()?;
+        let mut slot = self.pipe.lock();
+        if let Some(p) = slot.upgrade() {
+            return Ok(p);
+        }
+        *slot = Arc::downgrade(&fresh);
+        Ok(fresh)
+    }
+
+    /// Opens the FIFO (Linux: `fifo_open`): a reader waits for a writer to
+    /// open and a writer for a reader, unless the other side is open;
+    /// O_NONBLOCK readers open at once, O_NONBLOCK writers without a reader
+    /// get ENXIO; O_RDWR is both sides and never waits. A wait ended by a
+    /// signal is ERESTARTSYS.
+    pub fn open(&self, open_flags: u32) -> Result<Arc<PipeEnd>, Errno> {
+        use super::file::flags;
+        let pipe = self.pipe()?;
+        let nonblock = open_flags & flags::O_NONBLOCK != 0;
+        let (read, write) = match open_flags & flags::O_ACCMODE {
+            flags::O_RDONLY => (true, false),
+            flags::O_WRONLY => (false, true),
+            flags::O_RDWR => (true, true),
+            _ => return Err(Errno::EINVAL),
+        };
+        if write && !read && nonblock && pipe.ring.lock().readers == 0 {
+            return Err(Errno::ENXIO);
+        }
+        let mut end = pipe.attach(read, write);
+        if read != write {
+            let partner_seen = |r: &Ring| if read { r.w_counter } else { r.r_counter };
+            let (missing, seen) = {
+                let r = pipe.ring.lock();
+                (if read { r.writers == 0 } else { r.readers == 0 }, partner_seen(&r))
+            };
+            if missing && read && nonblock {
+                end.hup_after = seen;
+            } else if missing {
+                let _wchan = crate::wchan!("wait_for_partner");
+                // On a signal `end` is dropped, which undoes its counts.
+                restartable(
+                    pipe.rd_wait.wait_event(state::TASK_INTERRUPTIBLE, || partner_seen(&pipe.ring.lock()) != seen),
+                )?;
+            }
+        }
+        Ok(Arc::new(end))
+    }
 }
 
 fn restartable(r: Result<(), Errno>) -> Result<(), Errno> {
@@ -290,22 +396,27 @@ impl FileOps for PipeEnd {
 
     fn poll(&self) -> u16 {
         let r = self.pipe.ring.lock();
+        let mut m = 0;
         if self.write {
             // Writable means a write of PIPE_BUF bytes, which is atomic,
             // goes in whole: a non-blocking writer told POLLOUT must not get
             // EAGAIN (Linux's pipes count free slots of a page).
-            let mut m = if r.capacity() - r.len >= PIPE_BUF { poll::POLLOUT } else { 0 };
+            if r.capacity() - r.len >= PIPE_BUF {
+                m |= poll::POLLOUT;
+            }
             if r.readers == 0 {
                 m |= poll::POLLERR;
             }
-            m
-        } else {
-            let mut m = if r.len > 0 { poll::POLLIN } else { 0 };
-            if r.writers == 0 {
+        }
+        if self.read {
+            if r.len > 0 {
+                m |= poll::POLLIN;
+            }
+            if r.writers == 0 && r.w_counter != self.hup_after {
                 m |= poll::POLLHUP;
             }
-            m
         }
+        m
     }
 }
 
@@ -315,7 +426,8 @@ impl Drop for PipeEnd {
             let mut r = self.pipe.ring.lock();
             if self.write {
                 r.writers -= 1;
-            } else {
+            }
+            if self.read {
                 r.readers -= 1;
             }
         }

@@ -67,7 +67,8 @@ const PID_FILES: [&str; 12] = [
     "status",
     "wchan",
 ];
-const SYSTEM_FILES: [&str; 11] = [
+const SYSTEM_FILES: [&str; 12] = [
+    "config.gz",
     "cpuinfo",
     "diskstats",
     "filesystems",
@@ -246,6 +247,10 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 _ => crate::ipc::msg::proc_show(),
             };
             Ok(Arc::new(ProcFile { path, data: data.into_bytes(), sysctl: None }))
+        }
+        Node::System("config.gz") => {
+            let data = crate::configs::config_gz().ok_or(Errno::ENOMEM)?;
+            Ok(Arc::new(ProcFile { path, data, sysctl: None }))
         }
         Node::System(name) => {
             let data = match name {
@@ -571,6 +576,26 @@ impl FileOps for ProcDir {
             }
         }
         Ok(list)
+    }
+    /// The root lists its own files first, then the processes by PID, each
+    /// at position FIRST_PROCESS_ENTRY + PID (Linux: `proc_pid_readdir`'s
+    /// TGID_OFFSET), so a listing read in pieces while processes come and
+    /// go resumes after the last PID it gave: none twice, none that lived
+    /// throughout left out.
+    fn readdir_positioned(&self) -> Option<Result<Vec<(u64, DirEntry)>, Errno>> {
+        const FIRST_PROCESS_ENTRY: u64 = 256;
+        if self.pid.is_some() || self.sys.is_some() {
+            return None;
+        }
+        Some(self.readdir().map(|entries| {
+            let (mut pids, mut fixed): (Vec<_>, Vec<_>) =
+                entries.into_iter().partition(|e| e.name.parse::<u64>().is_ok());
+            fixed.sort_by(|a, b| a.name.cmp(&b.name));
+            let fixed = fixed.into_iter().enumerate().map(|(i, e)| (2 + i as u64, e));
+            let base = FIRST_PROCESS_ENTRY.max(2 + fixed.len() as u64);
+            pids.sort_by_key(|e| e.name.parse::<u64>().unwrap_or(0));
+            fixed.chain(pids.into_iter().map(|e| (base + e.name.parse::<u64>().unwrap_or(0), e))).collect()
+        }))
     }
     fn seekable(&self) -> bool {
         true

@@ -127,6 +127,8 @@ enum Kind {
     BlockDevice(u64),
     /// A socket's name in the file system (net/unix.rs binds to it).
     Socket,
+    /// A named pipe (mkfifo): its pipe exists while an end is open.
+    Fifo(super::pipe::Fifo),
 }
 
 struct Meta {
@@ -590,7 +592,7 @@ impl Inode for TmpInode {
             }
             Kind::Dir(d) => (((d.lock().children.len() + 2) * 20) as i64, 0),
             Kind::Symlink(t) => (t.len() as i64, 0),
-            Kind::Device(_) | Kind::BlockDevice(_) | Kind::Socket => (0, 0),
+            Kind::Device(_) | Kind::BlockDevice(_) | Kind::Socket | Kind::Fifo(_) => (0, 0),
         };
         let m = self.meta.lock();
         Stat {
@@ -620,6 +622,7 @@ impl Inode for TmpInode {
             Kind::Device(_) => mode::S_IFCHR,
             Kind::BlockDevice(_) => mode::S_IFBLK,
             Kind::Socket => mode::S_IFSOCK,
+            Kind::Fifo(_) => mode::S_IFIFO,
         }
     }
 
@@ -688,6 +691,7 @@ impl Inode for TmpInode {
             Kind::Symlink(_) => Err(Errno::ELOOP),
             // Linux: a socket inode has no file operations to open.
             Kind::Socket => Err(Errno::ENXIO),
+            Kind::Fifo(ref fifo) => Ok(fifo.open(open_flags)?),
             Kind::Dir(_) => Ok(Arc::new(TmpFile { inode: self, path })),
             Kind::File(_) => {
                 if open_flags & flags::O_TRUNC != 0 && open_flags & flags::O_ACCMODE != flags::O_RDONLY {
@@ -704,6 +708,7 @@ impl Inode for TmpInode {
             mode::S_IFCHR => Kind::Device(rdev),
             mode::S_IFBLK => Kind::BlockDevice(rdev),
             mode::S_IFSOCK => Kind::Socket,
+            mode::S_IFIFO => Kind::Fifo(super::pipe::Fifo::default()),
             _ => return Err(Errno::EPERM),
         };
         Ok(self.add_child(name, mode, kind)?)
@@ -1011,6 +1016,7 @@ impl FileOps for TmpFile {
                 Kind::Device(_) => dtype::DT_CHR,
                 Kind::BlockDevice(_) => dtype::DT_BLK,
                 Kind::Socket => dtype::DT_SOCK,
+                Kind::Fifo(_) => dtype::DT_FIFO,
             };
             out.push(DirEntry { ino: c.ino, dtype: dt, name: name.clone() });
         }

@@ -167,12 +167,12 @@ pub fn mkdir(start: &WalkStart, name: &str, perm: u32, umask: u32) -> Result<(),
     parent.dir.inode.mkdir(&parent.last, perm & 0o7777 & !umask).map(|_| ())
 }
 
-/// `mknod` of a regular file, a character device or a socket's name
-/// (Linux: `do_mknodat`).
+/// `mknod` of a regular file, a character device, a named pipe or a
+/// socket's name (Linux: `do_mknodat`).
 pub fn mknod(start: &WalkStart, name: &str, mode_bits: u32, rdev: u64, umask: u32) -> Result<(), Errno> {
     let ftype = mode_bits & mode::S_IFMT;
     let ftype = if ftype == 0 { mode::S_IFREG } else { ftype };
-    if !matches!(ftype, mode::S_IFREG | mode::S_IFCHR | mode::S_IFBLK | mode::S_IFSOCK) {
+    if !matches!(ftype, mode::S_IFREG | mode::S_IFCHR | mode::S_IFBLK | mode::S_IFSOCK | mode::S_IFIFO) {
         return Err(if ftype == mode::S_IFDIR { Errno::EPERM } else { Errno::EINVAL });
     }
     let parent = namei::path_parent(start, name)?;

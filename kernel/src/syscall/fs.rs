@@ -629,20 +629,26 @@ fn sys_getdents64(fd: u64, dirp: u64, count: usize) -> SysResult {
         return Err(Errno::ENOTDIR);
     }
     check_user(dirp, count, Access::Write)?;
-    let mut entries = file.ops.readdir()?;
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    // Each entry with its position: the file's own (a /proc listing resumes
+    // by PID), else its place in name order after "." and "..".
+    let entries = match file.ops.readdir_positioned() {
+        Some(list) => list?,
+        None => {
+            let mut entries = file.ops.readdir()?;
+            entries.sort_by(|a, b| a.name.cmp(&b.name));
+            entries.into_iter().enumerate().map(|(i, e)| (i as u64 + 2, e)).collect()
+        }
+    };
     let dots = [(stat.ino, "."), (stat.ino, "..")];
     let mut pos = file.pos.lock();
     let mut out = Vec::new();
-    let mut index = *pos as usize;
-    let total = entries.len() + 2;
-    while index < total {
-        let (ino, dtype, name) = if index < 2 {
-            (dots[index].0, crate::fs::file::dtype::DT_DIR, dots[index].1)
-        } else {
-            let e = &entries[index - 2];
-            (e.ino, e.dtype, e.name.as_str())
-        };
+    let mut next = *pos;
+    let all = dots
+        .iter()
+        .enumerate()
+        .map(|(i, &(ino, name))| (i as u64, ino, crate::fs::file::dtype::DT_DIR, name))
+        .chain(entries.iter().map(|(at, e)| (*at, e.ino, e.dtype, e.name.as_str())));
+    for (at, ino, dtype, name) in all.filter(|&(at, ..)| at >= *pos) {
         let reclen = (19 + name.len() + 1).div_ceil(8) * 8;
         if out.len() + reclen > count {
             if out.is_empty() {
@@ -653,14 +659,14 @@ fn sys_getdents64(fd: u64, dirp: u64, count: usize) -> SysResult {
         let start = out.len();
         out.resize(start + reclen, 0);
         out[start..start + 8].copy_from_slice(&ino.to_le_bytes());
-        out[start + 8..start + 16].copy_from_slice(&((index + 1) as i64).to_le_bytes());
+        out[start + 8..start + 16].copy_from_slice(&((at + 1) as i64).to_le_bytes());
         out[start + 16..start + 18].copy_from_slice(&(reclen as u16).to_le_bytes());
         out[start + 18] = dtype;
         out[start + 19..start + 19 + name.len()].copy_from_slice(name.as_bytes());
-        index += 1;
+        next = at + 1;
     }
     copy_to_user(dirp, &out)?;
-    *pos = index as u64;
+    *pos = next;
     Ok(out.len() as u64)
 }
 

@@ -53,7 +53,7 @@ macro_rules! syscalls {
     };
 }
 
-mod fs;
+pub(crate) mod fs;
 mod fs_namei;
 mod ipc;
 mod misc;
@@ -135,6 +135,7 @@ pub mod nr {
     pub const EXIT: u64 = 93;
     pub const EXIT_GROUP: u64 = 94;
     pub const SET_TID_ADDRESS: u64 = 96;
+    pub const UNSHARE: u64 = 97;
     pub const FUTEX: u64 = 98;
     pub const PTRACE: u64 = 117;
     pub const SET_ROBUST_LIST: u64 = 99;

@@ -71,6 +71,7 @@ syscalls! {
         Ok(me.pid() as u64)
     },
     nr::SET_ROBUST_LIST => Ok(0),
+    nr::UNSHARE => crate::fork::ksys_unshare(a[0]),
     nr::SETPGID => sys_setpgid(a[0] as i32, a[1] as i32),
     nr::GETPGID => with_process(a[0] as i32, |t| Ok(t.pgrp() as u64)),
     nr::GETSID => with_process(a[0] as i32, |t| Ok(t.session() as u64)),
@@ -224,7 +225,7 @@ fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> Sys
     let envp = crate::fs::exec::UserArgs::new(envp)?;
     let old_tid = current().pid();
     let old_comm = current().comm();
-    crate::fs::exec::do_execve(&path, &argv, &envp, frame)?;
+    crate::fs::exec::do_execve(&path, &name, &argv, &envp, frame)?;
     if old_comm.as_str() != current().comm().as_str() {
         crate::trace::task_rename(old_comm.as_str(), current().comm().as_str());
     }

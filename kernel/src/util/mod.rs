@@ -1,5 +1,6 @@
 //! Small data structures with no hardware dependencies.
 
+pub mod gzip;
 pub mod list;
 pub mod logring;
 pub mod ringbuf;

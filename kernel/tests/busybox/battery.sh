@@ -184,7 +184,7 @@ t brace-group '{ echo a; echo b; } | wc -l'
 t long-pipe 'seq 1000 | sort -rn | head -1'
 t big-output 'seq 20000 | md5sum'
 t script-file 'printf "echo from script \$1\n" > s.sh; sh s.sh arg'
-t exec-script 'printf "#!/bin/sh\necho shebang \$#\n" > x.sh; chmod +x x.sh; ./x.sh a b'
+t exec-script 'printf "#!%s\necho shebang \$#\n" "$(which ash)" > x.sh; chmod +x x.sh; ./x.sh a b'
 t source 'echo "V=sourced" > v.sh; . ./v.sh; echo $V'
 t errexit-func 'f() { return 1; }; if f; then echo t; else echo f; fi'
 
@@ -245,6 +245,20 @@ t fork-many 'i=0; while [ $i -lt 50 ]; do (exit 0); i=$((i+1)); done; echo $i'
 t exec-replace 'sh -c "exec echo replaced; echo not"'
 t uname 'uname -s; uname -m'
 t arch 'arch'
+
+# --- scripts with #!, named pipes, unshare -------------------------------------
+# The interpreters are applets found by which: the applet links here, the
+# qemu-aarch64 wrappers on the host (scripts themselves: one level deeper).
+t script-hashbang 'printf "#!%s  one  two \n" "$(which echo)" > s1 && chmod +x s1 && ./s1 three'
+t script-hashbang-sed 'printf "#!%s 1d\nkept line\n" "$(which sed)" > s2 && chmod +x s2 && ./s2'
+t script-hashbang-missing 'printf "#!/no/such/interpreter\n" > s3 && chmod +x s3 && ./s3; echo rc=$?'
+t mkfifo 'mkfifo f5 && ls -l f5 | cut -c1 && stat -c %F f5'
+t mkfifo-mode 'mkfifo -m 0640 f6 && stat -c %a f6'
+t mkfifo-exists 'mkfifo f7 && mkfifo f7; echo rc=$?'
+t mkfifo-writer-first 'mkfifo f8 && (echo through the fifo > f8 &) && cat f8'
+t mkfifo-reader-first 'mkfifo f9 && { cat f9 & } && sleep 0.1 && echo late writer > f9 && wait'
+t mkfifo-rdwr 'mkfifo f10 && exec 3<>f10 && echo x >&3 && read l <&3 && echo got $l'
+t unshare-nothing 'unshare "$(which echo)" unshared'
 
 # --- /proc readers -------------------------------------------------------------
 t proc-self-exe 'readlink /proc/self/exe | sed "s|.*/||"'

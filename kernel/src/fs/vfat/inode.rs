@@ -37,6 +37,9 @@ impl FatDisk for PartDisk {
     fn read_at(&self, pos: u64, buf: &mut [u8]) -> Result<(), Errno> {
         self.0.read_bytes(pos, buf)
     }
+    fn write_at(&self, pos: u64, buf: &[u8]) -> Result<(), Errno> {
+        self.0.write_bytes(pos, buf)
+    }
     fn size(&self) -> u64 {
         self.0.size()
     }
@@ -76,7 +79,18 @@ pub fn mount(bdev: Arc<Bdev>) -> Result<InodeRef, Errno> {
         sb: SuperBlock { dev: anon_dev(), fs_type: "vfat", magic: MSDOS_SUPER_MAGIC },
         next_ino: AtomicU64::new(1 << 32),
     });
-    let root = DirEnt { name: String::new(), attr: attr::DIRECTORY, first_cluster: 0, size: 0, mtime: 0 };
+    let root = DirEnt {
+        name: String::new(),
+        attr: attr::DIRECTORY,
+        first_cluster: 0,
+        size: 0,
+        mtime: 0,
+        atime: 0,
+        short: [b' '; 11],
+        slot: 0,
+        lfn_slots: 0,
+        pos: 0,
+    };
     Ok(VfatInode::new(vol, None, root, 1))
 }
 

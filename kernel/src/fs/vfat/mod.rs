@@ -5,6 +5,6 @@
 //! Limits: FAT12 is refused.
 
 pub mod fat;
-pub mod write;
 #[cfg(target_os = "none")]
 pub mod inode;
+pub mod write;

@@ -557,7 +557,15 @@ impl<D: FatDisk> FatFs<D> {
     /// file or directory whose data starts at `first`; gives it as read
     /// back. The directory grows by a cluster when it has no run of free
     /// slots long enough (ENOSPC: the FAT16 root is full, or the volume).
-    pub fn add_entry(&mut self, dir: u32, name: &str, attrs: u8, first: u32, size: u32, now: u64) -> Result<DirEnt, Errno> {
+    pub fn add_entry(
+        &mut self,
+        dir: u32,
+        name: &str,
+        attrs: u8,
+        first: u32,
+        size: u32,
+        now: u64,
+    ) -> Result<DirEnt, Errno> {
         let name = check_name(name)?;
         let (short, lfn) = match exact_short_name(name) {
             Some(s) => (s, Vec::new()),

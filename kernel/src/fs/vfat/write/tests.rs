@@ -187,7 +187,8 @@ fn a_tree_written_here_passes_fsck_and_reads_back_with_mtools() {
         assert!(fs.chain(sub.first_cluster, None).unwrap().len() > 1, "the directory grew");
         // Append to one file, across a cluster boundary, and shrink another.
         let (_, data, e) = &mut files[3];
-        let mut f = FileMap { first: e.first_cluster, chain: fs.chain(e.first_cluster, None).unwrap(), size: e.size as u64 };
+        let mut f =
+            FileMap { first: e.first_cluster, chain: fs.chain(e.first_cluster, None).unwrap(), size: e.size as u64 };
         let tail = vec![0xabu8; 700];
         let end = f.size;
         fs.write_file(&mut f, end, &tail).unwrap();

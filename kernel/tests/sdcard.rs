@@ -421,6 +421,20 @@ fn a_file_written_and_fsynced_is_on_the_card_even_if_the_machine_dies() {
 }
 
 #[test]
+fn umount_writes_the_volume_back() {
+    let card = make_card("umount");
+    let mut q = boot_with_card(&card.img);
+    // A second mount of the partition is the same volume.
+    assert_eq!(sh(&mut q, "mkdir /tmp/card; mount -t vfat /dev/mmcblk0p1 /tmp/card; echo $?"), "0\n");
+    assert_eq!(sh(&mut q, "echo via-second-mount > /tmp/card/second.txt; cat /boot/second.txt"), "via-second-mount\n");
+    assert_eq!(sh(&mut q, "umount /tmp/card; echo written > /boot/unmounted.txt; umount /boot; echo $?"), "0\n");
+    drop(q);
+    assert_eq!(mtype(&card, "::/unmounted.txt"), b"written\n");
+    assert_eq!(mtype(&card, "::/second.txt"), b"via-second-mount\n");
+    fsck(&card);
+}
+
+#[test]
 fn filling_the_card_gives_enospc_and_leaves_a_consistent_volume() {
     let card = make_card_with("full", 8, "16");
     let mut q = boot_with_card(&card.img);

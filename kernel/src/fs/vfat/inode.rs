@@ -121,9 +121,21 @@ fn now_secs() -> u64 {
     crate::timekeeping::ktime_get_real_ns() / 1_000_000_000
 }
 
-/// Mounts the FAT volume on `bdev` (Linux: `fat_fill_super`); EINVAL for
-/// a partition that holds no FAT16/FAT32 volume (logged with the reason).
+/// Mounted volumes by device number: a partition mounted twice is one
+/// volume (Linux: `sget` finds the super block of a mounted device), so
+/// two mounts never allocate the same clusters.
+static VOLUMES: IrqSpinLock<Vec<(u64, Weak<Volume>)>> = IrqSpinLock::new(Vec::new());
+
+/// Mounts the FAT volume on `bdev` (Linux: `fat_fill_super`), or gives
+/// the root of the volume already mounted from it; EINVAL for a partition
+/// that holds no FAT16/FAT32 volume (logged with the reason).
 pub fn mount(bdev: Arc<Bdev>) -> Result<InodeRef, Errno> {
+    let rdev = bdev.rdev;
+    let live = VOLUMES.lock().iter().find(|(r, _)| *r == rdev).and_then(|(_, v)| v.upgrade());
+    if let Some(vol) = live {
+        let root = vol.icache.lock().get(&0).and_then(|w| w.upgrade());
+        return Ok(root.unwrap_or_else(|| new_root(vol)));
+    }
     let name = bdev.name.clone();
     let fs = FatFs::mount(PartDisk(bdev)).map_err(|e| {
         match e {
@@ -140,7 +152,17 @@ pub fn mount(bdev: Arc<Bdev>) -> Result<InodeRef, Errno> {
         icache: IrqSpinLock::new(BTreeMap::new()),
         orphans: IrqSpinLock::new(Vec::new()),
     });
-    let root = DirEnt {
+    let mut list = VOLUMES.lock();
+    list.retain(|(_, v)| v.strong_count() > 0);
+    list.try_reserve(1).map_err(|_| Errno::ENOMEM)?;
+    list.push((rdev, Arc::downgrade(&vol)));
+    drop(list);
+    Ok(new_root(vol))
+}
+
+/// The root directory's inode (position 0 in the inode cache).
+fn new_root(vol: Arc<Volume>) -> Arc<VfatInode> {
+    let ent = DirEnt {
         name: String::new(),
         attr: attr::DIRECTORY,
         first_cluster: 0,
@@ -152,7 +174,9 @@ pub fn mount(bdev: Arc<Bdev>) -> Result<InodeRef, Errno> {
         lfn_slots: 0,
         pos: 0,
     };
-    Ok(VfatInode::new(vol, None, root, 1))
+    let root = VfatInode::new(vol.clone(), None, ent, 1);
+    vol.icache.lock().insert(0, Arc::downgrade(&root));
+    root
 }
 
 /// The VFS's time (ns) as FAT seconds.

@@ -149,7 +149,7 @@ fn run_init_process(path: &str) -> Result<core::convert::Infallible, Errno> {
     *me.sighand_ptr.lock() = Some(SigHand::new());
     *me.signal.lock() = Some(SignalStruct::new(1, 1, SignalStruct::default_rlimits()));
     let argv: [&[u8]; 1] = [path.as_bytes()];
-    let envp: [&[u8]; 3] = [b"HOME=/", b"TERM=linux", b"PATH=/bin:/sbin:/tests"];
+    let envp: [&[u8]; 3] = [b"HOME=/", b"TERM=linux", b"PATH=/bin:/sbin:/tests:/boot/bin"];
     // SAFETY: the init thread owns its stack; the frame area above its
     // kernel stack pointer is reserved for this (fork.rs).
     let frame: &mut TrapFrame = unsafe { crate::fork::task_pt_regs(me) };

@@ -185,6 +185,11 @@ fn the_card_is_found_partitioned_mounted_at_boot_and_its_files_read_and_run() {
         format!("blk: {} 512\n", (DISK_MIB << 20) - PART_START * 512)
     );
     assert!(sh(&mut q, "cat /proc/mounts").contains("/dev/mmcblk0p1 /boot vfat rw"));
+    // /boot/bin is on the shell's PATH.
+    assert_eq!(
+        sh(&mut q, "mkdir /boot/bin; cp /boot/sdcheck /boot/bin/; sdcheck blk /dev/mmcblk0"),
+        format!("blk: {} 512\n", DISK_MIB << 20)
+    );
 
     // The same partition mounted by hand a second time, and a source
     // that is no block device.

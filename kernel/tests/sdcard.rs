@@ -371,6 +371,23 @@ fn files_and_directories_written_on_boot_are_on_the_card_after_sync_and_power_of
     assert!(err(&mut q, "ln /boot/target.txt /boot/hard").contains("Operation not permitted"));
     assert!(err(&mut q, "chown 1000 /boot/target.txt").contains("Operation not permitted"));
     assert!(err(&mut q, "echo x > '/boot/bad:name'").contains("Invalid argument"));
+    // An unlinked file stays readable while open; its clusters go at the
+    // last close (fsck finds none lost below).
+    assert_eq!(
+        sh(
+            &mut q,
+            "echo still-here > /boot/open.txt; busybox sh -c 'exec 3< /boot/open.txt; rm /boot/open.txt; cat <&3'"
+        ),
+        "still-here\n"
+    );
+    assert!(!sh(&mut q, "ls /boot").contains("open.txt"));
+    // A write past the end leaves zeros between.
+    assert_eq!(
+        sh(&mut q, "/boot/sdcheck put /boot/gap.bin 5000 end nosync; od -An -c -j 4998 /boot/gap.bin"),
+        "put: done\n  \\0  \\0   e   n   d\n"
+    );
+    // A name is also found by its 8.3 alias, as on Linux.
+    assert_eq!(sh(&mut q, "cat '/boot/A New Directory/RENAME~1.TXT'"), "long named content\n");
     // chmod of the write bits is the read-only attribute.
     assert_eq!(sh(&mut q, "busybox chmod a-w /boot/target.txt; stat -c %a /boot/target.txt"), "555\n");
     assert_eq!(sh(&mut q, "busybox chmod 644 /boot/lower.txt; stat -c %a /boot/lower.txt"), "755\n", "ignored");
@@ -390,6 +407,9 @@ fn files_and_directories_written_on_boot_are_on_the_card_after_sync_and_power_of
     assert_eq!(mtype(&card, "::/A New Directory/Moved Inner/deep.txt"), b"inner\n");
     assert_eq!(mtype(&card, "::/target.txt"), b"source\n");
     assert_eq!(mtype(&card, "::/UPPER.TXT"), b"UPP");
+    let gap = mtype(&card, "::/gap.bin");
+    assert_eq!((gap.len(), &gap[5000..]), (5003, &b"end"[..]));
+    assert!(gap[..5000].iter().all(|&b| b == 0));
     assert_eq!(mtype(&card, "::/copy.bin"), card.big);
     assert_eq!(
         mdir(&card, "::/"),
@@ -399,6 +419,7 @@ fn files_and_directories_written_on_boot_are_on_the_card_after_sync_and_power_of
             "UPPER.TXT",
             "big.bin",
             "copy.bin",
+            "gap.bin",
             "lower.txt",
             "sdcheck",
             "target.txt"

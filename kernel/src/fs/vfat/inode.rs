@@ -23,7 +23,7 @@
 //! inode cache's lock is held; one dropped under `fs` leaves its clusters
 //! on the orphan list, freed by the next operation.
 
-use super::fat::{attr, DirEnt, FatDisk, FatFs};
+use super::fat::{attr, short_name_text, DirEnt, FatDisk, FatFs};
 use super::write::{EntryUpdate, FileMap};
 use crate::block::bdev::Bdev;
 use crate::errno::Errno;
@@ -238,10 +238,14 @@ impl VfatInode {
         fs.read_dir(first)
     }
 
-    /// The entry `name` (without regard to case).
+    /// The entry `name` (without regard to case), by its long name or its
+    /// 8.3 alias, as vfat looks names up (`vfat_find`).
     fn find(&self, fs: &FatFs<PartDisk>, name: &str) -> Result<Option<DirEnt>, Errno> {
         let name = name.trim_end_matches('.');
-        Ok(self.entries(fs)?.into_iter().find(|e| e.name.eq_ignore_ascii_case(name)))
+        Ok(self
+            .entries(fs)?
+            .into_iter()
+            .find(|e| e.name.eq_ignore_ascii_case(name) || short_name_text(&e.short, 0).eq_ignore_ascii_case(name)))
     }
 
     /// The file's place on the volume, its chain read if not yet (under `fs`).

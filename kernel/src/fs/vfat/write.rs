@@ -388,7 +388,9 @@ impl<D: FatDisk> FatFs<D> {
                 self.disk.write_at(self.cluster_pos(c), &z)?;
             }
             free -= 1;
-            self.next_free = c + 1;
+            // The next search starts after it (FSInfo's hint must name a
+            // cluster of the volume).
+            self.next_free = if self.valid_cluster(c + 1) { c + 1 } else { 2 };
             last = Some(c);
             got.push(c);
         }

@@ -252,3 +252,75 @@ fn dates_convert_both_ways() {
     }
     assert_eq!(unix_to_fat(0), unix_to_fat(315_532_800), "before 1980 is clamped");
 }
+
+#[test]
+fn random_creates_writes_truncates_and_removes_match_a_model_and_pass_fsck() {
+    let (mut fs, img) = volume("16", 8 * 1024);
+    let dir = fs.make_dir(0, "Random Tree", NOW).unwrap().first_cluster;
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let mut files: Vec<(String, Vec<u8>, DirEnt, FileMap)> = Vec::new();
+    for step in 0..400 {
+        match rand(6) {
+            0 | 1 if files.len() < 60 => {
+                let name = match rand(3) {
+                    0 => format!("F{step}.BIN"),
+                    1 => format!("file {step} with a long name.data"),
+                    _ => format!("mixed{step}.Txt"),
+                };
+                let e = fs.add_entry(dir, &name, attr::ARCHIVE, 0, 0, NOW).unwrap();
+                assert_eq!(e.name, name);
+                files.push((name, Vec::new(), e, FileMap::default()));
+            }
+            2 | 3 if !files.is_empty() => {
+                let i = rand(files.len() as u64) as usize;
+                let (_, data, e, map) = &mut files[i];
+                let pos = rand(data.len() as u64 + 2000);
+                let len = rand(3000) as usize + 1;
+                let bytes: Vec<u8> = (0..len).map(|k| (k as u64 + pos + step) as u8).collect();
+                assert_eq!(fs.write_file(map, pos, &bytes).unwrap(), len);
+                if data.len() < pos as usize {
+                    data.resize(pos as usize, 0);
+                }
+                let end = pos as usize + len;
+                if data.len() < end {
+                    data.resize(end, 0);
+                }
+                data[pos as usize..end].copy_from_slice(&bytes);
+                let u = EntryUpdate { first: Some(map.first), size: Some(map.size as u32), ..EntryUpdate::default() };
+                fs.update_entry(e.pos, &u).unwrap();
+            }
+            4 if !files.is_empty() => {
+                let i = rand(files.len() as u64) as usize;
+                let (_, data, e, map) = &mut files[i];
+                let size = rand(data.len() as u64 + 1000);
+                fs.truncate_file(map, size).unwrap();
+                data.resize(size as usize, 0);
+                let u = EntryUpdate { first: Some(map.first), size: Some(map.size as u32), ..EntryUpdate::default() };
+                fs.update_entry(e.pos, &u).unwrap();
+            }
+            5 if !files.is_empty() => {
+                let (_, _, e, map) = files.swap_remove(rand(files.len() as u64) as usize);
+                fs.remove_entry(dir, &e).unwrap();
+                if map.first != 0 {
+                    fs.free_chain(map.first).unwrap();
+                }
+            }
+            _ => {}
+        }
+    }
+    fsck(&fs, &img);
+    let mut names: Vec<String> = fs.read_dir(dir).unwrap().into_iter().map(|e| e.name).collect();
+    let mut want: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
+    names.sort();
+    want.sort();
+    assert_eq!(names, want);
+    for (name, data, _, _) in &files {
+        assert_eq!(mtype(&img, &format!("::/Random Tree/{name}")), *data, "{name}");
+    }
+}

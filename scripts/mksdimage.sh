@@ -7,7 +7,8 @@
 #
 # SD_SIZE_MIB (default 64) sets the card's size; QEMU takes only a power of
 # two. What the firmware and kernel leave of it is free on the FAT
-# partition for the user's files (the kernel mounts it at /boot).
+# partition for the user's files (the kernel mounts it at /boot); the empty
+# /bin directory on it is /boot/bin, which is on the shell's PATH.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 kernel=${1:-build/kernel8.img}
@@ -69,5 +70,6 @@ mcopy -i "$tmp/boot.fat" "$fw/start4.elf" "$fw/fixup4.dat" "$fw/bcm2711-rpi-4-b.
 # firmware looks for kernel8.img.
 mcopy -i "$tmp/boot.fat" "$kernel" ::/kernel8.img
 mcopy -i "$tmp/boot.fat" "$fw/VERSIONS" ::/firmware-versions.txt
+mmd -i "$tmp/boot.fat" ::/bin
 dd if="$tmp/boot.fat" of="$img" bs=512 seek="$part_start" conv=notrunc status=none
 echo "built $img ($size_mib MiB): $(mdir -b -i "$img@@$((part_start * 512))" ::/ | tr '\n' ' ')"

@@ -152,7 +152,7 @@ fn run_init_process(path: &str) -> Result<core::convert::Infallible, Errno> {
     // argv[0] is the path; the rest, and environment strings beside the
     // defaults, come from the command line (Linux: `argv_init`, `envp_init`).
     let cmdline = crate::bootinfo::get().and_then(|b| b.cmdline).unwrap_or("");
-    let (args, env) = crate::cmdline::init_args(cmdline, &["HOME=/", "TERM=linux", "PATH=/bin:/sbin:/tests"]);
+    let (args, env) = crate::cmdline::init_args(cmdline, &["HOME=/", "TERM=linux", "PATH=/bin:/sbin:/tests:/boot/bin"]);
     let argv: alloc::vec::Vec<&[u8]> = core::iter::once(path).chain(args).map(str::as_bytes).collect();
     let envp: alloc::vec::Vec<&[u8]> = env.into_iter().map(str::as_bytes).collect();
     // SAFETY: the init thread owns its stack; the frame area above its

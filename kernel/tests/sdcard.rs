@@ -48,12 +48,17 @@ impl Drop for Card {
 /// A 64 MiB card: MBR, one FAT32 partition at 1 MiB holding sdcheck, a
 /// 1 MiB file and a directory tree with long names.
 fn make_card(tag: &str) -> Card {
+    make_card_with(tag, DISK_MIB, "32")
+}
+
+/// The same on a card of `disk_mib` MiB with a FAT of `fat` bits.
+fn make_card_with(tag: &str, disk_mib: u64, fat_bits: &str) -> Card {
     let dir = std::env::temp_dir().join(format!("rpi4-sdcard-{}-{tag}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     let img = dir.join("sd.img");
     let fat = dir.join("boot.fat");
-    std::fs::File::create(&img).unwrap().set_len(DISK_MIB << 20).unwrap();
+    std::fs::File::create(&img).unwrap().set_len(disk_mib << 20).unwrap();
     let table = Command::new("sfdisk")
         .args(["--quiet", "--label", "dos", img.to_str().unwrap()])
         .stdin(std::process::Stdio::piped())
@@ -65,12 +70,12 @@ fn make_card(tag: &str) -> Card {
         })
         .expect("sfdisk (make setup installs fdisk)");
     assert!(table.success());
-    let kib = (DISK_MIB << 10) - PART_START / 2;
+    let kib = (disk_mib << 10) - PART_START / 2;
     tool(
         "mkfs.fat",
         &[
             "-F",
-            "32",
+            fat_bits,
             "-s",
             "1",
             "-h",
@@ -115,9 +120,14 @@ fn boot_with_card(img: &Path) -> Qemu {
 
 /// Runs a shell line; returns its output without the echo.
 fn sh(q: &mut Qemu, line: &str) -> String {
+    sh_within(q, line, COMMAND_DEADLINE)
+}
+
+/// The same for a line that may take longer than a command usually does.
+fn sh_within(q: &mut Qemu, line: &str, deadline: std::time::Duration) -> String {
     q.send(format!("{line}; echo __end__\r").as_bytes());
     q.expect(&format!("{line}; echo __end__\r\n"));
-    let out = q.expect("__end__\r\n");
+    let out = q.expect_within("__end__\r\n", deadline);
     q.expect(USER_PROMPT);
     out[..out.len() - "__end__\r\n".len()].replace("\r\n", "\n")
 }
@@ -174,8 +184,12 @@ fn the_card_is_found_partitioned_mounted_at_boot_and_its_files_read_and_run() {
         sh(&mut q, "/boot/sdcheck blk /dev/mmcblk0p1"),
         format!("blk: {} 512\n", (DISK_MIB << 20) - PART_START * 512)
     );
-    assert_eq!(sh(&mut q, "/boot/sdcheck write /boot/big.bin"), "write: EROFS\n");
-    assert!(sh(&mut q, "mkdir /boot/new; echo $?").ends_with("1\n"), "mkdir on the read-only vfat fails");
+    assert!(sh(&mut q, "cat /proc/mounts").contains("/dev/mmcblk0p1 /boot vfat rw"));
+    // /boot/bin is on the shell's PATH.
+    assert_eq!(
+        sh(&mut q, "mkdir /boot/bin; cp /boot/sdcheck /boot/bin/; sdcheck blk /dev/mmcblk0"),
+        format!("blk: {} 512\n", DISK_MIB << 20)
+    );
 
     // The same partition mounted by hand a second time, and a source
     // that is no block device.
@@ -272,4 +286,198 @@ fn a_broken_cluster_chain_in_the_middle_of_a_file_is_eio_to_the_reader() {
         sh(&mut q, "cat '/boot/Long Directory Name/Another Level/A Note With Spaces.txt'"),
         "a file with a long name\n"
     );
+}
+
+/// The card's FAT partition as mtools names it (`image@@offset`).
+fn fat_of(card: &Card) -> String {
+    format!("{}@@{}", card.img.display(), PART_START * 512)
+}
+
+/// `fsck.fat -n` on the card's partition (copied out): it must find
+/// nothing to fix.
+fn fsck(card: &Card) {
+    let disk = std::fs::read(&card.img).unwrap();
+    let part = card.dir.join("part.img");
+    std::fs::write(&part, &disk[(PART_START * 512) as usize..]).unwrap();
+    let out = Command::new("fsck.fat").args(["-n", part.to_str().unwrap()]).output().expect("fsck.fat (dosfstools)");
+    let text = String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "fsck.fat -n found errors:\n{text}");
+}
+
+/// A file of the card read on the host.
+fn mtype(card: &Card, path: &str) -> Vec<u8> {
+    let out = Command::new("mtype").args(["-i", &fat_of(card), path]).output().expect("mtype (mtools)");
+    assert!(out.status.success(), "mtype {path}: {}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// The names of a directory of the card, as the host lists them.
+fn mdir(card: &Card, path: &str) -> Vec<String> {
+    let out = Command::new("mdir").args(["-i", &fat_of(card), "-b", path]).output().expect("mdir (mtools)");
+    assert!(out.status.success(), "mdir {path}: {}", String::from_utf8_lossy(&out.stderr));
+    let mut names: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.trim_end_matches('/').rsplit('/').next().map(str::to_string))
+        .filter(|n| !n.is_empty())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn files_and_directories_written_on_boot_are_on_the_card_after_sync_and_power_off() {
+    let card = make_card("roundtrip");
+    let mut q = boot_with_card(&card.img);
+    let steps = [
+        "cd /boot",
+        "echo hello > new.txt",
+        "echo world >> new.txt",
+        "mkdir 'A New Directory'",
+        "echo 'long named content' > 'A New Directory/A file with a long name.text'",
+        "mv new.txt 'A New Directory/moved.txt'",
+        "mv 'A New Directory/A file with a long name.text' 'A New Directory/Renamed Long Name.txt'",
+        "echo old > target.txt",
+        "echo source > source.txt",
+        "mv source.txt target.txt",
+        "echo x > temp.txt",
+        "rm temp.txt",
+        "mkdir gone",
+        "rmdir gone",
+        "mkdir -p 'Outer Dir/Inner Dir'",
+        "echo inner > 'Outer Dir/Inner Dir/deep.txt'",
+        "mv 'Outer Dir/Inner Dir' 'A New Directory/Moved Inner'",
+        "rmdir 'Outer Dir'",
+        "cp big.bin copy.bin",
+        "echo lower > lower.txt",
+        "echo UPPER > UPPER.TXT",
+        "cd /",
+    ];
+    for s in steps {
+        assert_eq!(sh(&mut q, &format!("{s}; echo $?")), "0\n", "{s}");
+    }
+    // What the guest sees before the card is read elsewhere.
+    assert_eq!(sh(&mut q, "cat '/boot/A New Directory/moved.txt'"), "hello\nworld\n");
+    assert_eq!(sh(&mut q, "cat '/boot/A New Directory/Moved Inner/deep.txt'"), "inner\n");
+    assert_eq!(sh(&mut q, "cd '/boot/A New Directory/Moved Inner/..' && pwd"), "/boot/A New Directory\n");
+    let expect = format!("sum: {:016x} {}\n", fnv(&card.big), card.big.len());
+    assert_eq!(sh(&mut q, "/boot/sdcheck sum /boot/copy.bin"), expect);
+    // Linux's vfat errors.
+    let err = |q: &mut Qemu, s: &str| sh(q, &format!("{s} 2>&1; echo $?"));
+    let out = err(&mut q, "mkdir /boot/full && echo a > /boot/full/f && rmdir /boot/full");
+    assert!(out.contains("Directory not empty") && out.ends_with("1\n"), "{out}");
+    assert_eq!(sh(&mut q, "rm /boot/full/f; rmdir /boot/full; echo $?"), "0\n");
+    assert!(err(&mut q, "ln -s target.txt /boot/link").contains("Operation not permitted"));
+    assert!(err(&mut q, "mknod /boot/null c 1 3").contains("Operation not permitted"));
+    assert!(err(&mut q, "ln /boot/target.txt /boot/hard").contains("Operation not permitted"));
+    assert!(err(&mut q, "chown 1000 /boot/target.txt").contains("Operation not permitted"));
+    assert!(err(&mut q, "echo x > '/boot/bad:name'").contains("Invalid argument"));
+    // An unlinked file stays readable while open; its clusters go at the
+    // last close (fsck finds none lost below).
+    assert_eq!(
+        sh(
+            &mut q,
+            "echo still-here > /boot/open.txt; busybox sh -c 'exec 3< /boot/open.txt; rm /boot/open.txt; cat <&3'"
+        ),
+        "still-here\n"
+    );
+    assert!(!sh(&mut q, "ls /boot").contains("open.txt"));
+    // A write past the end leaves zeros between.
+    assert_eq!(
+        sh(&mut q, "/boot/sdcheck put /boot/gap.bin 5000 end nosync; od -An -c -j 4998 /boot/gap.bin"),
+        "put: done\n  \\0  \\0   e   n   d\n"
+    );
+    // A name is also found by its 8.3 alias, as on Linux.
+    assert_eq!(sh(&mut q, "cat '/boot/A New Directory/RENAME~1.TXT'"), "long named content\n");
+    // chmod of the write bits is the read-only attribute.
+    assert_eq!(sh(&mut q, "busybox chmod a-w /boot/target.txt; stat -c %a /boot/target.txt"), "555\n");
+    assert_eq!(sh(&mut q, "busybox chmod 644 /boot/lower.txt; stat -c %a /boot/lower.txt"), "755\n", "ignored");
+    // truncate and utimensat.
+    assert_eq!(sh(&mut q, "truncate -s 3 /boot/UPPER.TXT; cat /boot/UPPER.TXT; echo"), "UPP\n");
+    assert_eq!(
+        sh(&mut q, "busybox touch -d '2020-06-15 12:30:00' /boot/lower.txt; date -r /boot/lower.txt +%F"),
+        "2020-06-15\n"
+    );
+    assert_eq!(sh(&mut q, "sync; echo $?"), "0\n");
+    q.send(b"poweroff\r");
+    assert!(q.wait_exit(COMMAND_DEADLINE).success());
+
+    fsck(&card);
+    assert_eq!(mtype(&card, "::/A New Directory/moved.txt"), b"hello\nworld\n");
+    assert_eq!(mtype(&card, "::/A New Directory/Renamed Long Name.txt"), b"long named content\n");
+    assert_eq!(mtype(&card, "::/A New Directory/Moved Inner/deep.txt"), b"inner\n");
+    assert_eq!(mtype(&card, "::/target.txt"), b"source\n");
+    assert_eq!(mtype(&card, "::/UPPER.TXT"), b"UPP");
+    let gap = mtype(&card, "::/gap.bin");
+    assert_eq!((gap.len(), &gap[5000..]), (5003, &b"end"[..]));
+    assert!(gap[..5000].iter().all(|&b| b == 0));
+    assert_eq!(mtype(&card, "::/copy.bin"), card.big);
+    assert_eq!(
+        mdir(&card, "::/"),
+        [
+            "A New Directory",
+            "Long Directory Name",
+            "UPPER.TXT",
+            "big.bin",
+            "copy.bin",
+            "gap.bin",
+            "lower.txt",
+            "sdcheck",
+            "target.txt"
+        ]
+    );
+    assert_eq!(mdir(&card, "::/A New Directory"), ["Moved Inner", "Renamed Long Name.txt", "moved.txt"]);
+    // The read-only attribute, and the time utimensat set.
+    let attrs = Command::new("mattrib").args(["-i", &fat_of(&card), "::/target.txt"]).output().unwrap();
+    let attrs = String::from_utf8_lossy(&attrs.stdout).into_owned();
+    assert!(attrs.split("::").next().unwrap().contains('R'), "{attrs}");
+    let listing = Command::new("mdir").args(["-i", &fat_of(&card), "::/lower.txt"]).output().unwrap();
+    let listing = String::from_utf8_lossy(&listing.stdout).into_owned();
+    assert!(listing.contains("2020-06-15") && listing.contains("12:30"), "{listing}");
+}
+
+#[test]
+fn a_file_written_and_fsynced_is_on_the_card_even_if_the_machine_dies() {
+    let card = make_card("fatfsync");
+    let mut q = boot_with_card(&card.img);
+    assert_eq!(sh(&mut q, "/boot/sdcheck put '/boot/Fsynced File.txt' 0 fsynced-data fsync"), "put: done\n");
+    // No sync, no power-off: QEMU is killed, as a pulled plug.
+    drop(q);
+    assert_eq!(mtype(&card, "::/Fsynced File.txt"), b"fsynced-data");
+    fsck(&card);
+}
+
+#[test]
+fn umount_writes_the_volume_back() {
+    let card = make_card("umount");
+    let mut q = boot_with_card(&card.img);
+    // A second mount of the partition is the same volume.
+    assert_eq!(sh(&mut q, "mkdir /tmp/card; mount -t vfat /dev/mmcblk0p1 /tmp/card; echo $?"), "0\n");
+    assert_eq!(sh(&mut q, "echo via-second-mount > /tmp/card/second.txt; cat /boot/second.txt"), "via-second-mount\n");
+    assert_eq!(sh(&mut q, "umount /tmp/card; echo written > /boot/unmounted.txt; umount /boot; echo $?"), "0\n");
+    drop(q);
+    assert_eq!(mtype(&card, "::/unmounted.txt"), b"written\n");
+    assert_eq!(mtype(&card, "::/second.txt"), b"via-second-mount\n");
+    fsck(&card);
+}
+
+#[test]
+fn filling_the_card_gives_enospc_and_leaves_a_consistent_volume() {
+    let card = make_card_with("full", 8, "16");
+    let mut q = boot_with_card(&card.img);
+    let out = sh_within(&mut q, "dd if=/dev/zero of=/boot/fill bs=64k 2>&1; echo $?", 4 * COMMAND_DEADLINE);
+    assert!(out.contains("No space left on device") && out.ends_with("1\n"), "{out}");
+    let out = sh(&mut q, "echo more > /boot/more.txt; echo $?");
+    assert!(out.ends_with("1\n"), "{out}");
+    assert_eq!(sh(&mut q, "df /boot | tail -1 | awk '{print $4}'"), "0\n");
+    assert_eq!(sh(&mut q, "sync; echo $?"), "0\n");
+    fsck(&card);
+    let size: u64 = sh(&mut q, "stat -c %s /boot/fill").trim().parse().unwrap();
+    assert!(size > 4 << 20, "{size}");
+    // The space comes back.
+    assert_eq!(sh(&mut q, "rm /boot/fill /boot/more.txt; echo after > /boot/after.txt; echo $?"), "0\n");
+    q.send(b"poweroff\r");
+    assert!(q.wait_exit(COMMAND_DEADLINE).success());
+    fsck(&card);
+    assert_eq!(mtype(&card, "::/after.txt"), b"after\n");
+    assert!(!mdir(&card, "::/").contains(&"fill".to_string()));
 }

@@ -58,6 +58,7 @@ fn boot_partition_holds_firmware_device_tree_config_and_kernel() {
     ] {
         assert!(listing.lines().any(|l| l == format!("::/{name}")), "{name} missing:\n{listing}");
     }
+    assert!(listing.lines().any(|l| l == "::/bin/"), "bin/ for the user's programs (/boot/bin):\n{listing}");
     let dtb = read_file("bcm2711-rpi-4-b.dtb");
     assert_eq!(&dtb[..4], &[0xd0, 0x0d, 0xfe, 0xed], "a flattened device tree");
     let versions = String::from_utf8(read_file("firmware-versions.txt")).unwrap();

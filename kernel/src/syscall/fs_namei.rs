@@ -40,10 +40,11 @@ syscalls! {
     nr::UTIMENSAT => sys_utimensat(a[0] as i32, a[1], a[2], a[3]),
     nr::STATFS => lookup_at(AT_FDCWD, a[0], 0).and_then(|p| put_statfs(a[1], p.inode.statfs())),
     nr::FSTATFS => fd_inode(a[0]).and_then(|i| put_statfs(a[1], i.statfs())),
-    // Departure from Linux: fsync writes back every dirty block of every
-    // disk, not only the file's (one buffer cache per disk).
+    // Departure from Linux: fsync and syncfs write back every dirty block
+    // of every disk, not only the file's or the file system's (one buffer
+    // cache per disk; vfat keeps no dirty data outside it).
     nr::SYNC => crate::block::bdev::sync_all().map(|_| 0).or(Ok(0)),
-    nr::FSYNC | nr::FDATASYNC => fdget(a[0]).and_then(|_| crate::block::bdev::sync_all()).map(|_| 0),
+    nr::FSYNC | nr::FDATASYNC | nr::SYNCFS => fdget(a[0]).and_then(|_| crate::block::bdev::sync_all()).map(|_| 0),
     nr::FCHDIR => super::fs::sys_fchdir(a[0]),
     nr::CHROOT => super::fs::sys_chroot(a[0]),
     nr::STATX => sys_statx(a[0] as i32, a[1], a[2], a[3] as u32, a[4]),

@@ -104,6 +104,7 @@ pub mod nr {
     pub const SYNC: u64 = 81;
     pub const FSYNC: u64 = 82;
     pub const FDATASYNC: u64 = 83;
+    pub const SYNCFS: u64 = 267;
     pub const UTIMENSAT: u64 = 88;
     pub const RENAMEAT2: u64 = 276;
     pub const STATX: u64 = 291;

@@ -4,9 +4,10 @@
  *   sdcheck sum FILE            FNV-1a 64 of FILE, read 4 KiB at a time
  *   sdcheck blk DEV             BLKGETSIZE64 and BLKSSZGET of a block device
  *   sdcheck write FILE          errno of opening FILE for writing
- *   sdcheck put DEV OFF TEXT fsync|nosync
- *                               writes TEXT at byte OFF of DEV, then fsyncs
- *                               (or not) and prints "put: done"
+ *   sdcheck put FILE OFF TEXT fsync|nosync
+ *                               writes TEXT at byte OFF of FILE (a device, or
+ *                               a file it creates), then fsyncs (or not) and
+ *                               prints "put: done"
  *   sdcheck bench FILE          sequential and random 4 KiB read rates (make bench)
  *   sdcheck wbench DEV OFF LEN  sequential write rate to a block device, fsynced
  */
@@ -62,7 +63,7 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (argc >= 6 && strcmp(argv[1], "put") == 0) {
-        int fd = open(argv[2], O_RDWR);
+        int fd = open(argv[2], O_RDWR | O_CREAT, 0644);
         size_t len = strlen(argv[4]);
         if (fd < 0 || pwrite(fd, argv[4], len, atol(argv[3])) != (ssize_t)len) {
             printf("put: errno %d\n", errno);

@@ -2,9 +2,8 @@
 //! parameters, cluster chains in the FAT, directory entries with their
 //! long (VFAT) names, and file data, over any byte-addressed [`FatDisk`].
 //! No kernel objects here, so the host's tests run it on images in memory.
-//!
-//! Read only: this file system does not write (mounts are read-only;
-//! see vfat/mod.rs). FAT12 (floppies) is refused.
+//! Writing (allocation, directory entries, file data) is in write.rs.
+//! FAT12 (floppies) is refused.
 
 use crate::errno::Errno;
 use alloc::string::String;
@@ -13,6 +12,7 @@ use alloc::vec::Vec;
 /// Byte-addressed storage under a FAT volume (a partition).
 pub trait FatDisk: Send + Sync {
     fn read_at(&self, pos: u64, buf: &mut [u8]) -> Result<(), Errno>;
+    fn write_at(&self, pos: u64, buf: &[u8]) -> Result<(), Errno>;
     /// Size of the volume in bytes.
     fn size(&self) -> u64;
 }
@@ -50,8 +50,12 @@ pub struct Geometry {
     pub fat_type: FatType,
     pub bytes_per_sector: u32,
     pub cluster_size: u32,
-    /// Byte offset of the first FAT.
+    /// Byte offset of the first FAT, the bytes of one FAT and their number.
     pub fat_start: u64,
+    pub fat_bytes: u64,
+    pub nfats: u32,
+    /// FAT32: byte offset of the FSInfo sector, if the volume has one.
+    pub fsinfo: Option<u64>,
     /// Byte offset and entry count of the FAT16 root directory.
     pub root_start: u64,
     pub root_entries: u32,
@@ -109,11 +113,17 @@ pub fn parse_boot_sector(b: &[u8; 512], volume_bytes: u64) -> Result<Geometry, B
         return Err(BadVolume::BadGeometry);
     }
     let volume_id = if fat_type == FatType::Fat32 { u32at(67) } else { u32at(39) };
+    let fsinfo_sector = u16at(48);
+    let fsinfo = (fat_type == FatType::Fat32 && fsinfo_sector != 0 && fsinfo_sector < reserved)
+        .then_some(fsinfo_sector as u64 * bps as u64);
     Ok(Geometry {
         fat_type,
         bytes_per_sector: bps,
         cluster_size: bps * spc,
         fat_start: reserved as u64 * bps as u64,
+        fat_bytes: fat_size as u64 * bps as u64,
+        nfats,
+        fsinfo,
         root_start: (reserved as u64 + nfats as u64 * fat_size as u64) * bps as u64,
         root_entries,
         root_cluster,
@@ -134,6 +144,17 @@ pub struct DirEnt {
     pub size: u32,
     /// Modification time, seconds since 1970 (FAT keeps local time; taken as UTC).
     pub mtime: u64,
+    /// Last access date, seconds since 1970.
+    pub atime: u64,
+    /// The 8.3 name as stored.
+    pub short: [u8; 11],
+    /// Index of the short entry in its directory, and how many long-name
+    /// entries come right before it.
+    pub slot: u32,
+    pub lfn_slots: u32,
+    /// Byte offset of the short entry on the volume (read_dir's; parse_dir
+    /// leaves it 0).
+    pub pos: u64,
 }
 
 impl DirEnt {
@@ -247,6 +268,10 @@ impl LfnAssembler {
 pub struct FatFs<D: FatDisk> {
     pub disk: D,
     pub geo: Geometry,
+    /// Free clusters, once known (FSInfo's count or a scan of the FAT).
+    pub free: Option<u32>,
+    /// Where the next search for a free cluster starts (FSInfo's hint).
+    pub next_free: u32,
 }
 
 /// End of a cluster chain (any value at or above these).
@@ -259,7 +284,9 @@ impl<D: FatDisk> FatFs<D> {
         let mut b = [0u8; 512];
         disk.read_at(0, &mut b).map_err(Err)?;
         let geo = parse_boot_sector(&b, disk.size()).map_err(Ok)?;
-        Ok(FatFs { disk, geo })
+        let mut fs = FatFs { disk, geo, free: None, next_free: 2 };
+        fs.read_fsinfo().map_err(Err)?;
+        Ok(fs)
     }
 
     /// The FAT entry of `cluster`: the next cluster, or None at the end.
@@ -356,24 +383,43 @@ impl<D: FatDisk> FatFs<D> {
     /// a cluster chain. `.` and `..`, volume labels and deleted entries
     /// are left out.
     pub fn read_dir(&self, first_cluster: u32) -> Result<Vec<DirEnt>, Errno> {
-        let raw = if first_cluster == 0 && self.geo.fat_type == FatType::Fat16 {
+        let (raw, clusters) = self.dir_raw(first_cluster)?;
+        let mut out = parse_dir(&raw)?;
+        for e in out.iter_mut() {
+            e.pos = self.slot_pos(&clusters, e.slot);
+        }
+        Ok(out)
+    }
+
+    /// A directory's bytes and its clusters (empty for the FAT16 root).
+    pub fn dir_raw(&self, first_cluster: u32) -> Result<(Vec<u8>, Vec<u32>), Errno> {
+        if first_cluster == 0 && self.geo.fat_type == FatType::Fat16 {
             let len = self.geo.root_entries as usize * 32;
             let mut v = Vec::new();
             v.try_reserve(len).map_err(|_| Errno::ENOMEM)?;
             v.resize(len, 0);
             self.disk.read_at(self.geo.root_start, &mut v)?;
-            v
-        } else {
-            let first = if first_cluster == 0 { self.geo.root_cluster } else { first_cluster };
-            let chain = self.chain(first, None)?;
-            let len = chain.len() * self.geo.cluster_size as usize;
-            let mut v = Vec::new();
-            v.try_reserve(len).map_err(|_| Errno::ENOMEM)?;
-            v.resize(len, 0);
-            self.read_chain(&chain, len as u64, 0, &mut v)?;
-            v
-        };
-        parse_dir(&raw)
+            return Ok((v, Vec::new()));
+        }
+        let first = if first_cluster == 0 { self.geo.root_cluster } else { first_cluster };
+        let chain = self.chain(first, None)?;
+        let len = chain.len() * self.geo.cluster_size as usize;
+        let mut v = Vec::new();
+        v.try_reserve(len).map_err(|_| Errno::ENOMEM)?;
+        v.resize(len, 0);
+        self.read_chain(&chain, len as u64, 0, &mut v)?;
+        Ok((v, chain))
+    }
+
+    /// Byte offset on the volume of entry `slot` of a directory whose
+    /// clusters are `clusters` (none: the FAT16 root).
+    pub fn slot_pos(&self, clusters: &[u32], slot: u32) -> u64 {
+        let at = slot as u64 * 32;
+        if clusters.is_empty() {
+            return self.geo.root_start + at;
+        }
+        let cs = self.geo.cluster_size as u64;
+        self.cluster_pos(clusters[(at / cs) as usize]) + at % cs
     }
 }
 
@@ -381,22 +427,30 @@ impl<D: FatDisk> FatFs<D> {
 pub fn parse_dir(raw: &[u8]) -> Result<Vec<DirEnt>, Errno> {
     let mut out = Vec::new();
     let mut lfn = LfnAssembler::default();
-    for e in raw.chunks_exact(32) {
+    let mut lfn_slots = 0;
+    for (slot, e) in raw.chunks_exact(32).enumerate() {
         match e[0] {
             0 => break,
             0xe5 => {
                 lfn.reset();
+                lfn_slots = 0;
                 continue;
             }
             _ => {}
         }
         let a = e[11];
         if a & 0x3f == attr::LONG_NAME {
+            if e[0] & 0x40 != 0 {
+                lfn_slots = 0;
+            }
             lfn.push(e);
+            lfn_slots += 1;
             continue;
         }
+        let pieces = core::mem::take(&mut lfn_slots);
         let short: [u8; 11] = e[..11].try_into().unwrap_or([b' '; 11]);
         let long = lfn.finish(&short);
+        let lfn_slots = if long.is_some() { pieces } else { 0 };
         if a & attr::VOLUME_ID != 0 || &short == b".          " || &short == b"..         " {
             continue;
         }
@@ -409,6 +463,11 @@ pub fn parse_dir(raw: &[u8]) -> Result<Vec<DirEnt>, Errno> {
             first_cluster: (hi << 16) | lo,
             size: u32::from_le_bytes([e[28], e[29], e[30], e[31]]),
             mtime: fat_time(u16::from_le_bytes([e[24], e[25]]), u16::from_le_bytes([e[22], e[23]])),
+            atime: fat_time(u16::from_le_bytes([e[18], e[19]]), 0),
+            short,
+            slot: slot as u32,
+            lfn_slots,
+            pos: 0,
         });
     }
     Ok(out)

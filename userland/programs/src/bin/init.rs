@@ -19,7 +19,7 @@ use rt::{eprintln, Bytes, Errno};
 /// shell, `/bin/sh`, is the console shell. Either shell starts the other by name.
 const SHELLS: [(&[u8], &[u8]); 2] = [(b"/bin/ash", b"ash"), (b"/bin/sh", b"sh")];
 /// Variables added to the environment init got from the kernel, unless already set.
-const DEFAULT_ENV: [&[u8]; 3] = [b"PATH=/bin:/sbin:/tests", b"HOME=/", b"TERM=vt100"];
+const DEFAULT_ENV: [&[u8]; 3] = [b"PATH=/bin:/sbin:/tests:/boot/bin", b"HOME=/", b"TERM=vt100"];
 /// A shell that dies sooner than this after starting is restarted only after a pause, so that a
 /// broken /bin/sh does not make init spin.
 const MIN_UPTIME_SECS: i64 = 1;

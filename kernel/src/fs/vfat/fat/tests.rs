@@ -13,6 +13,9 @@ impl FatDisk for MemDisk {
         buf.copy_from_slice(src);
         Ok(())
     }
+    fn write_at(&self, _pos: u64, _buf: &[u8]) -> Result<(), Errno> {
+        Err(Errno::EROFS)
+    }
     fn size(&self) -> u64 {
         self.0.len() as u64
     }

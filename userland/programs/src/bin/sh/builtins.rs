@@ -22,7 +22,7 @@ builtins:
   unset N...      remove variables
   help            this text
 syntax: a | b, a && b, a || b, a; b, a &, < f, > f, >> f, 2>&1, N=V cmd, '...', \"...\", $V, ${V}, $?, $$, $!, ~
-commands are searched in $PATH (default /bin:/sbin:/tests)";
+commands are searched in $PATH (default /bin:/sbin:/tests:/boot/bin)";
 
 pub fn is_builtin(name: &[u8]) -> bool {
     NAMES.contains(&name)

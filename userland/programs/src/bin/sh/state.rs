@@ -12,7 +12,7 @@ pub const JOB_CONTROL_SIGNALS: [i32; 5] =
     [signal::SIGINT, signal::SIGQUIT, signal::SIGTSTP, signal::SIGTTIN, signal::SIGTTOU];
 
 /// Search path used when `PATH` is unset.
-pub const DEFAULT_PATH: &[u8] = b"/bin:/sbin:/tests";
+pub const DEFAULT_PATH: &[u8] = b"/bin:/sbin:/tests:/boot/bin";
 
 pub struct Shell {
     /// `NAME`, `value` pairs; every variable is exported to commands.

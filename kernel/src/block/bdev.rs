@@ -10,14 +10,15 @@
 //! per disk and per partition for `/proc/diskstats`.
 //!
 //! Locks: [`BDEVS`] is taken alone (to find a device); a disk's cache lock
-//! is held across its transfers (mmc.rs explains why it spins) and is
-//! taken before the controller's.
+//! is a mutex held across its transfers, which sleep for the controller
+//! (mmc.rs), and is taken before the controller's.
 
 use super::cache::{BufferCache, SECTOR};
 use super::BlockDevice;
 use crate::errno::Errno;
 use crate::fs::devfs::mkdev;
 use crate::fs::file::{mode, FileOps, Stat};
+use crate::sched::mutex::Mutex;
 use crate::sync::IrqSpinLock;
 use alloc::boxed::Box;
 use alloc::format;
@@ -45,7 +46,7 @@ pub struct IoStats {
 /// A disk with its cache.
 pub struct Disk {
     dev: Box<dyn BlockDevice>,
-    cache: IrqSpinLock<BufferCache>,
+    cache: Mutex<BufferCache>,
     /// The whole disk's counters, and each partition's with its range.
     stats: Arc<IoStats>,
     part_stats: IrqSpinLock<Vec<(u64, u64, Arc<IoStats>)>>,
@@ -146,7 +147,7 @@ pub fn add_disk(name: &str, major: u64, first_minor: u64, dev: Box<dyn BlockDevi
     let sectors = dev.nr_sectors();
     let disk = Arc::new(Disk {
         dev,
-        cache: IrqSpinLock::new(BufferCache::new(CACHE_SECTORS)),
+        cache: Mutex::new(BufferCache::new(CACHE_SECTORS)),
         stats: Arc::new(IoStats::default()),
         part_stats: IrqSpinLock::new(Vec::new()),
     });

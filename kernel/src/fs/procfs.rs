@@ -67,10 +67,11 @@ const PID_FILES: [&str; 12] = [
     "status",
     "wchan",
 ];
-const SYSTEM_FILES: [&str; 11] = [
+const SYSTEM_FILES: [&str; 12] = [
     "cpuinfo",
     "diskstats",
     "filesystems",
+    "interrupts",
     "loadavg",
     "meminfo",
     "mounts",
@@ -255,6 +256,7 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "filesystems" => super::namespace::proc_filesystems(),
                 "partitions" => crate::block::bdev::proc_partitions(),
                 "diskstats" => crate::block::bdev::proc_diskstats(),
+                "interrupts" => crate::irq::proc_interrupts(),
                 _ => format!("Linux version 6.1.0-rpi4-rust (aarch64) #1 SMP PREEMPT {}\n", env!("CARGO_PKG_VERSION")),
             };
             Ok(Arc::new(ProcFile { path, data: data.into_bytes(), sysctl: None }))

@@ -298,3 +298,30 @@ fn card_transfers_complete_through_the_controller_interrupt() {
     // its event latched, disarms again depends on the host's timing.
     assert!(after > before, "mmc0 interrupts {before} -> {after}:\n{table}");
 }
+
+/// The disk's buffer cache shows as `Buffers` in /proc/meminfo and gives
+/// its clean sectors back on `vm/drop_caches` (the shrinker the OOM path
+/// also runs); the files read the same afterwards, from the card.
+/// `drop_caches` is write-only and takes 1 to 4, as on Linux.
+#[test]
+fn dropping_caches_frees_the_clean_buffers_and_files_still_read() {
+    let card = make_card("drop");
+    let mut q = boot_with_card(&card.img);
+    let buffers_kb = |q: &mut Qemu| -> u64 {
+        let line = sh(q, "grep Buffers: /proc/meminfo");
+        line.split_whitespace().nth(1).and_then(|f| f.parse().ok()).unwrap_or_else(|| panic!("{line}"))
+    };
+    sh(&mut q, "ls -lR /boot > /dev/null");
+    let before = buffers_kb(&mut q);
+    assert!(before > 0, "directory and FAT sectors are cached: {before} kB");
+    assert_eq!(sh(&mut q, "echo 1 > /proc/sys/vm/drop_caches; echo $?"), "0\n");
+    assert_eq!(buffers_kb(&mut q), 0, "every clean buffer was dropped (from {before} kB)");
+    let expect = format!("sum: {:016x} {}\n", fnv(&card.big), card.big.len());
+    assert_eq!(sh(&mut q, "/boot/sdcheck sum /boot/big.bin"), expect);
+    assert_eq!(sh(&mut q, "ls '/boot/Long Directory Name'"), "Another Level\n");
+    let out = sh(&mut q, "cat /proc/sys/vm/drop_caches; echo $?");
+    assert!(out.contains("Permission denied") && out.ends_with("1\n"), "{out}");
+    let out = sh(&mut q, "echo 5 > /proc/sys/vm/drop_caches; echo $?");
+    assert!(out.contains("Invalid argument") && out.ends_with("1\n"), "{out}");
+    assert!(sh(&mut q, "ls -l /proc/sys/vm/drop_caches").starts_with("--w-------"));
+}

@@ -2,7 +2,8 @@
  * Files and directories on the root file system: openat/read/lseek/fstat of
  * tests/hello, newfstatat of a directory, a sorted getdents64 listing,
  * ENOENT/EISDIR/ENOTDIR, getcwd/chdir, /dev/null, and a file offset shared
- * by four processes (each read moves it atomically: Linux's f_pos_lock).
+ * by four processes (each read moves it atomically: Linux's f_pos_lock),
+ * and posix_fadvise's checks.
  *
  * usage: t_files [root]   (default "/"; under qemu-aarch64 pass the
  *        build/rootfs directory so that tests/hello exists there too)
@@ -184,6 +185,23 @@ static void test_shared_offset(void)
     close(fd);
 }
 
+static void test_fadvise(void)
+{
+    int fd = open("tests/hello", O_RDONLY | O_CLOEXEC);
+    int p[2];
+    if (!check(fd >= 0 && pipe(p) == 0, "open a file and a pipe"))
+        return;
+    check(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0, "fadvise DONTNEED on a file");
+    check(posix_fadvise(fd, 0, 4096, POSIX_FADV_SEQUENTIAL) == 0, "fadvise SEQUENTIAL on a file");
+    check(posix_fadvise(p[0], 0, 0, POSIX_FADV_NORMAL) == ESPIPE, "fadvise on a pipe: ESPIPE");
+    check(posix_fadvise(fd, 0, 0, 99) == EINVAL, "fadvise with an unknown advice: EINVAL");
+    check(posix_fadvise(fd, 0, -1, POSIX_FADV_NORMAL) == EINVAL, "fadvise with a negative length: EINVAL");
+    check(posix_fadvise(-1, 0, 0, POSIX_FADV_NORMAL) == EBADF, "fadvise on a bad fd: EBADF");
+    close(p[0]);
+    close(p[1]);
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     test_init();
@@ -197,5 +215,6 @@ int main(int argc, char **argv)
     test_cwd();
     test_dev_null();
     test_shared_offset();
+    test_fadvise();
     return finish();
 }

@@ -6,7 +6,8 @@
 #     linux-image-<version>-arm64, under /usr/lib/linux-image-*/broadcom/).
 # into build/firmware/, with the package versions in build/firmware/VERSIONS;
 # and that package's Linux kernel into build/linux/vmlinuz, the reference
-# `make bench` runs the user-space benchmark on.
+# `make bench` runs the user-space benchmark on, with the modules its SD card
+# benchmark loads (the SDHCI driver and vfat) in build/linux/modules/.
 # Idempotent: nothing is fetched when the files are there.
 #
 # As root on Debian it adds the non-free-firmware component and the arm64
@@ -18,8 +19,11 @@ files=(start4.elf fixup4.dat bcm2711-rpi-4-b.dtb)
 log() { printf 'fetch-firmware: %s\n' "$*" >&2; }
 
 linux_out=build/linux
+# In the order they load (each after what it depends on).
+modules=(sdhci sdhci-pltfm sdhci-iproc fat vfat nls_cp437 nls_ascii)
 have_all() {
     for f in "${files[@]}" VERSIONS; do [ -s "$out/$f" ] || return 1; done
+    for m in "${modules[@]}"; do [ -s "$linux_out/modules/$m.ko" ] || return 1; done
     [ -s "$linux_out/vmlinuz" ]
 }
 have_all && exit 0
@@ -66,6 +70,11 @@ cp "$(find "$tmp/k" -name bcm2711-rpi-4-b.dtb | head -1)" "$out/"
 mkdir -p "$linux_out"
 cp "$(find "$tmp/k/boot" -name 'vmlinuz-*' | head -1)" "$linux_out/vmlinuz"
 echo "$kpkg $(dpkg-deb -f "$tmp"/"$kpkg"_*_arm64.deb Version)" > "$linux_out/VERSION"
+mkdir -p "$linux_out/modules"
+for m in "${modules[@]}"; do
+    cp "$(find "$tmp/k/lib/modules" -name "$m.ko" | head -1)" "$linux_out/modules/"
+done
+printf '%s\n' "${modules[@]}" > "$linux_out/modules/order"
 {
     echo "raspi-firmware $(dpkg-deb -f "$tmp"/raspi-firmware_*.deb Version)"
     echo "$kpkg $(dpkg-deb -f "$tmp"/"$kpkg"_*_arm64.deb Version)"

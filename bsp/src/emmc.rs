@@ -7,7 +7,8 @@
 //! [`HostRegs`] trait, so the host's unit tests run it against a register
 //! model of a controller with a card ([`tests`]); [`EmmcRegs`] is the real
 //! register block in `tock-registers`. Time and waiting come from the
-//! caller through [`SdEnv`]: the kernel's waits yield the CPU.
+//! caller through [`SdEnv`]: the kernel's waits for a command or a data
+//! block sleep until the controller's interrupt.
 //!
 //! Card initialisation (SD Physical Layer Simplified Specification 3.01,
 //! 4.2): CMD0, CMD8 (voltage check, which tells a v2 card), ACMD41 with HCS
@@ -19,10 +20,20 @@
 //! Transfers use programmed I/O through the data port: CMD17/CMD24 for one
 //! block, CMD18/CMD25 with the controller's auto-CMD12 for several.
 //!
+//! Completion: the status bits latch in INTERRUPT (all enabled in
+//! IRPT_MASK); a wait for one ([`Sdhci::wait_int`]) first *arms* the
+//! interrupt signal for that bit and the error bits (IRPT_EN), then looks
+//! at the status, and if the event has not happened yet, waits in
+//! [`SdEnv::wait_irq`]. The interrupt handler ([`disarm`]) clears IRPT_EN,
+//! which drops the line, and wakes the waiter, which looks again. Arming
+//! before looking loses no event: one that comes after the look raises the
+//! interrupt. Short waits with no interrupt of their own (inhibit bits,
+//! resets, the clock becoming stable) poll with [`SdEnv::relax`].
+//!
 //! Departures from Linux: no DMA (ADMA2/SDMA), no high speed or UHS modes,
-//! completion is polled (with [`SdEnv::relax`] between looks, which yields
-//! the CPU in the kernel) rather than signalled by the EMMC2 interrupt;
-//! every wait is bounded and ends in [`SdError::Timeout`].
+//! and Linux's handler does the work of a transfer (it moves the data in
+//! the interrupt), where here the woken task does; every wait is bounded
+//! and ends in [`SdError::Timeout`].
 
 use crate::mmio::Mmio;
 use tock_registers::{
@@ -86,6 +97,13 @@ pub enum Reg {
 pub trait HostRegs {
     fn read(&self, reg: Reg) -> u32;
     fn write(&self, reg: Reg, value: u32);
+}
+
+/// Turns the controller's interrupt signals off (IRPT_EN), which lowers its
+/// line; the status bits stay latched for the woken waiter to read. The
+/// interrupt handler's one register access, and the end of every wait.
+pub fn disarm(regs: &impl HostRegs) {
+    regs.write(Reg::IrptEn, 0);
 }
 
 /// The EMMC2 block at its mapped address.
@@ -227,6 +245,12 @@ pub trait SdEnv {
     fn now_us(&self) -> u64;
     /// Called between looks at a status register: lets others run.
     fn relax(&self);
+    /// Waits until the controller's interrupt (armed by the caller) has
+    /// come, or about `timeout_us` have passed. Without interrupts (the
+    /// register model of the unit tests), a [`SdEnv::relax`].
+    fn wait_irq(&self, _timeout_us: u64) {
+        self.relax();
+    }
 }
 
 /// What initialisation found.
@@ -316,8 +340,8 @@ impl<R: HostRegs> Sdhci<R> {
         self.card = None;
         self.regs.write(Reg::Control1, C1_SRST_HC);
         self.wait_clear(Reg::Control1, C1_SRST_HC, RESET_TIMEOUT_US, env).map_err(|_| SdError::HostNotReady)?;
-        // Status bits latch; no interrupt signals (completion is polled).
-        // Enabling the card-insertion status comes before the look at
+        // Status bits latch; interrupt signals stay off until a wait arms
+        // them (see the module docs). Enabling the card-insertion status comes before the look at
         // the card-present bit: QEMU reports a card present at power-on
         // only after that (its "pending insert" quirk).
         self.regs.write(Reg::IrptEn, 0);
@@ -505,10 +529,20 @@ impl<R: HostRegs> Sdhci<R> {
         Ok(r)
     }
 
-    /// Waits for `bit` in INTERRUPT, or an error bit, or the deadline.
+    /// Waits for `bit` in INTERRUPT, or an error bit, or the deadline,
+    /// sleeping on the interrupt between looks.
     fn wait_int(&mut self, bit: u32, timeout_us: u64, cmd: u32, env: &dyn SdEnv) -> Result<(), SdError> {
+        let r = self.wait_int_armed(bit, timeout_us, cmd, env);
+        disarm(&self.regs);
+        r
+    }
+
+    fn wait_int_armed(&mut self, bit: u32, timeout_us: u64, cmd: u32, env: &dyn SdEnv) -> Result<(), SdError> {
         let start = env.now_us();
         loop {
+            // Armed before the look (the handler disarms): an event after
+            // the look raises the interrupt that ends `wait_irq`.
+            self.regs.write(Reg::IrptEn, bit | INT_ERROR_MASK);
             let st = self.regs.read(Reg::Interrupt);
             if st & (INT_ERROR_MASK | INT_ERR) != 0 {
                 self.regs.write(Reg::Interrupt, st & (INT_ERROR_MASK | INT_ERR));
@@ -528,10 +562,11 @@ impl<R: HostRegs> Sdhci<R> {
             if st & bit != 0 {
                 return Ok(());
             }
-            if env.now_us().saturating_sub(start) > timeout_us {
+            let waited = env.now_us().saturating_sub(start);
+            if waited > timeout_us {
                 return Err(if bit == INT_CMD_DONE { SdError::Timeout { cmd } } else { SdError::DataTimeout { cmd } });
             }
-            env.relax();
+            env.wait_irq(timeout_us - waited);
         }
     }
 

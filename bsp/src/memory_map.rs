@@ -30,6 +30,9 @@ pub mod irq {
     pub const TIMER_EL1_PHYS: u32 = 30;
     /// PL011 UART0 (SPI 121).
     pub const PL011_UART0: u32 = 153;
+    /// EMMC and EMMC2, one line for both (SPI 126: the VideoCore's
+    /// interrupt 62, as Linux's bcm2711.dtsi gives both hosts).
+    pub const EMMC: u32 = 158;
 }
 
 /// The firmware's spin table: cores 1-3 wait for an entry address in these

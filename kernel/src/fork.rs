@@ -48,7 +48,7 @@ pub fn drain_caches_local() {
 /// Returns every empty slab of the kernel's caches to the page allocator
 /// (Linux: `kmem_cache_shrink`): each online CPU first empties its magazine
 /// (an IPI to the others, Linux's `on_each_cpu`); the cached kernel stacks
-/// go too. Returns the pages freed.
+/// and the disks' clean buffers go too. Returns the pages freed.
 pub fn shrink_caches() -> usize {
     // One shrink at a time, and on one CPU throughout (IRQs are masked while
     // the lock is held, so `core_id` stays right).
@@ -72,6 +72,9 @@ pub fn shrink_caches() -> usize {
         log::warn!("slab shrink: not every CPU drained its magazine");
     }
     TASK_STRUCT_CACHE.shrink();
+    // The disks' clean buffers go back to kmalloc first, so the heap's
+    // shrink below can return their pages.
+    crate::block::bdev::shrink_buffers();
     let kmalloc_before = crate::mm::heap::slab_pages();
     crate::mm::heap::shrink();
     let kmalloc_freed = kmalloc_before.saturating_sub(crate::mm::heap::slab_pages());

@@ -461,3 +461,24 @@ fn chainboot_script_sends_a_kernel_the_loader_accepts() {
     assert!(out.status.success(), "chainboot.sh failed:\n{log}");
     assert!(log.contains("the loader accepted the kernel"), "{log}");
 }
+
+/// BusyBox's `poweroff` and `reboot` applets, which ash runs in preference
+/// to /sbin's programs, signal init (SIGUSR2, SIGTERM) as BusyBox's init
+/// expects; ours then ends every process and stops the machine. They did nothing before: init ignored the signals.
+#[test]
+fn busybox_poweroff_and_reboot_from_the_console_shell_stop_the_machine() {
+    let busybox = std::path::Path::new(&std::env::var("ROOTFS").unwrap_or_default()).join("bin/busybox");
+    if !busybox.exists() {
+        eprintln!("skipped: the image has no BusyBox (built with BUSYBOX=0)");
+        return;
+    }
+    for (applet, said) in [("poweroff", "init: poweroff: stopping every process"), ("reboot", "init: reboot: stopping")]
+    {
+        let mut q = Qemu::boot_with(&[]);
+        q.expect_within(common::ASH_PROMPT, Duration::from_secs(60));
+        q.send(format!("sleep 100 & {applet}\r").as_bytes());
+        q.expect_within(said, Duration::from_secs(30));
+        let status = q.wait_exit(Duration::from_secs(60));
+        assert!(status.success(), "{applet}: {status:?}\n{}", q.transcript());
+    }
+}

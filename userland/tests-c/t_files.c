@@ -1,7 +1,9 @@
 /*
  * Files and directories on the root file system: openat/read/lseek/fstat of
  * tests/hello, newfstatat of a directory, a sorted getdents64 listing,
- * ENOENT/EISDIR/ENOTDIR, getcwd/chdir, and /dev/null.
+ * ENOENT/EISDIR/ENOTDIR, getcwd/chdir, /dev/null, and a file offset shared
+ * by four processes (each read moves it atomically: Linux's f_pos_lock),
+ * and posix_fadvise's checks.
  *
  * usage: t_files [root]   (default "/"; under qemu-aarch64 pass the
  *        build/rootfs directory so that tests/hello exists there too)
@@ -9,7 +11,9 @@
 #include "common.h"
 
 #include <dirent.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/syscall.h>
 
 struct linux_dirent64 {
@@ -140,6 +144,64 @@ static void test_dev_null(void)
     close(fd);
 }
 
+/*
+ * Four processes read one open file (4-byte records numbered 0..N-1) four
+ * bytes at a time through the offset they share: every record is read by
+ * exactly one of them, because a read takes and advances the offset as one
+ * step.
+ */
+static void test_shared_offset(void)
+{
+    enum { RECORDS = 16384, READERS = 4 };
+    char name[] = "/tmp/t_files.XXXXXX";
+    int fd = mkstemp(name);
+    if (!check(fd >= 0, "mkstemp in /tmp"))
+        return;
+    unlink(name);
+    static uint32_t records[RECORDS];
+    for (uint32_t i = 0; i < RECORDS; i++)
+        records[i] = i;
+    check(write(fd, records, sizeof records) == (ssize_t)sizeof records, "write the records");
+    lseek(fd, 0, SEEK_SET);
+    uint32_t *seen = mmap(NULL, RECORDS * sizeof *seen, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (!check(seen != MAP_FAILED, "mmap a shared tally"))
+        return;
+    for (int r = 0; r < READERS; r++) {
+        if (fork() == 0) {
+            uint32_t v;
+            while (read(fd, &v, sizeof v) == sizeof v)
+                if (v < RECORDS)
+                    __atomic_fetch_add(&seen[v], 1, __ATOMIC_RELAXED);
+            _exit(0);
+        }
+    }
+    for (int r = 0; r < READERS; r++)
+        wait(NULL);
+    int once = 1;
+    for (uint32_t i = 0; i < RECORDS; i++)
+        once &= seen[i] == 1;
+    check(once, "shared offset: each record read by exactly one reader");
+    munmap(seen, RECORDS * sizeof *seen);
+    close(fd);
+}
+
+static void test_fadvise(void)
+{
+    int fd = open("tests/hello", O_RDONLY | O_CLOEXEC);
+    int p[2];
+    if (!check(fd >= 0 && pipe(p) == 0, "open a file and a pipe"))
+        return;
+    check(posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED) == 0, "fadvise DONTNEED on a file");
+    check(posix_fadvise(fd, 0, 4096, POSIX_FADV_SEQUENTIAL) == 0, "fadvise SEQUENTIAL on a file");
+    check(posix_fadvise(p[0], 0, 0, POSIX_FADV_NORMAL) == ESPIPE, "fadvise on a pipe: ESPIPE");
+    check(posix_fadvise(fd, 0, 0, 99) == EINVAL, "fadvise with an unknown advice: EINVAL");
+    check(posix_fadvise(fd, 0, -1, POSIX_FADV_NORMAL) == EINVAL, "fadvise with a negative length: EINVAL");
+    check(posix_fadvise(-1, 0, 0, POSIX_FADV_NORMAL) == EBADF, "fadvise on a bad fd: EBADF");
+    close(p[0]);
+    close(p[1]);
+    close(fd);
+}
+
 int main(int argc, char **argv)
 {
     test_init();
@@ -152,5 +214,7 @@ int main(int argc, char **argv)
     test_directory();
     test_cwd();
     test_dev_null();
+    test_shared_offset();
+    test_fadvise();
     return finish();
 }

@@ -434,3 +434,84 @@ fn csd_capacity_of_both_versions() {
     set(83, 1);
     assert_eq!(csd_blocks(&r), Some(2 * 1024 * 1024 * 1024 / 512));
 }
+
+/// A controller whose events take time: a latched INTERRUPT bit shows only
+/// after the driver has waited for its interrupt, armed, as on a board.
+struct Slow {
+    model: Model,
+    irq: std::rc::Rc<SlowIrq>,
+}
+
+#[derive(Default)]
+struct SlowIrq {
+    /// Status bits the driver may see.
+    revealed: Cell<u32>,
+    /// The signal enable (IRPT_EN) as last written.
+    irpt_en: Cell<u32>,
+    /// IRPT_EN at each wait.
+    armed_at_wait: RefCell<Vec<u32>>,
+}
+
+impl HostRegs for Slow {
+    fn read(&self, reg: Reg) -> u32 {
+        let v = self.model.read(reg);
+        match reg {
+            Reg::Interrupt => v & self.irq.revealed.get(),
+            Reg::IrptEn => self.irq.irpt_en.get(),
+            _ => v,
+        }
+    }
+    fn write(&self, reg: Reg, v: u32) {
+        match reg {
+            Reg::IrptEn => self.irq.irpt_en.set(v),
+            Reg::Interrupt => self.irq.revealed.set(self.irq.revealed.get() & !v),
+            _ => {}
+        }
+        self.model.write(reg, v);
+    }
+}
+
+struct SlowEnv {
+    t: Cell<u64>,
+    irq: std::rc::Rc<SlowIrq>,
+}
+
+impl SdEnv for SlowEnv {
+    fn now_us(&self) -> u64 {
+        self.t.set(self.t.get() + 10);
+        self.t.get()
+    }
+    fn relax(&self) {}
+    fn wait_irq(&self, _timeout_us: u64) {
+        // What happened shows if its interrupt was armed.
+        let en = self.irq.irpt_en.get();
+        self.irq.armed_at_wait.borrow_mut().push(en);
+        self.irq.revealed.set(self.irq.revealed.get() | en);
+    }
+}
+
+#[test]
+fn waits_arm_the_interrupt_before_sleeping_and_disarm_after() {
+    let irq = std::rc::Rc::new(SlowIrq::default());
+    let env = SlowEnv { t: Cell::new(0), irq: irq.clone() };
+    let mut host = Sdhci::new(Slow { model: Model::new(BLOCKS), irq: irq.clone() }, 0);
+    host.init(&env).unwrap();
+    let mut buf = [0u8; 3 * BLOCK_SIZE];
+    host.read_blocks(5, &mut buf, &env).unwrap();
+    assert_eq!(&buf[..], &host.regs.model.s.borrow().disk[5 * BLOCK_SIZE..8 * BLOCK_SIZE]);
+    let armed = irq.armed_at_wait.borrow();
+    // Every command (14 at init, CMD18) and every data block (3, then
+    // the end of the transfer) waited at least once.
+    let (init_cmds, read_waits) = (14, 1 + 3 + 1);
+    assert!(armed.len() >= init_cmds + read_waits, "{} waits", armed.len());
+    for en in armed.iter() {
+        assert_eq!(en & INT_ERROR_MASK, INT_ERROR_MASK, "errors are armed: {en:#x}");
+        assert_ne!(
+            en & (INT_CMD_DONE | INT_DATA_DONE | INT_READ_RDY | INT_WRITE_RDY),
+            0,
+            "the event is armed: {en:#x}"
+        );
+    }
+    assert!(armed.iter().any(|en| en & INT_READ_RDY != 0), "a data block's wait arms read-ready");
+    assert_eq!(irq.irpt_en.get(), 0, "no signal is left armed after the transfer");
+}

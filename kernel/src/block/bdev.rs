@@ -10,21 +10,22 @@
 //! per disk and per partition for `/proc/diskstats`.
 //!
 //! Locks: [`BDEVS`] is taken alone (to find a device); a disk's cache lock
-//! is held across its transfers (mmc.rs explains why it spins) and is
-//! taken before the controller's.
+//! is a mutex held across its transfers, which sleep for the controller
+//! (mmc.rs), and is taken before the controller's.
 
 use super::cache::{BufferCache, SECTOR};
 use super::BlockDevice;
 use crate::errno::Errno;
 use crate::fs::devfs::mkdev;
 use crate::fs::file::{mode, FileOps, Stat};
+use crate::sched::mutex::Mutex;
 use crate::sync::IrqSpinLock;
 use alloc::boxed::Box;
 use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
-use core::sync::atomic::{AtomicU64, Ordering};
+use core::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 /// The major number of SD/MMC block devices (Linux: MMC_BLOCK_MAJOR).
 pub const MMC_BLOCK_MAJOR: u64 = 179;
@@ -45,13 +46,24 @@ pub struct IoStats {
 /// A disk with its cache.
 pub struct Disk {
     dev: Box<dyn BlockDevice>,
-    cache: IrqSpinLock<BufferCache>,
+    cache: Mutex<BufferCache>,
+    /// Bytes in `cache`, kept beside it for `/proc/meminfo`, which must not
+    /// wait for a transfer.
+    cached: AtomicUsize,
     /// The whole disk's counters, and each partition's with its range.
     stats: Arc<IoStats>,
     part_stats: IrqSpinLock<Vec<(u64, u64, Arc<IoStats>)>>,
 }
 
 impl Disk {
+    /// Runs `f` on the cache, under its lock.
+    fn with_cache<R>(&self, f: impl FnOnce(&mut BufferCache) -> R) -> R {
+        let mut cache = self.cache.lock();
+        let r = f(&mut cache);
+        self.cached.store(cache.len() * SECTOR, Ordering::Relaxed);
+        r
+    }
+
     fn account(&self, write: bool, lba: u64, sectors: u64, ns: u64) {
         let count = |s: &IoStats| {
             let (n, sec, t) = if write {
@@ -114,20 +126,18 @@ impl Bdev {
     /// Reads `buf.len()` bytes at `pos`; EIO past the end.
     pub fn read_bytes(&self, pos: u64, buf: &mut [u8]) -> Result<(), Errno> {
         self.check(pos, buf.len())?;
-        let mut cache = self.disk.cache.lock();
-        cache.read_bytes(&*self.disk, self.start * SECTOR as u64 + pos, buf)
+        self.disk.with_cache(|c| c.read_bytes(&*self.disk, self.start * SECTOR as u64 + pos, buf))
     }
 
     /// Writes `data` at `pos` (into the cache); EIO past the end.
     pub fn write_bytes(&self, pos: u64, data: &[u8]) -> Result<(), Errno> {
         self.check(pos, data.len())?;
-        let mut cache = self.disk.cache.lock();
-        cache.write_bytes(&*self.disk, self.start * SECTOR as u64 + pos, data)
+        self.disk.with_cache(|c| c.write_bytes(&*self.disk, self.start * SECTOR as u64 + pos, data))
     }
 
     /// Writes the disk's dirty sectors back (Linux: `sync_blockdev`).
     pub fn flush(&self) -> Result<(), Errno> {
-        self.disk.cache.lock().flush(&*self.disk)
+        self.disk.with_cache(|c| c.flush(&*self.disk))
     }
 
     fn check(&self, pos: u64, len: usize) -> Result<(), Errno> {
@@ -146,7 +156,8 @@ pub fn add_disk(name: &str, major: u64, first_minor: u64, dev: Box<dyn BlockDevi
     let sectors = dev.nr_sectors();
     let disk = Arc::new(Disk {
         dev,
-        cache: IrqSpinLock::new(BufferCache::new(CACHE_SECTORS)),
+        cache: Mutex::new(BufferCache::new(CACHE_SECTORS)),
+        cached: AtomicUsize::new(0),
         stats: Arc::new(IoStats::default()),
         part_stats: IrqSpinLock::new(Vec::new()),
     });
@@ -227,6 +238,29 @@ pub fn sync_all() -> Result<(), Errno> {
         }
     }
     result
+}
+
+/// Drops the clean sectors of every disk's cache (the shrinker under memory
+/// pressure, and `vm/drop_caches`); a cache in use is skipped: its holder
+/// may be the very allocation that is short of memory. Returns the bytes
+/// freed.
+pub fn shrink_buffers() -> usize {
+    let mut freed = 0;
+    let Some(bdevs) = BDEVS.try_lock() else { return 0 };
+    for b in bdevs.iter().filter(|b| b.start == 0) {
+        if let Some(mut cache) = b.disk.cache.try_lock() {
+            let before = cache.len();
+            cache.drop_clean();
+            freed += (before - cache.len()) * SECTOR;
+            b.disk.cached.store(cache.len() * SECTOR, Ordering::Relaxed);
+        }
+    }
+    freed
+}
+
+/// The bytes the disks' caches hold (`/proc/meminfo`'s `Buffers`).
+pub fn buffers_bytes() -> usize {
+    BDEVS.lock().iter().filter(|b| b.start == 0).map(|b| b.disk.cached.load(Ordering::Relaxed)).sum()
 }
 
 /// `/proc/partitions` (Linux: `show_partition`): major, minor, size in

@@ -4,30 +4,60 @@
 //! every controller error reported as EIO with one log line saying what
 //! happened.
 //!
-//! Locking: [`HOST`] serialises the controller. It is an IRQ-masking spin
-//! lock held across a transfer, because reads reach it from `File::read`,
-//! which holds the file position's spin lock (fs/file.rs), where sleeping
-//! is not allowed. So waits for the controller poll with interrupts masked
-//! (bounded: 100 ms per command, 1 s per data block). QEMU's controller
-//! completes each step at the register access, so no time is spent
-//! spinning there; on a board a transfer keeps its core busy for its
-//! duration. Lock order: a disk's buffer cache (bdev.rs) < HOST < mailbox.
+//! Completion is interrupt-driven (Linux: `sdhci_irq`): a wait for a
+//! command or a data block arms the controller's interrupt and sleeps in
+//! TASK_UNINTERRUPTIBLE on [`SD_WAIT`] (`/proc/<pid>/wchan`: `mmc_wait`);
+//! [`mmc_irq`] disarms the controller and wakes it (bsp::emmc explains
+//! the protocol). A caller that cannot sleep (interrupts masked: early boot,
+//! a spin lock held) polls instead, bounded like every wait: 100 ms per
+//! command, 1 s per data block. QEMU's controller completes each step at the
+//! register access, so there a wait mostly finds its event already latched
+//! and does not sleep; its interrupts still come, and `/proc/interrupts`
+//! counts them.
+//!
+//! Locking: [`HOST`] is a mutex (its holder sleeps) serialising the
+//! controller. Lock order: a disk's buffer cache (bdev.rs) < HOST < mailbox.
 
 use super::BlockDevice;
 use crate::errno::Errno;
-use crate::sync::IrqSpinLock;
+use crate::sched::mutex::Mutex;
+use crate::sched::task::{can_sleep, state};
+use crate::sched::wait::{WaitQueueEntry, WaitQueueHead};
 use bsp::emmc::{EmmcRegs, SdEnv, SdError, Sdhci, BLOCK_SIZE};
+use core::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// Blocks per command (the SDHCI block count register is 16 bits).
 const MAX_BLOCKS: usize = 0xffff;
 
 // SAFETY: the linear-map alias of EMMC2, mapped as device memory with the
 // whole peripheral window (mm/kmap.rs); this is its only driver instance.
-static HOST: IrqSpinLock<Sdhci<EmmcRegs>> =
-    IrqSpinLock::new(Sdhci::new(unsafe { EmmcRegs::new(crate::mm::phys_to_virt(bsp::memory_map::EMMC2 as u64)) }, 0));
+static HOST: Mutex<Sdhci<EmmcRegs>> =
+    Mutex::new(Sdhci::new(unsafe { EmmcRegs::new(crate::mm::phys_to_virt(bsp::memory_map::EMMC2 as u64)) }, 0));
 
-/// Time and waiting for the driver: the uptime clock, and a CPU relax hint
-/// (the host lock masks interrupts, see the module docs).
+/// The linear-map address of the host in use (for the interrupt handler);
+/// 0 before a card is found.
+static ACTIVE_BASE: AtomicUsize = AtomicUsize::new(0);
+/// Set by [`mmc_irq`], consumed by the waiter.
+static IRQ_SEEN: AtomicBool = AtomicBool::new(false);
+/// Where a task waiting for the controller sleeps.
+static SD_WAIT: WaitQueueHead = WaitQueueHead::new();
+
+/// The controller's interrupt (Linux: `sdhci_irq`): turn its signals off so
+/// the line drops, and wake the waiter, which reads the latched status.
+fn mmc_irq(_intid: u32) {
+    let base = ACTIVE_BASE.load(Ordering::Acquire);
+    if base != 0 {
+        // SAFETY: `base` is the mapped SDHCI block probe() found; writing
+        // IRPT_EN only masks its signals, which the waiter re-arms under
+        // HOST, so this access races with nothing that it could break.
+        bsp::emmc::disarm(&unsafe { EmmcRegs::new(base) });
+    }
+    IRQ_SEEN.store(true, Ordering::Release);
+    SD_WAIT.wake_up();
+}
+
+/// Time and waiting for the driver: the uptime clock, and sleeps until the
+/// controller's interrupt (see the module docs).
 struct KernelEnv;
 
 impl SdEnv for KernelEnv {
@@ -36,6 +66,21 @@ impl SdEnv for KernelEnv {
     }
     fn relax(&self) {
         core::hint::spin_loop();
+    }
+    fn wait_irq(&self, timeout_us: u64) {
+        if !can_sleep() || ACTIVE_BASE.load(Ordering::Relaxed) == 0 {
+            return self.relax();
+        }
+        let _wchan = crate::wchan!("mmc_wait");
+        let mut entry = WaitQueueEntry::new();
+        SD_WAIT.prepare_to_wait(&mut entry, state::TASK_UNINTERRUPTIBLE);
+        if !IRQ_SEEN.swap(false, Ordering::AcqRel) {
+            // A late interrupt is caught by the next look at the status;
+            // the timeout bounds a lost one.
+            crate::sched::core::schedule_timeout_prepared(timeout_us.max(1) * 1000);
+            IRQ_SEEN.store(false, Ordering::Relaxed);
+        }
+        SD_WAIT.finish_wait(&mut entry);
     }
 }
 
@@ -87,6 +132,11 @@ pub fn probe() -> Option<MmcDisk> {
         *host = Sdhci::new(unsafe { EmmcRegs::new(crate::mm::phys_to_virt(base as u64)) }, fallback);
         match host.init(&KernelEnv) {
             Ok(card) => {
+                ACTIVE_BASE.store(crate::mm::phys_to_virt(base as u64), Ordering::Release);
+                let irq = bsp::memory_map::irq::EMMC;
+                if let Err(e) = crate::irq::request_irq(irq, mmc_irq, "mmc0") {
+                    log::warn!("mmc0: interrupt {irq}: {e:?}; completion is polled");
+                }
                 let card_name = core::str::from_utf8(&card.name).unwrap_or("?");
                 log::info!(
                     "mmc0: new {} SD card {card_name} on {name}: mmcblk0, {} MiB",

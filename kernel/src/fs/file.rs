@@ -13,6 +13,7 @@
 
 use super::namespace::PathRef;
 use crate::errno::Errno;
+use crate::sched::mutex::Mutex;
 use crate::sync::IrqSpinLock;
 use alloc::string::String;
 use alloc::sync::Arc;
@@ -240,7 +241,9 @@ pub struct File {
     pub path: Option<PathRef>,
     /// `O_*` status flags (access mode, O_APPEND, O_NONBLOCK).
     pub flags: AtomicU32,
-    pub pos: IrqSpinLock<u64>,
+    /// The file position (Linux: `f_pos` under `f_pos_lock`, a mutex: a
+    /// read from a disk sleeps with it held).
+    pub pos: Mutex<u64>,
 }
 
 impl File {
@@ -249,18 +252,13 @@ impl File {
         // Flags that only steer the open itself are not the file's (Linux:
         // do_dentry_open), so F_GETFL does not report them.
         let open_only = flags::O_CLOEXEC | flags::O_CREAT | flags::O_EXCL | flags::O_NOCTTY | flags::O_TRUNC;
-        Arc::new(File { ops, path: None, flags: AtomicU32::new(open_flags & !open_only), pos: IrqSpinLock::new(0) })
+        Arc::new(File { ops, path: None, flags: AtomicU32::new(open_flags & !open_only), pos: Mutex::new(0) })
     }
 
     /// A new open file of the place `path`.
     pub fn with_path(ops: Arc<dyn FileOps>, open_flags: u32, path: PathRef) -> Arc<File> {
         let open_only = flags::O_CLOEXEC | flags::O_CREAT | flags::O_EXCL | flags::O_NOCTTY | flags::O_TRUNC;
-        Arc::new(File {
-            ops,
-            path: Some(path),
-            flags: AtomicU32::new(open_flags & !open_only),
-            pos: IrqSpinLock::new(0),
-        })
+        Arc::new(File { ops, path: Some(path), flags: AtomicU32::new(open_flags & !open_only), pos: Mutex::new(0) })
     }
 
     /// Attributes: the inode's for a file opened by name, else the

@@ -14,7 +14,8 @@ use core::sync::atomic::Ordering;
 pub struct Sysctl {
     /// Its path below `/proc/sys`.
     pub path: &'static str,
-    pub read: fn() -> String,
+    /// Its value as text; none: write-only (mode 0200, EACCES to a reader).
+    pub read: Option<fn() -> String>,
     /// Sets it from the written text; none: read-only (mode 0444).
     pub write: Option<SysctlWrite>,
 }
@@ -32,7 +33,7 @@ fn parse_int(text: &str) -> Result<i64, Errno> {
 pub const SYSCTLS: &[Sysctl] = &[
     Sysctl {
         path: "kernel/pid_max",
-        read: || format!("{}\n", PIDS.lock().pid_max()),
+        read: Some(|| format!("{}\n", PIDS.lock().pid_max())),
         write: Some(|t| {
             let n = u32::try_from(parse_int(t)?).map_err(|_| Errno::EINVAL)?;
             PIDS.lock().set_pid_max(n)
@@ -40,7 +41,7 @@ pub const SYSCTLS: &[Sysctl] = &[
     },
     Sysctl {
         path: "kernel/sched_child_runs_first",
-        read: || format!("{}\n", crate::sched::core::SCHED_CHILD_RUNS_FIRST.load(Ordering::Relaxed) as u32),
+        read: Some(|| format!("{}\n", crate::sched::core::SCHED_CHILD_RUNS_FIRST.load(Ordering::Relaxed) as u32)),
         write: Some(|t| {
             // Linux took any integer, non-zero meaning on.
             let n = parse_int(t)?;
@@ -50,13 +51,13 @@ pub const SYSCTLS: &[Sysctl] = &[
     },
     Sysctl {
         path: "kernel/hostname",
-        read: || format!("{}\n", hostname()),
+        read: Some(|| format!("{}\n", hostname())),
         // Linux takes the text up to a newline, at most 64 bytes.
         write: Some(|t| set_hostname(t.strip_suffix('\n').unwrap_or(t).as_bytes())),
     },
     Sysctl {
         path: "kernel/threads-max",
-        read: || format!("{}\n", crate::fork::max_threads()),
+        read: Some(|| format!("{}\n", crate::fork::max_threads())),
         // Linux: `sysctl_max_threads`, a `proc_dointvec_minmax` within
         // MIN_THREADS..MAX_THREADS.
         write: Some(|t| {
@@ -69,28 +70,48 @@ pub const SYSCTLS: &[Sysctl] = &[
             Ok(())
         }),
     },
-    Sysctl { path: "kernel/ostype", read: || String::from("Linux\n"), write: None },
-    Sysctl { path: "kernel/osrelease", read: || String::from("6.1.0-rpi4-rust\n"), write: None },
+    Sysctl { path: "kernel/ostype", read: Some(|| String::from("Linux\n")), write: None },
+    Sysctl { path: "kernel/osrelease", read: Some(|| String::from("6.1.0-rpi4-rust\n")), write: None },
     // Overcommit (mm/overcommit.rs); EINVAL and the value unchanged
     // outside the ranges.
     Sysctl {
         path: "vm/overcommit_memory",
-        read: || format!("{}\n", overcommit::mode()),
+        read: Some(|| format!("{}\n", overcommit::mode())),
         write: Some(|t| overcommit::set_mode(parse_int(t)?)),
     },
     Sysctl {
         path: "vm/overcommit_ratio",
-        read: || format!("{}\n", overcommit::ratio()),
+        read: Some(|| format!("{}\n", overcommit::ratio())),
         write: Some(|t| overcommit::set_ratio(parse_int(t)?)),
     },
     Sysctl {
         path: "vm/overcommit_kbytes",
-        read: || format!("{}\n", overcommit::kbytes()),
+        read: Some(|| format!("{}\n", overcommit::kbytes())),
         write: Some(|t| overcommit::set_kbytes(parse_int(t)?)),
+    },
+    // Linux: `drop_caches_sysctl_handler`, 1 to 4 (4 only silences its
+    // message); 1 and 3 drop the clean buffers of the disks (the page cache
+    // here is tmpfs, which is never clean), 2 and 3 the slab caches.
+    Sysctl {
+        path: "vm/drop_caches",
+        read: None,
+        write: Some(|t| {
+            let n = parse_int(t)?;
+            if !(1..=4).contains(&n) {
+                return Err(Errno::EINVAL);
+            }
+            if n & 1 != 0 {
+                crate::block::bdev::shrink_buffers();
+            }
+            if n & 2 != 0 {
+                crate::fork::shrink_caches();
+            }
+            Ok(())
+        }),
     },
     Sysctl {
         path: "vm/user_reserve_kbytes",
-        read: || format!("{}\n", overcommit::user_reserve_kbytes()),
+        read: Some(|| format!("{}\n", overcommit::user_reserve_kbytes())),
         write: Some(|t| overcommit::set_user_reserve_kbytes(parse_int(t)?)),
     },
 ];

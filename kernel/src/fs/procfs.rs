@@ -67,11 +67,12 @@ const PID_FILES: [&str; 12] = [
     "status",
     "wchan",
 ];
-const SYSTEM_FILES: [&str; 12] = [
+const SYSTEM_FILES: [&str; 13] = [
     "config.gz",
     "cpuinfo",
     "diskstats",
     "filesystems",
+    "interrupts",
     "loadavg",
     "meminfo",
     "mounts",
@@ -264,11 +265,15 @@ fn open(rest: &str) -> Result<Arc<dyn FileOps>, Errno> {
                 "filesystems" => super::namespace::proc_filesystems(),
                 "partitions" => crate::block::bdev::proc_partitions(),
                 "diskstats" => crate::block::bdev::proc_diskstats(),
+                "interrupts" => crate::irq::proc_interrupts(),
                 _ => format!("Linux version 6.1.0-rpi4-rust (aarch64) #1 SMP PREEMPT {}\n", env!("CARGO_PKG_VERSION")),
             };
             Ok(Arc::new(ProcFile { path, data: data.into_bytes(), sysctl: None }))
         }
-        Node::Sysctl(s) => Ok(Arc::new(ProcFile { path, data: (s.read)().into_bytes(), sysctl: Some(s) })),
+        Node::Sysctl(s) => {
+            let data = s.read.map_or(Vec::new(), |read| read().into_bytes());
+            Ok(Arc::new(ProcFile { path, data, sysctl: Some(s) }))
+        }
         Node::SelfLink => Err(Errno::ELOOP),
     }
 }
@@ -361,7 +366,14 @@ impl Inode for ProcInode {
                 };
                 (0x3000_0000 + pid as u64 * 16 + index, kind, 1)
             }
-            Some(Node::Sysctl(s)) => (sysctl_ino(s), mode::S_IFREG | if s.write.is_some() { 0o644 } else { 0o444 }, 1),
+            Some(Node::Sysctl(s)) => {
+                let perm = match (s.read.is_some(), s.write.is_some()) {
+                    (true, true) => 0o644,
+                    (true, false) => 0o444,
+                    _ => 0o200,
+                };
+                (sysctl_ino(s), mode::S_IFREG | perm, 1)
+            }
             _ => (0x1000 + self.rest.len() as u64, mode::S_IFREG | 0o444, 1),
         };
         let size = if mode & mode::S_IFMT == mode::S_IFLNK { self.readlink().map_or(0, |t| t.len() as i64) } else { 0 };
@@ -415,7 +427,16 @@ impl Inode for ProcInode {
 
     fn open(self: Arc<Self>, _path: String, open_flags: u32) -> Result<Arc<dyn FileOps>, Errno> {
         let write = open_flags & super::file::flags::O_ACCMODE != super::file::flags::O_RDONLY;
-        let takes_writes = match parse(&self.rest) {
+        let read = open_flags & super::file::flags::O_ACCMODE != super::file::flags::O_WRONLY;
+        let node = parse(&self.rest);
+        // Write-only settings refuse readers, root too (Linux's
+        // `proc_sys_permission` checks the mode itself).
+        if let Some(Node::Sysctl(s)) = &node {
+            if read && s.read.is_none() {
+                return Err(Errno::EACCES);
+            }
+        }
+        let takes_writes = match node {
             Some(Node::Sysctl(s)) => s.write.is_some(),
             Some(Node::PidFile(_, name)) => name == "oom_score_adj",
             _ => false,
@@ -1056,7 +1077,8 @@ fn meminfo() -> String {
     let _ = writeln!(s, "MemTotal:       {:8} kB", kb(st.total));
     let _ = writeln!(s, "MemFree:        {:8} kB", kb(st.free));
     let _ = writeln!(s, "MemAvailable:   {:8} kB", kb(st.free));
-    let _ = writeln!(s, "Buffers:        {:8} kB", 0);
+    // The disks' buffer caches (Linux counts a block device's page cache).
+    let _ = writeln!(s, "Buffers:        {:8} kB", crate::block::bdev::buffers_bytes() / 1024);
     // tmpfs pages are in the page cache and counted as Shmem, as Linux
     // counts them.
     let shmem = super::tmpfs::shmem_pages();

@@ -25,7 +25,7 @@
 //! others sleep a tick and retry, as Linux's `oom_lock` users do). The scan
 //! takes TASKLIST, then each task's `mm` pointer lock inside it.
 
-use crate::sched::task::{current, exit_state, find_task_by_pid, for_each_process, pf, TaskRef};
+use crate::sched::task::{can_sleep, current, exit_state, find_task_by_pid, for_each_process, pf, TaskRef};
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 
 /// `oom_score_adj` bounds (Linux: OOM_SCORE_ADJ_MIN/MAX); MIN exempts.
@@ -43,12 +43,6 @@ static VICTIM_START: AtomicU64 = AtomicU64::new(0);
 static VICTIM_KILLED_AT: AtomicU64 = AtomicU64::new(0);
 /// Processes killed so far (`/proc/vmstat`'s `oom_kill`).
 pub static OOM_KILLS: AtomicU64 = AtomicU64::new(0);
-
-/// Whether the current context may sleep: IRQs on (no `IrqSpinLock` held,
-/// not an interrupt) and not an idle task.
-pub fn can_sleep() -> bool {
-    !crate::arch::cpu::irqs_disabled() && !current().has_flag(pf::PF_IDLE)
-}
 
 /// Whether the current task may take frames from the reserve: it is exiting
 /// or the OOM killer's victim (Linux: `oom_reserves_allowed`), or a kernel

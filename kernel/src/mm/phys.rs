@@ -61,7 +61,7 @@ fn watermark(gfp: Gfp) -> usize {
     }
     match gfp {
         Gfp::User => reserve,
-        Gfp::Kernel if super::oom_kill::can_sleep() => reserve / 2,
+        Gfp::Kernel if crate::sched::task::can_sleep() => reserve / 2,
         Gfp::Kernel => 0,
     }
 }

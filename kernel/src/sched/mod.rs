@@ -10,6 +10,8 @@ pub mod core;
 #[cfg(target_os = "none")]
 pub mod cputime;
 #[cfg(target_os = "none")]
+pub mod mutex;
+#[cfg(target_os = "none")]
 pub mod task;
 #[cfg(target_os = "none")]
 pub mod wait;

@@ -541,6 +541,12 @@ impl core::ops::Deref for TaskRef {
     }
 }
 
+/// Whether the current context may sleep: IRQs on (no `IrqSpinLock` held,
+/// not an interrupt) and not an idle task.
+pub fn can_sleep() -> bool {
+    !crate::arch::cpu::irqs_disabled() && !current().has_flag(pf::PF_IDLE)
+}
+
 /// The running task on this CPU (Linux: `current`), kept in TPIDR_EL1.
 #[inline(always)]
 pub fn current() -> TaskRef {

@@ -47,6 +47,7 @@ syscalls! {
     nr::READV => sys_readv(a[0], a[1], a[2]),
     nr::WRITEV => sys_writev(a[0], a[1], a[2]),
     nr::PREAD64 => sys_pread64(a[0], a[1], a[2] as usize, a[3]),
+    nr::FADVISE64 => sys_fadvise64(a[0], a[2] as i64, a[3]),
     nr::PWRITE64 => sys_pwrite64(a[0], a[1], a[2] as usize, a[3] as i64),
     nr::PWRITEV => sys_pwritev(a[0], a[1], a[2], a[3] as i64),
     nr::OPENAT => sys_openat(a[0] as i32, a[1], a[2] as u32, a[3] as u32),
@@ -146,6 +147,23 @@ fn sys_pread64(fd: u64, buf: u64, count: usize, pos: u64) -> SysResult {
     }
     check_user(buf, count, Access::Write)?;
     read_to_user(&file, buf, count, |k, at| file.ops.read(k, pos + at as u64, false))
+}
+
+/// `posix_fadvise` (Linux: mm/fadvise.c). The advice is checked and taken
+/// as a hint with nothing to do: tmpfs pages are the files themselves, and
+/// the disks' buffer cache keeps no long runs of file data to drop or read
+/// ahead. ESPIPE for a pipe or FIFO, EINVAL for an unknown advice or a
+/// negative length, as Linux.
+fn sys_fadvise64(fd: u64, len: i64, advice: u64) -> SysResult {
+    const POSIX_FADV_NOREUSE: u64 = 5;
+    let file = fdget(fd)?;
+    if file.stat().mode & mode::S_IFMT == mode::S_IFIFO {
+        return Err(Errno::ESPIPE);
+    }
+    if advice > POSIX_FADV_NOREUSE || len < 0 {
+        return Err(Errno::EINVAL);
+    }
+    Ok(0)
 }
 
 fn sys_pwrite64(fd: u64, buf: u64, count: usize, pos: i64) -> SysResult {

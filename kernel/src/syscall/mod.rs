@@ -125,6 +125,7 @@ pub mod nr {
     pub const READV: u64 = 65;
     pub const WRITEV: u64 = 66;
     pub const PREAD64: u64 = 67;
+    pub const FADVISE64: u64 = 223;
     pub const SENDFILE: u64 = 71;
     pub const PSELECT6: u64 = 72;
     pub const PPOLL: u64 = 73;

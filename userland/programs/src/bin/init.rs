@@ -2,14 +2,21 @@
 //! starts the console shell (BusyBox `ash` when the image has BusyBox, else the project's own
 //! `/bin/sh`, see [`SHELLS`]) in a session of its own (with the console as controlling terminal
 //! and the shell's group in the foreground), restarts the shell whenever it exits, and reaps every
-//! child, its own and the orphans handed to it, forever.
+//! child, its own and the orphans handed to it, until it is told to stop the machine.
+//!
+//! It is told as BusyBox's init is, so BusyBox's `halt`, `poweroff` and `reboot` applets (which
+//! the console shell runs in preference to /sbin's programs) work: SIGUSR1 halts, SIGUSR2 powers
+//! off, SIGTERM restarts. Init then asks every other process to end (SIGTERM), gives them a second,
+//! kills what is left, and calls reboot(2), which writes the disks' caches back.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicI32, Ordering};
 use rt::process::{self, Fork};
+use rt::signal::{self, Disposition, SIGKILL, SIGTERM, SIGUSR1, SIGUSR2};
 use rt::time::{self, Timespec, CLOCK_MONOTONIC};
 use rt::{eprintln, Bytes, Errno};
 
@@ -25,6 +32,35 @@ const DEFAULT_ENV: [&[u8]; 3] = [b"PATH=/bin:/sbin:/tests:/boot/bin", b"HOME=/",
 const MIN_UPTIME_SECS: i64 = 1;
 
 rt::entry!(main);
+
+/// The stop signal received (SIGUSR1, SIGUSR2 or SIGTERM), 0 until then.
+static STOP: AtomicI32 = AtomicI32::new(0);
+
+extern "C" fn on_stop(sig: i32) {
+    STOP.store(sig, Ordering::Relaxed);
+}
+
+/// Ends every other process and stops the machine as `sig` asks (BusyBox init's `halt_reboot_pwoff`).
+fn stop_machine(sig: i32) -> ! {
+    const MAGIC1: usize = 0xfee1_dead;
+    const MAGIC2: usize = 672_274_793;
+    const SYS_REBOOT: usize = 142;
+    let (cmd, what): (usize, &str) = match sig {
+        SIGUSR1 => (0xcdef_0123, "halt"),
+        SIGUSR2 => (0x4321_fedc, "poweroff"),
+        _ => (0x0123_4567, "reboot"),
+    };
+    eprintln!("init: {}: stopping every process", what);
+    let _ = process::kill(-1, SIGTERM);
+    let _ = time::sleep(Timespec { sec: 1, nsec: 0 });
+    let _ = process::kill(-1, SIGKILL);
+    // SAFETY: reboot(2) takes no pointers with these commands.
+    let ret = unsafe { rt::sys::syscall3(SYS_REBOOT, MAGIC1, MAGIC2, cmd) };
+    eprintln!("init: reboot(2) failed: {}", Errno(-ret as i32));
+    loop {
+        let _ = time::sleep(Timespec { sec: 3600, nsec: 0 });
+    }
+}
 
 fn environment(env: rt::Env) -> Vec<&'static [u8]> {
     let mut vars: Vec<&'static [u8]> = env.iter().collect();
@@ -62,9 +98,19 @@ fn now() -> i64 {
 
 fn main(_args: rt::Args, env: rt::Env) -> i32 {
     let envp = environment(env);
+    for sig in [SIGUSR1, SIGUSR2, SIGTERM] {
+        // Without SA_RESTART, so the signal ends init's wait4.
+        if let Err(e) = signal::sigaction_flags(sig, Disposition::Handler(on_stop), 0, 0) {
+            eprintln!("init: sigaction {}: {}", sig, e);
+        }
+    }
     let mut shell: Option<i32> = None;
     let mut started = 0;
     loop {
+        match STOP.load(Ordering::Relaxed) {
+            0 => {}
+            sig => stop_machine(sig),
+        }
         if shell.is_none() {
             match spawn_shell(&envp) {
                 Ok(pid) => {

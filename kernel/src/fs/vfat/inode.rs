@@ -16,8 +16,9 @@
 //! position. An unlinked file that is still open keeps its clusters until
 //! its inode goes (Linux: `fat_evict_inode`).
 //!
-//! Locks: the volume's `fs` lock serialises everything that touches the
-//! disk (it is taken before the partition's buffer cache lock); under it
+//! Locks: the volume's `fs` lock, a mutex (its holder sleeps while the card
+//! works), serialises everything that touches the disk (it is taken before
+//! the partition's buffer cache lock); under it
 //! the inode cache's lock, then an inode's `st` (its in-memory fields),
 //! are taken, never two `st` at once. An inode is never dropped while the
 //! inode cache's lock is held; one dropped under `fs` leaves its clusters
@@ -29,6 +30,7 @@ use crate::block::bdev::Bdev;
 use crate::errno::Errno;
 use crate::fs::file::{dtype, flags, mode, DirEntry, FileOps, Stat};
 use crate::fs::inode::{anon_dev, Inode, InodeRef, SetAttr, StatFs, SuperBlock, RENAME_NOREPLACE};
+use crate::sched::mutex::Mutex;
 use crate::sync::IrqSpinLock;
 use alloc::collections::BTreeMap;
 use alloc::string::String;
@@ -56,7 +58,7 @@ impl FatDisk for PartDisk {
 
 /// A mounted volume.
 pub struct Volume {
-    fs: IrqSpinLock<FatFs<PartDisk>>,
+    fs: Mutex<FatFs<PartDisk>>,
     sb: SuperBlock,
     cluster_size: u64,
     clusters: u64,
@@ -147,7 +149,7 @@ pub fn mount(bdev: Arc<Bdev>) -> Result<InodeRef, Errno> {
     let vol = Arc::new(Volume {
         cluster_size: fs.geo.cluster_size as u64,
         clusters: fs.geo.clusters as u64,
-        fs: IrqSpinLock::new(fs),
+        fs: Mutex::new(fs),
         sb: SuperBlock { dev: anon_dev(), fs_type: "vfat", magic: MSDOS_SUPER_MAGIC },
         icache: IrqSpinLock::new(BTreeMap::new()),
         orphans: IrqSpinLock::new(Vec::new()),

@@ -480,6 +480,8 @@ fn filling_the_card_gives_enospc_and_leaves_a_consistent_volume() {
     fsck(&card);
     assert_eq!(mtype(&card, "::/after.txt"), b"after\n");
     assert!(!mdir(&card, "::/").contains(&"fill".to_string()));
+}
+
 /// The controller's interrupt is wired and handled: `/proc/interrupts` has
 /// a row for mmc0, and reading a file from the card raises its count (each
 /// wait for a command or a data block arms the interrupt; QEMU latches the

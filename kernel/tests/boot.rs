@@ -296,7 +296,7 @@ fn init_gets_the_arguments_and_environment_the_kernel_does_not_take() {
     let mut q = Qemu::boot_with(&["-dtb", &path, "-append", append]);
     q.expect_within(
         "/tests/t_script|--show|plain|x=1|--also exe=/tests/t_script comm=t_script \
-         env=HOME=/,TERM=vt102,PATH=/bin:/sbin:/tests,GREET=hello\r\n",
+         env=HOME=/,TERM=vt102,PATH=/bin:/sbin:/tests:/boot/bin,GREET=hello\r\n",
         common::BOOT_DEADLINE,
     );
     q.expect("attempted to kill init! exit code 0x0");

@@ -187,6 +187,14 @@ pub fn add_disk(name: &str, major: u64, first_minor: u64, dev: Box<dyn BlockDevi
             }
             let names: Vec<&str> = found.iter().map(|b| b.name.as_str()).collect();
             log::info!(" {name}: {}", names.join(" "));
+            for p in parts.beyond_end.iter() {
+                log::warn!(
+                    "{name}: p{} (sectors {}..{}) extends beyond the end of the disk ({sectors} sectors): not used",
+                    p.number,
+                    p.start,
+                    p.start + p.sectors
+                );
+            }
         }
         Ok(Err(super::mbr::MbrError::Gpt)) => log::warn!("{name}: GPT partition table not supported"),
         Ok(Err(super::mbr::MbrError::NoSignature)) => log::info!("{name}: no partition table"),

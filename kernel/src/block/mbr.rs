@@ -28,7 +28,9 @@ const EXTENDED: [u8; 3] = [0x05, 0x0f, 0x85];
 
 /// The primary partitions of `sector0` on a disk of `disk_sectors`.
 /// Entries that are empty, extended, or reach past the end of the disk are
-/// left out (Linux warns and truncates; here they are unusable). A boot
+/// left out (Linux warns and truncates; here they are unusable); the last
+/// kind is listed apart ([`heapless_parts::Parts::beyond_end`]) for the
+/// caller to say so. A boot
 /// sector of a file system (a "superfloppy" without a table) also carries
 /// 0x55AA: its jump instruction is told apart by entries with a status byte
 /// other than 0x00/0x80, as Linux's `msdos_partition` does.
@@ -52,6 +54,7 @@ pub fn parse(sector0: &[u8; 512], disk_sectors: u64) -> Result<heapless_parts::P
             continue;
         }
         if start.checked_add(sectors).is_none_or(|end| end > disk_sectors) {
+            parts.beyond_end.push(Partition { number: slot as u8 + 1, start, sectors, kind, bootable: e[0] == 0x80 });
             continue;
         }
         parts.push(Partition { number: slot as u8 + 1, start, sectors, kind, bootable: e[0] == 0x80 });
@@ -65,11 +68,20 @@ pub mod heapless_parts {
 
     #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
     pub struct Parts {
+        found: List,
+        /// Entries left out because they reach past the end of the disk
+        /// (a truncated image, a table copied from a larger card).
+        pub beyond_end: List,
+    }
+
+    /// At most four partitions, in table order.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub struct List {
         items: [Option<Partition>; 4],
         len: usize,
     }
 
-    impl Parts {
+    impl List {
         pub(super) fn push(&mut self, p: Partition) {
             if self.len < 4 {
                 self.items[self.len] = Some(p);
@@ -80,11 +92,21 @@ pub mod heapless_parts {
         pub fn iter(&self) -> impl Iterator<Item = &Partition> {
             self.items[..self.len].iter().flatten()
         }
+    }
+
+    impl Parts {
+        pub(super) fn push(&mut self, p: Partition) {
+            self.found.push(p);
+        }
+        /// The usable partitions in table order.
+        pub fn iter(&self) -> impl Iterator<Item = &Partition> {
+            self.found.iter()
+        }
         pub fn len(&self) -> usize {
-            self.len
+            self.found.len
         }
         pub fn is_empty(&self) -> bool {
-            self.len == 0
+            self.found.len == 0
         }
     }
 }
@@ -157,5 +179,7 @@ mod tests {
         let parts = parse(&s, 4096).unwrap();
         assert_eq!(parts.len(), 1);
         assert_eq!(parts.iter().next().unwrap().number, 4);
+        let beyond: Vec<u8> = parts.beyond_end.iter().map(|p| p.number).collect();
+        assert_eq!(beyond, [3], "the entry past the end is reported");
     }
 }

@@ -249,6 +249,27 @@ fn a_corrupt_fat_boot_sector_is_one_log_line_and_no_boot_mount() {
     assert!(sh(&mut q, "cat /proc/partitions").contains("mmcblk0p1"), "the partition is still there");
 }
 
+/// A truncated image (4 MiB left of a 64 MiB card whose table still
+/// describes the whole card): the kernel boots, says in one line that the
+/// partition reaches past the end, and leaves it unused; the disk itself
+/// is there and readable.
+#[test]
+fn a_truncated_card_is_one_log_line_and_no_boot_mount() {
+    let card = make_card("truncated");
+    let file = std::fs::OpenOptions::new().write(true).open(&card.img).unwrap();
+    file.set_len(4 << 20).unwrap();
+    drop(file);
+    let mut q = boot_with_card(&card.img);
+    let log = q.transcript();
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains("beyond the end")).collect();
+    assert_eq!(lines.len(), 1, "{log}");
+    assert!(lines[0].contains("mmcblk0: p1") && lines[0].contains("(8192 sectors)"), "{}", lines[0]);
+    assert!(!sh(&mut q, "cat /proc/mounts").contains("/boot"));
+    let parts = sh(&mut q, "cat /proc/partitions");
+    assert!(parts.contains("mmcblk0") && !parts.contains("mmcblk0p1"), "{parts}");
+    assert_eq!(sh(&mut q, "wc -c < /dev/mmcblk0"), "4194304\n", "the whole disk reads to its end");
+}
+
 #[test]
 fn without_a_card_the_kernel_boots_and_says_so() {
     let mut q = Qemu::boot_with(&[]);

@@ -391,7 +391,7 @@ mod tests {
             seed ^= seed << 17;
             let lba = seed % 64;
             now += 1;
-            let mut use_sector = |model: &mut Vec<(u64, u64)>| match model.iter_mut().find(|e| e.0 == lba) {
+            let use_sector = |model: &mut Vec<(u64, u64)>| match model.iter_mut().find(|e| e.0 == lba) {
                 Some(e) => e.1 = now,
                 None => {
                     if model.len() == 16 {

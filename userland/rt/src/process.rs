@@ -135,6 +135,24 @@ pub fn kill(pid: i32, sig: i32) -> Result<()> {
     sys::plain(sys::KILL, pid as usize, sig as usize, 0).map(drop)
 }
 
+/// `reboot(2)` commands (Linux's `LINUX_REBOOT_CMD_*`).
+pub mod reboot_cmd {
+    pub const RESTART: usize = 0x0123_4567;
+    pub const HALT: usize = 0xcdef_0123;
+    pub const POWER_OFF: usize = 0x4321_fedc;
+}
+
+/// Restarts, halts or powers off the machine (`reboot(2)` with Linux's magic numbers); returns
+/// only on failure.
+pub fn reboot(cmd: usize) -> crate::Errno {
+    const MAGIC1: usize = 0xfee1_dead;
+    const MAGIC2: usize = 672_274_793;
+    match sys::plain(sys::REBOOT, MAGIC1, MAGIC2, cmd) {
+        Ok(_) => crate::Errno(0),
+        Err(e) => e,
+    }
+}
+
 /// Sends `sig` to one thread.
 pub fn tgkill(tgid: i32, tid: i32, sig: i32) -> Result<()> {
     sys::plain(sys::TGKILL, tgid as usize, tid as usize, sig as usize).map(drop)

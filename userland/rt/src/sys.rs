@@ -40,6 +40,7 @@ pub const CLOCK_GETTIME: usize = 113;
 pub const CLOCK_NANOSLEEP: usize = 115;
 pub const SCHED_YIELD: usize = 124;
 pub const KILL: usize = 129;
+pub const REBOOT: usize = 142;
 pub const TGKILL: usize = 131;
 pub const RT_SIGSUSPEND: usize = 133;
 pub const RT_SIGACTION: usize = 134;

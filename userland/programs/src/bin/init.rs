@@ -42,21 +42,17 @@ extern "C" fn on_stop(sig: i32) {
 
 /// Ends every other process and stops the machine as `sig` asks (BusyBox init's `halt_reboot_pwoff`).
 fn stop_machine(sig: i32) -> ! {
-    const MAGIC1: usize = 0xfee1_dead;
-    const MAGIC2: usize = 672_274_793;
-    const SYS_REBOOT: usize = 142;
-    let (cmd, what): (usize, &str) = match sig {
-        SIGUSR1 => (0xcdef_0123, "halt"),
-        SIGUSR2 => (0x4321_fedc, "poweroff"),
-        _ => (0x0123_4567, "reboot"),
+    use process::reboot_cmd::{HALT, POWER_OFF, RESTART};
+    let (cmd, what) = match sig {
+        SIGUSR1 => (HALT, "halt"),
+        SIGUSR2 => (POWER_OFF, "poweroff"),
+        _ => (RESTART, "reboot"),
     };
     eprintln!("init: {}: stopping every process", what);
     let _ = process::kill(-1, SIGTERM);
     let _ = time::sleep(Timespec { sec: 1, nsec: 0 });
     let _ = process::kill(-1, SIGKILL);
-    // SAFETY: reboot(2) takes no pointers with these commands.
-    let ret = unsafe { rt::sys::syscall3(SYS_REBOOT, MAGIC1, MAGIC2, cmd) };
-    eprintln!("init: reboot(2) failed: {}", Errno(-ret as i32));
+    eprintln!("init: reboot(2) failed: {}", process::reboot(cmd));
     loop {
         let _ = time::sleep(Timespec { sec: 3600, nsec: 0 });
     }

@@ -137,13 +137,15 @@ impl BufferCache {
         let count = check(dev, lba, data.len())?;
         if count > WRITE_BACK_MAX {
             dev.write_sectors(lba, data)?;
-            let cached: Vec<u64> = self.bufs.range(lba..lba + count as u64).map(|(&at, _)| at).collect();
-            for at in cached {
+            for (&at, b) in self.bufs.range_mut(lba..lba + count as u64) {
                 let k = (at - lba) as usize;
-                if let Some(b) = self.touch(at) {
-                    b.data.copy_from_slice(&data[k * SECTOR..(k + 1) * SECTOR]);
-                    b.dirty = false;
-                }
+                b.data.copy_from_slice(&data[k * SECTOR..(k + 1) * SECTOR]);
+                b.dirty = false;
+                // Each sector its own tick: the index is keyed by last use.
+                self.clock += 1;
+                self.lru.remove(&b.last_use);
+                b.last_use = self.clock;
+                self.lru.insert(self.clock, at);
             }
             return Ok(());
         }
@@ -467,9 +469,13 @@ mod tests {
         let disk = LogDisk::new(256);
         let mut c = BufferCache::new(64);
         c.write(&disk, 100, &filled(0xd0, 1)).unwrap();
+        c.read(&disk, 5, &mut filled(0, 1)).unwrap();
+        disk.take_log();
         c.write(&disk, 90, &filled(0xee, WRITE_BACK_MAX + 1)).unwrap();
         assert_eq!(disk.take_log(), [('w', 90, WRITE_BACK_MAX + 1)]);
         assert_eq!(c.dirty(), 0, "the cached copy took the newer data and is clean");
+        assert_eq!(c.lru.last_key_value().map(|(_, &l)| l), Some(100), "and is the most recently used");
+        assert_eq!(c.lru.len(), c.bufs.len());
         let mut b = filled(0, 1);
         c.read(&disk, 100, &mut b).unwrap();
         assert_eq!(b[0], 0xee);

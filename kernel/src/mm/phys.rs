@@ -40,6 +40,10 @@ pub enum Gfp {
 /// `min_free_kbytes`, in pages).
 static RESERVE: AtomicUsize = AtomicUsize::new(0);
 
+/// Frames taken out of RAM at boot: page 0, the kernel image, the device
+/// tree and the ranges it reserves (Linux's memblock reservations).
+static BOOT_RESERVED: AtomicUsize = AtomicUsize::new(0);
+
 /// Linux's default `min_free_kbytes` for `ram_pages` of RAM: the square root
 /// of 16 times the RAM in KiB, between 128 KiB and 256 MiB; in pages.
 pub fn default_reserve(ram_pages: usize) -> usize {
@@ -135,9 +139,8 @@ pub fn init(ram: &[Range], reserved: &[Range]) {
             }
             frames.add_free_range(start, end.min(MAX_PHYS));
         }
-        for &(start, end) in reserved {
-            frames.reserve_range(start, end);
-        }
+        let taken: usize = reserved.iter().map(|&(start, end)| frames.reserve_range(start, end)).sum();
+        BOOT_RESERVED.store(taken, Ordering::Relaxed);
         RESERVE.store(default_reserve(frames.total_frames()), Ordering::Relaxed);
         NR_FREE.store(frames.free_frames(), Ordering::Relaxed);
         super::overcommit::init(frames.free_frames());
@@ -261,6 +264,8 @@ pub struct Stats {
     pub total: usize,
     pub free: usize,
     pub used: usize,
+    /// Of `used`, the frames reserved at boot.
+    pub boot_reserved: usize,
 }
 
 /// Current page counts; frames on the per-CPU lists are free.
@@ -268,6 +273,11 @@ pub fn stats() -> Stats {
     let cached: usize = PCP.iter().map(|p| p.lock().count).sum();
     with(|f| {
         let free = f.free_frames() + cached;
-        Stats { total: f.total_frames(), free, used: f.total_frames() - free }
+        Stats {
+            total: f.total_frames(),
+            free,
+            used: f.total_frames() - free,
+            boot_reserved: BOOT_RESERVED.load(Ordering::Relaxed),
+        }
     })
 }

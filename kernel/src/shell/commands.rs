@@ -191,6 +191,7 @@ fn meminfo(args: &[&str]) -> Result<(), &'static str> {
     println!("MemTotal:   {:>10} kB  {:>8} pages", kib(s.total), s.total);
     println!("MemFree:    {:>10} kB  {:>8} pages", kib(s.free), s.free);
     println!("MemUsed:    {:>10} kB  {:>8} pages", kib(s.used), s.used);
+    println!("Reserved:   {:>10} kB  {:>8} pages", kib(s.boot_reserved), s.boot_reserved);
     println!("HeapTotal:  {:>10} kB", heap_total / 1024);
     println!("HeapUsed:   {:>10} kB  ({heap_used} bytes)", heap_used / 1024);
     println!("InputLost:  {:>10} bytes", crate::console::input_dropped());

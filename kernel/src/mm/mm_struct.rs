@@ -100,6 +100,13 @@ pub struct MmStruct {
     /// Translation-table pages (Linux: `pgtables_bytes`), for the OOM
     /// killer's badness and /proc.
     pub pgtables: AtomicU64,
+    /// The lowest page ever mapped in the main stack's area (`u64::MAX`:
+    /// none), written under `inner`'s lock. The area spans the whole
+    /// `STACK_SIZE` from exec on, while a process touches a few pages at
+    /// its top: fork and exit walk the area from here up, not through the
+    /// empty entries below (Linux's stack VMA starts small and grows down
+    /// on faults instead).
+    stack_low: AtomicU64,
 }
 
 /// The parts of an address space under its lock.
@@ -270,6 +277,7 @@ impl MmStruct {
             }),
             rss: AtomicU64::new(0),
             pgtables: AtomicU64::new(pgtables.into_inner()),
+            stack_low: AtomicU64::new(u64::MAX),
         });
         {
             let mut inner = mm.inner.lock();
@@ -332,13 +340,15 @@ impl MmStruct {
         let mut child_pt = PageTable::from_root(child.root, &mut child_tables);
         let mut result = Ok(());
         let mut pages = 0;
+        child.stack_low.store(self.stack_low.load(Ordering::Relaxed), Ordering::Relaxed);
         for v in inner.vmas.iter() {
             if v.kind == VmaKind::Special {
                 continue; // MmStruct::new mapped it already
             }
+            let Some((start, end)) = self.populated(v) else { continue };
             // Shared mappings stay shared: both sides write the same page.
             let cow = v.prot & prot::WRITE != 0 && !matches!(v.kind, VmaKind::Shared { .. });
-            result = parent_pt.copy_range(&mut child_pt, v.start, v.end, |_, entry| {
+            result = parent_pt.copy_range(&mut child_pt, start, end, |_, entry| {
                 if cow {
                     *entry = pte::wrprotect(*entry);
                 }
@@ -363,6 +373,17 @@ impl MmStruct {
         }
         drop(child_inner);
         result.map(|_| child.clone()).map_err(map_error)
+    }
+
+    /// The part of `v` that may hold pages: all of it, but for the main
+    /// stack's area only from its lowest page up (`stack_low`); None when
+    /// that is nothing. Under `inner`'s lock.
+    fn populated(&self, v: &super::vma::Vma) -> Option<(u64, u64)> {
+        let start = match v.kind {
+            VmaKind::Stack => v.start.max(self.stack_low.load(Ordering::Relaxed)),
+            _ => v.start,
+        };
+        (start < v.end).then_some((start, v.end))
     }
 
     /// Commits the memory a copy of this address space will hold (Linux:
@@ -414,6 +435,9 @@ impl MmStruct {
             }
             // Demand paging: a zeroed page (Linux: `do_anonymous_page`).
             let pa = alloc_user_page().ok_or(Errno::ENOMEM)?;
+            if vma.kind == VmaKind::Stack && page_va < self.stack_low.load(Ordering::Relaxed) {
+                self.stack_low.store(page_va, Ordering::Relaxed);
+            }
             if exec {
                 // The frame may have held code before: no stale lines of
                 // it may be fetched from this mapping (Linux:
@@ -1157,7 +1181,9 @@ impl Drop for MmStruct {
         let mut tables = UserTables { chain: &self.tables, count: &self.pgtables };
         let mut pt = PageTable::from_root(self.root, &mut tables);
         for v in inner.vmas.iter() {
-            pt.for_each_pte_in(v.start, v.end, |_, entry| put_page(pte::addr(*entry)));
+            if let Some((start, end)) = self.populated(v) {
+                pt.for_each_pte_in(start, end, |_, entry| put_page(pte::addr(*entry)));
+            }
         }
         drop(inner);
         let mut next = Some(self.tables.swap(0, Ordering::Relaxed));

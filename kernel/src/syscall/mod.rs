@@ -22,8 +22,19 @@
 //! `sys_call_table`), so a call costs one load and one indirect branch to
 //! reach its handler. Two modules claiming one number fail the build.
 
-/// A system call's handler: the six argument registers in, the result out.
-type Handler = fn(&[u64; 6]) -> SysResult;
+/// A system call's handler: the six argument registers in, x0 out (the
+/// result, or a negated errno: [`syscall_return`]).
+type Handler = fn(&[u64; 6]) -> u64;
+
+/// What x0 holds after a system call (Linux's `long` return): the value,
+/// or the negated errno.
+#[inline(always)]
+fn syscall_return(result: SysResult) -> u64 {
+    match result {
+        Ok(v) => v,
+        Err(e) => (-(e as i64)) as u64,
+    }
+}
 
 /// Declares a module's system calls as `number => expression` arms, the
 /// expression reading the arguments through the identifier given first:
@@ -43,9 +54,11 @@ macro_rules! syscalls {
         pub(super) const CALLS: &[(u64, super::Handler)] = &[$($((
             $nr,
             {
-                #[allow(unused_variables)]
-                fn handler($a: &[u64; 6]) -> super::SysResult {
-                    $e
+                // (`unreachable_code`: exit and exit_group never return.)
+                #[allow(unused_variables, unreachable_code)]
+                fn handler($a: &[u64; 6]) -> u64 {
+                    let result: super::SysResult = $e;
+                    super::syscall_return(result)
                 }
                 handler
             },
@@ -311,6 +324,20 @@ fn invoke_traced(me: crate::sched::task::TaskRef, number: u64, frame: &mut TrapF
 /// Runs system call `number` with the arguments in x0-x5 (Linux: `invoke_syscall`).
 #[inline(always)]
 fn invoke_syscall(number: u64, frame: &mut TrapFrame) -> bool {
+    // The common case: one load from the table and an indirect call, the
+    // handler reading the arguments in place in the frame.
+    if let Some(Some(handler)) = SYS_CALL_TABLE.get(number as usize) {
+        let args = frame.regs.first_chunk::<6>().expect("x0-x5");
+        frame.regs[0] = handler(args);
+        return true;
+    }
+    invoke_special(number, frame)
+}
+
+/// The calls the table does not hold: those that need the whole trap frame
+/// (rt_sigreturn, execve, clone, clone3), rseq, and unknown numbers.
+#[inline(never)]
+fn invoke_special(number: u64, frame: &mut TrapFrame) -> bool {
     let a = [frame.regs[0], frame.regs[1], frame.regs[2], frame.regs[3], frame.regs[4], frame.regs[5]];
     let result = match number {
         nr::RT_SIGRETURN => {
@@ -320,12 +347,9 @@ fn invoke_syscall(number: u64, frame: &mut TrapFrame) -> bool {
         nr::EXECVE | nr::CLONE | nr::CLONE3 => process::dispatch(number, &a, frame),
         // Probed by C libraries, which fall back quietly: not worth a log line.
         nr::RSEQ => Err(Errno::ENOSYS),
-        _ => dispatch(number, &a),
+        _ => unknown(number),
     };
-    frame.regs[0] = match result {
-        Ok(v) => v,
-        Err(e) => (-(e as i64)) as u64,
-    };
+    frame.regs[0] = syscall_return(result);
     true
 }
 
@@ -360,6 +384,7 @@ const fn build_table(modules: &[&[(u64, Handler)]]) -> [Option<Handler>; NR_SYSC
             let (number, handler) = calls[i];
             assert!((number as usize) < NR_SYSCALLS, "system-call number past the table");
             assert!(table[number as usize].is_none(), "two handlers for one system call");
+            assert!(!is_special(number), "a call that needs the trap frame goes through invoke_special");
             table[number as usize] = Some(handler);
             i += 1;
         }
@@ -368,13 +393,9 @@ const fn build_table(modules: &[&[(u64, Handler)]]) -> [Option<Handler>; NR_SYSC
     table
 }
 
-/// Runs system call `number` through the table.
-#[inline(always)]
-fn dispatch(number: u64, a: &[u64; 6]) -> SysResult {
-    match SYS_CALL_TABLE.get(number as usize) {
-        Some(Some(handler)) => handler(a),
-        _ => unknown(number),
-    }
+/// Numbers [`invoke_special`] handles, never in the table.
+const fn is_special(number: u64) -> bool {
+    matches!(number, nr::RT_SIGRETURN | nr::EXECVE | nr::CLONE | nr::CLONE3 | nr::RSEQ)
 }
 
 pub use fs::kbuf;

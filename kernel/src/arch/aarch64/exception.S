@@ -3,7 +3,8 @@
 // Every vector slot reserves a TrapFrame on the current stack, saves x0/x1,
 // loads its slot number and branches to the common path, which saves the rest
 // (x2-x30, SP_EL0, ELR_EL1, SPSR_EL1: 272 bytes, see exception.rs) and calls
-// exception_dispatch(frame, slot). On return the frame is restored and eret'ed,
+// el0_sync(frame) for slot 8, a synchronous exception from EL0, and
+// exception_dispatch(frame, slot) for the rest. On return the frame is restored and eret'ed,
 // so a handler may change the interrupted context by editing the frame.
 //
 // Exceptions taken from EL1 first check that the stack pointer is still inside
@@ -121,7 +122,15 @@ exception_common:
     stp     x29, x2, [sp, #-16]!
     mov     x29, sp
     add     x0, sp, #16
-    bl      exception_dispatch
+    // A synchronous exception from EL0 (system calls, user faults) goes
+    // straight to its handler, without the slot decode (Linux: one handler
+    // per vector, el0t_64_sync_handler).
+    cmp     x1, #8
+    b.ne    1f
+    bl      el0_sync
+    add     sp, sp, #16
+    b       ret_to_user
+1:  bl      exception_dispatch
     add     sp, sp, #16
 
 // Restores the trap frame at sp and returns from the exception; also the

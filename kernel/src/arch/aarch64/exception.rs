@@ -96,6 +96,7 @@ extern "C" fn exception_dispatch(frame: &mut TrapFrame, slot: u64) {
             IRQ_FROM_USER[core].store(false, Ordering::Relaxed);
             exit_to_user_mode(frame, false);
         }
+        // (exception.S calls el0_sync itself; this arm is never taken.)
         (2, Kind::Sync) => el0_sync(frame),
         (1, Kind::Sync) if user_access_fault(frame) => {}
         (_, Kind::Sync) => {
@@ -152,8 +153,10 @@ pub fn irq_from_user() -> bool {
     IRQ_FROM_USER[super::cpu::core_id()].load(Ordering::Relaxed)
 }
 
-/// A synchronous exception from EL0 (Linux: `el0_sync`).
-fn el0_sync(frame: &mut TrapFrame) {
+/// A synchronous exception from EL0 (Linux: `el0t_64_sync_handler`),
+/// called by `exception.S` directly.
+#[no_mangle]
+extern "C" fn el0_sync(frame: &mut TrapFrame) {
     use super::esr::ExceptionClass::*;
     let esr = Esr(ESR_EL1.get());
     // A system call, the common case, before decoding anything else.
@@ -283,17 +286,32 @@ fn unhandled_signal(t: crate::sched::task::TaskRef, sig: i32) -> bool {
 /// (`tif::WORK_MASK`, Linux: `_TIF_WORK_MASK`) and one of this CPU's
 /// `need_resched`; a system call's result is looked at only when it asks
 /// for a restart (ERESTART*), which a signal's verdict decides.
+#[inline(always)]
 fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
+    use crate::sched::task::tif;
+    super::cpu::local_irq_disable();
+    let me = crate::sched::task::current();
+    if me.thread_flags.load(Ordering::Relaxed) & tif::WORK_MASK == 0
+        && !crate::sched::core::need_resched()
+        && !(syscall && crate::errno::Errno::restart_request(frame.regs[0] as i64).is_some())
+    {
+        crate::ptrace::user_return(me, frame);
+        return;
+    }
+    exit_to_user_mode_loop(frame, syscall);
+}
+
+/// [`exit_to_user_mode`] with work to do (Linux: `exit_to_user_mode_loop`),
+/// out of line so the common case stays a few instructions. Entered with
+/// IRQs masked.
+#[cold]
+#[inline(never)]
+fn exit_to_user_mode_loop(frame: &mut TrapFrame, syscall: bool) {
     use crate::sched::task::tif;
     let mut syscall = syscall && crate::errno::Errno::restart_request(frame.regs[0] as i64).is_some();
     loop {
-        super::cpu::local_irq_disable();
         let me = crate::sched::task::current();
         let flags = me.thread_flags.load(Ordering::Relaxed);
-        if flags & tif::WORK_MASK == 0 && !crate::sched::core::need_resched() && !syscall {
-            crate::ptrace::user_return(me, frame);
-            return;
-        }
         let signal_work = flags & tif::WORK_MASK != 0 && signal_work_pending(me);
         if !signal_work && !crate::sched::core::need_resched() && !syscall {
             crate::ptrace::user_return(me, frame);
@@ -302,6 +320,7 @@ fn exit_to_user_mode(frame: &mut TrapFrame, syscall: bool) {
         super::cpu::local_irq_enable();
         crate::signal::do_notify_resume(frame, syscall);
         syscall = false;
+        super::cpu::local_irq_disable();
     }
 }
 

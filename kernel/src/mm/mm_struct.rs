@@ -65,7 +65,8 @@ pub fn mmap_base(rlimit_stack: u64) -> u64 {
 pub const SIGPAGE: u64 = STACK_TOP;
 /// Where `mmap` looks for free space, bottom-up.
 /// The widest gap between two areas that one page-table walk steps over
-/// ([`MmStruct::walk_ranges`]): 32 entries, four cache lines of a table.
+/// ([`MmStruct::walk_ranges`]): 32 entries, four cache lines of a table,
+/// which cost less to step over than a second walk down from the root.
 const WALK_GAP: u64 = 32 * PAGE;
 
 pub const MMAP_BASE: u64 = 0x10_0000_0000;
@@ -391,25 +392,14 @@ impl MmStruct {
 
     /// The ranges a walk over every entry of `areas` (in address order)
     /// visits, each with its `class`: the areas' populated parts
-    /// ([`Self::populated`]), neighbours of one class joined into one range
-    /// across a gap of up to [`WALK_GAP`]. A gap holds no entries (every
-    /// present entry lies in an area), and stepping over its empty entries
-    /// costs less than a second walk down from the root.
-    fn walk_ranges<'a, C: PartialEq + Copy>(
+    /// ([`Self::populated`]), joined by [`super::vma::join_ranges`].
+    fn walk_ranges<'a, C: PartialEq + Copy + 'a>(
         &'a self,
         areas: impl Iterator<Item = &'a super::vma::Vma> + 'a,
         class: impl Fn(&super::vma::Vma) -> C + 'a,
     ) -> impl Iterator<Item = (u64, u64, C)> + 'a {
-        let mut areas = areas.filter_map(move |v| self.populated(v).map(|(s, e)| (s, e, class(v)))).peekable();
-        core::iter::from_fn(move || {
-            let (start, mut end, c) = areas.next()?;
-            while let Some(&(s, e, _)) = areas.peek().filter(|&&(s, _, k)| k == c && s - end <= WALK_GAP) {
-                debug_assert!(s >= end);
-                end = e;
-                areas.next();
-            }
-            Some((start, end, c))
-        })
+        let ranges = areas.filter_map(move |v| self.populated(v).map(|(s, e)| (s, e, class(v))));
+        super::vma::join_ranges(ranges, WALK_GAP)
     }
 
     /// Commits the memory a copy of this address space will hold (Linux:

@@ -371,7 +371,10 @@ impl MmStruct {
         if result.is_ok() {
             // The charge becomes the child's, settled to what it holds (the
             // parent's areas may have changed since the charge).
-            let now = overcommit::pages(child_inner.vmas.committed());
+            // (`committed` always holds what the areas commit: every change
+            // of them settles it, committed_change.)
+            let now = inner.committed;
+            debug_assert_eq!(now, overcommit::pages(child_inner.vmas.committed()));
             overcommit::vm_acct_memory(now as i64 - charged as i64);
             child_inner.committed = now;
         }
@@ -407,7 +410,7 @@ impl MmStruct {
     /// [`Self::dup`]; ENOMEM where vm.overcommit_memory refuses them.
     pub fn charge_copy(&self) -> Result<u64, Errno> {
         let inner = self.inner.lock();
-        let pages = overcommit::pages(inner.vmas.committed());
+        let pages = inner.committed;
         overcommit::vm_enough_memory(pages, overcommit::pages(inner.vmas.total()))?;
         Ok(pages)
     }

@@ -40,6 +40,7 @@ use crate::sync::IrqSpinLock;
 use crate::wstatus;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
+use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 
 pub const SIGHUP: i32 = 1;
@@ -404,31 +405,80 @@ impl Default for SigAltStack {
     }
 }
 
-/// The handler table (Linux: `struct sighand_struct`).
+/// The handler table (Linux: `struct sighand_struct`): the actions of the
+/// 64 signals under one lock (the table apart from its lock, so that fork
+/// can copy it straight into the new one, [`SigHand::copy`]).
 pub struct SigHand {
-    pub action: IrqSpinLock<[SigAction; NSIG as usize]>,
+    lock: IrqSpinLock<()>,
+    table: UnsafeCell<[SigAction; NSIG as usize]>,
+}
+
+// SAFETY: `table` is reached only through `action()`, under `lock`.
+unsafe impl Sync for SigHand {}
+
+/// The locked table of a [`SigHand`]; dropping it unlocks.
+pub struct SigActions<'a> {
+    _lock: crate::sync::IrqSpinLockGuard<'a, ()>,
+    table: &'a mut [SigAction; NSIG as usize],
+}
+
+impl core::ops::Deref for SigActions<'_> {
+    type Target = [SigAction; NSIG as usize];
+    fn deref(&self) -> &Self::Target {
+        self.table
+    }
+}
+
+impl core::ops::DerefMut for SigActions<'_> {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        self.table
+    }
 }
 
 impl SigHand {
     /// Every handler SIG_DFL.
     pub fn new() -> Arc<SigHand> {
-        Arc::new(SigHand { action: IrqSpinLock::new([SigAction::default(); NSIG as usize]) })
+        Arc::new(SigHand { lock: IrqSpinLock::new(()), table: UnsafeCell::new([SigAction::default(); NSIG as usize]) })
     }
 
-    /// A copy (fork without CLONE_SIGHAND).
+    /// The table, locked.
+    pub fn action(&self) -> SigActions<'_> {
+        let lock = self.lock.lock();
+        // SAFETY: the lock is held for as long as the reference lives (both
+        // live in the returned guard), so this is the only one.
+        let table = unsafe { &mut *self.table.get() };
+        SigActions { _lock: lock, table }
+    }
+
+    /// A copy (fork without CLONE_SIGHAND): the 2 KiB table is copied once,
+    /// from under this table's lock into the new allocation.
     pub fn copy(&self) -> Arc<SigHand> {
-        Arc::new(SigHand { action: IrqSpinLock::new(*self.action.lock()) })
+        let mut new = Arc::<SigHand>::new_uninit();
+        let dst = Arc::get_mut(&mut new).expect("a new Arc has no other owner").as_mut_ptr();
+        let src = self.action();
+        // SAFETY: `dst` points to the new allocation, which no one else
+        // sees; both fields are written before `assume_init`. `UnsafeCell`
+        // has its content's layout, so the table is written through a
+        // pointer to its content.
+        unsafe {
+            core::ptr::addr_of_mut!((*dst).lock).write(IrqSpinLock::new(()));
+            core::ptr::addr_of_mut!((*dst).table)
+                .cast::<[SigAction; NSIG as usize]>()
+                .copy_from_nonoverlapping(&*src, 1);
+            drop(src);
+            new.assume_init()
+        }
     }
 
     /// The action for `sig`.
     pub fn get(&self, sig: i32) -> SigAction {
-        self.action.lock()[sig as usize - 1]
+        self.action()[sig as usize - 1]
     }
 
     /// Resets caught signals to SIG_DFL, keeping ignored ones (execve,
     /// Linux: `flush_signal_handlers`).
     pub fn flush_handlers(&self) {
-        for a in self.action.lock().iter_mut() {
+        for a in self.action().iter_mut() {
             if a.handler != SIG_IGN {
                 *a = SigAction::default();
             }
@@ -1052,7 +1102,7 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
         // `get_signal`).
         if action.flags & SA_RESETHAND != 0 {
             if let Some(h) = me.sighand() {
-                h.action.lock()[sig as usize - 1].handler = SIG_DFL;
+                h.action()[sig as usize - 1].handler = SIG_DFL;
             }
         }
         // A self-disarming alternate stack is given up while the handler
@@ -1276,7 +1326,7 @@ pub fn force_sig_fault(sig: i32, code: i32, addr: u64) {
     let action = me.sighand().map(|h| h.get(sig)).unwrap_or_default();
     if me.blocked.load(Ordering::Relaxed) & sigmask(sig) != 0 || action.handler == SIG_IGN {
         if let Some(h) = me.sighand() {
-            h.action.lock()[sig as usize - 1] = SigAction::default();
+            h.action()[sig as usize - 1] = SigAction::default();
         }
         me.blocked.fetch_and(!sigmask(sig), Ordering::SeqCst);
     }

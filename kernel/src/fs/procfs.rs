@@ -776,7 +776,7 @@ fn task_stat(t: TaskRef, whole: bool) -> String {
 /// (ignored, caught) signal masks of `t`'s handler table.
 fn handler_masks(t: TaskRef) -> (u64, u64) {
     let Some(h) = t.sighand() else { return (0, 0) };
-    let actions = h.action.lock();
+    let actions = h.action();
     let mut ignored = 0;
     let mut caught = 0;
     for (i, a) in actions.iter().enumerate() {

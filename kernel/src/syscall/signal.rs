@@ -90,7 +90,7 @@ fn sys_rt_sigaction(sig: i32, act: u64, oldact: u64, sigsetsize: u64) -> SysResu
     let me = current();
     let hand = me.sighand().ok_or(Errno::EINVAL)?;
     let old = {
-        let mut actions = hand.action.lock();
+        let mut actions = hand.action();
         let old = actions[sig as usize - 1];
         if let Some(n) = new {
             actions[sig as usize - 1] = n;

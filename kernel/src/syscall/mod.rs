@@ -54,8 +54,9 @@ macro_rules! syscalls {
         pub(super) const CALLS: &[(u64, super::Handler)] = &[$($((
             $nr,
             {
-                // (`unreachable_code`: exit and exit_group never return.)
-                #[allow(unused_variables, unreachable_code)]
+                // (`unreachable_code`, `diverging_sub_expression`: exit and
+                // exit_group never return.)
+                #[allow(unused_variables, unreachable_code, clippy::diverging_sub_expression)]
                 fn handler($a: &[u64; 6]) -> u64 {
                     let result: super::SysResult = $e;
                     super::syscall_return(result)

@@ -411,15 +411,20 @@ impl Default for SigAltStack {
 pub struct SigHand {
     lock: IrqSpinLock<()>,
     table: UnsafeCell<[SigAction; NSIG as usize]>,
+    /// Bit `sig - 1`: the action of `sig` was set ([`SigHand::set`]) and may
+    /// differ from the default, so exec's [`SigHand::flush_handlers`] looks
+    /// at those only. Changed under `lock`.
+    set: AtomicU64,
 }
 
-// SAFETY: `table` is reached only through `action()`, under `lock`.
+// SAFETY: `table` is reached only under `lock` (`action`, `set`, `copy`,
+// `flush_handlers`).
 unsafe impl Sync for SigHand {}
 
-/// The locked table of a [`SigHand`]; dropping it unlocks.
+/// The locked table of a [`SigHand`], to read; dropping it unlocks.
 pub struct SigActions<'a> {
     _lock: crate::sync::IrqSpinLockGuard<'a, ()>,
-    table: &'a mut [SigAction; NSIG as usize],
+    table: &'a [SigAction; NSIG as usize],
 }
 
 impl core::ops::Deref for SigActions<'_> {
@@ -429,25 +434,34 @@ impl core::ops::Deref for SigActions<'_> {
     }
 }
 
-impl core::ops::DerefMut for SigActions<'_> {
-    fn deref_mut(&mut self) -> &mut Self::Target {
-        self.table
-    }
-}
-
 impl SigHand {
     /// Every handler SIG_DFL.
     pub fn new() -> Arc<SigHand> {
-        Arc::new(SigHand { lock: IrqSpinLock::new(()), table: UnsafeCell::new([SigAction::default(); NSIG as usize]) })
+        Arc::new(SigHand {
+            lock: IrqSpinLock::new(()),
+            table: UnsafeCell::new([SigAction::default(); NSIG as usize]),
+            set: AtomicU64::new(0),
+        })
     }
 
-    /// The table, locked.
+    /// The table, locked, to read.
     pub fn action(&self) -> SigActions<'_> {
         let lock = self.lock.lock();
         // SAFETY: the lock is held for as long as the reference lives (both
-        // live in the returned guard), so this is the only one.
-        let table = unsafe { &mut *self.table.get() };
+        // live in the returned guard); writers take the lock too.
+        let table = unsafe { &*self.table.get() };
         SigActions { _lock: lock, table }
+    }
+
+    /// Changes the action of `sig` with `f`; returns the one before.
+    pub fn set(&self, sig: i32, f: impl FnOnce(&mut SigAction)) -> SigAction {
+        let _lock = self.lock.lock();
+        // SAFETY: under the lock, the only reference to the table.
+        let action = unsafe { &mut (*self.table.get())[sig as usize - 1] };
+        let old = *action;
+        f(action);
+        self.set.fetch_or(sigmask(sig), Ordering::Relaxed);
+        old
     }
 
     /// A copy (fork without CLONE_SIGHAND): the 2 KiB table is copied once,
@@ -457,7 +471,7 @@ impl SigHand {
         let dst = Arc::get_mut(&mut new).expect("a new Arc has no other owner").as_mut_ptr();
         let src = self.action();
         // SAFETY: `dst` points to the new allocation, which no one else
-        // sees; both fields are written before `assume_init`. `UnsafeCell`
+        // sees; every field is written before `assume_init`. `UnsafeCell`
         // has its content's layout, so the table is written through a
         // pointer to its content.
         unsafe {
@@ -465,6 +479,7 @@ impl SigHand {
             core::ptr::addr_of_mut!((*dst).table)
                 .cast::<[SigAction; NSIG as usize]>()
                 .copy_from_nonoverlapping(&*src, 1);
+            core::ptr::addr_of_mut!((*dst).set).write(AtomicU64::new(self.set.load(Ordering::Relaxed)));
             drop(src);
             new.assume_init()
         }
@@ -475,14 +490,28 @@ impl SigHand {
         self.action()[sig as usize - 1]
     }
 
-    /// Resets caught signals to SIG_DFL, keeping ignored ones (execve,
-    /// Linux: `flush_signal_handlers`).
+    /// Resets caught signals to SIG_DFL, keeping ignored ones ignored, and
+    /// every action's flags and mask to none (execve, Linux:
+    /// `flush_signal_handlers`).
     pub fn flush_handlers(&self) {
-        for a in self.action().iter_mut() {
-            if a.handler != SIG_IGN {
-                *a = SigAction::default();
+        let _lock = self.lock.lock();
+        // SAFETY: under the lock, the only reference to the table.
+        let table = unsafe { &mut *self.table.get() };
+        // Only the actions ever set can differ from the default; the
+        // ignored ones stay set.
+        let mut set = self.set.load(Ordering::Relaxed);
+        let mut ignored = 0;
+        while set != 0 {
+            let i = set.trailing_zeros() as usize;
+            set &= set - 1;
+            if table[i].handler == SIG_IGN {
+                table[i] = SigAction { handler: SIG_IGN, ..SigAction::default() };
+                ignored |= 1 << i;
+            } else {
+                table[i] = SigAction::default();
             }
         }
+        self.set.store(ignored, Ordering::Relaxed);
     }
 }
 
@@ -1102,7 +1131,7 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
         // `get_signal`).
         if action.flags & SA_RESETHAND != 0 {
             if let Some(h) = me.sighand() {
-                h.action()[sig as usize - 1].handler = SIG_DFL;
+                h.set(sig, |a| a.handler = SIG_DFL);
             }
         }
         // A self-disarming alternate stack is given up while the handler
@@ -1326,7 +1355,7 @@ pub fn force_sig_fault(sig: i32, code: i32, addr: u64) {
     let action = me.sighand().map(|h| h.get(sig)).unwrap_or_default();
     if me.blocked.load(Ordering::Relaxed) & sigmask(sig) != 0 || action.handler == SIG_IGN {
         if let Some(h) = me.sighand() {
-            h.action()[sig as usize - 1] = SigAction::default();
+            h.set(sig, |a| *a = SigAction::default());
         }
         me.blocked.fetch_and(!sigmask(sig), Ordering::SeqCst);
     }

@@ -9,9 +9,16 @@
  *   t_exec                 the tests
  *   t_exec --check N       (exec'd) exit 0 if argv[2..] are "a0".."a<N-1>"
  *   t_exec --size          (exec'd) exit 0
+ *   t_exec --signals       (exec'd) exit 0 if the signal actions are what
+ *                          execve leaves of the ones main sets (Linux's
+ *                          flush_signal_handlers): caught ones back to
+ *                          SIG_DFL, ignored ones still SIG_IGN, no action
+ *                          with flags; else the number of the first wrong
+ *                          signal
  */
 #include "common.h"
 
+#include <signal.h>
 #include <sys/wait.h>
 
 #define SELF "/tests/t_exec"
@@ -111,8 +118,50 @@ static int exec_one_string(long len)
     return status;
 }
 
+static void on_signal(int sig)
+{
+    (void)sig;
+}
+
+/* After execve: SIGUSR1 and SIGTERM were caught, SIGUSR2 ignored, SIGHUP
+ * left at SIG_DFL but with SA_RESTART; all with SA_RESTART. */
+static int check_signals(void)
+{
+    static const int sigs[] = { SIGUSR1, SIGUSR2, SIGHUP, SIGTERM };
+    for (unsigned i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+        struct sigaction old;
+        if (sigaction(sigs[i], NULL, &old) != 0)
+            return sigs[i];
+        void (*want)(int) = sigs[i] == SIGUSR2 ? SIG_IGN : SIG_DFL;
+        if (old.sa_handler != want || (old.sa_flags & SA_RESTART))
+            return sigs[i];
+    }
+    return 0;
+}
+
+/* Sets the actions check_signals expects to see changed, and runs it in a
+ * forked child after execve; the caller's actions are put back. */
+static int exec_resets_signals(void)
+{
+    static const int sigs[] = { SIGUSR1, SIGUSR2, SIGHUP, SIGTERM };
+    struct sigaction saved[4];
+    for (int i = 0; i < 4; i++) {
+        struct sigaction sa = { .sa_flags = SA_RESTART };
+        sa.sa_handler = sigs[i] == SIGUSR2 ? SIG_IGN : sigs[i] == SIGHUP ? SIG_DFL : on_signal;
+        sigaction(sigs[i], &sa, &saved[i]);
+    }
+    char *argv[] = { SELF, "--signals", NULL };
+    char *envp[] = { NULL };
+    int status = status_of(spawn(argv, envp, NULL));
+    for (int i = 0; i < 4; i++)
+        sigaction(sigs[i], &saved[i], NULL);
+    return status;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc >= 2 && strcmp(argv[1], "--signals") == 0)
+        return check_signals();
     if (argc >= 3 && strcmp(argv[1], "--check") == 0)
         return check_args(argc, argv);
     if (argc >= 2 && strcmp(argv[1], "--size") == 0)
@@ -155,5 +204,6 @@ int main(int argc, char **argv)
     check(status_of(spawn(NULL, envp, NULL)) == 0, "an empty argv arrives as one empty string");
     char *bad[] = { SELF, (char *)0x10, NULL };
     check(status_of(spawn(bad, envp, NULL)) == 100 + EFAULT, "an unmapped argument pointer: EFAULT");
+    check(exec_resets_signals() == 0, "execve resets caught signals to SIG_DFL, keeps ignored ones, clears flags");
     return finish();
 }

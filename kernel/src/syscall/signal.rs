@@ -89,13 +89,9 @@ fn sys_rt_sigaction(sig: i32, act: u64, oldact: u64, sigsetsize: u64) -> SysResu
     }
     let me = current();
     let hand = me.sighand().ok_or(Errno::EINVAL)?;
-    let old = {
-        let mut actions = hand.action();
-        let old = actions[sig as usize - 1];
-        if let Some(n) = new {
-            actions[sig as usize - 1] = n;
-        }
-        old
+    let old = match new {
+        Some(n) => hand.set(sig, |a| *a = n),
+        None => hand.get(sig),
     };
     // Setting a signal to be ignored drops it where it is pending (Linux:
     // POSIX says so).

@@ -48,9 +48,9 @@ wait_for() { # file pattern count seconds
     done
 }
 
-# Every other benchmark off: bench.c runs all five unless told otherwise.
+# Every other benchmark off: bench.c runs all nine unless told otherwise.
 args=""
-for b in getppid fork_exit_wait fork_exec_wait pipe_pingpong cow_fault; do
+for b in getppid fork_exit_wait fork_exec_wait pipe_pingpong cow_fault file_create stat_deep read_cached mmap_shared; do
     if [ "$b" = "$name" ]; then args="$args $b=$iters"; else args="$args $b=0"; fi
 done
 case " $args " in *" $name=$iters "*) ;; *) echo "unknown benchmark $name" >&2; exit 2 ;; esac

@@ -419,10 +419,15 @@ impl MmStruct {
     /// no VMA or the wrong permission, the caller's SIGSEGV; `ENOMEM`: no page.
     pub fn handle_mm_fault(&self, addr: u64, access: Access) -> Result<(), Errno> {
         let mut inner = self.inner.lock();
-        if inner.vmas.find(addr).is_none() {
-            expand_stack(&mut inner, addr)?;
+        // The area is looked up once, by fault_locked; only a fault outside
+        // every area looks again, to grow a stack down to it.
+        match self.fault_locked(&inner, addr, access) {
+            Err(Errno::EFAULT) if inner.vmas.find(addr).is_none() => {
+                expand_stack(&mut inner, addr)?;
+                self.fault_locked(&inner, addr, access).map(|_| ())
+            }
+            result => result.map(|_| ()),
         }
-        self.fault_locked(&inner, addr, access).map(|_| ())
     }
 
     /// Makes `addr` accessible for `access` with the lock held; returns the

@@ -221,8 +221,8 @@ fn with_process(pid: i32, f: impl FnOnce(TaskRef) -> SysResult) -> SysResult {
 fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> SysResult {
     let name = uaccess::get_path(pathname)?;
     let path = super::fs::resolve_at(crate::fs::vfs::AT_FDCWD, &name)?;
-    let argv = crate::fs::exec::UserArgs::new(argv)?;
-    let envp = crate::fs::exec::UserArgs::new(envp)?;
+    let argv = crate::fs::exec::UserArgs::new(argv);
+    let envp = crate::fs::exec::UserArgs::new(envp);
     let old_tid = current().pid();
     let old_comm = current().comm();
     crate::fs::exec::do_execve(&path, &name, &argv, &envp, frame)?;

@@ -69,14 +69,17 @@ impl Executable {
     }
 }
 
+#[inline]
 fn u16_at(b: &[u8], off: usize) -> Result<u16, Errno> {
     b.get(off..off + 2).map(|s| u16::from_le_bytes([s[0], s[1]])).ok_or(Errno::ENOEXEC)
 }
 
+#[inline]
 fn u32_at(b: &[u8], off: usize) -> Result<u32, Errno> {
     b.get(off..off + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]])).ok_or(Errno::ENOEXEC)
 }
 
+#[inline]
 fn u64_at(b: &[u8], off: usize) -> Result<u64, Errno> {
     Ok(u32_at(b, off)? as u64 | (u32_at(b, off + 4)? as u64) << 32)
 }
@@ -129,10 +132,19 @@ where
     if table_end > size || table_len > MAX_PHDR_TABLE {
         return Err(Errno::ENOEXEC);
     }
-    let mut table = alloc::vec::Vec::new();
-    table.try_reserve_exact(table_len).map_err(|_| Errno::ENOMEM)?;
-    table.resize(table_len, 0);
-    read(phoff, &mut table)?;
+    // A usual table (a static program has four to eight headers) is read
+    // into a stack buffer; a longer one into an allocation.
+    let mut small = [0u8; 8 * PHDR_SIZE];
+    let mut large = alloc::vec::Vec::new();
+    let table: &mut [u8] = if table_len <= small.len() {
+        &mut small[..table_len]
+    } else {
+        large.try_reserve_exact(table_len).map_err(|_| Errno::ENOMEM)?;
+        large.resize(table_len, 0);
+        &mut large
+    };
+    read(phoff, table)?;
+    let table = &*table;
     let mut exe = Executable {
         e_type,
         entry,
@@ -146,12 +158,12 @@ where
     let mut phdr_segment = None;
     for i in 0..phnum as usize {
         let ph = i * PHDR_SIZE;
-        let p_type = u32_at(&table, ph)?;
-        let flags = u32_at(&table, ph + 4)?;
-        let offset = u64_at(&table, ph + 8)?;
-        let vaddr = u64_at(&table, ph + 16)?;
-        let filesz = u64_at(&table, ph + 32)?;
-        let memsz = u64_at(&table, ph + 40)?;
+        let p_type = u32_at(table, ph)?;
+        let flags = u32_at(table, ph + 4)?;
+        let offset = u64_at(table, ph + 8)?;
+        let vaddr = u64_at(table, ph + 16)?;
+        let filesz = u64_at(table, ph + 32)?;
+        let memsz = u64_at(table, ph + 40)?;
         match p_type {
             PT_INTERP => return Err(Errno::ENOEXEC), // dynamic: not supported
             PT_PHDR => phdr_segment = Some(vaddr),
@@ -322,6 +334,17 @@ pub trait ArgSource {
     fn len(&self, i: usize, max: usize) -> Result<usize, Errno>;
     /// Copies bytes of string `i`, from `offset` on, into `buf`.
     fn read(&self, i: usize, offset: usize, buf: &mut [u8]) -> Result<(), Errno>;
+    /// Copies string `i` with its NUL to `at` in `sink`, taking `room`
+    /// bytes at most; returns its length with the NUL. EFAULT when it no
+    /// longer fits (it grew since it was measured).
+    fn copy_to<S: StackSink + ?Sized>(&self, i: usize, sink: &mut S, at: u64, room: usize) -> Result<usize, Errno> {
+        let len = self.len(i, MAX_ARG_STRLEN)?;
+        if len > room {
+            return Err(Errno::EFAULT);
+        }
+        copy_string(sink, self, i, len, at)?;
+        Ok(len)
+    }
 }
 
 /// Kernel strings (without their NULs).
@@ -463,9 +486,10 @@ fn copy_string<S: StackSink + ?Sized, A: ArgSource + ?Sized>(
 /// programs passing 32,000 arguments each cost the kernel no more heap than
 /// one passing none. Errors: E2BIG for more than the stack limit allows
 /// ([`arg_space`]) or a string longer than [`MAX_ARG_STRLEN`]; the source's
-/// EFAULT. The strings are read twice (measured, then copied); if one
-/// grows between the two (another thread writing it), EFAULT, where Linux,
-/// which reads once, copies the new bytes. With no arguments at all the
+/// EFAULT. The strings are read twice (measured, then copied up to their
+/// NUL); if one grows between the two (another thread writing it) so that
+/// the strings no longer fit where they were measured to go, EFAULT, where
+/// Linux, which copies the measured length, keeps what fits. With no arguments at all the
 /// program gets one empty string as argv[0], as Linux gives it.
 #[allow(clippy::too_many_arguments)]
 pub fn copy_strings<S: StackSink + ?Sized, A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
@@ -526,11 +550,7 @@ pub fn copy_strings<S: StackSink + ?Sized, A: ArgSource + ?Sized, E: ArgSource +
     let mut ptrs = WordWriter::new(sink, sp + 8);
     let mut at = layout.arg_start;
     for i in 0..argc {
-        let len = argv.len(i, MAX_ARG_STRLEN)?;
-        if at + len as u64 > layout.arg_end {
-            return Err(Errno::EFAULT); // grew since it was measured
-        }
-        copy_string(ptrs.sink, argv, i, len, at)?;
+        let len = argv.copy_to(i, ptrs.sink, at, (layout.arg_end - at) as usize)?;
         ptrs.push(at)?;
         at += len as u64;
     }
@@ -541,11 +561,7 @@ pub fn copy_strings<S: StackSink + ?Sized, A: ArgSource + ?Sized, E: ArgSource +
     ptrs.push(0)?;
     let mut at = layout.env_start;
     for i in 0..envc {
-        let len = envp.len(i, MAX_ARG_STRLEN)?;
-        if at + len as u64 > layout.env_end {
-            return Err(Errno::EFAULT);
-        }
-        copy_string(ptrs.sink, envp, i, len, at)?;
+        let len = envp.copy_to(i, ptrs.sink, at, (layout.env_end - at) as usize)?;
         ptrs.push(at)?;
         at += len as u64;
     }

@@ -26,6 +26,7 @@ use crate::mm::mm_struct::{MmStruct, STACK_SIZE, STACK_TOP, TASK_SIZE};
 use crate::mm::uaccess::{copy_from_user, get_user_u64, strnlen_user};
 use crate::mm::vma::{prot, VmaKind};
 use crate::sched::task::{current, pf};
+use crate::util::string::find_nul;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -87,6 +88,26 @@ impl ArgSource for UserArgs {
         let at = self.string(i)?.checked_add(offset as u64).ok_or(Errno::EFAULT)?;
         copy_from_user(buf, at)
     }
+
+    /// Linux: `strncpy_from_user` straight into the new stack, in small
+    /// pieces that stop at the NUL, so the string is read once here and
+    /// no page past its NUL is touched.
+    fn copy_to<S: StackSink + ?Sized>(&self, i: usize, sink: &mut S, at: u64, room: usize) -> Result<usize, Errno> {
+        let src = self.string(i)?;
+        let mut off = 0;
+        while off < room {
+            let from = src.checked_add(off as u64).ok_or(Errno::EFAULT)?;
+            let w = sink.window(at + off as u64, room - off)?;
+            let n = w.len().min(64).min((PAGE - from % PAGE) as usize);
+            let w = &mut w[..n];
+            copy_from_user(w, from)?;
+            if let Some(z) = find_nul(w) {
+                return Ok(off + z + 1);
+            }
+            off += n;
+        }
+        Err(Errno::EFAULT)
+    }
 }
 
 /// The argument list after `#!` interpreters took over (Linux: what
@@ -126,6 +147,18 @@ impl<A: ArgSource + ?Sized> ArgSource for ScriptArgs<'_, A> {
                 Ok(())
             }
             None => self.rest.read(i - self.front.len() + self.skip, offset, buf),
+        }
+    }
+
+    fn copy_to<S: StackSink + ?Sized>(&self, i: usize, sink: &mut S, at: u64, room: usize) -> Result<usize, Errno> {
+        match self.front.get(i) {
+            Some(s) if s.len() < room => {
+                sink.write(at, s)?;
+                sink.write(at + s.len() as u64, &[0])?;
+                Ok(s.len() + 1)
+            }
+            Some(_) => Err(Errno::EFAULT),
+            None => self.rest.copy_to(i - self.front.len() + self.skip, sink, at, room),
         }
     }
 }
@@ -264,7 +297,7 @@ impl StackSink for NewPages<'_> {
 
     #[inline]
     fn write_u64(&mut self, addr: u64, v: u64) -> Result<(), Errno> {
-        if addr % 8 != 0 {
+        if !addr.is_multiple_of(8) {
             return self.write_unaligned(addr, v);
         }
         let page = addr & !(PAGE - 1);

@@ -173,7 +173,7 @@ pub fn open_exec(path: &str) -> Result<ExecFile, Errno> {
     };
     // Another file system may spell a name otherwise than it was looked up
     // (vfat ignores case): its files are named by the walk back up.
-    let linked = (links > 0 || !tmpfs).then(|| (place, start.root));
+    let linked = (links > 0 || !tmpfs).then_some((place, start.root));
     Ok(ExecFile { inode, linked })
 }
 

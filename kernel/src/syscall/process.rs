@@ -231,8 +231,10 @@ fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> Sys
     let old_tid = current().pid();
     let old_comm = current().comm();
     crate::fs::exec::do_execve(path, &name, &argv, &envp, frame)?;
-    if old_comm.as_str() != current().comm().as_str() {
-        crate::trace::task_rename(old_comm.as_str(), current().comm().as_str());
+    // The names compared as bytes: made text only for the event.
+    let new_comm = current().comm();
+    if old_comm.0 != new_comm.0 {
+        crate::trace::task_rename(old_comm.as_str(), new_comm.as_str());
     }
     crate::trace::sched_process_exec(path, old_tid);
     // Exec'd: a parent's setpgid on it now fails with EACCES (Linux clears

@@ -4,7 +4,7 @@
 //! The program comes from the file system (vfs.rs `open_exec`). Everything that can fail is done
 //! first, on a fresh address space that is not yet in use: the stack area
 //! is made and the argument and environment strings copied into it from the
-//! caller's memory a chunk at a time (Linux: `copy_strings`; no kernel
+//! caller's memory straight into its pages (Linux: `copy_strings`; no kernel
 //! buffer grows with them), the ELF and program headers read from the file,
 //! the PT_LOAD segments mapped from the file's pages (the page cache:
 //! nothing is copied but a segment's last partial page before its bss) and

@@ -69,14 +69,17 @@ impl Executable {
     }
 }
 
+#[inline]
 fn u16_at(b: &[u8], off: usize) -> Result<u16, Errno> {
     b.get(off..off + 2).map(|s| u16::from_le_bytes([s[0], s[1]])).ok_or(Errno::ENOEXEC)
 }
 
+#[inline]
 fn u32_at(b: &[u8], off: usize) -> Result<u32, Errno> {
     b.get(off..off + 4).map(|s| u32::from_le_bytes([s[0], s[1], s[2], s[3]])).ok_or(Errno::ENOEXEC)
 }
 
+#[inline]
 fn u64_at(b: &[u8], off: usize) -> Result<u64, Errno> {
     Ok(u32_at(b, off)? as u64 | (u32_at(b, off + 4)? as u64) << 32)
 }
@@ -129,10 +132,19 @@ where
     if table_end > size || table_len > MAX_PHDR_TABLE {
         return Err(Errno::ENOEXEC);
     }
-    let mut table = alloc::vec::Vec::new();
-    table.try_reserve_exact(table_len).map_err(|_| Errno::ENOMEM)?;
-    table.resize(table_len, 0);
-    read(phoff, &mut table)?;
+    // A usual table (a static program has four to eight headers) is read
+    // into a stack buffer; a longer one into an allocation.
+    let mut small = [0u8; 8 * PHDR_SIZE];
+    let mut large = alloc::vec::Vec::new();
+    let table: &mut [u8] = if table_len <= small.len() {
+        &mut small[..table_len]
+    } else {
+        large.try_reserve_exact(table_len).map_err(|_| Errno::ENOMEM)?;
+        large.resize(table_len, 0);
+        &mut large
+    };
+    read(phoff, table)?;
+    let table = &*table;
     let mut exe = Executable {
         e_type,
         entry,
@@ -146,12 +158,12 @@ where
     let mut phdr_segment = None;
     for i in 0..phnum as usize {
         let ph = i * PHDR_SIZE;
-        let p_type = u32_at(&table, ph)?;
-        let flags = u32_at(&table, ph + 4)?;
-        let offset = u64_at(&table, ph + 8)?;
-        let vaddr = u64_at(&table, ph + 16)?;
-        let filesz = u64_at(&table, ph + 32)?;
-        let memsz = u64_at(&table, ph + 40)?;
+        let p_type = u32_at(table, ph)?;
+        let flags = u32_at(table, ph + 4)?;
+        let offset = u64_at(table, ph + 8)?;
+        let vaddr = u64_at(table, ph + 16)?;
+        let filesz = u64_at(table, ph + 32)?;
+        let memsz = u64_at(table, ph + 40)?;
         match p_type {
             PT_INTERP => return Err(Errno::ENOEXEC), // dynamic: not supported
             PT_PHDR => phdr_segment = Some(vaddr),
@@ -260,6 +272,8 @@ pub mod auxv {
 
 /// The platform string arm64 Linux reports in AT_PLATFORM.
 pub const ELF_PLATFORM: &[u8] = b"aarch64";
+/// [`ELF_PLATFORM`] with its NUL, as it goes on the stack.
+const ELF_PLATFORM_Z: &[u8] = b"aarch64\0";
 /// Longest single argument or environment string, its NUL included
 /// (Linux: MAX_ARG_STRLEN, 32 pages).
 pub const MAX_ARG_STRLEN: usize = 32 * 4096;
@@ -320,6 +334,17 @@ pub trait ArgSource {
     fn len(&self, i: usize, max: usize) -> Result<usize, Errno>;
     /// Copies bytes of string `i`, from `offset` on, into `buf`.
     fn read(&self, i: usize, offset: usize, buf: &mut [u8]) -> Result<(), Errno>;
+    /// Copies string `i` with its NUL to `at` in `sink`, taking `room`
+    /// bytes at most; returns its length with the NUL. EFAULT when it no
+    /// longer fits (it grew since it was measured).
+    fn copy_to<S: StackSink + ?Sized>(&self, i: usize, sink: &mut S, at: u64, room: usize) -> Result<usize, Errno> {
+        let len = self.len(i, MAX_ARG_STRLEN)?;
+        if len > room {
+            return Err(Errno::EFAULT);
+        }
+        copy_string(sink, self, i, len, at)?;
+        Ok(len)
+    }
 }
 
 /// Kernel strings (without their NULs).
@@ -351,12 +376,35 @@ impl ArgSource for [&[u8]] {
 /// The new program's stack, written to as exec builds it (the new address
 /// space in the kernel, a buffer in the host tests).
 pub trait StackSink {
-    fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Errno>;
+    /// The bytes of the stack from `addr` on, to be written in place: `len`
+    /// of them, or fewer where `addr`'s page ends first (at least one).
+    fn window(&mut self, addr: u64, len: usize) -> Result<&mut [u8], Errno>;
+
+    /// Writes `bytes` at `addr`.
+    fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Errno> {
+        let mut done = 0;
+        while done < bytes.len() {
+            let w = self.window(addr + done as u64, bytes.len() - done)?;
+            let n = w.len();
+            w.copy_from_slice(&bytes[done..done + n]);
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Writes the word `v` at the 8-byte aligned `addr` (within one page).
+    fn write_u64(&mut self, addr: u64, v: u64) -> Result<(), Errno> {
+        let w = self.window(addr, 8)?;
+        match w.get_mut(..8) {
+            Some(w) => w.copy_from_slice(&v.to_le_bytes()),
+            None => return self.write(addr, &v.to_le_bytes()),
+        }
+        Ok(())
+    }
 }
 
-/// Bytes moved per step: strings and tables go to the new stack through a
-/// buffer this size, never through an allocation that grows with them.
-const CHUNK: usize = 256;
+/// Page size: a [`StackSink`] window never crosses a page boundary.
+pub const STACK_PAGE: u64 = 4096;
 
 /// Where `copy_strings` put everything (Linux: `bprm->p`, `mm->arg_start`
 /// and friends); the tables go between `sp` and the strings.
@@ -385,38 +433,29 @@ fn table_words(argc: usize, envc: usize, nr_auxv: usize) -> u64 {
     (1 + argc + 1 + envc + 1 + 2 * (nr_auxv + 5)) as u64
 }
 
-/// Writes `words` from `addr` on through a small buffer.
+/// Writes words from `addr` on, straight into the stack (the words are
+/// 8-byte aligned, so none straddles a page).
 struct WordWriter<'s, S: StackSink + ?Sized> {
     sink: &'s mut S,
     addr: u64,
-    buf: [u8; CHUNK],
-    used: usize,
 }
 
 impl<'s, S: StackSink + ?Sized> WordWriter<'s, S> {
     fn new(sink: &'s mut S, addr: u64) -> Self {
-        WordWriter { sink, addr, buf: [0; CHUNK], used: 0 }
+        WordWriter { sink, addr }
     }
 
+    #[inline]
     fn push(&mut self, word: u64) -> Result<(), Errno> {
-        if self.used == CHUNK {
-            self.flush()?;
-        }
-        self.buf[self.used..self.used + 8].copy_from_slice(&word.to_le_bytes());
-        self.used += 8;
-        Ok(())
-    }
-
-    fn flush(&mut self) -> Result<(), Errno> {
-        self.sink.write(self.addr, &self.buf[..self.used])?;
-        self.addr += self.used as u64;
-        self.used = 0;
+        self.sink.write_u64(self.addr, word)?;
+        self.addr += 8;
         Ok(())
     }
 }
 
-/// Copies string `i` of `src`, `len` bytes with its NUL, to `at` in chunks;
-/// the last byte is written as NUL whatever the source holds by now.
+/// Copies string `i` of `src`, `len` bytes with its NUL, to `at`, straight
+/// into the stack a page at a time; the last byte is written as NUL
+/// whatever the source holds by now.
 fn copy_string<S: StackSink + ?Sized, A: ArgSource + ?Sized>(
     sink: &mut S,
     src: &A,
@@ -424,16 +463,15 @@ fn copy_string<S: StackSink + ?Sized, A: ArgSource + ?Sized>(
     len: usize,
     at: u64,
 ) -> Result<(), Errno> {
-    let mut buf = [0u8; CHUNK];
     let mut off = 0;
     while off < len {
-        let n = CHUNK.min(len - off);
-        src.read(i, off, &mut buf[..n])?;
-        if off + n == len {
-            buf[n - 1] = 0;
-        }
-        sink.write(at + off as u64, &buf[..n])?;
+        let w = sink.window(at + off as u64, len - off)?;
+        let n = w.len();
+        src.read(i, off, w)?;
         off += n;
+        if off == len {
+            w[n - 1] = 0;
+        }
     }
     Ok(())
 }
@@ -444,13 +482,14 @@ fn copy_string<S: StackSink + ?Sized, A: ArgSource + ?Sized>(
 /// with `bprm_stack_limits` and the pointer half of `create_elf_tables`).
 ///
 /// Nothing is gathered in kernel memory: each string is measured, then
-/// copied a chunk at a time from its source into the new stack, so two
+/// copied from its source straight into the new stack's pages, so two
 /// programs passing 32,000 arguments each cost the kernel no more heap than
 /// one passing none. Errors: E2BIG for more than the stack limit allows
 /// ([`arg_space`]) or a string longer than [`MAX_ARG_STRLEN`]; the source's
-/// EFAULT. The strings are read twice (measured, then copied); if one
-/// grows between the two (another thread writing it), EFAULT, where Linux,
-/// which reads once, copies the new bytes. With no arguments at all the
+/// EFAULT. The strings are read twice (measured, then copied up to their
+/// NUL); if one grows between the two (another thread writing it) so that
+/// the strings no longer fit where they were measured to go, EFAULT, where
+/// Linux, which copies the measured length, keeps what fits. With no arguments at all the
 /// program gets one empty string as argv[0], as Linux gives it.
 #[allow(clippy::too_many_arguments)]
 pub fn copy_strings<S: StackSink + ?Sized, A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
@@ -511,11 +550,7 @@ pub fn copy_strings<S: StackSink + ?Sized, A: ArgSource + ?Sized, E: ArgSource +
     let mut ptrs = WordWriter::new(sink, sp + 8);
     let mut at = layout.arg_start;
     for i in 0..argc {
-        let len = argv.len(i, MAX_ARG_STRLEN)?;
-        if at + len as u64 > layout.arg_end {
-            return Err(Errno::EFAULT); // grew since it was measured
-        }
-        copy_string(ptrs.sink, argv, i, len, at)?;
+        let len = argv.copy_to(i, ptrs.sink, at, (layout.arg_end - at) as usize)?;
         ptrs.push(at)?;
         at += len as u64;
     }
@@ -526,16 +561,11 @@ pub fn copy_strings<S: StackSink + ?Sized, A: ArgSource + ?Sized, E: ArgSource +
     ptrs.push(0)?;
     let mut at = layout.env_start;
     for i in 0..envc {
-        let len = envp.len(i, MAX_ARG_STRLEN)?;
-        if at + len as u64 > layout.env_end {
-            return Err(Errno::EFAULT);
-        }
-        copy_string(ptrs.sink, envp, i, len, at)?;
+        let len = envp.copy_to(i, ptrs.sink, at, (layout.env_end - at) as usize)?;
         ptrs.push(at)?;
         at += len as u64;
     }
     ptrs.push(0)?;
-    ptrs.flush()?;
     sink.write(layout.execfn, filename)?;
     sink.write(top - 1, &[0])?;
     Ok(layout)
@@ -552,9 +582,8 @@ pub fn create_elf_tables<S: StackSink + ?Sized>(
     random: [u8; 16],
 ) -> Result<(), Errno> {
     sink.write(layout.random, &random)?;
-    sink.write(layout.platform, ELF_PLATFORM)?;
-    sink.write(layout.platform + ELF_PLATFORM.len() as u64, &[0])?;
-    sink.write(layout.sp, &(layout.argc as u64).to_le_bytes())?;
+    sink.write(layout.platform, ELF_PLATFORM_Z)?;
+    sink.write_u64(layout.sp, layout.argc as u64)?;
     let auxv_at = layout.sp + 8 * (1 + layout.argc as u64 + 1 + layout.envc as u64 + 1);
     let mut w = WordWriter::new(sink, auxv_at);
     for &(k, v) in auxv_in {
@@ -571,7 +600,7 @@ pub fn create_elf_tables<S: StackSink + ?Sized>(
         w.push(k)?;
         w.push(v)?;
     }
-    w.flush()
+    Ok(())
 }
 
 #[cfg(test)]
@@ -713,13 +742,13 @@ pub mod tests {
     }
 
     impl StackSink for Stack {
-        fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Errno> {
-            assert!(addr >= self.base() && addr + bytes.len() as u64 <= self.top, "{addr:#x} outside the stack");
+        fn window(&mut self, addr: u64, len: usize) -> Result<&mut [u8], Errno> {
+            let len = len.min((STACK_PAGE - addr % STACK_PAGE) as usize);
+            assert!(len > 0 && addr >= self.base() && addr + len as u64 <= self.top, "{addr:#x} outside the stack");
             let off = (addr - self.base()) as usize;
-            self.bytes[off..off + bytes.len()].copy_from_slice(bytes);
             self.writes += 1;
-            self.largest = self.largest.max(bytes.len());
-            Ok(())
+            self.largest = self.largest.max(len);
+            Ok(&mut self.bytes[off..off + len])
         }
     }
 
@@ -790,7 +819,7 @@ pub mod tests {
     }
 
     #[test]
-    fn many_arguments_go_through_a_small_buffer() {
+    fn many_arguments_are_written_a_page_at_a_time() {
         let names: Vec<std::string::String> = (0..32_000).map(|i| std::format!("a{i}")).collect();
         let argv: Vec<&[u8]> = names.iter().map(|s| s.as_bytes()).collect();
         let (st, layout) = build(0x10_0000_0000, &argv, &[], &[], [0; 16]);
@@ -798,7 +827,7 @@ pub mod tests {
         for (i, name) in names.iter().enumerate().step_by(997) {
             assert_eq!(st.string(st.word(layout.sp + 8 * (1 + i as u64))), name.as_bytes());
         }
-        assert!(st.largest <= CHUNK, "written in chunks of at most {CHUNK} bytes, not {}", st.largest);
+        assert!(st.largest <= STACK_PAGE as usize, "written a page at most at a time, not {}", st.largest);
     }
 
     /// argv with `n` strings of `len` bytes each (NUL included).

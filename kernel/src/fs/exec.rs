@@ -4,7 +4,7 @@
 //! The program comes from the file system (vfs.rs `open_exec`). Everything that can fail is done
 //! first, on a fresh address space that is not yet in use: the stack area
 //! is made and the argument and environment strings copied into it from the
-//! caller's memory a chunk at a time (Linux: `copy_strings`; no kernel
+//! caller's memory straight into its pages (Linux: `copy_strings`; no kernel
 //! buffer grows with them), the ELF and program headers read from the file,
 //! the PT_LOAD segments mapped from the file's pages (the page cache:
 //! nothing is copied but a segment's last partial page before its bss) and
@@ -18,12 +18,15 @@
 use super::binfmt_elf::{self, ArgSource, Executable, StackLayout, StackSink, PF_W, PF_X};
 use super::binfmt_script::{self, BINPRM_BUF_SIZE};
 use super::tmpfs::TmpInode;
+use super::vfs::ExecFile;
 use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
 use crate::mm::filemap::MappingRef;
-use crate::mm::mm_struct::{Access, Mm, MmStruct, STACK_SIZE, STACK_TOP, TASK_SIZE};
+use crate::mm::mm_struct::{MmStruct, STACK_SIZE, STACK_TOP, TASK_SIZE};
+use crate::mm::uaccess::{copy_from_user, get_user_u64, strnlen_user};
 use crate::mm::vma::{prot, VmaKind};
 use crate::sched::task::{current, pf};
+use crate::util::string::find_nul;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -38,34 +41,24 @@ const PAGE: u64 = 4096;
 
 /// Argument or environment strings in the calling process's memory: a
 /// NULL-terminated array of pointers (Linux: `struct user_arg_ptr`). An
-/// array pointer of 0 is an empty list, as Linux takes a NULL argv.
+/// array pointer of 0 is an empty list, as Linux takes a NULL argv. The
+/// caller's address space is the live one until exec's point of no return,
+/// so everything is read with the user-copy routines (mm/uaccess.rs), as
+/// the program's own loads would read it.
 pub struct UserArgs {
-    mm: Mm,
     array: u64,
 }
 
 impl UserArgs {
     /// The list at user address `array` of the current process.
-    pub fn new(array: u64) -> Result<Self, Errno> {
-        Ok(UserArgs { mm: crate::mm::uaccess::current_mm()?, array })
+    pub fn new(array: u64) -> Self {
+        UserArgs { array }
     }
 
     /// The user pointer to string `i`.
     fn string(&self, i: usize) -> Result<u64, Errno> {
         let at = (i as u64).checked_mul(8).and_then(|o| self.array.checked_add(o)).ok_or(Errno::EFAULT)?;
-        let mut b = [0u8; 8];
-        self.read_user(at, &mut b)?;
-        Ok(u64::from_le_bytes(b))
-    }
-
-    fn read_user(&self, addr: u64, dst: &mut [u8]) -> Result<(), Errno> {
-        let mut done = 0;
-        self.mm.access(addr, dst.len(), Access::Read, |p, n| {
-            // SAFETY: `p` points to `n` readable bytes of a user page the
-            // address-space lock keeps mapped; `dst` has room for them.
-            unsafe { core::ptr::copy_nonoverlapping(p, dst[done..].as_mut_ptr(), n) };
-            done += n;
-        })
+        get_user_u64(at)
     }
 }
 
@@ -86,34 +79,34 @@ impl ArgSource for UserArgs {
         Ok(n)
     }
 
-    /// Linux: `strnlen_user`, a page at a time, touching no page past the NUL.
+    /// Linux: `strnlen_user`, touching no page past the NUL.
     fn len(&self, i: usize, max: usize) -> Result<usize, Errno> {
-        let start = self.string(i)?;
-        let mut len = 0usize;
-        while len < max {
-            let at = start.checked_add(len as u64).ok_or(Errno::EFAULT)?;
-            let chunk = ((PAGE - at % PAGE) as usize).min(max - len);
-            let mut nul = None;
-            let mut seen = 0;
-            self.mm.access(at, chunk, Access::Read, |p, n| {
-                // SAFETY: `p` points to `n` readable bytes of a locked user page.
-                let bytes = unsafe { core::slice::from_raw_parts(p, n) };
-                if nul.is_none() {
-                    nul = bytes.iter().position(|&b| b == 0).map(|z| seen + z);
-                }
-                seen += n;
-            })?;
-            if let Some(z) = nul {
-                return Ok(len + z + 1);
-            }
-            len += chunk;
-        }
-        Err(Errno::E2BIG)
+        strnlen_user(self.string(i)?, max, Errno::E2BIG)
     }
 
     fn read(&self, i: usize, offset: usize, buf: &mut [u8]) -> Result<(), Errno> {
         let at = self.string(i)?.checked_add(offset as u64).ok_or(Errno::EFAULT)?;
-        self.read_user(at, buf)
+        copy_from_user(buf, at)
+    }
+
+    /// Linux: `strncpy_from_user` straight into the new stack, in small
+    /// pieces that stop at the NUL, so the string is read once here and
+    /// no page past its NUL is touched.
+    fn copy_to<S: StackSink + ?Sized>(&self, i: usize, sink: &mut S, at: u64, room: usize) -> Result<usize, Errno> {
+        let src = self.string(i)?;
+        let mut off = 0;
+        while off < room {
+            let from = src.checked_add(off as u64).ok_or(Errno::EFAULT)?;
+            let w = sink.window(at + off as u64, room - off)?;
+            let n = w.len().min(64).min((PAGE - from % PAGE) as usize);
+            let w = &mut w[..n];
+            copy_from_user(w, from)?;
+            if let Some(z) = find_nul(w) {
+                return Ok(off + z + 1);
+            }
+            off += n;
+        }
+        Err(Errno::EFAULT)
     }
 }
 
@@ -156,6 +149,18 @@ impl<A: ArgSource + ?Sized> ArgSource for ScriptArgs<'_, A> {
             None => self.rest.read(i - self.front.len() + self.skip, offset, buf),
         }
     }
+
+    fn copy_to<S: StackSink + ?Sized>(&self, i: usize, sink: &mut S, at: u64, room: usize) -> Result<usize, Errno> {
+        match self.front.get(i) {
+            Some(s) if s.len() < room => {
+                sink.write(at, s)?;
+                sink.write(at + s.len() as u64, &[0])?;
+                Ok(s.len() + 1)
+            }
+            Some(_) => Err(Errno::EFAULT),
+            None => self.rest.copy_to(i - self.front.len() + self.skip, sink, at, room),
+        }
+    }
 }
 
 /// A kernel copy of `s`, allocated fallibly.
@@ -170,7 +175,7 @@ fn try_copy(s: &[u8]) -> Result<Vec<u8>, Errno> {
 /// its path, and the argv strings the scripts put in front of the
 /// caller's, which replace the caller's first `skip` strings.
 struct Interpreted {
-    file: Arc<TmpInode>,
+    file: ExecFile,
     program: String,
     front: Vec<Vec<u8>>,
     skip: usize,
@@ -188,13 +193,14 @@ struct Interpreted {
 fn follow_interpreters(path: &str, filename: &str) -> Result<Interpreted, Errno> {
     let mut file = super::vfs::open_exec(path)?;
     let mut name = String::from(path);
-    let mut shown = try_copy(filename.as_bytes())?;
+    // How the next script is named in argv: made when a script is found.
+    let mut shown: Option<Vec<u8>> = None;
     let mut front: Vec<Vec<u8>> = Vec::new();
     let mut skip = 0;
     for depth in 1.. {
         let mut head = [0u8; BINPRM_BUF_SIZE];
-        let n = (file.size().min(BINPRM_BUF_SIZE as u64)) as usize;
-        file.read_exact_at(&mut head[..n], 0)?;
+        let n = (file.inode.size().min(BINPRM_BUF_SIZE as u64)) as usize;
+        file.inode.read_exact_at(&mut head[..n], 0)?;
         let interp = match binfmt_script::parse(&head) {
             None => break,
             Some(parsed) => parsed?,
@@ -219,7 +225,12 @@ fn follow_interpreters(path: &str, filename: &str) -> Result<Interpreted, Errno>
         if let Some(arg) = interp.arg {
             added.push(try_copy(arg)?);
         }
-        added.push(core::mem::replace(&mut shown, try_copy(interp.name)?));
+        let script = match shown.take() {
+            Some(s) => s,
+            None => try_copy(filename.as_bytes())?,
+        };
+        added.push(script);
+        shown = Some(try_copy(interp.name)?);
         added.append(&mut front);
         front = added;
         file = next;
@@ -231,12 +242,69 @@ fn follow_interpreters(path: &str, filename: &str) -> Result<Interpreted, Errno>
     Ok(Interpreted { file, program: name, front, skip })
 }
 
-/// The stack of the address space exec is building.
-struct NewStack<'a>(&'a MmStruct);
+/// The pages of the address space exec is building, written in place
+/// through the kernel's linear map: the page last looked up is kept, so
+/// the strings and tables, which go to a few neighbouring pages, cost one
+/// page-table lookup per page rather than one per write.
+struct NewPages<'a> {
+    mm: &'a MmStruct,
+    /// The user address of the page kept, or 1 (no page).
+    page: u64,
+    kva: *mut u8,
+}
 
-impl StackSink for NewStack<'_> {
-    fn write(&mut self, addr: u64, bytes: &[u8]) -> Result<(), Errno> {
-        self.0.exec_write(addr, bytes)
+impl<'a> NewPages<'a> {
+    fn new(mm: &'a MmStruct) -> Self {
+        NewPages { mm, page: 1, kva: core::ptr::null_mut() }
+    }
+
+    /// The kernel address of the page at `page`.
+    #[inline]
+    fn page(&mut self, page: u64) -> Result<*mut u8, Errno> {
+        if page == self.page {
+            return Ok(self.kva);
+        }
+        self.look_up(page)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn write_unaligned(&mut self, addr: u64, v: u64) -> Result<(), Errno> {
+        self.write(addr, &v.to_le_bytes())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn look_up(&mut self, page: u64) -> Result<*mut u8, Errno> {
+        self.kva = self.mm.exec_page(page)?;
+        self.page = page;
+        Ok(self.kva)
+    }
+}
+
+impl StackSink for NewPages<'_> {
+    fn window(&mut self, addr: u64, len: usize) -> Result<&mut [u8], Errno> {
+        let page = addr & !(PAGE - 1);
+        let kva = self.page(page)?;
+        let off = (addr - page) as usize;
+        let n = len.min(PAGE as usize - off);
+        // SAFETY: `kva` is the linear-map address of the page at `page` in
+        // `mm`, which nothing else can reach before exec installs it, so
+        // the page stays mapped there and nobody else writes it
+        // (MmStruct::exec_page); `off + n` is within the page.
+        Ok(unsafe { core::slice::from_raw_parts_mut(kva.add(off), n) })
+    }
+
+    #[inline]
+    fn write_u64(&mut self, addr: u64, v: u64) -> Result<(), Errno> {
+        if !addr.is_multiple_of(8) {
+            return self.write_unaligned(addr, v);
+        }
+        let page = addr & !(PAGE - 1);
+        let kva = self.page(page)?;
+        // SAFETY: as in `window`; the word is 8-byte aligned in the page.
+        unsafe { (kva.add((addr - page) as usize) as *mut u64).write(v.to_le()) };
+        Ok(())
     }
 }
 
@@ -252,7 +320,13 @@ impl StackSink for NewStack<'_> {
 /// `padzero` writes the zeroes into a private copy too), so the file's page
 /// is never changed; the whole pages of bss beyond it are anonymous
 /// memory, zeroed on demand (Linux: `set_brk`'s anonymous area).
-fn load_elf_binary(mm: &MmStruct, file: &Arc<TmpInode>, exe: &Executable, layout: &StackLayout) -> Result<u64, Errno> {
+fn load_elf_binary(
+    mm: &MmStruct,
+    pages: &mut NewPages,
+    file: &Arc<TmpInode>,
+    exe: &Executable,
+    layout: &StackLayout,
+) -> Result<u64, Errno> {
     let bias = binfmt_elf::load_bias(exe, ELF_ET_DYN_BASE);
     let mapping: MappingRef = file.clone();
     let object = crate::mm::filemap::new_object_id();
@@ -290,14 +364,13 @@ fn load_elf_binary(mm: &MmStruct, file: &Arc<TmpInode>, exe: &Executable, layout
         if file_end < end {
             mm.map_area(file_end, end - file_end, p, VmaKind::Image).map_err(overlap)?;
             if data_end > file_end {
-                // The data in the last partial page, copied; the rest of
-                // the page stays zero.
-                let mut tail = [0u8; PAGE as usize];
-                let tail = &mut tail[..(data_end - file_end) as usize];
-                file.read_exact_at(tail, load.offset + load.filesz - tail.len() as u64)?;
-                mm.exec_write(file_end, tail)?;
+                // The data in the last partial page, read straight into
+                // the new page; the rest of the page stays zero.
+                let len = (data_end - file_end) as usize;
+                let tail = pages.window(file_end, len)?;
+                file.read_exact_at(tail, load.offset + load.filesz - len as u64)?;
                 if load.flags & PF_X != 0 {
-                    mm.sync_icache(file_end, tail.len())?;
+                    crate::arch::cache::sync_icache_range(tail.as_ptr() as usize, len);
                 }
             }
         }
@@ -306,7 +379,7 @@ fn load_elf_binary(mm: &MmStruct, file: &Arc<TmpInode>, exe: &Executable, layout
     let mut random = [0u8; 16];
     crate::random::get_random_bytes(&mut random);
     let auxv = binfmt_elf::standard_auxv(exe, bias, HWCAP, super::procfs::USER_HZ);
-    binfmt_elf::create_elf_tables(&mut NewStack(mm), layout, &auxv, random)?;
+    binfmt_elf::create_elf_tables(pages, layout, &auxv, random)?;
     let mut inner = mm.lock();
     if mapped_file {
         inner.exe_object = object;
@@ -341,8 +414,9 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
     mm.map_area(STACK_TOP - STACK_SIZE, STACK_SIZE, prot::READ | prot::WRITE, VmaKind::Stack)?;
     let rlimit_stack = current().signal_struct().map_or(STACK_SIZE, |s| s.rlimit(crate::signal::RLIMIT_STACK));
     mm.lock().mmap_base = crate::mm::mm_struct::mmap_base(rlimit_stack);
+    let mut pages = NewPages::new(&mm);
     let layout = binfmt_elf::copy_strings(
-        &mut NewStack(&mm),
+        &mut pages,
         STACK_TOP,
         path.as_bytes(),
         &argv,
@@ -350,11 +424,12 @@ pub fn do_execve<A: ArgSource + ?Sized, E: ArgSource + ?Sized>(
         rlimit_stack,
         binfmt_elf::NR_STANDARD_AUXV,
     )?;
-    let exe = binfmt_elf::parse_file(file.size(), |pos, buf| file.read_exact_at(buf, pos))?;
-    let entry = load_elf_binary(&mm, &file, &exe, &layout)?;
-    drop(file);
+    let inode = &file.inode;
+    let exe = binfmt_elf::parse_file(inode.size(), |pos, buf| inode.read_exact_at(buf, pos))?;
+    let entry = load_elf_binary(&mm, &mut pages, inode, &exe, &layout)?;
     drop(front);
-    let exe_path = super::vfs::exec_file_path(&program).unwrap_or(program);
+    let exe_path = file.exe_path(program);
+    drop(file);
     mm.lock().exe = exe_path;
     let sp = layout.sp;
 

@@ -132,6 +132,14 @@ pub fn path_lookup(start: &WalkStart, path: &str, follow: bool) -> Result<PathRe
     walk(start, path, follow, &mut links)
 }
 
+/// [`path_lookup`] following a final link, and how many symbolic links
+/// the walk followed.
+pub fn path_lookup_counting_links(start: &WalkStart, path: &str) -> Result<(PathRef, u32), Errno> {
+    let mut links = 0;
+    let place = walk(start, path, true, &mut links)?;
+    Ok((place, links))
+}
+
 /// The directory that holds `path`'s last component, and that component
 /// (Linux: `filename_parentat`).
 pub fn path_parent(start: &WalkStart, path: &str) -> Result<Parent, Errno> {

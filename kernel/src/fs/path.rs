@@ -87,9 +87,46 @@ pub fn wants_directory(path: &str) -> bool {
     path.ends_with('/') || path.ends_with("/.") || path.ends_with("/..") || path == "." || path == ".."
 }
 
+/// Whether `path` is already what [`normalize`] makes of an absolute
+/// path: `/`, or `/` followed by components that are neither empty, `.`
+/// nor `..`, with no trailing slash, shorter than PATH_MAX. One pass over
+/// the bytes, no allocation.
+pub fn is_normal_absolute(path: &str) -> bool {
+    let b = path.as_bytes();
+    if b.first() != Some(&b'/') || b.len() >= PATH_MAX {
+        return false;
+    }
+    if b.len() == 1 {
+        return true;
+    }
+    let mut start = 1;
+    for i in 1..=b.len() {
+        if i == b.len() || b[i] == b'/' {
+            match &b[start..i] {
+                b"" | b"." | b".." => return false,
+                _ => start = i + 1,
+            }
+        }
+    }
+    true
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn normal_absolute_paths_are_recognised() {
+        for p in ["/", "/bin", "/bin/sh", "/a.b/..c/.d", "/tests/exit0"] {
+            assert!(is_normal_absolute(p), "{p}");
+            assert_eq!(normalize("/", p).unwrap(), p);
+        }
+        for p in ["", "bin", "//", "/bin/", "/bin//sh", "/./a", "/a/.", "/a/..", "/../a", "./a"] {
+            assert!(!is_normal_absolute(p), "{p}");
+        }
+        let long = "/a".repeat(PATH_MAX / 2);
+        assert!(!is_normal_absolute(&long), "PATH_MAX is normalize's ENAMETOOLONG");
+    }
 
     #[test]
     fn joins_and_resolves_dots() {

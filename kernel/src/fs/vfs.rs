@@ -113,49 +113,68 @@ pub fn open(start: &WalkStart, name: &str, open_flags: u32, perm: u32, umask: u3
     Ok(File::with_path(ops, open_flags, place))
 }
 
-/// The program at `path` (absolute), for execve, which maps its pages
+/// A program [`open_exec`] found: its file, and how to name it.
+pub struct ExecFile {
+    pub inode: Arc<TmpInode>,
+    /// Where the walk ended and the root it started from, if it followed
+    /// a symbolic link or ended outside tmpfs: only then may the file's
+    /// name differ from the one walked.
+    linked: Option<(PathRef, PathRef)>,
+}
+
+impl ExecFile {
+    /// The name of the file an `execve` of `path` runs, symbolic links resolved: what
+    /// /proc/<pid>/exe reads (Linux: the `d_path` of `mm->exe_file`), `/bin/busybox` for a run of
+    /// `/bin/ash`. A run of `/proc/self/exe` so names the program itself, not the link, and a second
+    /// run of it from there finds the program again instead of looping. A walk of the absolute,
+    /// normalised `path` through tmpfs that followed no link ended at `path` itself, so that is its
+    /// name, and no walk back up is made; `path` is also the answer where the name cannot be made.
+    pub fn exe_path(&self, path: String) -> String {
+        match &self.linked {
+            Some((place, root)) => namei::d_path(place, root).unwrap_or(path),
+            None => path,
+        }
+    }
+}
+
+/// The program at `path` (absolute, normalised), for execve, which maps its pages
 /// from the file (Linux: `do_open_execat`): EACCES for anything but a
 /// regular file with an execute bit. A file of another file system (vfat
 /// on the SD card) is read whole into a nameless tmpfs file, whose pages
 /// exec maps instead (departure: Linux maps any file system's page cache).
-pub fn open_exec(path: &str) -> Result<Arc<TmpInode>, Errno> {
+pub fn open_exec(path: &str) -> Result<ExecFile, Errno> {
     let root = namespace::root();
     let start = WalkStart { root: root.clone(), dir: root };
-    let place = namei::path_lookup(&start, path, true)?;
+    let (place, links) = namei::path_lookup_counting_links(&start, path)?;
     let st = place.inode.getattr();
     if st.mode & mode::S_IFMT != mode::S_IFREG || st.mode & 0o111 == 0 {
         return Err(Errno::EACCES);
     }
-    if let Ok(inode) = place.inode.clone().as_any_arc().downcast::<TmpInode>() {
-        return Ok(inode);
-    }
-    let size = u64::try_from(st.size).map_err(|_| Errno::ENOEXEC)?;
-    let file = place.inode.clone().open(String::from(path), flags::O_RDONLY)?;
-    let copy = super::tmpfs::shmem_file(0)?;
-    let mut chunk = alloc::vec::Vec::new();
-    chunk.try_reserve_exact(64 * 1024).map_err(|_| Errno::ENOMEM)?;
-    chunk.resize(64 * 1024, 0);
-    let mut done = 0;
-    while done < size {
-        let n = match file.read(&mut chunk, done, false)? {
-            0 => break,
-            n => n,
-        };
-        copy.append_bytes(&chunk[..n])?;
-        done += n as u64;
-    }
-    Ok(copy)
-}
-
-/// The name of the file an `execve` of `path` runs, symbolic links resolved: what
-/// /proc/<pid>/exe reads (Linux: the `d_path` of `mm->exe_file`), `/bin/busybox` for a run of
-/// `/bin/ash`. A run of `/proc/self/exe` so names the program itself, not the link, and a second
-/// run of it from there finds the program again instead of looping.
-pub fn exec_file_path(path: &str) -> Result<String, Errno> {
-    let root = namespace::root();
-    let start = WalkStart { root: root.clone(), dir: root.clone() };
-    let place = namei::path_lookup(&start, path, true)?;
-    namei::d_path(&place, &root)
+    let (inode, tmpfs) = match place.inode.clone().as_any_arc().downcast::<TmpInode>() {
+        Ok(inode) => (inode, true),
+        Err(_) => {
+            let size = u64::try_from(st.size).map_err(|_| Errno::ENOEXEC)?;
+            let file = place.inode.clone().open(String::from(path), flags::O_RDONLY)?;
+            let copy = super::tmpfs::shmem_file(0)?;
+            let mut chunk = alloc::vec::Vec::new();
+            chunk.try_reserve_exact(64 * 1024).map_err(|_| Errno::ENOMEM)?;
+            chunk.resize(64 * 1024, 0);
+            let mut done = 0;
+            while done < size {
+                let n = match file.read(&mut chunk, done, false)? {
+                    0 => break,
+                    n => n,
+                };
+                copy.append_bytes(&chunk[..n])?;
+                done += n as u64;
+            }
+            (copy, false)
+        }
+    };
+    // Another file system may spell a name otherwise than it was looked up
+    // (vfat ignores case): its files are named by the walk back up.
+    let linked = (links > 0 || !tmpfs).then_some((place, start.root));
+    Ok(ExecFile { inode, linked })
 }
 
 /// `mkdir` (Linux: `do_mkdirat`).

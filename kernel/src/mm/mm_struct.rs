@@ -17,7 +17,7 @@
 //! Locking: `inner` (the VMAs and the page tables) is one IRQ-safe spinlock
 //! per address space, taken by faults (the program's own, and those of the
 //! kernel's LDTR/STTR user copies, mm/uaccess.rs), by the accessors of
-//! another address space (`write_user`, exec's `exec_write`) and by
+//! another address space (`write_user`, exec's `exec_page`) and by
 //! mmap/munmap/mprotect/brk; it nests inside no scheduler lock. Under it the
 //! heap (VMA nodes, copied strings), the slab caches and the frame allocator
 //! may be taken; fork holds the parent's while it fills the fresh child's,
@@ -573,25 +573,53 @@ impl MmStruct {
         let mut at = addr;
         while at < end {
             let chunk = ((at | (PAGE - 1)) + 1).min(end) - at;
-            let inner = self.inner.lock();
-            let pa = match self.translate_locked(&inner, at, access) {
-                Ok(pa) => pa,
-                Err(Errno::ENOMEM) => {
-                    // No page for the fault: without the lock, the OOM
-                    // killer makes room, and the page is tried again.
-                    drop(inner);
-                    if super::oom_kill::out_of_memory() {
-                        continue;
-                    }
-                    return Err(Errno::ENOMEM);
-                }
-                Err(e) => return Err(e),
-            };
+            let (inner, pa) = self.page_locked(at, access)?;
             f(phys_to_virt(pa) as *mut u8, chunk as usize);
             drop(inner);
             at += chunk;
         }
         Ok(())
+    }
+
+    /// [`Self::translate_locked`] for `addr`, taking the lock, and
+    /// retrying after the OOM killer made room where a page was missing;
+    /// the lock comes back held.
+    fn page_locked(
+        &self,
+        addr: u64,
+        access: Access,
+    ) -> Result<(crate::sync::IrqSpinLockGuard<'_, MmInner>, u64), Errno> {
+        loop {
+            let inner = self.inner.lock();
+            match self.translate_locked(&inner, addr, access) {
+                Ok(pa) => return Ok((inner, pa)),
+                Err(Errno::ENOMEM) => {
+                    // No page for the fault: without the lock, the OOM
+                    // killer makes room, and the page is tried again.
+                    drop(inner);
+                    if !super::oom_kill::out_of_memory() {
+                        return Err(Errno::ENOMEM);
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The kernel (linear-map) address of the page at `page` (page
+    /// aligned) of the new address space exec is building, faulted in as
+    /// a read would be (an anonymous area's page is a fresh zeroed page of
+    /// its own), for exec to write the stack and a segment's last partial
+    /// page whatever the areas' permissions. The address stays good for the
+    /// address space's life while exec alone holds it: nothing else can
+    /// reach it to unmap the page, and exec maps no area over one it wrote.
+    pub fn exec_page(&self, page: u64) -> Result<*mut u8, Errno> {
+        if page >= TASK_SIZE {
+            return Err(Errno::EFAULT);
+        }
+        let (inner, pa) = self.page_locked(page, Access::Read)?;
+        drop(inner);
+        Ok(phys_to_virt(pa) as *mut u8)
     }
 
     /// The physical address for `addr` if it is mapped with the permission
@@ -1076,33 +1104,17 @@ impl MmStruct {
         }
     }
 
-    /// Copies `data` into the new address space exec is building, whatever
-    /// the areas' permissions (read-only text included): its pages are
-    /// private to it, nothing else runs in it yet.
-    pub fn exec_write(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        self.copy_in(addr, data, Access::Read)
-    }
-
     /// Writes `data` to user memory as the process itself would (breaking
     /// copy-on-write sharing, EFAULT where it may not write): for the
     /// kernel's writes into another task's view, such as the TID words of
     /// clone and exit.
     pub fn write_user(&self, addr: u64, data: &[u8]) -> Result<(), Errno> {
-        self.copy_in(addr, data, Access::Write)
-    }
-
-    fn copy_in(&self, addr: u64, data: &[u8], access: Access) -> Result<(), Errno> {
         let mut done = 0;
-        self.access(addr, data.len(), access, |dst, n| {
+        self.access(addr, data.len(), Access::Write, |dst, n| {
             // SAFETY: `dst` points to `n` bytes of a mapped user page.
             unsafe { core::ptr::copy_nonoverlapping(data[done..].as_ptr(), dst, n) };
             done += n;
         })
-    }
-
-    /// Makes code written by [`Self::exec_write`] visible to instruction fetch.
-    pub fn sync_icache(&self, addr: u64, len: usize) -> Result<(), Errno> {
-        self.access(addr, len, Access::Read, |p, n| crate::arch::cache::sync_icache_range(p as usize, n))
     }
 
     /// Total size of the areas, bytes (VmSize).

@@ -14,6 +14,7 @@ use super::mm_struct::Mm;
 use crate::arch::uaccess::{raw_copy_from_user, raw_copy_to_user};
 use crate::errno::Errno;
 use crate::sched::task::current;
+use crate::util::string::find_nul;
 use alloc::vec::Vec;
 
 /// The current task's address space (`EFAULT` for kernel threads).
@@ -61,6 +62,25 @@ pub fn put_user_u32(addr: u64, v: u32) -> Result<(), Errno> {
     copy_to_user(addr, &v.to_le_bytes())
 }
 
+/// The length of the NUL-terminated user string at `addr`, its NUL
+/// included; `too_long` when there is no NUL in its first `max` bytes
+/// (Linux: `strnlen_user`, which returns 0 for the error instead). No
+/// page past the one holding the NUL is touched.
+pub fn strnlen_user(addr: u64, max: usize, too_long: Errno) -> Result<usize, Errno> {
+    let mut chunk = [0u8; 64];
+    let mut len = 0usize;
+    while len < max {
+        let at = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
+        let n = ((((at | 0xfff) + 1) - at) as usize).min(chunk.len()).min(max - len);
+        copy_from_user(&mut chunk[..n], at)?;
+        if let Some(z) = find_nul(&chunk[..n]) {
+            return Ok(len + z + 1);
+        }
+        len += n;
+    }
+    Err(too_long)
+}
+
 /// A NUL-terminated string from user memory, without the NUL; `too_long`
 /// when it has `max` bytes or more (Linux: `strncpy_from_user`).
 pub fn strndup_user(addr: u64, max: usize, too_long: Errno) -> Result<Vec<u8>, Errno> {
@@ -72,7 +92,7 @@ pub fn strndup_user(addr: u64, max: usize, too_long: Errno) -> Result<Vec<u8>, E
         // needlessly (the string may end just before it).
         let n = ((((at | 0xfff) + 1) - at) as usize).min(chunk.len());
         copy_from_user(&mut chunk[..n], at)?;
-        let (bytes, found) = match chunk[..n].iter().position(|&b| b == 0) {
+        let (bytes, found) = match find_nul(&chunk[..n]) {
             Some(i) => (&chunk[..i], true),
             None => (&chunk[..n], false),
         };

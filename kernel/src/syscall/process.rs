@@ -220,16 +220,23 @@ fn with_process(pid: i32, f: impl FnOnce(TaskRef) -> SysResult) -> SysResult {
 
 fn sys_execve(pathname: u64, argv: u64, envp: u64, frame: &mut TrapFrame) -> SysResult {
     let name = uaccess::get_path(pathname)?;
-    let path = super::fs::resolve_at(crate::fs::vfs::AT_FDCWD, &name)?;
-    let argv = crate::fs::exec::UserArgs::new(argv)?;
-    let envp = crate::fs::exec::UserArgs::new(envp)?;
+    // A name that is already absolute and normal is the path itself.
+    let resolved = match crate::fs::path::is_normal_absolute(&name) {
+        true => None,
+        false => Some(super::fs::resolve_at(crate::fs::vfs::AT_FDCWD, &name)?),
+    };
+    let path = resolved.as_deref().unwrap_or(&name);
+    let argv = crate::fs::exec::UserArgs::new(argv);
+    let envp = crate::fs::exec::UserArgs::new(envp);
     let old_tid = current().pid();
     let old_comm = current().comm();
-    crate::fs::exec::do_execve(&path, &name, &argv, &envp, frame)?;
-    if old_comm.as_str() != current().comm().as_str() {
-        crate::trace::task_rename(old_comm.as_str(), current().comm().as_str());
+    crate::fs::exec::do_execve(path, &name, &argv, &envp, frame)?;
+    // The names compared as bytes: made text only for the event.
+    let new_comm = current().comm();
+    if old_comm.0 != new_comm.0 {
+        crate::trace::task_rename(old_comm.as_str(), new_comm.as_str());
     }
-    crate::trace::sched_process_exec(&path, old_tid);
+    crate::trace::sched_process_exec(path, old_tid);
     // Exec'd: a parent's setpgid on it now fails with EACCES (Linux clears
     // PF_FORKNOEXEC in begin_new_exec), and it is dumpable again.
     let me = current();

@@ -185,7 +185,10 @@ pub struct TaskStruct {
     pub fpsimd: UnsafeCell<FpState>,
     /// Written by the task itself on system-call entry.
     pub user_regs: UnsafeCell<UserRegs>,
-    /// Open files, shared under CLONE_FILES (Linux: `files`).
+    /// Open files, shared under CLONE_FILES (Linux: `files`). Replaced
+    /// only by the task itself (and by fork, in a child that has not run
+    /// yet), under the lock: the task reads its own without it
+    /// ([`with_current_files`]).
     pub files: IrqSpinLock<Option<Arc<FilesStruct>>>,
     /// Current directory, shared under CLONE_FS (Linux: `fs`).
     pub fs: IrqSpinLock<Option<Arc<FsStruct>>>,
@@ -556,6 +559,19 @@ pub fn current() -> TaskRef {
     unsafe { core::arch::asm!("mrs {}, tpidr_el1", out(reg) p, options(nomem, nostack, preserves_flags)) };
     // SAFETY: TPIDR_EL1 always holds a live task (see above).
     unsafe { TaskRef::from_ptr(p) }
+}
+
+/// Runs `f` with the current task's fd table (`None` once exit has taken
+/// it), read without the `files` lock and without a reference of its own
+/// (Linux: `current->files` in `fdget`): only the task itself replaces its
+/// table, so nothing changes it meanwhile, provided `f` does not (unshare,
+/// exec and exit are never called from such a lookup).
+pub fn with_current_files<R>(f: impl FnOnce(Option<&FilesStruct>) -> R) -> R {
+    let me = current();
+    // SAFETY: `files` is written only by its own task (see the field), which
+    // is running `f` and does not replace its table in it (above).
+    let files = unsafe { me.files.get_unlocked() };
+    f(files.as_deref())
 }
 
 /// Makes `task` this CPU's `current`.

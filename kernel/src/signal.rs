@@ -986,6 +986,13 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
         if crate::sched::core::need_resched() {
             crate::sched::core::schedule();
         }
+        // A clear tif::SIGPENDING: nothing queued, no group stop, no trap
+        // (sched::task::signal_pending says why the flag is sure), so the
+        // look below would find nothing. The common way here, a
+        // preemption, then costs one load.
+        if me.thread_flags.load(Ordering::SeqCst) & tif::WORK_MASK == 0 {
+            break;
+        }
         if let Some(s) = me.signal_struct() {
             if crate::ptrace::group_stop_pending(me, &s) && !fatal_signal_pending(me) {
                 if crate::ptrace::is_traced(me) {

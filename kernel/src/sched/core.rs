@@ -273,7 +273,8 @@ fn __schedule(preempt: bool) {
     let mut voluntary = false;
     if !is_idle {
         if prev_state != state::TASK_RUNNING && !preempt {
-            let cut_short = (prev_state & state::TASK_INTERRUPTIBLE != 0 && crate::signal::task_signal_pending(prev))
+            // `prev` is the current task: signal_pending's flag test first.
+            let cut_short = (prev_state & state::TASK_INTERRUPTIBLE != 0 && super::task::signal_pending())
                 || (prev_state & state::TASK_WAKEKILL != 0 && crate::signal::fatal_signal_pending(prev));
             if cut_short {
                 // A signal is pending that ends this sleep: it is cut short

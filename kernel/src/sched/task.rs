@@ -618,8 +618,17 @@ pub fn set_task_state(task: TaskRef, new: u32) {
 
 /// Whether a signal the current task does not block is pending (Linux:
 /// `signal_pending`).
+///
+/// The task's `tif::SIGPENDING` flag answers "no" alone, as Linux's flag
+/// does: whoever queues a signal for a task or its group, or a trap, sets
+/// the flag after queueing, and only the task itself clears it, on its way
+/// to user mode, where it sets it again if anything at all is still queued.
+/// So while the task is in the kernel a clear flag means nothing is
+/// pending; a set one may be stale (a blocked signal, one another thread
+/// took), and the queues decide.
 pub fn signal_pending() -> bool {
-    crate::signal::task_signal_pending(current())
+    let me = current();
+    me.thread_flags.load(Ordering::SeqCst) & tif::SIGPENDING != 0 && crate::signal::task_signal_pending(me)
 }
 
 /// Protects the task list and the process tree (Linux: `tasklist_lock`).

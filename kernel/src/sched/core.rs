@@ -396,13 +396,20 @@ fn select_task_rq(p: TaskRef) -> usize {
     let allowed = p.cpus_allowed.load(Ordering::Relaxed);
     let online = |c: usize| allowed & (1 << c) != 0 && cpu_rq(c).ready.load(Ordering::Acquire);
     let prev = p.cpu.load(Ordering::Relaxed);
-    if online(prev) && cpu_rq(prev).nr_running.load(Ordering::Relaxed) == 0 {
+    if online(prev) && (allowed.is_power_of_two() || cpu_rq(prev).nr_running.load(Ordering::Relaxed) == 0) {
+        // Its previous CPU, idle or the only one it may use (Linux: a
+        // task with one allowed CPU skips select_task_rq).
         return prev;
     }
-    (0..NR_CPUS)
-        .filter(|&c| online(c))
-        .min_by_key(|&c| (cpu_rq(c).nr_running.load(Ordering::Relaxed), c != prev))
-        .unwrap_or_else(|| allowed.trailing_zeros() as usize % NR_CPUS)
+    // The least loaded, ties to the previous CPU, then the lowest.
+    let mut best = None;
+    for c in (0..NR_CPUS).filter(|&c| online(c)) {
+        let key = (cpu_rq(c).nr_running.load(Ordering::Relaxed), c != prev);
+        if best.is_none_or(|(_, k)| key < k) {
+            best = Some((c, key));
+        }
+    }
+    best.map_or_else(|| allowed.trailing_zeros() as usize % NR_CPUS, |(c, _)| c)
 }
 
 /// Queues a runnable task that is on no run queue on an allowed CPU, and

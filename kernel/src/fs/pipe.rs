@@ -272,10 +272,17 @@ impl PipeEnd {
                     let [first, second] = r.data(n);
                     buf.put(0, first)?;
                     buf.put(first.len(), second)?;
+                    // Writers wait only for room of up to PIPE_BUF bytes
+                    // (and pollers for POLLOUT, room of PIPE_BUF): with as
+                    // much room before, none waits for this room (Linux
+                    // wakes writers only when the pipe was full).
+                    let writers_may_wait = r.capacity() - r.len < PIPE_BUF;
                     r.head = (r.head + n) % r.capacity();
                     r.len -= n;
                     drop(r);
-                    p.wr_wait.wake_up();
+                    if writers_may_wait {
+                        p.wr_wait.wake_up();
+                    }
                     return Ok(n);
                 }
                 if r.writers == 0 {
@@ -318,10 +325,15 @@ impl PipeEnd {
                     if let Err(e) = copied {
                         return if done > 0 { Ok(done) } else { Err(e) };
                     }
+                    // Readers (and pollers for POLLIN) wait only while
+                    // the pipe is empty (Linux: `was_empty`).
+                    let was_empty = r.len == 0;
                     r.len += n;
                     done += n;
                     drop(r);
-                    p.rd_wait.wake_up();
+                    if was_empty {
+                        p.rd_wait.wake_up();
+                    }
                     continue;
                 }
             }

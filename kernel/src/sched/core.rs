@@ -163,11 +163,17 @@ fn se(task: TaskRef) -> &'static mut super::fair::SchedEntity {
 /// Charges the running task for the time since it was last charged (Linux:
 /// `update_curr`).
 fn update_curr(rq: &Rq, inner: &mut RqInner) {
+    update_curr_at(rq, inner, now());
+}
+
+/// [`update_curr`] up to `clock`, a reading of [`now`] that the caller
+/// uses again (Linux: `rq_clock`, read once per `__schedule`).
+fn update_curr_at(rq: &Rq, inner: &mut RqInner, clock: u64) {
     let Some(curr) = inner.curr else { return };
     if Some(curr) == inner.idle {
         return;
     }
-    let delta = se(curr).account(now());
+    let delta = se(curr).account(clock);
     curr.sum_exec_runtime.store(se(curr).sum_exec_runtime, Ordering::Relaxed);
     rq.busy_ns.fetch_add(delta, Ordering::Relaxed);
     inner.cfs.update_min_vruntime(Some(se(curr)));
@@ -268,7 +274,9 @@ fn __schedule(preempt: bool) {
     let prev = current();
     let is_idle = prev.has_flag(pf::PF_IDLE);
     let prev_state = prev.state.load(Ordering::Relaxed);
-    update_curr(rq, inner);
+    // One clock reading: prev's runtime ends where next's begins.
+    let clock = now();
+    update_curr_at(rq, inner, clock);
 
     let mut voluntary = false;
     if !is_idle {
@@ -303,7 +311,7 @@ fn __schedule(preempt: bool) {
     if next != prev {
         crate::trace::sched_switch(prev, next, prev_state);
         let next_se = se(next);
-        next_se.exec_start = now();
+        next_se.exec_start = clock;
         next_se.prev_sum_exec_runtime = next_se.sum_exec_runtime;
         inner.curr = Some(next);
         rq.nr_switches.fetch_add(1, Ordering::Relaxed);
@@ -320,7 +328,7 @@ fn __schedule(preempt: bool) {
         finish_task_switch(prev);
     } else {
         if is_idle || prev.on_rq.load(Ordering::Relaxed) {
-            se(prev).exec_start = now();
+            se(prev).exec_start = clock;
         }
         rq.lock.unlock();
     }

@@ -76,6 +76,9 @@ enum Buffer<'a> {
 impl Buffer<'_> {
     /// Copies `src` to offset `at`; EFAULT for a user buffer that faults.
     fn put(&mut self, at: usize, src: &[u8]) -> Result<(), Errno> {
+        if src.is_empty() {
+            return Ok(()); // the second piece of a ring that did not wrap
+        }
         match self {
             Buffer::Kernel(b) => {
                 b[at..at + src.len()].copy_from_slice(src);
@@ -98,6 +101,9 @@ enum Source<'a> {
 impl Source<'_> {
     /// Fills `dst` from offset `at`; EFAULT for a user buffer that faults.
     fn get(&self, at: usize, dst: &mut [u8]) -> Result<(), Errno> {
+        if dst.is_empty() {
+            return Ok(()); // the second piece of a ring that did not wrap
+        }
         match self {
             Source::Kernel(b) => {
                 dst.copy_from_slice(&b[at..at + dst.len()]);

@@ -1000,6 +1000,14 @@ fn do_signal_stop(t: TaskRef, sig: i32, cont_seq: u64) {
         s.notify.store(notify::STOPPED, Ordering::SeqCst);
         // The other threads stop on their way back to user mode.
         for_each_thread(t, |th| th.set_thread_flag(tif::SIGPENDING));
+        if !crate::ptrace::is_traced(t) {
+            // Stopped before the parent hears of it, so that a parent that
+            // looks (/proc/<pid>/stat) right after its wait4 sees T (Linux:
+            // set_special_state(TASK_STOPPED) before the notification). A
+            // wake-up meanwhile makes it running again, and stop_current
+            // looks at the group before it sleeps.
+            crate::sched::task::set_current_state(state::__TASK_STOPPED);
+        }
         notify_parent_cldstop(t, CLD_STOPPED, sig);
     }
     if crate::ptrace::is_traced(t) {
@@ -1064,6 +1072,13 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
     loop {
         if crate::sched::core::need_resched() {
             crate::sched::core::schedule();
+        }
+        // A clear tif::SIGPENDING: nothing queued, no group stop, no trap
+        // (sched::task::signal_pending says why the flag is sure), so the
+        // look below would find nothing. The common way here, a
+        // preemption, then costs one load.
+        if me.thread_flags.load(Ordering::SeqCst) & tif::WORK_MASK == 0 {
+            break;
         }
         if let Some(s) = me.signal_struct() {
             if crate::ptrace::group_stop_pending(me, &s) && !fatal_signal_pending(me) {

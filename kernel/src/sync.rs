@@ -22,19 +22,32 @@ use core::ops::{Deref, DerefMut};
 
 /// A spinlock that masks IRQs on this core while held.
 pub struct IrqSpinLock<T: ?Sized> {
-    inner: spin::Mutex<T>,
+    inner: spin::mutex::SpinMutex<T>,
 }
 
 /// Holds an [`IrqSpinLock`]; dropping it unlocks and restores the IRQ mask.
 pub struct IrqSpinLockGuard<'a, T: ?Sized> {
-    guard: ManuallyDrop<spin::MutexGuard<'a, T>>,
+    guard: ManuallyDrop<spin::mutex::SpinMutexGuard<'a, T>>,
     flags: IrqFlags,
 }
 
 impl<T> IrqSpinLock<T> {
     /// A new unlocked lock around `value`.
     pub const fn new(value: T) -> Self {
-        IrqSpinLock { inner: spin::Mutex::new(value) }
+        IrqSpinLock { inner: spin::mutex::SpinMutex::new(value) }
+    }
+
+    /// The data, read without the lock, for data with one writer that reads
+    /// it without the lock while others read it under the lock (a task's own
+    /// `files`, which only the task replaces: Linux's `current->files`).
+    ///
+    /// # Safety
+    /// Nothing may change the data while the reference lives: the caller is
+    /// its only writer (and writes it under the lock).
+    pub unsafe fn get_unlocked(&self) -> &T {
+        // SAFETY: the caller's contract: no write while the reference
+        // lives, and reads under the lock are only reads.
+        unsafe { &*self.inner.as_mut_ptr() }
     }
 }
 

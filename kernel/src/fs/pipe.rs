@@ -76,6 +76,9 @@ enum Buffer<'a> {
 impl Buffer<'_> {
     /// Copies `src` to offset `at`; EFAULT for a user buffer that faults.
     fn put(&mut self, at: usize, src: &[u8]) -> Result<(), Errno> {
+        if src.is_empty() {
+            return Ok(()); // the second piece of a ring that did not wrap
+        }
         match self {
             Buffer::Kernel(b) => {
                 b[at..at + src.len()].copy_from_slice(src);
@@ -98,6 +101,9 @@ enum Source<'a> {
 impl Source<'_> {
     /// Fills `dst` from offset `at`; EFAULT for a user buffer that faults.
     fn get(&self, at: usize, dst: &mut [u8]) -> Result<(), Errno> {
+        if dst.is_empty() {
+            return Ok(()); // the second piece of a ring that did not wrap
+        }
         match self {
             Source::Kernel(b) => {
                 dst.copy_from_slice(&b[at..at + dst.len()]);
@@ -272,10 +278,17 @@ impl PipeEnd {
                     let [first, second] = r.data(n);
                     buf.put(0, first)?;
                     buf.put(first.len(), second)?;
+                    // Writers wait only for room of up to PIPE_BUF bytes
+                    // (and pollers for POLLOUT, room of PIPE_BUF): with as
+                    // much room before, none waits for this room (Linux
+                    // wakes writers only when the pipe was full).
+                    let writers_may_wait = r.capacity() - r.len < PIPE_BUF;
                     r.head = (r.head + n) % r.capacity();
                     r.len -= n;
                     drop(r);
-                    p.wr_wait.wake_up();
+                    if writers_may_wait {
+                        p.wr_wait.wake_up();
+                    }
                     return Ok(n);
                 }
                 if r.writers == 0 {
@@ -318,10 +331,15 @@ impl PipeEnd {
                     if let Err(e) = copied {
                         return if done > 0 { Ok(done) } else { Err(e) };
                     }
+                    // Readers (and pollers for POLLIN) wait only while
+                    // the pipe is empty (Linux: `was_empty`).
+                    let was_empty = r.len == 0;
                     r.len += n;
                     done += n;
                     drop(r);
-                    p.rd_wait.wake_up();
+                    if was_empty {
+                        p.rd_wait.wake_up();
+                    }
                     continue;
                 }
             }

@@ -163,11 +163,17 @@ fn se(task: TaskRef) -> &'static mut super::fair::SchedEntity {
 /// Charges the running task for the time since it was last charged (Linux:
 /// `update_curr`).
 fn update_curr(rq: &Rq, inner: &mut RqInner) {
+    update_curr_at(rq, inner, now());
+}
+
+/// [`update_curr`] up to `clock`, a reading of [`now`] that the caller
+/// uses again (Linux: `rq_clock`, read once per `__schedule`).
+fn update_curr_at(rq: &Rq, inner: &mut RqInner, clock: u64) {
     let Some(curr) = inner.curr else { return };
     if Some(curr) == inner.idle {
         return;
     }
-    let delta = se(curr).account(now());
+    let delta = se(curr).account(clock);
     curr.sum_exec_runtime.store(se(curr).sum_exec_runtime, Ordering::Relaxed);
     rq.busy_ns.fetch_add(delta, Ordering::Relaxed);
     inner.cfs.update_min_vruntime(Some(se(curr)));
@@ -268,12 +274,15 @@ fn __schedule(preempt: bool) {
     let prev = current();
     let is_idle = prev.has_flag(pf::PF_IDLE);
     let prev_state = prev.state.load(Ordering::Relaxed);
-    update_curr(rq, inner);
+    // One clock reading: prev's runtime ends where next's begins.
+    let clock = now();
+    update_curr_at(rq, inner, clock);
 
     let mut voluntary = false;
     if !is_idle {
         if prev_state != state::TASK_RUNNING && !preempt {
-            let cut_short = (prev_state & state::TASK_INTERRUPTIBLE != 0 && crate::signal::task_signal_pending(prev))
+            // `prev` is the current task: signal_pending's flag test first.
+            let cut_short = (prev_state & state::TASK_INTERRUPTIBLE != 0 && super::task::signal_pending())
                 || (prev_state & state::TASK_WAKEKILL != 0 && crate::signal::fatal_signal_pending(prev));
             if cut_short {
                 // A signal is pending that ends this sleep: it is cut short
@@ -302,7 +311,7 @@ fn __schedule(preempt: bool) {
     if next != prev {
         crate::trace::sched_switch(prev, next, prev_state);
         let next_se = se(next);
-        next_se.exec_start = now();
+        next_se.exec_start = clock;
         next_se.prev_sum_exec_runtime = next_se.sum_exec_runtime;
         inner.curr = Some(next);
         rq.nr_switches.fetch_add(1, Ordering::Relaxed);
@@ -319,7 +328,7 @@ fn __schedule(preempt: bool) {
         finish_task_switch(prev);
     } else {
         if is_idle || prev.on_rq.load(Ordering::Relaxed) {
-            se(prev).exec_start = now();
+            se(prev).exec_start = clock;
         }
         rq.lock.unlock();
     }
@@ -395,13 +404,20 @@ fn select_task_rq(p: TaskRef) -> usize {
     let allowed = p.cpus_allowed.load(Ordering::Relaxed);
     let online = |c: usize| allowed & (1 << c) != 0 && cpu_rq(c).ready.load(Ordering::Acquire);
     let prev = p.cpu.load(Ordering::Relaxed);
-    if online(prev) && cpu_rq(prev).nr_running.load(Ordering::Relaxed) == 0 {
+    if online(prev) && (allowed.is_power_of_two() || cpu_rq(prev).nr_running.load(Ordering::Relaxed) == 0) {
+        // Its previous CPU, idle or the only one it may use (Linux: a
+        // task with one allowed CPU skips select_task_rq).
         return prev;
     }
-    (0..NR_CPUS)
-        .filter(|&c| online(c))
-        .min_by_key(|&c| (cpu_rq(c).nr_running.load(Ordering::Relaxed), c != prev))
-        .unwrap_or_else(|| allowed.trailing_zeros() as usize % NR_CPUS)
+    // The least loaded, ties to the previous CPU, then the lowest.
+    let mut best = None;
+    for c in (0..NR_CPUS).filter(|&c| online(c)) {
+        let key = (cpu_rq(c).nr_running.load(Ordering::Relaxed), c != prev);
+        if best.is_none_or(|(_, k)| key < k) {
+            best = Some((c, key));
+        }
+    }
+    best.map_or_else(|| allowed.trailing_zeros() as usize % NR_CPUS, |(c, _)| c)
 }
 
 /// Queues a runnable task that is on no run queue on an allowed CPU, and

@@ -64,13 +64,25 @@ pub const fn nice_to_weight(nice: i32) -> u64 {
     SCHED_PRIO_TO_WEIGHT[(clamp_nice(nice) - MIN_NICE) as usize] as u64
 }
 
+/// `a * b / c` rounded down, in 64 bits whenever the product fits (the
+/// CPU's divide instruction), else in 128 (a library call of some hundred
+/// instructions): the scheduler's products of a time and a weight fit
+/// unless the time is months long.
+const fn mul_div(a: u64, b: u64, c: u64) -> u64 {
+    match a.checked_mul(b) {
+        Some(product) => product / c,
+        None => ((a as u128 * b as u128) / c as u128) as u64,
+    }
+}
+
 /// Virtual runtime for `delta_ns` of real runtime at `weight` (Linux:
-/// `calc_delta_fair`).
+/// `calc_delta_fair`). Exact, where Linux multiplies by a precomputed
+/// inverse of the weight and shifts.
 pub const fn calc_delta_fair(delta_ns: u64, weight: u64) -> u64 {
     if weight == NICE_0_LOAD {
         delta_ns
     } else {
-        ((delta_ns as u128 * NICE_0_LOAD as u128) / weight as u128) as u64
+        mul_div(delta_ns, NICE_0_LOAD, weight)
     }
 }
 
@@ -90,7 +102,7 @@ pub const fn sched_slice(nr_running: u64, weight: u64, total_weight: u64) -> u64
     if total_weight == 0 {
         period
     } else {
-        ((period as u128 * weight as u128) / total_weight as u128) as u64
+        mul_div(period, weight, total_weight)
     }
 }
 
@@ -571,6 +583,40 @@ mod tests {
         assert_eq!(nice_to_weight(99), 15, "clamped");
         assert_eq!(calc_delta_fair(1_000_000, 1024), 1_000_000);
         assert_eq!(calc_delta_fair(1_000_000, 2048), 500_000);
+    }
+
+    /// The 64-bit paths of the weight arithmetic against the 128-bit
+    /// quotients they stand for, at every weight of the nice table and
+    /// at the edges of the 64-bit product.
+    #[test]
+    fn weight_arithmetic_is_the_exact_quotient() {
+        let exact = |a: u64, b: u64, c: u64| ((a as u128 * b as u128) / c as u128) as u64;
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let edge = u64::MAX / NICE_0_LOAD;
+        for &w in SCHED_PRIO_TO_WEIGHT.iter() {
+            let w = w as u64;
+            for d in [0, 1, w - 1, w, 999_999, 1_000_000, edge - 1, edge, edge + 1, u64::MAX / 2, u64::MAX] {
+                assert_eq!(calc_delta_fair(d, w), exact(d, NICE_0_LOAD, w), "delta {d} at weight {w}");
+            }
+            for _ in 0..5_000 {
+                // Deltas of every size: random bits cut to a random width.
+                let d = next() >> (next() % 64);
+                assert_eq!(calc_delta_fair(d, w), exact(d, NICE_0_LOAD, w), "delta {d} at weight {w}");
+            }
+        }
+        for _ in 0..50_000 {
+            let nr = next() >> (32 + next() % 32); // periods that fit in 64 bits
+            let w = (next() >> (next() % 64)).max(1);
+            let total = w.saturating_add(next() >> (next() % 64));
+            assert_eq!(sched_slice(nr, w, total), exact(sched_period(nr), w, total), "{nr} entities, {w}/{total}");
+        }
+        assert_eq!(sched_slice(3, u64::MAX, u64::MAX), SCHED_LATENCY_NS, "a product past 64 bits");
     }
 
     #[test]

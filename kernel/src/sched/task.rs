@@ -185,7 +185,10 @@ pub struct TaskStruct {
     pub fpsimd: UnsafeCell<FpState>,
     /// Written by the task itself on system-call entry.
     pub user_regs: UnsafeCell<UserRegs>,
-    /// Open files, shared under CLONE_FILES (Linux: `files`).
+    /// Open files, shared under CLONE_FILES (Linux: `files`). Replaced
+    /// only by the task itself (and by fork, in a child that has not run
+    /// yet), under the lock: the task reads its own without it
+    /// ([`with_current_files`]).
     pub files: IrqSpinLock<Option<Arc<FilesStruct>>>,
     /// Current directory, shared under CLONE_FS (Linux: `fs`).
     pub fs: IrqSpinLock<Option<Arc<FsStruct>>>,
@@ -558,6 +561,19 @@ pub fn current() -> TaskRef {
     unsafe { TaskRef::from_ptr(p) }
 }
 
+/// Runs `f` with the current task's fd table (`None` once exit has taken
+/// it), read without the `files` lock and without a reference of its own
+/// (Linux: `current->files` in `fdget`): only the task itself replaces its
+/// table, so nothing changes it meanwhile, provided `f` does not (unshare,
+/// exec and exit are never called from such a lookup).
+pub fn with_current_files<R>(f: impl FnOnce(Option<&FilesStruct>) -> R) -> R {
+    let me = current();
+    // SAFETY: `files` is written only by its own task (see the field), which
+    // is running `f` and does not replace its table in it (above).
+    let files = unsafe { me.files.get_unlocked() };
+    f(files.as_deref())
+}
+
 /// Makes `task` this CPU's `current`.
 ///
 /// # Safety
@@ -602,8 +618,17 @@ pub fn set_task_state(task: TaskRef, new: u32) {
 
 /// Whether a signal the current task does not block is pending (Linux:
 /// `signal_pending`).
+///
+/// The task's `tif::SIGPENDING` flag answers "no" alone, as Linux's flag
+/// does: whoever queues a signal for a task or its group, or a trap, sets
+/// the flag after queueing, and only the task itself clears it, on its way
+/// to user mode, where it sets it again if anything at all is still queued.
+/// So while the task is in the kernel a clear flag means nothing is
+/// pending; a set one may be stale (a blocked signal, one another thread
+/// took), and the queues decide.
 pub fn signal_pending() -> bool {
-    crate::signal::task_signal_pending(current())
+    let me = current();
+    me.thread_flags.load(Ordering::SeqCst) & tif::SIGPENDING != 0 && crate::signal::task_signal_pending(me)
 }
 
 /// Protects the task list and the process tree (Linux: `tasklist_lock`).

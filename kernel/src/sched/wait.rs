@@ -15,7 +15,7 @@ use crate::errno::Errno;
 use crate::sync::IrqSpinLock;
 use crate::util::list::ListHead;
 use core::cell::UnsafeCell;
-use core::sync::atomic::{AtomicU32, Ordering};
+use core::sync::atomic::{fence, AtomicU32, AtomicUsize, Ordering};
 
 /// A wait queue (Linux: `wait_queue_head_t`).
 pub struct WaitQueueHead {
@@ -23,6 +23,9 @@ pub struct WaitQueueHead {
     /// Entries, under `lock`; linked to itself on first use (statics cannot
     /// hold their own address at compile time).
     head: UnsafeCell<ListHead>,
+    /// How many entries `head` holds, changed under `lock`, read without it
+    /// by [`WaitQueueHead::wake_up`] (Linux: `wq_has_sleeper`).
+    waiters: AtomicUsize,
 }
 
 // SAFETY: `head` is only touched under `lock`.
@@ -59,7 +62,11 @@ impl Default for WaitQueueHead {
 impl WaitQueueHead {
     /// An empty queue.
     pub const fn new() -> Self {
-        WaitQueueHead { lock: IrqSpinLock::new(()), head: UnsafeCell::new(ListHead::new()) }
+        WaitQueueHead {
+            lock: IrqSpinLock::new(()),
+            head: UnsafeCell::new(ListHead::new()),
+            waiters: AtomicUsize::new(0),
+        }
     }
 
     /// The list head, initialised on first use. Call with `lock` held.
@@ -87,6 +94,7 @@ impl WaitQueueHead {
             }
             if ListHead::is_empty(link) {
                 ListHead::add_tail(link, self.head());
+                self.waiters.fetch_add(1, Ordering::Relaxed);
             }
         }
         set_current_state(new_state);
@@ -99,13 +107,29 @@ impl WaitQueueHead {
             return;
         }
         let _guard = self.lock.lock();
-        // SAFETY: under the lock; deleting an unqueued (self-linked) entry is harmless.
-        unsafe { ListHead::del(&mut entry.link) };
+        // SAFETY: under the lock; the entry is either queued here or
+        // self-linked.
+        unsafe {
+            if !ListHead::is_empty(&entry.link) {
+                ListHead::del(&mut entry.link);
+                self.waiters.fetch_sub(1, Ordering::Relaxed);
+            }
+        }
     }
 
     /// Wakes every sleeper on the queue (Linux: `wake_up_all`; this kernel has
     /// no exclusive waits yet). Returns how many were woken.
+    ///
+    /// An empty queue is seen without the lock (Linux: `wq_has_sleeper`):
+    /// the full barrier orders the caller's change of the condition before
+    /// the look, as `prepare_to_wait`'s (in `set_current_state`) orders a
+    /// sleeper's queueing before its test of the condition; so either the
+    /// look sees the sleeper, or the sleeper sees the new condition.
     pub fn wake_up(&self) -> usize {
+        fence(Ordering::SeqCst);
+        if self.waiters.load(Ordering::Relaxed) == 0 {
+            return 0;
+        }
         let _guard = self.lock.lock();
         self.wake_locked()
     }
@@ -142,6 +166,12 @@ impl WaitQueueHead {
                 break Err(Errno::EINTR);
             }
             super::core::schedule();
+            // Woken, most often because the condition holds now: a look
+            // before queueing again (still queued: nothing is lost while
+            // running; the loop prepares and looks again if not).
+            if condition() {
+                break Ok(());
+            }
         };
         self.finish_wait(&mut entry);
         result

@@ -401,8 +401,9 @@ const fn is_special(number: u64) -> bool {
 
 pub use fs::kbuf;
 
-/// The current task's open file at `fd`.
+/// The current task's open file at `fd` (Linux: `fdget`): one lock, the
+/// table's, and one reference, the file's; the task's own table is read
+/// without taking a reference to it.
 fn fdget(fd: u64) -> Result<alloc::sync::Arc<crate::fs::file::File>, Errno> {
-    let files = crate::sched::task::current().files.lock().clone().ok_or(Errno::EBADF)?;
-    files.get(fd as i32)
+    crate::sched::task::with_current_files(|files| files.ok_or(Errno::EBADF)?.get(fd as i32))
 }

@@ -53,6 +53,7 @@ impl<T> IrqSpinLock<T> {
 
 impl<T: ?Sized> IrqSpinLock<T> {
     /// Masks IRQs, then spins until the lock is free.
+    #[inline]
     pub fn lock(&self) -> IrqSpinLockGuard<'_, T> {
         let flags = local_irq_save();
         let guard = self.inner.lock();
@@ -101,6 +102,7 @@ impl<T: ?Sized> DerefMut for IrqSpinLockGuard<'_, T> {
 }
 
 impl<T: ?Sized> Drop for IrqSpinLockGuard<'_, T> {
+    #[inline]
     fn drop(&mut self) {
         // SAFETY: the guard is dropped exactly once, here, before the IRQ mask is
         // restored, so no interrupt on this core can find the lock held by us.
@@ -137,6 +139,12 @@ impl RawSpinLock {
                 core::hint::spin_loop();
             }
         }
+    }
+
+    /// Takes the lock if it is free; whether it did.
+    pub fn try_lock(&self) -> bool {
+        use core::sync::atomic::Ordering;
+        self.locked.compare_exchange(false, true, Ordering::Acquire, Ordering::Relaxed).is_ok()
     }
 
     /// Releases the lock.

@@ -644,11 +644,18 @@ pub fn load_balance(this: usize) -> bool {
         return false;
     }
     let flags = cpu::local_irq_save();
-    let (first, second) = if this < busiest { (this, busiest) } else { (busiest, this) };
-    cpu_rq(first).lock.lock();
-    cpu_rq(second).lock.lock();
+    // The busy CPU's lock only if it is free: waiting for it would hold up
+    // that CPU, which takes its lock on every switch and wake-up, and the
+    // next idle pass tries again. (Tried, never waited for, the second lock
+    // needs no lock order.)
+    this_rq.lock.lock();
     let src_rq = cpu_rq(busiest);
-    // SAFETY: both locks held, in index order.
+    if !src_rq.lock.try_lock() {
+        this_rq.lock.unlock();
+        cpu::local_irq_restore(flags);
+        return false;
+    }
+    // SAFETY: both locks held.
     let (src, dst) = unsafe { (src_rq.inner(), this_rq.inner()) };
     let candidate = src.cfs.queued_from_right().find(|p| p.cpus_allowed.load(Ordering::Relaxed) & (1 << this) != 0);
     if let Some(p) = candidate {
@@ -667,8 +674,8 @@ pub fn load_balance(this: usize) -> bool {
             this_rq.need_resched.store(true, Ordering::Release);
         }
     }
-    cpu_rq(second).lock.unlock();
-    cpu_rq(first).lock.unlock();
+    src_rq.lock.unlock();
+    this_rq.lock.unlock();
     cpu::local_irq_restore(flags);
     candidate.is_some()
 }

@@ -1080,12 +1080,12 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
         if me.thread_flags.load(Ordering::SeqCst) & tif::WORK_MASK == 0 {
             break;
         }
-        if let Some(s) = me.signal_struct() {
-            if crate::ptrace::group_stop_pending(me, &s) && !fatal_signal_pending(me) {
+        if let Some(s) = me.own_signal() {
+            if crate::ptrace::group_stop_pending(me, s) && !fatal_signal_pending(me) {
                 if crate::ptrace::is_traced(me) {
-                    crate::ptrace::do_group_stop_traced(me, &s);
+                    crate::ptrace::do_group_stop_traced(me, s);
                 } else {
-                    stop_current(&s);
+                    stop_current(s);
                 }
                 continue;
             }
@@ -1097,7 +1097,7 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
         // Read before the dequeue: a SIGCONT that comes after it, when the
         // stop signal is no longer pending for it to cancel, still cancels
         // the stop (Linux: JOBCTL_STOP_DEQUEUED).
-        let cont_seq = me.signal_struct().map_or(0, |s| s.cont_seq.load(Ordering::SeqCst));
+        let cont_seq = me.own_signal().map_or(0, |s| s.cont_seq.load(Ordering::SeqCst));
         let Some(mut info) = dequeue_signal(me) else { break };
         // A traced task stops for its tracer first (signal-delivery stop).
         if info.signo != SIGKILL && crate::ptrace::is_traced(me) {
@@ -1107,7 +1107,7 @@ pub fn do_notify_resume(frame: &mut TrapFrame, syscall: bool) {
             }
         }
         let sig = info.signo;
-        let action = me.sighand().map(|h| h.get(sig)).unwrap_or_default();
+        let action = me.own_sighand().map(|h| h.get(sig)).unwrap_or_default();
         crate::trace::signal_deliver(sig, info.code, action.handler, action.flags);
         if action.handler == SIG_IGN && sig != SIGKILL {
             continue;

@@ -15,7 +15,7 @@ use super::fair::SchedEntity;
 use super::wait::{Completion, WaitQueueHead};
 use crate::arch::fpsimd::FpState;
 use crate::fs::file::{FilesStruct, FsStruct};
-use crate::mm::mm_struct::Mm;
+use crate::mm::mm_struct::{Mm, MmStruct};
 use crate::mm::vmstack::KernelStack;
 use crate::pid::Pid;
 use crate::signal::{SigHand, SigPending, SignalStruct};
@@ -357,6 +357,35 @@ impl TaskStruct {
     /// The handler table, if the task has one (user tasks).
     pub fn sighand(&self) -> Option<Arc<SigHand>> {
         self.sighand_ptr.lock().clone()
+    }
+
+    /// [`Self::signal_struct`] for the task itself, read without the lock
+    /// and without a reference of its own (Linux: `current->signal`): a
+    /// task's `signal` is set by fork before the task first runs and
+    /// changed after that only by the task itself (initproc), which does
+    /// not while it holds this reference.
+    pub fn own_signal(&self) -> Option<&SignalStruct> {
+        debug_assert!(core::ptr::eq(self, current().as_ptr()), "own_signal of another task");
+        // SAFETY: as above: no one else writes the field now.
+        unsafe { self.signal.get_unlocked() }.as_deref()
+    }
+
+    /// [`Self::mm`] for the task itself, on the same terms as
+    /// [`Self::own_signal`]: fork sets `mm`, and only the task itself
+    /// replaces it after that (exec, exit_mm).
+    pub fn own_mm(&self) -> Option<&MmStruct> {
+        debug_assert!(core::ptr::eq(self, current().as_ptr()), "own_mm of another task");
+        // SAFETY: as above.
+        unsafe { self.mm.get_unlocked() }.as_deref()
+    }
+
+    /// [`Self::sighand`] for the task itself, on the same terms as
+    /// [`Self::own_signal`]: fork sets `sighand_ptr`, and only the task
+    /// itself replaces it after that (exec, initproc).
+    pub fn own_sighand(&self) -> Option<&SigHand> {
+        debug_assert!(core::ptr::eq(self, current().as_ptr()), "own_sighand of another task");
+        // SAFETY: as above.
+        unsafe { self.sighand_ptr.get_unlocked() }.as_deref()
     }
 
     /// The address space, if any.

@@ -209,7 +209,8 @@ fn do_page_fault(frame: &mut TrapFrame, esr: Esr, far: u64) {
         }
         _ => return user_fault(frame, esr, crate::signal::SIGSEGV, crate::signal::SEGV_MAPERR, far),
     }
-    let Some(mm) = crate::sched::task::current().mm() else {
+    let me = crate::sched::task::current();
+    let Some(mm) = me.own_mm() else {
         return user_fault(frame, esr, crate::signal::SIGSEGV, crate::signal::SEGV_MAPERR, far);
     };
     match mm.handle_mm_fault(far, access) {
@@ -218,7 +219,6 @@ fn do_page_fault(frame: &mut TrapFrame, esr: Esr, far: u64) {
             // No page: the OOM killer makes room (possibly by killing this
             // task) and the instruction faults again (Linux:
             // VM_FAULT_OOM -> pagefault_out_of_memory).
-            drop(mm);
             crate::mm::oom_kill::pagefault_out_of_memory();
         }
         Err(_) => {
@@ -335,11 +335,11 @@ fn exit_to_user_mode_loop(frame: &mut TrapFrame, syscall: bool) {
 fn signal_work_pending(me: crate::sched::task::TaskRef) -> bool {
     use crate::sched::task::tif;
     me.thread_flags.fetch_and(!tif::SIGPENDING, Ordering::SeqCst);
-    let signal = me.signal_struct();
-    let group_stopped = signal.as_ref().is_some_and(|s| s.stopped.load(Ordering::SeqCst));
+    let signal = me.own_signal();
+    let group_stopped = signal.is_some_and(|s| s.stopped.load(Ordering::SeqCst));
     // A traced thread that has reported the group stop runs on.
-    let stop = group_stopped && signal.as_ref().is_some_and(|s| crate::ptrace::group_stop_pending(me, s));
-    let shared = signal.as_ref().map_or(0, |s| s.shared_pending.signal.load(Ordering::SeqCst));
+    let stop = group_stopped && signal.is_some_and(|s| crate::ptrace::group_stop_pending(me, s));
+    let shared = signal.map_or(0, |s| s.shared_pending.signal.load(Ordering::SeqCst));
     let queued = me.pending.signal.load(Ordering::SeqCst) | shared;
     // A sigsuspend mask to put back, even when its signal was taken by
     // another thread meanwhile.

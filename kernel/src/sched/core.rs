@@ -127,10 +127,12 @@ impl Rq {
 static RUNQUEUES: [Rq; NR_CPUS] = [const { Rq::new() }; NR_CPUS];
 
 /// The run queue of `cpu`.
+#[inline]
 pub fn cpu_rq(cpu: usize) -> &'static Rq {
     &RUNQUEUES[cpu]
 }
 
+#[inline]
 fn this_rq() -> &'static Rq {
     cpu_rq(cpu::core_id())
 }
@@ -204,6 +206,7 @@ fn resched_cpu(cpu_nr: usize) {
 }
 
 /// Whether the current task should call `schedule()`.
+#[inline]
 pub fn need_resched() -> bool {
     this_rq().need_resched.load(Ordering::Acquire)
 }

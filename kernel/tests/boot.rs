@@ -395,7 +395,7 @@ fn chain_loader_receives_the_kernel_over_the_serial_port_and_boots_it() {
     huge.extend_from_slice(&0u32.to_le_bytes());
     q.send(&huge);
     q.expect("chainload: bad size");
-    // A sender that stops half-way: after a second of silence the loader
+    // A sender that stops half-way: after five seconds of silence the loader
     // starts over instead of taking the next attempt as data.
     let mut cut = chainload_frame(&kernel[..1000], bsp::chainload::adler32(1, &kernel[..1000]));
     cut.truncate(12 + 100);

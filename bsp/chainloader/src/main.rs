@@ -92,16 +92,17 @@ enter_kernel:
             self.0.write_byte(b'\n');
         }
 
-        /// The next byte of a transfer, or `None` after a second of silence
-        /// (the sender gave up: start over rather than take its next attempt
-        /// as data).
+        /// The next byte of a transfer, or `None` after five seconds of
+        /// silence (the sender gave up: start over rather than take its next
+        /// attempt as data). Five, not one: a sender on a busy host may stall
+        /// for a second or more in the middle of a transfer.
         fn transfer_byte(&self) -> Option<u8> {
             let start = timer::counter();
             loop {
                 if let Some(b) = self.0.read_byte() {
                     return Some(b);
                 }
-                if timer::counter() - start > timer::frequency() {
+                if timer::counter() - start > 5 * timer::frequency() {
                     return None;
                 }
             }

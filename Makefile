@@ -176,6 +176,7 @@ HOST_TRIPLE = $(shell rustc -vV | sed -n 's/^host: //p')
 unit-test:
 	@bash scripts/setup.sh
 	cargo test --workspace --lib
+	bash scripts/test-string.sh
 	cd userland && cargo test -p uparse --target $(HOST_TRIPLE)
 
 system-test: $(IMG) $(MIN_IMG) $(EXTRA_IMG) $(DEV_IMG) sdimage $(LOADER) sdimage-chainload

@@ -938,10 +938,11 @@ fn dequeue_signal(t: TaskRef) -> Option<SigInfo> {
     dequeue_signal_masked(t, !t.blocked.load(Ordering::Relaxed) | UNBLOCKABLE)
 }
 
-/// Takes the lowest pending signal in `mask`, from the task's own queue
-/// first, then its process's (Linux: `dequeue_signal` with a mask).
+/// Takes the lowest pending signal in `mask` of `t`, the current task, from
+/// its own queue first, then its process's (Linux: `dequeue_signal` with a
+/// mask).
 pub fn dequeue_signal_masked(t: TaskRef, mask: u64) -> Option<SigInfo> {
-    let info = t.pending.dequeue(mask).or_else(|| t.signal_struct()?.shared_pending.dequeue(mask));
+    let info = t.pending.dequeue(mask).or_else(|| t.own_signal()?.shared_pending.dequeue(mask));
     if let Some(info) = &info {
         crate::posix_timers::signal_dequeued(info);
     }

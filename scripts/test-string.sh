@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Host test of the kernel's memcpy, memset and memmove
+# (kernel/src/arch/aarch64/string.S): assembled as they are, renamed so the
+# C library's stay the reference, linked with string_test.c beside them and
+# run under qemu-aarch64. Part of `make unit-test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=build/string-test
+mkdir -p "$out"
+aarch64-linux-gnu-gcc -c kernel/src/arch/aarch64/string.S -o "$out/string.o"
+aarch64-linux-gnu-objcopy --redefine-sym memcpy=kmemcpy --redefine-sym memmove=kmemmove \
+    --redefine-sym memset=kmemset "$out/string.o" "$out/kstring.o"
+aarch64-linux-gnu-gcc -O1 -static kernel/src/arch/aarch64/string_test.c "$out/kstring.o" -o "$out/string-test"
+qemu-aarch64 "$out/string-test"

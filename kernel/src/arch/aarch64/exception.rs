@@ -3,7 +3,8 @@
 //!
 //! `exception.S` saves a [`TrapFrame`] and calls [`el0_sync`] for a
 //! synchronous exception from user mode (system calls, user faults), or
-//! [`exception_dispatch`] with the vector slot for anything else. IRQs go to the generic IRQ layer. From user mode (EL0), `svc`
+//! [`exception_dispatch`] with the vector slot for anything else. IRQs go to
+//! the generic IRQ layer. From user mode (EL0), `svc`
 //! is a system call, an abort is a page fault for the task's address space
 //! (SIGSEGV when it cannot be resolved), and anything else becomes the
 //! signal Linux sends for it; on the way back, pending work (rescheduling,

@@ -392,6 +392,7 @@ impl FilesStruct {
     }
 
     /// The file at `fd`.
+    #[inline]
     pub fn get(&self, fd: i32) -> Result<Arc<File>, Errno> {
         let fds = self.fds.lock();
         usize::try_from(fd)

@@ -188,7 +188,7 @@ pub struct TaskStruct {
     /// Open files, shared under CLONE_FILES (Linux: `files`). Replaced
     /// only by the task itself (and by fork, in a child that has not run
     /// yet), under the lock: the task reads its own without it
-    /// ([`with_current_files`]).
+    /// ([`TaskStruct::own_files`]).
     pub files: IrqSpinLock<Option<Arc<FilesStruct>>>,
     /// Current directory, shared under CLONE_FS (Linux: `fs`).
     pub fs: IrqSpinLock<Option<Arc<FsStruct>>>,
@@ -377,6 +377,16 @@ impl TaskStruct {
         debug_assert!(core::ptr::eq(self, current().as_ptr()), "own_mm of another task");
         // SAFETY: as above.
         unsafe { self.mm.get_unlocked() }.as_deref()
+    }
+
+    /// The task's own fd table (`None` once exit has taken it), on the
+    /// same terms as [`Self::own_signal`] (Linux: `current->files` in
+    /// `fdget`): fork sets `files`, and only the task itself replaces it
+    /// after that (unshare, exec, exit), never while a lookup holds this.
+    pub fn own_files(&self) -> Option<&FilesStruct> {
+        debug_assert!(core::ptr::eq(self, current().as_ptr()), "own_files of another task");
+        // SAFETY: as above.
+        unsafe { self.files.get_unlocked() }.as_deref()
     }
 
     /// [`Self::sighand`] for the task itself, on the same terms as
@@ -588,19 +598,6 @@ pub fn current() -> TaskRef {
     unsafe { core::arch::asm!("mrs {}, tpidr_el1", out(reg) p, options(nomem, nostack, preserves_flags)) };
     // SAFETY: TPIDR_EL1 always holds a live task (see above).
     unsafe { TaskRef::from_ptr(p) }
-}
-
-/// Runs `f` with the current task's fd table (`None` once exit has taken
-/// it), read without the `files` lock and without a reference of its own
-/// (Linux: `current->files` in `fdget`): only the task itself replaces its
-/// table, so nothing changes it meanwhile, provided `f` does not (unshare,
-/// exec and exit are never called from such a lookup).
-pub fn with_current_files<R>(f: impl FnOnce(Option<&FilesStruct>) -> R) -> R {
-    let me = current();
-    // SAFETY: `files` is written only by its own task (see the field), which
-    // is running `f` and does not replace its table in it (above).
-    let files = unsafe { me.files.get_unlocked() };
-    f(files.as_deref())
 }
 
 /// Makes `task` this CPU's `current`.

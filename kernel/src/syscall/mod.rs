@@ -405,5 +405,5 @@ pub use fs::kbuf;
 /// table's, and one reference, the file's; the task's own table is read
 /// without taking a reference to it.
 fn fdget(fd: u64) -> Result<alloc::sync::Arc<crate::fs::file::File>, Errno> {
-    crate::sched::task::with_current_files(|files| files.ok_or(Errno::EBADF)?.get(fd as i32))
+    crate::sched::task::current().own_files().ok_or(Errno::EBADF)?.get(fd as i32)
 }

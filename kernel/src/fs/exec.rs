@@ -23,7 +23,7 @@ use crate::arch::exception::TrapFrame;
 use crate::errno::Errno;
 use crate::mm::filemap::MappingRef;
 use crate::mm::mm_struct::{MmStruct, STACK_SIZE, STACK_TOP, TASK_SIZE};
-use crate::mm::uaccess::{copy_from_user, get_user_u64, strnlen_user};
+use crate::mm::uaccess::{copy_from_user, get_user_u64, strnlen_user, to_page_end};
 use crate::mm::vma::{prot, VmaKind};
 use crate::sched::task::{current, pf};
 use crate::util::string::find_nul;
@@ -98,7 +98,7 @@ impl ArgSource for UserArgs {
         while off < room {
             let from = src.checked_add(off as u64).ok_or(Errno::EFAULT)?;
             let w = sink.window(at + off as u64, room - off)?;
-            let n = w.len().min(64).min((PAGE - from % PAGE) as usize);
+            let n = w.len().min(64).min(to_page_end(from));
             let w = &mut w[..n];
             copy_from_user(w, from)?;
             if let Some(z) = find_nul(w) {

@@ -10,6 +10,7 @@
 //! exception table: the call returns `EFAULT` and the kernel carries on.
 //! No lock is held during a copy, so a fault may take the address space's.
 
+use super::frame::PAGE_SIZE;
 use super::mm_struct::Mm;
 use crate::arch::uaccess::{raw_copy_from_user, raw_copy_to_user};
 use crate::errno::Errno;
@@ -62,6 +63,12 @@ pub fn put_user_u32(addr: u64, v: u32) -> Result<(), Errno> {
     copy_to_user(addr, &v.to_le_bytes())
 }
 
+/// Bytes from `addr` to the end of its page: how far a string copy may
+/// read without touching the next page, which the string may not reach.
+pub fn to_page_end(addr: u64) -> usize {
+    (PAGE_SIZE as u64 - addr % PAGE_SIZE as u64) as usize
+}
+
 /// The length of the NUL-terminated user string at `addr`, its NUL
 /// included; `too_long` when there is no NUL in its first `max` bytes
 /// (Linux: `strnlen_user`, which returns 0 for the error instead). No
@@ -71,7 +78,7 @@ pub fn strnlen_user(addr: u64, max: usize, too_long: Errno) -> Result<usize, Err
     let mut len = 0usize;
     while len < max {
         let at = addr.checked_add(len as u64).ok_or(Errno::EFAULT)?;
-        let n = ((((at | 0xfff) + 1) - at) as usize).min(chunk.len()).min(max - len);
+        let n = to_page_end(at).min(chunk.len()).min(max - len);
         copy_from_user(&mut chunk[..n], at)?;
         if let Some(z) = find_nul(&chunk[..n]) {
             return Ok(len + z + 1);
@@ -90,7 +97,7 @@ pub fn strndup_user(addr: u64, max: usize, too_long: Errno) -> Result<Vec<u8>, E
     loop {
         // Up to the end of the page at most: never touch the next one
         // needlessly (the string may end just before it).
-        let n = ((((at | 0xfff) + 1) - at) as usize).min(chunk.len());
+        let n = to_page_end(at).min(chunk.len());
         copy_from_user(&mut chunk[..n], at)?;
         let (bytes, found) = match find_nul(&chunk[..n]) {
             Some(i) => (&chunk[..i], true),

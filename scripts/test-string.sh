@@ -11,4 +11,5 @@ aarch64-linux-gnu-gcc -c kernel/src/arch/aarch64/string.S -o "$out/string.o"
 aarch64-linux-gnu-objcopy --redefine-sym memcpy=kmemcpy --redefine-sym memmove=kmemmove \
     --redefine-sym memset=kmemset "$out/string.o" "$out/kstring.o"
 aarch64-linux-gnu-gcc -O1 -static kernel/src/arch/aarch64/string_test.c "$out/kstring.o" -o "$out/string-test"
-qemu-aarch64 "$out/string-test"
+# A bound, so that a copy loop that never ends fails the test instead of hanging it.
+timeout 120 qemu-aarch64 "$out/string-test"

@@ -63,12 +63,16 @@ pub fn mmap_base(rlimit_stack: u64) -> u64 {
 /// The signal-return trampoline (Linux arm64 uses the vDSO's
 /// `__kernel_rt_sigreturn`; this kernel maps one read-only page instead).
 pub const SIGPAGE: u64 = STACK_TOP;
-/// Where `mmap` looks for free space, bottom-up.
 /// The widest gap between two areas that one page-table walk steps over
 /// ([`MmStruct::walk_ranges`]): 32 entries, four cache lines of a table,
 /// which cost less to step over than a second walk down from the root.
 const WALK_GAP: u64 = 32 * PAGE;
+/// The ranges the teardown of an address space clears in one walk
+/// ([`PageTable::zap_ranges`]); one with more areas than that, once joined,
+/// is torn down range by range, its tables freed without the zeroed mark.
+const ZAP_RANGES: usize = 32;
 
+/// Where `mmap` looks for free space, bottom-up.
 pub const MMAP_BASE: u64 = 0x10_0000_0000;
 
 /// How a fault or an access touches memory.
@@ -219,9 +223,7 @@ struct UserTables<'a> {
 
 impl TableMemory for UserTables<'_> {
     fn alloc_table(&mut self) -> Option<u64> {
-        let pa = super::phys::alloc_frame_gfp(Gfp::User)?;
-        // SAFETY: a fresh frame from the allocator, in the linear map.
-        unsafe { crate::arch::page::clear_page(phys_to_virt(pa)) };
+        let pa = super::phys::alloc_zeroed_frame_gfp(Gfp::User)?;
         let head = self.chain.load(Ordering::Relaxed);
         super::page::set_table_link(pa, (head != 0).then_some(head));
         self.chain.store(pa, Ordering::Relaxed);
@@ -1210,20 +1212,38 @@ impl Drop for MmStruct {
     ///
     /// Pages are found through the VMAs (every present entry lies in one:
     /// unmapping zaps what it removes) and the tables through their chain,
-    /// so no table is scanned beyond the mapped ranges.
+    /// so no table is scanned beyond the mapped ranges. The walk clears
+    /// every entry it passes, links included; when it reached every table
+    /// (none hangs below an area unmapped since), the tables hold only
+    /// zeros and go back as zeroed frames, which the next address space
+    /// takes without clearing them.
     fn drop(&mut self) {
         let inner = self.inner.lock();
         overcommit::vm_acct_memory(-(inner.committed as i64));
         let mut tables = UserTables { chain: &self.tables, count: &self.pgtables };
         let mut pt = PageTable::from_root(self.root, &mut tables);
+        let mut ranges = [(0, 0); ZAP_RANGES];
+        let mut n = 0;
         for (start, end, ()) in self.walk_ranges(inner.vmas.iter(), |_| ()) {
-            pt.for_each_pte_in(start, end, |_, entry| put_page(pte::addr(*entry)));
+            if n < ZAP_RANGES {
+                ranges[n] = (start, end - 1);
+            }
+            n += 1;
         }
+        let zeroed = if n <= ZAP_RANGES {
+            let unlinked = pt.zap_ranges(&ranges[..n], |entry| put_page(pte::addr(entry)));
+            unlinked as u64 + 1 == self.pgtables.load(Ordering::Relaxed)
+        } else {
+            for (start, end, ()) in self.walk_ranges(inner.vmas.iter(), |_| ()) {
+                pt.for_each_pte_in(start, end, |_, entry| put_page(pte::addr(*entry)));
+            }
+            false
+        };
         drop(inner);
         let mut next = Some(self.tables.swap(0, Ordering::Relaxed));
         while let Some(pa) = next.filter(|&pa| pa != 0) {
             next = super::page::take_table_link(pa);
-            let _ = super::phys::free_frame(pa);
+            let _ = if zeroed { super::phys::free_zeroed_frame(pa) } else { super::phys::free_frame(pa) };
         }
         mmu::flush_tlb_asid(self.asid);
         ASIDS.lock().free(self.asid);

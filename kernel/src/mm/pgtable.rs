@@ -309,6 +309,19 @@ impl<'m, M: TableMemory> PageTable<'m, M> {
         }
     }
 
+    /// Clears every entry of a tree made of pages only (a user address
+    /// space) that lies in `ranges` (inclusive `(first, last)` pairs, in
+    /// address order, not overlapping), the links to tables included,
+    /// calling `leaf(entry)` for each present page entry first (Linux:
+    /// `unmap_vmas` + `free_pgtables`). Visits each table once, from its
+    /// parent, whatever number of ranges cross it. Returns the number of
+    /// tables below the root it unlinked: when that is every table but the
+    /// root, the whole tree is zeros again (for a tree with no entry
+    /// outside `ranges`).
+    pub fn zap_ranges(&mut self, ranges: &[(u64, u64)], mut leaf: impl FnMut(u64)) -> usize {
+        zap_level(self.memory, self.root, 0, 0, ranges, &mut leaf)
+    }
+
     /// Copies the present page entries of `[start, end)` into `dst`'s tree,
     /// table to table (Linux: `copy_page_range` and its `copy_p?d_range`
     /// levels): a table of `dst` is allocated where `self` has one, and
@@ -432,6 +445,55 @@ fn range_walk<M: TableMemory>(
         }
         i += 1;
     }
+}
+
+/// [`PageTable::zap_ranges`] for one table at `level`, spanning from `base`:
+/// `ranges` are the ones that cross it.
+fn zap_level<M: TableMemory>(
+    memory: &mut M,
+    table: u64,
+    level: usize,
+    base: u64,
+    ranges: &[(u64, u64)],
+    leaf: &mut impl FnMut(u64),
+) -> usize {
+    let size = level_size(level);
+    let mut unlinked = 0;
+    // Entries below `done` were handled for an earlier range: neighbouring
+    // ranges can share an entry above the page level.
+    let mut done = 0;
+    for (k, &range) in ranges.iter().enumerate() {
+        let indexes = index_range(level, base, range);
+        let hi = *indexes.end();
+        let mut i = (*indexes.start()).max(done);
+        while i <= hi {
+            let t = memory.table(table);
+            if level == 3 {
+                i = skip_empty_lines(t, i, hi);
+                if i > hi {
+                    break;
+                }
+                let entry = core::mem::take(&mut t[i]);
+                if entry & VALID != 0 {
+                    leaf(entry);
+                }
+            } else {
+                let entry = t[i];
+                if entry & VALID != 0 && entry & TABLE_OR_PAGE != 0 {
+                    let entry_base = base + i as u64 * size;
+                    let entry_last = entry_base + (size - 1);
+                    // This range and the later ones that start inside the entry.
+                    let n = ranges[k..].iter().take_while(|r| r.0 <= entry_last).count();
+                    let below = &ranges[k..k + n];
+                    unlinked += 1 + zap_level(memory, entry & ADDRESS_MASK, level + 1, entry_base, below, leaf);
+                    memory.table(table)[i] = 0;
+                }
+            }
+            i += 1;
+        }
+        done = hi + 1;
+    }
+    unlinked
 }
 
 fn copy_level<S: TableMemory, D: TableMemory>(
@@ -640,6 +702,38 @@ mod tests {
         // Entries can be changed in place.
         pt.for_each_pte_in(0x40_0000, 0x40_1000, |_, e| *e = 0);
         assert_eq!(pages_in(&mut pt, 0, 1 << 48), all[1..]);
+    }
+
+    #[test]
+    fn zap_ranges_leaves_every_table_zero_and_counts_the_tables_it_unlinked() {
+        let mut mem = FakeMemory::default();
+        // Two ranges share the low L1, L2 and one L3 table; a third is at the
+        // top of the address space, under tables of its own.
+        let vas = [0x40_0000, 0x40_3000, 0x40_5000, 0x5f_f000, 0x60_0000, 0x7fff_ffe0_0000];
+        let root = user_tree(&mut mem, &vas);
+        let tables = mem.tables.len();
+        let mut pt = PageTable::from_root(root, &mut mem);
+        let ranges = [(0x40_0000, 0x40_3fff), (0x40_5000, 0x60_0fff), (0x7fff_ffe0_0000, 0x7fff_ffff_ffff)];
+        let mut seen = Vec::new();
+        assert_eq!(pt.zap_ranges(&ranges, |e| seen.push(pte::addr(e))), tables - 1, "every table but the root");
+        let all: Vec<u64> = (0..vas.len() as u64).map(|i| 0x10_0000 + i * 0x1000).collect();
+        assert_eq!(seen, all, "each page once, in address order");
+        assert!(mem.tables.iter().all(|t| t.iter().all(|&e| e == 0)), "links and pages cleared");
+    }
+
+    #[test]
+    fn zap_ranges_counts_short_when_a_table_lies_outside_the_ranges() {
+        let mut mem = FakeMemory::default();
+        let vas = [0x40_0000, 0x8000_0000];
+        let root = user_tree(&mut mem, &vas);
+        let tables = mem.tables.len();
+        let mut pt = PageTable::from_root(root, &mut mem);
+        let mut seen = Vec::new();
+        // The second page's L2 and L3 tables are not reached.
+        assert_eq!(pt.zap_ranges(&[(0x40_0000, 0x40_0fff)], |e| seen.push(pte::addr(e))), tables - 3);
+        assert_eq!(seen, [0x10_0000]);
+        let left = mem.tables.iter().filter(|t| t.iter().any(|&e| e != 0)).count();
+        assert_eq!(left, 3, "the L1's link to the far L2, that L2's to its L3, and its page stay");
     }
 
     #[test]

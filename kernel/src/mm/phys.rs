@@ -18,6 +18,11 @@
 //! go to the bitmap allocator directly; when it fails, and when a single
 //! frame cannot be had, every list is drained back first.
 //!
+//! Each CPU also keeps a few frames known to hold only zeros, for page
+//! tables: a user address space torn down clears every entry it set (see
+//! mm_struct.rs), so its table pages come back zeroed and the next table
+//! allocated needs no `clear_page`. They count as free too.
+//!
 //! Lock order: a per-CPU list < the global allocator; two lists are never
 //! held at once.
 
@@ -89,14 +94,22 @@ const PCP_HIGH: usize = 32;
 /// Frames moved between a per-CPU list and the global allocator at a time.
 const PCP_BATCH: usize = 16;
 
+/// Zeroed frames a per-CPU list keeps at most: the tables of two small
+/// address spaces (fork, then exec, needs 14).
+const PCP_ZEROED: usize = 16;
+
 /// One CPU's free frames (Linux: `struct per_cpu_pages`).
 struct PerCpuPages {
     count: usize,
     frames: [u64; PCP_HIGH],
+    /// Of the frames below, `zeroed` hold only zeros.
+    zeroed: usize,
+    zero_frames: [u64; PCP_ZEROED],
 }
 
-static PCP: [IrqSpinLock<PerCpuPages>; crate::config::NR_CPUS] =
-    [const { IrqSpinLock::new(PerCpuPages { count: 0, frames: [0; PCP_HIGH] }) }; crate::config::NR_CPUS];
+static PCP: [IrqSpinLock<PerCpuPages>; crate::config::NR_CPUS] = [const {
+    IrqSpinLock::new(PerCpuPages { count: 0, frames: [0; PCP_HIGH], zeroed: 0, zero_frames: [0; PCP_ZEROED] })
+}; crate::config::NR_CPUS];
 
 /// This CPU's list. A task moved to another CPU between the look-up and
 /// the lock uses the old CPU's list, which its lock keeps correct.
@@ -110,13 +123,14 @@ fn this_cpu_pages() -> &'static IrqSpinLock<PerCpuPages> {
 fn drain_all_pages() {
     for pcp in &PCP {
         let mut pcp = pcp.lock();
-        if pcp.count > 0 {
+        if pcp.count > 0 || pcp.zeroed > 0 {
             with(|f| {
-                for &pa in &pcp.frames[..pcp.count] {
+                for &pa in pcp.frames[..pcp.count].iter().chain(&pcp.zero_frames[..pcp.zeroed]) {
                     let _ = f.free(pa);
                 }
             });
             pcp.count = 0;
+            pcp.zeroed = 0;
         }
     }
 }
@@ -171,6 +185,60 @@ pub fn alloc_frame_gfp(gfp: Gfp) -> Option<u64> {
     let pa = alloc_frame_pcp()?;
     NR_FREE.fetch_sub(1, Ordering::Relaxed);
     Some(pa)
+}
+
+/// One free frame filled with zeros, for `gfp` as [`alloc_frame_gfp`]
+/// (Linux: `__GFP_ZERO`): one of this CPU's zeroed frames if it has one,
+/// else a frame cleared here.
+pub fn alloc_zeroed_frame_gfp(gfp: Gfp) -> Option<u64> {
+    if NR_FREE.load(Ordering::Relaxed) <= watermark(gfp) {
+        return None;
+    }
+    let zeroed = {
+        let mut pcp = this_cpu_pages().lock();
+        (pcp.zeroed > 0).then(|| {
+            pcp.zeroed -= 1;
+            pcp.zero_frames[pcp.zeroed]
+        })
+    };
+    let pa = match zeroed {
+        Some(pa) => pa,
+        None => {
+            let pa = alloc_frame_pcp()?;
+            // SAFETY: a free frame just taken from the allocator, in the
+            // linear map.
+            unsafe { crate::arch::page::clear_page(super::phys_to_virt(pa)) };
+            pa
+        }
+    };
+    NR_FREE.fetch_sub(1, Ordering::Relaxed);
+    Some(pa)
+}
+
+/// Returns a frame that holds only zeros, to this CPU's zeroed frames
+/// while they have room, else as [`free_frame`]. The caller vouches for
+/// the zeros: a frame given here is handed out as a fresh page table.
+pub fn free_zeroed_frame(pa: u64) -> Result<(), FrameError> {
+    if pa >= MAX_PHYS || !pa.is_multiple_of(PAGE_SIZE as u64) {
+        return with(|f| f.free(pa)); // the allocator's own verdict
+    }
+    #[cfg(debug_assertions)]
+    {
+        // SAFETY: the caller gives up the frame, which is in the linear map.
+        let words = unsafe { core::slice::from_raw_parts(super::phys_to_virt(pa) as *const u64, PAGE_SIZE / 8) };
+        debug_assert!(words.iter().all(|&w| w == 0), "frame {pa:#x} freed as zeroed holds data");
+    }
+    {
+        let mut pcp = this_cpu_pages().lock();
+        if pcp.zeroed < PCP_ZEROED {
+            let i = pcp.zeroed;
+            pcp.zero_frames[i] = pa;
+            pcp.zeroed += 1;
+            NR_FREE.fetch_add(1, Ordering::Relaxed);
+            return Ok(());
+        }
+    }
+    free_frame(pa)
 }
 
 fn alloc_frame_pcp() -> Option<u64> {
@@ -270,7 +338,13 @@ pub struct Stats {
 
 /// Current page counts; frames on the per-CPU lists are free.
 pub fn stats() -> Stats {
-    let cached: usize = PCP.iter().map(|p| p.lock().count).sum();
+    let cached: usize = PCP
+        .iter()
+        .map(|p| {
+            let p = p.lock();
+            p.count + p.zeroed
+        })
+        .sum();
     with(|f| {
         let free = f.free_frames() + cached;
         Stats {

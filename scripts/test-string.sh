@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Host test of the kernel's memcpy, memset and memmove
+# Host test of the kernel's memcpy, memset, memmove, copy_page and clear_page
 # (kernel/src/arch/aarch64/string.S): assembled as they are, renamed so the
 # C library's stay the reference, linked with string_test.c beside them and
 # run under qemu-aarch64. Part of `make unit-test`.

@@ -1,5 +1,5 @@
 //! Whole-page zeroing and copying (Linux: `clear_page`, `copy_page`), in
-//! string.S: DC ZVA for zeroing, 128-byte load/store pairs for copying.
+//! string.S: DC ZVA for zeroing, SIMD load/store pairs for copying.
 
 extern "C" {
     #[link_name = "clear_page"]
@@ -18,12 +18,18 @@ pub unsafe fn clear_page(va: usize) {
     unsafe { clear_page_asm(va as *mut u8) }
 }
 
-/// Copies the 4 KiB page at kernel address `src` to `dst`.
+/// Copies the 4 KiB page at kernel address `src` to `dst`. The copy
+/// borrows v0-v7, which hold user state (fpsimd.rs), and puts them back,
+/// with IRQs masked in between: a task switch there would not save a
+/// kernel thread's borrowed values.
 ///
 /// # Safety
 /// Both are page-aligned, in Normal memory, not overlapping; `dst` is the
 /// caller's to overwrite and `src` stays mapped during the copy.
 pub unsafe fn copy_page(dst: usize, src: usize) {
-    // SAFETY: the caller's promise.
-    unsafe { copy_page_asm(dst as *mut u8, src as *const u8) }
+    let flags = super::cpu::local_irq_save();
+    // SAFETY: the caller's promise; with IRQs masked no task switch comes
+    // before the borrowed SIMD registers are back.
+    unsafe { copy_page_asm(dst as *mut u8, src as *const u8) };
+    super::cpu::local_irq_restore(flags);
 }

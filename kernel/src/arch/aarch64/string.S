@@ -199,28 +199,35 @@ clear_page:
     ret
 
 // copy_page(x0 = dst, x1 = src), both 4 KiB pages in Normal memory (Linux:
-// arch/arm64/lib/copy_page.S): 128 bytes a turn, no length bookkeeping.
+// arch/arm64/lib/copy_page.S, which uses general registers): 128 bytes a
+// turn through v0-v7, 32 bytes an instruction, half the loads and stores
+// of general-register pairs. Those registers hold the interrupted user
+// task's FP/SIMD state (fpsimd.rs), so the eight are kept on the stack and
+// put back; the caller masks IRQs, so no task switch sees them in between
+// (page.rs).
+.arch_extension fp
+.arch_extension simd
 .global copy_page
 copy_page:
+    sub     sp, sp, #128
+    stp     q0, q1, [sp]
+    stp     q2, q3, [sp, #32]
+    stp     q4, q5, [sp, #64]
+    stp     q6, q7, [sp, #96]
     add     x2, x0, #4096
-1:  ldp     x3, x4, [x1]
-    ldp     x5, x6, [x1, #16]
-    ldp     x7, x8, [x1, #32]
-    ldp     x9, x10, [x1, #48]
-    stp     x3, x4, [x0]
-    stp     x5, x6, [x0, #16]
-    stp     x7, x8, [x0, #32]
-    stp     x9, x10, [x0, #48]
-    ldp     x3, x4, [x1, #64]
-    ldp     x5, x6, [x1, #80]
-    ldp     x7, x8, [x1, #96]
-    ldp     x9, x10, [x1, #112]
-    stp     x3, x4, [x0, #64]
-    stp     x5, x6, [x0, #80]
-    stp     x7, x8, [x0, #96]
-    stp     x9, x10, [x0, #112]
-    add     x0, x0, #128
-    add     x1, x1, #128
+1:  ldp     q0, q1, [x1], #128
+    ldp     q2, q3, [x1, #-96]
+    ldp     q4, q5, [x1, #-64]
+    ldp     q6, q7, [x1, #-32]
+    stp     q0, q1, [x0], #128
+    stp     q2, q3, [x0, #-96]
+    stp     q4, q5, [x0, #-64]
+    stp     q6, q7, [x0, #-32]
     cmp     x0, x2
     b.lo    1b
+    ldp     q0, q1, [sp]
+    ldp     q2, q3, [sp, #32]
+    ldp     q4, q5, [sp, #64]
+    ldp     q6, q7, [sp, #96]
+    add     sp, sp, #128
     ret

@@ -5,6 +5,8 @@
  * Every size up to 300 bytes at every pair of source and destination
  * alignments for memcpy and memset, and memmove at every overlap up to 40
  * bytes in either direction; the bytes around the destination must stay.
+ * Also copy_page and clear_page on whole pages, the SIMD registers
+ * copy_page borrows back as they were.
  */
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +14,64 @@
 void *kmemcpy(void *dst, const void *src, size_t n);
 void *kmemmove(void *dst, const void *src, size_t n);
 void *kmemset(void *dst, int c, size_t n);
+void copy_page(void *dst, const void *src);
+void clear_page(void *page);
+
+static unsigned char pages[3][4096] __attribute__((aligned(4096)));
+
+/* copy_page from pages[0] to pages[1] with v0-v7 loaded from `before`;
+ * what v0-v7 hold afterwards lands in `after`. */
+static void copy_page_keeping(const unsigned char before[128], unsigned char after[128])
+{
+    register void *x0 __asm__("x0") = pages[1];
+    register const void *x1 __asm__("x1") = pages[0];
+    register const unsigned char *x9 __asm__("x9") = before;
+    register unsigned char *x10 __asm__("x10") = after;
+    __asm__ volatile(
+        "ldp q0, q1, [x9]\n ldp q2, q3, [x9, #32]\n ldp q4, q5, [x9, #64]\n ldp q6, q7, [x9, #96]\n"
+        "bl copy_page\n"
+        "stp q0, q1, [x10]\n stp q2, q3, [x10, #32]\n stp q4, q5, [x10, #64]\n stp q6, q7, [x10, #96]\n"
+        : "+r"(x0), "+r"(x1)
+        : "r"(x9), "r"(x10)
+        : "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "x30",
+          "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19", "v20", "v21", "v22",
+          "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory");
+}
+
+static int check_pages(void)
+{
+    int bad = 0;
+    unsigned char before[128], after[128];
+    for (int i = 0; i < 4096; i++) {
+        pages[0][i] = (unsigned char)(i * 31 + 5);
+        pages[1][i] = 0xee;
+    }
+    for (int i = 0; i < 128; i++)
+        before[i] = (unsigned char)(i + 100);
+    copy_page_keeping(before, after);
+    if (memcmp(pages[1], pages[0], 4096) != 0) {
+        printf("copy_page: the copy differs\n");
+        bad++;
+    }
+    if (memcmp(before, after, sizeof before) != 0) {
+        printf("copy_page: v0-v7 changed\n");
+        bad++;
+    }
+    memset(pages[2], 0xff, 4096);
+    memset(pages[1], 0x5a, 4096);
+    clear_page(pages[1]);
+    for (int i = 0; i < 4096; i++)
+        if (pages[1][i] != 0) {
+            printf("clear_page: byte %d not zero\n", i);
+            bad++;
+            break;
+        }
+    if (pages[2][0] != 0xff || pages[0][4095] != (unsigned char)(4095 * 31 + 5)) {
+        printf("clear_page: a neighbouring page changed\n");
+        bad++;
+    }
+    return bad;
+}
 
 static unsigned char a[1024], b[1024], ref[1024];
 
@@ -53,9 +113,10 @@ int main(void)
                 bad++;
             }
         }
+    bad += check_pages();
     if (bad)
         printf("string.S: %d cases wrong\n", bad);
     else
-        printf("string.S: memcpy, memset and memmove agree with the C library\n");
+        printf("string.S: memcpy, memset and memmove agree with the C library; copy_page and clear_page work\n");
     return bad != 0;
 }

@@ -1222,16 +1222,19 @@ impl Drop for MmStruct {
         overcommit::vm_acct_memory(-(inner.committed as i64));
         let mut tables = UserTables { chain: &self.tables, count: &self.pgtables };
         let mut pt = PageTable::from_root(self.root, &mut tables);
-        let mut ranges = [(0, 0); ZAP_RANGES];
+        // Not zero-filled first: only the `n` written are read.
+        let mut ranges = [const { core::mem::MaybeUninit::<(u64, u64)>::uninit() }; ZAP_RANGES];
         let mut n = 0;
         for (start, end, ()) in self.walk_ranges(inner.vmas.iter(), |_| ()) {
             if n < ZAP_RANGES {
-                ranges[n] = (start, end - 1);
+                ranges[n].write((start, end - 1));
             }
             n += 1;
         }
         let zeroed = if n <= ZAP_RANGES {
-            let unlinked = pt.zap_ranges(&ranges[..n], |entry| put_page(pte::addr(entry)));
+            // SAFETY: the first `n` elements were written above.
+            let ranges = unsafe { core::slice::from_raw_parts(ranges.as_ptr().cast::<(u64, u64)>(), n) };
+            let unlinked = pt.zap_ranges(ranges, |entry| put_page(pte::addr(entry)));
             unlinked as u64 + 1 == self.pgtables.load(Ordering::Relaxed)
         } else {
             for (start, end, ()) in self.walk_ranges(inner.vmas.iter(), |_| ()) {

@@ -128,33 +128,82 @@ memmove:
     b       6b
 7:  ret
 
-// x0 = dst, w1 = byte, x2 = n; returns dst. 64 bytes a turn, then 16.
+// x0 = dst, w1 = byte, x2 = n; returns dst. No byte loops: a length under
+// 64 is written as two overlapping pieces, one from each end; a longer one
+// 64 bytes a turn and then its last 64 bytes, overlapping what came before.
+// Zeroing 256 bytes or more uses DC ZVA between an unaligned first and
+// last 64 bytes, where the block is 64 bytes (DCZID_EL0; zero stores where
+// DC ZVA is forbidden or the block differs).
 .global memset
 memset:
-    mov     x3, x0
     and     x4, x1, #0xff
+    add     x5, x0, x2                  // end
     orr     x4, x4, x4, lsl #8
+    cmp     x2, #64
     orr     x4, x4, x4, lsl #16
     orr     x4, x4, x4, lsl #32
-11: cmp     x2, #64
-    b.lo    8f
-    stp     x4, x4, [x3]
+    b.lo    20f
+    cmp     x2, #256
+    ccmp    x4, #0, #0, hs              // n >= 256 and zero: eq
+    b.eq    30f
+11: sub     x6, x5, #64                 // the last 64 bytes start here
+    mov     x3, x0
+12: stp     x4, x4, [x3]
     stp     x4, x4, [x3, #16]
     stp     x4, x4, [x3, #32]
     stp     x4, x4, [x3, #48]
     add     x3, x3, #64
-    sub     x2, x2, #64
-    b       11b
-8:  cmp     x2, #16
-    b.lo    9f
-    stp     x4, x4, [x3], #16
-    sub     x2, x2, #16
-    b       8b
-9:  cbz     x2, 10f
-    strb    w4, [x3], #1
-    sub     x2, x2, #1
-    b       9b
-10: ret
+    cmp     x3, x6
+    b.lo    12b
+    stp     x4, x4, [x6]
+    stp     x4, x4, [x6, #16]
+    stp     x4, x4, [x6, #32]
+    stp     x4, x4, [x6, #48]
+    ret
+20: tbz     x2, #5, 21f                 // 32..63
+    stp     x4, x4, [x0]
+    stp     x4, x4, [x0, #16]
+    stp     x4, x4, [x5, #-32]
+    stp     x4, x4, [x5, #-16]
+    ret
+21: tbz     x2, #4, 22f                 // 16..31
+    stp     x4, x4, [x0]
+    stp     x4, x4, [x5, #-16]
+    ret
+22: tbz     x2, #3, 23f                 // 8..15
+    str     x4, [x0]
+    str     x4, [x5, #-8]
+    ret
+23: tbz     x2, #2, 24f                 // 4..7
+    str     w4, [x0]
+    str     w4, [x5, #-4]
+    ret
+24: cbz     x2, 25f                     // 1..3: first, middle, last
+    strb    w4, [x0]
+    lsr     x6, x2, #1
+    strb    w4, [x0, x6]
+    strb    w4, [x5, #-1]
+25: ret
+30: mrs     x7, dczid_el0
+    and     x7, x7, #0x1f               // DZP and BS
+    cmp     x7, #4                      // allowed, 4 words
+    b.ne    11b
+    stp     xzr, xzr, [x0]
+    stp     xzr, xzr, [x0, #16]
+    stp     xzr, xzr, [x0, #32]
+    stp     xzr, xzr, [x0, #48]
+    add     x3, x0, #64
+    and     x3, x3, #~63                // first whole block after those
+    and     x6, x5, #~63                // end of the last whole block
+31: dc      zva, x3
+    add     x3, x3, #64
+    cmp     x3, x6
+    b.lo    31b
+    stp     xzr, xzr, [x5, #-64]
+    stp     xzr, xzr, [x5, #-48]
+    stp     xzr, xzr, [x5, #-32]
+    stp     xzr, xzr, [x5, #-16]
+    ret
 
 // clear_page(x0 = page-aligned address of a 4 KiB page in Normal memory)
 // (Linux: arch/arm64/lib/clear_page.S). DC ZVA zeroes one block per

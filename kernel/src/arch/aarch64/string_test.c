@@ -5,7 +5,7 @@
  * Every size up to 300 bytes at every pair of source and destination
  * alignments for memcpy and memset, and memmove at every overlap up to 40
  * bytes in either direction; the bytes around the destination must stay.
- * Also copy_page and clear_page on whole pages, the SIMD registers
+ * memset also up to 900 bytes, zero (the DC ZVA path) and not. Also copy_page and clear_page on whole pages, the SIMD registers
  * copy_page borrows back as they were.
  */
 #include <stdio.h>
@@ -100,6 +100,18 @@ int main(void)
                 memset(ref + 64 + d, s * 17, n);
                 if (kmemset(b + 64 + d, s * 17, n) != b + 64 + d || memcmp(b, ref, sizeof b) != 0) {
                     printf("memset: %zu bytes, destination +%d\n", n, d);
+                    bad++;
+                }
+            }
+    /* Longer fills, zero (DC ZVA) and not, at every destination alignment. */
+    for (size_t n = 300; n <= 900; n += 13)
+        for (int d = 0; d < 16; d++)
+            for (int c = 0; c <= 0x5a; c += 0x5a) {
+                fill(b, 5);
+                memcpy(ref, b, sizeof b);
+                memset(ref + 64 + d, c, n);
+                if (kmemset(b + 64 + d, c, n) != b + 64 + d || memcmp(b, ref, sizeof b) != 0) {
+                    printf("memset: %zu bytes of %#x, destination +%d\n", n, c, d);
                     bad++;
                 }
             }

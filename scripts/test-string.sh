@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 out=build/string-test
 mkdir -p "$out"
-aarch64-linux-gnu-gcc -c kernel/src/arch/aarch64/string.S -o "$out/string.o"
+aarch64-linux-gnu-gcc -c -Wa,--defsym,STRING_TEST=1 kernel/src/arch/aarch64/string.S -o "$out/string.o"
 aarch64-linux-gnu-objcopy --redefine-sym memcpy=kmemcpy --redefine-sym memmove=kmemmove \
     --redefine-sym memset=kmemset "$out/string.o" "$out/kstring.o"
 aarch64-linux-gnu-gcc -O1 -static kernel/src/arch/aarch64/string_test.c "$out/kstring.o" -o "$out/string-test"

@@ -16,7 +16,9 @@ use log::{info, warn};
 /// ATAG address).
 #[no_mangle]
 extern "C" fn kernel_entry(boot_arg: u64) -> ! {
-    // First: `current` is init_task from here on.
+    // memcpy borrows SIMD registers for long copies (string.S).
+    crate::arch::fpsimd::enable();
+    // `current` is init_task from here on.
     crate::sched::core::sched_init();
     time::init();
     let firmware = board::query_firmware();
@@ -140,7 +142,6 @@ extern "C" fn kernel_entry(boot_arg: u64) -> ! {
 fn bring_up_this_cpu(core: usize) {
     let me = smp::this_cpu();
     me.el.store(cpu::current_el(), Ordering::Relaxed);
-    crate::arch::fpsimd::enable();
     irq::init_this_cpu();
     time::start_tick();
     info!("core {core} online at EL{} (entered at EL{})", cpu::current_el(), smp::entry_el(core));
@@ -151,6 +152,7 @@ fn bring_up_this_cpu(core: usize) {
 /// Entry of cores 1-3 from boot.S, already on the final kernel tables.
 #[no_mangle]
 extern "C" fn secondary_entry(core: u64) -> ! {
+    crate::arch::fpsimd::enable(); // before any memcpy, as on core 0
     crate::sched::core::init_idle(core as usize);
     mmu::install_reserved_ttbr0(mm::mm_struct::reserved_ttbr0());
     bring_up_this_cpu(core as usize);

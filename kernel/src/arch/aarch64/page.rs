@@ -18,18 +18,13 @@ pub unsafe fn clear_page(va: usize) {
     unsafe { clear_page_asm(va as *mut u8) }
 }
 
-/// Copies the 4 KiB page at kernel address `src` to `dst`. The copy
-/// borrows v0-v7, which hold user state (fpsimd.rs), and puts them back,
-/// with IRQs masked in between: a task switch there would not save a
-/// kernel thread's borrowed values.
+/// Copies the 4 KiB page at kernel address `src` to `dst`.
 ///
 /// # Safety
 /// Both are page-aligned, in Normal memory, not overlapping; `dst` is the
 /// caller's to overwrite and `src` stays mapped during the copy.
 pub unsafe fn copy_page(dst: usize, src: usize) {
-    let flags = super::cpu::local_irq_save();
-    // SAFETY: the caller's promise; with IRQs masked no task switch comes
-    // before the borrowed SIMD registers are back.
-    unsafe { copy_page_asm(dst as *mut u8, src as *const u8) };
-    super::cpu::local_irq_restore(flags);
+    // SAFETY: the caller's promise; the routine puts back the SIMD
+    // registers it borrows (string.S).
+    unsafe { copy_page_asm(dst as *mut u8, src as *const u8) }
 }

@@ -5,8 +5,9 @@
  * Every size up to 300 bytes at every pair of source and destination
  * alignments for memcpy and memset, and memmove at every overlap up to 40
  * bytes in either direction; the bytes around the destination must stay.
- * memset also up to 900 bytes, zero (the DC ZVA path) and not. Also copy_page and clear_page on whole pages, the SIMD registers
- * copy_page borrows back as they were.
+ * memcpy and memset also up to 900 bytes (memset zero, the DC ZVA path,
+ * and not). Also copy_page and clear_page on whole pages, and the SIMD
+ * registers copy_page and a long memcpy borrow back as they were.
  */
 #include <stdio.h>
 #include <string.h>
@@ -19,24 +20,25 @@ void clear_page(void *page);
 
 static unsigned char pages[3][4096] __attribute__((aligned(4096)));
 
-/* copy_page from pages[0] to pages[1] with v0-v7 loaded from `before`;
- * what v0-v7 hold afterwards lands in `after`. */
-static void copy_page_keeping(const unsigned char before[128], unsigned char after[128])
-{
-    register void *x0 __asm__("x0") = pages[1];
-    register const void *x1 __asm__("x1") = pages[0];
-    register const unsigned char *x9 __asm__("x9") = before;
-    register unsigned char *x10 __asm__("x10") = after;
-    __asm__ volatile(
-        "ldp q0, q1, [x9]\n ldp q2, q3, [x9, #32]\n ldp q4, q5, [x9, #64]\n ldp q6, q7, [x9, #96]\n"
-        "bl copy_page\n"
-        "stp q0, q1, [x10]\n stp q2, q3, [x10, #32]\n stp q4, q5, [x10, #64]\n stp q6, q7, [x10, #96]\n"
-        : "+r"(x0), "+r"(x1)
-        : "r"(x9), "r"(x10)
-        : "x2", "x3", "x4", "x5", "x6", "x7", "x8", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "x30",
-          "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19", "v20", "v21", "v22",
-          "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory");
-}
+/* Calls `fn(dst, src, n)` (copy_page or kmemcpy) with v0-v7 loaded from
+ * `before`; what v0-v7 hold afterwards lands in `after`. */
+#define CALL_KEEPING(fn, dst, src, n, before, after)                                                      \
+    do {                                                                                                  \
+        register void *x0 __asm__("x0") = (dst);                                                          \
+        register const void *x1 __asm__("x1") = (src);                                                    \
+        register size_t x2 __asm__("x2") = (n);                                                           \
+        register const unsigned char *x19 __asm__("x19") = (before);                                        \
+        register unsigned char *x20 __asm__("x20") = (after);                                              \
+        __asm__ volatile(                                                                                 \
+            "ldp q0, q1, [x19]\n ldp q2, q3, [x19, #32]\n ldp q4, q5, [x19, #64]\n ldp q6, q7, [x19, #96]\n" \
+            "bl " fn "\n"                                                                                 \
+            "stp q0, q1, [x20]\n stp q2, q3, [x20, #32]\n stp q4, q5, [x20, #64]\n stp q6, q7, [x20, #96]\n" \
+            : "+r"(x0), "+r"(x1), "+r"(x2)                                                                \
+            : "r"(x19), "r"(x20)                                                                           \
+            : "x3", "x4", "x5", "x6", "x7", "x8", "x9", "x10", "x11", "x12", "x13", "x14", "x15", "x16", "x17", "x30",  \
+              "v0", "v1", "v2", "v3", "v4", "v5", "v6", "v7", "v16", "v17", "v18", "v19", "v20", "v21",   \
+              "v22", "v23", "v24", "v25", "v26", "v27", "v28", "v29", "v30", "v31", "cc", "memory");      \
+    } while (0)
 
 static int check_pages(void)
 {
@@ -48,13 +50,24 @@ static int check_pages(void)
     }
     for (int i = 0; i < 128; i++)
         before[i] = (unsigned char)(i + 100);
-    copy_page_keeping(before, after);
+    CALL_KEEPING("copy_page", pages[1], pages[0], 0, before, after);
     if (memcmp(pages[1], pages[0], 4096) != 0) {
         printf("copy_page: the copy differs\n");
         bad++;
     }
     if (memcmp(before, after, sizeof before) != 0) {
         printf("copy_page: v0-v7 changed\n");
+        bad++;
+    }
+    memset(after, 0, sizeof after);
+    memset(pages[1], 0, 4096);
+    CALL_KEEPING("kmemcpy", pages[1] + 3, pages[0] + 9, 3000, before, after);
+    if (memcmp(pages[1] + 3, pages[0] + 9, 3000) != 0 || pages[1][2] != 0 || pages[1][3003] != 0) {
+        printf("memcpy: a 3000-byte copy differs\n");
+        bad++;
+    }
+    if (memcmp(before, after, sizeof before) != 0) {
+        printf("memcpy: v0-v7 changed\n");
         bad++;
     }
     memset(pages[2], 0xff, 4096);
@@ -103,7 +116,19 @@ int main(void)
                     bad++;
                 }
             }
-    /* Longer fills, zero (DC ZVA) and not, at every destination alignment. */
+    /* Longer copies (through SIMD registers from 512 bytes) and fills
+     * (zero ones by DC ZVA), at every destination alignment. */
+    for (size_t n = 300; n <= 900; n += 13)
+        for (int d = 0; d < 16; d++) {
+            fill(a, 6);
+            fill(b, 7);
+            memcpy(ref, b, sizeof b);
+            memcpy(ref + 64 + d, a + 64 + 15 - d, n);
+            if (kmemcpy(b + 64 + d, a + 64 + 15 - d, n) != b + 64 + d || memcmp(b, ref, sizeof b) != 0) {
+                printf("memcpy: %zu bytes, source +%d, destination +%d\n", n, 15 - d, d);
+                bad++;
+            }
+        }
     for (size_t n = 300; n <= 900; n += 13)
         for (int d = 0; d < 16; d++)
             for (int c = 0; c <= 0x5a; c += 0x5a) {

@@ -211,7 +211,7 @@ unsafe impl GlobalAlloc for KernelHeap {
                 Err(super::slab::SlabError::ForeignObject) => {}
                 // Cannot happen but for a kernel bug: GlobalAlloc's
                 // contract rules out other pointers.
-                Err(e) => panic!("kmalloc: freeing {ptr:p}: {e}"),
+                Err(e) => bad_kfree(ptr, e),
             }
         }
         if let Some(p) = NonNull::new(ptr) {
@@ -219,6 +219,15 @@ unsafe impl GlobalAlloc for KernelHeap {
             unsafe { self.heap.lock().dealloc(p, layout) };
         }
     }
+}
+
+/// A kmalloc cache refused a free for a reason GlobalAlloc's contract rules
+/// out: a kernel bug. Out of line: the panic's formatting stays out of
+/// `dealloc`'s frame.
+#[cold]
+#[inline(never)]
+fn bad_kfree(ptr: *mut u8, e: super::slab::SlabError) -> ! {
+    panic!("kmalloc: freeing {ptr:p}: {e}")
 }
 
 /// Gives the heap its initial memory.

@@ -161,6 +161,7 @@ impl KernelHeap {
 
     /// One attempt at `layout`, then, for a small block, attempts after
     /// each OOM kill.
+    #[inline(never)]
     fn alloc_or_oom(&self, layout: Layout) -> Option<NonNull<u8>> {
         if layout.size() > COSTLY_BYTES {
             return self.try_alloc(layout);
@@ -179,7 +180,15 @@ unsafe impl GlobalAlloc for KernelHeap {
     /// allocation on a system-call path ends in an OOM kill, not an abort. A caller that may not sleep (IRQs masked)
     /// takes the reserve instead (mm/phys.rs) and gets null only when that
     /// is gone.
+    ///
+    /// A kmalloc-sized block comes from its cache's magazine right here (the
+    /// cache's fast path is inlined); the rest is out of line. A cache that
+    /// fails here found no slab to refill from; `alloc_or_oom` asks it once
+    /// more before the buddy heap and the OOM killer.
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        if let Some(p) = kmalloc_cache(layout).and_then(KmemCache::alloc) {
+            return p.as_ptr();
+        }
         self.alloc_or_oom(layout).map_or(null_mut(), |p| p.as_ptr())
     }
 
@@ -202,7 +211,7 @@ unsafe impl GlobalAlloc for KernelHeap {
                 Err(super::slab::SlabError::ForeignObject) => {}
                 // Cannot happen but for a kernel bug: GlobalAlloc's
                 // contract rules out other pointers.
-                Err(e) => panic!("kmalloc: freeing {ptr:p}: {e}"),
+                Err(e) => bad_kfree(ptr, e),
             }
         }
         if let Some(p) = NonNull::new(ptr) {
@@ -210,6 +219,15 @@ unsafe impl GlobalAlloc for KernelHeap {
             unsafe { self.heap.lock().dealloc(p, layout) };
         }
     }
+}
+
+/// A kmalloc cache refused a free for a reason GlobalAlloc's contract rules
+/// out: a kernel bug. Out of line: the panic's formatting stays out of
+/// `dealloc`'s frame.
+#[cold]
+#[inline(never)]
+fn bad_kfree(ptr: *mut u8, e: super::slab::SlabError) -> ! {
+    panic!("kmalloc: freeing {ptr:p}: {e}")
 }
 
 /// Gives the heap its initial memory.

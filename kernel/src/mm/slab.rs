@@ -13,7 +13,8 @@
 //! its own size, so the slab of an object is found by masking its address
 //! (Linux finds it through `struct page`: `virt_to_slab`). The slab header sits
 //! on-slab at the start (like the old SLAB's on-slab `struct slab`): a magic
-//! word and the owning cache's id (to recognise foreign pointers), a bitmap of
+//! word keyed by the slab's address and the owning cache's id (one load tells
+//! a slab of this cache from a foreign pointer), a bitmap of
 //! objects handed out to callers (to catch double frees), and, under the
 //! cache's lock, the free list, the in-use count and the list links. Objects
 //! follow the header, each rounded up to the cache's alignment (at least 8
@@ -35,7 +36,10 @@
 //! magazine, `free` pushes to it, with no lock on the magazine (debug builds
 //! add the `busy` check below). The one shared write on the fast path is an
 //! atomic bit flip in the slab header's bitmap, the price of catching every
-//! double free (Linux catches most only with `slub_debug`). An empty magazine
+//! double free (Linux catches most only with `slub_debug`); no counter is
+//! updated atomically (see Statistics). Both fast paths are inlined into
+//! their callers; refills, flushes and a core without a magazine take
+//! out-of-line cold paths. An empty magazine
 //! is refilled with [`BATCH`] objects from
 //! the lists under the lock; a full one flushes its [`BATCH`] oldest objects
 //! back. A magazine is touched only by its own core with IRQs masked, and the
@@ -53,7 +57,12 @@
 //!
 //! `active_objs` counts objects handed out to callers and not yet freed;
 //! objects sitting in magazines are *not* active (Linux SLAB counts them as
-//! active) and are reported separately as `cached_objs`. The counts are exact
+//! active) and are reported separately as `cached_objs`. Neither is counted
+//! on the fast path: the lists count the objects off the slabs' free lists
+//! (`taken`, under the lock), each magazine its own length (written only by
+//! its core, read by anyone), and [`KmemCache::stats`] derives `cached_objs`
+//! as the sum of the magazine lengths and `active_objs` as `taken` minus that
+//! sum (Linux sums per-CPU counters the same way). The counts are exact
 //! whenever no allocation or free is in flight.
 //!
 //! # Errors
@@ -80,7 +89,7 @@ use crate::sync::IrqSpinLock;
 use core::cell::UnsafeCell;
 use core::fmt;
 use core::mem::size_of;
-use core::ops::{Deref, DerefMut};
+use core::num::NonZeroUsize;
 use core::ptr::{addr_of, NonNull};
 #[cfg(any(test, debug_assertions))]
 use core::sync::atomic::AtomicBool;
@@ -112,8 +121,23 @@ pub const MAX_FREE_SLABS: usize = 2;
 const MIN_ALIGN: usize = size_of::<usize>();
 const BITMAP_WORDS: usize = 8;
 const MAX_OBJS_PER_SLAB: usize = BITMAP_WORDS * u64::BITS as usize;
-/// XORed with the slab's address in the header while the slab belongs to a cache.
+/// XORed with the slab's address and the cache id in the header while the slab belongs to a cache.
 const SLAB_MAGIC: usize = 0x534c_4142_5f48_4452;
+
+/// The magic word of a live slab at `slab` owned by the cache with id `id`.
+/// Equal for one slab address only when the ids are equal, so one compare
+/// checks both that a slab is live and whose it is; ids are never 0, so a cache
+/// that has no id yet matches no slab. Computed as `slab ^ magic_key(id)`, the
+/// key kept in the cache so `free` need not build the constant.
+const fn slab_magic(slab: usize, id: usize) -> usize {
+    slab ^ magic_key(id)
+}
+
+/// The part of [`slab_magic`] that depends on the cache only.
+const fn magic_key(id: usize) -> usize {
+    SLAB_MAGIC ^ id
+}
+
 /// Cache ids are assigned when a cache makes its first slab (0: none yet).
 static NEXT_CACHE_ID: AtomicUsize = AtomicUsize::new(1);
 
@@ -128,10 +152,9 @@ enum SlabList {
 /// The on-slab header at the start of every slab.
 #[repr(C, align(64))]
 struct SlabHeader {
-    /// `SLAB_MAGIC ^ slab address` while the slab is live, 0 once given back.
+    /// [`slab_magic`] of the slab's address and the owning cache's id while the
+    /// slab is live, 0 once given back.
     magic: AtomicUsize,
-    /// Id of the owning cache.
-    cache_id: AtomicUsize,
     /// Bit set: the object is handed out to a caller (not free, not in a magazine).
     handed_out: [AtomicU64; BITMAP_WORDS],
     /// Touched only with the owning cache's lock held.
@@ -175,8 +198,9 @@ unsafe fn state<'a>(slab: usize) -> &'a mut SlabState {
 /// Object size and slab shape of a cache.
 #[derive(Clone, Copy, Debug)]
 struct Geometry {
-    /// Object size rounded up to the alignment.
-    size: usize,
+    /// Object size rounded up to the alignment (never 0: the divisor of an
+    /// object's offset, with no zero check on the fast paths).
+    size: NonZeroUsize,
     /// Offset of the first object in the slab.
     first: usize,
     objs: usize,
@@ -192,6 +216,7 @@ impl Geometry {
         let align = if align < MIN_ALIGN { MIN_ALIGN } else { align };
         let size = if object_size < MIN_ALIGN { MIN_ALIGN } else { object_size };
         let Some(size) = size.checked_next_multiple_of(align) else { return Err(Errno::EINVAL) };
+        let Some(nz_size) = NonZeroUsize::new(size) else { return Err(Errno::EINVAL) };
         let first = SLAB_HEADER_SIZE.next_multiple_of(align);
         let mut pages = 1;
         while pages < MAX_PAGES_PER_SLAB
@@ -205,7 +230,7 @@ impl Geometry {
         }
         let objs = (slab_bytes - first) / size;
         let objs = if objs > MAX_OBJS_PER_SLAB { MAX_OBJS_PER_SLAB } else { objs };
-        Ok(Geometry { size, first, objs, pages, slab_bytes })
+        Ok(Geometry { size: nz_size, first, objs, pages, slab_bytes })
     }
 
     /// The slab holding address `addr`.
@@ -214,10 +239,20 @@ impl Geometry {
     }
 
     /// Index of the object starting at `addr` in the slab at `slab`, if an object starts there.
+    #[inline]
     fn index_of(&self, slab: usize, addr: usize) -> Option<usize> {
-        let offset = addr.checked_sub(slab)?.checked_sub(self.first)?;
+        // An address in the header wraps to a huge offset, whose index is out of range.
+        let offset = addr.wrapping_sub(slab + self.first);
         let index = offset / self.size;
         (offset % self.size == 0 && index < self.objs).then_some(index)
+    }
+
+    /// The handed-out bit of object `index` (below `objs`): its word and mask.
+    #[inline]
+    fn bit_of(index: usize) -> (usize, u64) {
+        // `% BITMAP_WORDS` changes nothing for an index below `MAX_OBJS_PER_SLAB`
+        // and lets the compiler drop the bounds check.
+        ((index / 64) % BITMAP_WORDS, 1u64 << (index % 64))
     }
 }
 
@@ -348,32 +383,14 @@ impl Lists {
     }
 }
 
-/// A per-core stack of free objects (Linux: `struct array_cache`).
-struct Magazine {
-    count: usize,
-    objs: [usize; MAGAZINE_SIZE],
-}
-
-impl Magazine {
-    const fn new() -> Self {
-        Magazine { count: 0, objs: [0; MAGAZINE_SIZE] }
-    }
-
-    fn push(&mut self, obj: usize) {
-        self.objs[self.count] = obj;
-        self.count += 1;
-    }
-
-    fn pop(&mut self) -> Option<usize> {
-        self.count = self.count.checked_sub(1)?;
-        Some(self.objs[self.count])
-    }
-}
-
-/// One core's magazine.
+/// One core's magazine: a stack of free objects (Linux: `struct array_cache`).
 struct CpuCache {
-    /// Touched only by its own core with IRQs masked (or through `&mut KmemCache`).
-    magazine: UnsafeCell<Magazine>,
+    /// Objects on the stack. Written only by the owning core with IRQs masked
+    /// (or through `&mut KmemCache`), with plain loads and stores, never a
+    /// read-modify-write; read by [`KmemCache::stats`] on any core.
+    count: AtomicUsize,
+    /// The stack; touched only under the same rule as the writes of `count`.
+    objs: UnsafeCell<[usize; MAGAZINE_SIZE]>,
     /// Set while a core uses the magazine: a second user panics instead of racing.
     #[cfg(any(test, debug_assertions))]
     busy: AtomicBool,
@@ -382,34 +399,83 @@ struct CpuCache {
 impl CpuCache {
     const fn new() -> Self {
         CpuCache {
-            magazine: UnsafeCell::new(Magazine::new()),
+            count: AtomicUsize::new(0),
+            objs: UnsafeCell::new([0; MAGAZINE_SIZE]),
             #[cfg(any(test, debug_assertions))]
             busy: AtomicBool::new(false),
         }
     }
+
+    /// Borrows the magazine.
+    ///
+    /// # Safety
+    /// Nothing else may use the magazine until the guard is dropped: it is this
+    /// core's with IRQs masked until then, or the caller owns it exclusively.
+    #[inline]
+    unsafe fn claim(&self, name: &str) -> Magazine<'_> {
+        #[cfg(any(test, debug_assertions))]
+        assert!(
+            !self.busy.swap(true, core::sync::atomic::Ordering::Acquire),
+            "slab {name}: a core's magazine used by two contexts at once"
+        );
+        let _ = name;
+        Magazine {
+            count: &self.count,
+            // SAFETY: the caller's contract makes this the only access to the stack.
+            objs: unsafe { &mut *self.objs.get() },
+            #[cfg(any(test, debug_assertions))]
+            busy: &self.busy,
+        }
+    }
 }
 
-/// This core's magazine, borrowed while IRQs are masked.
-struct LocalMagazine<'a> {
-    magazine: &'a mut Magazine,
+/// A claimed magazine (see [`CpuCache::claim`]).
+struct Magazine<'a> {
+    count: &'a AtomicUsize,
+    objs: &'a mut [usize; MAGAZINE_SIZE],
     #[cfg(any(test, debug_assertions))]
     busy: &'a AtomicBool,
 }
 
-impl Deref for LocalMagazine<'_> {
-    type Target = Magazine;
-    fn deref(&self) -> &Magazine {
-        self.magazine
+impl Magazine<'_> {
+    #[inline]
+    fn len(&self) -> usize {
+        self.count.load(Relaxed)
+    }
+
+    /// Pushes `obj`; the magazine must not be full.
+    #[inline]
+    fn push(&mut self, obj: usize) {
+        let n = self.len();
+        debug_assert!(n < MAGAZINE_SIZE, "push onto a full magazine");
+        // `% MAGAZINE_SIZE` changes nothing for `n` below it and drops the bounds check.
+        self.objs[n % MAGAZINE_SIZE] = obj;
+        // A plain store: only the claimer writes the count.
+        self.count.store(n + 1, Relaxed);
+    }
+
+    /// Pushes `obj` unless the magazine is full; says whether it did.
+    #[inline]
+    fn try_push(&mut self, obj: usize) -> bool {
+        let n = self.len();
+        if n >= MAGAZINE_SIZE {
+            return false;
+        }
+        self.objs[n] = obj;
+        self.count.store(n + 1, Relaxed);
+        true
+    }
+
+    #[inline]
+    fn pop(&mut self) -> Option<usize> {
+        let n = self.len().checked_sub(1)?;
+        self.count.store(n, Relaxed);
+        Some(self.objs[n % MAGAZINE_SIZE])
     }
 }
 
-impl DerefMut for LocalMagazine<'_> {
-    fn deref_mut(&mut self) -> &mut Magazine {
-        self.magazine
-    }
-}
-
-impl Drop for LocalMagazine<'_> {
+impl Drop for Magazine<'_> {
+    #[inline]
     fn drop(&mut self) {
         #[cfg(any(test, debug_assertions))]
         self.busy.store(false, core::sync::atomic::Ordering::Release);
@@ -499,10 +565,10 @@ pub struct KmemCache {
     pages: &'static dyn PageSource,
     /// Stamped into every slab header; assigned with the first slab.
     id: AtomicUsize,
+    /// `magic_key(id)`, stored with `id`.
+    magic_key: AtomicUsize,
     lists: IrqSpinLock<Lists>,
     cpus: [CpuCache; NR_CPUS],
-    /// Objects handed out to callers.
-    active: AtomicUsize,
 }
 
 // SAFETY: the slab lists are behind the lock; a magazine is only touched by its
@@ -547,9 +613,9 @@ impl KmemCache {
             geo,
             pages,
             id: AtomicUsize::new(0),
+            magic_key: AtomicUsize::new(magic_key(0)),
             lists: IrqSpinLock::new(Lists::new()),
             cpus: [const { CpuCache::new() }; NR_CPUS],
-            active: AtomicUsize::new(0),
         }
     }
 
@@ -560,90 +626,122 @@ impl KmemCache {
 
     /// Size of each object, rounded up to the alignment.
     pub fn object_size(&self) -> usize {
-        self.geo.size
+        self.geo.size.get()
     }
 
     /// Allocates an object (uninitialised memory, aligned as asked), or `None`
     /// when the page source is exhausted (Linux: `kmem_cache_alloc`).
+    ///
+    /// Inline: the fast path is a pop from this core's magazine and the object's
+    /// handed-out bit; an empty magazine is refilled out of line.
+    #[inline]
     pub fn alloc(&self) -> Option<NonNull<u8>> {
         let flags = local_irq_save();
         // SAFETY: IRQs stay masked until after the magazine guard is dropped at the end of the arm.
         let obj = match unsafe { self.local_magazine() } {
-            Some(mut magazine) => {
-                if magazine.count == 0 {
-                    self.refill(&mut magazine, BATCH);
-                }
-                magazine.pop()
-            }
-            None => {
-                let mut one = Magazine::new();
-                self.refill(&mut one, 1);
-                one.pop()
-            }
+            Some(mut magazine) => magazine.pop(),
+            None => None,
         };
+        // Still masked: the refill lands in this core's magazine.
+        let obj = obj.or_else(|| self.alloc_slow());
         local_irq_restore(flags);
         let obj = obj?;
         let slab = self.geo.slab_of(obj);
-        let index = (obj - slab - self.geo.first) / self.geo.size;
-        let bit = 1u64 << (index % 64);
+        let (word, bit) = Geometry::bit_of((obj - slab - self.geo.first) / self.geo.size);
         // SAFETY: the object was taken from a live slab of this cache, which stays
         // live while the object is off its free list.
-        let was = unsafe { header(slab) }.handed_out[index / 64].fetch_or(bit, Relaxed);
+        let was = unsafe { header(slab) }.handed_out[word].fetch_or(bit, Relaxed);
         debug_assert!(was & bit == 0, "slab {}: object {obj:#x} handed out twice", self.name);
-        self.active.fetch_add(1, Relaxed);
-        NonNull::new(obj as *mut u8)
+        // SAFETY: an object lies in a slab, past its header: never at address 0.
+        Some(unsafe { NonNull::new_unchecked(obj as *mut u8) })
+    }
+
+    /// [`KmemCache::alloc`] when this core's magazine is empty or missing: a
+    /// refill from the slab lists. IRQs are masked by the caller.
+    #[cold]
+    #[inline(never)]
+    fn alloc_slow(&self) -> Option<usize> {
+        // SAFETY: the caller keeps IRQs masked until after the guard is dropped.
+        match unsafe { self.local_magazine() } {
+            Some(mut magazine) => {
+                self.refill(&mut magazine, BATCH);
+                magazine.pop()
+            }
+            None => {
+                let spare = CpuCache::new();
+                // SAFETY: `spare` is a local nobody else can reach.
+                let mut one = unsafe { spare.claim(self.name) };
+                self.refill(&mut one, 1);
+                one.pop()
+            }
+        }
     }
 
     /// Returns `obj` to the cache (Linux: `kmem_cache_free`). A double free, a
     /// pointer from another cache or not at an object's start is refused with
     /// an error and changes nothing.
     ///
+    /// Inline: the fast path is the checks, the handed-out bit and a push onto
+    /// this core's magazine; a full magazine is flushed out of line.
+    ///
     /// # Safety
     /// The `pages_per_slab`-aligned block holding `obj` must be readable, which
     /// holds for any pointer some cache's `alloc` returned, unless its slab has
     /// since gone back to the page source. If `obj` is an object of this cache,
     /// the caller must not use it after this call.
+    #[inline]
     pub unsafe fn free(&self, obj: NonNull<u8>) -> Result<(), SlabError> {
         let addr = obj.as_ptr() as usize;
         let slab = self.geo.slab_of(addr);
-        let id = self.id.load(Relaxed);
-        if id == 0 {
-            return Err(SlabError::ForeignObject);
-        }
         let raw = slab as *const SlabHeader;
-        // SAFETY: the caller guarantees the block, and so its first two words, is readable
-        // and page-aligned; they are read as atomics, valid for any bytes, before anything
+        // SAFETY: the caller guarantees the block, and so its first word, is readable
+        // and page-aligned; it is read as an atomic, valid for any bytes, before anything
         // assumes a slab header is there.
-        let (magic, cache_id) = unsafe { (&*addr_of!((*raw).magic), &*addr_of!((*raw).cache_id)) };
-        if magic.load(Relaxed) != SLAB_MAGIC ^ slab || cache_id.load(Relaxed) != id {
+        let magic = unsafe { &*addr_of!((*raw).magic) };
+        // Before the cache has an id its magic matches no slab (ids are never 0).
+        if magic.load(Relaxed) != slab ^ self.magic_key.load(Relaxed) {
             return Err(SlabError::ForeignObject);
         }
-        // SAFETY: the magic and id say this is a live slab of this cache, which stays live
+        // SAFETY: the magic says this is a live slab of this cache, which stays live
         // while `obj` is handed out; a stale `obj` is excluded by the caller.
         let hdr = unsafe { header(slab) };
         let index = self.geo.index_of(slab, addr).ok_or(SlabError::Misaligned)?;
-        let bit = 1u64 << (index % 64);
-        if hdr.handed_out[index / 64].fetch_and(!bit, Relaxed) & bit == 0 {
+        let (word, bit) = Geometry::bit_of(index);
+        if hdr.handed_out[word].fetch_and(!bit, Relaxed) & bit == 0 {
             return Err(SlabError::DoubleFree);
         }
-        self.active.fetch_sub(1, Relaxed);
         let flags = local_irq_save();
         // SAFETY: IRQs stay masked until after the magazine guard is dropped at the end of the arm.
+        let pushed = match unsafe { self.local_magazine() } {
+            Some(mut magazine) => magazine.try_push(addr),
+            None => false,
+        };
+        if !pushed {
+            self.free_slow(addr);
+        }
+        local_irq_restore(flags);
+        Ok(())
+    }
+
+    /// [`KmemCache::free`] when this core's magazine is full or missing: a flush
+    /// to the slab lists. IRQs are masked by the caller.
+    #[cold]
+    #[inline(never)]
+    fn free_slow(&self, addr: usize) {
+        // SAFETY: the caller keeps IRQs masked until after the guard is dropped.
         match unsafe { self.local_magazine() } {
             Some(mut magazine) => {
-                if magazine.count == MAGAZINE_SIZE {
-                    self.flush(&mut magazine, BATCH);
-                }
+                self.flush(&mut magazine, BATCH);
                 magazine.push(addr);
             }
             None => {
-                let mut one = Magazine::new();
+                let spare = CpuCache::new();
+                // SAFETY: `spare` is a local nobody else can reach.
+                let mut one = unsafe { spare.claim(self.name) };
                 one.push(addr);
                 self.flush(&mut one, 1);
             }
         }
-        local_irq_restore(flags);
-        Ok(())
     }
 
     /// Empties this core's magazine into the slabs; returns the pages that went
@@ -653,7 +751,7 @@ impl KmemCache {
         // SAFETY: IRQs stay masked until after the magazine guard is dropped at the end of the arm.
         let pages = match unsafe { self.local_magazine() } {
             Some(mut magazine) => {
-                let n = magazine.count;
+                let n = magazine.len();
                 self.flush(&mut magazine, n)
             }
             None => 0,
@@ -684,20 +782,21 @@ impl KmemCache {
         pages
     }
 
-    /// The cache's counters (exact when nothing is in flight).
+    /// The cache's counters (exact when nothing is in flight): the magazines'
+    /// lengths summed, the rest from the lists.
     pub fn stats(&self) -> SlabStats {
-        let active = self.active.load(Relaxed);
         let (counts, taken) = {
             let lists = self.lists.lock();
             (lists.counts, lists.taken)
         };
+        let cached: usize = self.cpus.iter().map(|cpu| cpu.count.load(Relaxed)).sum();
         let num_slabs = counts.iter().sum::<usize>();
         SlabStats {
             name: self.name,
-            active_objs: active,
+            active_objs: taken.saturating_sub(cached),
             num_objs: num_slabs * self.geo.objs,
-            cached_objs: taken.saturating_sub(active),
-            object_size: self.geo.size,
+            cached_objs: cached,
+            object_size: self.geo.size.get(),
             objs_per_slab: self.geo.objs,
             pages_per_slab: self.geo.pages,
             num_slabs,
@@ -711,31 +810,21 @@ impl KmemCache {
     ///
     /// # Safety
     /// IRQs must be masked on this core until the returned guard is dropped.
-    unsafe fn local_magazine(&self) -> Option<LocalMagazine<'_>> {
+    #[inline]
+    unsafe fn local_magazine(&self) -> Option<Magazine<'_>> {
         // Read after IRQs were masked: the task cannot move to another core now.
         let cpu = self.cpus.get(this_core())?;
-        #[cfg(any(test, debug_assertions))]
-        assert!(
-            !cpu.busy.swap(true, core::sync::atomic::Ordering::Acquire),
-            "slab {}: a core's magazine used by two contexts at once",
-            self.name
-        );
         // SAFETY: only this core touches this magazine, and only with IRQs masked, so
         // no interrupt handler or preempting task on this core can be inside it; the
         // guard ends before the caller unmasks. (Test builds: `busy` excludes threads
         // that share a pretend core number.)
-        let magazine = unsafe { &mut *cpu.magazine.get() };
-        Some(LocalMagazine {
-            magazine,
-            #[cfg(any(test, debug_assertions))]
-            busy: &cpu.busy,
-        })
+        Some(unsafe { cpu.claim(self.name) })
     }
 
     /// Tops `magazine` up to `want` objects from the slab lists, growing the
     /// cache by a slab if no slab has a free object. Leaves it empty only when
     /// the page source is exhausted.
-    fn refill(&self, magazine: &mut Magazine, want: usize) {
+    fn refill(&self, magazine: &mut Magazine<'_>, want: usize) {
         let mut new_slab = None;
         loop {
             {
@@ -744,7 +833,7 @@ impl KmemCache {
                     // SAFETY: a fresh slab of this cache, on no list.
                     unsafe { lists.link(slab, SlabList::Free) };
                 }
-                while magazine.count < want {
+                while magazine.len() < want {
                     // SAFETY: the lists hold only live slabs of this cache.
                     match unsafe { lists.take_object(&self.geo) } {
                         Some(obj) => magazine.push(obj),
@@ -752,7 +841,7 @@ impl KmemCache {
                     }
                 }
             }
-            if magazine.count > 0 {
+            if magazine.len() > 0 {
                 return;
             }
             match self.new_slab() {
@@ -764,8 +853,9 @@ impl KmemCache {
 
     /// Returns the `n` oldest objects of `magazine` to their slabs; returns the
     /// pages given back because slabs became empty beyond [`MAX_FREE_SLABS`].
-    fn flush(&self, magazine: &mut Magazine, n: usize) -> usize {
-        let n = n.min(magazine.count);
+    fn flush(&self, magazine: &mut Magazine<'_>, n: usize) -> usize {
+        let count = magazine.len();
+        let n = n.min(count);
         let mut release = [0usize; MAGAZINE_SIZE];
         let mut nr_release = 0;
         {
@@ -778,8 +868,8 @@ impl KmemCache {
                 }
             }
         }
-        magazine.objs.copy_within(n..magazine.count, 0);
-        magazine.count -= n;
+        magazine.objs.copy_within(n..count, 0);
+        magazine.count.store(count - n, Relaxed);
         for &slab in &release[..nr_release] {
             self.release_slab(slab);
         }
@@ -803,9 +893,10 @@ impl KmemCache {
             }
             id => id,
         };
+        // Every grower stores the same id's key, before any object of its slab is handed out.
+        self.magic_key.store(magic_key(id), Relaxed);
         let hdr = SlabHeader {
-            magic: AtomicUsize::new(SLAB_MAGIC ^ va),
-            cache_id: AtomicUsize::new(id),
+            magic: AtomicUsize::new(slab_magic(va, id)),
             handed_out: [const { AtomicU64::new(0) }; BITMAP_WORDS],
             state: UnsafeCell::new(SlabState {
                 freelist: va + geo.first,
@@ -820,8 +911,8 @@ impl KmemCache {
         unsafe {
             (va as *mut SlabHeader).write(hdr);
             for i in 0..geo.objs {
-                let obj = va + geo.first + i * geo.size;
-                let next = if i + 1 < geo.objs { obj + geo.size } else { 0 };
+                let obj = va + geo.first + i * geo.size.get();
+                let next = if i + 1 < geo.objs { obj + geo.size.get() } else { 0 };
                 (obj as *mut usize).write(next);
             }
         }
@@ -841,9 +932,10 @@ impl Drop for KmemCache {
     /// `kmem_cache_destroy`). Slabs with objects still handed out are leaked,
     /// with a warning: their memory is still in use.
     fn drop(&mut self) {
-        for cpu in 0..NR_CPUS {
-            let mut magazine = core::mem::replace(self.cpus[cpu].magazine.get_mut(), Magazine::new());
-            let n = magazine.count;
+        for cpu in &self.cpus {
+            // SAFETY: `&mut self` is exclusive: no core is using any magazine.
+            let mut magazine = unsafe { cpu.claim(self.name) };
+            let n = magazine.len();
             self.flush(&mut magazine, n);
         }
         self.shrink();

@@ -75,7 +75,7 @@ pub fn panic_writer() -> Writer {
         if let Some(guard) = OUTPUT.try_lock() {
             return Writer { _guard: Some(guard) };
         }
-        core::hint::spin_loop();
+        crate::arch::cpu::cpu_relax();
     }
     Writer { _guard: None }
 }

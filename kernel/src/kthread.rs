@@ -126,7 +126,7 @@ pub fn kthread_bind(task: TaskRef, cpu: usize) {
     // Wait until it sleeps in `kthread` (off every CPU), as Linux's
     // wait_task_inactive does.
     while task.on_cpu.load(Ordering::Acquire) || task.on_rq.load(Ordering::Acquire) {
-        core::hint::spin_loop();
+        crate::arch::cpu::cpu_relax();
     }
     bind_new_task(task, cpu);
 }

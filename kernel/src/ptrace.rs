@@ -735,7 +735,7 @@ fn ptrace_check_attach(t: TaskRef, ignore_state: bool) -> Result<(), Errno> {
 /// `wait_task_inactive`).
 fn wait_task_inactive(t: TaskRef) {
     while t.on_cpu.load(Ordering::Acquire) && t.ptrace.stopped.load(Ordering::SeqCst) {
-        core::hint::spin_loop();
+        crate::arch::cpu::cpu_relax();
     }
 }
 

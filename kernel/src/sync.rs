@@ -136,7 +136,7 @@ impl RawSpinLock {
         use core::sync::atomic::Ordering;
         while self.locked.compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed).is_err() {
             while self.locked.load(Ordering::Relaxed) {
-                core::hint::spin_loop();
+                crate::arch::cpu::cpu_relax();
             }
         }
     }

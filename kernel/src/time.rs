@@ -57,7 +57,7 @@ pub fn wait_until(deadline_ns: u64, mut done: impl FnMut() -> bool) -> bool {
         if done() {
             return true;
         }
-        core::hint::spin_loop();
+        crate::arch::cpu::cpu_relax();
     }
     done()
 }

@@ -65,7 +65,7 @@ impl SdEnv for KernelEnv {
         crate::time::uptime_ns() / 1000
     }
     fn relax(&self) {
-        core::hint::spin_loop();
+        crate::arch::cpu::cpu_relax();
     }
     fn wait_irq(&self, timeout_us: u64) {
         if !can_sleep() || ACTIVE_BASE.load(Ordering::Relaxed) == 0 {

@@ -501,7 +501,7 @@ pub fn try_to_wake_up(p: TaskRef, state_mask: u32) -> bool {
     }
     // Off every queue: wait until its context is saved, then queue it.
     while p.on_cpu.load(Ordering::Acquire) {
-        core::hint::spin_loop();
+        crate::arch::cpu::cpu_relax();
     }
     p.state.store(state::TASK_RUNNING, Ordering::Relaxed);
     if !p.on_rq.load(Ordering::Acquire) {

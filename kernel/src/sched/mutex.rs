@@ -80,7 +80,7 @@ impl<T: ?Sized> Mutex<T> {
     fn lock_slowpath(&self) {
         if !super::task::can_sleep() {
             while !self.try_acquire() {
-                core::hint::spin_loop();
+                crate::arch::cpu::cpu_relax();
             }
             return;
         }

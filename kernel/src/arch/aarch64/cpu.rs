@@ -79,6 +79,21 @@ pub fn local_irq_restore(flags: IrqFlags) {
     let _ = flags;
 }
 
+/// The pause in a busy-wait loop (Linux: `cpu_relax`, YIELD on arm64): a
+/// hint that this core only waits, which lets a multithreaded core, or an
+/// emulator that runs several virtual cores on one host thread (QEMU with
+/// `-icount`), run the one being waited for first.
+#[inline(always)]
+pub fn cpu_relax() {
+    #[cfg(target_os = "none")]
+    // SAFETY: a hint instruction; it changes no state.
+    unsafe {
+        core::arch::asm!("yield", options(nomem, nostack, preserves_flags))
+    };
+    #[cfg(not(target_os = "none"))]
+    core::hint::spin_loop();
+}
+
 /// Whether IRQs are masked on this core (inside an `IrqSpinLock`, an
 /// interrupt handler, or early boot): the caller must not sleep.
 #[inline(always)]

@@ -14,12 +14,7 @@ expander, so Linux would never look for a card there.
 import struct
 import sys
 
-FDT_MAGIC = 0xD00DFEED
-FDT_BEGIN_NODE, FDT_END_NODE, FDT_PROP, FDT_NOP = 1, 2, 3, 4
-
-
-def align4(n):
-    return (n + 3) & ~3
+from fdt import FDT_BEGIN_NODE, FDT_END_NODE, FDT_NOP, FDT_PROP, header, string_at, tokens
 
 
 def main():
@@ -27,32 +22,19 @@ def main():
         sys.exit(__doc__.split("\n\n")[1])
     src, dst, node, props = sys.argv[1], sys.argv[2], sys.argv[3], set(sys.argv[4:])
     blob = bytearray(open(src, "rb").read())
-    (magic, _total, off_struct, off_strings, _rsv, version, _last, _boot, size_strings,
-     size_struct) = struct.unpack_from(">10I", blob, 0)
-    if magic != FDT_MAGIC or version < 17:
-        sys.exit(f"{src}: not a version 17 flattened device tree")
-    strings = bytes(blob[off_strings:off_strings + size_strings])
-    pos, path, found, dropped = off_struct, [], False, set()
-    while pos < off_struct + size_struct:
-        (token,) = struct.unpack_from(">I", blob, pos)
+    h = header(blob, src)
+    off_struct, off_strings = h["off_dt_struct"], h["off_dt_strings"]
+    strings = bytes(blob[off_strings:off_strings + h["size_dt_strings"]])
+    path, found, dropped = [], False, set()
+    for token, pos, size, value in list(tokens(blob, off_struct, off_struct + h["size_dt_struct"], src)):
         if token == FDT_BEGIN_NODE:
-            end = blob.index(b"\0", pos + 4)
-            path.append(blob[pos + 4:end].decode())
-            pos = off_struct + align4(end + 1 - off_struct)
+            path.append(value.decode())
             found = found or "/".join(path) == node or (node == "/" and path == [""])
         elif token == FDT_END_NODE:
             path.pop()
-            pos += 4
-        elif token == FDT_PROP:
-            length, noff = struct.unpack_from(">II", blob, pos + 4)
-            size = 12 + align4(length)
-            name = strings[noff:strings.index(b"\0", noff)].decode()
-            if "/".join(path) == node and name in props:
-                blob[pos:pos + size] = struct.pack(">I", FDT_NOP) * (size // 4)
-                dropped.add(name)
-            pos += size
-        else:
-            pos += 4
+        elif token == FDT_PROP and "/".join(path) == node and string_at(strings, value[1]) in props:
+            blob[pos:pos + size] = struct.pack(">I", FDT_NOP) * (size // 4)
+            dropped.add(string_at(strings, value[1]))
     if not found:
         sys.exit(f"{src}: no node {node}")
     if dropped != props:

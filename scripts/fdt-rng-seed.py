@@ -12,21 +12,15 @@ of instructions per call. The same job as `fdtput -t bx IN /chosen rng-seed
 ...`, without needing dtc's tools. SEED_HEX defaults to 64 fixed bytes, so
 runs are repeatable; the value does not matter, only that a seed exists.
 
-Format: the devicetree specification's flattened tree (v17): a header, the
-memory reservation block, the structure block (tokens) and the strings block.
-The property is put first in /chosen (creating the node under / if missing);
+Format: the devicetree specification's flattened tree (v17; scripts/fdt.py
+reads it). The property is put first in /chosen (creating the node under / if missing);
 an rng-seed already there is replaced.
 """
 import hashlib
 import struct
 import sys
 
-FDT_MAGIC = 0xD00DFEED
-FDT_BEGIN_NODE, FDT_END_NODE, FDT_PROP, FDT_NOP, FDT_END = 1, 2, 3, 4, 9
-
-
-def align4(n):
-    return (n + 3) & ~3
+from fdt import FDT_BEGIN_NODE, FDT_END_NODE, FDT_MAGIC, FDT_PROP, align4, header, tokens
 
 
 def main():
@@ -35,12 +29,10 @@ def main():
     src, dst = sys.argv[1], sys.argv[2]
     seed = bytes.fromhex(sys.argv[3]) if len(sys.argv) == 4 else hashlib.sha512(b"rng-seed").digest()
     blob = open(src, "rb").read()
-    (magic, _total, off_struct, off_strings, off_rsv, version, last_comp, boot_cpu, size_strings,
-     size_struct) = struct.unpack_from(">10I", blob, 0)
-    if magic != FDT_MAGIC or version < 17:
-        sys.exit(f"{src}: not a version 17 flattened device tree")
-    structure = bytearray(blob[off_struct:off_struct + size_struct])
-    strings = bytearray(blob[off_strings:off_strings + size_strings])
+    h = header(blob, src)
+    off_struct, off_strings, off_rsv = h["off_dt_struct"], h["off_dt_strings"], h["off_mem_rsvmap"]
+    structure = bytearray(blob[off_struct:off_struct + h["size_dt_struct"]])
+    strings = bytearray(blob[off_strings:off_strings + h["size_dt_strings"]])
     # The memory reservation block runs up to its (0, 0) terminator.
     rsv_end = off_rsv
     while struct.unpack_from(">QQ", blob, rsv_end) != (0, 0):
@@ -54,36 +46,22 @@ def main():
     prop = struct.pack(">III", FDT_PROP, len(seed), name_off) + seed + b"\0" * (align4(len(seed)) - len(seed))
 
     # Walk the tokens: find /chosen (depth 1), and any rng-seed already in it.
-    pos, depth, chosen_body, root_end, old = 0, 0, None, None, None
+    depth, chosen_body, root_end, old = 0, None, None, None
     in_chosen = False
-    while pos < len(structure):
-        (token,) = struct.unpack_from(">I", structure, pos)
+    for token, pos, size, value in tokens(structure, 0, len(structure), src):
         if token == FDT_BEGIN_NODE:
-            end = structure.index(b"\0", pos + 4)
-            name = bytes(structure[pos + 4:end])
-            pos = align4(end + 1)
             depth += 1
-            if depth == 2 and name == b"chosen":
-                in_chosen, chosen_body = True, pos
+            if depth == 2 and value == b"chosen":
+                in_chosen, chosen_body = True, pos + size
         elif token == FDT_END_NODE:
             if depth == 2:
                 in_chosen = False
             if depth == 1:
                 root_end = pos
             depth -= 1
-            pos += 4
         elif token == FDT_PROP:
-            length, noff = struct.unpack_from(">II", structure, pos + 4)
-            size = 12 + align4(length)
-            if in_chosen and depth == 2 and strings[noff:noff + 9] == b"rng-seed\0":
+            if in_chosen and depth == 2 and strings[value[1]:value[1] + 9] == b"rng-seed\0":
                 old = (pos, size)
-            pos += size
-        elif token == FDT_NOP:
-            pos += 4
-        elif token == FDT_END:
-            break
-        else:
-            sys.exit(f"{src}: bad token {token:#x} at {pos:#x}")
 
     if old is not None:
         structure[old[0]:old[0] + old[1]] = prop
@@ -99,8 +77,8 @@ def main():
     off_strings = off_struct + len(structure)
     total = off_strings + len(strings)
     out = bytearray(total)
-    struct.pack_into(">10I", out, 0, FDT_MAGIC, total, off_struct, off_strings, off_rsv, version, last_comp,
-                     boot_cpu, len(strings), len(structure))
+    struct.pack_into(">10I", out, 0, FDT_MAGIC, total, off_struct, off_strings, off_rsv, h["version"],
+                     h["last_comp_version"], h["boot_cpuid_phys"], len(strings), len(structure))
     out[off_rsv:off_rsv + len(rsv)] = rsv
     out[off_struct:off_strings] = structure
     out[off_strings:] = strings

@@ -15,10 +15,11 @@
 //! cache (dcache.rs), which remembers answers, negative ones included, by
 //! directory and name.
 
-use super::file::{FileOps, Stat};
+use super::file::{DirEntry, FileOps, Stat};
 use crate::errno::Errno;
 use alloc::string::String;
 use alloc::sync::Arc;
+use alloc::vec::Vec;
 use core::any::Any;
 use core::sync::atomic::{AtomicU64, Ordering};
 
@@ -171,4 +172,50 @@ pub fn file_type(inode: &InodeRef) -> u32 {
 /// Whether the inode is a directory.
 pub fn is_dir(inode: &InodeRef) -> bool {
     file_type(inode) == super::file::mode::S_IFDIR
+}
+
+/// What an inode of a file system that stores files (tmpfs, vfat) gives
+/// [`InodeFile`], its open regular file or directory.
+pub trait FileInode: Inode + Sized {
+    /// Reads at `pos`; the bytes read (EISDIR for a directory).
+    fn read_at(&self, buf: &mut [u8], pos: u64) -> Result<usize, Errno>;
+    /// Writes at `pos` (None: at the end); the bytes written and the end.
+    fn write_at(&self, buf: &[u8], pos: Option<u64>) -> Result<(usize, u64), Errno>;
+    /// A directory's entries (ENOTDIR for anything else).
+    fn read_dir(&self) -> Result<Vec<DirEntry>, Errno>;
+}
+
+/// An open regular file or directory that reads, writes and lists through
+/// its inode (Linux: the `file` of a disk file system with
+/// `generic_file_read_iter` and friends), opened by the name `path`.
+pub struct InodeFile<I> {
+    pub inode: Arc<I>,
+    pub path: String,
+}
+
+impl<I: FileInode> FileOps for InodeFile<I> {
+    fn read(&self, buf: &mut [u8], pos: u64, _nonblock: bool) -> Result<usize, Errno> {
+        self.inode.read_at(buf, pos)
+    }
+    fn write_at(&self, buf: &[u8], pos: u64) -> Result<usize, Errno> {
+        self.inode.write_at(buf, Some(pos)).map(|(n, _)| n)
+    }
+    fn append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
+        self.inode.write_at(buf, None)
+    }
+    fn stat(&self) -> Stat {
+        self.inode.getattr()
+    }
+    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+        self.inode.read_dir()
+    }
+    fn seekable(&self) -> bool {
+        true
+    }
+    fn path(&self) -> Option<String> {
+        Some(self.path.clone())
+    }
+    fn inode(&self) -> Option<InodeRef> {
+        Some(self.inode.clone())
+    }
 }

@@ -18,7 +18,9 @@
 //! in address order), then an inode's file data, then its attributes.
 
 use super::file::{dtype, flags, mode, DirEntry, FileOps, Stat};
-use super::inode::{anon_dev, Inode, InodeRef, SetAttr, StatFs, SuperBlock, RENAME_EXCHANGE, RENAME_NOREPLACE};
+use super::inode::{
+    anon_dev, FileInode, Inode, InodeFile, InodeRef, SetAttr, StatFs, SuperBlock, RENAME_EXCHANGE, RENAME_NOREPLACE,
+};
 use crate::errno::Errno;
 use crate::mm::frame::PAGE_SIZE;
 use crate::mm::{page, phys_to_virt};
@@ -692,12 +694,12 @@ impl Inode for TmpInode {
             // Linux: a socket inode has no file operations to open.
             Kind::Socket => Err(Errno::ENXIO),
             Kind::Fifo(ref fifo) => Ok(fifo.open(open_flags)?),
-            Kind::Dir(_) => Ok(Arc::new(TmpFile { inode: self, path })),
+            Kind::Dir(_) => Ok(Arc::new(InodeFile { inode: self, path })),
             Kind::File(_) => {
                 if open_flags & flags::O_TRUNC != 0 && open_flags & flags::O_ACCMODE != flags::O_RDONLY {
                     self.truncate(0)?;
                 }
-                Ok(Arc::new(TmpFile { inode: self, path }))
+                Ok(Arc::new(InodeFile { inode: self, path }))
             }
         }
     }
@@ -985,27 +987,15 @@ fn adjust_nlink(dir: &TmpInode, delta: i32) {
     m.nlink = m.nlink.saturating_add_signed(delta);
 }
 
-/// An open tmpfs file or directory.
-struct TmpFile {
-    inode: Arc<TmpInode>,
-    path: String,
-}
-
-impl FileOps for TmpFile {
-    fn read(&self, buf: &mut [u8], pos: u64, _nonblock: bool) -> Result<usize, Errno> {
-        self.inode.read_at(buf, pos)
+impl FileInode for TmpInode {
+    fn read_at(&self, buf: &mut [u8], pos: u64) -> Result<usize, Errno> {
+        TmpInode::read_at(self, buf, pos)
     }
-    fn write_at(&self, buf: &[u8], pos: u64) -> Result<usize, Errno> {
-        self.inode.write_at(buf, Some(pos)).map(|(n, _)| n)
+    fn write_at(&self, buf: &[u8], pos: Option<u64>) -> Result<(usize, u64), Errno> {
+        TmpInode::write_at(self, buf, pos)
     }
-    fn append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
-        self.inode.write_at(buf, None)
-    }
-    fn stat(&self) -> Stat {
-        self.inode.getattr()
-    }
-    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
-        let d = self.inode.dir()?.lock();
+    fn read_dir(&self) -> Result<Vec<DirEntry>, Errno> {
+        let d = self.dir()?.lock();
         let mut out = Vec::new();
         out.try_reserve_exact(d.children.len()).map_err(|_| Errno::ENOMEM)?;
         for (name, c) in &d.children {
@@ -1021,15 +1011,6 @@ impl FileOps for TmpFile {
             out.push(DirEntry { ino: c.ino, dtype: dt, name: name.clone() });
         }
         Ok(out)
-    }
-    fn seekable(&self) -> bool {
-        true
-    }
-    fn path(&self) -> Option<String> {
-        Some(self.path.clone())
-    }
-    fn inode(&self) -> Option<InodeRef> {
-        Some(self.inode.clone())
     }
 }
 

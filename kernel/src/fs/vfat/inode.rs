@@ -29,7 +29,9 @@ use super::write::{EntryUpdate, FileMap};
 use crate::block::bdev::Bdev;
 use crate::errno::Errno;
 use crate::fs::file::{dtype, flags, mode, DirEntry, FileOps, Stat};
-use crate::fs::inode::{anon_dev, Inode, InodeRef, SetAttr, StatFs, SuperBlock, RENAME_NOREPLACE};
+use crate::fs::inode::{
+    anon_dev, FileInode, Inode, InodeFile, InodeRef, SetAttr, StatFs, SuperBlock, RENAME_NOREPLACE,
+};
 use crate::sched::mutex::Mutex;
 use crate::sync::IrqSpinLock;
 use alloc::collections::BTreeMap;
@@ -484,7 +486,7 @@ impl Inode for VfatInode {
         if !self.dir && open_flags & flags::O_TRUNC != 0 && open_flags & flags::O_ACCMODE != flags::O_RDONLY {
             self.truncate(0)?;
         }
-        Ok(Arc::new(VfatFile { inode: self, path }))
+        Ok(Arc::new(InodeFile { inode: self, path }))
     }
 
     /// Regular files only (Linux's vfat has no mknod: EPERM); the mode's
@@ -680,47 +682,26 @@ impl Inode for VfatInode {
     }
 }
 
-/// An open file or directory of a volume.
-struct VfatFile {
-    inode: Arc<VfatInode>,
-    path: String,
-}
-
-impl FileOps for VfatFile {
-    fn read(&self, buf: &mut [u8], pos: u64, _nonblock: bool) -> Result<usize, Errno> {
-        self.inode.read_at(buf, pos)
+impl FileInode for VfatInode {
+    fn read_at(&self, buf: &mut [u8], pos: u64) -> Result<usize, Errno> {
+        VfatInode::read_at(self, buf, pos)
     }
-    fn write_at(&self, buf: &[u8], pos: u64) -> Result<usize, Errno> {
-        self.inode.write_at(buf, Some(pos)).map(|(n, _)| n)
+    fn write_at(&self, buf: &[u8], pos: Option<u64>) -> Result<(usize, u64), Errno> {
+        VfatInode::write_at(self, buf, pos)
     }
-    fn append(&self, buf: &[u8]) -> Result<(usize, u64), Errno> {
-        self.inode.write_at(buf, None)
-    }
-    fn stat(&self) -> Stat {
-        self.inode.getattr()
-    }
-    fn readdir(&self) -> Result<Vec<DirEntry>, Errno> {
+    fn read_dir(&self) -> Result<Vec<DirEntry>, Errno> {
         let entries = {
-            let fs = self.inode.vol.fs.lock();
-            self.inode.entries(&fs)?
+            let fs = self.vol.fs.lock();
+            self.entries(&fs)?
         };
         let mut out = Vec::new();
         out.try_reserve_exact(entries.len()).map_err(|_| Errno::ENOMEM)?;
         for e in entries {
-            let ino = self.inode.live(e.pos).map_or(e.pos / 32, |i| i.ino);
+            let ino = self.live(e.pos).map_or(e.pos / 32, |i| i.ino);
             let dt = if e.is_dir() { dtype::DT_DIR } else { dtype::DT_REG };
             out.push(DirEntry { ino, dtype: dt, name: e.name });
         }
         Ok(out)
-    }
-    fn seekable(&self) -> bool {
-        true
-    }
-    fn path(&self) -> Option<String> {
-        Some(self.path.clone())
-    }
-    fn inode(&self) -> Option<InodeRef> {
-        Some(self.inode.clone())
     }
 }
 

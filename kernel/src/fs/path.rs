@@ -14,7 +14,11 @@ pub const PATH_MAX: usize = 4096;
 /// The absolute, normalised form of `path` seen from directory `cwd`
 /// (itself absolute and normalised): no `.`, `..` or empty components, no
 /// trailing slash; `/` for the root. `..` at the root stays at the root.
+/// A path that is already that form is copied as it is.
 pub fn normalize(cwd: &str, path: &str) -> Result<String, Errno> {
+    if is_normal_absolute(path) {
+        return Ok(String::from(path));
+    }
     normalize_with(cwd, path, &mut |_| Ok(()))
 }
 

@@ -438,9 +438,6 @@ pub fn resolve_at(dirfd: i32, name: &str) -> Result<String, Errno> {
     // An absolute name without `.` or `..` is walked by execve itself as it
     // is (errors included); any other is checked here, where the current
     // directory is known.
-    if crate::fs::path::is_normal_absolute(name) {
-        return Ok(String::from(name));
-    }
     let plain = name.starts_with('/') && !name.split('/').any(|c| c == "." || c == "..");
     if plain {
         return crate::fs::path::normalize("/", name);

@@ -365,18 +365,32 @@ impl TaskStruct {
     /// changed after that only by the task itself (initproc), which does
     /// not while it holds this reference.
     pub fn own_signal(&self) -> Option<&SignalStruct> {
-        debug_assert!(core::ptr::eq(self, current().as_ptr()), "own_signal of another task");
         // SAFETY: as above: no one else writes the field now.
-        unsafe { self.signal.get_unlocked() }.as_deref()
+        unsafe { self.own(&self.signal) }
+    }
+
+    /// One of the task's own shared structures (`signal`, `mm`, `files`,
+    /// `sighand_ptr`), read without its lock or a reference of its own, for
+    /// [`Self::own_signal`] and its siblings.
+    ///
+    /// # Safety
+    /// `self` is the current task, and `field` one of its fields that no
+    /// other task writes once the task runs, and that the task itself does
+    /// not replace while the returned reference lives.
+    #[inline(always)]
+    unsafe fn own<'a, T>(&'a self, field: &'a IrqSpinLock<Option<Arc<T>>>) -> Option<&'a T> {
+        debug_assert!(core::ptr::eq(self, current().as_ptr()), "a task's own structure read by another task");
+        // SAFETY: the caller's contract: nothing writes the field while the
+        // reference lives.
+        unsafe { field.get_unlocked() }.as_deref()
     }
 
     /// [`Self::mm`] for the task itself, on the same terms as
     /// [`Self::own_signal`]: fork sets `mm`, and only the task itself
     /// replaces it after that (exec, exit_mm).
     pub fn own_mm(&self) -> Option<&MmStruct> {
-        debug_assert!(core::ptr::eq(self, current().as_ptr()), "own_mm of another task");
         // SAFETY: as above.
-        unsafe { self.mm.get_unlocked() }.as_deref()
+        unsafe { self.own(&self.mm) }
     }
 
     /// The task's own fd table (`None` once exit has taken it), on the
@@ -384,18 +398,16 @@ impl TaskStruct {
     /// `fdget`): fork sets `files`, and only the task itself replaces it
     /// after that (unshare, exec, exit), never while a lookup holds this.
     pub fn own_files(&self) -> Option<&FilesStruct> {
-        debug_assert!(core::ptr::eq(self, current().as_ptr()), "own_files of another task");
         // SAFETY: as above.
-        unsafe { self.files.get_unlocked() }.as_deref()
+        unsafe { self.own(&self.files) }
     }
 
     /// [`Self::sighand`] for the task itself, on the same terms as
     /// [`Self::own_signal`]: fork sets `sighand_ptr`, and only the task
     /// itself replaces it after that (exec, initproc).
     pub fn own_sighand(&self) -> Option<&SigHand> {
-        debug_assert!(core::ptr::eq(self, current().as_ptr()), "own_sighand of another task");
         // SAFETY: as above.
-        unsafe { self.sighand_ptr.get_unlocked() }.as_deref()
+        unsafe { self.own(&self.sighand_ptr) }
     }
 
     /// The address space, if any.
